@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/minihost/minihost/runtime/mpk"
+)
+
+func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("build", "DIR [-version V] -o FILE", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
+	version := fs.String("version", "", "`version` to put in the package's app.json (default: the one in DIR/app.json)")
+	out := fs.String("o", "", "package `file` to write (required)")
+	dir, code := parseDirFlags(fs, args, stderr)
+	if code >= 0 {
+		return code
+	}
+	if *out == "" {
+		return usageError(fs, stderr, "missing -o FILE")
+	}
+	if err := mpk.Build(ctx, dir, *out, mpk.BuildOptions{Version: *version}); err != nil {
+		fmt.Fprintf(stderr, "minihost build: %v\n", err)
+		return 1
+	}
+	return reportPackage("build", *out, stdout, stderr)
+}
+
+// parseDirFlags parses a command line of one DIR argument and flags, in any
+// order ("DIR -o FILE" as well as "-o FILE DIR"). It returns DIR and -1 to
+// go on, or the exit code: 0 after -h, 2 on a usage error.
+func parseDirFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (string, int) {
+	var pos []string
+	for {
+		if code := parseFlags(fs, args); code >= 0 {
+			return "", code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch len(pos) {
+	case 0:
+		return "", usageError(fs, stderr, "missing DIR")
+	case 1:
+		return pos[0], -1
+	default:
+		return "", usageError(fs, stderr, fmt.Sprintf("want one DIR, got %d arguments", len(pos)))
+	}
+}
+
+// reportPackage prints what the package at path holds: its path, app id and
+// version. It opens the package again, which also proves it valid.
+func reportPackage(cmd, path string, stdout, stderr io.Writer) int {
+	p, err := mpk.OpenFile(path, mpk.Limits{})
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost %s: %v\n", cmd, err)
+		return 1
+	}
+	defer p.Close()
+	fmt.Fprintf(stdout, "%s: %s %s\n", path, p.Manifest.AppID, p.Manifest.Version)
+	return 0
+}

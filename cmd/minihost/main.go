@@ -1,0 +1,122 @@
+// Command minihost runs mini programs (WebAssembly code packages) in a
+// sandbox and keeps them up to date the way the WeChat client does. It also
+// builds and packs packages and serves and publishes releases.
+//
+// Run "minihost help" for the list of subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand: its one-line summary and its entry point. A
+// command returns the process exit code: 0 ok, 1 failure, 2 usage error.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// commands lists every subcommand; each lives in a file of its own name.
+var commands = map[string]command{
+	"version":  {"print the minihost version", runVersion},
+	"build":    {"compile a Go guest and pack it into a package (.mpk)", runBuild},
+	"pack":     {"pack a folder with app.json and a prebuilt module into a package (.mpk)", runPack},
+	"run":      {"run a mini program (a sample folder, an .mpk, or an app from a server)", runRun},
+	"serve":    {"run a release server (signed release documents, packages, admin API)", runServe},
+	"publish":  {"upload a package to a release server", runPublish},
+	"settings": {"change an app's minimum version, prefer-local version or rollout", runSettings},
+	"revert":   {"make an earlier version an app's latest again", runRevert},
+	"versions": {"list an app's published versions on a release server", runVersions},
+	"keygen":   {"make a release signing key pair", runKeygen},
+	"export":   {"write a release server's public tree for a static server or CDN", runExport},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return c.run(ctx, []string{"-h"}, stdout, stderr)
+			}
+		}
+		usage(stdout)
+		return 0
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "minihost: unknown command %q\n", name)
+		usage(stderr)
+		return 2
+	}
+	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: minihost COMMAND [flags] [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nexample:\n  minihost demo\n  minihost run samples/counter\n\nRun \"minihost help COMMAND\" for a command's flags.")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting, with
+// a usage text made of the synopsis line and an example.
+func newFlagSet(name, synopsis, example string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: minihost %s %s\n", name, synopsis)
+		fs.PrintDefaults()
+		if example != "" {
+			fmt.Fprintf(stderr, "\nexample:\n  %s\n", example)
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args and maps the outcome to an exit code: -1 to go on,
+// 0 after -h, 2 on a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) int {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return -1
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		return 2
+	}
+}
+
+// usageError prints msg and the command's usage and returns exit code 2.
+func usageError(fs *flag.FlagSet, stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "minihost %s: %s\n", fs.Name(), msg)
+	fs.Usage()
+	return 2
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/mpk"
+)
+
+const runSynopsis = `[flags] TARGET
+
+TARGET is a sample source folder (built on the fly), a folder with app.json
+and a prebuilt entry wasm, or an .mpk package. It runs locally, without
+updates.`
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("run", runSynopsis, "minihost run --exit-after 2s samples/counter", stderr)
+	var o runOutput
+	home := fs.String("home", host.DefaultHome(), "host home folder (packages, storage); default $MINIHOST_HOME or the user config dir")
+	events := fs.String("events", "text", "event output: text or json (one JSON object per line)")
+	yes := fs.Bool("yes", false, "answer every modal with confirm")
+	no := fs.Bool("no", false, "answer every modal with cancel")
+	exitAfter := fs.String("exit-after", "", "exit after this event name (launch, show, modalResult, ...) or duration (2s)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return usageError(fs, stderr, "want exactly one TARGET")
+	}
+	if *yes && *no {
+		return usageError(fs, stderr, "--yes and --no exclude each other")
+	}
+	if *events != "text" && *events != "json" {
+		return usageError(fs, stderr, fmt.Sprintf("--events %q: want text or json", *events))
+	}
+	stopOn, err := parseExitAfter(*exitAfter)
+	if err != nil {
+		return usageError(fs, stderr, err.Error())
+	}
+	o = runOutput{w: stdout, json: *events == "json"}
+
+	var ui host.UI = &promptUI{in: os.Stdin, out: stderr}
+	if *yes || *no {
+		ui = host.AutoAnswer(*yes)
+	}
+	// running ends the run: an interrupt, --exit-after, or the app closing.
+	running, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if stopOn.d > 0 {
+		var c2 context.CancelFunc
+		running, c2 = context.WithTimeout(running, stopOn.d)
+		defer c2()
+	}
+	var once sync.Once
+	h, err := host.New(host.Config{
+		Home:   *home,
+		UI:     ui,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnEvent: func(ev host.Event) {
+			o.print(ev)
+			if stopOn.event != "" && ev.Event == stopOn.event {
+				once.Do(cancel)
+			}
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost run: %v\n", err)
+		return 1
+	}
+	defer h.Close(context.WithoutCancel(ctx))
+
+	pkg, cleanup, err := resolveTarget(ctx, fs.Arg(0), stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost run: %v\n", err)
+		return 1
+	}
+	defer cleanup()
+	app, err := h.LaunchPackage(ctx, pkg, host.LaunchOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost run: %v\n", err)
+		return 1
+	}
+	select {
+	case <-running.Done():
+	case <-app.Done():
+	}
+	closeCtx, c3 := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer c3()
+	app.Close(closeCtx)
+	return 0
+}
+
+// resolveTarget turns TARGET into an .mpk path, building or packing a
+// folder into a temporary file.
+func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string, func(), error) {
+	st, err := os.Stat(target)
+	if err != nil {
+		return "", nil, fmt.Errorf("target %s: %w", target, err)
+	}
+	if !st.IsDir() {
+		return target, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "minihost-run-*")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	out := filepath.Join(tmp, filepath.Base(target)+mpk.Ext)
+	gos, _ := filepath.Glob(filepath.Join(target, "*.go"))
+	if len(gos) > 0 {
+		err = mpk.Build(ctx, target, out, mpk.BuildOptions{Stderr: stderr})
+	} else {
+		err = mpk.Pack(target, out)
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return out, cleanup, nil
+}
+
+type exitAfter struct {
+	event string
+	d     time.Duration
+}
+
+func parseExitAfter(s string) (exitAfter, error) {
+	if s == "" {
+		return exitAfter{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return exitAfter{}, fmt.Errorf("--exit-after %s: duration must be positive", s)
+		}
+		return exitAfter{d: d}, nil
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return exitAfter{}, fmt.Errorf("--exit-after %q: want an event name or a duration", s)
+		}
+	}
+	return exitAfter{event: s}, nil
+}
+
+// runOutput prints events as text or JSON lines; goroutine-safe.
+type runOutput struct {
+	mu   sync.Mutex
+	w    io.Writer
+	json bool
+}
+
+func (o *runOutput) print(ev host.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.json {
+		b, _ := json.Marshal(ev)
+		o.w.Write(append(b, '\n'))
+		return
+	}
+	fmt.Fprintln(o.w, formatEvent(ev))
+}
+
+// formatEvent renders an event for people.
+func formatEvent(ev host.Event) string {
+	tag := fmt.Sprintf("[%s %s]", ev.App, ev.Version)
+	switch ev.Event {
+	case host.EventLog:
+		return fmt.Sprintf("%s %s", tag, ev.Message)
+	case host.EventLaunch:
+		return fmt.Sprintf("%s launch (reason %s)", tag, ev.Reason)
+	case host.EventModal:
+		return fmt.Sprintf("%s modal %d: %s: %s", tag, ev.ModalID, ev.Modal.Title, ev.Modal.Content)
+	case host.EventModalResult:
+		answer := "cancel"
+		if ev.Confirm != nil && *ev.Confirm {
+			answer = "confirm"
+		}
+		return fmt.Sprintf("%s modal %d answered %s", tag, ev.ModalID, answer)
+	case host.EventError:
+		return fmt.Sprintf("%s error in %s (%s): %s", tag, ev.Callback, ev.Reason, ev.Message)
+	case host.EventExit:
+		return fmt.Sprintf("%s exit (%s)", tag, ev.Reason)
+	}
+	if ev.Reason != "" {
+		return fmt.Sprintf("%s %s (%s)", tag, ev.Event, ev.Reason)
+	}
+	return fmt.Sprintf("%s %s", tag, ev.Event)
+}
+
+// promptUI asks on the terminal; one question at a time.
+type promptUI struct {
+	mu  sync.Mutex
+	in  io.Reader
+	out io.Writer
+	rd  *bufio.Reader
+}
+
+var _ host.UI = (*promptUI)(nil)
+
+func (p *promptUI) ShowModal(app string, m runtime.Modal, answer func(bool)) {
+	go func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.rd == nil {
+			p.rd = bufio.NewReader(p.in)
+		}
+		confirm, cancel := m.ConfirmText, m.CancelText
+		if confirm == "" {
+			confirm = "OK"
+		}
+		if cancel == "" {
+			cancel = "Cancel"
+		}
+		fmt.Fprintf(p.out, "\n[%s] %s\n%s\n", app, m.Title, m.Content)
+		if !m.ShowCancel {
+			fmt.Fprintf(p.out, "press Enter for %s: ", confirm)
+			p.rd.ReadString('\n')
+			answer(true)
+			return
+		}
+		fmt.Fprintf(p.out, "%s [y] / %s [n]: ", confirm, cancel)
+		line, err := p.rd.ReadString('\n')
+		answer(err == nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "y"))
+	}()
+}

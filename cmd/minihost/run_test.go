@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/host"
+)
+
+// runJSON runs `minihost run` with JSON events and returns them.
+func runJSON(t *testing.T, args ...string) []host.Event {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), append([]string{"run", "--events", "json"}, args...), &stdout, &stderr)
+	require.Equal(t, 0, code, "stderr:\n%s", stderr.String())
+	var evs []host.Event
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var ev host.Event
+		require.NoError(t, json.Unmarshal([]byte(line), &ev), line)
+		require.NotEmpty(t, ev.Event)
+		require.NotEmpty(t, ev.App)
+		require.False(t, ev.Time.IsZero())
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func logs(evs []host.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		if ev.Event == host.EventLog {
+			out = append(out, ev.Message)
+		}
+	}
+	return out
+}
+
+// TestSamples runs each sample as its README says.
+func TestSamples(t *testing.T) {
+	home := t.TempDir()
+	tests := []struct {
+		name string
+		dir  string
+		want [][]string // the log lines of each successive run
+	}{
+		{"hello", "../../samples/hello", [][]string{{"hello v1.0.0: onLaunch (reason launch)", "hello v1.0.0: onShow", "hello v1.0.0: onHide"}}},
+		{"counter", "../../samples/counter", [][]string{
+			{"counter v1.0.0: launch #1 (reason launch)", "counter: onShow", "counter: onHide"},
+			{"counter v1.0.0: launch #2 (reason launch)", "counter: onShow", "counter: onHide"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, want := range tt.want {
+				evs := runJSON(t, "--home", home, "--exit-after", "show", tt.dir)
+				require.Equal(t, want, logs(evs))
+				require.Equal(t, host.EventExit, evs[len(evs)-1].Event)
+			}
+		})
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no target", []string{"run"}, 2, "want exactly one TARGET"},
+		{"bad events", []string{"run", "--events", "xml", "x"}, 2, "--events"},
+		{"yes and no", []string{"run", "--yes", "--no", "x"}, 2, "exclude"},
+		{"bad exit-after", []string{"run", "--exit-after", "-1s", "x"}, 2, "positive"},
+		{"missing target", []string{"run", "--home", "HOME", "/no/such/dir"}, 1, "no such file"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			for i, a := range args {
+				if a == "HOME" {
+					args[i] = t.TempDir()
+				}
+			}
+			var stdout, stderr bytes.Buffer
+			require.Equal(t, tt.code, run(t.Context(), args, &stdout, &stderr))
+			require.Contains(t, stderr.String(), tt.want)
+			if tt.code == 2 {
+				require.Contains(t, stderr.String(), "usage:")
+			}
+		})
+	}
+}

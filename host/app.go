@@ -1,0 +1,359 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/host/internal/storage"
+	"github.com/minihost/minihost/runtime"
+)
+
+// ErrClosed reports a call on an App that is closed.
+var ErrClosed = errors.New("app is closed")
+
+// version is one version of an app's code, ready to compile.
+type version struct {
+	v    string
+	dir  string // extracted package folder
+	wasm []byte
+}
+
+// running is the code the dispatcher is running now.
+type running struct {
+	ver  version
+	mod  *runtime.Module
+	inst *runtime.Instance // nil after a failure until the next event
+	fsys fs.FS
+}
+
+// task is a unit of work for the dispatcher.
+type task func(ctx context.Context)
+
+// App is one running mini program. Every call into the guest (lifecycle,
+// events, modal answers) goes through the app's dispatcher goroutine, in
+// order. Methods are safe for concurrent use; Close stops the dispatcher
+// and must not be called from Config.OnEvent.
+type App struct {
+	h     *Host
+	id    string
+	sb    *runtime.Sandbox
+	store *storage.Store
+
+	cur     running // owned by the dispatcher
+	stopped bool    // owned by the dispatcher: shutdown ran
+
+	ctx    context.Context // cancelled to abort a call in progress on Close
+	cancel context.CancelFunc
+	done   chan struct{}
+	uiWG   sync.WaitGroup
+
+	mu         sync.Mutex
+	queue      []task
+	wake       chan struct{}
+	closing    bool
+	version    string
+	modalSeq   uint32
+	openModals int
+}
+
+func (h *Host) newApp(ctx context.Context, appID string) (*App, error) {
+	st, err := storage.Open(storage.Config{
+		Fs:    h.cfg.Fs,
+		Dir:   filepath.Join(h.cfg.Home, "storage", appID),
+		Quota: h.cfg.StorageQuota,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: open storage: %w", appID, err)
+	}
+	a := &App{h: h, id: appID, store: st, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	sb, err := h.engine.NewSandbox(ctx, runtime.SandboxConfig{AppID: appID, API: (*appAPI)(a)})
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", appID, err)
+	}
+	a.sb = sb
+	if err := h.track(a); err != nil {
+		sb.Close(ctx)
+		return nil, fmt.Errorf("launch %s: %w", appID, err)
+	}
+	go a.dispatch()
+	return a, nil
+}
+
+// ID returns the app id.
+func (a *App) ID() string { return a.id }
+
+// Version returns the version running now.
+func (a *App) Version() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.version
+}
+
+// Done is closed when the app has closed.
+func (a *App) Done() <-chan struct{} { return a.done }
+
+// Show brings the app to the foreground (onShow).
+func (a *App) Show(ctx context.Context) error {
+	return a.do(ctx, func(ctx context.Context) error {
+		return a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
+	})
+}
+
+// Hide sends the app to the background (onHide).
+func (a *App) Hide(ctx context.Context) error {
+	return a.do(ctx, func(ctx context.Context) error {
+		return a.callGuest(ctx, "onHide", func(inst *runtime.Instance) error { return inst.OnHide(ctx) }, EventHide)
+	})
+}
+
+// Emit delivers a custom event to the guest's OnEvent handler. data must be
+// JSON (nil for none).
+func (a *App) Emit(ctx context.Context, name string, data json.RawMessage) error {
+	if data != nil && !json.Valid(data) {
+		return fmt.Errorf("emit %s to %s: data is not valid JSON", name, a.id)
+	}
+	payload, err := json.Marshal(struct {
+		Name string          `json:"name"`
+		Data json.RawMessage `json:"data,omitempty"`
+	}{name, data})
+	if err != nil {
+		return fmt.Errorf("emit %s to %s: %w", name, a.id, err)
+	}
+	return a.do(ctx, func(ctx context.Context) error {
+		return a.callGuest(ctx, "onEvent", func(inst *runtime.Instance) error {
+			return inst.OnEvent(ctx, runtime.EventCustom, payload)
+		}, "")
+	})
+}
+
+// Close hides the app, closes its instance and sandbox and emits EventExit.
+// It waits for the callback in progress; when ctx ends first, that callback
+// is aborted.
+func (a *App) Close(ctx context.Context) error {
+	a.mu.Lock()
+	already := a.closing
+	a.closing = true
+	if !already {
+		a.queue = append(a.queue, a.shutdown)
+		a.signal()
+	}
+	a.mu.Unlock()
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		a.cancel()
+		<-a.done
+	}
+	a.uiWG.Wait()
+	return nil
+}
+
+func (a *App) signal() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue adds t to the queue; false when the app is closing.
+func (a *App) enqueue(t task) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return false
+	}
+	a.queue = append(a.queue, t)
+	a.signal()
+	return true
+}
+
+// do runs fn on the dispatcher and waits for its result.
+func (a *App) do(ctx context.Context, fn func(ctx context.Context) error) error {
+	res := make(chan error, 1)
+	if !a.enqueue(func(ctx context.Context) { res <- fn(ctx) }) {
+		return fmt.Errorf("%s: %w", a.id, ErrClosed)
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-a.done:
+		select {
+		case err := <-res:
+			return err
+		default:
+			return fmt.Errorf("%s: %w", a.id, ErrClosed)
+		}
+	}
+}
+
+func (a *App) dispatch() {
+	defer close(a.done)
+	for {
+		a.mu.Lock()
+		if len(a.queue) == 0 {
+			a.mu.Unlock()
+			select {
+			case <-a.wake:
+				continue
+			case <-a.ctx.Done():
+				a.shutdown(context.WithoutCancel(a.ctx))
+				return
+			}
+		}
+		t := a.queue[0]
+		a.queue[0] = nil
+		a.queue = a.queue[1:]
+		a.mu.Unlock()
+		t(a.ctx)
+		if a.stopped {
+			return
+		}
+	}
+}
+
+// start compiles ver, instantiates it and delivers onLaunch and onShow.
+func (a *App) start(ctx context.Context, ver version, reason string) error {
+	return a.do(ctx, func(ctx context.Context) error {
+		mod, err := a.sb.Compile(ctx, ver.wasm)
+		if err != nil {
+			return fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)
+		}
+		a.cur = running{ver: ver, mod: mod, fsys: packageFS(a.h.cfg.Fs, ver.dir)}
+		a.setVersion(ver.v)
+		inst, err := a.sb.Instantiate(ctx, mod, a.cur.fsys)
+		if err != nil {
+			mod.Close(ctx)
+			a.cur = running{}
+			return fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)
+		}
+		a.cur.inst = inst
+		a.launch(ctx, reason)
+		a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
+		return nil
+	})
+}
+
+// launch delivers onLaunch to the current instance.
+func (a *App) launch(ctx context.Context, reason string) {
+	err := a.cur.inst.OnLaunch(ctx, runtime.LaunchOptions{Version: a.cur.ver.v, Reason: reason, AppID: a.id})
+	if err != nil {
+		a.guestFailed("onLaunch", err)
+		return
+	}
+	a.emit(Event{Event: EventLaunch, Reason: reason})
+}
+
+// callGuest runs call on a usable instance, re-creating one (with onLaunch
+// reason relaunch) if the last one failed, reports failures as EventError,
+// and emits okEvent on success.
+func (a *App) callGuest(ctx context.Context, name string, call func(*runtime.Instance) error, okEvent string) error {
+	if a.cur.mod == nil {
+		return fmt.Errorf("%s: %w", a.id, ErrClosed)
+	}
+	if a.cur.inst == nil {
+		inst, err := a.sb.Instantiate(ctx, a.cur.mod, a.cur.fsys)
+		if err != nil {
+			a.guestFailed("instantiate", err)
+			return err
+		}
+		a.cur.inst = inst
+		a.launch(ctx, runtime.ReasonRelaunch)
+		if a.cur.inst == nil {
+			return fmt.Errorf("relaunch %s: onLaunch failed", a.id)
+		}
+	}
+	if err := call(a.cur.inst); err != nil {
+		a.guestFailed(name, err)
+		return err
+	}
+	if okEvent != "" {
+		a.emit(Event{Event: okEvent})
+	}
+	return nil
+}
+
+// guestFailed reports err and discards the instance if it is broken.
+func (a *App) guestFailed(callback string, err error) {
+	a.emit(Event{Event: EventError, Callback: callback, Reason: errorReason(err), Message: err.Error()})
+	if a.cur.inst != nil && a.cur.inst.Err() != nil {
+		a.cur.inst.Close(context.Background())
+		a.cur.inst = nil
+	}
+}
+
+func errorReason(err error) string {
+	switch {
+	case errors.Is(err, runtime.ErrTimeout):
+		return ErrorTimeout
+	case errors.Is(err, runtime.ErrMemoryLimit):
+		return ErrorMemory
+	case errors.Is(err, runtime.ErrExit):
+		return ErrorExit
+	case errors.Is(err, runtime.ErrCallback):
+		return ErrorCallback
+	case errors.Is(err, runtime.ErrTrap):
+		return ErrorTrap
+	}
+	return ErrorHost
+}
+
+// shutdown runs on the dispatcher as the last task.
+func (a *App) shutdown(ctx context.Context) {
+	if a.stopped {
+		return
+	}
+	a.stopped = true
+	if a.cur.inst != nil && ctx.Err() == nil {
+		a.callGuest(ctx, "onHide", func(inst *runtime.Instance) error { return inst.OnHide(ctx) }, EventHide)
+	}
+	if a.cur.inst != nil {
+		a.cur.inst.Close(ctx)
+	}
+	if a.cur.mod != nil {
+		a.cur.mod.Close(ctx)
+	}
+	a.cur = running{}
+	if a.sb != nil {
+		a.sb.Close(ctx)
+		a.sb = nil
+	}
+	a.h.untrack(a)
+	a.emit(Event{Event: EventExit, Reason: "closed"})
+	a.cancel()
+}
+
+func (a *App) setVersion(v string) {
+	a.mu.Lock()
+	a.version = v
+	a.mu.Unlock()
+}
+
+func (a *App) emit(ev Event) {
+	if a.h.cfg.OnEvent == nil {
+		return
+	}
+	ev.App = a.id
+	if ev.Version == "" {
+		ev.Version = a.Version()
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	a.h.cfg.OnEvent(ev)
+}
+
+// packageFS mounts an extracted package read-only for the guest.
+func packageFS(fsys afero.Fs, dir string) fs.FS {
+	return afero.NewIOFS(afero.NewReadOnlyFs(afero.NewBasePathFs(fsys, dir)))
+}

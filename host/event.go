@@ -1,0 +1,52 @@
+package host
+
+import (
+	"time"
+
+	"github.com/minihost/minihost/runtime"
+)
+
+// Event names. The JSON stream of `minihost run --events json` prints one
+// Event per line; README.md documents every name and field.
+const (
+	EventLaunch      = "launch"      // onLaunch delivered; Reason is launch, update or relaunch
+	EventShow        = "show"        // onShow delivered
+	EventHide        = "hide"        // onHide delivered
+	EventLog         = "log"         // a guest log line (wx.log, stdout, stderr)
+	EventModal       = "modal"       // the guest asked for a modal; ModalID and Modal
+	EventModalResult = "modalResult" // the person answered; ModalID and Confirm
+	EventError       = "error"       // a callback failed; Reason names the kind, Message the detail
+	EventExit        = "exit"        // the app closed; Reason says why
+)
+
+// Error reasons of EventError.
+const (
+	ErrorTimeout  = "timeout"  // a callback outlived its deadline
+	ErrorMemory   = "memory"   // memory limit reached
+	ErrorTrap     = "trap"     // a guest trap (panic, unreachable)
+	ErrorExit     = "exit"     // the guest exited
+	ErrorCallback = "callback" // a callback returned a non-zero code
+	ErrorHost     = "host"     // the host could not deliver the event
+)
+
+// Event is one thing that happened to an app, as embedders and the CLI see
+// it. Fields that do not apply to an event are zero (and omitted in JSON).
+type Event struct {
+	Event   string    `json:"event"`
+	App     string    `json:"app"`
+	Version string    `json:"version,omitempty"`
+	Time    time.Time `json:"time"`
+	// Reason: the launch reason, the error kind, or why the app exited.
+	Reason string `json:"reason,omitempty"`
+	// Level and Stream qualify EventLog.
+	Level  string `json:"level,omitempty"`
+	Stream string `json:"stream,omitempty"`
+	// Message is the log line or the error text.
+	Message string `json:"message,omitempty"`
+	// Callback names the guest callback an EventError came from.
+	Callback string `json:"callback,omitempty"`
+	// ModalID, Modal and Confirm qualify EventModal and EventModalResult.
+	ModalID uint32         `json:"modalId,omitempty"`
+	Modal   *runtime.Modal `json:"modal,omitempty"`
+	Confirm *bool          `json:"confirm,omitempty"`
+}

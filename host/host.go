@@ -1,0 +1,224 @@
+package host
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/mpk"
+)
+
+// Defaults for Config.
+const (
+	// DefaultStorageQuota bounds one app's storage (keys plus values), as
+	// WeChat's 10 MB.
+	DefaultStorageQuota = 10 << 20
+	// DefaultMaxOpenModals bounds the unanswered modals of one app.
+	DefaultMaxOpenModals = 16
+)
+
+// Config configures a Host. Zero fields take defaults.
+type Config struct {
+	// Home holds installed packages and app storage. Empty means
+	// DefaultHome().
+	Home string
+	// Fs is the filesystem Home lives on; nil means the OS filesystem.
+	// Tests inject failing filesystems here.
+	Fs afero.Fs
+	// Runtime configures the sandbox engine (compile cache, limits).
+	Runtime runtime.Config
+	// UI shows modals. Nil answers every modal with cancel.
+	UI UI
+	// OnEvent receives every Event of every app. It is called from the
+	// apps' dispatcher goroutines, possibly concurrently for different
+	// apps, in order for one app. It must return quickly; it may call App
+	// methods except Close.
+	OnEvent func(Event)
+	// StorageQuota bounds each app's storage in bytes.
+	StorageQuota int64
+	// Logger receives host messages; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultHome returns $MINIHOST_HOME, else minihost under the user config
+// dir.
+func DefaultHome() string {
+	if h := os.Getenv("MINIHOST_HOME"); h != "" {
+		return h
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "minihost")
+}
+
+// Host runs mini programs. Create one with New and Close it when done;
+// Close closes every app still running. A Host is safe for concurrent use.
+type Host struct {
+	cfg    Config
+	engine *runtime.Engine
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	apps   map[*App]struct{}
+	closed bool
+}
+
+// New creates a Host and its runtime engine.
+func New(cfg Config) (*Host, error) {
+	if cfg.Home == "" {
+		cfg.Home = DefaultHome()
+	}
+	if cfg.Fs == nil {
+		cfg.Fs = afero.NewOsFs()
+	}
+	if cfg.UI == nil {
+		cfg.UI = AutoAnswer(false)
+	}
+	if cfg.StorageQuota <= 0 {
+		cfg.StorageQuota = DefaultStorageQuota
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Runtime.Logger == nil {
+		cfg.Runtime.Logger = cfg.Logger
+	}
+	if err := cfg.Fs.MkdirAll(cfg.Home, 0o755); err != nil {
+		return nil, fmt.Errorf("create home %s: %w", cfg.Home, err)
+	}
+	eng, err := runtime.NewEngine(cfg.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	return &Host{cfg: cfg, engine: eng, log: cfg.Logger, apps: map[*App]struct{}{}}, nil
+}
+
+// Home returns the host's home folder.
+func (h *Host) Home() string { return h.cfg.Home }
+
+// Engine returns the runtime engine the host's apps share.
+func (h *Host) Engine() *runtime.Engine { return h.engine }
+
+// Close closes every running app and the engine.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	apps := make([]*App, 0, len(h.apps))
+	for a := range h.apps {
+		apps = append(apps, a)
+	}
+	h.mu.Unlock()
+	var errs []error
+	for _, a := range apps {
+		errs = append(errs, a.Close(ctx))
+	}
+	errs = append(errs, h.engine.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// LaunchOptions qualify a launch.
+type LaunchOptions struct {
+	// Reason is given to onLaunch; empty means runtime.ReasonLaunch.
+	Reason string
+}
+
+// LaunchPackage runs the code package at path without updates: it checks
+// the package, extracts it into the home once (by content), compiles it and
+// delivers onLaunch and onShow. It returns once the app is in the
+// foreground; errors of those callbacks arrive as EventError and do not
+// fail the launch, as a mini program with a failing onLaunch still opens.
+func (h *Host) LaunchPackage(ctx context.Context, path string, opts LaunchOptions) (*App, error) {
+	p, err := mpk.OpenFile(path, mpk.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", path, err)
+	}
+	defer p.Close()
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", path, err)
+	}
+	m := p.Manifest
+	dir := filepath.Join(h.cfg.Home, "packages", m.AppID, m.Version+"-"+hex.EncodeToString(sum[:6]))
+	if err := p.Extract(h.cfg.Fs, dir); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("launch %s: %w", path, err)
+	}
+	return h.LaunchDir(ctx, dir, opts)
+}
+
+// LaunchDir runs an extracted package folder (app.json, entry and assets),
+// as LaunchPackage does after extraction.
+func (h *Host) LaunchDir(ctx context.Context, dir string, opts LaunchOptions) (*App, error) {
+	b, err := h.readBounded(filepath.Join(dir, mpk.ManifestName), 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", dir, err)
+	}
+	m, err := mpk.ParseManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", dir, err)
+	}
+	wasm, err := h.readBounded(filepath.Join(dir, filepath.FromSlash(m.Entry)), mpk.DefaultMaxFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", dir, err)
+	}
+	a, err := h.newApp(ctx, m.AppID)
+	if err != nil {
+		return nil, err
+	}
+	reason := opts.Reason
+	if reason == "" {
+		reason = runtime.ReasonLaunch
+	}
+	if err := a.start(ctx, version{m.Version, dir, wasm}, reason); err != nil {
+		a.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return a, nil
+}
+
+// readBounded reads a file of at most limit bytes from the host's fs.
+func (h *Host) readBounded(path string, limit int64) ([]byte, error) {
+	f, err := h.cfg.Fs.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("read %s: %d bytes exceeds the limit of %d", path, st.Size(), limit)
+	}
+	b := make([]byte, st.Size())
+	if _, err := readFull(f, b); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}
+
+func (h *Host) track(a *App) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return errors.New("host is closed")
+	}
+	h.apps[a] = struct{}{}
+	return nil
+}
+
+func (h *Host) untrack(a *App) {
+	h.mu.Lock()
+	delete(h.apps, a)
+	h.mu.Unlock()
+}

@@ -1,0 +1,196 @@
+package runtime_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/runtimetest"
+)
+
+// The benchmarks below come in pairs: ours, then the floor (raw wazero
+// doing the same work under the same runtime config). Compare with
+// `go test -run '^$' -bench . ./runtime/`.
+
+const benchGuest = "samples/counter"
+
+// rawWx instantiates a "wx" host module whose functions do nothing, so a
+// raw wazero floor can instantiate the same guest.
+func rawWx(ctx context.Context, b *testing.B, rt wazero.Runtime) {
+	b.Helper()
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		b.Fatal(err)
+	}
+	compiled, err := rt.CompileModule(ctx, runtimetest.BuildWasm(b, benchGuest))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer compiled.Close(ctx)
+	hb := rt.NewHostModuleBuilder("wx")
+	for _, fn := range compiled.ImportedFunctions() {
+		mod, name, _ := fn.Import()
+		if mod != "wx" {
+			continue
+		}
+		hb.NewFunctionBuilder().WithGoModuleFunction(noop{}, fn.ParamTypes(), fn.ResultTypes()).Export(name)
+	}
+	if _, err := hb.Instantiate(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+type noop struct{}
+
+func (noop) Call(context.Context, api.Module, []uint64) {}
+
+func launchOurs(b *testing.B, e *runtime.Engine, wasm []byte) {
+	ctx := context.Background()
+	sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "demo.counter", API: newRecorder()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mod, err := sb.Compile(ctx, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inst, err := sb.Instantiate(ctx, mod, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := inst.OnLaunch(ctx, runtime.LaunchOptions{Version: "1.0.0", Reason: "launch"}); err != nil {
+		b.Fatal(err)
+	}
+	sb.Close(ctx)
+}
+
+func launchRaw(b *testing.B, cache wazero.CompilationCache, wasm []byte) {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true).WithCompilationCache(cache))
+	rawWx(ctx, b, rt)
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize")); err != nil {
+		b.Fatal(err)
+	}
+	rt.Close(ctx)
+}
+
+func BenchmarkColdLaunchEmptyCache(b *testing.B) {
+	wasm := runtimetest.BuildWasm(b, benchGuest)
+	b.Run("minihost", func(b *testing.B) {
+		for b.Loop() {
+			e, err := runtime.NewEngine(runtime.Config{MemoryCache: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			launchOurs(b, e, wasm)
+			e.Close(context.Background())
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		for b.Loop() {
+			cache := wazero.NewCompilationCache()
+			launchRaw(b, cache, wasm)
+			cache.Close(context.Background())
+		}
+	})
+}
+
+func BenchmarkColdLaunchWarmCache(b *testing.B) {
+	wasm := runtimetest.BuildWasm(b, benchGuest)
+	dir := b.TempDir()
+	// Warm the file cache once.
+	e, err := runtime.NewEngine(runtime.Config{CacheDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	launchOurs(b, e, wasm)
+	e.Close(context.Background())
+	b.Run("minihost", func(b *testing.B) {
+		for b.Loop() {
+			e, err := runtime.NewEngine(runtime.Config{CacheDir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			launchOurs(b, e, wasm)
+			e.Close(context.Background())
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		for b.Loop() {
+			cache, err := wazero.NewCompilationCacheWithDir(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			launchRaw(b, cache, wasm)
+			cache.Close(context.Background())
+		}
+	})
+}
+
+func BenchmarkDispatch(b *testing.B) {
+	ctx := context.Background()
+	wasm := runtimetest.BuildWasm(b, benchGuest)
+	cache := wazero.NewCompilationCache()
+	defer cache.Close(ctx)
+	b.Run("minihost", func(b *testing.B) {
+		e, err := runtime.NewEngine(runtime.Config{MemoryCache: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close(ctx)
+		sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "demo.counter", API: newRecorder()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sb.Close(ctx)
+		mod, err := sb.Compile(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inst, err := sb.Instantiate(ctx, mod, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := inst.OnShow(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	raw := func(b *testing.B, closeOnDone bool) {
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(closeOnDone).WithCompilationCache(cache))
+		defer rt.Close(ctx)
+		rawWx(ctx, b, rt)
+		compiled, err := rt.CompileModule(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		fn := mod.ExportedFunction("minihost_on_show")
+		stack := make([]uint64, 1)
+		for b.Loop() {
+			cctx := ctx
+			var cancel context.CancelFunc = func() {}
+			if closeOnDone {
+				cctx, cancel = context.WithTimeout(ctx, time.Minute)
+			}
+			if err := fn.CallWithStack(cctx, stack); err != nil {
+				b.Fatal(err)
+			}
+			cancel()
+		}
+	}
+	b.Run("floor", func(b *testing.B) { raw(b, true) })
+	b.Run("floor-no-deadline", func(b *testing.B) { raw(b, false) })
+}

@@ -1,0 +1,182 @@
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// Defaults for Config.
+const (
+	// DefaultMemoryLimitPages caps a guest's linear memory at 128 MiB
+	// (64 KiB pages).
+	DefaultMemoryLimitPages = 2048
+	// DefaultCallTimeout bounds each callback, _initialize included.
+	DefaultCallTimeout = 5 * time.Second
+	// DefaultMaxLogLineBytes truncates longer guest output lines.
+	DefaultMaxLogLineBytes = 4096
+	// DefaultLogLinesPerSecond is the sustained rate of guest output lines
+	// an instance may write; bursts up to DefaultLogBurst pass, the rest
+	// are dropped and counted.
+	DefaultLogLinesPerSecond = 200
+	// DefaultLogBurst is the burst of guest output lines allowed at once.
+	DefaultLogBurst = 1000
+)
+
+// Config configures an Engine. Zero fields take the defaults above.
+type Config struct {
+	// CacheDir holds the compilation cache shared by every app. Empty
+	// means DefaultCacheDir(). When it cannot be written, the Engine falls
+	// back to an in-memory cache and says so in the log.
+	CacheDir string
+	// MemoryCache forces an in-memory compilation cache.
+	MemoryCache bool
+	// MemoryLimitPages caps each instance's linear memory.
+	MemoryLimitPages uint32
+	// CallTimeout bounds each call into a guest.
+	CallTimeout time.Duration
+	// CompileWorkers is the number of parallel compile workers per module;
+	// zero means the number of CPUs.
+	CompileWorkers int
+	// Logger receives engine messages; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultCacheDir returns the shared compilation cache folder under the
+// user cache dir (falling back to the temp dir).
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "minihost", "wazero")
+}
+
+// Engine is the process-wide part of the runtime: the compilation cache
+// shared by all apps and the configuration new Sandboxes inherit. Create
+// one with NewEngine and Close it after every Sandbox made from it is
+// closed. An Engine is safe for concurrent use.
+type Engine struct {
+	cfg      Config
+	cache    wazero.CompilationCache
+	cacheDir string // "" when the cache is in memory
+	log      *slog.Logger
+}
+
+// NewEngine opens the compilation cache and returns an Engine.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.MemoryLimitPages == 0 {
+		cfg.MemoryLimitPages = DefaultMemoryLimitPages
+	}
+	if cfg.MemoryLimitPages > 65536 {
+		return nil, fmt.Errorf("new engine: memory limit %d pages exceeds the wasm32 maximum 65536", cfg.MemoryLimitPages)
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.CompileWorkers <= 0 {
+		cfg.CompileWorkers = goruntime.NumCPU()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = DefaultCacheDir()
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger}
+	if !cfg.MemoryCache {
+		if err := probeWritable(cfg.CacheDir); err != nil {
+			e.log.Warn("compilation cache not writable; using memory", "dir", cfg.CacheDir, "err", err)
+		} else if c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			e.log.Warn("open compilation cache; using memory", "dir", cfg.CacheDir, "err", err)
+		} else {
+			e.cache, e.cacheDir = c, cfg.CacheDir
+		}
+	}
+	if e.cache == nil {
+		e.cache = wazero.NewCompilationCache()
+	}
+	return e, nil
+}
+
+// probeWritable creates dir and a file in it, so that a read-only or full
+// cache folder is found before wazero silently fails to store into it.
+func probeWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write([]byte{0})
+	cerr := f.Close()
+	os.Remove(f.Name())
+	if werr != nil {
+		return werr
+	}
+	return cerr
+}
+
+// CacheDir returns the folder of the compilation cache, or "" when the
+// cache lives in memory.
+func (e *Engine) CacheDir() string { return e.cacheDir }
+
+// Config returns the Engine's configuration with defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Close releases the compilation cache. Close every Sandbox first.
+func (e *Engine) Close(ctx context.Context) error {
+	if err := e.cache.Close(ctx); err != nil {
+		return fmt.Errorf("close compilation cache: %w", err)
+	}
+	return nil
+}
+
+// compileLocks serializes CompileModule per module hash across every
+// Runtime of the process, cache hits included: wazero v1.12 corrupts its
+// file cache when Runtimes sharing it compile the same module at once
+// (tetratelabs/wazero#2547). It is process-wide on purpose: two Engines on
+// one cache folder share the bug.
+var compileLocks = keyedMutex{m: map[[32]byte]*refMutex{}}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[[32]byte]*refMutex
+}
+
+func (k *keyedMutex) lock(key [32]byte) func() {
+	k.mu.Lock()
+	rm := k.m[key]
+	if rm == nil {
+		rm = &refMutex{}
+		k.m[key] = rm
+	}
+	rm.refs++
+	k.mu.Unlock()
+	rm.Lock()
+	return func() {
+		rm.Unlock()
+		k.mu.Lock()
+		if rm.refs--; rm.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+func moduleHash(wasm []byte) [32]byte { return sha256.Sum256(wasm) }
+

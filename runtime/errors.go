@@ -1,0 +1,69 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrTimeout reports a callback that outlived its deadline.
+	ErrTimeout = errors.New("deadline exceeded")
+	// ErrMemoryLimit reports a guest that asked for memory past its cap.
+	ErrMemoryLimit = errors.New("memory limit reached")
+	// ErrTrap reports a guest trap: a panic, unreachable, a memory fault.
+	ErrTrap = errors.New("guest trapped")
+	// ErrExit reports a guest that exited (os.Exit, proc_exit).
+	ErrExit = errors.New("guest exited")
+	// ErrClosed reports a call into an instance that is already closed.
+	ErrClosed = errors.New("instance closed")
+	// ErrNotABI reports a module that does not implement guest ABI v1.
+	ErrNotABI = errors.New("not a minihost ABI v1 module")
+	// ErrCallback reports a callback that returned a non-zero code.
+	ErrCallback = errors.New("callback returned an error code")
+
+	// Errors a HostAPI returns to have the guest see a specific ABI code.
+
+	// ErrNotFound maps to ENOTFOUND.
+	ErrNotFound = errors.New("not found")
+	// ErrQuota maps to EQUOTA.
+	ErrQuota = errors.New("quota exceeded")
+	// ErrTooBig maps to ETOOBIG.
+	ErrTooBig = errors.New("too big")
+	// ErrDenied maps to EDENIED.
+	ErrDenied = errors.New("denied")
+	// ErrBusy maps to EBUSY.
+	ErrBusy = errors.New("busy")
+	// ErrInvalid maps to EINVAL.
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// CallError describes a failed call into a guest: which app, which
+// callback, why (one of the sentinels above, wrapped), and the last line the
+// guest wrote to stderr, which usually names a panic.
+type CallError struct {
+	AppID    string
+	Callback string
+	Err      error
+	// Stderr is the guest's last stderr output before the failure, if any.
+	Stderr string
+}
+
+func (e *CallError) Error() string {
+	msg := fmt.Sprintf("call %s of %s: %v", e.Callback, e.AppID, e.Err)
+	if e.Stderr != "" {
+		msg += " (guest stderr: " + e.Stderr + ")"
+	}
+	return msg
+}
+
+func (e *CallError) Unwrap() error { return e.Err }
+
+// CompileError describes a module that could not be compiled or does not
+// implement the guest ABI.
+type CompileError struct {
+	AppID string
+	Err   error
+}
+
+func (e *CompileError) Error() string { return fmt.Sprintf("compile %s: %v", e.AppID, e.Err) }
+func (e *CompileError) Unwrap() error { return e.Err }

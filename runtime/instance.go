@@ -1,0 +1,261 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// EventKind is the kind argument of minihost_on_event (see ABI.md).
+type EventKind int32
+
+// Event kinds of ABI v1.
+const (
+	EventCustom       EventKind = 1
+	EventModal        EventKind = 2
+	EventUpdateCheck  EventKind = 3
+	EventUpdateReady  EventKind = 4
+	EventUpdateFailed EventKind = 5
+)
+
+// Launch reasons given to onLaunch.
+const (
+	ReasonLaunch   = "launch"
+	ReasonUpdate   = "update"
+	ReasonRelaunch = "relaunch"
+)
+
+// LaunchOptions is the payload of onLaunch.
+type LaunchOptions struct {
+	Version string `json:"version"`
+	Reason  string `json:"reason"`
+	AppID   string `json:"appId"`
+}
+
+// Instance is one running instance of a Module. It is not goroutine-safe:
+// one goroutine (the app's dispatcher) makes every call. After a trap, a
+// timeout or an exit, Err reports why and every later call fails: discard
+// the Instance and instantiate a new one. Close it when done.
+type Instance struct {
+	sb  *Sandbox
+	mod api.Module
+
+	fnInit, fnABI, fnAlloc, fnLaunch, fnShow, fnHide, fnEvent api.Function
+
+	stack  [3]uint64
+	bufPtr uint32 // guest buffer from minihost_alloc, reused while it fits
+	bufCap uint32
+
+	stdout, stderr *lineWriter
+	memRefused     atomic.Bool
+	done           <-chan struct{} // the current call's ctx.Done, for nanosleep
+	err            error
+}
+
+func newInstance(s *Sandbox) *Instance {
+	return &Instance{
+		sb:     s,
+		stdout: newLineWriter(s.cfg.API, StreamStdout, LevelInfo),
+		stderr: newLineWriter(s.cfg.API, StreamStderr, LevelWarn),
+	}
+}
+
+func (i *Instance) bind(mod api.Module) error {
+	i.mod = mod
+	for _, f := range []struct {
+		dst  *api.Function
+		name string
+	}{
+		{&i.fnInit, "_initialize"}, {&i.fnABI, "minihost_abi_version"}, {&i.fnAlloc, "minihost_alloc"},
+		{&i.fnLaunch, "minihost_on_launch"}, {&i.fnShow, "minihost_on_show"}, {&i.fnHide, "minihost_on_hide"},
+		{&i.fnEvent, "minihost_on_event"},
+	} {
+		if *f.dst = mod.ExportedFunction(f.name); *f.dst == nil {
+			return fmt.Errorf("%w: missing export %s", ErrNotABI, f.name)
+		}
+	}
+	return nil
+}
+
+// Name returns the instance's unique module name.
+func (i *Instance) Name() string { return i.mod.Name() }
+
+// Err returns nil while the instance is usable, else why it is not.
+func (i *Instance) Err() error { return i.err }
+
+// MemoryBytes returns the current size of the guest's linear memory.
+func (i *Instance) MemoryBytes() uint32 {
+	if mem := i.mod.Memory(); mem != nil {
+		return mem.Size()
+	}
+	return 0
+}
+
+// Close closes the instance. Safe to call more than once.
+func (i *Instance) Close(ctx context.Context) error {
+	if i.err == nil {
+		i.err = ErrClosed
+	}
+	i.stdout.Flush()
+	i.stderr.Flush()
+	return i.mod.Close(ctx)
+}
+
+// OnLaunch delivers minihost_on_launch.
+func (i *Instance) OnLaunch(ctx context.Context, opts LaunchOptions) error {
+	payload, err := json.Marshal(opts)
+	if err != nil {
+		return fmt.Errorf("encode launch options: %w", err)
+	}
+	ptr, err := i.writePayload(ctx, payload)
+	if err != nil {
+		return err
+	}
+	i.stack[0], i.stack[1] = uint64(ptr), uint64(len(payload))
+	return i.callCode(ctx, "onLaunch", i.fnLaunch)
+}
+
+// OnShow delivers minihost_on_show.
+func (i *Instance) OnShow(ctx context.Context) error {
+	return i.callCode(ctx, "onShow", i.fnShow)
+}
+
+// OnHide delivers minihost_on_hide.
+func (i *Instance) OnHide(ctx context.Context) error {
+	return i.callCode(ctx, "onHide", i.fnHide)
+}
+
+// OnEvent delivers minihost_on_event with a payload (nil for none).
+func (i *Instance) OnEvent(ctx context.Context, kind EventKind, payload []byte) error {
+	var ptr uint32
+	if len(payload) > 0 {
+		var err error
+		if ptr, err = i.writePayload(ctx, payload); err != nil {
+			return err
+		}
+	}
+	i.stack[0], i.stack[1], i.stack[2] = uint64(uint32(kind)), uint64(ptr), uint64(len(payload))
+	return i.callCode(ctx, eventCallbackName(kind), i.fnEvent)
+}
+
+func eventCallbackName(kind EventKind) string {
+	switch kind {
+	case EventCustom:
+		return "onEvent"
+	case EventModal:
+		return "onEvent(modal)"
+	case EventUpdateCheck:
+		return "onCheckForUpdate"
+	case EventUpdateReady:
+		return "onUpdateReady"
+	case EventUpdateFailed:
+		return "onUpdateFailed"
+	}
+	return fmt.Sprintf("onEvent(kind %d)", kind)
+}
+
+// writePayload copies payload into the guest buffer, asking the guest for
+// a bigger one only when it does not fit (ABI.md: the buffer stays reserved
+// for the host until the next minihost_alloc).
+func (i *Instance) writePayload(ctx context.Context, payload []byte) (uint32, error) {
+	n := uint32(len(payload))
+	if uint64(len(payload)) > uint64(^uint32(0)>>1) {
+		return 0, fmt.Errorf("write payload: %d bytes is too big", len(payload))
+	}
+	if n > i.bufCap || i.bufPtr == 0 {
+		i.stack[0] = uint64(n)
+		ptr, err := i.call(ctx, "minihost_alloc", i.fnAlloc)
+		if err != nil {
+			return 0, err
+		}
+		if ptr == 0 {
+			return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: "minihost_alloc", Err: fmt.Errorf("%w: guest could not allocate %d bytes", ErrMemoryLimit, n)}
+		}
+		i.bufPtr, i.bufCap = ptr, n
+	}
+	if !i.mod.Memory().Write(i.bufPtr, payload) {
+		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: "minihost_alloc", Err: fmt.Errorf("%w: buffer at %#x of %d bytes is outside guest memory", ErrTrap, i.bufPtr, n)}
+	}
+	return i.bufPtr, nil
+}
+
+// callCode calls a callback whose i32 result is an error code.
+func (i *Instance) callCode(ctx context.Context, name string, fn api.Function) error {
+	code, err := i.call(ctx, name, fn)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %d", ErrCallback, int32(code))}
+	}
+	return nil
+}
+
+// call runs fn with the values in i.stack under the call
+// deadline and returns its i32 result. Any failure breaks the instance.
+// i.stack is sized for the widest signature; wazero reads what fn takes.
+func (i *Instance) call(ctx context.Context, name string, fn api.Function) (uint32, error) {
+	if i.err != nil {
+		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %w", ErrClosed, i.err)}
+	}
+	cctx, cancel := context.WithTimeout(ctx, i.sb.cfg.CallTimeout)
+	i.done = cctx.Done()
+	err := fn.CallWithStack(cctx, i.stack[:])
+	i.done = nil
+	if err == nil {
+		cancel()
+		return uint32(i.stack[0]), nil
+	}
+	cause := i.classify(cctx, err)
+	cancel()
+	i.err = cause
+	i.stdout.Flush()
+	i.stderr.Flush()
+	ce := &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: cause, Stderr: i.stderr.summary()}
+	// wazero already closed the module on exit or deadline; close it on a
+	// trap too, so it is never reused.
+	i.mod.Close(context.WithoutCancel(ctx))
+	return 0, ce
+}
+
+func (i *Instance) classify(cctx context.Context, err error) error {
+	if i.memRefused.Load() {
+		return fmt.Errorf("%w (%d pages)", ErrMemoryLimit, i.sb.cfg.MemoryLimitPages)
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return fmt.Errorf("%w after %v", ErrTimeout, i.sb.cfg.CallTimeout)
+		case sys.ExitCodeContextCanceled:
+			return context.Canceled
+		default:
+			return fmt.Errorf("%w with code %d", ErrExit, exit.ExitCode())
+		}
+	}
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w after %v", ErrTimeout, i.sb.cfg.CallTimeout)
+	}
+	return fmt.Errorf("%w: %w", ErrTrap, err)
+}
+
+// nanosleep is the guest's sleep (poll_oneoff with a clock): unlike
+// wazero's default, it wakes when the current call's deadline passes, so
+// a sleeping guest is stopped on time.
+func (i *Instance) nanosleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	select {
+	case <-t.C:
+	case <-i.done:
+		t.Stop()
+	}
+}

@@ -1,0 +1,169 @@
+package mpk
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+
+	"github.com/spf13/afero"
+)
+
+// Extract writes the package's files and folders into the new folder dir on
+// fsys, atomically: it fills a sibling temporary folder, syncs every file
+// and folder, renames it to dir and syncs the parent. Bytes are bounded by
+// what is actually read (file and total size limits), whatever the zip
+// headers declare, and each file's length and CRC are checked.
+//
+// If dir exists already, Extract returns an error wrapping fs.ErrExist and
+// changes nothing. On any error nothing is left behind except dir's parent
+// folders, which are created as needed; the one exception is a failure to
+// sync the parent after the rename, reported while dir stays complete.
+// Files get mode 0644, folders 0755.
+//
+// Extract may run concurrently with other reads of the Package; two
+// Extracts racing for the same dir leave one complete copy or fail.
+func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
+	dir = filepath.Clean(dir)
+	if _, err := fsys.Stat(dir); err == nil {
+		return fmt.Errorf("extract package to %s: %w", dir, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("extract package to %s: %w", dir, err)
+	}
+	parent := filepath.Dir(dir)
+	if err := fsys.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("extract package to %s: %w", dir, err)
+	}
+	tmp, err := afero.TempDir(fsys, parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("extract package to %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			fsys.RemoveAll(tmp)
+		}
+	}()
+	if err := fsys.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("extract package to %s: %w", dir, err)
+	}
+
+	// Every folder: explicit entries and the parents of files.
+	dirSet := map[string]bool{}
+	for _, d := range p.dirs {
+		dirSet[d] = true
+	}
+	for _, f := range p.files {
+		for d := path.Dir(f.Name); d != "."; d = path.Dir(d) {
+			dirSet[d] = true
+		}
+	}
+	dirs := make([]string, 0, len(dirSet))
+	for d := range dirSet {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs) // parents before children
+	for _, d := range dirs {
+		if err := fsys.Mkdir(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil {
+			return fmt.Errorf("extract package to %s: %w", dir, err)
+		}
+	}
+
+	remaining := p.lim.MaxTotalSize
+	for _, f := range p.files {
+		n, err := extractFile(fsys, filepath.Join(tmp, filepath.FromSlash(f.Name)), f, min(p.lim.MaxFileSize, remaining))
+		if err != nil {
+			return fmt.Errorf("extract package to %s: %w", dir, err)
+		}
+		remaining -= n
+	}
+
+	// Children before parents, then the top folder itself.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := syncDir(fsys, filepath.Join(tmp, filepath.FromSlash(dirs[i]))); err != nil {
+			return fmt.Errorf("extract package to %s: %w", dir, err)
+		}
+	}
+	if err := syncDir(fsys, tmp); err != nil {
+		return fmt.Errorf("extract package to %s: %w", dir, err)
+	}
+	// Stat again: dir may have appeared meanwhile, and renaming a folder
+	// over an empty one succeeds on POSIX systems.
+	if _, err := fsys.Stat(dir); err == nil {
+		return fmt.Errorf("extract package to %s: %w", dir, fs.ErrExist)
+	}
+	if err := fsys.Rename(tmp, dir); err != nil {
+		if _, serr := fsys.Stat(dir); serr == nil {
+			return fmt.Errorf("extract package to %s: %w", dir, fs.ErrExist)
+		}
+		return fmt.Errorf("extract package to %s: %w", dir, err)
+	}
+	if err := syncDir(fsys, parent); err != nil {
+		// The package is in place; only durability is in doubt. Report it
+		// without undoing the rename, which could lose a complete install.
+		return fmt.Errorf("extract package to %s: %w", dir, err)
+	}
+	return nil
+}
+
+// extractFile copies f to the new file dst, reading at most limit bytes,
+// syncs and closes it, and returns the number of bytes written.
+func extractFile(fsys afero.Fs, dst string, f *zip.File, limit int64) (int64, error) {
+	name := f.Name
+	if f.UncompressedSize64 > uint64(limit) {
+		return 0, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the remaining limit of %d", f.UncompressedSize64, limit), nil)}
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return 0, &Error{File: name, Err: because(ErrNotZip, "open", err)}
+	}
+	defer rc.Close()
+	out, err := fsys.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	src := &readErrs{r: io.LimitReader(rc, limit+1)}
+	n, err := io.Copy(out, src)
+	if err != nil {
+		out.Close()
+		if src.err != nil { // a corrupt package: bad CRC, bad deflate data
+			return n, &Error{File: name, Err: because(ErrNotZip, "read", src.err)}
+		}
+		return n, fmt.Errorf("write %s: %w", dst, err)
+	}
+	if n > limit {
+		out.Close()
+		return n, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("holds more than the limit of %d bytes", limit), nil)}
+	}
+	if uint64(n) != f.UncompressedSize64 {
+		out.Close()
+		return n, &Error{File: name, Err: because(ErrNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)}
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return n, fmt.Errorf("sync %s: %w", dst, err)
+	}
+	if err := out.Close(); err != nil {
+		return n, fmt.Errorf("close %s: %w", dst, err)
+	}
+	return n, nil
+}
+
+// readErrs remembers the reader's error so that a failed copy can tell a
+// corrupt package from a failing disk.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}

@@ -1,0 +1,269 @@
+package mpk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	version "github.com/hashicorp/go-version"
+)
+
+const (
+	// ManifestName is the name of the manifest at the root of a package.
+	ManifestName = "app.json"
+	// ABIVersion is the guest ABI version this host speaks (runtime/ABI.md).
+	// A manifest must declare exactly this version.
+	ABIVersion = 1
+	// Ext is the file name extension of a package.
+	Ext = ".mpk"
+	// maxAppIDLen bounds an app id, which also names folders on disk.
+	maxAppIDLen = 64
+	// maxManifestSize bounds app.json; real manifests are a few hundred bytes.
+	maxManifestSize = 64 << 10
+)
+
+// KnownPermissions is the set of permission names a manifest may request.
+// ABI version 1 defines none, so every requested permission is refused;
+// host APIs that need a grant add their names here when they arrive.
+//
+// It is read-only at run time: change it only in package initialisation.
+var KnownPermissions = map[string]bool{}
+
+// Manifest is the parsed app.json of a package. A Manifest returned by
+// ParseManifest or found in a Package is valid; treat it as read-only
+// (values are safe to share between goroutines).
+type Manifest struct {
+	// AppID identifies the app: 1 to 64 of a-z, 0-9, '.', '-', '_',
+	// starting with a letter.
+	AppID string `json:"appId"`
+	// Version is the package's semantic version, as written.
+	Version string `json:"version"`
+	// ABI is the guest ABI version; it must equal ABIVersion.
+	ABI int `json:"abi"`
+	// Entry is the slash-separated path of the entry module in the package.
+	Entry string `json:"entry"`
+	// Name is the display name; it may be empty.
+	Name string `json:"name,omitempty"`
+	// Permissions lists the host permissions the app asks for; each must be
+	// in KnownPermissions.
+	Permissions []string `json:"permissions,omitempty"`
+
+	semver *version.Version
+}
+
+// SemVer returns the parsed Version. It is valid for a Manifest returned by
+// ParseManifest (or held by a Package); on a Manifest built by hand it
+// parses Version each time and returns nil when Version is not valid.
+func (m *Manifest) SemVer() *version.Version {
+	if m.semver != nil {
+		return m.semver
+	}
+	v, err := ParseVersion(m.Version)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// ParseVersion parses a package version with the rules app.json uses:
+// version.NewSemver, and the text must be the canonical form of what it
+// parses to (MAJOR.MINOR.PATCH with optional -PRERELEASE and +BUILD, no "v"
+// prefix, no leading zeros, no missing or extra segments), so that one
+// version has one spelling in file names, release documents and logs.
+// Nothing is normalised: a non-canonical text is an error naming the
+// canonical form.
+func ParseVersion(s string) (*version.Version, error) {
+	v, err := version.NewSemver(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(v.Segments64()) != 3 {
+		return nil, fmt.Errorf("want exactly three numeric parts, MAJOR.MINOR.PATCH")
+	}
+	if c := v.String(); c != s {
+		return nil, fmt.Errorf("not in canonical form, write %q", c)
+	}
+	return v, nil
+}
+
+// ParseManifest parses and validates the contents of an app.json. Errors are
+// *Error values with File "app.json" and the offending Field, wrapping
+// ErrInvalidManifest.
+func ParseManifest(data []byte) (*Manifest, error) {
+	if len(data) > maxManifestSize {
+		return nil, manifestErr("", &reason{
+			msg:       fmt.Sprintf("%d bytes, above the limit of %d", len(data), maxManifestSize),
+			sentinels: []error{ErrInvalidManifest, ErrTooLarge},
+		})
+	}
+	if !utf8.Valid(data) {
+		return nil, manifestErr("", invalid("not valid UTF-8", nil))
+	}
+	// The fields are decoded one by one so that missing fields, duplicate
+	// fields and fields of the wrong type are each named in the error.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, manifestErr("", invalid("not valid JSON", err))
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, manifestErr("", invalid("not a JSON object", nil))
+	}
+	m := &Manifest{}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, manifestErr("", invalid("not valid JSON", err))
+		}
+		key := tok.(string) // inside an object, the decoder yields keys as strings
+		var dst any
+		switch key {
+		case "appId":
+			dst = &m.AppID
+		case "version":
+			dst = &m.Version
+		case "abi":
+			dst = &m.ABI
+		case "entry":
+			dst = &m.Entry
+		case "name":
+			dst = &m.Name
+		case "permissions":
+			dst = &m.Permissions
+		default:
+			return nil, manifestErr(key, invalid("unknown field", nil))
+		}
+		if seen[key] {
+			return nil, manifestErr(key, invalid("appears twice", nil))
+		}
+		seen[key] = true
+		if err := decodeStrict(dec, dst); err != nil {
+			return nil, manifestErr(key, invalid("wrong type", err))
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, manifestErr("", invalid("not valid JSON", err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, manifestErr("", invalid("data after the JSON object", nil))
+	}
+	for _, f := range []string{"appId", "version", "abi", "entry"} {
+		if !seen[f] {
+			return nil, manifestErr(f, invalid("missing", nil))
+		}
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeStrict decodes the next JSON value into dst, refusing null (which
+// encoding/json would silently skip) and numbers with fractions.
+func decodeStrict(dec *json.Decoder, dst any) error {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	if string(raw) == "null" {
+		return errors.New("null")
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+// validate checks every field rule; ParseManifest calls it after decoding.
+func (m *Manifest) validate() error {
+	if err := checkAppID(m.AppID); err != nil {
+		return manifestErr("appId", err)
+	}
+	v, err := ParseVersion(m.Version)
+	if err != nil {
+		return manifestErr("version", invalid("invalid semantic version "+strconv.Quote(m.Version), err))
+	}
+	m.semver = v
+	if m.ABI != ABIVersion {
+		return manifestErr("abi", invalid(fmt.Sprintf("ABI version %d is not supported (this host speaks %d)", m.ABI, ABIVersion), nil))
+	}
+	if err := checkEntry(m.Entry); err != nil {
+		return manifestErr("entry", err)
+	}
+	for i, p := range m.Permissions {
+		if !KnownPermissions[p] {
+			return manifestErr("permissions", invalid(fmt.Sprintf("unknown permission %q", p), nil))
+		}
+		if slices.Contains(m.Permissions[:i], p) {
+			return manifestErr("permissions", invalid(fmt.Sprintf("permission %q listed twice", p), nil))
+		}
+	}
+	return nil
+}
+
+func checkAppID(id string) error {
+	const rule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
+	if len(id) == 0 || len(id) > maxAppIDLen || id[0] < 'a' || id[0] > 'z' {
+		return invalid(fmt.Sprintf("app id %q %s", id, rule), nil)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return invalid(fmt.Sprintf("app id %q %s", id, rule), nil)
+		}
+	}
+	return nil
+}
+
+func checkEntry(entry string) error {
+	if !strings.HasSuffix(entry, ".wasm") {
+		return invalid(fmt.Sprintf("entry %q must end in .wasm", entry), nil)
+	}
+	if err := checkPath(entry); err != nil {
+		return invalid(fmt.Sprintf("entry %q", entry), err)
+	}
+	for _, elem := range strings.Split(entry, "/") {
+		if strings.HasPrefix(elem, ".") {
+			// Pack leaves hidden files out, so such an entry could never be packed.
+			return invalid(fmt.Sprintf("entry %q must not be hidden (no name starting with '.')", entry), nil)
+		}
+	}
+	return nil
+}
+
+// checkPath accepts only clean, local, slash-separated relative paths that
+// name the same file on every operating system's file system.
+func checkPath(name string) error {
+	switch {
+	case name == "":
+		return because(ErrUnsafePath, "empty path", nil)
+	case strings.HasPrefix(name, "/"):
+		return because(ErrUnsafePath, "absolute path", nil)
+	case strings.ContainsRune(name, '\\'):
+		return because(ErrUnsafePath, "path contains a backslash", nil)
+	case strings.ContainsRune(name, ':'):
+		// A drive letter ("C:x") or an NTFS stream ("a:b") on Windows.
+		return because(ErrUnsafePath, "path contains ':'", nil)
+	case strings.ContainsRune(name, 0):
+		return because(ErrUnsafePath, "path contains a NUL byte", nil)
+	case slices.Contains(strings.Split(name, "/"), ".."):
+		return because(ErrUnsafePath, "path leaves the package", nil)
+	case !fs.ValidPath(name) || path.Clean(name) != name:
+		return because(ErrUnsafePath, "path is not clean (empty, '.' or trailing elements)", nil)
+	}
+	return nil
+}
+
+func invalid(msg string, cause error) error {
+	return because(ErrInvalidManifest, msg, cause)
+}
+
+func manifestErr(field string, err error) error {
+	return &Error{File: ManifestName, Field: field, Err: err}
+}

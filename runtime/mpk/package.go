@@ -1,0 +1,308 @@
+package mpk
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/bits"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Default limits, used for every zero field of Limits.
+const (
+	DefaultMaxPackageSize = 64 << 20  // bytes of the .mpk file
+	DefaultMaxFileSize    = 64 << 20  // uncompressed bytes of one file
+	DefaultMaxTotalSize   = 256 << 20 // uncompressed bytes of all files
+	DefaultMaxFiles       = 10000     // entries, folders included
+	DefaultMaxRatio       = 100       // uncompressed bytes per compressed byte, per file
+)
+
+// ratioFloor is the uncompressed size up to which a file passes the ratio
+// check whatever its ratio: a small file cannot be a bomb, and small text or
+// zero-filled assets legitimately compress far better than 100:1.
+const ratioFloor = 64 << 10
+
+// wasmMagic is the WebAssembly binary magic and version 1.
+const wasmMagic = "\x00asm\x01\x00\x00\x00"
+
+// Limits bounds what a package may hold. Zero fields take the DefaultXxx
+// values; there is no way to lift a limit entirely.
+type Limits struct {
+	MaxPackageSize int64 // size of the package file
+	MaxFileSize    int64 // uncompressed size of any one file
+	MaxTotalSize   int64 // uncompressed size of all files together
+	MaxFiles       int   // number of zip entries
+	MaxRatio       int64 // uncompressed/compressed size of a file above 64 KiB
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxPackageSize <= 0 {
+		l.MaxPackageSize = DefaultMaxPackageSize
+	}
+	if l.MaxFileSize <= 0 {
+		l.MaxFileSize = DefaultMaxFileSize
+	}
+	if l.MaxTotalSize <= 0 {
+		l.MaxTotalSize = DefaultMaxTotalSize
+	}
+	if l.MaxFiles <= 0 {
+		l.MaxFiles = DefaultMaxFiles
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = DefaultMaxRatio
+	}
+	return l
+}
+
+// Package is an opened, validated code package. Open checks the structure
+// and the manifest; file contents are checked (CRC, actual sizes) as they
+// are read by ReadEntry and Extract.
+//
+// Its methods are safe for concurrent use, except Close, which must come
+// after every other call has returned. The caller of OpenFile must call
+// Close; a Package from Open does not own its reader and Close is a no-op.
+type Package struct {
+	// Manifest is the validated app.json.
+	Manifest *Manifest
+	// Size is the size of the package file in bytes.
+	Size int64
+
+	lim    Limits
+	zr     *zip.Reader
+	files  []*zip.File // regular files, sorted by name
+	byName map[string]*zip.File
+	dirs   []string // folders named by explicit zip entries, sorted
+	closer io.Closer
+}
+
+// Open reads and validates the package in r, of size bytes, under lim (zero
+// fields take defaults). It checks that r is a zip archive within the
+// limits; that every entry name is a clean local path (no "..", no absolute
+// path, no backslash, no drive letter, no duplicate even when letter case is
+// ignored); that every entry is a regular file or a folder (no symlinks);
+// that declared sizes and compression ratios are within the limits; that
+// app.json is present and valid; and that the entry file exists and starts
+// with the WebAssembly magic.
+//
+// Errors name the entry concerned and wrap one of the ErrXxx sentinels.
+// r must stay readable until the Package is no longer used.
+func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
+	lim = lim.withDefaults()
+	if size > lim.MaxPackageSize {
+		return nil, &Error{Err: because(ErrTooLarge, fmt.Sprintf("package is %d bytes, above the limit of %d", size, lim.MaxPackageSize), nil)}
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // paths get checked below, with clearer errors
+		return nil, &Error{Err: because(ErrNotZip, "read package", err)}
+	}
+	if len(zr.File) > lim.MaxFiles {
+		return nil, &Error{Err: because(ErrTooLarge, fmt.Sprintf("%d entries, above the limit of %d", len(zr.File), lim.MaxFiles), nil)}
+	}
+	p := &Package{Size: size, lim: lim, zr: zr, byName: make(map[string]*zip.File, len(zr.File))}
+	folded := make(map[string]string, len(zr.File)) // lower-cased name -> name, files and folders
+	isDir := make(map[string]bool)
+	var total uint64
+	for _, f := range zr.File {
+		name := f.Name
+		mode := f.Mode()
+		dir := mode.IsDir()
+		if dir {
+			name = strings.TrimSuffix(name, "/")
+		}
+		if err := checkPath(name); err != nil {
+			return nil, &Error{File: f.Name, Err: err}
+		}
+		switch {
+		case mode&fs.ModeSymlink != 0:
+			return nil, &Error{File: f.Name, Err: because(ErrSymlink, "symbolic links are not allowed in packages", nil)}
+		case mode&fs.ModeType&^fs.ModeDir != 0:
+			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, fmt.Sprintf("not a regular file or folder (mode %v)", mode), nil)}
+		case dir && f.UncompressedSize64 != 0:
+			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, "folder entry holds data", nil)}
+		case f.Flags&0x1 != 0:
+			return nil, &Error{File: f.Name, Err: because(ErrNotZip, "encrypted entries are not supported", nil)}
+		case f.Method != zip.Store && f.Method != zip.Deflate:
+			return nil, &Error{File: f.Name, Err: because(ErrNotZip, fmt.Sprintf("compression method %d is not supported (only store and deflate)", f.Method), nil)}
+		}
+		key := strings.ToLower(name)
+		if prev, ok := folded[key]; ok {
+			msg := "duplicate entry"
+			if prev != name {
+				msg = fmt.Sprintf("duplicate entry (same name as %q when letter case is ignored)", prev)
+			}
+			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, msg, nil)}
+		}
+		folded[key] = name
+		if dir {
+			isDir[key] = true
+			p.dirs = append(p.dirs, name)
+			continue
+		}
+		if f.UncompressedSize64 > uint64(lim.MaxFileSize) {
+			return nil, &Error{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the limit of %d", f.UncompressedSize64, lim.MaxFileSize), nil)}
+		}
+		total += f.UncompressedSize64
+		if total > uint64(lim.MaxTotalSize) {
+			return nil, &Error{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("files total more than the limit of %d bytes", lim.MaxTotalSize), nil)}
+		}
+		if u, c := f.UncompressedSize64, f.CompressedSize64; u > ratioFloor {
+			hi, lo := bits.Mul64(c, uint64(lim.MaxRatio))
+			if hi == 0 && u > lo {
+				return nil, &Error{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("compression ratio above the limit of %d:1 (%d bytes stored as %d)", lim.MaxRatio, u, c), nil)}
+			}
+		}
+		p.files = append(p.files, f)
+		p.byName[name] = f
+	}
+	// A file must not also be a folder ("a" and "a/b"): extraction could not
+	// create both, and case-insensitive file systems see "A/b" as "a/b".
+	for key := range folded {
+		for i := strings.IndexByte(key, '/'); i >= 0; i = nextSlash(key, i) {
+			parent := key[:i]
+			if name, ok := folded[parent]; ok && !isDir[parent] {
+				return nil, &Error{File: folded[key], Err: because(ErrUnsafePath, fmt.Sprintf("inside %q, which is a file", name), nil)}
+			}
+		}
+	}
+	sort.Slice(p.files, func(i, j int) bool { return p.files[i].Name < p.files[j].Name })
+	sort.Strings(p.dirs)
+
+	mf, ok := p.byName[ManifestName]
+	if !ok {
+		return nil, &Error{File: ManifestName, Err: because(ErrNoManifest, "missing from the package root", nil)}
+	}
+	data, err := readFile(mf, maxManifestSize)
+	if err != nil {
+		return nil, &Error{File: ManifestName, Err: err}
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, err
+	}
+	p.Manifest = m
+
+	ef, ok := p.byName[m.Entry]
+	if !ok {
+		return nil, &Error{File: m.Entry, Err: because(ErrNoEntry, "named by app.json but not in the package", nil)}
+	}
+	rc, err := ef.Open()
+	if err != nil {
+		return nil, &Error{File: m.Entry, Err: because(ErrNotZip, "open", err)}
+	}
+	head := make([]byte, len(wasmMagic))
+	_, err = io.ReadFull(rc, head)
+	rc.Close()
+	if err != nil || string(head) != wasmMagic {
+		return nil, &Error{File: m.Entry, Err: because(ErrNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
+	}
+	return p, nil
+}
+
+func nextSlash(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+// OpenFile opens and validates the package file at path, like Open. The
+// returned Package holds the file open: the caller must call Close.
+func OpenFile(path string, lim Limits) (*Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open package %s: not a regular file", path)
+	}
+	p, err := Open(f, st.Size(), lim)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open package %s: %w", path, err)
+	}
+	p.closer = f
+	return p, nil
+}
+
+// Close releases the file opened by OpenFile. It is a no-op for a Package
+// from Open. Call it once, after every other use of the Package.
+func (p *Package) Close() error {
+	if p.closer == nil {
+		return nil
+	}
+	c := p.closer
+	p.closer = nil
+	return c.Close()
+}
+
+// Files returns the names of the regular files in the package, sorted. The
+// slice is a fresh copy.
+func (p *Package) Files() []string {
+	names := make([]string, len(p.files))
+	for i, f := range p.files {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// ReadEntry returns the bytes of the entry module, reading at most the
+// file size limit and checking the actual length and CRC, whatever the zip
+// headers declare.
+func (p *Package) ReadEntry() ([]byte, error) {
+	return p.ReadFile(p.Manifest.Entry)
+}
+
+// ReadFile returns the contents of the regular file name in the package,
+// bounded and checked like ReadEntry. A missing file yields an error
+// wrapping fs.ErrNotExist.
+func (p *Package) ReadFile(name string) ([]byte, error) {
+	f, ok := p.byName[name]
+	if !ok {
+		return nil, &Error{File: name, Err: fs.ErrNotExist}
+	}
+	data, err := readFile(f, p.lim.MaxFileSize)
+	if err != nil {
+		return nil, &Error{File: name, Err: err}
+	}
+	if name == p.Manifest.Entry && !bytes.HasPrefix(data, []byte(wasmMagic)) {
+		return nil, &Error{File: name, Err: because(ErrNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
+	}
+	return data, nil
+}
+
+// readFile reads f completely, failing when it holds more than limit bytes
+// or a length other than its declared size. archive/zip checks the CRC.
+func readFile(f *zip.File, limit int64) ([]byte, error) {
+	if f.UncompressedSize64 > uint64(limit) {
+		return nil, because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the limit of %d", f.UncompressedSize64, limit), nil)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, because(ErrNotZip, "open", err)
+	}
+	defer rc.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, int(f.UncompressedSize64)))
+	n, err := io.Copy(buf, io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, because(ErrNotZip, "read", err)
+	}
+	if n > limit {
+		return nil, because(ErrTooLarge, fmt.Sprintf("holds more than the limit of %d bytes", limit), nil)
+	}
+	if uint64(n) != f.UncompressedSize64 {
+		return nil, because(ErrNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)
+	}
+	return buf.Bytes(), nil
+}

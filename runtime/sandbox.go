@@ -1,0 +1,329 @@
+package runtime
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// LogLevel is the severity of a guest log line.
+type LogLevel int32
+
+// Log levels, as the ABI numbers them.
+const (
+	LevelDebug LogLevel = 0
+	LevelInfo  LogLevel = 1
+	LevelWarn  LogLevel = 2
+	LevelError LogLevel = 3
+)
+
+func (l LogLevel) String() string {
+	switch l {
+	case LevelDebug:
+		return "debug"
+	case LevelInfo:
+		return "info"
+	case LevelWarn:
+		return "warn"
+	case LevelError:
+		return "error"
+	}
+	return fmt.Sprintf("level(%d)", int32(l))
+}
+
+// Stream names where a guest line came from.
+type Stream string
+
+// Streams of guest output.
+const (
+	StreamLog    Stream = "log" // wx.log
+	StreamStdout Stream = "stdout"
+	StreamStderr Stream = "stderr"
+)
+
+// Modal is the payload of wx.showModal.
+type Modal struct {
+	Title       string `json:"title"`
+	Content     string `json:"content"`
+	ShowCancel  bool   `json:"showCancel"`
+	ConfirmText string `json:"confirmText,omitempty"`
+	CancelText  string `json:"cancelText,omitempty"`
+}
+
+// ModalResult answers a Modal; the host delivers it as EventModal.
+type ModalResult struct {
+	ID      uint32 `json:"id"`
+	Confirm bool   `json:"confirm"`
+	Cancel  bool   `json:"cancel"`
+}
+
+// StorageInfo is the result of wx.getStorageInfo; sizes in KiB as in WeChat.
+type StorageInfo struct {
+	Keys        []string `json:"keys"`
+	CurrentSize int64    `json:"currentSize"`
+	LimitSize   int64    `json:"limitSize"`
+}
+
+// SystemInfo is the result of wx.getSystemInfo.
+type SystemInfo struct {
+	HostVersion string `json:"hostVersion"`
+	AppID       string `json:"appId"`
+	AppVersion  string `json:"appVersion"`
+	ABIVersion  int    `json:"abiVersion"`
+	Platform    string `json:"platform"`
+}
+
+// HostAPI is what the "wx" host module needs from the embedder. The runtime
+// calls it from the goroutine that is calling into the guest, one call at a
+// time per Sandbox; implementations shared by several Sandboxes must be
+// goroutine-safe. Returning ErrNotFound, ErrQuota, ErrTooBig, ErrDenied,
+// ErrBusy or ErrInvalid (wrapped or not) gives the guest that ABI code; any
+// other error reads EIO. No method may block on a person or call back into
+// the guest.
+type HostAPI interface {
+	Log(level LogLevel, stream Stream, msg string)
+	GetStorage(key string) ([]byte, error)
+	SetStorage(key string, value []byte) error
+	RemoveStorage(key string) error
+	ClearStorage() error
+	StorageInfo() (StorageInfo, error)
+	ShowModal(m Modal) (id uint32, err error)
+	SystemInfo() SystemInfo
+}
+
+// SandboxConfig configures a Sandbox. Zero limits take the Engine's.
+type SandboxConfig struct {
+	// AppID tags logs and errors.
+	AppID string
+	// API serves the guest's wx calls. Required.
+	API HostAPI
+	// MemoryLimitPages caps each instance's linear memory.
+	MemoryLimitPages uint32
+	// CallTimeout bounds each call into the guest.
+	CallTimeout time.Duration
+}
+
+// Sandbox is the runtime of one app: a wazero Runtime (limits are per
+// Runtime) with the WASI and wx host modules. Modules compiled in it are
+// only for it. Create one with Engine.NewSandbox and Close it when the app
+// ends; Close also closes its Modules and Instances. Compile and
+// Instantiate are safe for concurrent use; an Instance is not.
+type Sandbox struct {
+	eng    *Engine
+	cfg    SandboxConfig
+	rt     wazero.Runtime
+	seq    atomic.Uint64
+	closed atomic.Bool
+}
+
+// NewSandbox creates the Runtime of one app.
+func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, error) {
+	if cfg.API == nil {
+		return nil, errors.New("new sandbox: SandboxConfig.API is nil")
+	}
+	if cfg.MemoryLimitPages == 0 {
+		cfg.MemoryLimitPages = e.cfg.MemoryLimitPages
+	}
+	if cfg.MemoryLimitPages > 65536 {
+		return nil, fmt.Errorf("new sandbox %s: memory limit %d pages exceeds 65536", cfg.AppID, cfg.MemoryLimitPages)
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = e.cfg.CallTimeout
+	}
+	// The memory cap is enforced by cappedAllocator rather than by
+	// WithMemoryLimitPages, so that a refused grow is seen and reported as
+	// "memory limit reached" instead of a bare trap (see RATIONALE.md).
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(true).
+		WithCompilationCache(e.cache)
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	s := &Sandbox{eng: e, cfg: cfg, rt: rt}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("new sandbox %s: instantiate wasi: %w", cfg.AppID, err)
+	}
+	if _, err := newWxModule(rt, cfg.API).Instantiate(ctx); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("new sandbox %s: instantiate wx: %w", cfg.AppID, err)
+	}
+	return s, nil
+}
+
+// AppID returns the app the Sandbox runs.
+func (s *Sandbox) AppID() string { return s.cfg.AppID }
+
+// CallTimeout returns the deadline applied to each callback.
+func (s *Sandbox) CallTimeout() time.Duration { return s.cfg.CallTimeout }
+
+// Close closes the Runtime and everything compiled or instantiated in it.
+func (s *Sandbox) Close(ctx context.Context) error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if err := s.rt.Close(ctx); err != nil {
+		return fmt.Errorf("close sandbox %s: %w", s.cfg.AppID, err)
+	}
+	return nil
+}
+
+// Module is a guest compiled in one Sandbox. Close it once when no
+// Instance will be made from it any more (Sandbox.Close also does).
+// Safe for concurrent use.
+type Module struct {
+	sb        *Sandbox
+	compiled  wazero.CompiledModule
+	hash      [32]byte
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// requiredExports are the guest functions of ABI v1 and their signatures.
+var requiredExports = []struct {
+	name            string
+	params, results int
+}{
+	{"_initialize", 0, 0},
+	{"minihost_abi_version", 0, 1},
+	{"minihost_alloc", 1, 1},
+	{"minihost_on_launch", 2, 1},
+	{"minihost_on_show", 0, 1},
+	{"minihost_on_hide", 0, 1},
+	{"minihost_on_event", 3, 1},
+}
+
+// Compile compiles wasm for this Sandbox, using the shared compilation
+// cache, and checks that it implements guest ABI v1: the exports above,
+// a memory that fits the cap, imports only from wasi_snapshot_preview1 and
+// wx.
+func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
+	hash := moduleHash(wasm)
+	cctx := experimental.WithCompilationWorkers(ctx, s.eng.cfg.CompileWorkers)
+	unlock := compileLocks.lock(hash)
+	compiled, err := s.rt.CompileModule(cctx, wasm)
+	unlock()
+	if err != nil {
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+	}
+	if err := s.checkABI(compiled); err != nil {
+		compiled.Close(ctx)
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+	}
+	return &Module{sb: s, compiled: compiled, hash: hash}, nil
+}
+
+func (s *Sandbox) checkABI(c wazero.CompiledModule) error {
+	exports := c.ExportedFunctions()
+	if _, ok := exports["minihost_abi_version"]; !ok {
+		if _, ok := exports["_start"]; ok && exports["_initialize"] == nil {
+			return fmt.Errorf("%w: a command module (exports _start), not a reactor: build with -buildmode=c-shared", ErrNotABI)
+		}
+		return fmt.Errorf("%w: no export minihost_abi_version (not built with the minihost SDK)", ErrNotABI)
+	}
+	for _, want := range requiredExports {
+		fn, ok := exports[want.name]
+		if !ok {
+			return fmt.Errorf("%w: missing export %s", ErrNotABI, want.name)
+		}
+		if !allI32(fn.ParamTypes(), want.params) || !allI32(fn.ResultTypes(), want.results) {
+			return fmt.Errorf("%w: export %s has signature %v -> %v, want %d i32 params and %d i32 results",
+				ErrNotABI, want.name, fn.ParamTypes(), fn.ResultTypes(), want.params, want.results)
+		}
+	}
+	mem, ok := c.ExportedMemories()["memory"]
+	if !ok {
+		return fmt.Errorf("%w: no exported memory", ErrNotABI)
+	}
+	if mem.Min() > s.cfg.MemoryLimitPages {
+		return fmt.Errorf("%w: initial memory of %d pages exceeds the limit of %d", ErrMemoryLimit, mem.Min(), s.cfg.MemoryLimitPages)
+	}
+	for _, fn := range c.ImportedFunctions() {
+		mod, name, _ := fn.Import()
+		switch mod {
+		case wasi_snapshot_preview1.ModuleName:
+		case "wx":
+			if !wxFunctionNames[name] {
+				return fmt.Errorf("%w: imports wx.%s, which ABI v1 does not offer", ErrNotABI, name)
+			}
+		default:
+			return fmt.Errorf("%w: imports %s.%s: only wasi_snapshot_preview1 and wx are available", ErrNotABI, mod, name)
+		}
+	}
+	return nil
+}
+
+func allI32(types []api.ValueType, n int) bool {
+	if len(types) != n {
+		return false
+	}
+	for _, t := range types {
+		if t != api.ValueTypeI32 {
+			return false
+		}
+	}
+	return true
+}
+
+// Close releases the compiled code. It is safe to call more than once;
+// only the first call closes.
+func (m *Module) Close(ctx context.Context) error {
+	m.closeOnce.Do(func() { m.closeErr = m.compiled.Close(ctx) })
+	return m.closeErr
+}
+
+// Instantiate starts an instance of m with fsys mounted read-only at "/"
+// (nil mounts nothing), runs _initialize under the call deadline and checks
+// the guest's ABI version. The instance gets a fresh module name, so an old
+// instance of the same app may still be running during a hot swap.
+func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Instance, error) {
+	if m.sb != s {
+		return nil, fmt.Errorf("instantiate %s: module was compiled in another sandbox", s.cfg.AppID)
+	}
+	inst := newInstance(s)
+	mc := wazero.NewModuleConfig().
+		WithName(fmt.Sprintf("%s#%d", s.cfg.AppID, s.seq.Add(1))).
+		WithStartFunctions(). // _initialize runs below, under the deadline
+		WithStdout(inst.stdout).
+		WithStderr(inst.stderr).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(crand.Reader).
+		WithNanosleep(inst.nanosleep)
+	if fsys != nil {
+		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(fsys, "/"))
+	}
+	actx := experimental.WithMemoryAllocator(ctx, &cappedAllocator{
+		limit: uint64(s.cfg.MemoryLimitPages) * 65536, refused: &inst.memRefused})
+	mod, err := s.rt.InstantiateModule(actx, m.compiled, mc)
+	if err != nil {
+		return nil, &CallError{AppID: s.cfg.AppID, Callback: "instantiate", Err: err}
+	}
+	if err := inst.bind(mod); err != nil {
+		mod.Close(ctx)
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+	}
+	if _, err := inst.call(ctx, "_initialize", inst.fnInit); err != nil {
+		return nil, err
+	}
+	v, err := inst.call(ctx, "minihost_abi_version", inst.fnABI)
+	if err != nil {
+		return nil, err
+	}
+	if v != ABIVersion {
+		inst.Close(ctx)
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: fmt.Errorf("%w: guest speaks ABI version %d, host speaks %d", ErrNotABI, v, ABIVersion)}
+	}
+	return inst, nil
+}
+
+// ABIVersion is the guest ABI version this runtime implements.
+const ABIVersion = 1

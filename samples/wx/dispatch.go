@@ -1,0 +1,193 @@
+package wx
+
+import (
+	"encoding/json"
+	"unsafe"
+)
+
+// Event kinds of minihost_on_event (ABI version 1).
+const (
+	kindCustom      = 1
+	kindModalResult = 2
+	// Kinds 3 to 5 belong to the update manager, which this SDK does not
+	// offer yet; they are ignored like any unknown kind.
+)
+
+// Codes the callbacks return when the host broke the ABI.
+const (
+	resultOK         int32 = 0
+	resultBadPointer int32 = 1 // payload outside the minihost_alloc buffer
+	resultBadPayload int32 = 2 // payload is not the JSON the ABI specifies
+)
+
+const (
+	// minPayloadBuf is the smallest payload buffer minihost_alloc hands
+	// out: launch options and most events fit, so the host asks once.
+	minPayloadBuf = 512
+	// maxAlloc bounds one minihost_alloc; larger requests get 0 rather
+	// than a Go out-of-memory crash.
+	maxAlloc = 1 << 30
+	// minResultBuf is the first size of the result buffer.
+	minResultBuf = 256
+	// maxResultTries bounds the grow-and-retry loop of readResult, in case
+	// a result keeps growing between calls.
+	maxResultTries = 4
+)
+
+// guestApp is the guest side of the ABI, free of wasm: the registered
+// handlers, the payload buffer, and the modal callbacks awaiting their
+// answer. The exported minihost_* functions forward to one package-level
+// guestApp. It is not goroutine-safe; a wasip1 module runs one goroutine
+// at a time.
+type guestApp struct {
+	launch []func(LaunchOptions)
+	show   []func()
+	hide   []func()
+	event  []func(name string, data []byte)
+	modals map[int32]func(ModalResult)
+	// payload is the buffer minihost_alloc handed out last; len == cap.
+	// Being referenced here keeps it alive and in place (Go's collector
+	// does not move objects) while the host holds its address.
+	payload []byte
+}
+
+// alloc implements minihost_alloc: it returns a buffer of at least size
+// bytes, reusing the current one when it fits, or nil when size is
+// unreasonable. The previous buffer is released.
+func (a *guestApp) alloc(size uint32) []byte {
+	if size > maxAlloc {
+		return nil
+	}
+	if len(a.payload) > 0 && int(size) <= len(a.payload) {
+		return a.payload
+	}
+	n := max(minPayloadBuf, 2*len(a.payload))
+	for n < int(size) {
+		n *= 2
+	}
+	a.payload = make([]byte, n)
+	return a.payload
+}
+
+// payloadAt returns the n bytes at address ptr, which must lie inside the
+// payload buffer. An empty payload may have any address.
+func (a *guestApp) payloadAt(ptr uintptr, n uint32) ([]byte, bool) {
+	if n == 0 {
+		return nil, true
+	}
+	if len(a.payload) == 0 {
+		return nil, false
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(a.payload)))
+	if ptr < base || uint64(ptr-base)+uint64(n) > uint64(len(a.payload)) {
+		return nil, false
+	}
+	off := ptr - base
+	return a.payload[off : off+uintptr(n) : off+uintptr(n)], true
+}
+
+func (a *guestApp) onLaunch(ptr uintptr, n uint32) int32 {
+	p, ok := a.payloadAt(ptr, n)
+	if !ok {
+		return resultBadPointer
+	}
+	var o LaunchOptions
+	if err := json.Unmarshal(p, &o); err != nil {
+		return resultBadPayload
+	}
+	for _, f := range a.launch {
+		f(o)
+	}
+	return resultOK
+}
+
+func (a *guestApp) onShow() int32 {
+	for _, f := range a.show {
+		f()
+	}
+	return resultOK
+}
+
+func (a *guestApp) onHide() int32 {
+	for _, f := range a.hide {
+		f()
+	}
+	return resultOK
+}
+
+func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
+	switch kind {
+	case kindCustom:
+		if len(a.event) == 0 {
+			return resultOK
+		}
+		p, ok := a.payloadAt(ptr, n)
+		if !ok {
+			return resultBadPointer
+		}
+		var e struct {
+			Name string          `json:"name"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(p, &e); err != nil {
+			return resultBadPayload
+		}
+		for _, f := range a.event {
+			f(e.Name, e.Data)
+		}
+	case kindModalResult:
+		p, ok := a.payloadAt(ptr, n)
+		if !ok {
+			return resultBadPointer
+		}
+		var r struct {
+			ID int32 `json:"id"`
+			ModalResult
+		}
+		if err := json.Unmarshal(p, &r); err != nil {
+			return resultBadPayload
+		}
+		// An unknown id is an answer meant for an instance that no
+		// longer exists (the host re-created it): nothing waits for it.
+		f, ok := a.modals[r.ID]
+		if !ok {
+			return resultOK
+		}
+		delete(a.modals, r.ID)
+		f(r.ModalResult)
+	}
+	return resultOK
+}
+
+// awaitModal records success as the callback for modal id.
+func (a *guestApp) awaitModal(id int32, success func(ModalResult)) {
+	if success == nil {
+		return
+	}
+	if a.modals == nil {
+		a.modals = make(map[int32]func(ModalResult))
+	}
+	a.modals[id] = success
+}
+
+// readResult implements the ABI's grow-and-retry protocol: it calls call
+// with the whole of *buf as the result buffer and, while the host reports a
+// result longer than the buffer, grows *buf to that length and calls again.
+// It returns the result, which aliases *buf, and the host's code (the
+// length, or a negative error). *buf is kept for the next call.
+func readResult(buf *[]byte, call func(p []byte) int32) ([]byte, int32) {
+	if len(*buf) < minResultBuf {
+		*buf = make([]byte, minResultBuf)
+	}
+	for range maxResultTries {
+		n := call(*buf)
+		switch {
+		case n < 0:
+			return nil, n
+		case int(n) <= len(*buf):
+			return (*buf)[:n], n
+		}
+		*buf = make([]byte, n)
+	}
+	return nil, codeIO
+}

@@ -1,0 +1,181 @@
+//go:build wasip1
+
+package wx
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// OnLaunch adds f to the handlers run when the host starts an instance
+// (reasons "launch", "update" and "relaunch"). Call it from init. It
+// panics if f is nil.
+func OnLaunch(f func(LaunchOptions)) {
+	if f == nil {
+		panic("wx: OnLaunch: nil handler")
+	}
+	guest.launch = append(guest.launch, f)
+}
+
+// OnShow adds f to the handlers run when the mini program comes to the
+// foreground. Call it from init. It panics if f is nil.
+func OnShow(f func()) {
+	if f == nil {
+		panic("wx: OnShow: nil handler")
+	}
+	guest.show = append(guest.show, f)
+}
+
+// OnHide adds f to the handlers run when the mini program goes to the
+// background. Call it from init. It panics if f is nil.
+func OnHide(f func()) {
+	if f == nil {
+		panic("wx: OnHide: nil handler")
+	}
+	guest.hide = append(guest.hide, f)
+}
+
+// OnEvent adds f to the handlers of custom events, which the embedder sends
+// by name with arbitrary JSON data (nil when the event has none). data is
+// valid only while f runs; copy it to keep it. Call OnEvent from init. It
+// panics if f is nil.
+func OnEvent(f func(name string, data []byte)) {
+	if f == nil {
+		panic("wx: OnEvent: nil handler")
+	}
+	guest.event = append(guest.event, f)
+}
+
+// Log levels of the wx log import.
+const (
+	levelInfo  = 1
+	levelWarn  = 2
+	levelError = 3
+)
+
+var (
+	// logBuf is reused by every log call, so logging does not allocate a
+	// line; logBusy marks it in use, for a String method that logs.
+	logBuf  []byte
+	logBusy bool
+)
+
+// Log writes one info line to the host log, formatting args as
+// fmt.Sprintln does (always a space between operands), without the newline.
+func Log(args ...any) { logLine(levelInfo, "", args, true) }
+
+// Logf writes one info line to the host log, formatted as fmt.Sprintf
+// does. A trailing newline is dropped.
+func Logf(format string, args ...any) { logLine(levelInfo, format, args, false) }
+
+// Warnf is Logf at level warn.
+func Warnf(format string, args ...any) { logLine(levelWarn, format, args, false) }
+
+// Errorf is Logf at level error. It only logs; it does not make an error.
+func Errorf(format string, args ...any) { logLine(levelError, format, args, false) }
+
+func logLine(level uint32, format string, args []any, ln bool) {
+	nested := logBusy
+	var b []byte
+	if !nested {
+		b = logBuf[:0]
+		logBusy = true
+	}
+	if ln {
+		b = fmt.Appendln(b, args...)
+	} else {
+		b = fmt.Appendf(b, format, args...)
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	if !utf8.Valid(b) {
+		// The host refuses malformed UTF-8; keep the line rather than lose it.
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	wxLog(level, bufPtr(b), uint32(len(b)))
+	if !nested {
+		logBuf = b[:0]
+		logBusy = false
+	}
+}
+
+// resultBuf is the result buffer shared by the functions that read a
+// result from the host; each copies what it returns.
+var resultBuf []byte
+
+// SetStorage stores value under key in the mini program's storage, which
+// persists across launches, updates and host restarts. Keys are non-empty
+// UTF-8 of at most 1 KiB, values at most 1 MiB, and the total is bounded
+// by the host's quota (10 MiB by default): errors unwrap to ErrInvalid,
+// ErrTooBig, ErrQuota or ErrIO.
+func SetStorage(key, value string) error {
+	return check("set_storage", wxSetStorage(strPtr(key), uint32(len(key)), strPtr(value), uint32(len(value))))
+}
+
+// GetStorage returns the value stored under key, or an error that unwraps
+// to ErrNotFound when there is none.
+func GetStorage(key string) (string, error) {
+	b, code := readResult(&resultBuf, func(p []byte) int32 {
+		return wxGetStorage(strPtr(key), uint32(len(key)), bufPtr(p), uint32(len(p)))
+	})
+	if err := check("get_storage", code); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// RemoveStorage deletes key; removing a missing key is not an error.
+func RemoveStorage(key string) error {
+	return check("remove_storage", wxRemoveStorage(strPtr(key), uint32(len(key))))
+}
+
+// ClearStorage deletes every key of the mini program.
+func ClearStorage() error {
+	return check("clear_storage", wxClearStorage())
+}
+
+// GetStorageInfo returns the stored keys and the space used and allowed.
+func GetStorageInfo() (StorageInfo, error) {
+	var info StorageInfo
+	err := readJSON("get_storage_info", wxGetStorageInfo, &info)
+	return info, err
+}
+
+// GetSystemInfo describes the host and the running mini program.
+func GetSystemInfo() (SystemInfo, error) {
+	var info SystemInfo
+	err := readJSON("get_system_info", wxGetSystemInfo, &info)
+	return info, err
+}
+
+// readJSON reads a JSON result from a (buf, cap) import into v.
+func readJSON(op string, imp func(buf unsafe.Pointer, bufCap uint32) int32, v any) error {
+	b, code := readResult(&resultBuf, func(p []byte) int32 { return imp(bufPtr(p), uint32(len(p))) })
+	if err := check(op, code); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("wx %s: decode result: %w", op, err)
+	}
+	return nil
+}
+
+// ShowModal asks the host to show a dialog and returns at once: the host
+// never blocks on a person. success, if not nil, runs in a later callback,
+// when the answer arrives. If the instance is re-created before then (after
+// a trap or an update), the answer is dropped. ShowModal fails with an
+// error that unwraps to ErrBusy when too many dialogs are unanswered.
+func ShowModal(m Modal, success func(ModalResult)) error {
+	p, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("wx show_modal: encode modal: %w", err)
+	}
+	id := wxShowModal(bufPtr(p), uint32(len(p)))
+	if err := check("show_modal", id); err != nil {
+		return err
+	}
+	guest.awaitModal(id, success)
+	return nil
+}
