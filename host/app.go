@@ -47,8 +47,12 @@ type App struct {
 	sb    *runtime.Sandbox
 	store *storage.Store
 
-	cur     running // owned by the dispatcher
-	stopped bool    // owned by the dispatcher: shutdown ran
+	cur     running     // owned by the dispatcher
+	upd     updateState // owned by the dispatcher
+	stopped bool        // owned by the dispatcher: shutdown ran
+	onSwap  func(version string)
+
+	decision *Decision // set once by Host.Launch before the app is shared
 
 	ctx    context.Context // cancelled to abort a call in progress on Close
 	cancel context.CancelFunc
@@ -219,6 +223,9 @@ func (a *App) dispatch() {
 		if a.stopped {
 			return
 		}
+		if a.upd.applyRequested {
+			a.swap(a.ctx)
+		}
 	}
 }
 
@@ -262,6 +269,8 @@ func (a *App) callGuest(ctx context.Context, name string, call func(*runtime.Ins
 		return fmt.Errorf("%s: %w", a.id, ErrClosed)
 	}
 	if a.cur.inst == nil {
+		// A fresh instance must register again and is told again.
+		a.upd.registered, a.upd.sentCheck, a.upd.sentResult = false, false, false
 		inst, err := a.sb.Instantiate(ctx, a.cur.mod, a.cur.fsys)
 		if err != nil {
 			a.guestFailed("instantiate", err)
@@ -323,7 +332,10 @@ func (a *App) shutdown(ctx context.Context) {
 	if a.cur.mod != nil {
 		a.cur.mod.Close(ctx)
 	}
-	a.cur = running{}
+	if a.upd.ready != nil {
+		a.upd.ready.mod.Close(ctx)
+	}
+	a.cur, a.upd = running{}, updateState{}
 	if a.sb != nil {
 		a.sb.Close(ctx)
 		a.sb = nil

@@ -49,4 +49,13 @@ type Event struct {
 	ModalID uint32         `json:"modalId,omitempty"`
 	Modal   *runtime.Modal `json:"modal,omitempty"`
 	Confirm *bool          `json:"confirm,omitempty"`
+	// HasUpdate qualifies EventCheckForUpdate.
+	HasUpdate *bool `json:"hasUpdate,omitempty"`
+	// Attempt, Bytes and Total qualify EventBlocked: the retry number and
+	// the download's progress.
+	Attempt int   `json:"attempt,omitempty"`
+	Bytes   int64 `json:"bytes,omitempty"`
+	Total   int64 `json:"total,omitempty"`
+	// Decision qualifies EventDecision.
+	Decision *Decision `json:"decision,omitempty"`
 }

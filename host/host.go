@@ -47,6 +47,9 @@ type Config struct {
 	StorageQuota int64
 	// Logger receives host messages; nil means slog.Default().
 	Logger *slog.Logger
+	// Updates, when set, turns on updates from a release server: see
+	// Launch. Without it the host runs local packages only.
+	Updates *UpdateConfig
 }
 
 // DefaultHome returns $MINIHOST_HOME, else minihost under the user config
@@ -68,6 +71,14 @@ type Host struct {
 	cfg    Config
 	engine *runtime.Engine
 	log    *slog.Logger
+
+	upd *updates // nil without Config.Updates
+
+	// bg owns the host's background work (downloads, checks): Close
+	// cancels bgCtx and waits.
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 
 	mu     sync.Mutex
 	apps   map[*App]struct{}
@@ -101,7 +112,18 @@ func New(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Host{cfg: cfg, engine: eng, log: cfg.Logger, apps: map[*App]struct{}{}}, nil
+	h := &Host{cfg: cfg, engine: eng, log: cfg.Logger, apps: map[*App]struct{}{}}
+	h.bgCtx, h.bgCancel = context.WithCancel(context.Background())
+	if cfg.Updates != nil {
+		if err := h.initUpdates(*cfg.Updates); err != nil {
+			eng.Close(context.Background())
+			return nil, fmt.Errorf("new host: %w", err)
+		}
+		if cfg.Updates.Periodic {
+			h.startPeriodic()
+		}
+	}
+	return h, nil
 }
 
 // Home returns the host's home folder.
@@ -119,9 +141,14 @@ func (h *Host) Close(ctx context.Context) error {
 		apps = append(apps, a)
 	}
 	h.mu.Unlock()
+	h.bgCancel()
+	h.bg.Wait()
 	var errs []error
 	for _, a := range apps {
 		errs = append(errs, a.Close(ctx))
+	}
+	if h.upd != nil {
+		h.upd.client.Close()
 	}
 	errs = append(errs, h.engine.Close(ctx))
 	return errors.Join(errs...)

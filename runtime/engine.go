@@ -179,4 +179,3 @@ func (k *keyedMutex) lock(key [32]byte) func() {
 }
 
 func moduleHash(wasm []byte) [32]byte { return sha256.Sum256(wasm) }
-

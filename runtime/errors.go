@@ -35,6 +35,8 @@ var (
 	ErrBusy = errors.New("busy")
 	// ErrInvalid maps to EINVAL.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrNotReady maps to ENOTREADY.
+	ErrNotReady = errors.New("no update is ready")
 )
 
 // CallError describes a failed call into a guest: which app, which

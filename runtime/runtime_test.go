@@ -87,6 +87,9 @@ func (r *recorder) SystemInfo() runtime.SystemInfo {
 	return runtime.SystemInfo{HostVersion: "test", AppID: "test.basic", AppVersion: "1.0.0", ABIVersion: 1, Platform: "minihost"}
 }
 
+func (r *recorder) RegisterUpdateManager() error { return nil }
+func (r *recorder) ApplyUpdate() error           { return runtime.ErrNotReady }
+
 // has reports whether some logged line contains sub.
 func (r *recorder) has(sub string) bool {
 	r.mu.Lock()

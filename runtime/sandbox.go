@@ -99,6 +99,11 @@ type HostAPI interface {
 	StorageInfo() (StorageInfo, error)
 	ShowModal(m Modal) (id uint32, err error)
 	SystemInfo() SystemInfo
+	// RegisterUpdateManager records that the guest wants update events.
+	RegisterUpdateManager() error
+	// ApplyUpdate records a request to restart into the ready update; it
+	// must not swap modules during the call (the guest is running).
+	ApplyUpdate() error
 }
 
 // SandboxConfig configures a Sandbox. Zero limits take the Engine's.

@@ -21,6 +21,7 @@ const (
 	codeTooBig   = -5
 	codeDenied   = -6
 	codeBusy     = -7
+	codeNotReady = -8
 )
 
 // maxLogBytes bounds one wx.log message; longer ones are truncated.
@@ -43,6 +44,8 @@ func errCode(err error) int32 {
 		return codeBusy
 	case errors.Is(err, ErrInvalid):
 		return codeInvalid
+	case errors.Is(err, ErrNotReady):
+		return codeNotReady
 	}
 	return codeIO
 }
@@ -66,6 +69,8 @@ var wxFuncs = []wxFunc{
 	{"get_storage_info", 2, 1, wxGetStorageInfo},
 	{"show_modal", 2, 1, wxShowModal},
 	{"get_system_info", 2, 1, wxGetSystemInfo},
+	{"update_manager_register", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.RegisterUpdateManager()) }},
+	{"apply_update", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.ApplyUpdate()) }},
 }
 
 func init() {

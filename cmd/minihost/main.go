@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"build":    {"compile a Go guest and pack it into a package (.mpk)", runBuild},
 	"pack":     {"pack a folder with app.json and a prebuilt module into a package (.mpk)", runPack},
 	"run":      {"run a mini program (a sample folder, an .mpk, or an app from a server)", runRun},
+	"check":    {"check for updates now (one round of the periodic checker)", runCheck},
 	"serve":    {"run a release server (signed release documents, packages, admin API)", runServe},
 	"publish":  {"upload a package to a release server", runPublish},
 	"settings": {"change an app's minimum version, prefer-local version or rollout", runSettings},

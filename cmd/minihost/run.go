@@ -19,19 +19,22 @@ import (
 )
 
 const runSynopsis = `[flags] TARGET
+       minihost run [flags] --server URL --pubkey KEY APPID
 
 TARGET is a sample source folder (built on the fly), a folder with app.json
-and a prebuilt entry wasm, or an .mpk package. It runs locally, without
-updates.`
+and a prebuilt entry wasm, or an .mpk package: it runs locally, without
+updates. With --server, APPID is opened from that release server (or a
+static export of one) and kept up to date as the WeChat client does.`
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", runSynopsis, "minihost run --exit-after 2s samples/counter", stderr)
+	fs := newFlagSet("run", runSynopsis, "minihost run --exit-after 2s samples/counter\n  minihost run --server http://127.0.0.1:8700 --pubkey release.key.pub demo.counter", stderr)
 	var o runOutput
 	home := fs.String("home", host.DefaultHome(), "host home folder (packages, storage); default $MINIHOST_HOME or the user config dir")
 	events := fs.String("events", "text", "event output: text or json (one JSON object per line)")
 	yes := fs.Bool("yes", false, "answer every modal with confirm")
 	no := fs.Bool("no", false, "answer every modal with cancel")
 	exitAfter := fs.String("exit-after", "", "exit after this event name (launch, show, modalResult, ...) or duration (2s)")
+	uf := addUpdateFlags(fs)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -62,13 +65,21 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		running, c2 = context.WithTimeout(running, stopOn.d)
 		defer c2()
 	}
+	upd, err := uf.config()
+	if err != nil {
+		return usageError(fs, stderr, err.Error())
+	}
 	var once sync.Once
 	h, err := host.New(host.Config{
-		Home:   *home,
-		UI:     ui,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Home:    *home,
+		UI:      ui,
+		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Updates: upd,
 		OnEvent: func(ev host.Event) {
 			o.print(ev)
+			if !o.json && ev.Event == host.EventBlocked {
+				progressBar(stderr, ev)
+			}
 			if stopOn.event != "" && ev.Event == stopOn.event {
 				once.Do(cancel)
 			}
@@ -80,13 +91,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer h.Close(context.WithoutCancel(ctx))
 
-	pkg, cleanup, err := resolveTarget(ctx, fs.Arg(0), stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "minihost run: %v\n", err)
-		return 1
+	var app *host.App
+	if upd != nil {
+		app, err = h.Launch(ctx, fs.Arg(0), host.LaunchOptions{})
+	} else {
+		pkg, cleanup, rerr := resolveTarget(ctx, fs.Arg(0), stderr)
+		if rerr != nil {
+			fmt.Fprintf(stderr, "minihost run: %v\n", rerr)
+			return 1
+		}
+		defer cleanup()
+		app, err = h.LaunchPackage(ctx, pkg, host.LaunchOptions{})
 	}
-	defer cleanup()
-	app, err := h.LaunchPackage(ctx, pkg, host.LaunchOptions{})
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost run: %v\n", err)
 		return 1
@@ -191,6 +207,17 @@ func formatEvent(ev host.Event) string {
 		return fmt.Sprintf("%s error in %s (%s): %s", tag, ev.Callback, ev.Reason, ev.Message)
 	case host.EventExit:
 		return fmt.Sprintf("%s exit (%s)", tag, ev.Reason)
+	case host.EventDecision:
+		return tag + " " + formatDecision(ev.Decision)
+	case host.EventCheckForUpdate:
+		return fmt.Sprintf("%s checkForUpdate hasUpdate=%t", tag, ev.HasUpdate != nil && *ev.HasUpdate)
+	case host.EventUpdateFailed:
+		return fmt.Sprintf("%s updateFailed: %s", tag, ev.Message)
+	case host.EventBlocked:
+		if ev.Total > 0 {
+			return fmt.Sprintf("%s blocked (attempt %d): %s %d/%d bytes", tag, ev.Attempt, ev.Message, ev.Bytes, ev.Total)
+		}
+		return fmt.Sprintf("%s blocked (attempt %d): %s", tag, ev.Attempt, ev.Message)
 	}
 	if ev.Reason != "" {
 		return fmt.Sprintf("%s %s (%s)", tag, ev.Event, ev.Reason)

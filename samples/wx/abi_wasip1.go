@@ -63,6 +63,12 @@ func wxShowModal(ptr unsafe.Pointer, n uint32) int32
 //go:wasmimport wx get_system_info
 func wxGetSystemInfo(buf unsafe.Pointer, bufCap uint32) int32
 
+//go:wasmimport wx update_manager_register
+func wxUpdateManagerRegister() int32
+
+//go:wasmimport wx apply_update
+func wxApplyUpdate() int32
+
 // strPtr returns the address of s's bytes, for passing s to the host.
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 

@@ -7,10 +7,11 @@ import (
 
 // Event kinds of minihost_on_event (ABI version 1).
 const (
-	kindCustom      = 1
-	kindModalResult = 2
-	// Kinds 3 to 5 belong to the update manager, which this SDK does not
-	// offer yet; they are ignored like any unknown kind.
+	kindCustom         = 1
+	kindModalResult    = 2
+	kindCheckForUpdate = 3
+	kindUpdateReady    = 4
+	kindUpdateFailed   = 5
 )
 
 // Codes the callbacks return when the host broke the ABI.
@@ -35,8 +36,8 @@ const (
 )
 
 // guestApp is the guest side of the ABI, free of wasm: the registered
-// handlers, the payload buffer, and the modal callbacks awaiting their
-// answer. The exported minihost_* functions forward to one package-level
+// handlers, the update manager, the payload buffer, and the modal callbacks
+// awaiting their answer. The exported minihost_* functions forward to one package-level
 // guestApp. It is not goroutine-safe; a wasip1 module runs one goroutine
 // at a time.
 type guestApp struct {
@@ -45,6 +46,8 @@ type guestApp struct {
 	hide   []func()
 	event  []func(name string, data []byte)
 	modals map[int32]func(ModalResult)
+	// updates is the one update manager, handed out by GetUpdateManager.
+	updates UpdateManager
 	// payload is the buffer minihost_alloc handed out last; len == cap.
 	// Being referenced here keeps it alive and in place (Go's collector
 	// does not move objects) while the host holds its address.
@@ -155,6 +158,33 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		}
 		delete(a.modals, r.ID)
 		f(r.ModalResult)
+	case kindCheckForUpdate:
+		if len(a.updates.check) == 0 {
+			return resultOK
+		}
+		p, ok := a.payloadAt(ptr, n)
+		if !ok {
+			return resultBadPointer
+		}
+		var r struct {
+			HasUpdate *bool `json:"hasUpdate"`
+		}
+		if err := json.Unmarshal(p, &r); err != nil || r.HasUpdate == nil {
+			return resultBadPayload
+		}
+		for _, f := range a.updates.check {
+			f(*r.HasUpdate)
+		}
+	case kindUpdateReady:
+		// The payload is empty; a future host may add fields, which this
+		// version does not need.
+		for _, f := range a.updates.ready {
+			f()
+		}
+	case kindUpdateFailed:
+		for _, f := range a.updates.failed {
+			f()
+		}
 	}
 	return resultOK
 }

@@ -2,7 +2,7 @@
 // with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared into a mini program that
 // speaks guest ABI version 1 (runtime/ABI.md), exporting the minihost_*
 // callbacks and wrapping the host module "wx" (log, storage, modal, system
-// info) in ordinary Go functions.
+// info, update manager) in ordinary Go functions.
 //
 // # Registering handlers
 //
@@ -20,6 +20,35 @@
 // Each On* function adds a handler; handlers of one kind run in the order
 // they were added. A handler added while a callback runs sees the next
 // callback, not the current one.
+//
+// # Updates
+//
+// GetUpdateManager is wx.getUpdateManager of WeChat. The host checks for a
+// newer version at every cold start; the update manager's handlers hear
+// the answer and, when there is a newer version, whether it is ready:
+//
+//	func init() {
+//		um := wx.GetUpdateManager()
+//		um.OnCheckForUpdate(func(hasUpdate bool) { wx.Log("hasUpdate:", hasUpdate) })
+//		um.OnUpdateReady(func() {
+//			wx.ShowModal(wx.Modal{Title: "Update", Content: "Restart now?", ShowCancel: true},
+//				func(r wx.ModalResult) {
+//					if r.Confirm {
+//						um.ApplyUpdate()
+//					}
+//				})
+//		})
+//		um.OnUpdateFailed(func() { wx.Log("update failed") })
+//	}
+//
+// The first GetUpdateManager call registers with the host, which then
+// delivers the results it already has right after the current callback
+// returns, and later ones as they come: each event once per cold start,
+// even to a mini program that registers late. ApplyUpdate only records the
+// request; after the current callback the host replaces the instance with
+// the new version, whose OnLaunch handlers run with reason "update" (not a
+// cold start: it gets no update events). An instance that replaces a
+// crashed one (reason "relaunch") gets the events again when it registers.
 //
 // # Failures
 //
@@ -67,9 +96,6 @@
 //
 // Functions that call the host return an *Error carrying the ABI's negative
 // result code; it unwraps to one of ErrInvalid, ErrNotFound, ErrQuota,
-// ErrIO, ErrTooBig, ErrDenied or ErrBusy, so callers test with errors.Is.
-//
-// Event kinds 3 to 5 (the update manager) are reserved by ABI version 1;
-// this version of the SDK ignores them, as the ABI requires of a guest that
-// does not know a kind.
+// ErrIO, ErrTooBig, ErrDenied, ErrBusy or ErrNotReady, so callers test
+// with errors.Is.
 package wx

@@ -24,6 +24,9 @@ var (
 	// ErrBusy is EBUSY (-7): too many requests outstanding, for example
 	// unanswered modals.
 	ErrBusy = errors.New("wx: too many requests outstanding")
+	// ErrNotReady is ENOTREADY (-8): ApplyUpdate was called while no
+	// update is ready.
+	ErrNotReady = errors.New("wx: no update is ready")
 )
 
 // ABI version 1 result codes.
@@ -35,6 +38,7 @@ const (
 	codeTooBig   int32 = -5
 	codeDenied   int32 = -6
 	codeBusy     int32 = -7
+	codeNotReady int32 = -8
 )
 
 // codes maps -code-1 to the code's ABI name and sentinel.
@@ -49,6 +53,7 @@ var codes = [...]struct {
 	{"ETOOBIG", ErrTooBig},
 	{"EDENIED", ErrDenied},
 	{"EBUSY", ErrBusy},
+	{"ENOTREADY", ErrNotReady},
 }
 
 // Error is a failed call to the host module: the wx import that failed and

@@ -19,7 +19,8 @@ func TestErrorCodes(t *testing.T) {
 		{"etoobig", -5, ErrTooBig, "wx set_storage: key or value too big (ETOOBIG)"},
 		{"edenied", -6, ErrDenied, "wx set_storage: permission denied (EDENIED)"},
 		{"ebusy", -7, ErrBusy, "wx set_storage: too many requests outstanding (EBUSY)"},
-		{"unknown", -8, nil, "wx set_storage: error code -8"},
+		{"enotready", -8, ErrNotReady, "wx set_storage: no update is ready (ENOTREADY)"},
+		{"unknown", -9, nil, "wx set_storage: error code -9"},
 		{"very negative", -1 << 31, nil, "wx set_storage: error code -2147483648"},
 	}
 	for _, tt := range tests {

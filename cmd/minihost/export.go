@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/minihost/minihost/updater"
+)
+
+const exportSynopsis = `--data DIR --to OUT --key KEYFILE [--expires DURATION] [--app ID]...
+
+Writes the public part of a release server's data folder to OUT: each app's
+release document, signed with KEYFILE and valid for DURATION, and its
+packages, at the server's URL paths. Any static web server, CDN or bucket
+can serve OUT to clients. Re-export before the documents expire (say at
+half of DURATION); packages already in OUT are not copied again.`
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("export", exportSynopsis, "minihost export --data releases --to public --key release.key --expires 48h", stderr)
+	data := fs.String("data", "", "release server data folder")
+	to := fs.String("to", "", "output folder (created if missing)")
+	keyFile := fs.String("key", "", "private key file (the release server's)")
+	expires := fs.Duration("expires", updater.DefaultExportLifetime, "validity of the exported release documents")
+	var apps appList
+	fs.Var(&apps, "app", "export only this app (repeatable; default all)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return usageError(fs, stderr, "takes no arguments")
+	}
+	if *data == "" || *to == "" || *keyFile == "" {
+		return usageError(fs, stderr, "--data, --to and --key are required")
+	}
+	if *expires <= 0 {
+		return usageError(fs, stderr, fmt.Sprintf("--expires %v: want a positive duration", *expires))
+	}
+	key, err := loadKeyFile(*keyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost export: %v\n", err)
+		return 1
+	}
+	res, err := updater.Export(ctx, updater.ExportConfig{DataDir: *data, OutDir: *to, Key: key, Lifetime: *expires, Apps: apps})
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost export: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "exported %d apps (%s), %d packages (%d copied) to %s\ndocuments expire at %s: re-export before then\n",
+		len(res.Apps), strings.Join(res.Apps, ", "), res.Packages, res.Copied, *to, res.ExpiresAt.Format(time.RFC3339))
+	return 0
+}
+
+// appList is a repeatable --app flag.
+type appList []string
+
+var _ flag.Value = (*appList)(nil)
+
+func (a *appList) String() string     { return strings.Join(*a, ",") }
+func (a *appList) Set(s string) error { *a = append(*a, s); return nil }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/updater"
+)
+
+func TestExportCommand(t *testing.T) {
+	keyFile := relKeygen(t)
+	key, err := updater.LoadPrivateKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	srv, err := updater.NewServer(updater.ServerConfig{DataDir: data, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, _ := os.ReadFile(runtimetest.BuildPackage(t, "samples/hello", "1.0.0"))
+	if _, err := srv.Publish(t.Context(), "demo.hello", bytes.NewReader(pkg)); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+
+	out := filepath.Join(t.TempDir(), "public")
+	code, stdout, stderr := relRun(t, "export", "--data", data, "--to", out, "--key", keyFile, "--expires", "72h")
+	if code != 0 || !strings.Contains(stdout, "exported 1 apps (demo.hello), 1 packages (1 copied)") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	hs := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer hs.Close()
+	now := time.Now().Add(71 * time.Hour) // within --expires, far past the server's lifetime
+	c, err := updater.NewClient(updater.ClientConfig{BaseURL: hs.URL, PublicKey: srv.PublicKey(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	doc, _, err := c.FetchDocument(t.Context(), "demo.hello", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "p")
+	if _, err := c.Download(t.Context(), doc.Latest, dst); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dst); !bytes.Equal(got, pkg) {
+		t.Fatal("package from the export differs")
+	}
+
+	if code, _, stderr := relRun(t, "export", "--data", data, "--to", out, "--key", keyFile+".missing"); code != 1 || !strings.Contains(stderr, "minihost keygen") {
+		t.Fatalf("missing key: exit %d, %q", code, stderr)
+	}
+	if code, _, _ := relRun(t, "export", "--data", data, "--key", keyFile); code != 2 {
+		t.Fatalf("missing --to: exit %d, want 2", code)
+	}
+	if code, _, stderr := relRun(t, "export", "--data", data, "--to", out, "--key", keyFile, "--app", "demo.nope"); code != 1 || !strings.Contains(stderr, "unknown app") {
+		t.Fatalf("unknown app: exit %d, %q", code, stderr)
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater"
+)
+
+const publishSynopsis = `--server URL [--token T] [--rollout PERCENT] FILE.mpk
+
+Validates FILE.mpk locally, then uploads it to the release server as the
+app's latest version (app id and version come from its app.json). With
+--rollout below 100 the version starts as a staged rollout. The admin token
+comes from --token or MINIHOST_TOKEN.`
+
+func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("publish", publishSynopsis, "MINIHOST_TOKEN=s3cret minihost publish --server http://127.0.0.1:8700 counter-1.1.0.mpk", stderr)
+	server, token := adminFlags(fs)
+	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the new version")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(fs, stderr, "want exactly one FILE.mpk")
+	}
+	if *rollout < 0 || *rollout > 100 {
+		return usageError(fs, stderr, fmt.Sprintf("--rollout %d: want 0 to 100", *rollout))
+	}
+	m, err := validatePackage(ctx, pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
+		return 1
+	}
+	admin, err := newAdminClient(*server, *token)
+	if err != nil {
+		return usageError(fs, stderr, err.Error())
+	}
+	defer admin.Close()
+	f, err := os.Open(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
+		return 1
+	}
+	defer f.Close()
+	rel, err := admin.PublishStaged(ctx, m.AppID, f, *rollout)
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "published %s %s (%d bytes, sha256 %s, rollout %d%%)\n  %s/%s\n",
+		m.AppID, rel.Version, rel.Size, rel.SHA256, *rollout, strings.TrimRight(*server, "/"), rel.Path)
+	return 0
+}
+
+// validatePackage checks a package before it is uploaded: the same checks
+// the server makes (zip structure, app.json, paths, sizes, the entry is
+// WebAssembly, every file readable). It is the hook for further local
+// checks; the lead adds a wasm compile check through the runtime package
+// here.
+func validatePackage(ctx context.Context, path string) (*mpk.Manifest, error) {
+	p, err := mpk.OpenFile(path, mpk.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	for _, name := range p.Files() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := p.ReadFile(name); err != nil {
+			return nil, fmt.Errorf("check package %s: %w", path, err)
+		}
+	}
+	return p.Manifest, nil
+}
+
+// Shared by the admin commands (publish, settings, revert, versions).
+
+// defaultServer is the release server the admin commands talk to unless
+// told otherwise: minihost serve's default address.
+const defaultServer = "http://127.0.0.1:8700"
+
+// adminFlags defines --server and --token on fs.
+func adminFlags(fs *flag.FlagSet) (server, token *string) {
+	server = fs.String("server", defaultServer, "release server URL")
+	token = fs.String("token", "", "admin bearer token (default $MINIHOST_TOKEN)")
+	return server, token
+}
+
+// newAdminClient makes an admin client, taking the token from
+// MINIHOST_TOKEN when none is given (the first, if it lists several).
+func newAdminClient(server, token string) (*updater.AdminClient, error) {
+	if token == "" {
+		if ts := splitTokens(os.Getenv("MINIHOST_TOKEN")); len(ts) > 0 {
+			token = ts[0]
+		}
+	}
+	return updater.NewAdminClient(updater.AdminClientConfig{BaseURL: server, Token: token})
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("settings APPID --rollout 10") and returns the positional
+// ones, with parseFlags' exit code convention (-1 to go on).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, int) {
+	var pos []string
+	for {
+		if code := parseFlags(fs, args); code >= 0 {
+			return nil, code
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, -1
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), -1
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

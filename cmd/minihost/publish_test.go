@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/minihost/minihost/runtime/runtimetest"
+)
+
+func TestPublishCommandValidatesLocally(t *testing.T) {
+	t.Setenv("MINIHOST_TOKEN", "tok")
+	bad := filepath.Join(t.TempDir(), "bad.mpk")
+	os.WriteFile(bad, []byte("not a zip"), 0o644)
+	// Port 1 on loopback: nothing listens, so reaching the network would
+	// fail differently.
+	code, _, stderr := relRun(t, "publish", "--server", "http://127.0.0.1:1", bad)
+	if code != 1 || !strings.Contains(stderr, "zip") || strings.Contains(stderr, "connect") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := relRun(t, "publish", "--server", "http://127.0.0.1:1", filepath.Join(t.TempDir(), "none.mpk")); code != 1 || !strings.Contains(stderr, "none.mpk") {
+		t.Fatalf("missing file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestPublishCommandUsage(t *testing.T) {
+	pkg := runtimetest.BuildPackage(t, "samples/counter", "1.0.0")
+	t.Setenv("MINIHOST_TOKEN", "")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no file", []string{"publish"}, "exactly one FILE.mpk"},
+		{"two files", []string{"publish", pkg, pkg}, "exactly one FILE.mpk"},
+		{"rollout out of range", []string{"publish", "--rollout", "120", pkg}, "--rollout 120"},
+		{"no token", []string{"publish", pkg}, "MINIHOST_TOKEN"},
+		{"bad server URL", []string{"publish", "--token", "t", "--server", "ftp://x", pkg}, "not an http(s) URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := relRun(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "usage: minihost publish") {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+		})
+	}
+}
+
+func TestSettingsRevertVersionsCommandUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"settings without changes", []string{"settings", "--token", "t", "demo.counter"}, "nothing to change"},
+		{"settings without app", []string{"settings", "--rollout", "5"}, "exactly one APPID"},
+		{"revert without --to", []string{"revert", "--token", "t", "demo.counter"}, "--to VERSION"},
+		{"versions without app", []string{"versions"}, "exactly one APPID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := relRun(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/minihost/minihost/updater"
+)
+
+const serveSynopsis = `--data DIR --key KEYFILE [--addr HOST:PORT] [--token T]
+
+Runs a release server: it stores published packages in DIR and serves each
+app's signed release document and packages. The admin API (publish,
+settings, revert, versions) needs a bearer token: --token, or
+MINIHOST_TOKEN (several tokens, comma-separated, for rotation). Without one
+the admin API is disabled. Stops gracefully on Ctrl-C.`
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve", serveSynopsis,
+		"minihost keygen -o release.key && MINIHOST_TOKEN=s3cret minihost serve --data releases --key release.key", stderr)
+	data := fs.String("data", "", "data folder (created if missing)")
+	addr := fs.String("addr", "127.0.0.1:8700", "address to listen on")
+	keyFile := fs.String("key", "", "private key file (make one with minihost keygen)")
+	token := fs.String("token", "", "admin bearer token(s), comma-separated (default $MINIHOST_TOKEN)")
+	lifetime := fs.Duration("lifetime", updater.DefaultDocumentLifetime, "validity of signed release documents")
+	quiet := fs.Bool("quiet", false, "log warnings and errors only")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return usageError(fs, stderr, "takes no arguments")
+	}
+	if *data == "" || *keyFile == "" {
+		return usageError(fs, stderr, "--data and --key are required")
+	}
+	key, err := loadKeyFile(*keyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
+		return 1
+	}
+	tokens := splitTokens(*token)
+	if len(tokens) == 0 {
+		tokens = splitTokens(os.Getenv("MINIHOST_TOKEN"))
+	}
+	level := slog.LevelInfo
+	if *quiet {
+		level = slog.LevelWarn
+	}
+	srv, err := updater.NewServer(updater.ServerConfig{
+		DataDir:          *data,
+		Key:              key,
+		Tokens:           tokens,
+		DocumentLifetime: *lifetime,
+		Logger:           slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
+		return 1
+	}
+	pub := srv.PublicKey()
+	fmt.Fprintf(stdout, "minihost: serving releases at http://%s/ (data %s)\n", ln.Addr(), *data)
+	fmt.Fprintf(stdout, "public key (key id %s): %s\n", updater.KeyID(pub), updater.EncodePublicKey(pub))
+	if len(tokens) == 0 {
+		fmt.Fprintln(stdout, "admin API disabled: no token (set MINIHOST_TOKEN or --token)")
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "minihost: release server stopped")
+	return 0
+}
+
+// loadKeyFile loads a private key, saying how to make one when missing.
+func loadKeyFile(path string) (ed25519.PrivateKey, error) {
+	key, err := updater.LoadPrivateKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("key file %s not found; make one with: minihost keygen -o %s", path, path)
+	}
+	return key, err
+}
+
+// splitTokens splits a comma-separated token list, dropping blanks.
+func splitTokens(s string) []string {
+	var out []string
+	for t := range strings.SplitSeq(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/minihost/minihost/updater"
+)
+
+const settingsSynopsis = `--server URL APPID [--min-version V] [--prefer-local V] [--rollout PERCENT]
+
+Changes an app's release settings; only the flags given change. An empty
+value ("") clears --min-version or --prefer-local. Neither may exceed the
+fully released version. --rollout sets the share of clients (0-100) that
+get the latest version; 100 releases it fully. Prints the new state.`
+
+func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("settings", settingsSynopsis, "minihost settings demo.counter --min-version 1.1.0 --rollout 20", stderr)
+	server, token := adminFlags(fs)
+	minV := fs.String("min-version", "", `minimum available version ("" clears)`)
+	prefer := fs.String("prefer-local", "", `preference-for-local version ("" clears)`)
+	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the latest version")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(fs, stderr, "want exactly one APPID")
+	}
+	var set updater.Settings
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "min-version":
+			set.MinVersion = minV
+		case "prefer-local":
+			set.PreferLocal = prefer
+		case "rollout":
+			set.RolloutPercent = rollout
+		}
+	})
+	if set == (updater.Settings{}) {
+		return usageError(fs, stderr, "nothing to change: give --min-version, --prefer-local or --rollout")
+	}
+	admin, err := newAdminClient(*server, *token)
+	if err != nil {
+		return usageError(fs, stderr, err.Error())
+	}
+	defer admin.Close()
+	st, err := admin.SetSettings(ctx, pos[0], set)
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost settings: %v\n", err)
+		return 1
+	}
+	printStatus(stdout, st)
+	return 0
+}

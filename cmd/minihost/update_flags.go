@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/updater"
+)
+
+// updateFlags are the flags of commands that talk to a release server as
+// a client (run APPID, check).
+type updateFlags struct {
+	server      *string
+	pubkey      *string
+	syncTimeout *time.Duration
+	now         *string
+	clientID    *string
+}
+
+func addUpdateFlags(fs *flag.FlagSet) *updateFlags {
+	return &updateFlags{
+		server:      fs.String("server", "", "release server (or static export) URL; turns on updates"),
+		pubkey:      fs.String("pubkey", "", "the release server's public key: a file (KEYFILE.pub) or its base64 text"),
+		syncTimeout: fs.Duration("sync-timeout", updater.DefaultSyncTimeout, "bound of a sync launch's check and download"),
+		now:         fs.String("now", "", "pretend the launch policy's clock reads this RFC 3339 time (last use, long-unused, recent window); signatures and expiry keep the real clock"),
+		clientID:    fs.String("client-id", "", "this installation's id for staged rollouts (default: a random id kept in the home)"),
+	}
+}
+
+// config returns the host's update config, or nil without --server.
+func (u *updateFlags) config() (*host.UpdateConfig, error) {
+	if *u.server == "" {
+		if *u.pubkey != "" || *u.now != "" {
+			return nil, errors.New("--pubkey and --now need --server")
+		}
+		return nil, nil
+	}
+	if *u.pubkey == "" {
+		return nil, errors.New("--server needs --pubkey (the server's public key; never fetched from the server)")
+	}
+	pub, err := updater.LoadPublicKey(*u.pubkey)
+	if err != nil {
+		if pub, err = updater.ParsePublicKey(*u.pubkey); err != nil {
+			return nil, fmt.Errorf("--pubkey %q: neither a key file nor a base64 key: %v", *u.pubkey, err)
+		}
+	}
+	if *u.syncTimeout <= 0 {
+		return nil, fmt.Errorf("--sync-timeout %v: must be positive", *u.syncTimeout)
+	}
+	cfg := &host.UpdateConfig{
+		Server:    *u.server,
+		PublicKey: pub,
+		ClientID:  *u.clientID,
+		Policy:    updater.PolicyConfig{SyncTimeout: *u.syncTimeout},
+	}
+	if *u.now != "" {
+		t, err := time.Parse(time.RFC3339, *u.now)
+		if err != nil {
+			return nil, fmt.Errorf("--now %q: want RFC 3339, like 2026-12-01T09:00:00Z", *u.now)
+		}
+		cfg.Clock = offsetClock{offset: time.Until(t)}
+	}
+	return cfg, nil
+}
+
+// offsetClock is the system clock shifted by offset: `--now` pretends time
+// has passed for the launch policy only.
+type offsetClock struct{ offset time.Duration }
+
+var _ updater.Clock = offsetClock{}
+
+func (c offsetClock) Now() time.Time { return time.Now().Add(c.offset) }
+func (c offsetClock) NewTimer(d time.Duration) updater.Timer {
+	return updater.SystemClock{}.NewTimer(d)
+}
+
+// progressBar draws a blocked launch's download progress on a terminal.
+func progressBar(w io.Writer, ev host.Event) {
+	if ev.Total <= 0 {
+		return
+	}
+	const width = 30
+	n := int(ev.Bytes * width / ev.Total)
+	fmt.Fprintf(w, "\r[%s%s] %3d%% %s", strings.Repeat("#", n), strings.Repeat(" ", width-n), ev.Bytes*100/ev.Total, ev.Message)
+	if ev.Bytes == ev.Total {
+		fmt.Fprintln(w)
+	}
+}
+
+// formatDecision renders a decision trace on one line.
+func formatDecision(d *host.Decision) string {
+	if d == nil {
+		return "decision"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "decision: %s launch [%s] (%s)", d.Mode, strings.Join(d.Rules, " "), d.Reason)
+	if d.Check != nil {
+		fmt.Fprintf(&b, "; check %s in %v", d.Check.Result, d.Check.Duration.Round(time.Millisecond))
+		if d.Check.Latest != "" {
+			fmt.Fprintf(&b, " (latest %s)", d.Check.Latest)
+		}
+	}
+	if d.OutcomeReason != "" {
+		fmt.Fprintf(&b, "; %s", d.OutcomeReason)
+	}
+	if d.Download != nil {
+		fmt.Fprintf(&b, "; download %s %s, %d bytes in %v", d.Download.Version, d.Download.Result, d.Download.Bytes, d.Download.Duration.Round(time.Millisecond))
+	}
+	if d.Opened != "" {
+		fmt.Fprintf(&b, "; opened %s", d.Opened)
+	}
+	return b.String()
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/minihost/minihost/updater"
+)
+
+const versionsSynopsis = `--server URL APPID [--json]
+
+Lists an app's published versions, newest first, with their state (latest,
+stable, superseded, revoked) and the app's settings. --json prints the
+server's answer as JSON for scripts.`
+
+func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("versions", versionsSynopsis, "minihost versions demo.counter", stderr)
+	server, token := adminFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(fs, stderr, "want exactly one APPID")
+	}
+	admin, err := newAdminClient(*server, *token)
+	if err != nil {
+		return usageError(fs, stderr, err.Error())
+	}
+	defer admin.Close()
+	st, err := admin.Status(ctx, pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost versions: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st); err != nil {
+			fmt.Fprintf(stderr, "minihost versions: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	printStatus(stdout, st)
+	return 0
+}
+
+// printStatus prints an app's release state as a table.
+func printStatus(w io.Writer, st *updater.AppStatus) {
+	orNone := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	fmt.Fprintf(w, "%s  sequence %d  rollout %d%%  min version %s  prefer local %s\n",
+		st.AppID, st.Sequence, st.RolloutPercent, orNone(st.MinVersion), orNone(st.PreferLocal))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTATE\tREVERT\tSIZE\tPUBLISHED\tSHA256")
+	for _, v := range st.Versions {
+		revert := ""
+		if v.Revertible {
+			revert = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.12s\n", v.Version, v.State, revert, v.Size,
+			v.PublishedAt.UTC().Format(time.DateTime), v.SHA256)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,192 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/minihost/minihost/runtime"
+)
+
+// Event names of the update mechanism.
+const (
+	EventDecision       = "decision"       // why this version opened: Decision
+	EventCheckForUpdate = "checkForUpdate" // onCheckForUpdate delivered; HasUpdate
+	EventUpdateReady    = "updateReady"    // onUpdateReady delivered (or would be: the guest did not register)
+	EventUpdateFailed   = "updateFailed"   // onUpdateFailed delivered; Message says why
+	EventApplyUpdate    = "applyUpdate"    // the running module was swapped; Version is the new one, Reason "from X"
+	EventBlocked        = "blocked"        // nothing may open yet; Message, Attempt, Bytes/Total while downloading
+)
+
+// outcome of this cold start's update download.
+type updOutcome int
+
+const (
+	updNone updOutcome = iota
+	updReady
+	updFailed
+)
+
+// updateState is one cold start's update manager state. Owned by the
+// dispatcher.
+type updateState struct {
+	enabled    bool // updates are configured for this app (Host.Launch)
+	registered bool // the current instance called update_manager_register
+	check      *bool
+	outcome    updOutcome
+	failure    string
+	sentCheck  bool
+	sentResult bool
+
+	ready          *prepared // compiled next version, for applyUpdate
+	applyRequested bool
+}
+
+// prepared is a newer version compiled in the app's sandbox.
+type prepared struct {
+	ver version
+	mod *runtime.Module
+}
+
+// RegisterUpdateManager and ApplyUpdate run on the dispatcher, during a
+// guest callback: they only record, and queue work for after the callback.
+
+func (p *appAPI) RegisterUpdateManager() error {
+	a := p.app()
+	if !a.upd.registered {
+		a.upd.registered = true
+		a.enqueue(func(ctx context.Context) { a.deliverUpdates(ctx) })
+	}
+	return nil
+}
+
+func (p *appAPI) ApplyUpdate() error {
+	a := p.app()
+	if a.upd.ready == nil {
+		return runtime.ErrNotReady
+	}
+	a.upd.applyRequested = true
+	return nil
+}
+
+// reportCheck records the cold start's check result (from any goroutine).
+func (a *App) reportCheck(hasUpdate bool) {
+	a.enqueue(func(ctx context.Context) {
+		if a.upd.check == nil {
+			a.upd.check = &hasUpdate
+		}
+		a.deliverUpdates(ctx)
+	})
+}
+
+// reportReady records that ver is downloaded and verified, compiles it in
+// the app's sandbox (off the dispatcher) and then reports ready or failed.
+func (a *App) reportReady(ctx context.Context, ver version) {
+	mod, err := a.sb.Compile(ctx, ver.wasm)
+	ok := a.enqueue(func(ctx context.Context) {
+		if err != nil {
+			a.setOutcome(ctx, updFailed, fmt.Sprintf("compile %s: %v", ver.v, err))
+			return
+		}
+		if a.upd.ready != nil {
+			a.upd.ready.mod.Close(ctx)
+		}
+		a.upd.ready = &prepared{ver: ver, mod: mod}
+		a.setOutcome(ctx, updReady, "")
+	})
+	if !ok && err == nil {
+		mod.Close(ctx)
+	}
+}
+
+// reportFailed records that the update could not be made ready.
+func (a *App) reportFailed(why string) {
+	a.enqueue(func(ctx context.Context) { a.setOutcome(ctx, updFailed, why) })
+}
+
+func (a *App) setOutcome(ctx context.Context, o updOutcome, why string) {
+	if a.upd.outcome == updNone {
+		a.upd.outcome, a.upd.failure = o, why
+	}
+	a.deliverUpdates(ctx)
+}
+
+// deliverUpdates sends what the guest has not been told yet, in order:
+// onCheckForUpdate, then onUpdateReady or onUpdateFailed. Events reach the
+// embedder when known, whether or not the guest registered.
+func (a *App) deliverUpdates(ctx context.Context) {
+	u := &a.upd
+	if !u.enabled || a.cur.mod == nil {
+		return
+	}
+	if u.check != nil && !u.sentCheck {
+		u.sentCheck = true
+		has := *u.check
+		a.emit(Event{Event: EventCheckForUpdate, HasUpdate: &has})
+		if u.registered && a.cur.inst != nil {
+			payload, _ := json.Marshal(struct {
+				HasUpdate bool `json:"hasUpdate"`
+			}{has})
+			a.callGuest(ctx, "onCheckForUpdate", func(inst *runtime.Instance) error {
+				return inst.OnEvent(ctx, runtime.EventUpdateCheck, payload)
+			}, "")
+		}
+	}
+	if u.sentCheck && u.outcome != updNone && !u.sentResult {
+		u.sentResult = true
+		kind, name, ev := runtime.EventUpdateReady, "onUpdateReady", Event{Event: EventUpdateReady}
+		if u.outcome == updFailed {
+			kind, name, ev = runtime.EventUpdateFailed, "onUpdateFailed", Event{Event: EventUpdateFailed, Message: u.failure}
+		}
+		a.emit(ev)
+		if u.registered && a.cur.inst != nil {
+			a.callGuest(ctx, name, func(inst *runtime.Instance) error { return inst.OnEvent(ctx, kind, nil) }, "")
+		}
+	}
+}
+
+// swap replaces the running module with the ready update (applyUpdate):
+// the new instance starts before the old one closes, so a failure keeps
+// the old one running and fires onUpdateFailed instead.
+func (a *App) swap(ctx context.Context) {
+	a.upd.applyRequested = false
+	next := a.upd.ready
+	if next == nil {
+		return
+	}
+	fsys := packageFS(a.h.cfg.Fs, next.ver.dir)
+	inst, err := a.sb.Instantiate(ctx, next.mod, fsys)
+	if err != nil {
+		a.upd.ready = nil
+		next.mod.Close(ctx)
+		a.upd.outcome, a.upd.sentResult = updFailed, false
+		a.upd.failure = fmt.Sprintf("instantiate %s: %v", next.ver.v, err)
+		a.deliverUpdates(ctx)
+		return
+	}
+	old := a.cur
+	a.cur = running{ver: next.ver, mod: next.mod, inst: inst, fsys: fsys}
+	if old.inst != nil {
+		old.inst.Close(ctx)
+	}
+	old.mod.Close(ctx)
+	// The new instance is not a cold start: it gets no update events.
+	a.upd = updateState{}
+	a.setVersion(next.ver.v)
+	a.emit(Event{Event: EventApplyUpdate, Reason: "from " + old.ver.v})
+	if a.onSwap != nil {
+		a.onSwap(next.ver.v)
+	}
+	a.launch(ctx, runtime.ReasonUpdate)
+	a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
+}
+
+// requestRestart asks for the swap from outside a guest callback (the
+// host's own restart prompt).
+func (a *App) requestRestart() {
+	a.enqueue(func(ctx context.Context) {
+		if a.upd.ready != nil {
+			a.swap(ctx)
+		}
+	})
+}

@@ -1,0 +1,58 @@
+//go:build wasip1
+
+// Command lateupdater is the test guest of late registration with the
+// update manager: it calls wx.GetUpdateManager, and adds its handlers, only
+// when it receives the custom event "register", so every update result the
+// host found before then must still reach it, once. Log lines (info level):
+//
+//	launch version=<v> reason=<r>    every launch callback
+//	registered                       custom event "register" (again: "registered again")
+//	check hasUpdate=<bool>           OnCheckForUpdate
+//	ready                            OnUpdateReady
+//	failed                           OnUpdateFailed
+//	apply: ok|<err>                  custom event "apply": ApplyUpdate
+//	apply: not registered            "apply" before "register" (the host is not called)
+//	unknown event <name>
+package main
+
+import "github.com/minihost/minihost/samples/wx"
+
+// um is the update manager, nil until the event "register".
+var um *wx.UpdateManager
+
+func init() {
+	wx.OnLaunch(func(o wx.LaunchOptions) {
+		wx.Logf("launch version=%s reason=%s", o.Version, o.Reason)
+	})
+	wx.OnEvent(onEvent)
+}
+
+func onEvent(name string, _ []byte) {
+	switch name {
+	case "register":
+		if um != nil {
+			wx.Log("registered again")
+			return
+		}
+		um = wx.GetUpdateManager()
+		um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf("check hasUpdate=%t", hasUpdate) })
+		um.OnUpdateReady(func() { wx.Log("ready") })
+		um.OnUpdateFailed(func() { wx.Log("failed") })
+		wx.Log("registered")
+	case "apply":
+		if um == nil {
+			wx.Log("apply: not registered")
+			return
+		}
+		if err := um.ApplyUpdate(); err != nil {
+			wx.Logf("apply: %v", err)
+			return
+		}
+		wx.Log("apply: ok")
+	default:
+		wx.Logf("unknown event %s", name)
+	}
+}
+
+// main never runs: the host starts the module as a reactor.
+func main() {}

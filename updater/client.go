@@ -1,0 +1,400 @@
+package updater
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/updater/internal/safename"
+)
+
+// Errors the Client wraps besides those of VerifyDocument; test with
+// errors.Is.
+var (
+	// ErrHashMismatch: a downloaded package's sha256 is not the signed one.
+	ErrHashMismatch = errors.New("package sha256 does not match the release document")
+	// ErrTooBig: a package or document is over its size limit.
+	ErrTooBig = errors.New("too big")
+)
+
+// DefaultMaxPackageSize bounds a package, on the server (uploads) and the
+// client (downloads), unless configured otherwise.
+const DefaultMaxPackageSize = 64 << 20
+
+// ClientConfig configures a Client. Only BaseURL and PublicKey are required.
+type ClientConfig struct {
+	// BaseURL is the root of the release server or static export, for
+	// example "https://releases.example.com/" or "http://127.0.0.1:8700".
+	BaseURL string
+	// PublicKey verifies release documents. The client is given it (by the
+	// embedder, from a file or flag); it never fetches it from the server it
+	// checks.
+	PublicKey ed25519.PublicKey
+	// HTTPClient makes the requests; nil: a client of its own (never
+	// http.DefaultClient). Deadlines come from the contexts passed in.
+	HTTPClient *http.Client
+	// ClientID is this installation's stable random id, used only to place
+	// it in staged rollouts (see Latest); it is never sent to the server.
+	ClientID string
+	// Now is the real clock against which documents expire; nil: time.Now.
+	Now func() time.Time
+	// Fs is where Download writes; nil: the OS file system.
+	Fs afero.Fs
+	// MaxPackageSize refuses releases larger than this (ErrTooBig);
+	// 0: DefaultMaxPackageSize.
+	MaxPackageSize int64
+	// Progress, if set, is called from Download's goroutine as bytes arrive
+	// with the bytes of the package on disk so far and the total.
+	Progress func(rel *Release, done, total int64)
+}
+
+// Client fetches and verifies release documents and downloads packages
+// from a release server or a static export. It is safe for concurrent use
+// by many goroutines; Close releases its idle connections.
+type Client struct {
+	cfg  ClientConfig
+	base string // BaseURL without trailing slash
+	own  bool   // cfg.HTTPClient was made here
+}
+
+// NewClient checks cfg, fills in defaults and returns a Client.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("new client: base URL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	if len(cfg.PublicKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("new client: public key is %d bytes, want %d", len(cfg.PublicKey), ed25519.PublicKeySize)
+	}
+	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
+	if c.cfg.HTTPClient == nil {
+		c.cfg.HTTPClient = newHTTPClient(0)
+		c.own = true
+	}
+	if c.cfg.Now == nil {
+		c.cfg.Now = time.Now
+	}
+	if c.cfg.Fs == nil {
+		c.cfg.Fs = afero.NewOsFs()
+	}
+	if c.cfg.MaxPackageSize <= 0 {
+		c.cfg.MaxPackageSize = DefaultMaxPackageSize
+	}
+	return c, nil
+}
+
+// newHTTPClient returns an http.Client with its own transport (cloned from
+// the default one's settings, not shared) and an overall timeout (0: none;
+// contexts bound each request).
+func newHTTPClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return &http.Client{Transport: t, Timeout: timeout}
+}
+
+// Close closes idle connections of the client's own HTTP client (not of
+// one passed in ClientConfig). The Client must not be used afterwards.
+func (c *Client) Close() {
+	if c.own {
+		c.cfg.HTTPClient.CloseIdleConnections()
+	}
+}
+
+// Latest returns the release this client should treat as the latest in
+// doc, following the staged rollout (Document.LatestFor with ClientID).
+func (c *Client) Latest(doc *Document) *Release {
+	return doc.LatestFor(c.cfg.ClientID)
+}
+
+// HTTPError is an unexpected HTTP status from a release server, its admin
+// API or a static export. Unwrap maps it to this package's sentinel errors
+// where one fits (ErrUnknownApp for a 404, ErrRuleViolation for a rule the
+// server enforced, ...).
+type HTTPError struct {
+	Method     string
+	URL        string
+	StatusCode int
+	// Message is the server's JSON "error" text, or the status text.
+	Message string
+	// Code is the server's JSON "code" (see the admin API), if any.
+	Code string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.StatusCode, e.Message)
+}
+
+// Unwrap returns the sentinel error matching e's code or status, or nil.
+// (A bare 404 from a static server maps to nothing here; FetchDocument and
+// Download add ErrUnknownApp or ErrUnknownVersion.)
+func (e *HTTPError) Unwrap() error {
+	if err := errorForCode(e.Code); err != nil {
+		return err
+	}
+	switch e.StatusCode {
+	case http.StatusRequestEntityTooLarge:
+		return ErrTooBig
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return ErrUnauthorized
+	}
+	return nil
+}
+
+// newHTTPError reads the body of a failed response (bounded) for the
+// server's JSON error, if it sent one.
+func newHTTPError(resp *http.Response) error {
+	e := &HTTPError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
+	var body struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(data, &body) == nil && body.Error != "" {
+		e.Message, e.Code = body.Error, body.Code
+	} else {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return e
+}
+
+// notFound wraps a 404 without an API code in sentinel, so a static
+// server's plain 404 reads as the server's would.
+func notFound(err error, sentinel error) error {
+	var he *HTTPError
+	if errors.As(err, &he) && he.StatusCode == http.StatusNotFound && he.Code == "" {
+		return fmt.Errorf("%w: %w", sentinel, err)
+	}
+	return err
+}
+
+// DocumentURL returns the URL of appID's release document.
+func (c *Client) DocumentURL(appID string) string {
+	return c.base + "/" + DocumentPath(appID)
+}
+
+// DocumentPath returns the path of an app's release document relative to
+// the server root (or export folder): "apps/APPID/release.json".
+func DocumentPath(appID string) string { return "apps/" + appID + "/release.json" }
+
+// PackagePath returns the path of an app's package relative to the server
+// root (or export folder): "apps/APPID/packages/VERSION.mpk".
+func PackagePath(appID, version string) string {
+	return "apps/" + appID + "/packages/" + version + ".mpk"
+}
+
+// FetchDocument fetches appID's release document and verifies it (see
+// VerifyDocument) against the configured public key, the real clock (Now)
+// and lastSeq, the highest sequence verified before (0 for none). It
+// returns the document and the raw envelope, which a store keeps to
+// re-verify later. A 404 wraps ErrUnknownApp.
+func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64) (*Document, []byte, error) {
+	if err := safename.AppID(appID); err != nil {
+		return nil, nil, fmt.Errorf("fetch release document: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.DocumentURL(appID), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch release document: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	// Ask caches on the way to revalidate: a stale copy could be expired.
+	req.Header.Set("Cache-Control", "no-cache")
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch release document: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("fetch release document: %w", notFound(newHTTPError(resp), ErrUnknownApp))
+	}
+	env, err := io.ReadAll(io.LimitReader(resp.Body, MaxEnvelopeSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch release document: %w", err)
+	}
+	if len(env) > MaxEnvelopeSize {
+		return nil, nil, fmt.Errorf("fetch release document: %w: over %d bytes", ErrTooBig, MaxEnvelopeSize)
+	}
+	doc, err := VerifyDocument(env, c.cfg.PublicKey, appID, lastSeq, c.cfg.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, env, nil
+}
+
+// Download fetches rel's package into the file at path (in ClientConfig.Fs)
+// and returns how many bytes it transferred. It reads at most rel.Size
+// bytes, whatever the server sends, and checks the sha256 against rel's.
+//
+// A file already at path is taken as a partial download of the same
+// release: Download hashes what is there and asks for the rest with a Range
+// request (a server that ignores Range and sends the whole file is fine
+// too). On a network error or a short body the partial file stays for the
+// next call to resume; on a hash mismatch the file is removed (after one
+// retry from scratch if the bad bytes may have come from an earlier
+// partial) and the error wraps ErrHashMismatch. On success the file holds
+// exactly the package, synced; the caller moves it into place.
+func (c *Client) Download(ctx context.Context, rel *Release, path string) (int64, error) {
+	if rel == nil {
+		return 0, errors.New("download package: no release")
+	}
+	if _, err := rel.check(); err != nil {
+		return 0, fmt.Errorf("download package: %w: %v", ErrInvalidDocument, err)
+	}
+	if rel.Size > c.cfg.MaxPackageSize {
+		return 0, fmt.Errorf("download package %s: %w: %d bytes, limit %d", rel.Version, ErrTooBig, rel.Size, c.cfg.MaxPackageSize)
+	}
+	n, resumed, err := c.download(ctx, rel, path, true)
+	if errors.Is(err, ErrHashMismatch) && resumed {
+		var m int64
+		m, _, err = c.download(ctx, rel, path, false)
+		n += m
+	}
+	return n, err
+}
+
+// download does one attempt; resumed reports whether it kept bytes that
+// were in the file before it started.
+func (c *Client) download(ctx context.Context, rel *Release, path string, resume bool) (n int64, resumed bool, err error) {
+	fail := func(err error) (int64, bool, error) {
+		return n, resumed, fmt.Errorf("download package %s: %w", rel.Version, err)
+	}
+	f, err := c.cfg.Fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			n, resumed, err = fail(cerr)
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	offset := fi.Size()
+	if !resume || offset > rel.Size {
+		offset = 0
+	}
+	h := sha256.New()
+	if offset > 0 {
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, offset)); err != nil {
+			return fail(err)
+		}
+		resumed = true
+	}
+	if err := f.Truncate(offset); err != nil {
+		return fail(err)
+	}
+	if offset < rel.Size {
+		n, offset, err = c.fetchRange(ctx, rel, f, h, offset)
+		if err != nil {
+			if offset == 0 {
+				resumed = false
+			}
+			// Keep what arrived for the next attempt to resume.
+			_ = f.Sync()
+			return fail(err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != rel.SHA256 {
+		_ = f.Close()
+		_ = c.cfg.Fs.Remove(path)
+		return fail(fmt.Errorf("%w: got %s, want %s", ErrHashMismatch, got, rel.SHA256))
+	}
+	return n, resumed, nil
+}
+
+// fetchRange requests rel's bytes from offset and appends them to f and h.
+// It returns the bytes transferred and the offset it actually started at
+// (0 when the server answered a Range request with the whole file).
+func (c *Client) fetchRange(ctx context.Context, rel *Release, f afero.File, h io.Writer, offset int64) (int64, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/"+rel.Path, nil)
+	if err != nil {
+		return 0, offset, err
+	}
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return 0, offset, err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && offset > 0:
+		if start, ok := contentRangeStart(resp.Header.Get("Content-Range")); !ok || start != offset {
+			return 0, offset, fmt.Errorf("server answered range from %d with %q", offset, resp.Header.Get("Content-Range"))
+		}
+	case resp.StatusCode == http.StatusOK:
+		if offset > 0 { // Range ignored: start over.
+			if err := f.Truncate(0); err != nil {
+				return 0, offset, err
+			}
+			if r, ok := h.(interface{ Reset() }); ok {
+				r.Reset()
+			}
+			offset = 0
+		}
+	default:
+		return 0, offset, notFound(newHTTPError(resp), ErrUnknownVersion)
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return 0, offset, err
+	}
+	w := io.MultiWriter(f, h)
+	if c.cfg.Progress != nil {
+		w = &progressWriter{w: w, rel: rel, done: offset, fn: c.cfg.Progress}
+	}
+	// Never read past the signed size, whatever the server sends.
+	n, err := io.Copy(w, io.LimitReader(resp.Body, rel.Size-offset))
+	if err != nil {
+		return n, offset, err
+	}
+	if offset+n < rel.Size {
+		return n, offset, fmt.Errorf("%w: got %d of %d bytes", io.ErrUnexpectedEOF, offset+n, rel.Size)
+	}
+	return n, offset, nil
+}
+
+// contentRangeStart parses the first byte position of "bytes a-b/n".
+func contentRangeStart(s string) (int64, bool) {
+	s, ok := strings.CutPrefix(s, "bytes ")
+	if !ok {
+		return 0, false
+	}
+	a, _, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(a, 10, 64)
+	return n, err == nil
+}
+
+type progressWriter struct {
+	w    io.Writer
+	rel  *Release
+	done int64
+	fn   func(*Release, int64, int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.done += int64(n)
+	p.fn(p.rel, p.done, p.rel.Size)
+	return n, err
+}

@@ -1,0 +1,159 @@
+package updater
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minihost/minihost/updater/internal/safename"
+)
+
+// DefaultAdminTimeout bounds one admin request of an AdminClient that owns
+// its HTTP client (an upload included).
+const DefaultAdminTimeout = 5 * time.Minute
+
+// AdminClientConfig configures an AdminClient. BaseURL and Token are
+// required.
+type AdminClientConfig struct {
+	// BaseURL is the release server's root, e.g. "http://127.0.0.1:8700".
+	BaseURL string
+	// Token is the admin bearer token (the CLI reads MINIHOST_TOKEN).
+	Token string
+	// HTTPClient makes the requests; nil: one of its own with
+	// DefaultAdminTimeout (never http.DefaultClient).
+	HTTPClient *http.Client
+}
+
+// AdminClient drives a release server's admin API over HTTP: the same
+// operations as the Server's Go methods. Errors from the server are
+// *HTTPError, whose message is the server's (naming the operation and the
+// problem) and which unwraps to the server's sentinel errors
+// (ErrRuleViolation, ...). It is
+// safe for concurrent use; Close releases idle connections.
+type AdminClient struct {
+	cfg  AdminClientConfig
+	base string
+	own  bool
+}
+
+// NewAdminClient checks cfg and returns an AdminClient.
+func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("new admin client: server URL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("new admin client: no admin token (set MINIHOST_TOKEN or pass --token)")
+	}
+	a := &AdminClient{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
+	if a.cfg.HTTPClient == nil {
+		a.cfg.HTTPClient = newHTTPClient(DefaultAdminTimeout)
+		a.own = true
+	}
+	return a, nil
+}
+
+// Close closes idle connections of the client's own HTTP client.
+func (a *AdminClient) Close() {
+	if a.own {
+		a.cfg.HTTPClient.CloseIdleConnections()
+	}
+}
+
+// Publish uploads a package (read from r) as appID's latest version, fully
+// released.
+func (a *AdminClient) Publish(ctx context.Context, appID string, r io.Reader) (*Release, error) {
+	return a.PublishStaged(ctx, appID, r, 100)
+}
+
+// PublishStaged uploads a package as appID's latest version, rolled out to
+// percent of clients.
+func (a *AdminClient) PublishStaged(ctx context.Context, appID string, r io.Reader, percent int) (*Release, error) {
+	var rel Release
+	q := ""
+	if percent != 100 {
+		q = "?rollout=" + strconv.Itoa(percent)
+	}
+	if err := a.do(ctx, http.MethodPost, appID, "packages"+q, r, &rel); err != nil {
+		return nil, err
+	}
+	return &rel, nil
+}
+
+// Status returns appID's versions and settings.
+func (a *AdminClient) Status(ctx context.Context, appID string) (*AppStatus, error) {
+	var st AppStatus
+	if err := a.do(ctx, http.MethodGet, appID, "versions", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// SetSettings changes appID's settings and returns its new status.
+func (a *AdminClient) SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error) {
+	body, err := json.Marshal(set)
+	if err != nil {
+		return nil, err
+	}
+	var st AppStatus
+	if err := a.do(ctx, http.MethodPatch, appID, "settings", bytes.NewReader(body), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Revert makes version appID's latest again and returns its new status.
+func (a *AdminClient) Revert(ctx context.Context, appID, version string) (*AppStatus, error) {
+	body, err := json.Marshal(map[string]string{"version": version})
+	if err != nil {
+		return nil, err
+	}
+	var st AppStatus
+	if err := a.do(ctx, http.MethodPost, appID, "revert", bytes.NewReader(body), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (a *AdminClient) do(ctx context.Context, method, appID, rest string, body io.Reader, out any) error {
+	if err := safename.AppID(appID); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+"/admin/apps/"+appID+"/"+rest, body)
+	if err != nil {
+		return err
+	}
+	if st, ok := body.(interface{ Stat() (fs.FileInfo, error) }); ok && req.ContentLength == 0 {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			req.ContentLength = fi.Size()
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+a.cfg.Token)
+	req.Header.Set("Accept", "application/json")
+	if method == http.MethodPatch || rest == "revert" {
+		req.Header.Set("Content-Type", "application/json")
+	} else if body != nil {
+		req.Header.Set("Content-Type", "application/zip")
+	}
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return newHTTPError(resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, MaxEnvelopeSize)).Decode(out); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package updater
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-version"
+
+	"github.com/minihost/minihost/updater/internal/safename"
+)
+
+// DefaultDocumentLifetime is how long a release document signed by the
+// server stays valid. It is short so that a client cut off from the server
+// (or fed an old copy) notices within the hour; the server re-signs before
+// it runs out, so a live server never serves an expired document.
+const DefaultDocumentLifetime = time.Hour
+
+// Release is one published version as a release document describes it.
+type Release struct {
+	// Version is the semantic version, as in the package's app.json.
+	Version string `json:"version"`
+	// Size is the package size in bytes; a client reads no more than this.
+	Size int64 `json:"size"`
+	// SHA256 is the hex sha256 of the whole .mpk file.
+	SHA256 string `json:"sha256"`
+	// Path is the package's URL path relative to the server root,
+	// for example "apps/demo.counter/packages/1.2.0.mpk".
+	Path string `json:"path"`
+}
+
+// Document is the body of an app's signed release document: what the
+// release server says about one app at one moment. Clients only ever see
+// a Document after its signature verified (see VerifyDocument). A Document
+// is a plain value: not safe for concurrent mutation, safe to read from
+// many goroutines.
+type Document struct {
+	// AppID names the app; a client rejects a document for another app.
+	AppID string `json:"appId"`
+	// Sequence grows by at least one with every change to the app's
+	// releases or settings; a client rejects a document whose sequence is
+	// below the last one it verified (replay). Re-signing an unchanged
+	// document (to renew its expiry) keeps the sequence.
+	Sequence uint64 `json:"sequence"`
+	// Latest is the newest release, possibly in a staged rollout.
+	Latest *Release `json:"latest,omitempty"`
+	// Stable is the previous fully released version, which clients outside
+	// the rollout see as latest. Nil when Latest is fully released.
+	Stable *Release `json:"stable,omitempty"`
+	// RolloutPercent is the share (0-100) of clients that see Latest.
+	RolloutPercent int `json:"rolloutPercent"`
+	// MinVersion is the "minimum available version" setting ("" for none).
+	MinVersion string `json:"minVersion,omitempty"`
+	// PreferLocal is the "preference for local version" setting ("" for none).
+	PreferLocal string `json:"preferLocal,omitempty"`
+	// Revoked lists versions that must not open (versions reverted from).
+	Revoked []string `json:"revoked,omitempty"`
+	// IssuedAt and ExpiresAt bound the document's validity (real clock).
+	IssuedAt  time.Time `json:"issuedAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Released returns the fully released version: Latest when its rollout is
+// at 100 percent, else Stable (nil when nothing is fully released yet).
+// MinVersion and PreferLocal never exceed it.
+func (d *Document) Released() *Release {
+	if d.RolloutPercent >= 100 {
+		return d.Latest
+	}
+	return d.Stable
+}
+
+// IsRevoked reports whether v (a semantic version) is listed as revoked.
+// Versions compare by value, so "1.2" and "1.2.0" are the same version.
+func (d *Document) IsRevoked(v string) bool {
+	want, err := version.NewSemver(v)
+	if err != nil {
+		return false
+	}
+	for _, r := range d.Revoked {
+		if got, err := version.NewSemver(r); err == nil && got.Equal(want) {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrInvalidDocument is wrapped by VerifyDocument when a correctly signed
+// document breaks the format (a bad version, size, hash or path): a server
+// bug, never something to act on.
+var ErrInvalidDocument = errors.New("invalid release document")
+
+// check validates the document's fields, naming the first bad one.
+func (d *Document) check() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidDocument, fmt.Sprintf(format, args...))
+	}
+	if err := safename.AppID(d.AppID); err != nil {
+		return bad("appId: %v", err)
+	}
+	if d.RolloutPercent < 0 || d.RolloutPercent > 100 {
+		return bad("rolloutPercent %d is outside 0-100", d.RolloutPercent)
+	}
+	if d.ExpiresAt.IsZero() || d.ExpiresAt.Before(d.IssuedAt) {
+		return bad("expiresAt %v is not after issuedAt %v", d.ExpiresAt, d.IssuedAt)
+	}
+	var latest *version.Version
+	for _, rr := range []struct {
+		name string
+		r    *Release
+	}{{"latest", d.Latest}, {"stable", d.Stable}} {
+		if rr.r == nil {
+			continue
+		}
+		v, err := rr.r.check()
+		if err != nil {
+			return bad("%s: %v", rr.name, err)
+		}
+		if rr.name == "latest" {
+			latest = v
+		} else if latest == nil || !v.LessThan(latest) {
+			return bad("stable %s is not older than latest", rr.r.Version)
+		}
+	}
+	for _, s := range []struct{ name, v string }{{"minVersion", d.MinVersion}, {"preferLocal", d.PreferLocal}} {
+		if s.v == "" {
+			continue
+		}
+		if _, err := version.NewSemver(s.v); err != nil {
+			return bad("%s %q is not a semantic version", s.name, s.v)
+		}
+	}
+	for _, r := range d.Revoked {
+		if _, err := version.NewSemver(r); err != nil {
+			return bad("revoked %q is not a semantic version", r)
+		}
+	}
+	return nil
+}
+
+// check validates one release and returns its parsed version.
+func (r *Release) check() (*version.Version, error) {
+	v, err := version.NewSemver(r.Version)
+	if err != nil {
+		return nil, fmt.Errorf("version %q is not a semantic version", r.Version)
+	}
+	if r.Size <= 0 {
+		return nil, fmt.Errorf("size %d is not positive", r.Size)
+	}
+	if len(r.SHA256) != 64 || strings.Trim(r.SHA256, "0123456789abcdef") != "" {
+		return nil, fmt.Errorf("sha256 %q is not 64 lowercase hex digits", r.SHA256)
+	}
+	if err := safename.RelPath(r.Path); err != nil {
+		return nil, fmt.Errorf("path: %v", err)
+	}
+	return v, nil
+}

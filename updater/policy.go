@@ -1,0 +1,609 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	version "github.com/hashicorp/go-version"
+)
+
+// The launch policy: which version opens, whether the launch waits for a
+// check, and what to do with a check's result. Everything here is a pure
+// function of its arguments (no clock, no I/O), so the host runs checks and
+// downloads and asks these functions what to do; each branch names the
+// rules (see Rules) that decided it.
+//
+// A launch goes:
+//
+//	plan := Decide(state, lastDoc, cfg, now)
+//	async: open plan.Local at once if plan.LocalOpenable; check in the
+//	       background; out := DecideAsync(plan, state, result)
+//	sync:  check within plan.Timeout; out := DecideSync(plan, state, result);
+//	       if out.Action is ActionDownloadThenOpen and the download fails or
+//	       the remaining timeout runs out: out = AfterDownloadFailure(out, err)
+//
+// and, while the host runs, for each app with DuePeriodicCheck:
+// out := DecidePeriodic(state, result).
+
+// Defaults for PolicyConfig.
+const (
+	// DefaultSyncTimeout bounds a sync launch's check and download when a
+	// local version may open instead.
+	DefaultSyncTimeout = 5 * time.Second
+	// DefaultLongUnused is how long an app may go unopened before its next
+	// launch is forced to be sync.
+	DefaultLongUnused = 7 * 24 * time.Hour
+	// DefaultRecentWindow is how recently an app must have been opened for
+	// the periodic checker to check it.
+	DefaultRecentWindow = 7 * 24 * time.Hour
+	// DefaultPeriodicInterval is the time between periodic checks.
+	DefaultPeriodicInterval = 6 * time.Hour
+)
+
+// PolicyConfig is the client side of the launch policy. The zero value
+// means all defaults (see WithDefaults).
+type PolicyConfig struct {
+	// SyncTimeout bounds a sync launch (check plus download) when a local
+	// version may open if it runs out. Default DefaultSyncTimeout.
+	SyncTimeout time.Duration
+	// LongUnused is the time since the last open after which a launch is
+	// sync (rule S4). Default DefaultLongUnused. Never above RecentWindow.
+	LongUnused time.Duration
+	// RecentWindow: apps opened within it get periodic checks (rule S3).
+	// Default DefaultRecentWindow.
+	RecentWindow time.Duration
+	// PeriodicInterval is the time between periodic checks.
+	// Default DefaultPeriodicInterval.
+	PeriodicInterval time.Duration
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c PolicyConfig) WithDefaults() PolicyConfig {
+	if c.SyncTimeout == 0 {
+		c.SyncTimeout = DefaultSyncTimeout
+	}
+	if c.LongUnused == 0 {
+		c.LongUnused = DefaultLongUnused
+	}
+	if c.RecentWindow == 0 {
+		c.RecentWindow = DefaultRecentWindow
+	}
+	if c.PeriodicInterval == 0 {
+		c.PeriodicInterval = DefaultPeriodicInterval
+	}
+	return c
+}
+
+// Validate reports the first bad field of c (after WithDefaults), naming it.
+// LongUnused may not exceed RecentWindow: an app unused for longer than the
+// window gets no periodic checks, so its next launch must be sync, or it
+// could open a version nobody has checked for weeks.
+func (c PolicyConfig) Validate() error {
+	c = c.WithDefaults()
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"SyncTimeout", c.SyncTimeout}, {"LongUnused", c.LongUnused}, {"RecentWindow", c.RecentWindow}, {"PeriodicInterval", c.PeriodicInterval}} {
+		if f.d < 0 {
+			return fmt.Errorf("policy config: %s %v is negative", f.name, f.d)
+		}
+	}
+	if c.LongUnused > c.RecentWindow {
+		return fmt.Errorf("policy config: LongUnused %s is above RecentWindow %s: apps unused for between the two would get neither periodic checks nor a sync launch",
+			formatAge(c.LongUnused), formatAge(c.RecentWindow))
+	}
+	return nil
+}
+
+// InstalledVersion is one version of an app in the local store.
+type InstalledVersion struct {
+	// Version is the package's semantic version.
+	Version string `json:"version"`
+	// Verified is true once the package matched the sha256 of a verified
+	// release document and was extracted completely.
+	Verified bool `json:"verified"`
+}
+
+// LocalState is what the client knows locally about one app, as the
+// policy reads it (see AppState.Local).
+type LocalState struct {
+	// Installed lists the versions in the store, prefetched ones included.
+	Installed []InstalledVersion
+	// Active is the version the app last opened ("" if none).
+	Active string
+	// Pending is set when a verified check saw a newer version that is not
+	// active yet; the next launch is then sync (rules S3, S6).
+	Pending bool
+	// LastUsed is the time of the last successful open (zero: never).
+	LastUsed time.Time
+	// Bad lists versions marked bad locally (for example, they crash on
+	// launch); they never count as the local version or a rollback target.
+	Bad []string
+}
+
+// Mode is how a launch treats the update check.
+type Mode string
+
+const (
+	// ModeSync: the launch waits for the check (and a download if needed).
+	ModeSync Mode = "sync"
+	// ModeAsync: the launch opens the local version at once and checks in
+	// the background.
+	ModeAsync Mode = "async"
+)
+
+// Plan is the decision taken before a launch's check, by Decide.
+type Plan struct {
+	// Mode is sync or async (never changed by M, P or revocations: N1).
+	Mode Mode
+	// Rules lists the IDs of the rules that decided the mode.
+	Rules []string
+	// Reason says why, for people: "no local version", "pending update",
+	// "unused for 8d (>= 7d)", "never opened", "cold start".
+	Reason string
+	// Local is L: the highest installed, verified, not revoked version by
+	// the last known document ("" if none).
+	Local string
+	// LocalOpenable is true when Local exists and is not below the last
+	// known minimum available version. An async launch opens Local at once
+	// only when this is true; otherwise nothing opens until the check.
+	LocalOpenable bool
+	// LocalBlockedReason says why Local may not open ("" when it may).
+	LocalBlockedReason string
+	// Timeout bounds a sync launch (check, then download) while a local
+	// version may open if it runs out. Zero for async.
+	Timeout time.Duration
+
+	blockedRule string // F1, R1 or M1 when Local may not open
+}
+
+// Decide chooses the launch mode (DESIGN "Update policy" 1) and computes L.
+// last is the last verified release document, kept after it expires (nil
+// if the app was never checked). cfg's zero fields take their defaults.
+//
+// Sync when there is no installed verified version (F1), when pending is
+// set (S3, S6), or when the app was last opened LongUnused or more ago (S4);
+// a local version that was never opened (LastUsed zero) counts as long
+// unused, since nothing says how fresh it is. A LastUsed in the future
+// (the clock went back) counts as just used. Otherwise async (A1). The mode
+// never depends on last: M, P and revocations only decide what may open
+// (N1).
+func Decide(st LocalState, last *Document, cfg PolicyConfig, now time.Time) Plan {
+	cfg = cfg.WithDefaults()
+	p := Plan{Local: LocalVersion(st, last)}
+	lc := checkLocal(st, last, p.Local)
+	p.LocalOpenable, p.LocalBlockedReason, p.blockedRule = lc.ok, lc.why, lc.rule
+
+	var rules, reasons []string
+	if !hasInstalled(st) {
+		rules, reasons = append(rules, "F1"), append(reasons, "no local version")
+	}
+	if st.Pending {
+		rules, reasons = append(rules, "S3", "S6"), append(reasons, "pending update")
+	}
+	if hasInstalled(st) {
+		switch age := now.Sub(st.LastUsed); {
+		case st.LastUsed.IsZero():
+			rules, reasons = append(rules, "S4"), append(reasons, "never opened")
+		case age >= cfg.LongUnused:
+			rules, reasons = append(rules, "S4"),
+				append(reasons, fmt.Sprintf("unused for %s (>= %s)", formatAge(age), formatAge(cfg.LongUnused)))
+		}
+	}
+	if len(rules) == 0 {
+		p.Mode, p.Rules, p.Reason = ModeAsync, []string{"A1"}, "cold start"
+		return p
+	}
+	p.Mode, p.Rules, p.Reason = ModeSync, append([]string{"S1"}, rules...), strings.Join(reasons, "; ")
+	p.Timeout = cfg.SyncTimeout
+	return p
+}
+
+// LocalVersion returns L: the highest installed, verified version that is
+// neither revoked by last (nil: nothing revoked) nor marked bad, "" if none
+// (rule L1). A prefetched version counts.
+func LocalVersion(st LocalState, last *Document) string {
+	var best *version.Version
+	var bestS string
+	for _, iv := range st.Installed {
+		v := usable(st, last, iv)
+		if v != nil && (best == nil || v.GreaterThan(best)) {
+			best, bestS = v, iv.Version
+		}
+	}
+	return bestS
+}
+
+// RollbackTarget returns the newest installed, verified version older than
+// current that is not revoked, not marked bad and not below the minimum
+// version of last; "" if none. Retention keeps it (K1) so that a revert
+// can open it without a download.
+func RollbackTarget(st LocalState, last *Document, current string) string {
+	cur := semver(current)
+	if cur == nil {
+		return ""
+	}
+	minV := docMinVersion(last)
+	var best *version.Version
+	var bestS string
+	for _, iv := range st.Installed {
+		v := usable(st, last, iv)
+		if v == nil || !v.LessThan(cur) || (minV != nil && v.LessThan(minV)) {
+			continue
+		}
+		if best == nil || v.GreaterThan(best) {
+			best, bestS = v, iv.Version
+		}
+	}
+	return bestS
+}
+
+// DuePeriodicCheck reports whether the periodic checker should check this
+// app now: it has a local version and was opened within the recent window
+// (rule S3). Long-unused apps are left to their next (sync) launch.
+func DuePeriodicCheck(st LocalState, cfg PolicyConfig, now time.Time) bool {
+	cfg = cfg.WithDefaults()
+	return hasInstalled(st) && !st.LastUsed.IsZero() && now.Sub(st.LastUsed) < cfg.RecentWindow
+}
+
+// CheckResult is the result of one update check, as the host hands it to
+// DecideSync, DecideAsync or DecidePeriodic.
+type CheckResult struct {
+	// Doc is the verified release document, nil if the check failed.
+	Doc *Document
+	// Err is why the check failed (timeout, network, verification).
+	Err error
+	// ClientID is this client's stable id, which places it in or out of a
+	// staged rollout (see Document.LatestFor).
+	ClientID string
+}
+
+// Action is what an Outcome asks the host to do.
+type Action string
+
+const (
+	// ActionOpenLocal: open Outcome.Open now; nothing to download.
+	ActionOpenLocal Action = "open-local"
+	// ActionDownloadThenOpen: download Outcome.Download within what is left
+	// of the sync timeout, then open it; if that fails or runs out, ask
+	// AfterDownloadFailure.
+	ActionDownloadThenOpen Action = "download-then-open"
+	// ActionOpenLocalDownloadBackground: open Outcome.Open now and download
+	// Outcome.Download in the background for the next cold start.
+	ActionOpenLocalDownloadBackground Action = "open-local-download-background"
+	// ActionBlocked: open nothing. With a Download, download it without
+	// the sync timeout, retrying with capped backoff and showing progress,
+	// and open it once installed; without one, retry the check.
+	ActionBlocked Action = "blocked"
+	// ActionKeep: after an async or periodic check, nothing to do.
+	ActionKeep Action = "keep"
+	// ActionDownloadBackground: after an async or periodic check, download
+	// Outcome.Download in the background; the app keeps its version.
+	ActionDownloadBackground Action = "download-background"
+	// ActionSwitchOnRestart: after an async check, the running version may
+	// no longer be used and Outcome.Switch, already installed, replaces it
+	// at the restart the host prompts for.
+	ActionSwitchOnRestart Action = "switch-on-restart"
+)
+
+// Outcome is what to do with one check's result.
+type Outcome struct {
+	Action Action
+	// Open is the version to open now ("" for none).
+	Open string
+	// Download is the release to download (nil for none).
+	Download *Release
+	// Background is true when Download runs in the background, the app
+	// opening (or running) without waiting for it.
+	Background bool
+	// Fallback is the version to open if a sync download fails or runs out
+	// of time (see AfterDownloadFailure); "" when nothing may open.
+	Fallback string
+	// Switch is an installed version to restart into (ActionSwitchOnRestart).
+	Switch string
+	// Blocked is true when nothing may open until Download is installed.
+	Blocked bool
+	// Prompt is true when the host itself must ask the user to restart
+	// once the new version is ready, because the running one is below the
+	// minimum version or revoked (M2, R1).
+	Prompt bool
+	// HasUpdate is the hasUpdate of the launch's onCheckForUpdate: a newer
+	// version than the one opened exists (or the opened one must go).
+	HasUpdate bool
+	// SetPending and ClearPending tell the host to set or clear the app's
+	// pending flag (S6). After ActionDownloadThenOpen or a blocked
+	// download succeeds and Download's version opens, clear it.
+	SetPending, ClearPending bool
+	// Rules lists the IDs of the rules that decided.
+	Rules []string
+	// Reason says why, for people.
+	Reason string
+}
+
+// DecideSync decides a sync launch from its check's result (DESIGN
+// "Update policy" 2). plan comes from Decide for the same launch.
+//
+// The check failed: open L if it may open (S2), else blocked, retrying the
+// check. V <= L: open L. V > L with prefer-local P, L >= P and L allowed:
+// open L now, download V in the background (P1). V > L otherwise: download
+// V within the remaining timeout with L as the fallback if L may open,
+// else blocked until V is installed (F1, M1, R1). L and M are recomputed
+// from the new document, so a revocation or minimum version it brings
+// counts at once.
+func DecideSync(plan Plan, st LocalState, res CheckResult) Outcome {
+	if res.Err != nil || res.Doc == nil {
+		if plan.LocalOpenable {
+			return Outcome{Action: ActionOpenLocal, Open: plan.Local, Rules: []string{"S2"},
+				Reason: "check failed: " + errText(res.Err) + "; opening local " + plan.Local}
+		}
+		return Outcome{Action: ActionBlocked, Blocked: true, Rules: []string{plan.blockedRule},
+			Reason: "check failed: " + errText(res.Err) + "; " + plan.LocalBlockedReason + ": retrying"}
+	}
+	doc := res.Doc
+	l := LocalVersion(st, doc)
+	lc := checkLocal(st, doc, l)
+	latest := doc.LatestFor(res.ClientID)
+	lv, vv := semver(l), releaseSemver(latest)
+
+	if vv == nil || (lv != nil && !vv.GreaterThan(lv)) {
+		if lc.ok {
+			return Outcome{Action: ActionOpenLocal, Open: l, ClearPending: st.Pending,
+				Rules: []string{"S1", "S6"}, Reason: "local " + l + " is up to date"}
+		}
+		return Outcome{Action: ActionBlocked, Blocked: true, Rules: []string{lc.rule},
+			Reason: lc.why + "; no newer release to download: retrying"}
+	}
+
+	// V > L.
+	out := Outcome{Download: latest, HasUpdate: true, SetPending: true}
+	if pref := semver(doc.PreferLocal); lc.ok && pref != nil && !lv.LessThan(pref) {
+		out.Action, out.Open, out.Background = ActionOpenLocalDownloadBackground, l, true
+		out.Rules = []string{"P1", "S6"}
+		out.Reason = fmt.Sprintf("%s is newer, but local %s >= prefer-local %s: opening local, downloading %s in the background",
+			latest.Version, l, doc.PreferLocal, latest.Version)
+		return out
+	}
+	if lc.ok {
+		out.Action, out.Fallback = ActionDownloadThenOpen, l
+		out.Rules = append([]string{"S1", "S6"}, withoutIDs(plan.Rules, "S1", "S6", "A1")...)
+		out.Reason = fmt.Sprintf("downloading %s (local %s opens if that fails or times out)", latest.Version, l)
+		return out
+	}
+	out.Action, out.Blocked = ActionBlocked, true
+	out.Rules = []string{lc.rule, "S6"}
+	out.Reason = fmt.Sprintf("%s: downloading %s before opening", lc.why, latest.Version)
+	return out
+}
+
+// AfterDownloadFailure decides what a sync launch does when the download
+// of an ActionDownloadThenOpen outcome failed or ran out of time (err
+// wrapping context.DeadlineExceeded): open the fallback L (S2, and S5 when
+// the sync was forced by long disuse); a download that timed out carries
+// on in the background. Pending stays set, so the next start is sync
+// again. An outcome with no fallback is returned blocked: keep retrying.
+func AfterDownloadFailure(out Outcome, err error) Outcome {
+	if out.Fallback == "" {
+		out.Action, out.Blocked, out.Open = ActionBlocked, true, ""
+		out.Reason = "download failed: " + errText(err) + ": retrying"
+		return out
+	}
+	next := Outcome{Action: ActionOpenLocal, Open: out.Fallback, HasUpdate: out.HasUpdate,
+		SetPending: true, Rules: []string{"S2"}}
+	if slices.Contains(out.Rules, "S4") {
+		next.Rules = append(next.Rules, "S5")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		next.Action, next.Download, next.Background = ActionOpenLocalDownloadBackground, out.Download, true
+		next.Reason = fmt.Sprintf("download of %s timed out: opening local %s, download continues in the background", releaseName(out.Download), out.Fallback)
+		return next
+	}
+	next.Reason = fmt.Sprintf("download of %s failed: %s: opening local %s", releaseName(out.Download), errText(err), out.Fallback)
+	return next
+}
+
+// DecideAsync decides what an async launch does with its background check
+// (DESIGN "Update policy" 3). plan comes from Decide for the same launch;
+// plan.Local was opened at once if plan.LocalOpenable. When nothing could
+// open (the last known document revokes every installed version or puts L
+// below its minimum), the launch is blocked and the sync table decides.
+//
+// V > L: download V in the background, for the next cold start (A2); if
+// the opened version is below the new minimum or revoked, the host prompts
+// a restart once V is ready (M2, R1). V <= L but the opened version must
+// go (a revert): switch to L, already installed, at a prompted restart.
+func DecideAsync(plan Plan, st LocalState, res CheckResult) Outcome {
+	if !plan.LocalOpenable {
+		out := DecideSync(plan, st, res)
+		out.Rules = append(out.Rules, "N1")
+		return out
+	}
+	opened := plan.Local
+	if res.Err != nil || res.Doc == nil {
+		return Outcome{Action: ActionKeep, Rules: []string{"A1"},
+			Reason: "background check failed: " + errText(res.Err)}
+	}
+	doc := res.Doc
+	l := LocalVersion(st, doc)
+	lv, ov := semver(l), semver(opened)
+	latest := doc.LatestFor(res.ClientID)
+	vv := releaseSemver(latest)
+
+	var badRules []string
+	var why string
+	if doc.IsRevoked(opened) {
+		badRules, why = append(badRules, "R1"), "running "+opened+" is revoked"
+	} else if minV := docMinVersion(doc); minV != nil && ov != nil && ov.LessThan(minV) {
+		badRules, why = append(badRules, "M2"), fmt.Sprintf("running %s is below minimum %s", opened, doc.MinVersion)
+	}
+
+	if vv != nil && (lv == nil || vv.GreaterThan(lv)) {
+		out := Outcome{Action: ActionDownloadBackground, Download: latest, Background: true,
+			HasUpdate: true, SetPending: true, Prompt: why != "",
+			Rules:  append([]string{"A2", "S6"}, badRules...),
+			Reason: fmt.Sprintf("%s is newer than %s: downloading in the background for the next cold start", latest.Version, opened)}
+		if why != "" {
+			out.Reason = why + "; " + out.Reason + ", then prompting a restart"
+		}
+		return out
+	}
+	if why != "" {
+		if checkLocal(st, doc, l).ok && l != opened {
+			return Outcome{Action: ActionSwitchOnRestart, Switch: l, HasUpdate: true, Prompt: true,
+				Rules: badRules, Reason: why + "; prompting a restart into installed " + l}
+		}
+		return Outcome{Action: ActionKeep, Rules: badRules, Reason: why + "; no replacement available"}
+	}
+	return Outcome{Action: ActionKeep, ClearPending: st.Pending && l == opened,
+		Rules: []string{"A1"}, Reason: "running " + opened + " is up to date"}
+}
+
+// DecidePeriodic decides what a periodic check of an app (see
+// DuePeriodicCheck) leads to: V > L sets pending, so the next launch is
+// sync, and prefetches V in the background, so that launch needs only a
+// check (S3, S6).
+func DecidePeriodic(st LocalState, res CheckResult) Outcome {
+	if res.Err != nil || res.Doc == nil {
+		return Outcome{Action: ActionKeep, Rules: []string{"S3"}, Reason: "periodic check failed: " + errText(res.Err)}
+	}
+	l := LocalVersion(st, res.Doc)
+	latest := res.Doc.LatestFor(res.ClientID)
+	lv, vv := semver(l), releaseSemver(latest)
+	if vv != nil && (lv == nil || vv.GreaterThan(lv)) {
+		return Outcome{Action: ActionDownloadBackground, Download: latest, Background: true,
+			HasUpdate: true, SetPending: true, Rules: []string{"S3", "S6"},
+			Reason: fmt.Sprintf("%s is newer than local %s: pending, prefetching", latest.Version, orNone(l))}
+	}
+	return Outcome{Action: ActionKeep, Rules: []string{"S3"}, Reason: "local " + l + " is up to date"}
+}
+
+// localCheck says whether L may open and, if not, why and by which rule.
+type localCheck struct {
+	ok   bool
+	rule string // F1: nothing installed; R1: all revoked; M1: below minimum
+	why  string
+}
+
+// checkLocal reports whether L may open by doc (nil: no document yet).
+func checkLocal(st LocalState, doc *Document, l string) localCheck {
+	if l == "" {
+		if hasInstalled(st) {
+			return localCheck{rule: "R1", why: "every installed version is revoked"}
+		}
+		return localCheck{rule: "F1", why: "no local version"}
+	}
+	if minV := docMinVersion(doc); minV != nil {
+		if lv := semver(l); lv != nil && lv.LessThan(minV) {
+			return localCheck{rule: "M1", why: fmt.Sprintf("local %s is below minimum available version %s", l, doc.MinVersion)}
+		}
+	}
+	return localCheck{ok: true}
+}
+
+// hasInstalled reports whether any installed, verified version is not
+// marked bad: the "local version exists" of the mode choice, before any
+// document is consulted (N1).
+func hasInstalled(st LocalState) bool {
+	for _, iv := range st.Installed {
+		if iv.Verified && semver(iv.Version) != nil && !isBad(st, iv.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// usable returns iv's parsed version when it is verified, not bad and not
+// revoked by doc, else nil.
+func usable(st LocalState, doc *Document, iv InstalledVersion) *version.Version {
+	if !iv.Verified || isBad(st, iv.Version) || (doc != nil && doc.IsRevoked(iv.Version)) {
+		return nil
+	}
+	return semver(iv.Version)
+}
+
+func isBad(st LocalState, v string) bool {
+	return slices.ContainsFunc(st.Bad, func(b string) bool { return sameSemver(b, v) })
+}
+
+func sameSemver(a, b string) bool {
+	if a == b {
+		return true
+	}
+	va, vb := semver(a), semver(b)
+	return va != nil && vb != nil && va.Equal(vb)
+}
+
+// semver parses a semantic version, nil when s is not one (a
+// verified document never holds such a version; a hand-edited store may).
+func semver(s string) *version.Version {
+	if s == "" {
+		return nil
+	}
+	v, err := version.NewSemver(s)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+func docMinVersion(doc *Document) *version.Version {
+	if doc == nil {
+		return nil
+	}
+	return semver(doc.MinVersion)
+}
+
+func releaseSemver(r *Release) *version.Version {
+	if r == nil {
+		return nil
+	}
+	return semver(r.Version)
+}
+
+func releaseName(r *Release) string {
+	if r == nil {
+		return "the new version"
+	}
+	return r.Version
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no document"
+	}
+	return err.Error()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// withoutIDs returns ids minus drop, in order.
+func withoutIDs(ids []string, drop ...string) []string {
+	var out []string
+	for _, id := range ids {
+		if !slices.Contains(drop, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// formatAge writes d in days and hours ("8d", "7d12h", "3h0m0s").
+func formatAge(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d < day {
+		return d.Round(time.Second).String()
+	}
+	days, rest := d/day, (d % day).Round(time.Hour)
+	if rest == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%dh", days, rest/time.Hour)
+}

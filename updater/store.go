@@ -1,0 +1,485 @@
+package updater
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/spf13/afero"
+)
+
+// The local package store. Layout under StoreConfig.Dir:
+//
+//	apps/<appID>/state.json           AppState, written atomically
+//	apps/<appID>/versions/<version>/  one extracted package per version
+//	apps/<appID>/versions/.install-*  extractions in progress
+//
+// state.json is the single source of truth: a version counts as installed
+// only once its folder is complete and state.json lists it, and state.json
+// stops listing a version before its folder is removed, so a crash at any
+// point leaves at worst an orphan folder, which the next Prune removes.
+
+var (
+	// ErrChecksum is wrapped by Install when the package file's sha256 is
+	// not the one the signed release document gives.
+	ErrChecksum = errors.New("package checksum mismatch")
+	// ErrNotInstalled is wrapped by Activate for a version the store does
+	// not hold as installed and verified.
+	ErrNotInstalled = errors.New("version not installed")
+)
+
+const (
+	storeStateFile     = "state.json"
+	storeVersionsDir   = "versions"
+	storeInstallPrefix = ".install-"
+)
+
+// StoreConfig configures OpenStore.
+type StoreConfig struct {
+	// Fs is the file system the store lives on. Default afero.NewOsFs().
+	Fs afero.Fs
+	// Dir is the host's home folder; the store uses Dir/apps. Required.
+	Dir string
+}
+
+// Store is the local package store: per-app state (installed versions,
+// the active one, pending, last use, the last verified release document)
+// and the extracted packages. A Store is goroutine-safe: changes to one
+// app are serialised by a per-app lock, and every state change is an
+// atomic write. Two Stores (or processes) over the same Dir are not
+// coordinated. A Store holds no open files and needs no Close.
+type Store struct {
+	fs  afero.Fs
+	dir string
+
+	mu         sync.Mutex
+	locks      map[string]*sync.Mutex // per app id
+	installing map[string]int         // extraction folders in use
+}
+
+// AppState is the persistent state of one app (apps/<appID>/state.json).
+type AppState struct {
+	AppID string `json:"appId"`
+	// Installed lists the versions whose folders are complete.
+	Installed []InstalledVersion `json:"installed,omitempty"`
+	// Active is the version the app last opened ("" if none).
+	Active string `json:"active,omitempty"`
+	// Pending: a verified check saw a newer version not yet active (S6).
+	Pending bool `json:"pending,omitempty"`
+	// LastUsed is the time of the last successful open.
+	LastUsed time.Time `json:"lastUsed,omitzero"`
+	// Bad lists versions marked bad locally.
+	Bad []string `json:"bad,omitempty"`
+	// LastDocument is the raw signed envelope of the last verified release
+	// document, kept after it expires (its minimum version still counts).
+	LastDocument []byte `json:"lastDocument,omitempty"`
+	// LastSequence is the sequence of LastDocument: a document with a lower
+	// one is a replay.
+	LastSequence uint64 `json:"lastSequence,omitempty"`
+}
+
+// Local returns the part of st the launch policy reads. The result shares
+// nothing with st.
+func (st AppState) Local() LocalState {
+	return LocalState{
+		Installed: slices.Clone(st.Installed),
+		Active:    st.Active,
+		Pending:   st.Pending,
+		LastUsed:  st.LastUsed,
+		Bad:       slices.Clone(st.Bad),
+	}
+}
+
+// OpenStore opens (creating if needed) the store in cfg.Dir.
+func OpenStore(cfg StoreConfig) (*Store, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("open store: StoreConfig.Dir is empty")
+	}
+	if cfg.Fs == nil {
+		cfg.Fs = afero.NewOsFs()
+	}
+	s := &Store{fs: cfg.Fs, dir: cfg.Dir, locks: map[string]*sync.Mutex{}, installing: map[string]int{}}
+	if err := s.fs.MkdirAll(filepath.Join(cfg.Dir, "apps"), 0o755); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", cfg.Dir, err)
+	}
+	return s, nil
+}
+
+// Apps returns the ids of the apps with saved state, sorted.
+func (s *Store) Apps() ([]string, error) {
+	infos, err := afero.ReadDir(s.fs, filepath.Join(s.dir, "apps"))
+	if err != nil {
+		return nil, fmt.Errorf("list apps: %w", err)
+	}
+	var ids []string
+	for _, fi := range infos {
+		if !fi.IsDir() || safename.AppID(fi.Name()) != nil {
+			continue
+		}
+		if ok, _ := afero.Exists(s.fs, s.statePath(fi.Name())); ok {
+			ids = append(ids, fi.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Load returns the saved state of appID; an app never saved has the zero
+// state (with AppID set) and no error. A state file that does not parse is
+// an error naming the file: it is never silently reset.
+func (s *Store) Load(appID string) (AppState, error) {
+	if err := safename.AppID(appID); err != nil {
+		return AppState{}, fmt.Errorf("load app state: %w", err)
+	}
+	return s.load(appID)
+}
+
+func (s *Store) load(appID string) (AppState, error) {
+	path := s.statePath(appID)
+	data, err := afero.ReadFile(s.fs, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return AppState{AppID: appID}, nil
+	}
+	if err != nil {
+		return AppState{}, fmt.Errorf("load app state: %w", err)
+	}
+	var st AppState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return AppState{}, fmt.Errorf("load app state: %s: %w", path, err)
+	}
+	if st.AppID != appID {
+		return AppState{}, fmt.Errorf("load app state: %s: appId is %q, want %q", path, st.AppID, appID)
+	}
+	return st, nil
+}
+
+// Update reads appID's state, calls fn on it and writes the result
+// atomically, all under the app's lock. When fn returns an error nothing
+// is written and Update returns that error. fn must not call other Store
+// methods for the same app (it would deadlock).
+func (s *Store) Update(appID string, fn func(*AppState) error) error {
+	if err := safename.AppID(appID); err != nil {
+		return fmt.Errorf("update app state: %w", err)
+	}
+	unlock := s.lock(appID)
+	defer unlock()
+	return s.update(appID, fn)
+}
+
+// update is Update with the app's lock held.
+func (s *Store) update(appID string, fn func(*AppState) error) error {
+	st, err := s.load(appID)
+	if err != nil {
+		return err
+	}
+	if err := fn(&st); err != nil {
+		return err
+	}
+	st.AppID = appID
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save state of %s: %w", appID, err)
+	}
+	if err := s.fs.MkdirAll(filepath.Dir(s.statePath(appID)), 0o755); err != nil {
+		return fmt.Errorf("save state of %s: %w", appID, err)
+	}
+	if err := mpk.WriteFileAtomic(s.fs, s.statePath(appID), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("save state of %s: %w", appID, err)
+	}
+	return nil
+}
+
+// PackageDir returns the folder of an installed version,
+// Dir/apps/<appID>/versions/<version>, or "" when appID or version is not
+// a safe name.
+func (s *Store) PackageDir(appID, version string) string {
+	if safename.AppID(appID) != nil || !safename.Segment(version) || strings.HasPrefix(version, ".") {
+		return ""
+	}
+	return filepath.Join(s.dir, "apps", appID, storeVersionsDir, version)
+}
+
+// Install installs a downloaded package file (a path on the store's Fs).
+// It first checks that the file's sha256 is wantSHA256 (from the verified
+// release document) and refuses a mismatch with ErrChecksum before
+// anything reads the file. Then extract fills a fresh folder (a path on the
+// store's Fs; the caller passes the package's verified extraction), which
+// is renamed into PackageDir(appID, version) and recorded as installed and
+// verified. On any error nothing is installed. Installing an installed
+// version again is a no-op. The extraction runs outside the app's lock, so
+// other calls for the app do not wait for it.
+func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func(dir string) error) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("install %s %s: %w", appID, version, err)
+		}
+	}()
+	if err := safename.AppID(appID); err != nil {
+		return err
+	}
+	if _, err := mpk.ParseVersion(version); err != nil {
+		return fmt.Errorf("version %q: %w", version, err)
+	}
+	want := strings.ToLower(wantSHA256)
+	if len(want) != sha256.Size*2 || strings.Trim(want, "0123456789abcdef") != "" {
+		return fmt.Errorf("want sha256 %q is not 64 hex digits", wantSHA256)
+	}
+	got, err := s.fileSHA256(pkgFile)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("%w: %s has sha256 %s, the release document says %s", ErrChecksum, pkgFile, got, want)
+	}
+
+	vdir := filepath.Join(s.dir, "apps", appID, storeVersionsDir)
+	target := filepath.Join(vdir, version)
+	if ok, err := s.isInstalled(appID, version, target); err != nil || ok {
+		return err
+	}
+	if err := s.fs.MkdirAll(vdir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := afero.TempDir(s.fs, vdir, storeInstallPrefix+version+"-")
+	if err != nil {
+		return err
+	}
+	s.setInstalling(tmp, +1)
+	defer s.setInstalling(tmp, -1)
+	defer func() {
+		if err != nil {
+			s.fs.RemoveAll(tmp)
+		}
+	}()
+	if err := extract(tmp); err != nil {
+		return fmt.Errorf("extract %s: %w", pkgFile, err)
+	}
+	if err := syncFolder(s.fs, tmp); err != nil {
+		return err
+	}
+
+	unlock := s.lock(appID)
+	defer unlock()
+	if ok, err := s.installedLocked(appID, version, target); err != nil || ok {
+		if err == nil {
+			err = s.fs.RemoveAll(tmp)
+		}
+		return err
+	}
+	// A folder state.json does not list is an orphan from a crash.
+	if err := s.fs.RemoveAll(target); err != nil {
+		return err
+	}
+	if err := s.fs.Rename(tmp, target); err != nil {
+		return err
+	}
+	if err := syncFolder(s.fs, vdir); err != nil {
+		return err
+	}
+	return s.update(appID, func(st *AppState) error {
+		if i := installedIndex(*st, version); i >= 0 {
+			st.Installed[i].Verified = true
+			return nil
+		}
+		st.Installed = append(st.Installed, InstalledVersion{Version: version, Verified: true})
+		return nil
+	})
+}
+
+// Activate makes version, which must be installed and verified, the
+// active one (the version the app opens), atomically.
+func (s *Store) Activate(appID, version string) error {
+	return s.Update(appID, func(st *AppState) error {
+		i := installedIndex(*st, version)
+		if i < 0 || !st.Installed[i].Verified {
+			return fmt.Errorf("activate %s %s: %w", appID, version, ErrNotInstalled)
+		}
+		st.Active = st.Installed[i].Version
+		return nil
+	})
+}
+
+// MarkUsed records a successful open of the app at t.
+func (s *Store) MarkUsed(appID string, t time.Time) error {
+	return s.Update(appID, func(st *AppState) error { st.LastUsed = t; return nil })
+}
+
+// SetPending sets or clears the app's pending flag (rule S6).
+func (s *Store) SetPending(appID string, pending bool) error {
+	return s.Update(appID, func(st *AppState) error { st.Pending = pending; return nil })
+}
+
+// Prune deletes the versions the retention invariant does not protect
+// (rule K1). It keeps the active version; the rollback target (the newest
+// installed verified version older than the active one that last, the
+// last verified document, neither revokes nor puts below its minimum);
+// the version waiting to be used (L, when newer than the active one); and
+// every version in keep (those running instances use). last may be nil.
+// state.json stops listing a version before its folder goes, and folders
+// no state lists (crash leftovers) go too, except extractions in progress.
+func (s *Store) Prune(appID string, last *Document, keep ...string) error {
+	if err := safename.AppID(appID); err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	unlock := s.lock(appID)
+	defer unlock()
+	st, err := s.load(appID)
+	if err != nil {
+		return fmt.Errorf("prune %s: %w", appID, err)
+	}
+	protected := retained(st, last, keep)
+	kept := st.Installed[:0:0]
+	for _, iv := range st.Installed {
+		if protected(iv.Version) {
+			kept = append(kept, iv)
+		}
+	}
+	if len(kept) != len(st.Installed) {
+		if err := s.update(appID, func(st *AppState) error { st.Installed = kept; return nil }); err != nil {
+			return fmt.Errorf("prune %s: %w", appID, err)
+		}
+	}
+
+	vdir := filepath.Join(s.dir, "apps", appID, storeVersionsDir)
+	infos, err := afero.ReadDir(s.fs, vdir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("prune %s: %w", appID, err)
+	}
+	var errs []error
+	for _, fi := range infos {
+		name := fi.Name()
+		if protected(name) || s.isInstalling(filepath.Join(vdir, name)) ||
+			slices.ContainsFunc(kept, func(iv InstalledVersion) bool { return iv.Version == name }) {
+			continue
+		}
+		if err := s.fs.RemoveAll(filepath.Join(vdir, name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("prune %s: %w", appID, err)
+	}
+	return nil
+}
+
+// retained returns the retention invariant of st as a predicate on
+// installed version strings.
+func retained(st AppState, last *Document, keep []string) func(string) bool {
+	local := st.Local()
+	var protect []string
+	if st.Active != "" {
+		protect = append(protect, st.Active, RollbackTarget(local, last, st.Active))
+	}
+	if l := LocalVersion(local, last); l != "" {
+		lv, av := semver(l), semver(st.Active)
+		if av == nil || lv.GreaterThan(av) {
+			protect = append(protect, l)
+		}
+	}
+	protect = append(protect, keep...)
+	return func(v string) bool {
+		return slices.ContainsFunc(protect, func(p string) bool { return p != "" && sameSemver(p, v) })
+	}
+}
+
+// isInstalled reports whether state.json lists version as installed and
+// verified and its folder (target) exists.
+func (s *Store) isInstalled(appID, version, target string) (bool, error) {
+	unlock := s.lock(appID)
+	defer unlock()
+	return s.installedLocked(appID, version, target)
+}
+
+func (s *Store) installedLocked(appID, version, target string) (bool, error) {
+	st, err := s.load(appID)
+	if err != nil {
+		return false, err
+	}
+	if i := installedIndex(st, version); i < 0 || !st.Installed[i].Verified {
+		return false, nil
+	}
+	return afero.DirExists(s.fs, target)
+}
+
+func installedIndex(st AppState, version string) int {
+	return slices.IndexFunc(st.Installed, func(iv InstalledVersion) bool { return sameSemver(iv.Version, version) })
+}
+
+func (s *Store) statePath(appID string) string {
+	return filepath.Join(s.dir, "apps", appID, storeStateFile)
+}
+
+// lock takes appID's lock and returns its release.
+func (s *Store) lock(appID string) func() {
+	s.mu.Lock()
+	l, ok := s.locks[appID]
+	if !ok {
+		l = new(sync.Mutex)
+		s.locks[appID] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+func (s *Store) setInstalling(dir string, delta int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.installing[dir] += delta; s.installing[dir] <= 0 {
+		delete(s.installing, dir)
+	}
+}
+
+func (s *Store) isInstalling(dir string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.installing[dir] > 0
+}
+
+func (s *Store) fileSHA256(path string) (string, error) {
+	f, err := s.fs.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// syncFolder makes the entries of dir durable. Where the system cannot sync a
+// folder the error is ignored: there is nothing better to do there.
+func syncFolder(fsys afero.Fs, dir string) error {
+	d, err := fsys.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync folder %s: %w", dir, err)
+	}
+	err = d.Sync()
+	cerr := d.Close()
+	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("sync folder %s: %w", dir, err)
+	}
+	if cerr != nil {
+		return fmt.Errorf("sync folder %s: %w", dir, cerr)
+	}
+	return nil
+}
