@@ -29,6 +29,10 @@ type events struct {
 func newEvents() *events { return &events{ch: make(chan host.Event, 4096)} }
 
 func (e *events) add(ev host.Event) {
+	if os.Getenv("MINIHOST_TEST_EVENTS") != "" {
+		j, _ := json.Marshal(ev)
+		os.Stderr.Write(append(j, '\n'))
+	}
 	e.mu.Lock()
 	e.all = append(e.all, ev)
 	e.mu.Unlock()

@@ -313,7 +313,7 @@ func (h *Host) syncLaunch(ctx context.Context, appID string, plan updater.Plan, 
 			return next.Open, true, dl, nil
 		}
 	case updater.ActionBlocked:
-		v, err := h.waitBlocked(ctx, appID, plan, out, d)
+		v, err := h.waitBlocked(ctx, appID, out, d)
 		if err != nil {
 			return "", false, nil, err
 		}
@@ -325,7 +325,7 @@ func (h *Host) syncLaunch(ctx context.Context, appID string, plan updater.Plan, 
 
 // waitBlocked retries, with capped backoff and jitter, until a version may
 // open: it downloads the release the policy names, or checks again.
-func (h *Host) waitBlocked(ctx context.Context, appID string, plan updater.Plan, out updater.Outcome, d *Decision) (string, error) {
+func (h *Host) waitBlocked(ctx context.Context, appID string, out updater.Outcome, d *Decision) (string, error) {
 	u := h.upd
 	backoff := u.cfg.RetryMin
 	for attempt := 1; ; attempt++ {
@@ -349,6 +349,7 @@ func (h *Host) waitBlocked(ctx context.Context, appID string, plan updater.Plan,
 			if dl.err == nil {
 				return dl.rel.Version, nil
 			}
+			h.emitFor(appID, "", Event{Event: EventBlocked, Attempt: attempt, Message: "download failed: " + dl.err.Error()})
 		}
 		if err := sleepCtx(ctx, jitter(backoff)); err != nil {
 			return "", fmt.Errorf("blocked: %s: %w", out.Reason, err)
@@ -361,7 +362,7 @@ func (h *Host) waitBlocked(ctx context.Context, appID string, plan updater.Plan,
 		cctx, cancel := context.WithTimeout(ctx, DefaultBackgroundTimeout)
 		res := h.check(cctx, appID, &d.Check)
 		cancel()
-		plan = updater.Decide(st.Local(), h.lastDocument(appID, st), u.cfg.Policy, u.clock.Now())
+		plan := updater.Decide(st.Local(), h.lastDocument(appID, st), u.cfg.Policy, u.clock.Now())
 		out = updater.DecideSync(plan, st.Local(), res)
 		d.noteOutcome(out)
 		h.applyPending(appID, out)
@@ -566,12 +567,12 @@ func (h *Host) goBackground(fn func(ctx context.Context)) {
 // download is one package download and install, shared by everyone who
 // asks for the same app and version meanwhile.
 type download struct {
-	rel     *updater.Release
-	done    chan struct{}
-	began   time.Time
-	took    time.Duration
-	bytes   int64
-	err     error
+	rel   *updater.Release
+	done  chan struct{}
+	began time.Time
+	took  time.Duration
+	bytes int64
+	err   error
 }
 
 func (dl *download) record(result string) *DownloadRecord {

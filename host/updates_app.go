@@ -35,8 +35,9 @@ type updateState struct {
 	check      *bool
 	outcome    updOutcome
 	failure    string
-	sentCheck  bool
-	sentResult bool
+	// emitted*: the embedder was told; sent*: the current instance was.
+	emittedCheck, emittedResult bool
+	sentCheck, sentResult       bool
 
 	ready          *prepared // compiled next version, for applyUpdate
 	applyRequested bool
@@ -111,37 +112,46 @@ func (a *App) setOutcome(ctx context.Context, o updOutcome, why string) {
 	a.deliverUpdates(ctx)
 }
 
-// deliverUpdates sends what the guest has not been told yet, in order:
-// onCheckForUpdate, then onUpdateReady or onUpdateFailed. Events reach the
-// embedder when known, whether or not the guest registered.
+// deliverUpdates tells the embedder (once per cold start) and the guest
+// (once per registered instance) what they have not been told yet, in
+// order: onCheckForUpdate, then onUpdateReady or onUpdateFailed.
 func (a *App) deliverUpdates(ctx context.Context) {
 	u := &a.upd
-	if !u.enabled || a.cur.mod == nil {
+	if !u.enabled || a.cur.mod == nil || u.check == nil {
 		return
 	}
-	if u.check != nil && !u.sentCheck {
-		u.sentCheck = true
-		has := *u.check
+	has := *u.check
+	if !u.emittedCheck {
+		u.emittedCheck = true
 		a.emit(Event{Event: EventCheckForUpdate, HasUpdate: &has})
-		if u.registered && a.cur.inst != nil {
-			payload, _ := json.Marshal(struct {
-				HasUpdate bool `json:"hasUpdate"`
-			}{has})
-			a.callGuest(ctx, "onCheckForUpdate", func(inst *runtime.Instance) error {
-				return inst.OnEvent(ctx, runtime.EventUpdateCheck, payload)
-			}, "")
+	}
+	if u.outcome != updNone && !u.emittedResult {
+		u.emittedResult = true
+		if u.outcome == updReady {
+			a.emit(Event{Event: EventUpdateReady})
+		} else {
+			a.emit(Event{Event: EventUpdateFailed, Message: u.failure})
 		}
 	}
-	if u.sentCheck && u.outcome != updNone && !u.sentResult {
+	if !u.registered || a.cur.inst == nil {
+		return
+	}
+	if !u.sentCheck {
+		u.sentCheck = true
+		payload, _ := json.Marshal(struct {
+			HasUpdate bool `json:"hasUpdate"`
+		}{has})
+		a.callGuest(ctx, "onCheckForUpdate", func(inst *runtime.Instance) error {
+			return inst.OnEvent(ctx, runtime.EventUpdateCheck, payload)
+		}, "")
+	}
+	if u.outcome != updNone && !u.sentResult {
 		u.sentResult = true
-		kind, name, ev := runtime.EventUpdateReady, "onUpdateReady", Event{Event: EventUpdateReady}
+		kind, name := runtime.EventUpdateReady, "onUpdateReady"
 		if u.outcome == updFailed {
-			kind, name, ev = runtime.EventUpdateFailed, "onUpdateFailed", Event{Event: EventUpdateFailed, Message: u.failure}
+			kind, name = runtime.EventUpdateFailed, "onUpdateFailed"
 		}
-		a.emit(ev)
-		if u.registered && a.cur.inst != nil {
-			a.callGuest(ctx, name, func(inst *runtime.Instance) error { return inst.OnEvent(ctx, kind, nil) }, "")
-		}
+		a.callGuest(ctx, name, func(inst *runtime.Instance) error { return inst.OnEvent(ctx, kind, nil) }, "")
 	}
 }
 
@@ -159,7 +169,7 @@ func (a *App) swap(ctx context.Context) {
 	if err != nil {
 		a.upd.ready = nil
 		next.mod.Close(ctx)
-		a.upd.outcome, a.upd.sentResult = updFailed, false
+		a.upd.outcome, a.upd.sentResult, a.upd.emittedResult = updFailed, false, false
 		a.upd.failure = fmt.Sprintf("instantiate %s: %v", next.ver.v, err)
 		a.deliverUpdates(ctx)
 		return

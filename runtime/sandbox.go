@@ -332,3 +332,35 @@ func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 
 // ABIVersion is the guest ABI version this runtime implements.
 const ABIVersion = 1
+
+// Validate compiles wasm in a throwaway Sandbox and checks it implements
+// guest ABI v1, as a publisher does before uploading. It runs no guest
+// code.
+func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
+	sb, err := e.NewSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}})
+	if err != nil {
+		return err
+	}
+	defer sb.Close(ctx)
+	m, err := sb.Compile(ctx, wasm)
+	if err != nil {
+		return err
+	}
+	return m.Close(ctx)
+}
+
+// nopAPI serves a Sandbox that never runs guest code.
+type nopAPI struct{}
+
+var _ HostAPI = nopAPI{}
+
+func (nopAPI) Log(LogLevel, Stream, string)      {}
+func (nopAPI) GetStorage(string) ([]byte, error) { return nil, ErrDenied }
+func (nopAPI) SetStorage(string, []byte) error   { return ErrDenied }
+func (nopAPI) RemoveStorage(string) error        { return ErrDenied }
+func (nopAPI) ClearStorage() error               { return ErrDenied }
+func (nopAPI) StorageInfo() (StorageInfo, error) { return StorageInfo{}, ErrDenied }
+func (nopAPI) ShowModal(Modal) (uint32, error)   { return 0, ErrDenied }
+func (nopAPI) SystemInfo() SystemInfo            { return SystemInfo{} }
+func (nopAPI) RegisterUpdateManager() error      { return nil }
+func (nopAPI) ApplyUpdate() error                { return ErrNotReady }

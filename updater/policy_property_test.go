@@ -13,7 +13,7 @@ import (
 // and check results. The seed is fixed so a failure reproduces; the
 // failing iteration's inputs are printed.
 
-const propertySeed, propertyRuns = 20250310, 20000
+const propertySeed, propertyRuns = 20250310, 5000
 
 var propPool = []string{"0.9.0", "1.0.0", "1.1.0", "1.2.0", "1.10.0", "2.0.0-beta.1", "2.0.0"}
 
@@ -115,7 +115,8 @@ func TestPropertyModeIgnoresSettings(t *testing.T) {
 // that is not installed and verified, is marked bad, is revoked, or is
 // below the minimum of the newest document known; a blocked outcome opens
 // nothing; an async outcome never opens (the launch opened already); and
-// hasUpdate is exactly "something newer is coming".
+// a check's hasUpdate is exactly "something newer is coming" (after a
+// failed download it stays true: the check did find an update).
 func TestPropertyNeverOpensForbidden(t *testing.T) {
 	covers(t, "M1", "R1", "L1", "F1")
 	r := rand.New(rand.NewPCG(propertySeed, 2))
@@ -151,7 +152,13 @@ func TestPropertyNeverOpensForbidden(t *testing.T) {
 			out := DecideSync(plan, st, res)
 			outs = append(outs, out)
 			if out.Action == ActionDownloadThenOpen {
-				outs = append(outs, AfterDownloadFailure(out, errs[r.IntN(len(errs))]))
+				after := AfterDownloadFailure(out, errs[r.IntN(len(errs))])
+				if !after.HasUpdate || after.Open != out.Fallback || !after.SetPending {
+					fail("after a failed download: not the fallback with hasUpdate and pending kept", after)
+				}
+				if v := after.Open; v != "" && !propAllowed(st, known, v) {
+					fail("after a failed download: opens forbidden version "+v, after)
+				}
 			}
 		} else {
 			out := DecideAsync(plan, st, res)

@@ -216,9 +216,11 @@ func (s *Store) PackageDir(appID, version string) string {
 // Install installs a downloaded package file (a path on the store's Fs).
 // It first checks that the file's sha256 is wantSHA256 (from the verified
 // release document) and refuses a mismatch with ErrChecksum before
-// anything reads the file. Then extract fills a fresh folder (a path on the
-// store's Fs; the caller passes the package's verified extraction), which
-// is renamed into PackageDir(appID, version) and recorded as installed and
+// anything reads the file. Then extract creates and fills the folder dir,
+// a path on the store's Fs that does not exist yet (the caller passes the
+// package's verified extraction, for example mpk's
+// func(dir string) error { return pkg.Extract(fsys, dir) }); the folder is
+// renamed to PackageDir(appID, version) and recorded as installed and
 // verified. On any error nothing is installed. Installing an installed
 // version again is a no-op. The extraction runs outside the app's lock, so
 // other calls for the app do not wait for it.
@@ -265,10 +267,14 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 			s.fs.RemoveAll(tmp)
 		}
 	}()
-	if err := extract(tmp); err != nil {
+	pkgDir := filepath.Join(tmp, "pkg")
+	if err := extract(pkgDir); err != nil {
 		return fmt.Errorf("extract %s: %w", pkgFile, err)
 	}
-	if err := syncFolder(s.fs, tmp); err != nil {
+	if ok, err := afero.DirExists(s.fs, pkgDir); err != nil || !ok {
+		return fmt.Errorf("extract %s: made no folder %s (%v)", pkgFile, pkgDir, err)
+	}
+	if err := syncFolder(s.fs, pkgDir); err != nil {
 		return err
 	}
 
@@ -284,10 +290,13 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 	if err := s.fs.RemoveAll(target); err != nil {
 		return err
 	}
-	if err := s.fs.Rename(tmp, target); err != nil {
+	if err := s.fs.Rename(pkgDir, target); err != nil {
 		return err
 	}
 	if err := syncFolder(s.fs, vdir); err != nil {
+		return err
+	}
+	if err := s.fs.RemoveAll(tmp); err != nil {
 		return err
 	}
 	return s.update(appID, func(st *AppState) error {

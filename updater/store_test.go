@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/mpk"
 )
 
 func newTestStore(t *testing.T) (*Store, string) {
@@ -39,11 +41,17 @@ func writePkg(t *testing.T, dir, name string) (string, string) {
 	return path, hex.EncodeToString(sum[:])
 }
 
-// extractTo returns an extract callback that writes one file naming the
-// version, and counts its calls.
+// extractTo returns an extract callback that creates dir with one file
+// naming the version, and counts its calls.
 func extractTo(fsys afero.Fs, version string, calls *int) func(string) error {
 	return func(dir string) error {
 		*calls++
+		if _, err := fsys.Stat(dir); err == nil {
+			return fmt.Errorf("extract to %s: %w", dir, os.ErrExist)
+		}
+		if err := fsys.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 		return afero.WriteFile(fsys, filepath.Join(dir, "app.json"), []byte(`{"version":"`+version+`"}`), 0o644)
 	}
 }
@@ -162,6 +170,7 @@ func TestStoreInstall(t *testing.T) {
 		{"extract fails", "1.0.0", sum, func(n *int) func(string) error {
 			return func(dir string) error {
 				*n++
+				s.fs.MkdirAll(dir, 0o755)
 				afero.WriteFile(s.fs, filepath.Join(dir, "half"), []byte("x"), 0o644)
 				return errors.New("zip entry too big")
 			}
@@ -225,6 +234,58 @@ func TestStoreInstall(t *testing.T) {
 			t.Errorf("active = %q", st.Active)
 		}
 	})
+}
+
+// TestStoreInstallRealPackage installs a package packed by mpk with mpk's
+// own verified extraction, as the host does.
+func TestStoreInstallRealPackage(t *testing.T) {
+	covers(t, "K2", "K3")
+	src := t.TempDir()
+	for name, body := range map[string]string{
+		"app.json":     `{"appId": "demo.counter", "version": "1.2.0", "abi": 1, "entry": "app.wasm", "name": "Counter", "permissions": []}`,
+		"app.wasm":     "\x00asm\x01\x00\x00\x00",
+		"img/logo.svg": "<svg/>",
+	} {
+		if err := os.MkdirAll(filepath.Join(src, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pkgPath := filepath.Join(t.TempDir(), "counter"+mpk.Ext)
+	if err := mpk.Pack(src, pkgPath); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(pkgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+
+	s, _ := newTestStore(t)
+	extract := func(dir string) error {
+		p, err := mpk.OpenFile(pkgPath, mpk.Limits{})
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		return p.Extract(s.fs, dir)
+	}
+	if err := s.Install("demo.counter", "1.2.0", pkgPath, hex.EncodeToString(sum[:]), extract); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(s.PackageDir("demo.counter", "1.2.0"), "img", "logo.svg"))
+	if err != nil || string(got) != "<svg/>" {
+		t.Errorf("installed asset = %q, %v", got, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(s.PackageDir("demo.counter", "1.2.0")))
+	if len(entries) != 1 {
+		t.Errorf("versions folder = %v, want just 1.2.0 (no extraction leftovers)", entries)
+	}
+	if err := s.Activate("demo.counter", "1.2.0"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestStorePackageDir(t *testing.T) {
@@ -470,7 +531,7 @@ func TestStoreConcurrentUpdate(t *testing.T) {
 	s, _ := newTestStore(t)
 	const workers, each = 8, 25
 	var wg sync.WaitGroup
-	errs := make(chan error, workers*each*2)
+	errs := make(chan error, workers*each*2+6)
 	for w := range workers {
 		wg.Add(1)
 		go func() {

@@ -31,6 +31,8 @@ var commands = map[string]command{
 	"pack":     {"pack a folder with app.json and a prebuilt module into a package (.mpk)", runPack},
 	"run":      {"run a mini program (a sample folder, an .mpk, or an app from a server)", runRun},
 	"check":    {"check for updates now (one round of the periodic checker)", runCheck},
+	"demo":     {"tell the whole update story with an embedded server and the counter sample", runDemo},
+	"dev":      {"run a mini program and simulate an update (success or fail)", runDev},
 	"serve":    {"run a release server (signed release documents, packages, admin API)", runServe},
 	"publish":  {"upload a package to a release server", runPublish},
 	"settings": {"change an app's minimum version, prefer-local version or rollout", runSettings},

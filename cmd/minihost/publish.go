@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
+	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 )
@@ -77,6 +79,20 @@ func validatePackage(ctx context.Context, path string) (*mpk.Manifest, error) {
 		if _, err := p.ReadFile(name); err != nil {
 			return nil, fmt.Errorf("check package %s: %w", path, err)
 		}
+	}
+	// Compile the entry as a host would, so a module that cannot run
+	// (not a reactor, not built with the SDK, wrong imports) never ships.
+	wasm, err := p.ReadEntry()
+	if err != nil {
+		return nil, fmt.Errorf("check package %s: %w", path, err)
+	}
+	eng, err := runtime.NewEngine(runtime.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close(ctx)
+	if err := eng.Validate(ctx, p.Manifest.AppID, wasm); err != nil {
+		return nil, fmt.Errorf("check package %s: %w", path, err)
 	}
 	return p.Manifest, nil
 }

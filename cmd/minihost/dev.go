@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-version"
+
+	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater/updatertest"
+)
+
+const devSynopsis = `--simulate-update success|fail [flags] DIR
+
+Like WeChat DevTools' "simulate update on next compile": builds the mini
+program in DIR as its version V and as V with the patch number raised,
+runs an in-process release server holding both, installs V, then cold
+starts it so the program sees onCheckForUpdate and onUpdateReady (success)
+or onUpdateFailed (fail: the server corrupts the new package) with no real
+server. It runs until the update result plus --linger, or --exit-after.`
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("dev", devSynopsis, "minihost dev --simulate-update success samples/counter", stderr)
+	simulate := fs.String("simulate-update", "success", "success or fail")
+	events := fs.String("events", "text", "event output: text or json")
+	yes := fs.Bool("yes", false, "answer every modal with confirm")
+	no := fs.Bool("no", false, "answer every modal with cancel")
+	linger := fs.Duration("linger", 2*time.Second, "how long to keep running after the update result")
+	exitAfter := fs.String("exit-after", "", "exit after this event name or duration instead")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		return usageError(fs, stderr, "want exactly one DIR")
+	}
+	if *simulate != "success" && *simulate != "fail" {
+		return usageError(fs, stderr, fmt.Sprintf("--simulate-update %q: want success or fail", *simulate))
+	}
+	if *yes && *no {
+		return usageError(fs, stderr, "--yes and --no exclude each other")
+	}
+	stopOn, err := parseExitAfter(*exitAfter)
+	if err != nil {
+		return usageError(fs, stderr, err.Error())
+	}
+	if err := dev(ctx, pos[0], *simulate == "fail", devOptions{
+		out: &runOutput{w: stdout, json: *events == "json"}, yes: *yes, no: *no, linger: *linger, stopOn: stopOn, stderr: stderr,
+	}); err != nil {
+		fmt.Fprintf(stderr, "minihost dev: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type devOptions struct {
+	out     *runOutput
+	yes, no bool
+	linger  time.Duration
+	stopOn  exitAfter
+	stderr  io.Writer
+}
+
+func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
+	src, err := os.ReadFile(filepath.Join(dir, mpk.ManifestName))
+	if err != nil {
+		return err
+	}
+	m, err := mpk.ParseManifest(src)
+	if err != nil {
+		return err
+	}
+	next, err := bumpPatch(m.Version)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "minihost-dev-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	srv, err := updatertest.New(updatertest.Config{})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	for _, v := range []string{m.Version, next} {
+		out := filepath.Join(tmp, v+mpk.Ext)
+		if err := mpk.Build(ctx, dir, out, mpk.BuildOptions{Version: v, Stderr: o.stderr}); err != nil {
+			return err
+		}
+		if v == next {
+			break // published after the first install
+		}
+		if err := publishFile(ctx, srv, out); err != nil {
+			return err
+		}
+	}
+	home := filepath.Join(tmp, "home")
+	cfg := host.Config{
+		Home:    home,
+		Logger:  slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Updates: &host.UpdateConfig{Server: srv.URL, PublicKey: srv.PublicKey, Clock: srv.Clock, Now: srv.ClientNow, ClientID: "dev"},
+	}
+	// Install the current version quietly.
+	h, err := host.New(cfg)
+	if err != nil {
+		return err
+	}
+	a, err := h.Launch(ctx, m.AppID, host.LaunchOptions{})
+	if err != nil {
+		h.Close(ctx)
+		return err
+	}
+	a.Close(ctx)
+	h.Close(ctx)
+
+	if err := publishFile(ctx, srv, filepath.Join(tmp, next+mpk.Ext)); err != nil {
+		return err
+	}
+	if fail {
+		srv.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 64})
+	}
+	running, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if o.stopOn.d > 0 {
+		var c2 context.CancelFunc
+		running, c2 = context.WithTimeout(running, o.stopOn.d)
+		defer c2()
+	}
+	var once sync.Once
+	cfg.UI = &promptUI{in: os.Stdin, out: o.stderr}
+	if o.yes || o.no {
+		cfg.UI = host.AutoAnswer(o.yes)
+	}
+	cfg.OnEvent = func(ev host.Event) {
+		o.out.print(ev)
+		switch {
+		case o.stopOn.event != "":
+			if ev.Event == o.stopOn.event {
+				once.Do(cancel)
+			}
+		case o.stopOn.d == 0 && (ev.Event == host.EventUpdateReady || ev.Event == host.EventUpdateFailed):
+			time.AfterFunc(o.linger, func() { once.Do(cancel) })
+		}
+	}
+	h, err = host.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer h.Close(context.WithoutCancel(ctx))
+	a, err = h.Launch(ctx, m.AppID, host.LaunchOptions{})
+	if err != nil {
+		return err
+	}
+	<-running.Done()
+	closeCtx, c3 := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer c3()
+	return a.Close(closeCtx)
+}
+
+// bumpPatch returns v with its patch number raised by one.
+func bumpPatch(v string) (string, error) {
+	sv, err := version.NewSemver(v)
+	if err != nil {
+		return "", err
+	}
+	seg := sv.Segments()
+	for len(seg) < 3 {
+		seg = append(seg, 0)
+	}
+	return fmt.Sprintf("%d.%d.%d", seg[0], seg[1], seg[2]+1), nil
+}

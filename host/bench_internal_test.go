@@ -1,0 +1,100 @@
+package host
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/runtime/runtimetest"
+)
+
+// BenchmarkHotSwap measures applyUpdate's swap (instantiate the compiled
+// new version, close the old one, onLaunch and onShow on the new one)
+// beside its floor, a raw instantiate of a precompiled module with
+// _initialize. Run: go test -run '^$' -bench HotSwap ./host/
+func BenchmarkHotSwap(b *testing.B) {
+	ctx := context.Background()
+	pkg := runtimetest.BuildPackage(b, "samples/counter", "1.0.0")
+	home := b.TempDir()
+	h, err := New(Config{Home: home, Runtime: runtime.Config{CacheDir: runtimetest.CacheDir(b)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close(ctx)
+	a, err := h.LaunchPackage(ctx, pkg, LaunchOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := mpk.OpenFile(pkg, mpk.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wasm, err := p.ReadEntry()
+	p.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(home, "v2")
+	p, _ = mpk.OpenFile(pkg, mpk.Limits{})
+	if err := p.Extract(afero.NewOsFs(), dir); err != nil {
+		b.Fatal(err)
+	}
+	p.Close()
+	next := version{v: "1.0.0", dir: dir, wasm: wasm}
+
+	b.Run("minihost", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			mod, err := a.sb.Compile(ctx, wasm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			err = a.do(ctx, func(ctx context.Context) error {
+				a.upd.ready = &prepared{ver: next, mod: mod}
+				a.swap(ctx)
+				if a.cur.mod != mod {
+					b.Fatal("not swapped")
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true))
+		defer rt.Close(ctx)
+		wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+		compiled, err := rt.CompileModule(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hb := rt.NewHostModuleBuilder("wx")
+		for _, fn := range compiled.ImportedFunctions() {
+			if m, name, _ := fn.Import(); m == "wx" {
+				hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) {}), fn.ParamTypes(), fn.ResultTypes()).Export(name)
+			}
+		}
+		if _, err := hb.Instantiate(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			mod.Close(ctx)
+			b.StartTimer()
+		}
+	})
+}

@@ -1,0 +1,396 @@
+package host_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/updatertest"
+)
+
+// The end-to-end tests of the update mechanism: a real release server on
+// loopback (the updatertest kit), real packages, a new Host per cold start
+// on one home folder. Each test names the seed rules it covers.
+
+const (
+	guestUpdater = "runtime/testdata/guests/updater"
+	guestLate    = "runtime/testdata/guests/lateupdater"
+	sampleCount  = "samples/counter"
+)
+
+type updFixture struct {
+	kit  *updatertest.Server
+	home string
+	ui   host.UI
+	cfg  host.UpdateConfig
+}
+
+func newUpdFixture(t *testing.T) *updFixture {
+	kit := updatertest.NewServer(t, updatertest.Config{})
+	return &updFixture{
+		kit:  kit,
+		home: t.TempDir(),
+		ui:   host.AutoAnswer(false),
+		cfg: host.UpdateConfig{
+			Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.ClientNow,
+			ClientID: "test-client", RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		},
+	}
+}
+
+func (f *updFixture) publish(t *testing.T, dir, v string) *updater.Release {
+	return f.kit.Publish(t, runtimetest.BuildPackage(t, dir, v))
+}
+
+// coldStart starts a new host (a new process, as far as the app can tell)
+// and launches appID in it.
+func (f *updFixture) coldStart(t *testing.T, appID string) (*host.App, *events, *host.Host) {
+	t.Helper()
+	cfg := f.cfg
+	h, ev := newHost(t, f.home, host.Config{UI: f.ui, Updates: &cfg})
+	a, err := h.Launch(t.Context(), appID, host.LaunchOptions{})
+	require.NoError(t, err, ev.dump())
+	return a, ev, h
+}
+
+// stop closes the app and its host.
+func stop(t *testing.T, a *host.App, h *host.Host) {
+	t.Helper()
+	require.NoError(t, a.Close(t.Context()))
+	require.NoError(t, h.Close(t.Context()))
+}
+
+func (e *events) waitEvent(t *testing.T, app, name string) host.Event {
+	t.Helper()
+	return e.waitFor(t, func(ev host.Event) bool { return ev.App == app && ev.Event == name })
+}
+
+func (e *events) waitLog(t *testing.T, app, sub string) {
+	t.Helper()
+	e.waitFor(t, func(ev host.Event) bool {
+		return ev.App == app && ev.Event == host.EventLog && strings.Contains(ev.Message, sub)
+	})
+}
+
+func hasRule(d *host.Decision, id string) bool {
+	return slices.Contains(d.Rules, id) || slices.Contains(d.OutcomeRules, id)
+}
+
+// installV1 publishes 1.0.0 and cold-starts it once (a first install).
+func (f *updFixture) installV1(t *testing.T, dir, appID string) {
+	f.publish(t, dir, "1.0.0")
+	a, _, h := f.coldStart(t, appID)
+	stop(t, a, h)
+}
+
+func TestUpdateFirstInstall(t *testing.T) {
+	covers(t, "F1", "S1", "U1")
+	f := newUpdFixture(t)
+	f.publish(t, guestUpdater, "1.0.0")
+	a, ev, _ := f.coldStart(t, "test.updater")
+	d := a.Decision()
+	require.Equal(t, "sync", d.Mode)
+	require.True(t, hasRule(d, "F1"), "%+v", d)
+	require.Equal(t, "1.0.0", d.Opened)
+	require.Equal(t, "ok", d.Download.Result)
+	require.Positive(t, d.Download.Bytes)
+	ev.waitLog(t, "test.updater", "check hasUpdate=false")
+	// Exactly one onCheckForUpdate, and no ready/failed: nothing downloaded after opening.
+	require.NoError(t, a.Close(t.Context()))
+	require.Equal(t, 1, count(ev.names("test.updater"), host.EventCheckForUpdate))
+	require.Zero(t, count(ev.names("test.updater"), host.EventUpdateReady))
+}
+
+func count(names []string, name string) int {
+	n := 0
+	for _, x := range names {
+		if x == name {
+			n++
+		}
+	}
+	return n
+}
+
+func TestUpdateAsyncThenNextColdStart(t *testing.T) {
+	covers(t, "A1", "A2", "U1", "U2", "S6", "L1")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.kit.Clock.Advance(time.Hour)
+	f.publish(t, guestUpdater, "2.0.0")
+
+	a, ev, h := f.coldStart(t, "test.updater")
+	require.Equal(t, "async", a.Decision().Mode)
+	require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch keeps the local version")
+	ev.waitLog(t, "test.updater", "check hasUpdate=true")
+	ev.waitLog(t, "test.updater", "ready")
+	require.Equal(t, "1.0.0", a.Version())
+	stop(t, a, h)
+
+	a, _, _ = f.coldStart(t, "test.updater")
+	require.Equal(t, "2.0.0", a.Decision().Opened, "the next cold start uses the downloaded version")
+	require.Nil(t, a.Decision().Download, "prefetched: no download at launch")
+}
+
+func TestUpdateApplyHotSwap(t *testing.T) {
+	covers(t, "U2", "U4")
+	f := newUpdFixture(t)
+	f.ui = host.AutoAnswer(true) // the counter sample asks to restart; say yes
+	f.installV1(t, sampleCount, "demo.counter")
+	f.publish(t, sampleCount, "2.0.0") // identical wasm bytes: only app.json differs
+
+	a, ev, _ := f.coldStart(t, "demo.counter")
+	ev.waitEvent(t, "demo.counter", host.EventApplyUpdate)
+	ev.waitLog(t, "demo.counter", "counter v2.0.0: launch #3 (reason update)") // storage carried over
+	require.Equal(t, "2.0.0", a.Version())
+	require.NoError(t, a.Show(t.Context()))
+	st, err := f.store(t).Load("demo.counter")
+	require.NoError(t, err)
+	require.Equal(t, "2.0.0", st.Active)
+}
+
+func (f *updFixture) store(t *testing.T) *updater.Store {
+	s, err := updater.OpenStore(updater.StoreConfig{Dir: f.home})
+	require.NoError(t, err)
+	return s
+}
+
+func TestUpdateApplyNotReady(t *testing.T) {
+	covers(t, "U4")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	a, ev, _ := f.coldStart(t, "test.updater")
+	ev.waitLog(t, "test.updater", "check hasUpdate=false")
+	require.NoError(t, a.Emit(t.Context(), "apply", nil))
+	ev.waitLog(t, "test.updater", "apply: wx apply_update: no update is ready")
+}
+
+func TestUpdatePeriodicThenSync(t *testing.T) {
+	covers(t, "S3", "S6")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.publish(t, guestUpdater, "2.0.0")
+
+	cfg := f.cfg
+	h, _ := newHost(t, f.home, host.Config{Updates: &cfg})
+	res, err := h.CheckNow(t.Context())
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.True(t, res[0].Checked)
+	require.True(t, res[0].Pending)
+	require.NoError(t, res[0].Err)
+	require.NoError(t, h.Close(t.Context()))
+
+	a, _, _ := f.coldStart(t, "test.updater")
+	d := a.Decision()
+	require.Equal(t, "sync", d.Mode, "pending makes the next launch sync")
+	require.True(t, hasRule(d, "S6"), "%+v", d)
+	require.Equal(t, "2.0.0", d.Opened)
+	require.Nil(t, d.Download, "prefetched by the periodic check: the launch needs only a check")
+	st, err := f.store(t).Load("test.updater")
+	require.NoError(t, err)
+	require.False(t, st.Pending)
+}
+
+func TestUpdatePeriodicSkipsUnusedApps(t *testing.T) {
+	covers(t, "S3")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	f.kit.ResetRequests()
+	cfg := f.cfg
+	h, _ := newHost(t, f.home, host.Config{Updates: &cfg})
+	res, err := h.CheckNow(t.Context())
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.False(t, res[0].Checked)
+	require.Empty(t, f.kit.Requests())
+}
+
+func TestUpdateLongUnused(t *testing.T) {
+	covers(t, "S4", "S1")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.publish(t, guestUpdater, "2.0.0")
+	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	a, _, _ := f.coldStart(t, "test.updater")
+	d := a.Decision()
+	require.Equal(t, "sync", d.Mode)
+	require.True(t, hasRule(d, "S4"), "%+v", d)
+	require.Equal(t, "2.0.0", d.Opened)
+}
+
+func TestUpdateHangingServer(t *testing.T) {
+	covers(t, "S2", "S5")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.kit.Clock.Advance(8 * 24 * time.Hour) // long unused: sync
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetAll})
+	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
+	began := time.Now()
+	a, ev, _ := f.coldStart(t, "test.updater")
+	require.Less(t, time.Since(began), 20*time.Second, "the sync timeout was not honoured")
+	d := a.Decision()
+	require.Equal(t, "1.0.0", d.Opened)
+	require.Equal(t, "timeout", d.Check.Result)
+	require.Contains(t, d.Fallback, "check timeout")
+	ev.waitLog(t, "test.updater", "check hasUpdate=false")
+}
+
+func TestUpdateSlowDownloadContinuesInBackground(t *testing.T) {
+	covers(t, "S2", "S5")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	rel := f.publish(t, guestUpdater, "2.0.0")
+	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Target: updatertest.TargetPackage, BytesPerSecond: rel.Size})
+	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
+	a, ev, h := f.coldStart(t, "test.updater")
+	d := a.Decision()
+	require.Equal(t, "1.0.0", d.Opened)
+	require.Equal(t, "timeout", d.Download.Result)
+	ev.waitLog(t, "test.updater", "check hasUpdate=true")
+	ev.waitLog(t, "test.updater", "ready") // the download carried on
+	stop(t, a, h)
+	a, _, _ = f.coldStart(t, "test.updater")
+	require.Equal(t, "2.0.0", a.Decision().Opened, "used from the next cold start")
+}
+
+func TestUpdateMinVersionSync(t *testing.T) {
+	covers(t, "M1", "S1")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.publish(t, guestUpdater, "2.0.0")
+	f.kit.SetMinVersion(t, "test.updater", "2.0.0")
+	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	// The first two package downloads fail: the launch stays blocked and retries.
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 2})
+	f.cfg.Policy.SyncTimeout = 200 * time.Millisecond
+	a, ev, _ := f.coldStart(t, "test.updater")
+	d := a.Decision()
+	require.Equal(t, "2.0.0", d.Opened, "L below the minimum never opens")
+	require.True(t, hasRule(d, "M1"), "%+v", d)
+	require.GreaterOrEqual(t, d.BlockedAttempts, 2)
+	ev.waitEvent(t, "test.updater", host.EventBlocked)
+}
+
+// recordingUI answers modals with a fixed answer and records them.
+type recordingUI struct {
+	answer bool
+	shown  chan runtime.Modal
+}
+
+func (u *recordingUI) ShowModal(_ string, m runtime.Modal, answer func(bool)) {
+	u.shown <- m
+	answer(u.answer)
+}
+
+func TestUpdateMinVersionAsyncPrompt(t *testing.T) {
+	covers(t, "M2", "S6")
+	f := newUpdFixture(t)
+	ui := &recordingUI{answer: false, shown: make(chan runtime.Modal, 4)}
+	f.ui = ui
+	f.installV1(t, guestUpdater, "test.updater")
+	f.publish(t, guestUpdater, "2.0.0")
+	f.kit.SetMinVersion(t, "test.updater", "2.0.0")
+
+	a, ev, h := f.coldStart(t, "test.updater")
+	require.Equal(t, "async", a.Decision().Mode, "the minimum version does not change the mode (N1)")
+	ev.waitLog(t, "test.updater", "ready")
+	m := <-ui.shown // the host asks to restart; the user declines
+	require.Contains(t, m.Content, "2.0.0")
+	require.Equal(t, "1.0.0", a.Version())
+	stop(t, a, h)
+
+	a, _, _ = f.coldStart(t, "test.updater")
+	require.Equal(t, "sync", a.Decision().Mode, "declining leaves pending set")
+	require.Equal(t, "2.0.0", a.Decision().Opened)
+}
+
+func TestUpdatePreferLocal(t *testing.T) {
+	covers(t, "P1", "N1")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.publish(t, guestUpdater, "2.0.0")
+	f.kit.SetPreferLocal(t, "test.updater", "1.0.0")
+	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	a, ev, _ := f.coldStart(t, "test.updater")
+	d := a.Decision()
+	require.Equal(t, "sync", d.Mode)
+	require.True(t, hasRule(d, "P1"), "%+v", d)
+	require.Equal(t, "1.0.0", d.Opened)
+	ev.waitLog(t, "test.updater", "check hasUpdate=true")
+	ev.waitLog(t, "test.updater", "ready")
+}
+
+func TestUpdateRevert(t *testing.T) {
+	covers(t, "R1")
+	f := newUpdFixture(t)
+	f.ui = host.AutoAnswer(true)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.publish(t, guestUpdater, "2.0.0")
+	// Two cold starts: download 2.0.0, then open it.
+	for range 2 {
+		a, ev, h := f.coldStart(t, "test.updater")
+		ev.waitEvent(t, "test.updater", host.EventCheckForUpdate)
+		stop(t, a, h)
+	}
+	st, err := f.store(t).Load("test.updater")
+	require.NoError(t, err)
+	require.Equal(t, "2.0.0", st.Active)
+
+	f.kit.Revert(t, "test.updater", "1.0.0") // 2.0.0 becomes revoked
+	a, ev, h := f.coldStart(t, "test.updater")
+	require.Equal(t, "2.0.0", a.Decision().Opened, "the client does not know yet")
+	ev.waitEvent(t, "test.updater", host.EventApplyUpdate) // prompted restart into 1.0.0, accepted
+	require.Equal(t, "1.0.0", a.Version())
+	stop(t, a, h)
+	a, _, _ = f.coldStart(t, "test.updater")
+	require.Equal(t, "1.0.0", a.Decision().Opened, "a revoked version never opens again")
+}
+
+func TestUpdateFailedDownload(t *testing.T) {
+	covers(t, "U3", "S2")
+	f := newUpdFixture(t)
+	f.installV1(t, guestUpdater, "test.updater")
+	f.publish(t, guestUpdater, "2.0.0")
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
+	a, ev, h := f.coldStart(t, "test.updater")
+	ev.waitLog(t, "test.updater", "check hasUpdate=true")
+	ev.waitLog(t, "test.updater", "failed")
+	failed := ev.waitEvent(t, "test.updater", host.EventUpdateFailed)
+	require.Contains(t, failed.Message, "sha256")
+	stop(t, a, h)
+
+	f.cfg.Policy.SyncTimeout = time.Second
+	a, _, _ = f.coldStart(t, "test.updater") // pending: sync, the download fails again
+	require.Equal(t, "1.0.0", a.Decision().Opened, "the next start still works")
+	st, err := f.store(t).Load("test.updater")
+	require.NoError(t, err)
+	require.Equal(t, []updater.InstalledVersion{{Version: "1.0.0", Verified: true}}, st.Installed)
+}
+
+func TestUpdateLateRegistration(t *testing.T) {
+	covers(t, "U5", "U1", "U2")
+	f := newUpdFixture(t)
+	f.installV1(t, guestLate, "test.lateupdater")
+	f.publish(t, guestLate, "2.0.0")
+	a, ev, _ := f.coldStart(t, "test.lateupdater")
+	ev.waitEvent(t, "test.lateupdater", host.EventUpdateReady) // before the guest listens
+	require.NoError(t, a.Emit(t.Context(), "register", nil))
+	ev.waitLog(t, "test.lateupdater", "check hasUpdate=true")
+	ev.waitLog(t, "test.lateupdater", "ready")
+}
+
+func TestLaunchWithoutUpdates(t *testing.T) {
+	h, _ := newHost(t, t.TempDir(), host.Config{})
+	_, err := h.Launch(context.Background(), "test.updater", host.LaunchOptions{})
+	require.ErrorIs(t, err, host.ErrNoUpdates)
+}

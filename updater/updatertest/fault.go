@@ -1,0 +1,303 @@
+package updatertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FaultKind is the kind of network fault a Server injects.
+type FaultKind int
+
+// Fault kinds. Except for FaultRefuse, a fault acts on the public requests
+// (release documents, packages) that match its Target; admin requests and
+// unknown paths are never faulted.
+const (
+	// FaultNone: requests reach the release server untouched.
+	FaultNone FaultKind = iota
+	// FaultRefuse: the server stops listening and closes every open
+	// connection, so clients get "connection refused". A listening port
+	// cannot be held without accepting, so when the fault is cleared (or
+	// replaced) the server listens again on the same port; URL stays valid.
+	// Target and Times must be zero: the whole listener goes down until
+	// SetFault changes it.
+	FaultRefuse
+	// FaultHang: the request is held open and never answered, until the
+	// client gives up (its context ends or its connection closes) or the
+	// Server is closed.
+	FaultHang
+	// FaultStatus: the reply is Fault.Status (200-599) with a short JSON
+	// error body and no API error code, as a proxy or CDN would send.
+	FaultStatus
+	// FaultCut: the headers and the first Fault.After bytes of the body
+	// are sent, then the connection is aborted (a body of at most After
+	// bytes is sent whole). After counts bytes of this response's body, so
+	// a resumed download (a Range request) gets After more bytes each time
+	// the fault applies.
+	FaultCut
+	// FaultSlow: the body is sent at Fault.BytesPerSecond, in small steps
+	// of real time; the handler stops promptly when the client gives up.
+	FaultSlow
+	// FaultCorrupt: the byte at offset Fault.After of this response's body
+	// (of the range, for a Range response) is flipped; a shorter body is
+	// sent intact.
+	FaultCorrupt
+)
+
+var faultKindNames = [...]string{"none", "refuse", "hang", "status", "cut", "slow", "corrupt"}
+
+// String returns the kind's lowercase name, such as "cut".
+func (k FaultKind) String() string {
+	if k >= 0 && int(k) < len(faultKindNames) {
+		return faultKindNames[k]
+	}
+	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// FaultTarget selects the requests a fault applies to.
+type FaultTarget int
+
+// Fault targets.
+const (
+	// TargetAll: release documents and packages.
+	TargetAll FaultTarget = iota
+	// TargetDocument: GET (or HEAD) /apps/{app}/release.json.
+	TargetDocument
+	// TargetPackage: GET (or HEAD) /apps/{app}/packages/{version}.mpk.
+	TargetPackage
+)
+
+var faultTargetNames = [...]string{"all", "document", "package"}
+
+// String returns the target's lowercase name, such as "package".
+func (t FaultTarget) String() string {
+	if t >= 0 && int(t) < len(faultTargetNames) {
+		return faultTargetNames[t]
+	}
+	return "FaultTarget(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Fault describes a network fault for Server.SetFault. The zero value is
+// no fault. Fields a kind does not use must be zero.
+type Fault struct {
+	Kind   FaultKind
+	Target FaultTarget
+	// Status is the status FaultStatus replies with (200-599).
+	Status int
+	// After is, for FaultCut, how many body bytes to send before aborting
+	// and, for FaultCorrupt, the body offset of the flipped byte.
+	After int64
+	// BytesPerSecond is FaultSlow's rate (above zero).
+	BytesPerSecond int64
+	// Times, if above zero, limits the fault to that many matching
+	// requests (whether or not the fault changed them, as with a body
+	// shorter than After), after which it clears itself (back to
+	// FaultNone). Zero applies it until SetFault changes it.
+	Times int
+}
+
+// check reports the first field that does not fit the kind.
+func (f Fault) check() error {
+	if f.Kind < FaultNone || f.Kind > FaultCorrupt {
+		return fmt.Errorf("Fault.Kind %d is unknown", int(f.Kind))
+	}
+	if f.Target < TargetAll || f.Target > TargetPackage {
+		return fmt.Errorf("Fault.Target %d is unknown", int(f.Target))
+	}
+	if f.Times < 0 {
+		return fmt.Errorf("Fault.Times %d is negative", f.Times)
+	}
+	if (f.Kind == FaultStatus) != (f.Status != 0) {
+		if f.Kind == FaultStatus {
+			return errors.New("FaultStatus needs Fault.Status")
+		}
+		return fmt.Errorf("Fault.Status is for FaultStatus, not %s", f.Kind)
+	}
+	if f.Kind == FaultStatus && (f.Status < 200 || f.Status > 599) {
+		return fmt.Errorf("Fault.Status %d is outside 200-599", f.Status)
+	}
+	if f.After != 0 && f.Kind != FaultCut && f.Kind != FaultCorrupt {
+		return fmt.Errorf("Fault.After is for FaultCut and FaultCorrupt, not %s", f.Kind)
+	}
+	if f.After < 0 {
+		return fmt.Errorf("Fault.After %d is negative", f.After)
+	}
+	if (f.Kind == FaultSlow) != (f.BytesPerSecond != 0) {
+		if f.Kind == FaultSlow {
+			return errors.New("FaultSlow needs Fault.BytesPerSecond")
+		}
+		return fmt.Errorf("Fault.BytesPerSecond is for FaultSlow, not %s", f.Kind)
+	}
+	if f.BytesPerSecond < 0 {
+		return fmt.Errorf("Fault.BytesPerSecond %d is negative", f.BytesPerSecond)
+	}
+	if f.Kind == FaultRefuse && (f.Target != TargetAll || f.Times != 0) {
+		return errors.New("FaultRefuse takes the whole listener down: Fault.Target and Fault.Times must be zero")
+	}
+	if f.Kind == FaultNone && (f.Target != TargetAll || f.Times != 0) {
+		return errors.New("FaultNone takes no Fault.Target or Fault.Times")
+	}
+	return nil
+}
+
+// route is what a request asks for, as far as faults are concerned.
+type route int
+
+const (
+	routeOther route = iota
+	routeDocument
+	routePackage
+)
+
+// routeOf classifies r by the release server's public routes.
+func routeOf(r *http.Request) route {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return routeOther
+	}
+	parts := strings.Split(r.URL.Path, "/")
+	switch {
+	case len(parts) == 4 && parts[0] == "" && parts[1] == "apps" && parts[2] != "" && parts[3] == "release.json":
+		return routeDocument
+	case len(parts) == 5 && parts[0] == "" && parts[1] == "apps" && parts[2] != "" && parts[3] == "packages" && parts[4] != "":
+		return routePackage
+	}
+	return routeOther
+}
+
+// matches reports whether f applies to a request for rt.
+func (f Fault) matches(rt route) bool {
+	switch f.Target {
+	case TargetDocument:
+		return rt == routeDocument
+	case TargetPackage:
+		return rt == routePackage
+	default:
+		return rt == routeDocument || rt == routePackage
+	}
+}
+
+// serveFault answers r under fault f. Every kind but FaultNone, FaultCut,
+// FaultSlow and FaultCorrupt replaces the release server's answer; those
+// wrap it (fw does the work).
+func (s *Server) serveFault(fw *faultWriter, r *http.Request, f Fault) {
+	switch f.Kind {
+	case FaultRefuse:
+		// Reached only by a request that raced the listener going down.
+		panic(http.ErrAbortHandler)
+	case FaultHang:
+		<-r.Context().Done() // the client gave up, or Close
+		panic(http.ErrAbortHandler)
+	case FaultStatus:
+		body, _ := json.Marshal(map[string]string{
+			"error": fmt.Sprintf("updatertest: injected fault: status %d", f.Status),
+		})
+		body = append(body, '\n')
+		h := fw.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		fw.WriteHeader(f.Status)
+		fw.Write(body)
+	default:
+		s.Release.Handler().ServeHTTP(fw, r)
+	}
+}
+
+// faultWriter passes a response through, applying the body faults, and
+// logs its status and body bytes with record before passing them on, so
+// that the log is up to date by the time the client has the response. It
+// is used by one handler goroutine.
+type faultWriter struct {
+	w      http.ResponseWriter
+	ctx    context.Context
+	f      Fault
+	record func(status int, bytes int64)
+	status int
+	bytes  int64 // body bytes passed on to the client
+}
+
+func (fw *faultWriter) Header() http.Header { return fw.w.Header() }
+
+func (fw *faultWriter) WriteHeader(code int) {
+	if fw.status == 0 && code >= 200 {
+		fw.status = code
+		fw.record(fw.status, fw.bytes)
+	}
+	fw.w.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (fw *faultWriter) Unwrap() http.ResponseWriter { return fw.w }
+
+// Flush sends what is buffered, headers included.
+func (fw *faultWriter) Flush() { _ = http.NewResponseController(fw.w).Flush() }
+
+func (fw *faultWriter) Write(p []byte) (int, error) {
+	if fw.status == 0 {
+		fw.WriteHeader(http.StatusOK)
+	}
+	switch fw.f.Kind {
+	case FaultCut:
+		if left := fw.f.After - fw.bytes; int64(len(p)) > left {
+			fw.write(p[:left])
+			fw.Flush()
+			panic(http.ErrAbortHandler) // net/http closes the connection, logs nothing
+		}
+	case FaultCorrupt:
+		if off := fw.f.After - fw.bytes; off >= 0 && off < int64(len(p)) {
+			q := bytes.Clone(p)
+			q[off] ^= 0xff
+			return fw.write(q)
+		}
+	case FaultSlow:
+		return fw.writeSlow(p)
+	}
+	return fw.write(p)
+}
+
+func (fw *faultWriter) write(p []byte) (int, error) {
+	fw.record(fw.status, fw.bytes+int64(len(p)))
+	n, err := fw.w.Write(p)
+	fw.bytes += int64(n)
+	if n < len(p) {
+		fw.record(fw.status, fw.bytes)
+	}
+	return n, err
+}
+
+// slowSteps is how many pieces FaultSlow cuts a second's worth of bytes
+// into: small enough steps that the client sees a steady trickle.
+const slowSteps = 50
+
+// writeSlow writes p in pieces, flushing each and waiting for its share of
+// a second; it aborts the connection as soon as the request's context ends
+// (the client gave up, or Close).
+func (fw *faultWriter) writeSlow(p []byte) (int, error) {
+	rate := fw.f.BytesPerSecond
+	step := max(rate/slowSteps, 1)
+	done := 0
+	for len(p) > 0 {
+		k := min(int64(len(p)), step)
+		n, err := fw.write(p[:k])
+		done += n
+		if err != nil {
+			return done, err
+		}
+		fw.Flush()
+		p = p[k:]
+		t := time.NewTimer(time.Duration(k) * time.Second / time.Duration(rate))
+		select {
+		case <-t.C:
+		case <-fw.ctx.Done():
+			t.Stop()
+			panic(http.ErrAbortHandler)
+		}
+	}
+	return done, nil
+}
