@@ -20,8 +20,7 @@ func (h *Host) startPeriodic() {
 	h.goBackground(func(ctx context.Context) {
 		clock := h.upd.clock
 		for {
-			d := time.Duration(float64(h.upd.cfg.Policy.PeriodicInterval) * (1 + DefaultPeriodicJitter*(2*mrand.Float64()-1)))
-			t := clock.NewTimer(d)
+			t := clock.NewTimer(periodicDelay(h.upd.cfg.Policy.PeriodicInterval, mrand.Float64()))
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -33,6 +32,12 @@ func (h *Host) startPeriodic() {
 			}
 		}
 	})
+}
+
+// periodicDelay is the wait before the next periodic round: the interval
+// spread by ±DefaultPeriodicJitter, u being uniform in [0, 1).
+func periodicDelay(interval time.Duration, u float64) time.Duration {
+	return time.Duration(float64(interval) * (1 + DefaultPeriodicJitter*(2*u-1)))
 }
 
 // CheckResult is what one periodic check found for one app.

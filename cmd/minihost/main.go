@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"versions": {"list an app's published versions on a release server", runVersions},
 	"keygen":   {"make a release signing key pair", runKeygen},
 	"export":   {"write a release server's public tree for a static server or CDN", runExport},
+	"bench":    {"run the benchmarks beside their floors and print ratios and goals", runBench},
 }
 
 func main() {

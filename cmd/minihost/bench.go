@@ -1,0 +1,482 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+const benchSynopsis = `[--count N] [--json] [--bench REGEXP] [--input FILE]
+
+Runs the benchmarks of the runtime, host and updater packages N times with
+"go test -run '^$' -bench REGEXP -count 1", so that run i of a figure and
+run i of its floor come from one run, seconds apart. It needs Go and the
+minihost source tree: run it from inside the tree. It pairs each figure
+(the "minihost" sub-benchmark, or another variant) with its floor (the
+"floor" sub-benchmark: raw wazero or raw loopback HTTP doing the same
+work) and prints one table: for ours and the floor the median of the N
+runs and their spread (min-max), the ratio of the medians and the range
+of the per-run ratios, the difference of the medians, and then the goals
+met or missed. go test's own output goes to stderr as it runs. --json
+prints the same for machines. --input parses saved "go test -bench"
+output instead of running anything.`
+
+// benchPackages are the packages whose benchmarks "minihost bench" runs.
+var benchPackages = []string{"./runtime/", "./host/", "./updater/"}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench", benchSynopsis, "minihost bench --count 5", stderr)
+	count := fs.Int("count", 5, "runs of each benchmark (medians need at least 3)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	re := fs.String("bench", ".", "run only the benchmarks matching this regular expression (as go test -bench)")
+	input := fs.String("input", "", "parse this saved go test -bench output instead of running the benchmarks")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, stderr, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if *count < 1 {
+		return usageError(fs, stderr, fmt.Sprintf("--count %d: want at least 1", *count))
+	}
+	if *re == "" {
+		return usageError(fs, stderr, "--bench is empty")
+	}
+	for _, part := range strings.Split(*re, "/") {
+		if _, err := regexp.Compile(part); err != nil {
+			return usageError(fs, stderr, fmt.Sprintf("--bench %q: %v", *re, err))
+		}
+	}
+
+	var (
+		out     []byte
+		command []string // one run; the command runs it --count times
+		runErr  error
+	)
+	if *input != "" {
+		var err error
+		if out, err = os.ReadFile(*input); err != nil {
+			fmt.Fprintf(stderr, "minihost bench: %v\n", err)
+			return 1
+		}
+	} else {
+		root, err := moduleRoot()
+		if err != nil {
+			fmt.Fprintf(stderr, "minihost bench: the benchmarks need the source tree: %v\n", err)
+			return 1
+		}
+		command = append([]string{"go", "test", "-run", "^$", "-bench", *re, "-count", "1", "-timeout", "0"}, benchPackages...)
+		var buf bytes.Buffer
+		for i := 1; i <= *count && runErr == nil; i++ {
+			fmt.Fprintf(stderr, "minihost bench: run %d of %d, in %s: %s\n", i, *count, root, strings.Join(command, " "))
+			cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+			cmd.Dir = root
+			cmd.Stdout = io.MultiWriter(&buf, stderr)
+			cmd.Stderr = stderr
+			runErr = cmd.Run()
+		}
+		out = buf.Bytes()
+	}
+
+	results, err := parseBenchOutput(bytes.NewReader(out))
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost bench: %v\n", err)
+		return 1
+	}
+	rep := buildBenchReport(results)
+	rep.Command = command
+	if len(rep.Figures) == 0 {
+		if runErr != nil {
+			fmt.Fprintf(stderr, "minihost bench: go test: %v\n", runErr)
+		} else {
+			fmt.Fprintln(stderr, "minihost bench: no benchmark results (does --bench match any?)")
+		}
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "minihost bench: %v\n", err)
+			return 1
+		}
+	} else {
+		printBenchReport(stdout, rep)
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "minihost bench: go test: %v (the table shows what finished)\n", runErr)
+		return 1
+	}
+	return 0
+}
+
+// benchResult is one result line of go test -bench.
+type benchResult struct {
+	Package string             // import path from the "pkg:" line before it
+	Name    string             // without "Benchmark" and the -GOMAXPROCS suffix
+	N       int64              // iterations
+	Metrics map[string]float64 // by unit: "ns/op", "B/op", "MiB/app", ...
+}
+
+// benchLine matches a result line: name, iterations, then value-unit pairs.
+var benchLine = regexp.MustCompile(`^(Benchmark\S*)\s+(\d+)\s+(.+)$`)
+
+// parseBenchOutput reads go test -bench output (several packages, any
+// -count) and returns the result lines in order. A result whose numbers
+// come on a later line than its name (the benchmark printed something in
+// between) is joined up. Lines that are not results are skipped.
+func parseBenchOutput(r io.Reader) ([]benchResult, error) {
+	var (
+		out     []benchResult
+		raw     []string // names as printed, to strip the -P suffix below
+		pkg     string
+		pending string // a name printed alone, waiting for its numbers
+	)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), " \t")
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg, pending = strings.TrimSpace(p), ""
+			continue
+		}
+		if strings.HasPrefix(line, "Benchmark") && !strings.ContainsAny(line, " \t") {
+			pending = line
+			continue
+		}
+		if pending != "" && strings.TrimSpace(line) != "" && (line[0] == ' ' || line[0] == '\t') {
+			line = pending + line
+		}
+		m := benchLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		pending = ""
+		n, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("parse %q: iterations: %w", line, err)
+		}
+		fields := strings.Fields(m[3])
+		if len(fields)%2 != 0 {
+			return nil, fmt.Errorf("parse %q: values and units do not pair up", line)
+		}
+		metrics := map[string]float64{}
+		for i := 0; i < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("parse %q: value %q: %w", line, fields[i], err)
+			}
+			metrics[fields[i+1]] = v
+		}
+		if _, ok := metrics["ns/op"]; !ok {
+			return nil, fmt.Errorf("parse %q: no ns/op", line)
+		}
+		raw = append(raw, m[1])
+		out = append(out, benchResult{Package: pkg, Name: strings.TrimPrefix(m[1], "Benchmark"), N: n, Metrics: metrics})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read benchmark output: %w", err)
+	}
+	// go test appends -GOMAXPROCS to every name when it is above 1. Strip
+	// it only when every name carries the same one, so that a sub-benchmark
+	// that ends in a number keeps it when GOMAXPROCS is 1.
+	if suffix := commonProcsSuffix(raw); suffix != "" {
+		for i := range out {
+			out[i].Name = strings.TrimSuffix(out[i].Name, suffix)
+		}
+	}
+	return out, nil
+}
+
+var procsSuffix = regexp.MustCompile(`-\d+$`)
+
+func commonProcsSuffix(names []string) string {
+	suffix := ""
+	for i, n := range names {
+		s := procsSuffix.FindString(n)
+		if s == "" || (i > 0 && s != suffix) {
+			return ""
+		}
+		suffix = s
+	}
+	return suffix
+}
+
+// benchStats summarizes the runs of one benchmark in one unit.
+type benchStats struct {
+	Median float64   `json:"median"`
+	Min    float64   `json:"min"`
+	Max    float64   `json:"max"`
+	Runs   []float64 `json:"runs"`
+}
+
+func newBenchStats(runs []float64) *benchStats {
+	s := slices.Clone(runs)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return &benchStats{Median: med, Min: s[0], Max: s[len(s)-1], Runs: runs}
+}
+
+// benchFigure is one row of the table: a figure of ours beside its floor.
+type benchFigure struct {
+	Figure  string      `json:"figure"` // "SyncLaunch", "SyncLaunch/async", ...
+	Package string      `json:"package"`
+	Unit    string      `json:"unit"`
+	Ours    *benchStats `json:"ours"`
+	Floor   *benchStats `json:"floor,omitempty"`
+	// Ratio is Ours.Median / Floor.Median (for req/s, above 1 is better;
+	// for every other unit, below 1 is).
+	Ratio float64 `json:"ratio,omitempty"`
+	// RatioMin and RatioMax bound the ratios of the runs paired in order
+	// (run i of ours with run i of the floor: with "minihost bench" they
+	// come from the same go test run, measured one after the other).
+	RatioMin float64 `json:"ratioMin,omitempty"`
+	RatioMax float64 `json:"ratioMax,omitempty"`
+	// Delta is Ours.Median - Floor.Median, in Unit.
+	Delta float64 `json:"delta,omitempty"`
+}
+
+// benchGoalResult is one goal of the issue, checked against the figures.
+type benchGoalResult struct {
+	Goal  string `json:"goal"`
+	Value string `json:"value"`
+	Met   bool   `json:"met"`
+}
+
+// benchReport is what "minihost bench" prints.
+type benchReport struct {
+	Command []string          `json:"command,omitempty"`
+	Figures []*benchFigure    `json:"figures"`
+	Goals   []benchGoalResult `json:"goals"`
+}
+
+// floorOf names top-level benchmarks that are the floor of another one,
+// for benchmarks written before the "minihost"/"floor" sub-benchmark
+// convention.
+var floorOf = map[string]string{"DocumentFileServer": "Document"}
+
+// standardUnits are the units go test itself reports; a figure is shown
+// in the first other unit its benchmark reports (req/s, MiB/app), else in
+// ns/op.
+var standardUnits = map[string]bool{"ns/op": true, "B/op": true, "allocs/op": true, "MB/s": true}
+
+// buildBenchReport groups results into figures: for a benchmark with a
+// "floor" sub-benchmark, every other sub-benchmark is a figure against that
+// floor ("minihost" is named after the benchmark alone); a top-level floor
+// from floorOf pairs with its benchmark; the rest stand alone.
+func buildBenchReport(results []benchResult) *benchReport {
+	type key struct{ pkg, top, sub string }
+	runs := map[key][]benchResult{}
+	var order []key
+	for _, r := range results {
+		top, sub, _ := strings.Cut(r.Name, "/")
+		if target, ok := floorOf[top]; ok && sub == "" {
+			top, sub = target, "floor"
+		}
+		k := key{r.Package, top, sub}
+		if _, ok := runs[k]; !ok {
+			order = append(order, k)
+		}
+		runs[k] = append(runs[k], r)
+	}
+	rep := &benchReport{}
+	for _, k := range order {
+		if k.sub == "floor" {
+			continue
+		}
+		ours := runs[k]
+		floor := runs[key{k.pkg, k.top, "floor"}]
+		unit := "ns/op"
+		for u := range ours[0].Metrics {
+			if !standardUnits[u] && (unit == "ns/op" || u < unit) {
+				unit = u // the custom unit; sorted for a stable pick among several
+			}
+		}
+		f := &benchFigure{Figure: k.top, Package: k.pkg, Unit: unit, Ours: newBenchStats(values(ours, unit))}
+		if k.sub != "" && k.sub != "minihost" {
+			f.Figure = k.top + "/" + k.sub
+		}
+		if fv := values(floor, unit); len(fv) > 0 {
+			f.Floor = newBenchStats(fv)
+			f.Ratio = f.Ours.Median / f.Floor.Median
+			f.Delta = f.Ours.Median - f.Floor.Median
+			f.RatioMin, f.RatioMax = math.Inf(1), math.Inf(-1)
+			for i := 0; i < len(f.Ours.Runs) && i < len(fv); i++ {
+				r := f.Ours.Runs[i] / fv[i]
+				f.RatioMin, f.RatioMax = min(f.RatioMin, r), max(f.RatioMax, r)
+			}
+		}
+		rep.Figures = append(rep.Figures, f)
+	}
+	rep.Goals = checkBenchGoals(rep.Figures)
+	return rep
+}
+
+func values(rs []benchResult, unit string) []float64 {
+	var vs []float64
+	for _, r := range rs {
+		if v, ok := r.Metrics[unit]; ok {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// benchGoal is a goal of issue 6 on one figure.
+type benchGoal struct {
+	text   string
+	figure string
+	// check returns the value compared and whether the goal is met; ok is
+	// false when the figures it needs are missing.
+	check func(f *benchFigure, all map[string]*benchFigure) (value string, met, ok bool)
+}
+
+func ratioAtMost(limit float64) func(*benchFigure, map[string]*benchFigure) (string, bool, bool) {
+	return func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
+		if f.Floor == nil {
+			return "", false, false
+		}
+		return fmt.Sprintf("ratio %.2f", f.Ratio), f.Ratio <= limit, true
+	}
+}
+
+var benchGoals = []benchGoal{
+	{"cold launch, warm cache <= 1.2x floor", "ColdLaunchWarmCache", ratioAtMost(1.2)},
+	{"sync launch without update <= async cold launch + 1 ms", "SyncLaunch", func(f *benchFigure, all map[string]*benchFigure) (string, bool, bool) {
+		async := all["SyncLaunch/async"]
+		if async == nil || f.Unit != "ns/op" || async.Unit != "ns/op" {
+			return "", false, false
+		}
+		d := time.Duration(f.Ours.Median - async.Ours.Median)
+		return "+" + formatBenchValue(float64(d), "ns/op"), d <= time.Millisecond, true
+	}},
+	{"hot swap <= 1.5x floor", "HotSwap", ratioAtMost(1.5)},
+	{"wx call (SDK get_storage) <= 1.5x floor", "WxCall", ratioAtMost(1.5)},
+	{"wx call (SDK log) <= 1.5x floor", "WxLog", ratioAtMost(1.5)},
+	{"wx call (raw import) <= 1.5x floor", "WxCallRaw", ratioAtMost(1.5)},
+	{"RSS per app <= floor + 1 MiB", "RSSPerApp", func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
+		if f.Floor == nil || f.Unit != "MiB/app" {
+			return "", false, false
+		}
+		return fmt.Sprintf("%+.2f MiB/app", f.Delta), f.Delta <= 1, true
+	}},
+	{"download and install <= 1.1x floor", "DownloadInstall", ratioAtMost(1.1)},
+	{"document throughput >= 0.9x file server", "Document", func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
+		if f.Floor == nil || f.Unit != "req/s" {
+			return "", false, false
+		}
+		return fmt.Sprintf("ratio %.2f", f.Ratio), f.Ratio >= 0.9, true
+	}},
+}
+
+func checkBenchGoals(figs []*benchFigure) []benchGoalResult {
+	all := map[string]*benchFigure{}
+	for _, f := range figs {
+		all[f.Figure] = f
+	}
+	var out []benchGoalResult
+	for _, g := range benchGoals {
+		f := all[g.figure]
+		if f == nil {
+			continue
+		}
+		if v, met, ok := g.check(f, all); ok {
+			out = append(out, benchGoalResult{Goal: g.text, Value: v, Met: met})
+		}
+	}
+	return out
+}
+
+func printBenchReport(w io.Writer, rep *benchReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIGURE\tUNIT\tOURS\t(MIN-MAX)\tFLOOR\t(MIN-MAX)\tRATIO\t(PER RUN)\tDELTA\tRUNS")
+	for _, f := range rep.Figures {
+		floor, floorRange, ratio, ratioRange, delta := "-", "", "-", "", "-"
+		if f.Floor != nil {
+			floor = formatBenchValue(f.Floor.Median, f.Unit)
+			floorRange = formatBenchRange(f.Floor, f.Unit)
+			ratio = fmt.Sprintf("%.2f", f.Ratio)
+			ratioRange = fmt.Sprintf("(%.2f-%.2f)", f.RatioMin, f.RatioMax)
+			delta = formatBenchValue(f.Delta, f.Unit)
+			if f.Delta >= 0 {
+				delta = "+" + delta
+			}
+		}
+		unit := f.Unit
+		if unit == "ns/op" {
+			unit = "time/op"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", f.Figure, unit,
+			formatBenchValue(f.Ours.Median, f.Unit), formatBenchRange(f.Ours, f.Unit),
+			floor, floorRange, ratio, ratioRange, delta, len(f.Ours.Runs))
+	}
+	tw.Flush()
+	if len(rep.Goals) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GOAL\tVALUE\tMET")
+	for _, g := range rep.Goals {
+		met := "missed"
+		if g.Met {
+			met = "met"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Goal, g.Value, met)
+	}
+	tw.Flush()
+}
+
+func formatBenchRange(s *benchStats, unit string) string {
+	return "(" + formatBenchValue(s.Min, unit) + "-" + formatBenchValue(s.Max, unit) + ")"
+}
+
+// formatBenchValue prints ns/op as a duration with three significant
+// digits and other units as a number with three significant digits (or
+// all the digits before the point), without the unit.
+func formatBenchValue(v float64, unit string) string {
+	if unit != "ns/op" {
+		return strconv.FormatFloat(v, 'f', benchDecimals(v), 64)
+	}
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	for _, u := range []struct {
+		name string
+		ns   float64
+	}{{"s", 1e9}, {"ms", 1e6}, {"µs", 1e3}} {
+		if v >= u.ns {
+			return sign + strconv.FormatFloat(v/u.ns, 'f', benchDecimals(v/u.ns), 64) + u.name
+		}
+	}
+	return sign + strconv.FormatFloat(v, 'f', benchDecimals(v), 64) + "ns"
+}
+
+// benchDecimals gives three significant digits for numbers below 1000.
+func benchDecimals(v float64) int {
+	switch v = math.Abs(v); {
+	case v >= 100:
+		return 0
+	case v >= 10:
+		return 1
+	default:
+		return 2
+	}
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The bench command is tested on captured output (testdata/bench.txt,
+// through --input): no test here runs a benchmark.
+
+func TestBenchReportFromCapturedOutput(t *testing.T) {
+	code, stdout, stderr := relRun(t, "bench", "--json", "--input", filepath.Join("testdata", "bench.txt"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep benchReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("decode %q: %v", stdout, err)
+	}
+	figs := map[string]*benchFigure{}
+	var names []string
+	for _, f := range rep.Figures {
+		figs[f.Figure] = f
+		names = append(names, f.Figure)
+	}
+	wantNames := []string{
+		"ColdLaunchWarmCache", "Dispatch", "Dispatch/floor-no-deadline", "WxCallRaw",
+		"CompileWorkers/workers=1", "CompileWorkers/workers=2",
+		"SyncLaunch", "SyncLaunch/async", "RSSPerApp", "DownloadInstall", "Document",
+	}
+	if strings.Join(names, " ") != strings.Join(wantNames, " ") {
+		t.Fatalf("figures %q, want %q", names, wantNames)
+	}
+
+	tests := []struct {
+		name                  string
+		unit                  string
+		ours, floor           float64 // medians; floor 0 for none
+		runs                  int
+		ratioMin, ratioMax    float64 // 0: not checked
+		floorMin, floorMaxRun float64 // 0: not checked
+	}{
+		// Three runs: the median is the middle one, the ratio range pairs runs in order.
+		{name: "ColdLaunchWarmCache", unit: "ns/op", ours: 76058717, floor: 100000000, runs: 3,
+			ratioMin: 76058717.0 / 142483797, ratioMax: 90000000.0 / 75000000, floorMin: 75000000, floorMaxRun: 142483797},
+		// Two runs: the median is the mean of both.
+		{name: "Dispatch", unit: "ns/op", ours: 5937, floor: 5148.5, runs: 2},
+		{name: "Dispatch/floor-no-deadline", unit: "ns/op", ours: 1245, floor: 5148.5, runs: 2},
+		{name: "WxCallRaw", unit: "ns/op", ours: 167.8, floor: 100, runs: 3},
+		{name: "CompileWorkers/workers=1", unit: "ns/op", ours: 2152000000, runs: 2},
+		{name: "SyncLaunch/async", unit: "ns/op", ours: (64739007 + 80500000) / 2.0, floor: (45571681 + 50000000) / 2.0, runs: 2},
+		// A custom metric wins over ns/op; the split result line counts.
+		{name: "RSSPerApp", unit: "MiB/app", ours: (13.48 + 13.00) / 2, floor: (4.272 + 4.0) / 2, runs: 2},
+		// MB/s is go test's own unit: ns/op stays.
+		{name: "DownloadInstall", unit: "ns/op", ours: (29961080 + 33000000) / 2.0, floor: (30666084 + 30000000) / 2.0, runs: 2},
+		// A top-level floor benchmark (floorOf) pairs with its figure.
+		{name: "Document", unit: "req/s", ours: (18529 + 20000) / 2.0, floor: (14142 + 15000) / 2.0, runs: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := figs[tt.name]
+			if f.Unit != tt.unit || len(f.Ours.Runs) != tt.runs || !near(f.Ours.Median, tt.ours) {
+				t.Fatalf("unit %s, runs %v, median %v; want %s, %d runs, %v", f.Unit, f.Ours.Runs, f.Ours.Median, tt.unit, tt.runs, tt.ours)
+			}
+			if tt.floor == 0 {
+				if f.Floor != nil || f.Ratio != 0 {
+					t.Fatalf("a floor where there is none: %+v", f.Floor)
+				}
+				return
+			}
+			if f.Floor == nil || !near(f.Floor.Median, tt.floor) || !near(f.Ratio, tt.ours/tt.floor) || !near(f.Delta, tt.ours-tt.floor) {
+				t.Fatalf("floor %+v, ratio %v, delta %v; want floor %v", f.Floor, f.Ratio, f.Delta, tt.floor)
+			}
+			if tt.ratioMin != 0 && (!near(f.RatioMin, tt.ratioMin) || !near(f.RatioMax, tt.ratioMax)) {
+				t.Fatalf("ratio range %v-%v, want %v-%v", f.RatioMin, f.RatioMax, tt.ratioMin, tt.ratioMax)
+			}
+			if tt.floorMin != 0 && (f.Floor.Min != tt.floorMin || f.Floor.Max != tt.floorMaxRun) {
+				t.Fatalf("floor spread %v-%v, want %v-%v", f.Floor.Min, f.Floor.Max, tt.floorMin, tt.floorMaxRun)
+			}
+		})
+	}
+
+	goals := map[string]benchGoalResult{}
+	for _, g := range rep.Goals {
+		goals[g.Goal] = g
+	}
+	for goal, met := range map[string]bool{
+		"cold launch, warm cache <= 1.2x floor":                 true,
+		"sync launch without update <= async cold launch + 1 ms": false, // +7.83ms
+		"wx call (raw import) <= 1.5x floor":                    false, // 1.68
+		"RSS per app <= floor + 1 MiB":                          false, // +9.10
+		"download and install <= 1.1x floor":                    true,  // 1.04
+		"document throughput >= 0.9x file server":               true,  // 1.32
+	} {
+		g, ok := goals[goal]
+		if !ok || g.Met != met {
+			t.Errorf("goal %q: %+v (present %t), want met=%t", goal, g, ok, met)
+		}
+	}
+	if g := goals["sync launch without update <= async cold launch + 1 ms"]; g.Value != "+7.83ms" {
+		t.Errorf("sync launch goal value %q, want +7.83ms", g.Value)
+	}
+	if _, ok := goals["hot swap <= 1.5x floor"]; ok {
+		t.Error("a goal reported for a figure that was not measured")
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b)) }
+
+func TestBenchTable(t *testing.T) {
+	code, stdout, stderr := relRun(t, "bench", "--input", filepath.Join("testdata", "bench.txt"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// Compare with the columns' padding collapsed to one space.
+	var lines []string
+	for line := range strings.Lines(stdout) {
+		lines = append(lines, strings.Join(strings.Fields(line), " "))
+	}
+	for _, want := range []string{
+		"FIGURE UNIT OURS (MIN-MAX) FLOOR (MIN-MAX) RATIO (PER RUN) DELTA RUNS",
+		"ColdLaunchWarmCache time/op 76.1ms (70.0ms-90.0ms) 100ms (75.0ms-142ms) 0.76 (0.53-1.20) -23.9ms 3",
+		"WxCallRaw time/op 168ns (150ns-170ns) 100ns (100ns-110ns) 1.68 (1.50-1.70) +67.8ns 3",
+		"RSSPerApp MiB/app 13.2 (13.0-13.5) 4.14 (4.00-4.27) 3.20 (3.16-3.25) +9.10 2",
+		"Document req/s 19264 (18529-20000) 14571 (14142-15000) 1.32 (1.31-1.33) +4694 2",
+		"CompileWorkers/workers=1 time/op 2.15s (2.10s-2.20s) - - - 2",
+		"GOAL VALUE MET",
+		"RSS per app <= floor + 1 MiB +9.10 MiB/app missed",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("no line %q in:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestParseBenchOutputProcsSuffix(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  []string
+	}{
+		{"GOMAXPROCS 2", "BenchmarkA/minihost-2 \t 10\t 5 ns/op\nBenchmarkA/floor-2 \t 10\t 4 ns/op\n", []string{"A/minihost", "A/floor"}},
+		// With GOMAXPROCS 1 go test adds no suffix: a sub-benchmark's own number stays.
+		{"GOMAXPROCS 1", "BenchmarkW/workers-1 \t 1\t 5 ns/op\nBenchmarkW/workers-2 \t 1\t 4 ns/op\n", []string{"W/workers-1", "W/workers-2"}},
+		{"not results", "BenchmarkX\nok  \tpkg\t1s\n--- FAIL: BenchmarkY\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, err := parseBenchOutput(strings.NewReader(tt.input))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rs {
+				got = append(got, r.Name)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Fatalf("names %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseBenchOutputErrors(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"unpaired", "BenchmarkA-2 \t 10\t 5 ns/op 7\n", "do not pair up"},
+		{"bad value", "BenchmarkA-2 \t 10\t five ns/op\n", `value "five"`},
+		{"no ns/op", "BenchmarkA-2 \t 10\t 5 MiB/app\n", "no ns/op"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseBenchOutput(strings.NewReader(tt.input))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.txt")
+	if err := os.WriteFile(empty, []byte("PASS\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in stderr
+	}{
+		{"help", []string{"-h"}, 0, "usage: minihost bench"},
+		{"count zero", []string{"--count", "0"}, 2, "--count 0: want at least 1"},
+		{"count not a number", []string{"--count", "many"}, 2, "invalid value"},
+		{"argument", []string{"runtime"}, 2, `unexpected argument "runtime"`},
+		{"empty regexp", []string{"--bench", ""}, 2, "--bench is empty"},
+		{"bad regexp", []string{"--bench", "Sync(/floor"}, 2, "missing closing )"},
+		{"unknown flag", []string{"--benchtime", "1s"}, 2, "flag provided but not defined"},
+		{"missing input", []string{"--input", filepath.Join(t.TempDir(), "none.txt")}, 1, "no such file"},
+		{"no results", []string{"--input", empty}, 1, "no benchmark results"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := relRun(t, append([]string{"bench"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}

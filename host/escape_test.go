@@ -1,0 +1,654 @@
+package host_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/updater/updatertest"
+)
+
+// The sandbox-escape suite: the adversary guest
+// (runtime/testdata/guests/adversary) tries to leave its sandbox and to
+// misbehave in every callback. Each attempt must be contained (the host
+// and the other apps go on), reported with a clear error, and leave the
+// host's files as they were.
+
+const (
+	guestAdversary = "runtime/testdata/guests/adversary"
+	// escTimeout is the callback deadline of these tests: short, so that
+	// hanging guests cost little.
+	escTimeout = 300 * time.Millisecond
+)
+
+// escHost starts a host for escape tests: a short callback deadline and a
+// 32 MiB memory cap unless cfg says otherwise.
+func escHost(t *testing.T, home string, cfg host.Config) (*host.Host, *events) {
+	t.Helper()
+	if cfg.Runtime.CallTimeout == 0 {
+		cfg.Runtime.CallTimeout = escTimeout
+	}
+	if cfg.Runtime.MemoryLimitPages == 0 {
+		cfg.Runtime.MemoryLimitPages = 512
+	}
+	return newHost(t, home, cfg)
+}
+
+// launchAs launches the test guest name as app appID.
+func launchAs(t *testing.T, h *host.Host, ev *events, name, appID string) *host.App {
+	t.Helper()
+	a, err := h.LaunchDir(t.Context(), guestDir(t, name, appID), host.LaunchOptions{})
+	require.NoError(t, err, ev.dump())
+	return a
+}
+
+// lastLog returns the last log line of app starting with prefix.
+func (e *events) lastLog(t *testing.T, app, prefix string) string {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := len(e.all) - 1; i >= 0; i-- {
+		ev := e.all[i]
+		if ev.App == app && ev.Event == host.EventLog && strings.HasPrefix(ev.Message, prefix) {
+			return ev.Message
+		}
+	}
+	t.Fatalf("no log line of %s starting with %q", app, prefix)
+	return ""
+}
+
+// countEvents counts app's events named name (logs whose message has
+// prefix, when name is EventLog).
+func (e *events) countEvents(app, name, prefix string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ev := range e.all {
+		if ev.App == app && ev.Event == name && strings.HasPrefix(ev.Message, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// stillServes checks that app good answers an event.
+func stillServes(t *testing.T, good *host.App, ev *events, tag string) {
+	t.Helper()
+	emit(t, good, "echo", tag)
+	require.True(t, ev.logged(good.ID(), "echo \""+tag+"\""), "the other app did not answer %q", tag)
+}
+
+// treeOf returns every path under dir with its contents (folders as
+// "/"), to show nothing changed.
+func treeOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			out[rel] = "/"
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			out[rel] = "symlink"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		out[rel] = string(b)
+		return err
+	}))
+	return out
+}
+
+func TestEscapeFilesystem(t *testing.T) {
+	home := t.TempDir()
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret.txt")
+	require.NoError(t, os.WriteFile(secret, []byte("host secret"), 0o644))
+	h, ev := escHost(t, home, host.Config{})
+	dir := guestDir(t, "adversary", "test.adversary")
+	a, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+	require.NoError(t, err)
+	b := launchAs(t, h, ev, "basic", "test.b")
+	emit(t, b, "storage-set", map[string]string{"key": "secret", "value": "b's secret"})
+	bStorage := filepath.Join(home, "storage", "test.b", "storage.kv")
+	require.FileExists(t, bStorage)
+
+	var pkgNames []string
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		pkgNames = append(pkgNames, e.Name())
+	}
+	sort.Strings(pkgNames)
+	listing := strings.Join(pkgNames, ",")
+	beforeOutside, beforeHome, beforePkg := treeOf(t, outside), treeOf(t, home), treeOf(t, dir)
+
+	const fail = "" // the attempt must fail; anything else is the exact success line
+	tests := []struct {
+		event, path, target string
+		want                string
+	}{
+		// Reading host files, by absolute path and by climbing out.
+		{"readfile", secret, "", fail},
+		{"readfile", bStorage, "", fail},
+		{"readfile", "/etc/passwd", "", fail},
+		{"readfile", "/proc/self/environ", "", fail},
+		{"readfile", "../../../../etc/passwd", "", fail},
+		{"readfile", "/app.json/../../../etc/passwd", "", fail},
+		{"readfile", "../storage/test.b/storage.kv", "", fail},
+		// Listing folders: the root is the package, and ".." stays in it.
+		{"listdir", "/", "", listing},
+		{"listdir", ".", "", listing},
+		{"listdir", "/..", "", listing},
+		{"listdir", "../../..", "", listing},
+		{"listdir", "/etc", "", fail},
+		{"listdir", outside, "", fail},
+		{"listdir", home, "", fail},
+		{"listdir", "/proc", "", fail},
+		// Stat of host paths.
+		{"stat", secret, "", fail},
+		{"stat", bStorage, "", fail},
+		{"stat", "/etc/passwd", "", fail},
+		{"stat", "../../../../etc/passwd", "", fail},
+		{"stat", "/dev/null", "", fail},
+		// Changing anything.
+		{"writefile", "/app.json", "", fail},
+		{"writefile", "/new.txt", "", fail},
+		{"writefile", secret, "", fail},
+		{"mkdir", "/d", "", fail},
+		{"remove", "/app.json", "", fail},
+		{"rename", "/app.json", "/moved.json", fail},
+		{"symlink", "/leak", secret, fail},
+		{"symlink", "/leak", "/etc/passwd", fail},
+	}
+	for _, tt := range tests {
+		op := map[string]string{"readfile": "read", "listdir": "list", "writefile": "write"}[tt.event]
+		if op == "" {
+			op = tt.event
+		}
+		t.Run(tt.event+" "+tt.path, func(t *testing.T) {
+			emit(t, a, tt.event, map[string]string{"path": tt.path, "target": tt.target})
+			line := ev.lastLog(t, "test.adversary", op+" "+tt.path+": ")
+			got := strings.TrimPrefix(line, op+" "+tt.path+": ")
+			t.Log(line)
+			if tt.want != fail {
+				// Climbing above the root either fails or stays at the root.
+				if got != tt.want && !strings.Contains(tt.path, "..") {
+					t.Fatalf("%s: got %q, want %q", line, got, tt.want)
+				}
+				if got != tt.want {
+					require.False(t, strings.Contains(got, ",") || strings.Contains(got, "bytes"), "%s", line)
+				}
+				return
+			}
+			for _, success := range []string{"ok", "bytes", "host secret"} {
+				require.False(t, got == success || strings.HasSuffix(got, " "+success), "the guest escaped: %s", line)
+			}
+			if tt.event == "stat" {
+				require.NotRegexp(t, `^[-dL][-rwx]{9} \d+$`, got, "the guest saw a host file: %s", line)
+			}
+		})
+	}
+	t.Run("environment", func(t *testing.T) {
+		emit(t, a, "env", nil)
+		require.Equal(t, "env: args=0 env=0", ev.lastLog(t, "test.adversary", "env: "))
+	})
+	require.Equal(t, beforeOutside, treeOf(t, outside), "files outside the sandbox changed")
+	require.Equal(t, beforeHome, treeOf(t, home), "the host's home changed")
+	require.Equal(t, beforePkg, treeOf(t, dir), "the package changed")
+	stillServes(t, b, ev, "after the filesystem attempts")
+}
+
+// escZipEntry is one entry of a crafted package.
+type escZipEntry struct {
+	name string
+	body []byte
+	mode fs.FileMode // 0: a regular file
+	// raw entries are written as given (already compressed with method),
+	// declaring size as their uncompressed size: zip headers can lie.
+	raw    bool
+	method uint16
+	size   uint64
+}
+
+func escZip(t *testing.T, path string, entries ...escZipEntry) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		hdr := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
+		mode := e.mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		hdr.SetMode(mode)
+		var w interface{ Write([]byte) (int, error) }
+		var err error
+		if e.raw {
+			hdr.Method = e.method
+			hdr.CompressedSize64 = uint64(len(e.body))
+			hdr.UncompressedSize64 = e.size
+			hdr.CRC32 = crc32.ChecksumIEEE(e.body)
+			w, err = zw.CreateRaw(hdr)
+		} else {
+			w, err = zw.CreateHeader(hdr)
+		}
+		require.NoError(t, err)
+		_, err = w.Write(e.body)
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+}
+
+// deflated returns n zero bytes compressed with deflate.
+func deflated(t *testing.T, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestSpeed)
+	require.NoError(t, err)
+	zeros := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, len(zeros))
+		_, err := w.Write(zeros[:k])
+		require.NoError(t, err)
+		n -= k
+	}
+	require.NoError(t, w.Close())
+	return buf.Bytes()
+}
+
+// TestEscapePackageEntries launches crafted packages that try to write
+// outside their folder, link to host files, or exhaust the disk or memory
+// when extracted: LaunchPackage refuses each, naming the entry, and leaves
+// nothing behind.
+func TestEscapePackageEntries(t *testing.T) {
+	wasm := runtimetest.BuildWasm(t, guestAdversary)
+	manifest := []byte(`{"appId": "test.crafted", "version": "1.0.0", "abi": 1, "entry": "app.wasm"}`)
+	valid := []escZipEntry{{name: "app.json", body: manifest}, {name: "app.wasm", body: wasm}}
+	many := append([]escZipEntry(nil), valid...)
+	for i := range mpk.DefaultMaxFiles {
+		many = append(many, escZipEntry{name: fmt.Sprintf("f/%d", i)})
+	}
+	tests := []struct {
+		name    string
+		entries []escZipEntry
+		want    error
+		entry   string // named in the error
+	}{
+		{"dotdot entry", append(valid, escZipEntry{name: "../escape.txt", body: []byte("x")}), mpk.ErrUnsafePath, "../escape.txt"},
+		{"nested dotdot entry", append(valid, escZipEntry{name: "assets/../../escape.txt", body: []byte("x")}), mpk.ErrUnsafePath, "assets/../../escape.txt"},
+		{"absolute entry", append(valid, escZipEntry{name: "/tmp/escape.txt", body: []byte("x")}), mpk.ErrUnsafePath, "/tmp/escape.txt"},
+		{"backslash entry", append(valid, escZipEntry{name: `..\escape.txt`, body: []byte("x")}), mpk.ErrUnsafePath, `..\\escape.txt`},
+		{"drive letter entry", append(valid, escZipEntry{name: `C:escape.txt`, body: []byte("x")}), mpk.ErrUnsafePath, "C:escape.txt"},
+		{"symlink to a host file", append(valid, escZipEntry{name: "leak", body: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777}), mpk.ErrSymlink, "leak"},
+		{"symlink folder", append(valid, escZipEntry{name: "up", body: []byte(".."), mode: fs.ModeSymlink | 0o777}), mpk.ErrSymlink, "up"},
+		{"same name in another case", append(valid, escZipEntry{name: "App.json", body: manifest}), mpk.ErrUnsafePath, "App.json"},
+		{"zip bomb: compression ratio", append(valid, escZipEntry{name: "bomb", body: deflated(t, 8<<20), raw: true, method: zip.Deflate, size: 8 << 20}), mpk.ErrTooLarge, "bomb"},
+		{"zip bomb: declared size", append(valid, escZipEntry{name: "bomb", body: []byte("tiny"), raw: true, method: zip.Store, size: 1 << 40}), mpk.ErrTooLarge, "bomb"},
+		{"zip bomb: header lies about the size", append(valid, escZipEntry{name: "bomb", body: deflated(t, 16<<20), raw: true, method: zip.Deflate, size: 1 << 10}), mpk.ErrNotZip, "bomb"},
+		{"too many entries", many, mpk.ErrTooLarge, ""},
+	}
+	root := t.TempDir()
+	home := filepath.Join(root, "home")
+	h, ev := escHost(t, home, host.Config{})
+	good := launchAs(t, h, ev, "basic", "test.good")
+	before := treeOf(t, home)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pkg := filepath.Join(root, "pkgs", strings.ReplaceAll(tt.name, " ", "-")+".mpk")
+			require.NoError(t, os.MkdirAll(filepath.Dir(pkg), 0o755))
+			escZip(t, pkg, tt.entries...)
+			_, err := h.LaunchPackage(t.Context(), pkg, host.LaunchOptions{})
+			require.ErrorIs(t, err, tt.want)
+			require.Contains(t, err.Error(), pkg, "the error names the package")
+			if tt.entry != "" {
+				require.Contains(t, err.Error(), tt.entry, "the error names the entry")
+			}
+			// Nothing extracted, nothing escaped.
+			after := treeOf(t, home)
+			for p := range after {
+				if _, ok := before[p]; !ok && after[p] != "/" {
+					t.Errorf("left behind in the home folder: %s", p)
+				}
+			}
+			_, err = os.Stat(filepath.Join(home, "packages", "test.crafted"))
+			if err == nil {
+				names, _ := os.ReadDir(filepath.Join(home, "packages", "test.crafted"))
+				require.Empty(t, names, "an extraction was left in the home folder")
+			}
+			for _, p := range []string{filepath.Join(root, "escape.txt"), filepath.Join(root, "pkgs", "escape.txt"), filepath.Join(home, "escape.txt"), "/tmp/escape.txt"} {
+				require.NoFileExists(t, p)
+			}
+			stillServes(t, good, ev, tt.name)
+		})
+	}
+}
+
+func TestEscapeStorage(t *testing.T) {
+	// The default 128 MiB memory cap, so the guest can build a 16 MiB value.
+	h, ev := newHost(t, t.TempDir(), host.Config{StorageQuota: 2 << 20})
+	a := launchAs(t, h, ev, "adversary", "test.adversary")
+	b := launchAs(t, h, ev, "basic", "test.b")
+	emit(t, b, "storage-set", map[string]string{"key": "secret", "value": "b's secret"})
+
+	const app = "test.adversary"
+	tests := []struct {
+		event string
+		args  map[string]any
+		line  string // the guest's log line
+	}{
+		{"storage-key", map[string]any{"size": 1024}, "setkey 1024: ok"},
+		{"storage-key", map[string]any{"size": 1025}, "setkey 1025: wx set_storage: key or value too big (ETOOBIG)"},
+		{"storage-key", map[string]any{"size": 1 << 20}, "setkey 1048576: wx set_storage: key or value too big (ETOOBIG)"},
+		{"storage-key", map[string]any{"size": 0}, "setkey 0: wx set_storage: invalid argument (EINVAL)"},
+		{"storage-value", map[string]any{"size": 1 << 20}, "setvalue 1048576: ok"},
+		{"storage-value", map[string]any{"size": 1<<20 + 1}, "setvalue 1048577: wx set_storage: key or value too big (ETOOBIG)"},
+		{"storage-value", map[string]any{"size": 16 << 20}, "setvalue 16777216: wx set_storage: key or value too big (ETOOBIG)"},
+		{"storage-fill", nil, "fill: 15 keys: wx set_storage: storage quota exceeded (EQUOTA)"},
+		// Another app's storage: keys are names in the app's own store,
+		// never paths.
+		{"storage-get", map[string]any{"key": "secret"}, "get secret: wx get_storage: no such storage key (ENOTFOUND)"},
+		{"storage-get", map[string]any{"key": "../test.b/secret"}, "get ../test.b/secret: wx get_storage: no such storage key (ENOTFOUND)"},
+		{"storage-get", map[string]any{"key": "test.b/secret"}, "get test.b/secret: wx get_storage: no such storage key (ENOTFOUND)"},
+		{"storage-get", map[string]any{"key": "../../storage/test.b/storage.kv"}, "get ../../storage/test.b/storage.kv: wx get_storage: no such storage key (ENOTFOUND)"},
+		{"storage-set", map[string]any{"key": "../test.b/secret", "value": "overwritten"}, "set ../test.b/secret: ok"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %v", tt.event, tt.args), func(t *testing.T) {
+			raw, err := json.Marshal(tt.args)
+			require.NoError(t, err)
+			require.NoError(t, a.Emit(t.Context(), tt.event, raw))
+			prefix, _, _ := strings.Cut(tt.line, ": ")
+			require.Equal(t, tt.line, ev.lastLog(t, app, prefix+": "))
+		})
+	}
+	// The other app's value is intact, and its store holds only its key.
+	emit(t, b, "storage-get", map[string]string{"key": "secret"})
+	require.True(t, ev.logged("test.b", "get secret: b's secret"), ev.dump())
+	emit(t, b, "storage-info", nil)
+	require.Contains(t, ev.lastLog(t, "test.b", "info: "), `"keys":["secret"]`)
+	require.NoError(t, a.Show(t.Context()), "the app survived every storage attempt")
+}
+
+// TestEscapeBadPointers runs the badabi guest, which calls every wx import
+// with pointers and lengths outside its memory, through the host: each
+// call answers EINVAL and the host and the other apps go on.
+func TestEscapeBadPointers(t *testing.T) {
+	h, ev := escHost(t, t.TempDir(), host.Config{})
+	good := launchAs(t, h, ev, "basic", "test.good")
+	launchAs(t, h, ev, "badabi", "test.badabi")
+	require.True(t, ev.logged("test.badabi", "done: 0"), ev.dump())
+	seen := map[string]bool{}
+	ev.mu.Lock()
+	for _, e := range ev.all {
+		if e.App != "test.badabi" || e.Event != host.EventLog {
+			continue
+		}
+		call, code, ok := strings.Cut(e.Message, ": ")
+		if !ok || call == "done" || strings.HasSuffix(call, " valid") {
+			continue
+		}
+		require.Equal(t, "-1", code, "%s did not return EINVAL", call)
+		seen[strings.Fields(call)[0]] = true
+	}
+	ev.mu.Unlock()
+	require.Len(t, seen, 7, "%v", seen)
+	require.Zero(t, ev.countEvents("test.badabi", host.EventError, ""), ev.dump())
+	stillServes(t, good, ev, "after bad pointers")
+}
+
+// TestEscapeReentrancy calls every wx import thousands of times from one
+// callback, modals included: each answers at once, and no callback runs
+// inside another (host functions never call into the guest; modal answers
+// wait for the callback to return).
+func TestEscapeReentrancy(t *testing.T) {
+	ui := &heldUI{answers: make(chan func(bool), 64)}
+	h, ev := escHost(t, t.TempDir(), host.Config{UI: ui, Runtime: runtime.Config{CallTimeout: runtime.DefaultCallTimeout}})
+	a := launchAs(t, h, ev, "adversary", "test.adversary")
+	const rounds = 3000
+	emit(t, a, "reenter", map[string]int{"size": rounds})
+	shown := host.DefaultMaxOpenModals // no modal was answered during the callback
+	want := fmt.Sprintf("reenter n=%d modals=%d busy=%d", rounds, shown, (rounds+63)/64-shown)
+	require.Equal(t, want, ev.lastLog(t, "test.adversary", "reenter n="), ev.dump())
+	// Answer every modal now: each answer is its own callback, after the
+	// one that asked.
+	for range shown {
+		(<-ui.answers)(true)
+	}
+	ev.waitFor(t, func(e host.Event) bool {
+		return e.App == "test.adversary" && e.Event == host.EventLog && e.Message == "reenter modal answered" &&
+			ev.countEvents("test.adversary", host.EventLog, "reenter modal answered") == shown
+	})
+	require.NoError(t, a.Show(t.Context()))
+	require.Zero(t, ev.countEvents("test.adversary", host.EventLog, "REENTERED"), ev.dump())
+	require.Zero(t, ev.countEvents("test.adversary", host.EventError, ""), ev.dump())
+	select {
+	case <-ui.answers:
+		t.Fatal("more modals were shown than DefaultMaxOpenModals")
+	default:
+	}
+}
+
+// trigger makes the adversary run callback cb once.
+var escTriggers = map[string]struct {
+	callback string // the name EventError gives
+	run      func(t *testing.T, a *host.App) error
+}{
+	"onShow": {"onShow", func(t *testing.T, a *host.App) error { return a.Show(t.Context()) }},
+	"onHide": {"onHide", func(t *testing.T, a *host.App) error { return a.Hide(t.Context()) }},
+	"onEvent": {"onEvent", func(t *testing.T, a *host.App) error {
+		return a.Emit(t.Context(), "ping", nil)
+	}},
+	"onModal": {"onEvent(modal)", func(t *testing.T, a *host.App) error {
+		return a.Emit(t.Context(), "modal", nil) // answered at once; the answer misbehaves
+	}},
+}
+
+// TestEscapeHangingCallbacks arms an infinite loop or an endless sleep in
+// each lifecycle callback: the deadline stops it, EventError names the
+// callback and "timeout", the other app answers meanwhile, and once
+// disarmed the app works again in a re-created instance.
+func TestEscapeHangingCallbacks(t *testing.T) {
+	h, ev := escHost(t, t.TempDir(), host.Config{UI: host.AutoAnswer(true)})
+	good := launchAs(t, h, ev, "basic", "test.good")
+	for _, cb := range []string{"onLaunch", "onShow", "onHide", "onEvent", "onModal"} {
+		for _, action := range []string{"loop", "sleep"} {
+			t.Run(cb+" "+action, func(t *testing.T) {
+				id := "test.adv." + strings.ToLower(cb) + "." + action
+				dir := guestDir(t, "adversary", id)
+				a, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+				require.NoError(t, err)
+				emit(t, a, "arm", map[string]string{"callback": cb, "action": action})
+				name := "onLaunch"
+				began := time.Now()
+				if cb == "onLaunch" {
+					// Armed in storage: the next launch runs it.
+					require.NoError(t, a.Close(t.Context()))
+					a, err = h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+					require.NoError(t, err, "a failing onLaunch does not fail the launch")
+					defer a.Close(t.Context())
+				} else {
+					defer a.Close(t.Context())
+					trig := escTriggers[cb]
+					name = trig.callback
+					err := trig.run(t, a)
+					if cb != "onModal" {
+						require.ErrorIs(t, err, runtime.ErrTimeout)
+					}
+				}
+				e := ev.waitFor(t, func(e host.Event) bool {
+					return e.App == id && e.Event == host.EventError && e.Callback == name
+				})
+				require.Less(t, time.Since(began), 2*escTimeout+deadlineSlack, "the deadline was not honoured")
+				require.Equal(t, host.ErrorTimeout, e.Reason, "%+v", e)
+				require.Contains(t, e.Message, "deadline exceeded after "+escTimeout.String())
+				require.Contains(t, e.Message, id)
+				stillServes(t, good, ev, id)
+				if cb == "onLaunch" {
+					return // every new instance runs it again: the app stays broken, alone
+				}
+				emit(t, a, "disarm", nil) // in a re-created instance (reason relaunch)
+				require.True(t, ev.logged(id, "launch version=1.0.0 reason=relaunch"), ev.dump())
+				require.NoError(t, escTriggers[cb].run(t, a), "the app works again once disarmed")
+			})
+		}
+	}
+}
+
+// TestEscapeResourceExhaustion exhausts the guest's resources in a
+// callback: memory, stack, goroutines, the host's attention (a loop of wx
+// calls), and exits. Each is stopped and reported with a clear reason;
+// the app is re-created and the other app keeps answering.
+func TestEscapeResourceExhaustion(t *testing.T) {
+	h, ev := escHost(t, t.TempDir(), host.Config{})
+	good := launchAs(t, h, ev, "basic", "test.good")
+	a := launchAs(t, h, ev, "adversary", "test.adversary")
+	tests := []struct {
+		action  string
+		reasons []string // acceptable EventError reasons
+		message string   // in the error message
+	}{
+		{"alloc", []string{host.ErrorMemory}, "memory limit reached"},
+		{"recurse", []string{host.ErrorMemory, host.ErrorTrap}, ""},
+		{"spawn", []string{host.ErrorMemory, host.ErrorTimeout}, ""},
+		{"hostloop", []string{host.ErrorTimeout}, "deadline exceeded"},
+		{"panic", []string{host.ErrorTrap}, "adversary panics"},
+		{"exit", []string{host.ErrorExit}, "exited with code 3"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			errs := ev.countEvents("test.adversary", host.EventError, "")
+			err := a.Emit(t.Context(), "misbehave", json.RawMessage(`{"action":"`+tt.action+`"}`))
+			require.Error(t, err)
+			var e host.Event
+			ev.waitFor(t, func(x host.Event) bool {
+				if x.App == "test.adversary" && x.Event == host.EventError && ev.countEvents("test.adversary", host.EventError, "") > errs {
+					e = x
+					return true
+				}
+				return false
+			})
+			require.Contains(t, tt.reasons, e.Reason, "%+v", e)
+			require.Equal(t, "onEvent", e.Callback)
+			require.Contains(t, e.Message, tt.message)
+			stillServes(t, good, ev, tt.action)
+			emit(t, a, "ping", nil)
+			require.Equal(t, i+1, ev.countEvents("test.adversary", host.EventLaunch, ""), "re-created once per failure")
+			require.True(t, ev.logged("test.adversary", "unknown event ping"))
+		})
+	}
+}
+
+// TestEscapeFlood floods the host with output for a whole callback
+// deadline, through stdout and through wx.log: the lines that reach the
+// host are bounded by the rate limit, and the other app answers while the
+// flood runs.
+func TestEscapeFlood(t *testing.T) {
+	const deadline = time.Second
+	for _, action := range []string{"flood", "logflood"} {
+		t.Run(action, func(t *testing.T) {
+			h, ev := escHost(t, t.TempDir(), host.Config{Runtime: runtime.Config{CallTimeout: deadline}})
+			good := launchAs(t, h, ev, "basic", "test.good")
+			a := launchAs(t, h, ev, "adversary", "test.adversary")
+			var wg sync.WaitGroup
+			var floodErr error
+			flooding := make(chan struct{})
+			began := time.Now()
+			wg.Go(func() {
+				defer close(flooding)
+				floodErr = a.Emit(t.Context(), "misbehave", json.RawMessage(`{"action":"`+action+`"}`))
+			})
+			ev.waitFor(t, func(e host.Event) bool {
+				return e.App == "test.adversary" && e.Event == host.EventLog && strings.HasPrefix(e.Message, "misbehave "+action)
+			})
+			answered := 0
+			for i := 0; ; i++ {
+				select {
+				case <-flooding:
+				default:
+					stillServes(t, good, ev, fmt.Sprintf("%s %d", action, i))
+					answered++
+					continue
+				}
+				break
+			}
+			wg.Wait()
+			took := time.Since(began)
+			require.ErrorIs(t, floodErr, runtime.ErrTimeout)
+			require.Positive(t, answered, "the other app never answered during the flood")
+			lines := ev.countEvents("test.adversary", host.EventLog, "")
+			limit := runtime.DefaultLogBurst + int(took.Seconds()*runtime.DefaultLogLinesPerSecond) + 10
+			t.Logf("%s: %d lines reached the host in %v (limit %d); the other app answered %d times meanwhile", action, lines, took, limit, answered)
+			require.LessOrEqual(t, lines, limit, "a guest flooded the host with %d log lines in %v", lines, took)
+			if action == "flood" {
+				require.True(t, ev.logged("test.adversary", "lines dropped: output rate limit"), "dropped lines are reported")
+			}
+		})
+	}
+}
+
+// TestEscapeHangingUpdateCallbacks arms a hang in the update manager's
+// callbacks, which the host calls on its own: each is stopped by the
+// deadline and reported, and the host still closes promptly.
+func TestEscapeHangingUpdateCallbacks(t *testing.T) {
+	const app = "test.adversary"
+	for _, cb := range []string{"onCheckForUpdate", "onUpdateReady", "onUpdateFailed"} {
+		for _, action := range []string{"loop", "sleep"} {
+			t.Run(cb+" "+action, func(t *testing.T) {
+				f := newUpdFixture(t)
+				f.publish(t, guestAdversary, "1.0.0")
+				cfg := f.cfg
+				h, ev := escHost(t, f.home, host.Config{Updates: &cfg})
+				a, err := h.Launch(t.Context(), app, host.LaunchOptions{})
+				require.NoError(t, err, ev.dump())
+				emit(t, a, "arm", map[string]string{"callback": cb, "action": action})
+				stop(t, a, h)
+
+				f.publish(t, guestAdversary, "2.0.0")
+				if cb == "onUpdateFailed" {
+					f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
+				}
+				h, ev = escHost(t, f.home, host.Config{Updates: &cfg})
+				good := launchAs(t, h, ev, "basic", "test.good")
+				a, err = h.Launch(t.Context(), app, host.LaunchOptions{})
+				require.NoError(t, err, ev.dump())
+				e := ev.waitFor(t, func(e host.Event) bool {
+					return e.App == app && e.Event == host.EventError && e.Callback == cb
+				})
+				require.Equal(t, host.ErrorTimeout, e.Reason, "%+v", e)
+				stillServes(t, good, ev, cb+" "+action)
+				// A callback that hangs every time must not keep the app
+				// relaunching: it is delivered again to the re-created
+				// instance at most once more.
+				time.Sleep(10 * escTimeout)
+				n := ev.countEvents(app, host.EventError, "")
+				require.LessOrEqual(t, n, 2, "the failing %s was delivered %d times:\n%s", cb, n, ev.dump())
+				began := time.Now()
+				stop(t, a, h)
+				require.Less(t, time.Since(began), deadlineSlack)
+			})
+		}
+	}
+}

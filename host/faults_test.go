@@ -1,0 +1,626 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spf13/afero"
+	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/updater/updatertest"
+)
+
+// The fault-injection suite: the real host and client against the
+// updatertest kit on loopback, with one fault at a time. Each test is
+// named after its fault and checks the behaviour RELIABILITY.md lists: the
+// launch decision (what opened and why), what the guest was told, and
+// that nothing was installed or half-written when it should not be.
+
+const faultApp = "test.updater"
+
+// deadlineSlack bounds how long past its own deadline a bounded operation
+// may take on a loaded 2-core machine with -race; it only catches a
+// deadline that is not honoured at all (a hang), it measures nothing.
+const deadlineSlack = 20 * time.Second
+
+// faultFixture is newUpdFixture with a kit configured by cfg.
+func faultFixture(t *testing.T, cfg updatertest.Config) *updFixture {
+	t.Helper()
+	f := newUpdFixture(t)
+	if cfg != (updatertest.Config{}) {
+		f.kit = updatertest.NewServer(t, cfg)
+		f.cfg.Server, f.cfg.PublicKey, f.cfg.Clock, f.cfg.Now = f.kit.URL, f.kit.PublicKey, f.kit.Clock, f.kit.ClientNow
+	}
+	return f
+}
+
+// longUnused moves the clock past the long-unused threshold, so the next
+// cold start is sync (rule S4).
+func (f *updFixture) longUnused() { f.kit.Clock.Advance(8 * 24 * time.Hour) }
+
+// packageRequests returns the kit's logged requests for version v's package.
+func packageRequests(kit *updatertest.Server, v string) []updatertest.Request {
+	var out []updatertest.Request
+	for _, r := range kit.Requests() {
+		if strings.HasSuffix(r.Path, "/packages/"+v+".mpk") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// requireInstalled checks the store on disk: exactly versions installed,
+// nothing of another version extracted or left downloading.
+func requireInstalled(t *testing.T, f *updFixture, versions ...string) {
+	t.Helper()
+	st, err := f.store(t).Load(faultApp)
+	require.NoError(t, err)
+	var got []string
+	for _, iv := range st.Installed {
+		require.True(t, iv.Verified, "%+v", st.Installed)
+		got = append(got, iv.Version)
+	}
+	require.ElementsMatch(t, versions, got)
+	entries, err := os.ReadDir(filepath.Join(f.home, "apps", faultApp, "versions"))
+	require.NoError(t, err)
+	var dirs []string
+	for _, e := range entries {
+		dirs = append(dirs, e.Name())
+	}
+	require.ElementsMatch(t, versions, dirs, "extracted folders (a leftover .install-* is half-written)")
+}
+
+// requireNoPartial checks that no partial download of v is left.
+func requireNoPartial(t *testing.T, f *updFixture, v string) {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(f.home, "downloads", faultApp, v+".mpk.part"))
+	require.ErrorIs(t, err, fs.ErrNotExist, "a partial download of %s is left", v)
+}
+
+func TestFaultRefuse(t *testing.T) {
+	t.Run("sync launch falls back to the local version", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		f.publish(t, guestUpdater, "2.0.0")
+		f.longUnused()
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
+		a, ev, _ := f.coldStart(t, faultApp)
+		d := a.Decision()
+		require.Equal(t, "sync", d.Mode)
+		require.Equal(t, "failed", d.Check.Result, "%+v", d.Check)
+		require.Contains(t, d.Check.Error, "connection refused")
+		require.Equal(t, "1.0.0", d.Opened)
+		require.Contains(t, d.Fallback, "check failed")
+		ev.waitLog(t, faultApp, "check hasUpdate=false")
+		requireInstalled(t, f, "1.0.0")
+	})
+	t.Run("async launch opens at once", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		f.publish(t, guestUpdater, "2.0.0")
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
+		a, ev, h := f.coldStart(t, faultApp)
+		require.Equal(t, "async", a.Decision().Mode)
+		require.Equal(t, "1.0.0", a.Decision().Opened)
+		ev.waitLog(t, faultApp, "check hasUpdate=false") // the background check failed
+		stop(t, a, h)
+		require.Zero(t, count(ev.names(faultApp), host.EventUpdateReady)+count(ev.names(faultApp), host.EventUpdateFailed))
+		requireInstalled(t, f, "1.0.0")
+	})
+	t.Run("first install is blocked until the server is back", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.publish(t, guestUpdater, "1.0.0")
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
+		cfg := f.cfg
+		h, ev := newHost(t, f.home, host.Config{Updates: &cfg})
+		type result struct {
+			a   *host.App
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			a, err := h.Launch(t.Context(), faultApp, host.LaunchOptions{})
+			done <- result{a, err}
+		}()
+		ev.waitFor(t, func(e host.Event) bool { return e.Event == host.EventBlocked && e.Attempt >= 2 })
+		select {
+		case r := <-done:
+			t.Fatalf("a launch with nothing installed opened while the server refused: %v", r.err)
+		default:
+		}
+		f.kit.SetFault(updatertest.Fault{})
+		r := <-done
+		require.NoError(t, r.err, ev.dump())
+		d := r.a.Decision()
+		require.Equal(t, "1.0.0", d.Opened)
+		require.GreaterOrEqual(t, d.BlockedAttempts, 2)
+		require.Equal(t, "ok", d.Download.Result)
+	})
+}
+
+func TestFaultHang(t *testing.T) {
+	tests := []struct {
+		name   string
+		target updatertest.FaultTarget
+		check  func(t *testing.T, d *host.Decision)
+	}{
+		{"document", updatertest.TargetDocument, func(t *testing.T, d *host.Decision) {
+			require.Equal(t, "timeout", d.Check.Result, "%+v", d.Check)
+			require.Contains(t, d.Fallback, "check timeout")
+			require.Nil(t, d.Download)
+		}},
+		{"package", updatertest.TargetPackage, func(t *testing.T, d *host.Decision) {
+			require.Equal(t, "ok", d.Check.Result, "%+v", d.Check)
+			require.Equal(t, "2.0.0", d.Check.Latest)
+			require.Equal(t, "timeout", d.Download.Result, "%+v", d.Download)
+			require.Contains(t, d.Fallback, "timed out")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run("sync "+tt.name, func(t *testing.T) {
+			f := faultFixture(t, updatertest.Config{})
+			f.installV1(t, guestUpdater, faultApp)
+			f.publish(t, guestUpdater, "2.0.0")
+			f.longUnused()
+			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: tt.target})
+			f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
+			began := time.Now()
+			a, ev, h := f.coldStart(t, faultApp)
+			require.Less(t, time.Since(began), f.cfg.Policy.SyncTimeout+deadlineSlack, "the sync timeout was not honoured")
+			d := a.Decision()
+			require.Equal(t, "sync", d.Mode)
+			require.Equal(t, "1.0.0", d.Opened, "the sync launch falls back to the local version")
+			tt.check(t, d)
+			ev.waitEvent(t, faultApp, host.EventCheckForUpdate)
+			// A background download may still hang: closing the host
+			// cancels it and returns.
+			began = time.Now()
+			stop(t, a, h)
+			require.Less(t, time.Since(began), deadlineSlack, "Close waited for a hanging request")
+			requireInstalled(t, f, "1.0.0")
+		})
+	}
+	t.Run("async background check", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		f.publish(t, guestUpdater, "2.0.0")
+		f.kit.ResetRequests()
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
+		a, _, h := f.coldStart(t, faultApp)
+		require.Equal(t, "async", a.Decision().Mode)
+		require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch does not wait for its check")
+		require.NoError(t, f.kit.WaitForRequests(t.Context(), 1)) // the check is hanging now
+		require.NoError(t, a.Show(t.Context()), "the app answers while its check hangs")
+		began := time.Now()
+		stop(t, a, h)
+		require.Less(t, time.Since(began), deadlineSlack, "Close waited for a hanging check")
+	})
+}
+
+func TestFaultServerError(t *testing.T) {
+	for _, status := range []int{500, 502, 503} {
+		t.Run(fmt.Sprintf("document %d", status), func(t *testing.T) {
+			f := faultFixture(t, updatertest.Config{})
+			f.installV1(t, guestUpdater, faultApp)
+			f.publish(t, guestUpdater, "2.0.0")
+			f.longUnused()
+			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: status, Target: updatertest.TargetDocument})
+			a, _, _ := f.coldStart(t, faultApp)
+			d := a.Decision()
+			require.Equal(t, "failed", d.Check.Result)
+			require.Contains(t, d.Check.Error, strconv.Itoa(status))
+			require.Equal(t, "1.0.0", d.Opened)
+			requireInstalled(t, f, "1.0.0")
+		})
+		t.Run(fmt.Sprintf("package %d", status), func(t *testing.T) {
+			f := faultFixture(t, updatertest.Config{})
+			f.installV1(t, guestUpdater, faultApp)
+			f.publish(t, guestUpdater, "2.0.0")
+			f.longUnused()
+			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: status, Target: updatertest.TargetPackage})
+			a, _, h := f.coldStart(t, faultApp)
+			d := a.Decision()
+			require.Equal(t, "ok", d.Check.Result)
+			require.Equal(t, "failed", d.Download.Result, "%+v", d.Download)
+			require.Contains(t, d.Download.Error, strconv.Itoa(status))
+			require.Equal(t, "1.0.0", d.Opened)
+			stop(t, a, h)
+			requireInstalled(t, f, "1.0.0")
+		})
+	}
+	t.Run("package 503 once, async retry succeeds", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		f.publish(t, guestUpdater, "2.0.0")
+		f.kit.ResetRequests()
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 1})
+		a, ev, h := f.coldStart(t, faultApp)
+		ev.waitLog(t, faultApp, "ready")
+		stop(t, a, h)
+		reqs := packageRequests(f.kit, "2.0.0")
+		require.Len(t, reqs, 2, "%+v", reqs)
+		require.Equal(t, 503, reqs[0].Status)
+		require.Equal(t, 200, reqs[1].Status)
+		requireInstalled(t, f, "1.0.0", "2.0.0")
+	})
+}
+
+func TestFaultCutDownloadResumes(t *testing.T) {
+	t.Run("next cold start", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		rel := f.publish(t, guestUpdater, "2.0.0")
+		f.longUnused()
+		f.kit.ResetRequests()
+		half := rel.Size / 2
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: half, Times: 1})
+		a, _, h := f.coldStart(t, faultApp)
+		d := a.Decision()
+		require.Equal(t, "1.0.0", d.Opened)
+		require.Equal(t, "failed", d.Download.Result, "%+v", d.Download)
+		require.Contains(t, d.Download.Error, "unexpected EOF")
+		stop(t, a, h)
+		requireInstalled(t, f, "1.0.0")
+
+		a, _, _ = f.coldStart(t, faultApp) // pending: sync again
+		d = a.Decision()
+		require.Equal(t, "sync", d.Mode)
+		require.Equal(t, "2.0.0", d.Opened, "%+v", d)
+		require.Equal(t, rel.Size-half, d.Download.Bytes, "only the missing bytes were fetched")
+		reqs := packageRequests(f.kit, "2.0.0")
+		require.Len(t, reqs, 2, "%+v", reqs)
+		require.Equal(t, "", reqs[0].Range)
+		require.Equal(t, updatertest.FaultCut, reqs[0].Fault)
+		require.Equal(t, half, reqs[0].Bytes)
+		require.Equal(t, fmt.Sprintf("bytes=%d-", half), reqs[1].Range)
+		require.Equal(t, http.StatusPartialContent, reqs[1].Status)
+		require.Equal(t, rel.Size-half, reqs[1].Bytes)
+		requireNoPartial(t, f, "2.0.0")
+	})
+	t.Run("background retry", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		rel := f.publish(t, guestUpdater, "2.0.0")
+		f.kit.ResetRequests()
+		third := rel.Size / 3
+		// Cut twice: the third attempt (the last one) finishes.
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: third, Times: 2})
+		a, ev, h := f.coldStart(t, faultApp)
+		ev.waitLog(t, faultApp, "ready")
+		stop(t, a, h)
+		reqs := packageRequests(f.kit, "2.0.0")
+		require.Len(t, reqs, 3, "%+v", reqs)
+		require.Equal(t, []string{"", fmt.Sprintf("bytes=%d-", third), fmt.Sprintf("bytes=%d-", 2*third)},
+			[]string{reqs[0].Range, reqs[1].Range, reqs[2].Range})
+		require.Equal(t, http.StatusPartialContent, reqs[2].Status)
+		requireInstalled(t, f, "1.0.0", "2.0.0")
+		requireNoPartial(t, f, "2.0.0")
+	})
+}
+
+func TestFaultCorruptPackage(t *testing.T) {
+	f := faultFixture(t, updatertest.Config{})
+	f.installV1(t, guestUpdater, faultApp)
+	f.publish(t, guestUpdater, "2.0.0")
+	f.longUnused()
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
+	a, ev, h := f.coldStart(t, faultApp)
+	d := a.Decision()
+	require.Equal(t, "sync", d.Mode)
+	require.Equal(t, "1.0.0", d.Opened)
+	require.Equal(t, "failed", d.Download.Result, "%+v", d.Download)
+	require.Contains(t, d.Download.Error, "sha256")
+	ev.waitLog(t, faultApp, "check hasUpdate=true")
+	// DESIGN "Update policy" 4: a download was started, so the cold start
+	// ends with onUpdateReady or onUpdateFailed, also when the sync launch
+	// fell back because the download failed before the timeout.
+	failed := ev.waitEvent(t, faultApp, host.EventUpdateFailed)
+	require.Contains(t, failed.Message, "sha256")
+	ev.waitLog(t, faultApp, "failed")
+	stop(t, a, h)
+	requireInstalled(t, f, "1.0.0")
+	requireNoPartial(t, f, "2.0.0")
+}
+
+// tamperProxy stands between the client and the kit on loopback and
+// replaces what the kit answers: the release document (with another app's,
+// an old or a saved one) or packages (with bytes past the signed size).
+type tamperProxy struct {
+	URL string
+
+	mu       sync.Mutex
+	document func(appID string) []byte // nil or a nil result: the kit's
+	tail     []byte                    // appended to package bodies
+}
+
+func newTamperProxy(t *testing.T, kit *updatertest.Server) *tamperProxy {
+	t.Helper()
+	target, err := url.Parse(kit.URL)
+	require.NoError(t, err)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = tr
+	p := &tamperProxy{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		doc, tail := p.document, p.tail
+		p.mu.Unlock()
+		parts := strings.Split(r.URL.Path, "/") // "", "apps", app, ...
+		if doc != nil && len(parts) == 4 && parts[3] == "release.json" {
+			if body := doc(parts[2]); body != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(body)
+				return
+			}
+		}
+		if tail != nil && len(parts) == 5 && parts[3] == "packages" {
+			resp, err := (&http.Client{Transport: tr}).Get(kit.URL + r.URL.Path)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = append(body, tail...)
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(resp.StatusCode)
+			w.Write(body)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	p.URL = hs.URL
+	return p
+}
+
+func (p *tamperProxy) setDocument(fn func(appID string) []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.document = fn
+}
+
+func (p *tamperProxy) setTail(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tail = b
+}
+
+// TestFaultBadDocument serves release documents the client must refuse:
+// each sync launch falls back to the installed version, the check names
+// the problem, nothing is downloaded or installed, and the saved document
+// is not replaced.
+func TestFaultBadDocument(t *testing.T) {
+	tests := []struct {
+		name string
+		// cfg configures the kit; setup runs after 1.0.0 is installed
+		// (and before 2.0.0 is published) and points the client at the
+		// fault.
+		cfg   updatertest.Config
+		setup func(t *testing.T, f *updFixture, p *tamperProxy)
+		want  string // in the check's error
+	}{
+		{"wrong signature: a client holding another key", updatertest.Config{},
+			func(t *testing.T, f *updFixture, _ *tamperProxy) {
+				f.cfg.PublicKey = updatertest.NewServer(t, updatertest.Config{}).PublicKey
+			}, "signature is bad"},
+		{"wrong signature: another server's document", updatertest.Config{},
+			func(t *testing.T, f *updFixture, _ *tamperProxy) {
+				other := updatertest.NewServer(t, updatertest.Config{Clock: f.kit.Clock})
+				other.Publish(t, runtimetest.BuildPackage(t, guestUpdater, "9.0.0"))
+				f.cfg.Server = other.URL // the key is still f.kit's
+			}, "signature is bad"},
+		{"another app's document", updatertest.Config{},
+			func(t *testing.T, f *updFixture, p *tamperProxy) {
+				f.kit.Publish(t, runtimetest.BuildPackage(t, "runtime/testdata/guests/basic", "9.0.0"))
+				p.setDocument(func(string) []byte {
+					env, err := f.kit.Release.DocumentBytes("test.basic")
+					require.NoError(t, err)
+					return env
+				})
+			}, "for another app"},
+		{"expired: a saved copy served after its lifetime", updatertest.Config{},
+			func(t *testing.T, f *updFixture, p *tamperProxy) {
+				saved, err := f.kit.Release.DocumentBytes(faultApp)
+				require.NoError(t, err)
+				p.setDocument(func(string) []byte { return saved })
+			}, "has expired"},
+		{"older sequence replayed", updatertest.Config{DocumentLifetime: 30 * 24 * time.Hour},
+			func(t *testing.T, f *updFixture, p *tamperProxy) {
+				old, err := f.kit.Release.DocumentBytes(faultApp) // sequence 1
+				require.NoError(t, err)
+				f.kit.SetMinVersion(t, faultApp, "1.0.0") // sequence 2
+				a, ev, h := f.coldStart(t, faultApp)      // the client sees sequence 2
+				ev.waitEvent(t, faultApp, host.EventCheckForUpdate)
+				stop(t, a, h)
+				st, err := f.store(t).Load(faultApp)
+				require.NoError(t, err)
+				require.EqualValues(t, 2, st.LastSequence)
+				p.setDocument(func(string) []byte { return old })
+			}, "older than one already seen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := faultFixture(t, tt.cfg)
+			p := newTamperProxy(t, f.kit)
+			f.cfg.Server = p.URL
+			f.installV1(t, guestUpdater, faultApp)
+			tt.setup(t, f, p)
+			f.publish(t, guestUpdater, "2.0.0")
+			before, err := f.store(t).Load(faultApp)
+			require.NoError(t, err)
+			f.longUnused()
+			f.kit.ResetRequests()
+
+			a, ev, _ := f.coldStart(t, faultApp)
+			d := a.Decision()
+			require.Equal(t, "sync", d.Mode)
+			require.Equal(t, "failed", d.Check.Result, "%+v", d.Check)
+			require.Contains(t, d.Check.Error, tt.want)
+			require.Equal(t, "1.0.0", d.Opened)
+			require.Nil(t, d.Download)
+			ev.waitLog(t, faultApp, "check hasUpdate=false")
+			require.Empty(t, packageRequests(f.kit, "2.0.0"), "a package was fetched on a refused document")
+			require.NoError(t, a.Close(t.Context()))
+			after, err := f.store(t).Load(faultApp)
+			require.NoError(t, err)
+			require.Equal(t, before.LastSequence, after.LastSequence)
+			require.Equal(t, before.LastDocument, after.LastDocument, "a refused document was saved")
+			requireInstalled(t, f, "1.0.0")
+		})
+	}
+}
+
+// TestFaultOversizedPackage serves a package with more bytes than the
+// signed size: the client reads exactly the signed size, the hash
+// matches, and the version installs.
+func TestFaultOversizedPackage(t *testing.T) {
+	f := faultFixture(t, updatertest.Config{})
+	p := newTamperProxy(t, f.kit)
+	f.cfg.Server = p.URL
+	f.installV1(t, guestUpdater, faultApp)
+	rel := f.publish(t, guestUpdater, "2.0.0")
+	p.setTail(bytes.Repeat([]byte("x"), 4<<20))
+	f.longUnused()
+	a, _, _ := f.coldStart(t, faultApp)
+	d := a.Decision()
+	require.Equal(t, "2.0.0", d.Opened, "%+v", d)
+	require.Equal(t, rel.Size, d.Download.Bytes, "reading stops at the signed size")
+	requireInstalled(t, f, "1.0.0", "2.0.0")
+}
+
+// readOnlyFs is an afero.Fs on which every write fails with EROFS, as on
+// a home folder on a read-only or failing disk (root ignores file modes,
+// so chmod cannot make one). Reads pass through.
+type readOnlyFs struct{ afero.Fs }
+
+func denied(op, name string) error { return &fs.PathError{Op: op, Path: name, Err: syscall.EROFS} }
+
+func (f readOnlyFs) Create(name string) (afero.File, error) { return nil, denied("open", name) }
+func (f readOnlyFs) Mkdir(name string, _ os.FileMode) error { return denied("mkdir", name) }
+func (f readOnlyFs) Remove(name string) error               { return denied("remove", name) }
+func (f readOnlyFs) RemoveAll(path string) error            { return denied("remove", path) }
+func (f readOnlyFs) Rename(o, _ string) error               { return denied("rename", o) }
+func (f readOnlyFs) Chmod(name string, _ os.FileMode) error { return denied("chmod", name) }
+func (f readOnlyFs) Chown(name string, _, _ int) error      { return denied("chown", name) }
+func (f readOnlyFs) Chtimes(name string, _, _ time.Time) error {
+	return denied("chtimes", name)
+}
+
+func (f readOnlyFs) MkdirAll(path string, perm os.FileMode) error {
+	if fi, err := f.Fs.Stat(path); err == nil && fi.IsDir() {
+		return nil
+	}
+	return denied("mkdir", path)
+}
+
+func (f readOnlyFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND) != 0 {
+		return nil, denied("open", name)
+	}
+	return f.Fs.OpenFile(name, flag, perm)
+}
+
+// logBuffer collects the host's log (slog text) for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func TestFaultHomeNotWritable(t *testing.T) {
+	t.Run("home under a regular file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+		home := filepath.Join(file, "home")
+		_, err := host.New(host.Config{Home: home, Runtime: runtime.Config{CacheDir: runtimetest.CacheDir(t)}})
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "create home "+home)
+		require.ErrorIs(t, err, syscall.ENOTDIR)
+	})
+	t.Run("failing filesystem: the active version still opens", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		f.publish(t, guestUpdater, "2.0.0")
+		f.longUnused()
+		logs := &logBuffer{}
+		cfg := f.cfg
+		h, ev := newHost(t, f.home, host.Config{
+			Fs: readOnlyFs{afero.NewOsFs()}, Updates: &cfg,
+			Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		})
+		a, err := h.Launch(t.Context(), faultApp, host.LaunchOptions{})
+		require.NoError(t, err, ev.dump())
+		d := a.Decision()
+		require.Equal(t, "1.0.0", d.Opened, "%+v", d)
+		require.Equal(t, "ok", d.Check.Result, "%+v", d.Check)
+		require.Equal(t, "failed", d.Download.Result, "%+v", d.Download)
+		require.Contains(t, d.Download.Error, "read-only file system")
+		ev.waitLog(t, faultApp, "check hasUpdate=true")
+		require.NoError(t, a.Emit(t.Context(), "apply", nil))
+		ev.waitLog(t, faultApp, "apply: wx apply_update: no update is ready")
+		require.NoError(t, a.Close(t.Context()))
+		require.NoError(t, h.Close(t.Context()))
+		// The host said what it could not record, and nothing changed on disk.
+		require.Contains(t, logs.String(), "read-only file system")
+		requireInstalled(t, f, "1.0.0")
+		requireNoPartial(t, f, "2.0.0")
+		st, err := f.store(t).Load(faultApp)
+		require.NoError(t, err)
+		require.Equal(t, "1.0.0", st.Active)
+	})
+	t.Run("compile cache under a regular file", func(t *testing.T) {
+		f := faultFixture(t, updatertest.Config{})
+		f.installV1(t, guestUpdater, faultApp)
+		file := filepath.Join(t.TempDir(), "file")
+		require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+		logs := &logBuffer{}
+		cfg := f.cfg
+		ev := newEvents()
+		h, err := host.New(host.Config{
+			Home: f.home, OnEvent: ev.add, Updates: &cfg,
+			Runtime: runtime.Config{CacheDir: filepath.Join(file, "cache")},
+			Logger:  slog.New(slog.NewTextHandler(logs, nil)),
+		})
+		require.NoError(t, err, "an unwritable compile cache falls back to memory")
+		t.Cleanup(func() { h.Close(context.Background()) })
+		require.Empty(t, h.Engine().CacheDir())
+		require.Contains(t, logs.String(), "compilation cache not writable")
+		require.Contains(t, logs.String(), "not a directory")
+		a, err := h.Launch(t.Context(), faultApp, host.LaunchOptions{})
+		require.NoError(t, err, ev.dump())
+		require.Equal(t, "1.0.0", a.Decision().Opened)
+		ev.waitLog(t, faultApp, "launch version=1.0.0")
+	})
+}

@@ -1,0 +1,214 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/runtimetest"
+)
+
+// The wx call benchmarks measure one guest -> host -> guest round trip
+// through a wx import: the bench guest calls the import b.N times inside
+// one custom event, so ns/op is the cost of one call (the one event around
+// them is amortised). Both load the compiled guest from the shared test
+// compile cache, so the runs that only find b.N stay cheap. "minihost" goes through the runtime's wx module and
+// a HostAPI that does nothing; "floor" is the same guest code in a raw
+// wazero Runtime of the same config, whose "wx" module is made of
+// WithGoModuleFunction stubs that only return the same result code. The
+// difference is what our ABI layer (bounds checks, UTF-8 check, copying
+// the key, the HostAPI call, error mapping) adds per call.
+//
+//	go test -run '^$' -bench 'Wx' ./runtime/
+
+const benchWxGuest = "runtime/testdata/guests/bench"
+
+// benchAPI is a HostAPI that does nothing but count the calls the
+// benchmarks make, so that they can check the guest really called.
+type benchAPI struct{ calls int }
+
+func (a *benchAPI) Log(runtime.LogLevel, runtime.Stream, string) { a.calls++ }
+func (a *benchAPI) GetStorage(string) ([]byte, error) {
+	a.calls++
+	return nil, runtime.ErrNotFound
+}
+func (a *benchAPI) SetStorage(string, []byte) error { return nil }
+func (a *benchAPI) RemoveStorage(string) error      { a.calls++; return nil }
+func (a *benchAPI) ClearStorage() error             { return nil }
+func (a *benchAPI) StorageInfo() (runtime.StorageInfo, error) {
+	return runtime.StorageInfo{Keys: []string{}}, nil
+}
+func (a *benchAPI) ShowModal(runtime.Modal) (uint32, error) { return 1, nil }
+func (a *benchAPI) SystemInfo() runtime.SystemInfo {
+	return runtime.SystemInfo{AppID: "test.bench", ABIVersion: 1}
+}
+func (a *benchAPI) RegisterUpdateManager() error { return nil }
+func (a *benchAPI) ApplyUpdate() error           { return runtime.ErrNotReady }
+
+var _ runtime.HostAPI = (*benchAPI)(nil)
+
+// benchEvent is the payload of minihost_on_event for custom event name
+// with data n.
+func benchEvent(b *testing.B, name string, n int) []byte {
+	p, err := json.Marshal(struct {
+		Name string `json:"name"`
+		Data int    `json:"data"`
+	}{name, n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// benchCallTimeout bounds one event of b.N calls: far above any b.N the
+// default benchtime picks, so the deadline never fires, but set, as in
+// production, so that wazero watches the context in both runs.
+const benchCallTimeout = time.Hour
+
+func BenchmarkWxCall(b *testing.B) { benchWx(b, "get-missing") }
+
+func BenchmarkWxLog(b *testing.B) { benchWx(b, "log") }
+
+// BenchmarkWxCallRaw calls the wx import remove_storage directly from the
+// guest, without the SDK's wrapper, so the guest's share of the round trip
+// is as small as it gets and the host side shows most.
+func BenchmarkWxCallRaw(b *testing.B) { benchWx(b, "remove-raw") }
+
+func benchWx(b *testing.B, event string) {
+	ctx := context.Background()
+	wasm := runtimetest.BuildWasm(b, benchWxGuest)
+	b.Run("minihost", func(b *testing.B) {
+		e, err := runtime.NewEngine(runtime.Config{CacheDir: runtimetest.CacheDir(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close(ctx)
+		counter := &benchAPI{}
+		sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "test.bench", API: counter, CallTimeout: benchCallTimeout})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sb.Close(ctx)
+		mod, err := sb.Compile(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inst, err := sb.Instantiate(ctx, mod, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		payload := benchEvent(b, event, b.N)
+		b.ResetTimer()
+		if err := inst.OnEvent(ctx, runtime.EventCustom, payload); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if counter.calls != b.N {
+			b.Fatalf("guest made %d wx calls, want %d", counter.calls, b.N)
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		cache, err := wazero.NewCompilationCacheWithDir(runtimetest.CacheDir(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cache.Close(ctx)
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true).WithCompilationCache(cache))
+		defer rt.Close(ctx)
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+			b.Fatal(err)
+		}
+		compiled, err := rt.CompileModule(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		calls := 0
+		if _, err := stubWx(rt, compiled, &calls).Instantiate(ctx); err != nil {
+			b.Fatal(err)
+		}
+		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		payload := benchEvent(b, event, b.N)
+		res, err := mod.ExportedFunction("minihost_alloc").Call(ctx, uint64(len(payload)))
+		if err != nil || res[0] == 0 {
+			b.Fatalf("minihost_alloc: %v %v", res, err)
+		}
+		ptr := uint32(res[0])
+		if !mod.Memory().Write(ptr, payload) {
+			b.Fatal("payload outside guest memory")
+		}
+		fn := mod.ExportedFunction("minihost_on_event")
+		stack := []uint64{uint64(runtime.EventCustom), uint64(ptr), uint64(len(payload))}
+		b.ResetTimer()
+		cctx, cancel := context.WithTimeout(ctx, benchCallTimeout)
+		err = fn.CallWithStack(cctx, stack)
+		cancel()
+		b.StopTimer()
+		if err != nil || stack[0] != 0 {
+			b.Fatalf("minihost_on_event: code %d, %v", int32(stack[0]), err)
+		}
+		if calls != b.N {
+			b.Fatalf("guest made %d wx calls, want %d", calls, b.N)
+		}
+	})
+}
+
+// stubWx builds a "wx" host module for the imports of compiled whose
+// functions do nothing but count the calls the benchmarks make (log,
+// get_storage, remove_storage) and return what the benchAPI path returns:
+// ENOTFOUND (-2) for get_storage, 0 for the rest.
+func stubWx(rt wazero.Runtime, compiled wazero.CompiledModule, calls *int) wazero.HostModuleBuilder {
+	hb := rt.NewHostModuleBuilder("wx")
+	for _, fn := range compiled.ImportedFunctions() {
+		mod, name, _ := fn.Import()
+		if mod != "wx" {
+			continue
+		}
+		var f api.GoModuleFunc
+		switch name {
+		case "get_storage":
+			f = func(_ context.Context, _ api.Module, stack []uint64) {
+				*calls++
+				stack[0] = api.EncodeI32(-2)
+			}
+		case "log", "remove_storage":
+			f = func(_ context.Context, _ api.Module, stack []uint64) {
+				*calls++
+				stack[0] = 0
+			}
+		default:
+			f = func(_ context.Context, _ api.Module, stack []uint64) { stack[0] = 0 }
+		}
+		hb.NewFunctionBuilder().WithGoModuleFunction(f, fn.ParamTypes(), fn.ResultTypes()).Export(name)
+	}
+	return hb
+}
+
+// BenchmarkCompileWorkers measures a cold launch with an empty cache with
+// 1 and 2 parallel compile workers (runtime.Config.CompileWorkers; the
+// default is the number of CPUs). It has no floor: it answers whether
+// parallel compilation pays on this machine.
+func BenchmarkCompileWorkers(b *testing.B) {
+	wasm := runtimetest.BuildWasm(b, benchGuest)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			for b.Loop() {
+				e, err := runtime.NewEngine(runtime.Config{MemoryCache: true, CompileWorkers: workers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				launchOurs(b, e, wasm)
+				e.Close(context.Background())
+			}
+		})
+	}
+}

@@ -1,0 +1,383 @@
+//go:build wasip1
+
+// Command adversary is the sandbox-escape test guest of the host: it tries
+// to leave its sandbox and to misbehave in every callback, on request.
+//
+// Custom events (data is a JSON object) and their log lines (info level):
+//
+//	read <path>: <n> bytes|<err>             "readfile" {"path"}
+//	list <path>: <name>,<name>...|<err>      "listdir" {"path"}
+//	stat <path>: <mode> <size>|<err>         "stat" {"path"}
+//	write <path>: ok|<err>                   "writefile" {"path"}
+//	mkdir <path>: ok|<err>                   "mkdir" {"path"}
+//	remove <path>: ok|<err>                  "remove" {"path"}
+//	symlink <path>: ok|<err>                 "symlink" {"path", "target"}
+//	rename <path>: ok|<err>                  "rename" {"path", "target"}
+//	env: args=<n> env=<n>                    "env": what the guest can see of the host's process
+//	set <key>: ok|<err>                      "storage-set" {"key", "value"}
+//	get <key>: <value>|<err>                 "storage-get" {"key"}
+//	setkey <n>: ok|<err>                     "storage-key" {"size"}: a key of n bytes
+//	setvalue <n>: ok|<err>                   "storage-value" {"size"}: a value of n bytes
+//	fill: <n> keys|<err>                     "storage-fill" {"size"}: 64 KiB values until an error
+//	reenter n=<n> modals=<m> busy=<b>        "reenter" {"size"}: n rounds of every wx call from one
+//	                                         callback; a modal every 64 rounds (shown or EBUSY)
+//	reenter modal answered                   the answer to one of those modals
+//	modal <n>: shown|<err>                   "modal": its answer runs the "onModal" arming
+//	modal <n> answered confirm=<bool>
+//	armed <callback>: <action>               "arm" {"callback", "action"}: persisted in storage
+//	disarmed                                 "disarm"
+//	unknown event <name>
+//
+// and misbehaves, in the custom event itself, with "misbehave" {"action"},
+// where action is one of: loop, sleep (1 h), panic, alloc (1 MiB chunks,
+// kept), recurse, spawn (goroutines, forever), flood (stdout, forever),
+// logflood (wx.log, forever), hostloop (wx calls without logging, forever),
+// exit (os.Exit(3)).
+//
+// Arming makes a callback misbehave: the callbacks onLaunch, onShow,
+// onHide, onEvent (every custom event but arm and disarm), onModal (a modal
+// answer), onCheckForUpdate, onUpdateReady and onUpdateFailed read the
+// storage key "arm:<callback>" on entry and, if set, run that action. The
+// guest registers its update manager in init.
+//
+// Every callback also checks that it was not entered while another one was
+// running (the host must never call into the guest from a host function):
+// a violation logs "REENTERED <callback> inside <callback>".
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/minihost/minihost/samples/wx"
+)
+
+// Raw imports, to call what the SDK calls once (update_manager_register)
+// or hides (apply_update without a manager) as often as the test wants.
+
+//go:wasmimport wx update_manager_register
+func rawRegister() int32
+
+//go:wasmimport wx apply_update
+func rawApplyUpdate() int32
+
+//go:wasmimport wx get_system_info
+func rawGetSystemInfo(buf unsafe.Pointer, bufCap uint32) int32
+
+func init() {
+	wx.OnLaunch(func(o wx.LaunchOptions) {
+		defer enter("onLaunch")()
+		wx.Logf("launch version=%s reason=%s", o.Version, o.Reason)
+		armed("onLaunch")
+	})
+	wx.OnShow(func() {
+		defer enter("onShow")()
+		wx.Log("show")
+		armed("onShow")
+	})
+	wx.OnHide(func() {
+		defer enter("onHide")()
+		wx.Log("hide")
+		armed("onHide")
+	})
+	wx.OnEvent(func(name string, data []byte) {
+		defer enter("onEvent")()
+		if name != "arm" && name != "disarm" {
+			armed("onEvent")
+		}
+		onEvent(name, data)
+	})
+	um := wx.GetUpdateManager()
+	um.OnCheckForUpdate(func(has bool) {
+		defer enter("onCheckForUpdate")()
+		wx.Logf("check hasUpdate=%t", has)
+		armed("onCheckForUpdate")
+	})
+	um.OnUpdateReady(func() {
+		defer enter("onUpdateReady")()
+		wx.Log("ready")
+		armed("onUpdateReady")
+	})
+	um.OnUpdateFailed(func() {
+		defer enter("onUpdateFailed")()
+		wx.Log("failed")
+		armed("onUpdateFailed")
+	})
+}
+
+// current is the callback running now ("" between callbacks).
+var current string
+
+// enter marks callback cb as running and returns the function that marks
+// it done. The SDK runs modal answers inside onEvent's export, so a modal
+// answer is entered from "onModal" with no callback of ours running.
+func enter(cb string) func() {
+	if current != "" {
+		wx.Errorf("REENTERED %s inside %s", cb, current)
+	}
+	current = cb
+	return func() { current = "" }
+}
+
+// args is the union of the events' data fields.
+type args struct {
+	Path     string `json:"path"`
+	Target   string `json:"target"`
+	Key      string `json:"key"`
+	Value    string `json:"value"`
+	Size     int    `json:"size"`
+	Callback string `json:"callback"`
+	Action   string `json:"action"`
+}
+
+var (
+	modals int      // modals shown by this instance
+	hog    [][]byte // what "alloc" keeps
+	block  = make(chan struct{})
+)
+
+func onEvent(name string, data []byte) {
+	var a args
+	if len(data) > 0 && data[0] == '{' {
+		if err := json.Unmarshal(data, &a); err != nil {
+			wx.Errorf("%s: bad data: %v", name, err)
+			return
+		}
+	}
+	switch name {
+	case "readfile":
+		b, err := os.ReadFile(a.Path)
+		if err != nil {
+			wx.Logf("read %s: %v", a.Path, err)
+			return
+		}
+		wx.Logf("read %s: %d bytes", a.Path, len(b))
+	case "listdir":
+		entries, err := os.ReadDir(a.Path)
+		if err != nil {
+			wx.Logf("list %s: %v", a.Path, err)
+			return
+		}
+		names := make([]string, len(entries))
+		for i, e := range entries {
+			names[i] = e.Name()
+		}
+		sort.Strings(names)
+		wx.Logf("list %s: %s", a.Path, strings.Join(names, ","))
+	case "stat":
+		st, err := os.Stat(a.Path)
+		if err != nil {
+			wx.Logf("stat %s: %v", a.Path, err)
+			return
+		}
+		wx.Logf("stat %s: %v %d", a.Path, st.Mode(), st.Size())
+	case "writefile":
+		wx.Logf("write %s: %s", a.Path, result(os.WriteFile(a.Path, []byte("minihost"), 0o644)))
+	case "mkdir":
+		wx.Logf("mkdir %s: %s", a.Path, result(os.Mkdir(a.Path, 0o755)))
+	case "remove":
+		wx.Logf("remove %s: %s", a.Path, result(os.Remove(a.Path)))
+	case "symlink":
+		wx.Logf("symlink %s: %s", a.Path, result(os.Symlink(a.Target, a.Path)))
+	case "rename":
+		wx.Logf("rename %s: %s", a.Path, result(os.Rename(a.Path, a.Target)))
+	case "env":
+		wx.Logf("env: args=%d env=%d", len(os.Args), len(os.Environ()))
+	case "storage-set":
+		wx.Logf("set %s: %s", a.Key, result(wx.SetStorage(a.Key, a.Value)))
+	case "storage-get":
+		v, err := wx.GetStorage(a.Key)
+		if err != nil {
+			wx.Logf("get %s: %v", a.Key, err)
+			return
+		}
+		wx.Logf("get %s: %s", a.Key, v)
+	case "storage-key":
+		wx.Logf("setkey %d: %s", a.Size, result(wx.SetStorage(strings.Repeat("k", a.Size), "v")))
+	case "storage-value":
+		wx.Logf("setvalue %d: %s", a.Size, result(wx.SetStorage("value", strings.Repeat("v", a.Size))))
+	case "storage-fill":
+		v := strings.Repeat("f", 64<<10)
+		for i := 0; ; i++ {
+			if err := wx.SetStorage(fmt.Sprintf("fill-%d", i), v); err != nil {
+				wx.Logf("fill: %d keys: %v", i, err)
+				return
+			}
+		}
+	case "reenter":
+		reenter(a.Size)
+	case "modal":
+		showModal()
+	case "arm":
+		wx.Logf("armed %s: %s", a.Callback, result(wx.SetStorage("arm:"+a.Callback, a.Action)))
+	case "disarm":
+		info, err := wx.GetStorageInfo()
+		if err != nil {
+			wx.Logf("disarm: %v", err)
+			return
+		}
+		for _, k := range info.Keys {
+			if strings.HasPrefix(k, "arm:") {
+				wx.RemoveStorage(k)
+			}
+		}
+		wx.Log("disarmed")
+	case "misbehave":
+		misbehave(a.Action)
+	default:
+		wx.Logf("unknown event %s", name)
+	}
+}
+
+func showModal() {
+	modals++
+	n := modals
+	err := wx.ShowModal(wx.Modal{Title: "adversary", Content: fmt.Sprint(n)}, func(r wx.ModalResult) {
+		defer enter("onModal")()
+		wx.Logf("modal %d answered confirm=%t", n, r.Confirm)
+		armed("onModal")
+	})
+	if err != nil {
+		wx.Logf("modal %d: %v", n, err)
+		return
+	}
+	wx.Logf("modal %d: shown", n)
+}
+
+// reenter makes n rounds of every wx call from inside one callback: the
+// host answers each at once and never calls back into the guest meanwhile
+// (modal answers queue until the callback returns).
+func reenter(n int) {
+	shown, busy := 0, 0
+	buf := make([]byte, 512)
+	for i := 0; i < n; i++ {
+		if i%1000 == 0 {
+			wx.Logf("reenter round %d", i)
+		}
+		key := fmt.Sprintf("re-%d", i%8)
+		if err := wx.SetStorage(key, "x"); err != nil {
+			wx.Logf("reenter set: %v", err)
+			return
+		}
+		if _, err := wx.GetStorage(key); err != nil {
+			wx.Logf("reenter get: %v", err)
+			return
+		}
+		if _, err := wx.GetStorageInfo(); err != nil {
+			wx.Logf("reenter info: %v", err)
+			return
+		}
+		if c := rawGetSystemInfo(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf))); c < 0 {
+			wx.Logf("reenter sysinfo: %d", c)
+			return
+		}
+		if c := rawRegister(); c != 0 {
+			wx.Logf("reenter register: %d", c)
+			return
+		}
+		if c := rawApplyUpdate(); c != -8 {
+			wx.Logf("reenter apply_update: %d, want -8", c)
+			return
+		}
+		if i%64 == 0 {
+			err := wx.ShowModal(wx.Modal{Title: "reenter"}, func(wx.ModalResult) {
+				defer enter("onModal")()
+				wx.Log("reenter modal answered")
+			})
+			switch {
+			case err == nil:
+				shown++
+			case strings.Contains(err.Error(), "EBUSY"):
+				busy++
+			default:
+				wx.Logf("reenter modal: %v", err)
+				return
+			}
+		}
+	}
+	wx.Logf("reenter n=%d modals=%d busy=%d", n, shown, busy)
+}
+
+// armed runs the action armed for callback cb, if any.
+func armed(cb string) {
+	action, err := wx.GetStorage("arm:" + cb)
+	if err != nil || action == "" {
+		return
+	}
+	misbehave(action)
+}
+
+func misbehave(action string) {
+	wx.Logf("misbehave %s in %s", action, current)
+	switch action {
+	case "loop":
+		//lint:ignore SA5002 spinning without yielding is the point: the host must stop it.
+		for {
+		}
+	case "sleep":
+		time.Sleep(time.Hour)
+		wx.Log("slept")
+	case "panic":
+		panic("adversary panics")
+	case "alloc":
+		for {
+			b := make([]byte, 1<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			hog = append(hog, b)
+		}
+	case "recurse":
+		wx.Logf("recurse %d", recurse(1))
+	case "spawn":
+		for i := 0; ; i++ {
+			go func() { <-block }()
+			if i%1024 == 0 {
+				goruntime.Gosched()
+			}
+		}
+	case "flood":
+		for i := 0; ; i++ {
+			fmt.Printf("flood line %d: the host must bound what a guest writes\n", i)
+		}
+	case "logflood":
+		for i := 0; ; i++ {
+			wx.Logf("logflood %d", i)
+		}
+	case "hostloop":
+		buf := make([]byte, 512)
+		for {
+			rawGetSystemInfo(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
+		}
+	case "exit":
+		os.Exit(3)
+	default:
+		wx.Logf("unknown action %s", action)
+	}
+}
+
+// recurse never returns: each frame holds a buffer so the stack grows fast.
+func recurse(n int) int {
+	var pad [256]byte
+	pad[n%len(pad)] = byte(n)
+	if n < 0 { // never true; keeps the recursion from looking unconditional
+		return 0
+	}
+	return recurse(n+1) + int(pad[(n+7)%len(pad)])
+}
+
+func result(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "ok"
+}
+
+// main never runs: the host starts the module as a reactor.
+func main() {}

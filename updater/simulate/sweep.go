@@ -1,0 +1,89 @@
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/minihost/minihost/updater"
+)
+
+// Variant is one point of a sweep: changes to a base Config.
+type Variant struct {
+	// Name labels the variant's Result.
+	Name string `json:"name"`
+	// Policy's non-zero fields replace the base's.
+	Policy updater.PolicyConfig `json:"policy"`
+	// NoPeriodic turns the periodic checker off.
+	NoPeriodic bool `json:"noPeriodic,omitempty"`
+	// PeriodicFirst, when non-zero, replaces the base's.
+	PeriodicFirst time.Duration `json:"periodicFirst,omitempty"`
+}
+
+// Apply returns base changed by v.
+func (v Variant) Apply(base Config) Config {
+	p := &base.Policy
+	if v.Policy.SyncTimeout != 0 {
+		p.SyncTimeout = v.Policy.SyncTimeout
+	}
+	if v.Policy.LongUnused != 0 {
+		p.LongUnused = v.Policy.LongUnused
+	}
+	if v.Policy.RecentWindow != 0 {
+		p.RecentWindow = v.Policy.RecentWindow
+	}
+	if v.Policy.PeriodicInterval != 0 {
+		p.PeriodicInterval = v.Policy.PeriodicInterval
+	}
+	if v.NoPeriodic {
+		base.NoPeriodic = true
+	}
+	if v.PeriodicFirst != 0 {
+		base.PeriodicFirst = v.PeriodicFirst
+	}
+	return base
+}
+
+// DefaultVariants is the sweep BENCHMARKS.md reports: the defaults, then
+// one setting moved at a time (periodic interval, recent window,
+// long-unused threshold, sync timeout), then the what-ifs and combinations
+// that come closest to "99% within 24 hours".
+func DefaultVariants() []Variant {
+	const h, d = time.Hour, 24 * time.Hour
+	return []Variant{
+		{Name: "defaults"},
+		{Name: "periodic 1h", Policy: updater.PolicyConfig{PeriodicInterval: h}},
+		{Name: "periodic 3h", Policy: updater.PolicyConfig{PeriodicInterval: 3 * h}},
+		{Name: "periodic 12h", Policy: updater.PolicyConfig{PeriodicInterval: 12 * h}},
+		{Name: "periodic 24h", Policy: updater.PolicyConfig{PeriodicInterval: d}},
+		{Name: "no periodic", NoPeriodic: true},
+		{Name: "window 3d, long-unused 3d", Policy: updater.PolicyConfig{RecentWindow: 3 * d, LongUnused: 3 * d}},
+		{Name: "window 14d", Policy: updater.PolicyConfig{RecentWindow: 14 * d}},
+		{Name: "window 30d", Policy: updater.PolicyConfig{RecentWindow: 30 * d}},
+		{Name: "long-unused 1d", Policy: updater.PolicyConfig{LongUnused: d}},
+		{Name: "long-unused 3d", Policy: updater.PolicyConfig{LongUnused: 3 * d}},
+		{Name: "sync timeout 2s", Policy: updater.PolicyConfig{SyncTimeout: 2 * time.Second}},
+		{Name: "sync timeout 10s", Policy: updater.PolicyConfig{SyncTimeout: 10 * time.Second}},
+		{Name: "sync timeout 30s", Policy: updater.PolicyConfig{SyncTimeout: 30 * time.Second}},
+		{Name: "first round 1m (what-if)", PeriodicFirst: time.Minute},
+		{Name: "first round 1m, periodic 24h", PeriodicFirst: time.Minute, Policy: updater.PolicyConfig{PeriodicInterval: d}},
+		{Name: "first round 1m, periodic 3h", PeriodicFirst: time.Minute, Policy: updater.PolicyConfig{PeriodicInterval: 3 * h}},
+		{Name: "every launch sync, 30s", Policy: updater.PolicyConfig{LongUnused: time.Minute, SyncTimeout: 30 * time.Second}},
+	}
+}
+
+// Sweep runs base changed by each variant, one after the other (each run
+// uses base.Workers goroutines), and returns the results in the order of
+// variants, each named after its variant. It stops at the first error.
+func Sweep(ctx context.Context, base Config, variants []Variant) ([]Result, error) {
+	out := make([]Result, 0, len(variants))
+	for _, v := range variants {
+		r, err := Run(ctx, v.Apply(base))
+		if err != nil {
+			return out, fmt.Errorf("sweep variant %q: %w", v.Name, err)
+		}
+		r.Name = v.Name
+		out = append(out, *r)
+	}
+	return out, nil
+}
