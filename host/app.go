@@ -52,7 +52,8 @@ type App struct {
 	stopped bool        // owned by the dispatcher: shutdown ran
 	onSwap  func(version string)
 
-	decision *Decision // set once by Host.Launch before the app is shared
+	decision  *Decision // set once by Host.Launch before the app is shared
+	launchErr error     // the cold start's onLaunch failure, set by start
 
 	ctx    context.Context // cancelled to abort a call in progress on Close
 	cancel context.CancelFunc
@@ -245,20 +246,21 @@ func (a *App) start(ctx context.Context, ver version, reason string) error {
 			return fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)
 		}
 		a.cur.inst = inst
-		a.launch(ctx, reason)
+		a.launchErr = a.launch(ctx, reason)
 		a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
 		return nil
 	})
 }
 
 // launch delivers onLaunch to the current instance.
-func (a *App) launch(ctx context.Context, reason string) {
+func (a *App) launch(ctx context.Context, reason string) error {
 	err := a.cur.inst.OnLaunch(ctx, runtime.LaunchOptions{Version: a.cur.ver.v, Reason: reason, AppID: a.id})
 	if err != nil {
 		a.guestFailed("onLaunch", err)
-		return
+		return err
 	}
 	a.emit(Event{Event: EventLaunch, Reason: reason})
+	return nil
 }
 
 // callGuest runs call on a usable instance, re-creating one (with onLaunch

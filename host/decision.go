@@ -26,6 +26,9 @@ type Decision struct {
 	Download *DownloadRecord `json:"download,omitempty"`
 	// BlockedAttempts counts retries while nothing could open.
 	BlockedAttempts int `json:"blockedAttempts,omitempty"`
+	// Rollback says which version was marked bad before this launch
+	// (crash-loop rollback), if any.
+	Rollback string `json:"rollback,omitempty"`
 	// Opened is the version that opened.
 	Opened string `json:"opened"`
 	// Duration is the time from the start of Launch to the open.

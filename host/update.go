@@ -190,6 +190,18 @@ func (h *Host) Launch(ctx context.Context, appID string, opts LaunchOptions) (*A
 	if err != nil {
 		return nil, err
 	}
+	if why := h.crashLoop(appID, open, a.launchErr); why != "" {
+		// The version crashed on launch K times in a row: it is marked bad
+		// and the launch starts over, opening the rollback target (or
+		// blocking until a newer version is published).
+		h.emitFor(appID, open, Event{Event: EventRollback, Message: why})
+		a.Close(context.WithoutCancel(ctx))
+		next, err := h.Launch(ctx, appID, opts)
+		if next != nil && next.decision != nil {
+			next.decision.Rollback = why
+		}
+		return next, err
+	}
 	a.decision = d
 	if after != nil {
 		after(a)
@@ -200,6 +212,44 @@ func (h *Host) Launch(ctx context.Context, appID string, opts LaunchOptions) (*A
 		}
 	}
 	return a, nil
+}
+
+// DefaultCrashLoopLimit is how many cold starts in a row a version's
+// onLaunch may trap or time out before it is marked bad and rolled back.
+const DefaultCrashLoopLimit = 2
+
+// crashLoop counts consecutive launch crashes of v (a swap by applyUpdate
+// never comes here) and returns why v is now marked bad, or "".
+func (h *Host) crashLoop(appID, v string, launchErr error) string {
+	crashed := false
+	switch errorReason(launchErr) {
+	case ErrorTimeout, ErrorTrap, ErrorMemory, ErrorExit:
+		crashed = launchErr != nil
+	}
+	var why string
+	err := h.upd.store.Update(appID, func(s *updater.AppState) error {
+		switch {
+		case !crashed:
+			if s.FailingVersion == v {
+				s.FailingVersion, s.LaunchFailures = "", 0
+			}
+		case s.FailingVersion == v:
+			s.LaunchFailures++
+		default:
+			s.FailingVersion, s.LaunchFailures = v, 1
+		}
+		if crashed && s.LaunchFailures >= DefaultCrashLoopLimit {
+			why = fmt.Sprintf("%s crashed in onLaunch %d times in a row (last: %v): marked bad, rolling back", v, s.LaunchFailures, launchErr)
+			s.Bad = append(s.Bad, v)
+			s.FailingVersion, s.LaunchFailures = "", 0
+		}
+		return nil
+	})
+	if err != nil {
+		h.log.Warn("record launch result", "app", appID, "err", err)
+		return ""
+	}
+	return why
 }
 
 // Decision returns the record of why this version opened (nil for apps

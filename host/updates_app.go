@@ -16,6 +16,7 @@ const (
 	EventUpdateFailed   = "updateFailed"   // onUpdateFailed delivered; Message says why
 	EventApplyUpdate    = "applyUpdate"    // the running module was swapped; Version is the new one, Reason "from X"
 	EventBlocked        = "blocked"        // nothing may open yet; Message, Attempt, Bytes/Total while downloading
+	EventRollback       = "rollback"       // Version crashed on launch repeatedly: marked bad; Message says why
 )
 
 // outcome of this cold start's update download.

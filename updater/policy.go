@@ -346,7 +346,7 @@ func DecideSync(plan Plan, st LocalState, res CheckResult) Outcome {
 	doc := res.Doc
 	l := LocalVersion(st, doc)
 	lc := checkLocal(st, doc, l)
-	latest := doc.LatestFor(res.ClientID)
+	latest := latestUsable(st, doc, res.ClientID)
 	lv, vv := semver(l), releaseSemver(latest)
 
 	if vv == nil || (lv != nil && !vv.GreaterThan(lv)) {
@@ -429,7 +429,7 @@ func DecideAsync(plan Plan, st LocalState, res CheckResult) Outcome {
 	doc := res.Doc
 	l := LocalVersion(st, doc)
 	lv, ov := semver(l), semver(opened)
-	latest := doc.LatestFor(res.ClientID)
+	latest := latestUsable(st, doc, res.ClientID)
 	vv := releaseSemver(latest)
 
 	var badRules []string
@@ -470,7 +470,7 @@ func DecidePeriodic(st LocalState, res CheckResult) Outcome {
 		return Outcome{Action: ActionKeep, Rules: []string{"S3"}, Reason: "periodic check failed: " + errText(res.Err)}
 	}
 	l := LocalVersion(st, res.Doc)
-	latest := res.Doc.LatestFor(res.ClientID)
+	latest := latestUsable(st, res.Doc, res.ClientID)
 	lv, vv := semver(l), releaseSemver(latest)
 	if vv != nil && (lv == nil || vv.GreaterThan(lv)) {
 		return Outcome{Action: ActionDownloadBackground, Download: latest, Background: true,
@@ -522,6 +522,18 @@ func usable(st LocalState, doc *Document, iv InstalledVersion) *version.Version 
 		return nil
 	}
 	return semver(iv.Version)
+}
+
+// latestUsable is the latest release for this client, or nil when that
+// release is marked bad locally: a version that crashed on launch is not
+// fetched again until the server publishes a newer one (crash-loop
+// rollback).
+func latestUsable(st LocalState, doc *Document, clientID string) *Release {
+	rel := doc.LatestFor(clientID)
+	if rel != nil && isBad(st, rel.Version) {
+		return nil
+	}
+	return rel
 }
 
 func isBad(st LocalState, v string) bool {

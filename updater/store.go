@@ -82,8 +82,12 @@ type AppState struct {
 	Pending bool `json:"pending,omitempty"`
 	// LastUsed is the time of the last successful open.
 	LastUsed time.Time `json:"lastUsed,omitzero"`
-	// Bad lists versions marked bad locally.
+	// Bad lists versions marked bad locally (they crashed on launch).
 	Bad []string `json:"bad,omitempty"`
+	// FailingVersion and LaunchFailures count the consecutive cold starts
+	// whose onLaunch trapped or timed out, for crash-loop rollback.
+	FailingVersion string `json:"failingVersion,omitempty"`
+	LaunchFailures int    `json:"launchFailures,omitempty"`
 	// LastDocument is the raw signed envelope of the last verified release
 	// document, kept after it expires (its minimum version still counts).
 	LastDocument []byte `json:"lastDocument,omitempty"`
