@@ -88,6 +88,30 @@ func (e *events) countEvents(app, name, prefix string) int {
 	return n
 }
 
+// waitCount waits (bounded) until app has at least n events named name
+// (logs starting with prefix, for EventLog) and returns the n-th.
+func (e *events) waitCount(t *testing.T, app, name, prefix string, n int) host.Event {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		e.mu.Lock()
+		k := 0
+		for _, ev := range e.all {
+			if ev.App == app && ev.Event == name && strings.HasPrefix(ev.Message, prefix) {
+				if k++; k == n {
+					e.mu.Unlock()
+					return ev
+				}
+			}
+		}
+		e.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d %s events, want %d; events:\n%s", app, k, name, n, e.dump())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // stillServes checks that app good answers an event.
 func stillServes(t *testing.T, good *host.App, ev *events, tag string) {
 	t.Helper()
@@ -437,10 +461,7 @@ func TestEscapeReentrancy(t *testing.T) {
 	for range shown {
 		(<-ui.answers)(true)
 	}
-	ev.waitFor(t, func(e host.Event) bool {
-		return e.App == "test.adversary" && e.Event == host.EventLog && e.Message == "reenter modal answered" &&
-			ev.countEvents("test.adversary", host.EventLog, "reenter modal answered") == shown
-	})
+	ev.waitCount(t, "test.adversary", host.EventLog, "reenter modal answered", shown)
 	require.NoError(t, a.Show(t.Context()))
 	require.Zero(t, ev.countEvents("test.adversary", host.EventLog, "REENTERED"), ev.dump())
 	require.Zero(t, ev.countEvents("test.adversary", host.EventError, ""), ev.dump())
@@ -522,7 +543,8 @@ func TestEscapeHangingCallbacks(t *testing.T) {
 // calls), and exits. Each is stopped and reported with a clear reason;
 // the app is re-created and the other app keeps answering.
 func TestEscapeResourceExhaustion(t *testing.T) {
-	h, ev := escHost(t, t.TempDir(), host.Config{})
+	// A deadline long enough for every allocation to reach the memory cap.
+	h, ev := escHost(t, t.TempDir(), host.Config{Runtime: runtime.Config{CallTimeout: time.Second}})
 	good := launchAs(t, h, ev, "basic", "test.good")
 	a := launchAs(t, h, ev, "adversary", "test.adversary")
 	tests := []struct {
@@ -542,20 +564,13 @@ func TestEscapeResourceExhaustion(t *testing.T) {
 			errs := ev.countEvents("test.adversary", host.EventError, "")
 			err := a.Emit(t.Context(), "misbehave", json.RawMessage(`{"action":"`+tt.action+`"}`))
 			require.Error(t, err)
-			var e host.Event
-			ev.waitFor(t, func(x host.Event) bool {
-				if x.App == "test.adversary" && x.Event == host.EventError && ev.countEvents("test.adversary", host.EventError, "") > errs {
-					e = x
-					return true
-				}
-				return false
-			})
+			e := ev.waitCount(t, "test.adversary", host.EventError, "", errs+1)
 			require.Contains(t, tt.reasons, e.Reason, "%+v", e)
 			require.Equal(t, "onEvent", e.Callback)
 			require.Contains(t, e.Message, tt.message)
 			stillServes(t, good, ev, tt.action)
 			emit(t, a, "ping", nil)
-			require.Equal(t, i+1, ev.countEvents("test.adversary", host.EventLaunch, ""), "re-created once per failure")
+			require.Equal(t, i+2, ev.countEvents("test.adversary", host.EventLaunch, ""), "the first launch, then one relaunch per failure")
 			require.True(t, ev.logged("test.adversary", "unknown event ping"))
 		})
 	}
@@ -598,8 +613,9 @@ func TestEscapeFlood(t *testing.T) {
 			took := time.Since(began)
 			require.ErrorIs(t, floodErr, runtime.ErrTimeout)
 			require.Positive(t, answered, "the other app never answered during the flood")
-			lines := ev.countEvents("test.adversary", host.EventLog, "")
-			limit := runtime.DefaultLogBurst + int(took.Seconds()*runtime.DefaultLogLinesPerSecond) + 10
+			prefix := map[string]string{"flood": "flood line ", "logflood": "logflood "}[action]
+			lines := ev.countEvents("test.adversary", host.EventLog, prefix)
+			limit := runtime.DefaultLogBurst + int(took.Seconds()*runtime.DefaultLogLinesPerSecond) + 1
 			t.Logf("%s: %d lines reached the host in %v (limit %d); the other app answered %d times meanwhile", action, lines, took, limit, answered)
 			require.LessOrEqual(t, lines, limit, "a guest flooded the host with %d log lines in %v", lines, took)
 			if action == "flood" {
@@ -639,12 +655,12 @@ func TestEscapeHangingUpdateCallbacks(t *testing.T) {
 				})
 				require.Equal(t, host.ErrorTimeout, e.Reason, "%+v", e)
 				stillServes(t, good, ev, cb+" "+action)
-				// A callback that hangs every time must not keep the app
-				// relaunching: it is delivered again to the re-created
-				// instance at most once more.
-				time.Sleep(10 * escTimeout)
+				// A callback that hangs every time does not keep the app
+				// relaunching on its own: update events wait for an
+				// instance, which only the next user event re-creates.
+				time.Sleep(5 * escTimeout)
 				n := ev.countEvents(app, host.EventError, "")
-				require.LessOrEqual(t, n, 2, "the failing %s was delivered %d times:\n%s", cb, n, ev.dump())
+				require.Equal(t, 1, n, "the failing %s was delivered %d times:\n%s", cb, n, ev.dump())
 				began := time.Now()
 				stop(t, a, h)
 				require.Less(t, time.Since(began), deadlineSlack)

@@ -27,11 +27,18 @@ import (
 //	apps/<appID>/state.json           AppState, written atomically
 //	apps/<appID>/versions/<version>/  one extracted package per version
 //	apps/<appID>/versions/.install-*  extractions in progress
+//	apps/<appID>/files/<version>.json the file list of a version (fileList)
 //
 // state.json is the single source of truth: a version counts as installed
 // only once its folder is complete and state.json lists it, and state.json
 // stops listing a version before its folder is removed, so a crash at any
 // point leaves at worst an orphan folder, which the next Prune removes.
+// Every step is made durable before the next one relies on it (files
+// synced, then their folders, then the rename, then the parent folder),
+// so a power cut leaves the same: see RELIABILITY.md, "Crash and power-cut
+// safety", for the crash points and how the tests replay each one.
+// The file list, written durably before the version's folder is renamed
+// into place, lets Check tell a complete folder from a damaged one.
 
 var (
 	// ErrChecksum is wrapped by Install when the package file's sha256 is
@@ -46,6 +53,7 @@ const (
 	storeStateFile     = "state.json"
 	storeVersionsDir   = "versions"
 	storeInstallPrefix = ".install-"
+	storeFilesDir      = "files"
 )
 
 // StoreConfig configures OpenStore.
@@ -117,7 +125,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		cfg.Fs = afero.NewOsFs()
 	}
 	s := &Store{fs: cfg.Fs, dir: cfg.Dir, locks: map[string]*sync.Mutex{}, installing: map[string]int{}}
-	if err := s.fs.MkdirAll(filepath.Join(cfg.Dir, "apps"), 0o755); err != nil {
+	if err := mkdirAllSync(s.fs, filepath.Join(cfg.Dir, "apps")); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.Dir, err)
 	}
 	return s, nil
@@ -161,6 +169,11 @@ func (s *Store) load(appID string) (AppState, error) {
 	if err != nil {
 		return AppState{}, fmt.Errorf("load app state: %w", err)
 	}
+	return parseState(appID, path, data)
+}
+
+// parseState parses the contents of appID's state file at path.
+func parseState(appID, path string, data []byte) (AppState, error) {
 	var st AppState
 	if err := json.Unmarshal(data, &st); err != nil {
 		return AppState{}, fmt.Errorf("load app state: %s: %w", path, err)
@@ -193,12 +206,17 @@ func (s *Store) update(appID string, fn func(*AppState) error) error {
 	if err := fn(&st); err != nil {
 		return err
 	}
+	return s.save(appID, st)
+}
+
+// save writes st as appID's state, atomically; the app's lock is held.
+func (s *Store) save(appID string, st AppState) error {
 	st.AppID = appID
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save state of %s: %w", appID, err)
 	}
-	if err := s.fs.MkdirAll(filepath.Dir(s.statePath(appID)), 0o755); err != nil {
+	if err := mkdirAllSync(s.fs, filepath.Dir(s.statePath(appID))); err != nil {
 		return fmt.Errorf("save state of %s: %w", appID, err)
 	}
 	if err := mpk.WriteFileAtomic(s.fs, s.statePath(appID), append(data, '\n'), 0o644); err != nil {
@@ -257,7 +275,7 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 	if ok, err := s.isInstalled(appID, version, target); err != nil || ok {
 		return err
 	}
-	if err := s.fs.MkdirAll(vdir, 0o755); err != nil {
+	if err := mkdirAllSync(s.fs, vdir); err != nil {
 		return err
 	}
 	tmp, err := afero.TempDir(s.fs, vdir, storeInstallPrefix+version+"-")
@@ -281,6 +299,11 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 	if err := syncFolder(s.fs, pkgDir); err != nil {
 		return err
 	}
+	list, err := listFiles(s.fs, pkgDir)
+	if err != nil {
+		return err
+	}
+	list.AppID, list.Version = appID, version
 
 	unlock := s.lock(appID)
 	defer unlock()
@@ -290,6 +313,16 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 		}
 		return err
 	}
+	// The file list goes first: a folder in place always has its list.
+	listPath := s.fileListPath(appID, version)
+	if err := s.writeFileList(listPath, list); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.fs.Remove(listPath)
+		}
+	}()
 	// A folder state.json does not list is an orphan from a crash.
 	if err := s.fs.RemoveAll(target); err != nil {
 		return err
@@ -297,10 +330,12 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 	if err := s.fs.Rename(pkgDir, target); err != nil {
 		return err
 	}
-	if err := syncFolder(s.fs, vdir); err != nil {
+	if err := s.fs.RemoveAll(tmp); err != nil {
 		return err
 	}
-	if err := s.fs.RemoveAll(tmp); err != nil {
+	// One sync makes both the rename and the removal of tmp durable, and
+	// it comes before state.json lists the version.
+	if err := syncFolder(s.fs, vdir); err != nil {
 		return err
 	}
 	return s.update(appID, func(st *AppState) error {
@@ -375,14 +410,48 @@ func (s *Store) Prune(appID string, last *Document, keep ...string) error {
 	if err != nil {
 		return fmt.Errorf("prune %s: %w", appID, err)
 	}
+	isKept := func(name string) bool {
+		return slices.ContainsFunc(kept, func(iv InstalledVersion) bool { return iv.Version == name })
+	}
 	var errs []error
+	removed := false
 	for _, fi := range infos {
 		name := fi.Name()
-		if protected(name) || s.isInstalling(filepath.Join(vdir, name)) ||
-			slices.ContainsFunc(kept, func(iv InstalledVersion) bool { return iv.Version == name }) {
+		if protected(name) || s.isInstalling(filepath.Join(vdir, name)) || isKept(name) {
 			continue
 		}
 		if err := s.fs.RemoveAll(filepath.Join(vdir, name)); err != nil {
+			errs = append(errs, err)
+		}
+		removed = true
+	}
+	// Without this sync a power cut could bring the folders back (as
+	// orphans: harmless, but the next Prune would redo the work).
+	if removed {
+		if err := syncFolder(s.fs, vdir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// File lists of versions no longer kept go after their folders. An
+	// Install holds the app's lock from writing its list to listing the
+	// version, so every list seen here without a kept version is stale.
+	fdir := filepath.Join(s.dir, "apps", appID, storeFilesDir)
+	lists, err := afero.ReadDir(s.fs, fdir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	removed = false
+	for _, fi := range lists {
+		if v, ok := strings.CutSuffix(fi.Name(), ".json"); ok && !strings.HasPrefix(v, ".") && (isKept(v) || protected(v)) {
+			continue
+		}
+		if err := s.fs.RemoveAll(filepath.Join(fdir, fi.Name())); err != nil {
+			errs = append(errs, err)
+		}
+		removed = true
+	}
+	if removed {
+		if err := syncFolder(s.fs, fdir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -439,6 +508,11 @@ func (s *Store) statePath(appID string) string {
 	return filepath.Join(s.dir, "apps", appID, storeStateFile)
 }
 
+// fileListPath returns where the file list of appID's version lives.
+func (s *Store) fileListPath(appID, version string) string {
+	return filepath.Join(s.dir, "apps", appID, storeFilesDir, version+".json")
+}
+
 // lock takes appID's lock and returns its release.
 func (s *Store) lock(appID string) func() {
 	s.mu.Lock()
@@ -477,6 +551,35 @@ func (s *Store) fileSHA256(path string) (string, error) {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// mkdirAllSync is MkdirAll that also makes each folder it creates durable
+// (by syncing its parent), so that a file later synced inside it cannot
+// vanish with it in a power cut.
+func mkdirAllSync(fsys afero.Fs, dir string) error {
+	fi, err := fsys.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("make folder %s: %w", dir, syscall.ENOTDIR)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("make folder %s: %w", dir, err)
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirAllSync(fsys, parent); err != nil {
+			return err
+		}
+	}
+	if err := fsys.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // made meanwhile by someone else, who syncs it
+		}
+		return fmt.Errorf("make folder %s: %w", dir, err)
+	}
+	return syncFolder(fsys, parent)
 }
 
 // syncFolder makes the entries of dir durable. Where the system cannot sync a

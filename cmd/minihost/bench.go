@@ -357,14 +357,19 @@ func ratioAtMost(limit float64) func(*benchFigure, map[string]*benchFigure) (str
 }
 
 var benchGoals = []benchGoal{
-	{"cold launch, warm cache <= 1.2x floor", "ColdLaunchWarmCache", ratioAtMost(1.2)},
+	// ColdLaunchWarmCache's floor compiles the guest twice; this one's once.
+	{"cold launch, warm cache <= 1.2x floor", "ColdLaunchSingleCompile", ratioAtMost(1.2)},
 	{"sync launch without update <= async cold launch + 1 ms", "SyncLaunch", func(f *benchFigure, all map[string]*benchFigure) (string, bool, bool) {
 		async := all["SyncLaunch/async"]
 		if async == nil || f.Unit != "ns/op" || async.Unit != "ns/op" {
 			return "", false, false
 		}
-		d := time.Duration(f.Ours.Median - async.Ours.Median)
-		return "+" + formatBenchValue(float64(d), "ns/op"), d <= time.Millisecond, true
+		d := f.Ours.Median - async.Ours.Median
+		v := formatBenchValue(d, "ns/op")
+		if d >= 0 {
+			v = "+" + v
+		}
+		return v, d <= float64(time.Millisecond), true
 	}},
 	{"hot swap <= 1.5x floor", "HotSwap", ratioAtMost(1.5)},
 	{"wx call (SDK get_storage) <= 1.5x floor", "WxCall", ratioAtMost(1.5)},

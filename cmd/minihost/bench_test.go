@@ -29,7 +29,7 @@ func TestBenchReportFromCapturedOutput(t *testing.T) {
 		names = append(names, f.Figure)
 	}
 	wantNames := []string{
-		"ColdLaunchWarmCache", "Dispatch", "Dispatch/floor-no-deadline", "WxCallRaw",
+		"ColdLaunchWarmCache", "ColdLaunchSingleCompile", "Dispatch", "Dispatch/floor-no-deadline", "WxCallRaw",
 		"CompileWorkers/workers=1", "CompileWorkers/workers=2",
 		"SyncLaunch", "SyncLaunch/async", "RSSPerApp", "DownloadInstall", "Document",
 	}
@@ -48,6 +48,7 @@ func TestBenchReportFromCapturedOutput(t *testing.T) {
 		// Three runs: the median is the middle one, the ratio range pairs runs in order.
 		{name: "ColdLaunchWarmCache", unit: "ns/op", ours: 76058717, floor: 100000000, runs: 3,
 			ratioMin: 76058717.0 / 142483797, ratioMax: 90000000.0 / 75000000, floorMin: 75000000, floorMaxRun: 142483797},
+		{name: "ColdLaunchSingleCompile", unit: "ns/op", ours: 66000000, floor: 50000000, runs: 3},
 		// Two runs: the median is the mean of both.
 		{name: "Dispatch", unit: "ns/op", ours: 5937, floor: 5148.5, runs: 2},
 		{name: "Dispatch/floor-no-deadline", unit: "ns/op", ours: 1245, floor: 5148.5, runs: 2},
@@ -90,12 +91,12 @@ func TestBenchReportFromCapturedOutput(t *testing.T) {
 		goals[g.Goal] = g
 	}
 	for goal, met := range map[string]bool{
-		"cold launch, warm cache <= 1.2x floor":                 true,
+		"cold launch, warm cache <= 1.2x floor":                  false, // 1.32, on ColdLaunchSingleCompile
 		"sync launch without update <= async cold launch + 1 ms": false, // +7.83ms
-		"wx call (raw import) <= 1.5x floor":                    false, // 1.68
-		"RSS per app <= floor + 1 MiB":                          false, // +9.10
-		"download and install <= 1.1x floor":                    true,  // 1.04
-		"document throughput >= 0.9x file server":               true,  // 1.32
+		"wx call (raw import) <= 1.5x floor":                     false, // 1.68
+		"RSS per app <= floor + 1 MiB":                           false, // +9.10
+		"download and install <= 1.1x floor":                     true,  // 1.04
+		"document throughput >= 0.9x file server":                true,  // 1.32
 	} {
 		g, ok := goals[goal]
 		if !ok || g.Met != met {
@@ -107,6 +108,33 @@ func TestBenchReportFromCapturedOutput(t *testing.T) {
 	}
 	if _, ok := goals["hot swap <= 1.5x floor"]; ok {
 		t.Error("a goal reported for a figure that was not measured")
+	}
+}
+
+func TestBenchGoalSyncLaunch(t *testing.T) {
+	fig := func(name string, median float64) *benchFigure {
+		return &benchFigure{Figure: name, Unit: "ns/op", Ours: newBenchStats([]float64{median})}
+	}
+	tests := []struct {
+		name        string
+		sync, async float64
+		value       string
+		met         bool
+	}{
+		{"slower by more than 1 ms", 80e6, 72e6, "+8.00ms", false},
+		{"slower by 1 ms", 73e6, 72e6, "+1.00ms", true},
+		{"faster (noise)", 63.1e6, 72e6, "-8.90ms", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			goals := checkBenchGoals([]*benchFigure{fig("SyncLaunch", tt.sync), fig("SyncLaunch/async", tt.async)})
+			if len(goals) != 1 || goals[0].Value != tt.value || goals[0].Met != tt.met {
+				t.Fatalf("goals %+v, want value %s met=%t", goals, tt.value, tt.met)
+			}
+		})
+	}
+	if goals := checkBenchGoals([]*benchFigure{fig("SyncLaunch", 80e6)}); len(goals) != 0 {
+		t.Fatalf("a sync launch goal without the async figure: %+v", goals)
 	}
 }
 

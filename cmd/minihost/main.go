@@ -40,7 +40,9 @@ var commands = map[string]command{
 	"versions": {"list an app's published versions on a release server", runVersions},
 	"keygen":   {"make a release signing key pair", runKeygen},
 	"export":   {"write a release server's public tree for a static server or CDN", runExport},
+	"simulate": {"simulate a fleet after a release: coverage over time and server load", runSimulate},
 	"bench":    {"run the benchmarks beside their floors and print ratios and goals", runBench},
+	"doctor":   {"check installed packages for crash leftovers and damage, and repair them", runDoctor},
 }
 
 func main() {

@@ -10,8 +10,8 @@ import (
 
 // Chart geometry, in SVG user units.
 const (
-	svgW, svgH                         = 760, 440
-	svgLeft, svgRight, svgTop, svgBott = 60, 190, 50, 50
+	svgW, svgH                         = 800, 440
+	svgLeft, svgRight, svgTop, svgBott = 60, 210, 50, 50
 )
 
 // svgSeries is one line of the chart.
@@ -65,7 +65,7 @@ func (r *Result) WriteSVG(w io.Writer) error {
 	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">hours since the release</text>`+"\n", svgLeft+plotW/2, svgH-10)
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%.1f" fill="none" stroke="#333"/>`+"\n", svgLeft, svgTop, plotW, plotH)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="2,3"/>`+"\n", svgLeft, y(0.99), svgLeft+plotW, y(0.99))
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#c00" text-anchor="end">99%%</text>`+"\n", svgLeft+plotW-4, y(0.99)-4)
+	fmt.Fprintf(&b, `<text x="%d" y="%.1f" fill="#c00">99%%</text>`+"\n", svgLeft+4, y(0.99)+13)
 	if day := 24 * time.Hour; day <= dur {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="2,3"/>`+"\n", x(day), svgTop, x(day), svgTop+plotH)
 	}
@@ -78,8 +78,8 @@ func (r *Result) WriteSVG(w io.Writer) error {
 		}
 	}
 	series := []svgSeries{
-		{"active users (since release)", "#1f77b4", "", func(p Point) float64 { return p.ActiveShare }},
-		{"daily active users (24 h)", "#2ca02c", "6,3", func(p Point) float64 { return p.DailyShare }},
+		{"active users (since t0)", "#1f77b4", "", func(p Point) float64 { return p.ActiveShare }},
+		{"daily active (last 24 h)", "#2ca02c", "6,3", func(p Point) float64 { return p.DailyShare }},
 		{"opens in the hour", "#9467bd", "", nil},
 		{"whole fleet", "#ff7f0e", "", func(p Point) float64 { return p.FleetShare }},
 		{"new version installed", "#7f7f7f", "3,3", func(p Point) float64 { return p.InstalledShare }},

@@ -1,0 +1,581 @@
+package updater
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater/internal/safename"
+)
+
+// fileList records the files of an installed version, written to
+// apps/<appID>/files/<version>.json before the version's folder is renamed
+// into place. Check compares the folder with it.
+type fileList struct {
+	AppID   string      `json:"appId"`
+	Version string      `json:"version"`
+	Dirs    []string    `json:"dirs,omitempty"`
+	Files   []fileEntry `json:"files"`
+}
+
+type fileEntry struct {
+	Path   string `json:"path"` // slash-separated, relative to the folder
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// listFiles walks dir and returns its folders and files with their sizes
+// and hashes, in lexical order. Anything but folders and regular files is
+// an error.
+func listFiles(fsys afero.Fs, dir string) (*fileList, error) {
+	list := &fileList{Files: []fileEntry{}}
+	err := afero.Walk(fsys, dir, func(path string, fi fs.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == ".":
+			return nil
+		case fi.IsDir():
+			list.Dirs = append(list.Dirs, rel)
+			return nil
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("%s: not a regular file (%v)", path, fi.Mode().Type())
+		}
+		f, err := fsys.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		list.Files = append(list.Files, fileEntry{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list files of %s: %w", dir, err)
+	}
+	return list, nil
+}
+
+func (s *Store) writeFileList(path string, list *fileList) error {
+	data, err := json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write file list %s: %w", path, err)
+	}
+	if err := mkdirAllSync(s.fs, filepath.Dir(path)); err != nil {
+		return err
+	}
+	return mpk.WriteFileAtomic(s.fs, path, append(data, '\n'), 0o644)
+}
+
+// errBadFileList is wrapped by readFileList for a list that does not parse
+// or names another version.
+var errBadFileList = errors.New("bad file list")
+
+// readFileList reads the file list at path and checks that it names
+// appID's version.
+func (s *Store) readFileList(path, appID, version string) (*fileList, error) {
+	data, err := afero.ReadFile(s.fs, path)
+	if err != nil {
+		return nil, err
+	}
+	var list fileList
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("%w %s: %v", errBadFileList, path, err)
+	}
+	if list.AppID != appID || list.Version != version {
+		return nil, fmt.Errorf("%w %s: it names %s %s", errBadFileList, path, list.AppID, list.Version)
+	}
+	return &list, nil
+}
+
+// diffFileList compares the folder dir with want and describes the first
+// few differences ("" when it matches).
+func diffFileList(fsys afero.Fs, dir string, want *fileList) (string, error) {
+	got, err := listFiles(fsys, dir)
+	if err != nil {
+		return "", err
+	}
+	var diffs []string
+	wantFiles := map[string]fileEntry{}
+	for _, f := range want.Files {
+		wantFiles[f.Path] = f
+	}
+	gotFiles := map[string]fileEntry{}
+	for _, f := range got.Files {
+		gotFiles[f.Path] = f
+		w, ok := wantFiles[f.Path]
+		switch {
+		case !ok:
+			diffs = append(diffs, f.Path+": unexpected file")
+		case w.Size != f.Size:
+			diffs = append(diffs, fmt.Sprintf("%s: %d bytes, want %d", f.Path, f.Size, w.Size))
+		case w.SHA256 != f.SHA256:
+			diffs = append(diffs, f.Path+": sha256 differs")
+		}
+	}
+	for _, f := range want.Files {
+		if _, ok := gotFiles[f.Path]; !ok {
+			diffs = append(diffs, f.Path+": missing")
+		}
+	}
+	for _, d := range want.Dirs {
+		if !slices.Contains(got.Dirs, d) {
+			diffs = append(diffs, d+"/: missing folder")
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 3 {
+		diffs = append(diffs[:3], fmt.Sprintf("and %d more", len(diffs)-3))
+	}
+	return strings.Join(diffs, "; "), nil
+}
+
+// ProblemKind names a kind of problem Check finds.
+type ProblemKind string
+
+// The problems Check finds. The first three are leftovers of an interrupted
+// operation (a crash or power cut): they take space but never change what
+// the store holds. The others mean the store is not what state.json says.
+const (
+	// ProblemTempFile: a temporary file or extraction folder left by an
+	// interrupted write or install. Repair removes it.
+	ProblemTempFile ProblemKind = "temp-file"
+	// ProblemOrphanVersion: a version folder state.json does not list.
+	// Repair removes it.
+	ProblemOrphanVersion ProblemKind = "orphan-version"
+	// ProblemOrphanFileList: a file list of a version state.json does not
+	// list. Repair removes it.
+	ProblemOrphanFileList ProblemKind = "orphan-file-list"
+	// ProblemBadState: state.json does not parse. Repair moves it aside
+	// (to state.json.broken) and rebuilds the state from the version
+	// folders that match their file lists.
+	ProblemBadState ProblemKind = "bad-state"
+	// ProblemMissingVersion: a listed version has no folder. Repair
+	// unlists it (and removes its file list).
+	ProblemMissingVersion ProblemKind = "missing-version"
+	// ProblemIncompleteVersion: a listed version's folder does not match
+	// its file list (a file missing, of another size or hash, or extra).
+	// Repair unlists it and removes the folder and file list.
+	ProblemIncompleteVersion ProblemKind = "incomplete-version"
+	// ProblemNoFileList: a listed version has no (readable) file list,
+	// such as one installed before the store kept them. Repair records one
+	// from the folder when its app.json names the version and its entry
+	// module is there, and otherwise handles it as incomplete.
+	ProblemNoFileList ProblemKind = "no-file-list"
+	// ProblemActiveNotInstalled: the active version is not an installed,
+	// complete version. Repair makes the newest complete version that is
+	// not marked bad active (none: no active version).
+	ProblemActiveNotInstalled ProblemKind = "active-not-installed"
+)
+
+// Problem is one thing Check found wrong.
+type Problem struct {
+	Kind ProblemKind
+	// Version is the version concerned, if any.
+	Version string
+	// Path is the file or folder concerned, relative to the store's
+	// folder (StoreConfig.Dir), slash-separated.
+	Path string
+	// Detail says what is wrong, or what repair did.
+	Detail string
+	// Repaired is true once repair fixed it.
+	Repaired bool
+}
+
+// Leftover reports whether p is a leftover of an interrupted operation,
+// which wastes space but changes nothing the store holds.
+func (p Problem) Leftover() bool {
+	return p.Kind == ProblemTempFile || p.Kind == ProblemOrphanVersion || p.Kind == ProblemOrphanFileList
+}
+
+func (p Problem) String() string {
+	s := string(p.Kind)
+	if p.Version != "" {
+		s += " " + p.Version
+	}
+	if p.Path != "" {
+		s += " " + p.Path
+	}
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	if p.Repaired {
+		s += " (repaired)"
+	}
+	return s
+}
+
+// CheckReport is what Check found in one app's part of the store and,
+// with repair, what it fixed.
+type CheckReport struct {
+	AppID string
+	// Active is the active version after the check ("" for none).
+	Active string
+	// Verified lists the installed versions whose folders match their
+	// file lists (or, for one without a list, whose app.json names the
+	// version and whose entry module is there), in ascending order.
+	Verified []string
+	// Problems lists what was found, in the order found.
+	Problems []Problem
+}
+
+// OK reports whether no problem remains (none found, or all repaired).
+func (r *CheckReport) OK() bool {
+	return !slices.ContainsFunc(r.Problems, func(p Problem) bool { return !p.Repaired })
+}
+
+// Check checks appID's part of the store against state.json: leftover
+// temporary files and extraction folders, version folders and file lists
+// state.json does not list, listed versions whose folder is missing or does
+// not match the file list recorded at install, an active version that is
+// not installed and complete, a state.json that does not parse. With
+// repair it also fixes each problem (see the ProblemKind values): it
+// removes leftovers and damaged folders and rebuilds the active version
+// from the complete ones, writing state.json atomically.
+//
+// Check holds the app's lock, so it waits for and excludes this Store's
+// other calls for the app, and skips extractions in progress. It does not
+// coordinate with other processes: run it (minihost doctor) while no host
+// uses the folder. Its error is an I/O failure; what it found is in the
+// report.
+func (s *Store) Check(appID string, repair bool) (*CheckReport, error) {
+	if err := safename.AppID(appID); err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	unlock := s.lock(appID)
+	defer unlock()
+	c := &checker{s: s, repair: repair, r: &CheckReport{AppID: appID}, appDir: filepath.Join(s.dir, "apps", appID)}
+	if err := c.run(appID); err != nil {
+		return c.r, fmt.Errorf("check %s: %w", appID, err)
+	}
+	return c.r, nil
+}
+
+// CheckAll runs Check on every app folder in the store (those without a
+// state.json included) and returns the reports, sorted by app id.
+func (s *Store) CheckAll(repair bool) ([]*CheckReport, error) {
+	infos, err := afero.ReadDir(s.fs, filepath.Join(s.dir, "apps"))
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	var reports []*CheckReport
+	var errs []error
+	for _, fi := range infos {
+		if !fi.IsDir() || safename.AppID(fi.Name()) != nil {
+			continue
+		}
+		r, err := s.Check(fi.Name(), repair)
+		if r != nil {
+			reports = append(reports, r)
+		}
+		errs = append(errs, err)
+	}
+	return reports, errors.Join(errs...)
+}
+
+type checker struct {
+	s      *Store
+	repair bool
+	r      *CheckReport
+	appDir string
+}
+
+func (c *checker) rel(path string) string {
+	r, err := filepath.Rel(c.s.dir, path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(r)
+}
+
+// found records a problem; fix, when repairing and not nil, fixes it.
+func (c *checker) found(p Problem, fix func() error) error {
+	if c.repair && fix != nil {
+		if err := fix(); err != nil {
+			c.r.Problems = append(c.r.Problems, p)
+			return err
+		}
+		p.Repaired = true
+	}
+	c.r.Problems = append(c.r.Problems, p)
+	return nil
+}
+
+func (c *checker) run(appID string) error {
+	s := c.s
+	fsys := s.fs
+	statePath := s.statePath(appID)
+
+	// Temporary files of WriteFileAtomic beside state.json.
+	infos, err := afero.ReadDir(fsys, c.appDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing stored for the app
+	}
+	if err != nil {
+		return err
+	}
+	for _, fi := range infos {
+		if strings.HasPrefix(fi.Name(), "."+storeStateFile+".tmp-") {
+			p := filepath.Join(c.appDir, fi.Name())
+			if err := c.found(Problem{Kind: ProblemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted state write"},
+				func() error { return fsys.RemoveAll(p) }); err != nil {
+				return err
+			}
+		}
+	}
+
+	st := AppState{AppID: appID}
+	stateBad := false
+	if data, err := afero.ReadFile(fsys, statePath); err == nil {
+		if st, err = parseState(appID, statePath, data); err != nil {
+			stateBad = true
+			st = AppState{AppID: appID}
+			if err := c.found(Problem{Kind: ProblemBadState, Path: c.rel(statePath), Detail: err.Error()}, func() error {
+				return fsys.Rename(statePath, statePath+".broken")
+			}); err != nil {
+				return err
+			}
+			if !c.repair {
+				return nil // nothing else can be judged without the state
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	orig, _ := json.Marshal(st)
+
+	// Version folders.
+	vdir := filepath.Join(c.appDir, storeVersionsDir)
+	fdir := filepath.Join(c.appDir, storeFilesDir)
+	folders := map[string]bool{}
+	infos, err = afero.ReadDir(fsys, vdir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, fi := range infos {
+		name, p := fi.Name(), filepath.Join(vdir, fi.Name())
+		switch {
+		case s.isInstalling(p):
+		case strings.HasPrefix(name, "."):
+			if err := c.found(Problem{Kind: ProblemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted install"},
+				func() error { return fsys.RemoveAll(p) }); err != nil {
+				return err
+			}
+		case fi.IsDir() && installedIndex(st, name) >= 0 && st.Installed[installedIndex(st, name)].Version == name:
+			folders[name] = true
+		case fi.IsDir() && stateBad && c.adoptable(appID, name):
+			st.Installed = append(st.Installed, InstalledVersion{Version: name, Verified: true})
+			folders[name] = true
+			c.r.Problems = append(c.r.Problems, Problem{Kind: ProblemOrphanVersion, Version: name, Path: c.rel(p),
+				Detail: "matches its file list: listed again", Repaired: true})
+		default:
+			if err := c.found(Problem{Kind: ProblemOrphanVersion, Version: name, Path: c.rel(p), Detail: "state.json does not list it"},
+				func() error { return fsys.RemoveAll(p) }); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Listed versions: folder present and matching its file list.
+	var keep []InstalledVersion
+	var verified []string
+	for _, iv := range st.Installed {
+		p := filepath.Join(vdir, iv.Version)
+		listPath := s.fileListPath(appID, iv.Version)
+		if !folders[iv.Version] {
+			if err := c.found(Problem{Kind: ProblemMissingVersion, Version: iv.Version, Path: c.rel(p), Detail: "listed but its folder is missing"},
+				func() error { return fsys.RemoveAll(listPath) }); err != nil {
+				return err
+			}
+			if !c.repair {
+				keep = append(keep, iv)
+			}
+			continue
+		}
+		list, lerr := s.readFileList(listPath, appID, iv.Version)
+		if lerr != nil && !errors.Is(lerr, fs.ErrNotExist) && !errors.Is(lerr, errBadFileList) {
+			return lerr
+		}
+		if lerr != nil {
+			ok, why := c.legacyOK(appID, iv.Version, p)
+			if ok {
+				detail := "no file list (installed before the store kept them?); app.json and entry check out"
+				if errors.Is(lerr, errBadFileList) {
+					detail = lerr.Error() + "; app.json and entry check out"
+				}
+				if err := c.found(Problem{Kind: ProblemNoFileList, Version: iv.Version, Path: c.rel(listPath), Detail: detail},
+					func() error {
+						l, err := listFiles(fsys, p)
+						if err != nil {
+							return err
+						}
+						l.AppID, l.Version = appID, iv.Version
+						return s.writeFileList(listPath, l)
+					}); err != nil {
+					return err
+				}
+				keep = append(keep, iv)
+				verified = append(verified, iv.Version)
+				continue
+			}
+			if err := c.found(Problem{Kind: ProblemIncompleteVersion, Version: iv.Version, Path: c.rel(p), Detail: "no file list and " + why},
+				func() error { return removeAll(fsys, p, listPath) }); err != nil {
+				return err
+			}
+			if !c.repair {
+				keep = append(keep, iv)
+			}
+			continue
+		}
+		diff, err := diffFileList(fsys, p, list)
+		if err != nil {
+			return err
+		}
+		if diff != "" {
+			if err := c.found(Problem{Kind: ProblemIncompleteVersion, Version: iv.Version, Path: c.rel(p), Detail: diff},
+				func() error { return removeAll(fsys, p, listPath) }); err != nil {
+				return err
+			}
+			if !c.repair {
+				keep = append(keep, iv)
+			}
+			continue
+		}
+		keep = append(keep, iv)
+		verified = append(verified, iv.Version)
+	}
+	st.Installed = keep
+
+	// File lists without a listed version.
+	infos, err = afero.ReadDir(fsys, fdir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, fi := range infos {
+		name, p := fi.Name(), filepath.Join(fdir, fi.Name())
+		v, isList := strings.CutSuffix(name, ".json")
+		switch {
+		case strings.HasPrefix(name, "."):
+			if err := c.found(Problem{Kind: ProblemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted file list write"},
+				func() error { return fsys.RemoveAll(p) }); err != nil {
+				return err
+			}
+		case isList && slices.ContainsFunc(st.Installed, func(iv InstalledVersion) bool { return iv.Version == v }):
+		default:
+			if err := c.found(Problem{Kind: ProblemOrphanFileList, Version: v, Path: c.rel(p), Detail: "state.json does not list the version"},
+				func() error { return fsys.RemoveAll(p) }); err != nil {
+				return err
+			}
+		}
+	}
+
+	// The active version must be installed and complete.
+	sort.Slice(verified, func(i, j int) bool { return semverLess(verified[i], verified[j]) })
+	c.r.Verified = verified
+	if st.Active != "" && !slices.Contains(verified, st.Active) {
+		best := ""
+		for _, v := range verified {
+			if !slices.ContainsFunc(st.Bad, func(b string) bool { return sameSemver(b, v) }) {
+				best = v
+			}
+		}
+		was := st.Active
+		if err := c.found(Problem{Kind: ProblemActiveNotInstalled, Version: was, Path: c.rel(statePath),
+			Detail: fmt.Sprintf("active version %s is not installed and complete; the newest complete one is %q", was, best)},
+			func() error { st.Active = best; return nil }); err != nil {
+			return err
+		}
+	} else if stateBad && st.Active == "" && len(verified) > 0 {
+		st.Active = verified[len(verified)-1]
+	}
+	c.r.Active = st.Active
+
+	if c.repair {
+		if now, _ := json.Marshal(st); string(now) != string(orig) || stateBad {
+			if err := s.save(appID, st); err != nil {
+				return err
+			}
+		}
+		for _, d := range []string{c.appDir, vdir, fdir} {
+			if ok, _ := afero.DirExists(fsys, d); ok {
+				if err := syncFolder(fsys, d); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// adoptable reports whether the unlisted folder of version matches its
+// file list (used to rebuild a state.json that does not parse).
+func (c *checker) adoptable(appID, version string) bool {
+	if _, err := mpk.ParseVersion(version); err != nil {
+		return false
+	}
+	list, err := c.s.readFileList(c.s.fileListPath(appID, version), appID, version)
+	if err != nil {
+		return false
+	}
+	diff, err := diffFileList(c.s.fs, filepath.Join(c.appDir, storeVersionsDir, version), list)
+	return err == nil && diff == ""
+}
+
+// legacyOK checks a version folder without a file list as well as it can:
+// its app.json names appID and version and its entry module is there.
+func (c *checker) legacyOK(appID, version, dir string) (bool, string) {
+	data, err := afero.ReadFile(c.s.fs, filepath.Join(dir, mpk.ManifestName))
+	if err != nil {
+		return false, "app.json unreadable: " + err.Error()
+	}
+	m, err := mpk.ParseManifest(data)
+	if err != nil {
+		return false, err.Error()
+	}
+	if m.AppID != appID || m.Version != version {
+		return false, fmt.Sprintf("app.json says %s %s", m.AppID, m.Version)
+	}
+	fi, err := c.s.fs.Stat(filepath.Join(dir, filepath.FromSlash(m.Entry)))
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return false, "entry module " + m.Entry + " missing or empty"
+	}
+	return true, ""
+}
+
+func removeAll(fsys afero.Fs, paths ...string) error {
+	for _, p := range paths {
+		if err := fsys.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func semverLess(a, b string) bool {
+	va, vb := semver(a), semver(b)
+	if va == nil || vb == nil {
+		return a < b
+	}
+	return va.LessThan(vb)
+}
