@@ -63,7 +63,7 @@ var Rules = []Rule{
 		Source: "seed: Preference for local version settings and Minimum Available Version Settings for Mini Program Does not affect the choice between synchronous and asynchronous updates."},
 	{ID: "N2", Summary: "a release reaches 99% of active clients within 24 hours",
 		Source:           "seed: After the developer releases the new version in the background, it cannot immediately affect all current users. 24 Hours later, the new version can override 99% The above users.",
-		CoveredElsewhere: "update simulator (population over simulated days; not yet written)"},
+		CoveredElsewhere: "updater/simulate: TestSimulateInvariants and the fleet report in BENCHMARKS.md (measured, not asserted: our defaults reach 99% of opens at 62 h, not 24 h)"},
 	{ID: "R1", Summary: "a revoked version is treated like one below the minimum: never opened, blocked in sync, prompt in async",
 		Source: "DESIGN: blocked (no version, or L below M or revoked): do not open (...) If L < M or L is revoked, the host itself asks the user to restart"},
 	{ID: "F1", Summary: "first install (no local version): the launch blocks until the package is downloaded, without the sync timeout",

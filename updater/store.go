@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater/internal/atomicfs"
 	"github.com/minihost/minihost/updater/internal/safename"
 	"github.com/spf13/afero"
 )
@@ -582,20 +582,5 @@ func mkdirAllSync(fsys afero.Fs, dir string) error {
 	return syncFolder(fsys, parent)
 }
 
-// syncFolder makes the entries of dir durable. Where the system cannot sync a
-// folder the error is ignored: there is nothing better to do there.
-func syncFolder(fsys afero.Fs, dir string) error {
-	d, err := fsys.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	err = d.Sync()
-	cerr := d.Close()
-	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	if cerr != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, cerr)
-	}
-	return nil
-}
+// syncFolder makes a create, rename or remove in dir durable.
+func syncFolder(fsys afero.Fs, dir string) error { return atomicfs.SyncDir(fsys, dir) }

@@ -25,11 +25,12 @@ type trace struct {
 	perClientChecks           map[int]int
 	installed                 map[int]bool // client has To
 	knowsNew                  map[int]bool // client verified the t0 document
+	lastOpen                  map[int]string
 	problems                  []string
 }
 
 func newTrace() *trace {
-	return &trace{perClientChecks: map[int]int{}, installed: map[int]bool{}, knowsNew: map[int]bool{}}
+	return &trace{perClientChecks: map[int]int{}, installed: map[int]bool{}, knowsNew: map[int]bool{}, lastOpen: map[int]string{}}
 }
 
 func (tr *trace) fail(args ...any) {
@@ -65,6 +66,7 @@ func (tr *trace) observe(cfg Config, forbidFrom bool) func(Event) {
 			}
 			tr.installed[e.Client] = true
 		case EventOpen:
+			tr.lastOpen[e.Client] = e.Version
 			switch e.Version {
 			case cfg.Release.From:
 				if forbidFrom && tr.knowsNew[e.Client] {
@@ -81,7 +83,7 @@ func (tr *trace) observe(cfg Config, forbidFrom bool) func(Event) {
 	}
 }
 
-func TestRunInvariants(t *testing.T) {
+func TestSimulateInvariants(t *testing.T) {
 	weak := DefaultHabits()
 	weak.Networks = []NetworkProfile{{Name: "awful", Share: 1, RTTMedian: 3 * time.Second, RTTSigma: 1,
 		BandwidthMedian: 300e3, BandwidthSigma: 1, CheckFail: 0.3, DownloadFail: 0.3}}
@@ -148,6 +150,17 @@ func TestRunInvariants(t *testing.T) {
 				}
 				prev = p
 			}
+			// The curve's last point agrees with the replayed opens.
+			onNew := 0
+			for _, v := range tr.lastOpen {
+				if v == cfg.Release.To {
+					onNew++
+				}
+			}
+			if prev.Active != len(tr.lastOpen) || prev.FleetShare != float64(onNew)/float64(cfg.Clients) ||
+				prev.ActiveShare != float64(onNew)/float64(len(tr.lastOpen)) {
+				t.Errorf("last point %+v; replay: %d active, %d on the new version", prev, len(tr.lastOpen), onNew)
+			}
 			if tt.maxFleet > 0 && prev.InstalledShare > tt.maxFleet+0.05 {
 				t.Errorf("installed share %.3f above the rollout's %.2f", prev.InstalledShare, tt.maxFleet)
 			}
@@ -188,7 +201,7 @@ func TestRunInvariants(t *testing.T) {
 
 // In a staged rollout, only the clients in the rollout's buckets may get
 // the new version.
-func TestRolloutOnlyReachesItsBuckets(t *testing.T) {
+func TestSimulateRolloutOnlyReachesItsBuckets(t *testing.T) {
 	cfg := Config{Clients: testClients, Seed: 3, Duration: 48 * time.Hour, Release: Release{RolloutPercent: 20}}.WithDefaults()
 	var got []int
 	cfg.Observe = func(e Event) {
@@ -209,7 +222,7 @@ func TestRolloutOnlyReachesItsBuckets(t *testing.T) {
 	}
 }
 
-func TestNoLaunchesNoPeriodicNoCoverage(t *testing.T) {
+func TestSimulateNoLaunchesNoPeriodicNoCoverage(t *testing.T) {
 	h := DefaultHabits()
 	for i := range h.Segments {
 		h.Segments[i].StartsPerDay = 0
@@ -258,7 +271,7 @@ func TestNoLaunchesNoPeriodicNoCoverage(t *testing.T) {
 	}
 }
 
-func TestReproducible(t *testing.T) {
+func TestSimulateReproducible(t *testing.T) {
 	run := func(seed uint64, workers int) *Result {
 		t.Helper()
 		r, err := Run(t.Context(), Config{Clients: testClients, Seed: seed, Duration: 24 * time.Hour, Workers: workers})
@@ -277,7 +290,7 @@ func TestReproducible(t *testing.T) {
 	}
 }
 
-func TestSweepPeriodicInterval(t *testing.T) {
+func TestSimulateSweepPeriodicInterval(t *testing.T) {
 	base := Config{Clients: testClients, Seed: 5, Duration: 48 * time.Hour}
 	rs, err := Sweep(t.Context(), base, []Variant{
 		{Name: "2h", Policy: updater.PolicyConfig{PeriodicInterval: 2 * time.Hour}},
@@ -307,7 +320,7 @@ func TestSweepPeriodicInterval(t *testing.T) {
 // client learned of the new one before (periodic check) or the launch is
 // sync: with every launch sync (long-unused 1ns), active users reach the
 // new version far sooner.
-func TestEveryLaunchSyncCoversFaster(t *testing.T) {
+func TestSimulateEveryLaunchSyncCoversFaster(t *testing.T) {
 	base := Config{Clients: testClients, Seed: 9, Duration: 24 * time.Hour}
 	rs, err := Sweep(t.Context(), base, []Variant{{Name: "defaults"}, {Name: "sync", Policy: updater.PolicyConfig{LongUnused: 1}}})
 	if err != nil {
@@ -322,7 +335,7 @@ func TestEveryLaunchSyncCoversFaster(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
+func TestSimulateValidate(t *testing.T) {
 	h := DefaultHabits()
 	h.Segments[0].Share = 0.5
 	h2 := DefaultHabits()
@@ -358,7 +371,7 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestRunCanceled(t *testing.T) {
+func TestSimulateCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := Run(ctx, Config{Clients: testClients})
@@ -367,7 +380,7 @@ func TestRunCanceled(t *testing.T) {
 	}
 }
 
-func TestWriteSVG(t *testing.T) {
+func TestSimulateWriteSVG(t *testing.T) {
 	r, err := Run(t.Context(), Config{Clients: 500, Seed: 1, Duration: 30 * time.Hour, Step: time.Hour})
 	if err != nil {
 		t.Fatal(err)
