@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -28,10 +29,11 @@ type version struct {
 
 // running is the code the dispatcher is running now.
 type running struct {
-	ver  version
-	mod  *runtime.Module
-	inst *runtime.Instance // nil after a failure until the next event
-	fsys fs.FS
+	ver     version
+	closeFS func() // releases fsys
+	mod     *runtime.Module
+	inst    *runtime.Instance // nil after a failure until the next event
+	fsys    fs.FS
 }
 
 // task is a unit of work for the dispatcher.
@@ -237,11 +239,13 @@ func (a *App) start(ctx context.Context, ver version, reason string) error {
 		if err != nil {
 			return fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)
 		}
-		a.cur = running{ver: ver, mod: mod, fsys: packageFS(a.h.cfg.Fs, ver.dir)}
+		mount, closeFS := packageFS(a.h.cfg.Fs, ver.dir)
+		a.cur = running{ver: ver, mod: mod, fsys: mount, closeFS: closeFS}
 		a.setVersion(ver.v)
 		inst, err := a.sb.Instantiate(ctx, mod, a.cur.fsys)
 		if err != nil {
 			mod.Close(ctx)
+			closeFS()
 			a.cur = running{}
 			return fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)
 		}
@@ -334,6 +338,9 @@ func (a *App) shutdown(ctx context.Context) {
 	if a.cur.mod != nil {
 		a.cur.mod.Close(ctx)
 	}
+	if a.cur.closeFS != nil {
+		a.cur.closeFS()
+	}
 	if a.upd.ready != nil {
 		a.upd.ready.mod.Close(ctx)
 	}
@@ -367,7 +374,14 @@ func (a *App) emit(ev Event) {
 	a.h.cfg.OnEvent(ev)
 }
 
-// packageFS mounts an extracted package read-only for the guest.
-func packageFS(fsys afero.Fs, dir string) fs.FS {
-	return afero.NewIOFS(afero.NewReadOnlyFs(afero.NewBasePathFs(fsys, dir)))
+// packageFS mounts an extracted package read-only for the guest. On the
+// OS filesystem it is an os.Root, so a symlink in the folder cannot lead
+// out of it; close releases the Root.
+func packageFS(fsys afero.Fs, dir string) (mount fs.FS, release func()) {
+	if _, ok := fsys.(*afero.OsFs); ok {
+		if root, err := os.OpenRoot(dir); err == nil {
+			return root.FS(), func() { root.Close() }
+		}
+	}
+	return afero.NewIOFS(afero.NewReadOnlyFs(afero.NewBasePathFs(fsys, dir))), func() {}
 }

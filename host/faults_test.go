@@ -26,6 +26,7 @@ import (
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
@@ -51,6 +52,49 @@ func faultFixture(t *testing.T, cfg updatertest.Config) *updFixture {
 		f.cfg.Server, f.cfg.PublicKey, f.cfg.Clock, f.cfg.Now = f.kit.URL, f.kit.PublicKey, f.kit.Clock, f.kit.ClientNow
 	}
 	return f
+}
+
+// builtPackages caches package bytes by guest folder and version:
+// packing compresses the module, which is slow under -race, and most
+// tests publish the same few packages.
+var builtPackages = struct {
+	sync.Mutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+// packageFile returns a fresh copy of the package of guest dir at version
+// v, in a temp folder of t.
+func packageFile(t *testing.T, dir, v string) string {
+	t.Helper()
+	builtPackages.Lock()
+	b, ok := builtPackages.m[dir+"@"+v]
+	builtPackages.Unlock()
+	if !ok {
+		var err error
+		b, err = os.ReadFile(runtimetest.BuildPackage(t, dir, v))
+		require.NoError(t, err)
+		builtPackages.Lock()
+		builtPackages.m[dir+"@"+v] = b
+		builtPackages.Unlock()
+	}
+	p := filepath.Join(t.TempDir(), "pkg-"+v+".mpk")
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	return p
+}
+
+// publishCached publishes guest dir at version v on the fixture's kit.
+func (f *updFixture) publishCached(t *testing.T, dir, v string) *updater.Release {
+	t.Helper()
+	return f.kit.Publish(t, packageFile(t, dir, v))
+}
+
+// install publishes 1.0.0 of dir and cold-starts it once (a first
+// install), as installV1 does, from the package cache.
+func (f *updFixture) install(t *testing.T, dir, appID string) {
+	t.Helper()
+	f.publishCached(t, dir, "1.0.0")
+	a, _, h := f.coldStart(t, appID)
+	stop(t, a, h)
 }
 
 // longUnused moves the clock past the long-unused threshold, so the next
@@ -97,38 +141,34 @@ func requireNoPartial(t *testing.T, f *updFixture, v string) {
 }
 
 func TestFaultRefuse(t *testing.T) {
-	t.Run("sync launch falls back to the local version", func(t *testing.T) {
+	t.Run("installed", func(t *testing.T) {
 		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		f.publish(t, guestUpdater, "2.0.0")
-		f.longUnused()
+		f.install(t, guestUpdater, faultApp)
+		f.publishCached(t, guestUpdater, "2.0.0")
 		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
-		a, ev, _ := f.coldStart(t, faultApp)
+
+		a, ev, h := f.coldStart(t, faultApp)
+		require.Equal(t, "async", a.Decision().Mode)
+		require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch opens at once")
+		ev.waitLog(t, faultApp, "check hasUpdate=false") // the background check failed
+		stop(t, a, h)
+		require.Zero(t, count(ev.names(faultApp), host.EventUpdateReady)+count(ev.names(faultApp), host.EventUpdateFailed))
+
+		f.longUnused()
+		a, ev, h = f.coldStart(t, faultApp)
 		d := a.Decision()
 		require.Equal(t, "sync", d.Mode)
 		require.Equal(t, "failed", d.Check.Result, "%+v", d.Check)
 		require.Contains(t, d.Check.Error, "connection refused")
-		require.Equal(t, "1.0.0", d.Opened)
+		require.Equal(t, "1.0.0", d.Opened, "the sync launch falls back to the local version")
 		require.Contains(t, d.Fallback, "check failed")
 		ev.waitLog(t, faultApp, "check hasUpdate=false")
-		requireInstalled(t, f, "1.0.0")
-	})
-	t.Run("async launch opens at once", func(t *testing.T) {
-		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		f.publish(t, guestUpdater, "2.0.0")
-		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
-		a, ev, h := f.coldStart(t, faultApp)
-		require.Equal(t, "async", a.Decision().Mode)
-		require.Equal(t, "1.0.0", a.Decision().Opened)
-		ev.waitLog(t, faultApp, "check hasUpdate=false") // the background check failed
 		stop(t, a, h)
-		require.Zero(t, count(ev.names(faultApp), host.EventUpdateReady)+count(ev.names(faultApp), host.EventUpdateFailed))
 		requireInstalled(t, f, "1.0.0")
 	})
 	t.Run("first install is blocked until the server is back", func(t *testing.T) {
 		f := faultFixture(t, updatertest.Config{})
-		f.publish(t, guestUpdater, "1.0.0")
+		f.publishCached(t, guestUpdater, "1.0.0")
 		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
 		cfg := f.cfg
 		h, ev := newHost(t, f.home, host.Config{Updates: &cfg})
@@ -158,6 +198,23 @@ func TestFaultRefuse(t *testing.T) {
 }
 
 func TestFaultHang(t *testing.T) {
+	f := faultFixture(t, updatertest.Config{})
+	f.install(t, guestUpdater, faultApp)
+	f.publishCached(t, guestUpdater, "2.0.0")
+	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
+
+	t.Run("async background check", func(t *testing.T) {
+		f.kit.ResetRequests()
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
+		a, _, h := f.coldStart(t, faultApp)
+		require.Equal(t, "async", a.Decision().Mode)
+		require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch does not wait for its check")
+		require.NoError(t, f.kit.WaitForRequests(t.Context(), 1)) // the check is hanging now
+		require.NoError(t, a.Show(t.Context()), "the app answers while its check hangs")
+		began := time.Now()
+		stop(t, a, h)
+		require.Less(t, time.Since(began), deadlineSlack, "Close waited for a hanging check")
+	})
 	tests := []struct {
 		name   string
 		target updatertest.FaultTarget
@@ -177,12 +234,8 @@ func TestFaultHang(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("sync "+tt.name, func(t *testing.T) {
-			f := faultFixture(t, updatertest.Config{})
-			f.installV1(t, guestUpdater, faultApp)
-			f.publish(t, guestUpdater, "2.0.0")
 			f.longUnused()
 			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: tt.target})
-			f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
 			began := time.Now()
 			a, ev, h := f.coldStart(t, faultApp)
 			require.Less(t, time.Since(began), f.cfg.Policy.SyncTimeout+deadlineSlack, "the sync timeout was not honoured")
@@ -199,61 +252,52 @@ func TestFaultHang(t *testing.T) {
 			requireInstalled(t, f, "1.0.0")
 		})
 	}
-	t.Run("async background check", func(t *testing.T) {
-		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		f.publish(t, guestUpdater, "2.0.0")
-		f.kit.ResetRequests()
-		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
-		a, _, h := f.coldStart(t, faultApp)
-		require.Equal(t, "async", a.Decision().Mode)
-		require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch does not wait for its check")
-		require.NoError(t, f.kit.WaitForRequests(t.Context(), 1)) // the check is hanging now
-		require.NoError(t, a.Show(t.Context()), "the app answers while its check hangs")
-		began := time.Now()
-		stop(t, a, h)
-		require.Less(t, time.Since(began), deadlineSlack, "Close waited for a hanging check")
-	})
 }
 
 func TestFaultServerError(t *testing.T) {
-	for _, status := range []int{500, 502, 503} {
-		t.Run(fmt.Sprintf("document %d", status), func(t *testing.T) {
-			f := faultFixture(t, updatertest.Config{})
-			f.installV1(t, guestUpdater, faultApp)
-			f.publish(t, guestUpdater, "2.0.0")
+	f := faultFixture(t, updatertest.Config{})
+	f.install(t, guestUpdater, faultApp)
+	f.publishCached(t, guestUpdater, "2.0.0")
+	tests := []struct {
+		status int
+		target updatertest.FaultTarget
+	}{
+		{500, updatertest.TargetDocument},
+		{503, updatertest.TargetDocument},
+		{502, updatertest.TargetPackage},
+		{503, updatertest.TargetPackage},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %d", tt.target, tt.status), func(t *testing.T) {
 			f.longUnused()
-			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: status, Target: updatertest.TargetDocument})
-			a, _, _ := f.coldStart(t, faultApp)
-			d := a.Decision()
-			require.Equal(t, "failed", d.Check.Result)
-			require.Contains(t, d.Check.Error, strconv.Itoa(status))
-			require.Equal(t, "1.0.0", d.Opened)
-			requireInstalled(t, f, "1.0.0")
-		})
-		t.Run(fmt.Sprintf("package %d", status), func(t *testing.T) {
-			f := faultFixture(t, updatertest.Config{})
-			f.installV1(t, guestUpdater, faultApp)
-			f.publish(t, guestUpdater, "2.0.0")
-			f.longUnused()
-			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: status, Target: updatertest.TargetPackage})
+			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: tt.status, Target: tt.target})
 			a, _, h := f.coldStart(t, faultApp)
 			d := a.Decision()
-			require.Equal(t, "ok", d.Check.Result)
-			require.Equal(t, "failed", d.Download.Result, "%+v", d.Download)
-			require.Contains(t, d.Download.Error, strconv.Itoa(status))
-			require.Equal(t, "1.0.0", d.Opened)
+			require.Equal(t, "sync", d.Mode)
+			require.Equal(t, "1.0.0", d.Opened, "the sync launch falls back to the local version")
+			if tt.target == updatertest.TargetDocument {
+				require.Equal(t, "failed", d.Check.Result, "%+v", d.Check)
+				require.Contains(t, d.Check.Error, strconv.Itoa(tt.status))
+				require.Nil(t, d.Download)
+			} else {
+				require.Equal(t, "ok", d.Check.Result, "%+v", d.Check)
+				require.Equal(t, "failed", d.Download.Result, "%+v", d.Download)
+				require.Contains(t, d.Download.Error, strconv.Itoa(tt.status))
+			}
 			stop(t, a, h)
 			requireInstalled(t, f, "1.0.0")
 		})
 	}
-	t.Run("package 503 once, async retry succeeds", func(t *testing.T) {
+	t.Run("package 503 once, background retry succeeds", func(t *testing.T) {
+		// Pending is set by now: the next cold start is sync. Use the
+		// async path: a fresh fixture.
 		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		f.publish(t, guestUpdater, "2.0.0")
+		f.install(t, guestUpdater, faultApp)
+		f.publishCached(t, guestUpdater, "2.0.0")
 		f.kit.ResetRequests()
 		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 1})
 		a, ev, h := f.coldStart(t, faultApp)
+		require.Equal(t, "async", a.Decision().Mode)
 		ev.waitLog(t, faultApp, "ready")
 		stop(t, a, h)
 		reqs := packageRequests(f.kit, "2.0.0")
@@ -267,8 +311,8 @@ func TestFaultServerError(t *testing.T) {
 func TestFaultCutDownloadResumes(t *testing.T) {
 	t.Run("next cold start", func(t *testing.T) {
 		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		rel := f.publish(t, guestUpdater, "2.0.0")
+		f.install(t, guestUpdater, faultApp)
+		rel := f.publishCached(t, guestUpdater, "2.0.0")
 		f.longUnused()
 		f.kit.ResetRequests()
 		half := rel.Size / 2
@@ -298,8 +342,8 @@ func TestFaultCutDownloadResumes(t *testing.T) {
 	})
 	t.Run("background retry", func(t *testing.T) {
 		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		rel := f.publish(t, guestUpdater, "2.0.0")
+		f.install(t, guestUpdater, faultApp)
+		rel := f.publishCached(t, guestUpdater, "2.0.0")
 		f.kit.ResetRequests()
 		third := rel.Size / 3
 		// Cut twice: the third attempt (the last one) finishes.
@@ -319,8 +363,8 @@ func TestFaultCutDownloadResumes(t *testing.T) {
 
 func TestFaultCorruptPackage(t *testing.T) {
 	f := faultFixture(t, updatertest.Config{})
-	f.installV1(t, guestUpdater, faultApp)
-	f.publish(t, guestUpdater, "2.0.0")
+	f.install(t, guestUpdater, faultApp)
+	f.publishCached(t, guestUpdater, "2.0.0")
 	f.longUnused()
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
 	a, ev, h := f.coldStart(t, faultApp)
@@ -411,68 +455,61 @@ func (p *tamperProxy) setTail(b []byte) {
 // the problem, nothing is downloaded or installed, and the saved document
 // is not replaced.
 func TestFaultBadDocument(t *testing.T) {
+	// Documents live 30 days here, so that only the expiry case expires.
+	f := faultFixture(t, updatertest.Config{DocumentLifetime: 30 * 24 * time.Hour})
+	p := newTamperProxy(t, f.kit)
+	f.cfg.Server = p.URL
+	f.install(t, guestUpdater, faultApp)
+	old, err := f.kit.Release.DocumentBytes(faultApp) // sequence 1
+	require.NoError(t, err)
+	f.kit.SetMinVersion(t, faultApp, "1.0.0") // sequence 2
+	a, ev, h := f.coldStart(t, faultApp)      // the client sees sequence 2
+	ev.waitEvent(t, faultApp, host.EventCheckForUpdate)
+	stop(t, a, h)
+	f.publishCached(t, guestUpdater, "2.0.0") // sequence 3, never seen by the client
+	other := updatertest.NewServer(t, updatertest.Config{Clock: f.kit.Clock})
+	other.Publish(t, packageFile(t, guestUpdater, "9.0.0"))
+	f.kit.Publish(t, packageFile(t, "runtime/testdata/guests/basic", "9.0.0"))
+	good := f.cfg
+
 	tests := []struct {
-		name string
-		// cfg configures the kit; setup runs after 1.0.0 is installed
-		// (and before 2.0.0 is published) and points the client at the
-		// fault.
-		cfg   updatertest.Config
-		setup func(t *testing.T, f *updFixture, p *tamperProxy)
-		want  string // in the check's error
+		name  string
+		setup func(cfg *host.UpdateConfig) // points the client at the fault
+		doc   func(appID string) []byte    // what the proxy serves (nil: the kit's)
+		after time.Duration                // how far the clock moves first
+		want  string                       // in the check's error
 	}{
-		{"wrong signature: a client holding another key", updatertest.Config{},
-			func(t *testing.T, f *updFixture, _ *tamperProxy) {
-				f.cfg.PublicKey = updatertest.NewServer(t, updatertest.Config{}).PublicKey
-			}, "signature is bad"},
-		{"wrong signature: another server's document", updatertest.Config{},
-			func(t *testing.T, f *updFixture, _ *tamperProxy) {
-				other := updatertest.NewServer(t, updatertest.Config{Clock: f.kit.Clock})
-				other.Publish(t, runtimetest.BuildPackage(t, guestUpdater, "9.0.0"))
-				f.cfg.Server = other.URL // the key is still f.kit's
-			}, "signature is bad"},
-		{"another app's document", updatertest.Config{},
-			func(t *testing.T, f *updFixture, p *tamperProxy) {
-				f.kit.Publish(t, runtimetest.BuildPackage(t, "runtime/testdata/guests/basic", "9.0.0"))
-				p.setDocument(func(string) []byte {
-					env, err := f.kit.Release.DocumentBytes("test.basic")
-					require.NoError(t, err)
-					return env
-				})
-			}, "for another app"},
-		{"expired: a saved copy served after its lifetime", updatertest.Config{},
-			func(t *testing.T, f *updFixture, p *tamperProxy) {
-				saved, err := f.kit.Release.DocumentBytes(faultApp)
+		// First, while the old document has not expired.
+		{"older sequence replayed", nil,
+			func(string) []byte { return old }, 8 * 24 * time.Hour, "older than one already seen"},
+		{"wrong signature: a client holding another key",
+			func(cfg *host.UpdateConfig) { cfg.PublicKey = other.PublicKey }, nil, 8 * 24 * time.Hour, "signature is bad"},
+		{"wrong signature: another server's document",
+			func(cfg *host.UpdateConfig) { cfg.Server = other.URL }, nil, 8 * 24 * time.Hour, "signature is bad"},
+		{"another app's document", nil,
+			func(string) []byte {
+				env, err := f.kit.Release.DocumentBytes("test.basic")
 				require.NoError(t, err)
-				p.setDocument(func(string) []byte { return saved })
-			}, "has expired"},
-		{"older sequence replayed", updatertest.Config{DocumentLifetime: 30 * 24 * time.Hour},
-			func(t *testing.T, f *updFixture, p *tamperProxy) {
-				old, err := f.kit.Release.DocumentBytes(faultApp) // sequence 1
-				require.NoError(t, err)
-				f.kit.SetMinVersion(t, faultApp, "1.0.0") // sequence 2
-				a, ev, h := f.coldStart(t, faultApp)      // the client sees sequence 2
-				ev.waitEvent(t, faultApp, host.EventCheckForUpdate)
-				stop(t, a, h)
-				st, err := f.store(t).Load(faultApp)
-				require.NoError(t, err)
-				require.EqualValues(t, 2, st.LastSequence)
-				p.setDocument(func(string) []byte { return old })
-			}, "older than one already seen"},
+				return env
+			}, 8 * 24 * time.Hour, "for another app"},
+		{"expired: a copy served after its lifetime", nil,
+			func(string) []byte { return old }, 31 * 24 * time.Hour, "has expired"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := faultFixture(t, tt.cfg)
-			p := newTamperProxy(t, f.kit)
-			f.cfg.Server = p.URL
-			f.installV1(t, guestUpdater, faultApp)
-			tt.setup(t, f, p)
-			f.publish(t, guestUpdater, "2.0.0")
+			f.cfg = good
+			if tt.setup != nil {
+				tt.setup(&f.cfg)
+			}
+			p.setDocument(tt.doc)
+			defer p.setDocument(nil)
 			before, err := f.store(t).Load(faultApp)
 			require.NoError(t, err)
-			f.longUnused()
+			f.kit.Clock.Advance(tt.after) // long unused: sync
 			f.kit.ResetRequests()
+			other.ResetRequests()
 
-			a, ev, _ := f.coldStart(t, faultApp)
+			a, ev, h := f.coldStart(t, faultApp)
 			d := a.Decision()
 			require.Equal(t, "sync", d.Mode)
 			require.Equal(t, "failed", d.Check.Result, "%+v", d.Check)
@@ -480,11 +517,12 @@ func TestFaultBadDocument(t *testing.T) {
 			require.Equal(t, "1.0.0", d.Opened)
 			require.Nil(t, d.Download)
 			ev.waitLog(t, faultApp, "check hasUpdate=false")
+			stop(t, a, h)
 			require.Empty(t, packageRequests(f.kit, "2.0.0"), "a package was fetched on a refused document")
-			require.NoError(t, a.Close(t.Context()))
+			require.Empty(t, packageRequests(other, "9.0.0"), "a package was fetched on a refused document")
 			after, err := f.store(t).Load(faultApp)
 			require.NoError(t, err)
-			require.Equal(t, before.LastSequence, after.LastSequence)
+			require.EqualValues(t, 2, after.LastSequence)
 			require.Equal(t, before.LastDocument, after.LastDocument, "a refused document was saved")
 			requireInstalled(t, f, "1.0.0")
 		})
@@ -498,8 +536,8 @@ func TestFaultOversizedPackage(t *testing.T) {
 	f := faultFixture(t, updatertest.Config{})
 	p := newTamperProxy(t, f.kit)
 	f.cfg.Server = p.URL
-	f.installV1(t, guestUpdater, faultApp)
-	rel := f.publish(t, guestUpdater, "2.0.0")
+	f.install(t, guestUpdater, faultApp)
+	rel := f.publishCached(t, guestUpdater, "2.0.0")
 	p.setTail(bytes.Repeat([]byte("x"), 4<<20))
 	f.longUnused()
 	a, _, _ := f.coldStart(t, faultApp)
@@ -569,17 +607,30 @@ func TestFaultHomeNotWritable(t *testing.T) {
 		require.Contains(t, err.Error(), "create home "+home)
 		require.ErrorIs(t, err, syscall.ENOTDIR)
 	})
-	t.Run("failing filesystem: the active version still opens", func(t *testing.T) {
+	// A home on a failing disk (every write fails) and a compile cache
+	// that cannot be created: the installed version still opens, in
+	// memory, and each failure is reported.
+	t.Run("failing filesystem and compile cache", func(t *testing.T) {
 		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		f.publish(t, guestUpdater, "2.0.0")
+		f.install(t, guestUpdater, faultApp)
+		f.publishCached(t, guestUpdater, "2.0.0")
 		f.longUnused()
+		file := filepath.Join(t.TempDir(), "file")
+		require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
 		logs := &logBuffer{}
 		cfg := f.cfg
-		h, ev := newHost(t, f.home, host.Config{
-			Fs: readOnlyFs{afero.NewOsFs()}, Updates: &cfg,
-			Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		ev := newEvents()
+		h, err := host.New(host.Config{
+			Home: f.home, Fs: readOnlyFs{afero.NewOsFs()}, OnEvent: ev.add, Updates: &cfg,
+			Runtime: runtime.Config{CacheDir: filepath.Join(file, "cache")},
+			Logger:  slog.New(slog.NewTextHandler(logs, nil)),
 		})
+		require.NoError(t, err, "an unwritable home and compile cache do not stop the host")
+		t.Cleanup(func() { h.Close(context.Background()) })
+		require.Empty(t, h.Engine().CacheDir(), "the compile cache falls back to memory")
+		require.Contains(t, logs.String(), "compilation cache not writable")
+		require.Contains(t, logs.String(), "not a directory")
+
 		a, err := h.Launch(t.Context(), faultApp, host.LaunchOptions{})
 		require.NoError(t, err, ev.dump())
 		d := a.Decision()
@@ -593,34 +644,12 @@ func TestFaultHomeNotWritable(t *testing.T) {
 		require.NoError(t, a.Close(t.Context()))
 		require.NoError(t, h.Close(t.Context()))
 		// The host said what it could not record, and nothing changed on disk.
+		require.Contains(t, logs.String(), "record launch")
 		require.Contains(t, logs.String(), "read-only file system")
 		requireInstalled(t, f, "1.0.0")
 		requireNoPartial(t, f, "2.0.0")
 		st, err := f.store(t).Load(faultApp)
 		require.NoError(t, err)
 		require.Equal(t, "1.0.0", st.Active)
-	})
-	t.Run("compile cache under a regular file", func(t *testing.T) {
-		f := faultFixture(t, updatertest.Config{})
-		f.installV1(t, guestUpdater, faultApp)
-		file := filepath.Join(t.TempDir(), "file")
-		require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
-		logs := &logBuffer{}
-		cfg := f.cfg
-		ev := newEvents()
-		h, err := host.New(host.Config{
-			Home: f.home, OnEvent: ev.add, Updates: &cfg,
-			Runtime: runtime.Config{CacheDir: filepath.Join(file, "cache")},
-			Logger:  slog.New(slog.NewTextHandler(logs, nil)),
-		})
-		require.NoError(t, err, "an unwritable compile cache falls back to memory")
-		t.Cleanup(func() { h.Close(context.Background()) })
-		require.Empty(t, h.Engine().CacheDir())
-		require.Contains(t, logs.String(), "compilation cache not writable")
-		require.Contains(t, logs.String(), "not a directory")
-		a, err := h.Launch(t.Context(), faultApp, host.LaunchOptions{})
-		require.NoError(t, err, ev.dump())
-		require.Equal(t, "1.0.0", a.Decision().Opened)
-		ev.waitLog(t, faultApp, "launch version=1.0.0")
 	})
 }

@@ -354,7 +354,7 @@ func (h *Host) syncLaunch(ctx context.Context, appID string, plan updater.Plan, 
 			next := updater.AfterDownloadFailure(out, dl.err)
 			d.noteOutcome(next)
 			d.Fallback = next.Reason
-			return next.Open, true, nil, nil
+			return next.Open, true, dl, nil
 		case <-sctx.Done():
 			d.Download = dl.record("timeout")
 			next := updater.AfterDownloadFailure(out, context.DeadlineExceeded)

@@ -165,9 +165,10 @@ func (a *App) swap(ctx context.Context) {
 	if next == nil {
 		return
 	}
-	fsys := packageFS(a.h.cfg.Fs, next.ver.dir)
+	fsys, closeFS := packageFS(a.h.cfg.Fs, next.ver.dir)
 	inst, err := a.sb.Instantiate(ctx, next.mod, fsys)
 	if err != nil {
+		closeFS()
 		a.upd.ready = nil
 		next.mod.Close(ctx)
 		a.upd.outcome, a.upd.sentResult, a.upd.emittedResult = updFailed, false, false
@@ -176,11 +177,14 @@ func (a *App) swap(ctx context.Context) {
 		return
 	}
 	old := a.cur
-	a.cur = running{ver: next.ver, mod: next.mod, inst: inst, fsys: fsys}
+	a.cur = running{ver: next.ver, mod: next.mod, inst: inst, fsys: fsys, closeFS: closeFS}
 	if old.inst != nil {
 		old.inst.Close(ctx)
 	}
 	old.mod.Close(ctx)
+	if old.closeFS != nil {
+		old.closeFS()
+	}
 	// The new instance is not a cold start: it gets no update events.
 	a.upd = updateState{}
 	a.setVersion(next.ver.v)

@@ -18,15 +18,19 @@ import (
 // The wx call benchmarks measure one guest -> host -> guest round trip
 // through a wx import: the bench guest calls the import b.N times inside
 // one custom event, so ns/op is the cost of one call (the one event around
-// them is amortised). Both load the compiled guest from the shared test
-// compile cache, so the runs that only find b.N stay cheap. "minihost" goes through the runtime's wx module and
+// them is amortised). "minihost" goes through the runtime's wx module and
 // a HostAPI that does nothing; "floor" is the same guest code in a raw
 // wazero Runtime of the same config, whose "wx" module is made of
 // WithGoModuleFunction stubs that only return the same result code. The
 // difference is what our ABI layer (bounds checks, UTF-8 check, copying
-// the key, the HostAPI call, error mapping) adds per call.
+// the key, the HostAPI call, error mapping) adds per call. Both load the
+// compiled guest from the shared test compile cache, so the runs that
+// only find b.N stay cheap.
 //
-//	go test -run '^$' -bench 'Wx' ./runtime/
+// This file also holds two launch benchmarks of the same guest:
+// BenchmarkColdLaunchSingleCompile and BenchmarkCompileWorkers.
+//
+//	go test -run '^$' -bench 'Wx|SingleCompile|CompileWorkers' ./runtime/
 
 const benchWxGuest = "runtime/testdata/guests/bench"
 

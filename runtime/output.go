@@ -88,3 +88,20 @@ func (w *lineWriter) summary() string {
 	}
 	return w.last
 }
+
+// limitedLog applies the output rate limit to wx.log lines too. Calls come
+// from the goroutine calling into the guest, one at a time per Sandbox.
+type limitedLog struct {
+	HostAPI
+	w *lineWriter
+}
+
+func (l *limitedLog) Log(level LogLevel, stream Stream, msg string) {
+	if stream != StreamLog {
+		l.HostAPI.Log(level, stream, msg)
+		return
+	}
+	l.w.level = level
+	l.w.partial = append(l.w.partial[:0], msg...)
+	l.w.emit()
+}

@@ -195,7 +195,7 @@ func TestSandboxFiles(t *testing.T) {
 }
 
 func TestCallbackFailures(t *testing.T) {
-	e := newEngine(t, runtime.Config{CallTimeout: 300 * time.Millisecond, MemoryLimitPages: 1024})
+	e := newEngine(t, runtime.Config{CallTimeout: time.Second, MemoryLimitPages: 1024})
 	tests := []struct {
 		name, event string
 		want        error
@@ -236,7 +236,7 @@ func TestCallbackFailures(t *testing.T) {
 }
 
 func TestFailingInit(t *testing.T) {
-	e := newEngine(t, runtime.Config{CallTimeout: 300 * time.Millisecond})
+	e := newEngine(t, runtime.Config{CallTimeout: time.Second})
 	tests := []struct {
 		guest string
 		want  error

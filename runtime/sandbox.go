@@ -152,6 +152,7 @@ func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, e
 		WithCloseOnContextDone(true).
 		WithCompilationCache(e.cache)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	cfg.API = &limitedLog{HostAPI: cfg.API, w: newLineWriter(cfg.API, StreamLog, LevelInfo)}
 	s := &Sandbox{eng: e, cfg: cfg, rt: rt}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)

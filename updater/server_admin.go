@@ -157,11 +157,15 @@ func (s *Server) publish(ctx context.Context, appID string, r io.Reader, percent
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, s.cfg.MaxPackageSize+1))
+	body := &bodyReader{r: io.LimitReader(r, s.cfg.MaxPackageSize+1)}
+	n, err := io.Copy(io.MultiWriter(f, h), body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, fmt.Errorf("%w: package over the limit of %d bytes", ErrTooBig, s.cfg.MaxPackageSize)
+		}
+		if body.err != nil { // the upload broke off or is malformed: the client's fault
+			return nil, fmt.Errorf("%w: read package: %v", ErrInvalidArgument, err)
 		}
 		return nil, fmt.Errorf("read package: %w", err)
 	}
@@ -406,4 +410,19 @@ func (s *Server) Revert(ctx context.Context, appID, ver string) error {
 	}
 	s.log.Info("reverted", "app", appID, "version", ver)
 	return nil
+}
+
+// bodyReader records the error of the reader it wraps, so that a failed
+// copy can tell a broken upload from a failing disk.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }

@@ -272,8 +272,8 @@ type benchReport struct {
 var floorOf = map[string]string{"DocumentFileServer": "Document"}
 
 // standardUnits are the units go test itself reports; a figure is shown
-// in the first other unit its benchmark reports (req/s, MiB/app), else in
-// ns/op.
+// in the unit of the metric its benchmark reports itself (req/s, MiB/app;
+// the alphabetically first when there are several), else in ns/op.
 var standardUnits = map[string]bool{"ns/op": true, "B/op": true, "allocs/op": true, "MB/s": true}
 
 // buildBenchReport groups results into figures: for a benchmark with a

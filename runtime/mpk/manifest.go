@@ -91,6 +91,11 @@ func ParseVersion(s string) (*version.Version, error) {
 	if c := v.String(); c != s {
 		return nil, fmt.Errorf("not in canonical form, write %q", c)
 	}
+	for _, id := range strings.Split(v.Prerelease(), ".") {
+		if len(id) > 1 && id[0] == '0' && strings.Trim(id, "0123456789") == "" {
+			return nil, fmt.Errorf("pre-release identifier %q has a leading zero", id)
+		}
+	}
 	return v, nil
 }
 

@@ -18,14 +18,15 @@
 //	get <key>: <value>|<err>                 "storage-get" {"key"}
 //	setkey <n>: ok|<err>                     "storage-key" {"size"}: a key of n bytes
 //	setvalue <n>: ok|<err>                   "storage-value" {"size"}: a value of n bytes
-//	fill: <n> keys|<err>                     "storage-fill" {"size"}: 64 KiB values until an error
+//	fill: <n> keys: <err>                    "storage-fill": 64 KiB values until an error
 //	reenter n=<n> modals=<m> busy=<b>        "reenter" {"size"}: n rounds of every wx call from one
 //	                                         callback; a modal every 64 rounds (shown or EBUSY)
 //	reenter modal answered                   the answer to one of those modals
 //	modal <n>: shown|<err>                   "modal": its answer runs the "onModal" arming
 //	modal <n> answered confirm=<bool>
-//	armed <callback>: <action>               "arm" {"callback", "action"}: persisted in storage
+//	armed <callback>: ok|<err>               "arm" {"callback", "action"}: persisted in storage
 //	disarmed                                 "disarm"
+//	misbehave <action> in <callback>         before misbehaving
 //	unknown event <name>
 //
 // and misbehaves, in the custom event itself, with "misbehave" {"action"},
