@@ -205,7 +205,7 @@ func TestModalOutlivesDeadline(t *testing.T) {
 }
 
 func TestGuestFailuresAreContained(t *testing.T) {
-	h, ev := newHost(t, t.TempDir(), host.Config{Runtime: runtime.Config{CallTimeout: time.Second, MemoryLimitPages: 512}})
+	h, ev := newHost(t, t.TempDir(), host.Config{Runtime: runtime.Config{CallTimeout: 3 * time.Second, MemoryLimitPages: 256}})
 	bad, err := h.LaunchDir(t.Context(), guestDir(t, "basic", "test.bad"), host.LaunchOptions{})
 	require.NoError(t, err)
 	good, err := h.LaunchDir(t.Context(), guestDir(t, "basic", "test.good"), host.LaunchOptions{})

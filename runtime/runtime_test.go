@@ -195,21 +195,23 @@ func TestSandboxFiles(t *testing.T) {
 }
 
 func TestCallbackFailures(t *testing.T) {
-	e := newEngine(t, runtime.Config{CallTimeout: time.Second, MemoryLimitPages: 1024})
+	e := newEngine(t, runtime.Config{CallTimeout: time.Second})
 	tests := []struct {
 		name, event string
 		want        error
 		stderr      string
+		sb          runtime.SandboxConfig
 	}{
-		{"infinite loop", "loop", runtime.ErrTimeout, ""},
-		{"long sleep", "sleep", runtime.ErrTimeout, ""},
-		{"memory growth", "alloc", runtime.ErrMemoryLimit, ""},
-		{"panic", "panic", runtime.ErrTrap, "boom"},
-		{"exit", "exit", runtime.ErrExit, ""},
+		{"infinite loop", "loop", runtime.ErrTimeout, "", runtime.SandboxConfig{}},
+		{"long sleep", "sleep", runtime.ErrTimeout, "", runtime.SandboxConfig{}},
+		// A small cap and a long deadline: filling memory is slow under -race.
+		{"memory growth", "alloc", runtime.ErrMemoryLimit, "", runtime.SandboxConfig{MemoryLimitPages: 256, CallTimeout: 30 * time.Second}},
+		{"panic", "panic", runtime.ErrTrap, "boom", runtime.SandboxConfig{}},
+		{"exit", "exit", runtime.ErrExit, "", runtime.SandboxConfig{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, inst := start(t, e, "basic", runtime.SandboxConfig{})
+			f, inst := start(t, e, "basic", tt.sb)
 			began := time.Now()
 			err := event(t, inst, tt.event, nil)
 			require.ErrorIs(t, err, tt.want)
