@@ -618,7 +618,7 @@ func TestEscapeHangingCallbacks(t *testing.T) {
 // the app is re-created and the other app keeps answering.
 func TestEscapeResourceExhaustion(t *testing.T) {
 	// A deadline long enough for every allocation to reach the memory cap.
-	h, ev := escHost(t, t.TempDir(), host.Config{Runtime: runtime.Config{CallTimeout: time.Second}})
+	h, ev := escHost(t, t.TempDir(), host.Config{Runtime: runtime.Config{CallTimeout: 8 * time.Second, MemoryLimitPages: 256}})
 	good := launchAs(t, h, ev, "basic", "test.good")
 	a := launchAs(t, h, ev, "adversary", "test.adversary")
 	tests := []struct {
