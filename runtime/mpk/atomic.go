@@ -66,16 +66,16 @@ func writeAtomic(fsys afero.Fs, path string, perm os.FileMode, fill func(w io.Wr
 	if err := fsys.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", tmp, err)
 	}
-	if err := syncDir(fsys, dir); err != nil {
+	if err := SyncDir(fsys, dir); err != nil {
 		return err
 	}
 	return nil
 }
 
-// syncDir makes a rename or create in dir durable. Where the operating
+// SyncDir makes a rename, create or remove in dir durable. Where the operating
 // system cannot sync a folder (Windows, some file systems), the sync error
 // is ignored: there is nothing better to do there.
-func syncDir(fsys afero.Fs, dir string) error {
+func SyncDir(fsys afero.Fs, dir string) error {
 	d, err := fsys.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync folder %s: %w", dir, err)

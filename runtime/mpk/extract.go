@@ -84,11 +84,11 @@ func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
 
 	// Children before parents, then the top folder itself.
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := syncDir(fsys, filepath.Join(tmp, filepath.FromSlash(dirs[i]))); err != nil {
+		if err := SyncDir(fsys, filepath.Join(tmp, filepath.FromSlash(dirs[i]))); err != nil {
 			return fmt.Errorf("extract package to %s: %w", dir, err)
 		}
 	}
-	if err := syncDir(fsys, tmp); err != nil {
+	if err := SyncDir(fsys, tmp); err != nil {
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
 	// Stat again: dir may have appeared meanwhile, and renaming a folder
@@ -102,7 +102,7 @@ func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
 		}
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
-	if err := syncDir(fsys, parent); err != nil {
+	if err := SyncDir(fsys, parent); err != nil {
 		// The package is in place; only durability is in doubt. Report it
 		// without undoing the rename, which could lose a complete install.
 		return fmt.Errorf("extract package to %s: %w", dir, err)

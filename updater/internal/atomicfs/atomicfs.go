@@ -4,14 +4,11 @@
 package atomicfs
 
 import (
-	"errors"
 	"fmt"
+	"github.com/minihost/minihost/runtime/mpk"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
-	"syscall"
 
 	"github.com/spf13/afero"
 )
@@ -62,29 +59,6 @@ func Rename(fsys afero.Fs, oldpath, newpath string) error {
 	return SyncDir(fsys, filepath.Dir(newpath))
 }
 
-// SyncDir makes a rename, create or remove in dir durable. Where the
-// operating system cannot sync a folder (Windows, some file systems) the
-// error is ignored: there is nothing better to do there.
-func SyncDir(fsys afero.Fs, dir string) error {
-	d, err := fsys.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	err = d.Sync()
-	cerr := d.Close()
-	if err != nil && !syncUnsupported(err) {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	if cerr != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, cerr)
-	}
-	return nil
-}
-
-func syncUnsupported(err error) bool {
-	if goruntime.GOOS == "windows" && errors.Is(err, fs.ErrPermission) {
-		return true // FlushFileBuffers refuses folder handles
-	}
-	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) ||
-		errors.Is(err, errors.ErrUnsupported)
-}
+// SyncDir makes a rename, create or remove in dir durable (see
+// mpk.SyncDir, which it is).
+func SyncDir(fsys afero.Fs, dir string) error { return mpk.SyncDir(fsys, dir) }
