@@ -46,7 +46,7 @@ type task func(ctx context.Context)
 type App struct {
 	h     *Host
 	id    string
-	sb    *runtime.Sandbox
+	sb    *runtime.Sandbox // set before the dispatcher starts; never changes
 	store *storage.Store
 
 	cur     running     // owned by the dispatcher
@@ -214,7 +214,8 @@ func (a *App) dispatch() {
 			case <-a.wake:
 				continue
 			case <-a.ctx.Done():
-				a.shutdown(context.WithoutCancel(a.ctx))
+				// Aborted: shutdown skips onHide under the ended context.
+				a.shutdown(a.ctx)
 				return
 			}
 		}
@@ -345,10 +346,9 @@ func (a *App) shutdown(ctx context.Context) {
 		a.upd.ready.mod.Close(ctx)
 	}
 	a.cur, a.upd = running{}, updateState{}
-	if a.sb != nil {
-		a.sb.Close(ctx)
-		a.sb = nil
-	}
+	// a.sb stays set: host goroutines may still call it, and a closed
+	// Sandbox refuses work with runtime.ErrClosed.
+	a.sb.Close(ctx)
 	a.h.untrack(a)
 	a.emit(Event{Event: EventExit, Reason: "closed"})
 	a.cancel()

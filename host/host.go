@@ -165,22 +165,30 @@ type LaunchOptions struct {
 // delivers onLaunch and onShow. It returns once the app is in the
 // foreground; errors of those callbacks arrive as EventError and do not
 // fail the launch, as a mini program with a failing onLaunch still opens.
+// A path that is not a regular file (a named pipe) is refused at once.
+//
+// Extractions of the app beyond the 3 most recently launched are removed,
+// except those this process is launching or running apps from; apps of
+// other processes sharing the home are protected only by being among the
+// most recently launched.
 func (h *Host) LaunchPackage(ctx context.Context, path string, opts LaunchOptions) (*App, error) {
-	p, err := mpk.OpenFile(path, mpk.Limits{})
+	p, sum, done, err := openPackage(path)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}
-	defer p.Close()
-	sum, err := fileSHA256(path)
-	if err != nil {
-		return nil, fmt.Errorf("launch %s: %w", path, err)
-	}
+	defer done()
 	m := p.Manifest
 	dir := filepath.Join(h.cfg.Home, "packages", m.AppID, m.Version+"-"+hex.EncodeToString(sum[:6]))
+	release := claimExtraction(dir) // before Extract: an existing dir must not be pruned under us
 	if err := p.Extract(h.cfg.Fs, dir); err != nil && !errors.Is(err, fs.ErrExist) {
+		release(nil)
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}
-	return h.LaunchDir(ctx, dir, opts)
+	h.touchExtraction(dir)
+	h.pruneExtractions(filepath.Dir(dir), dir)
+	a, err := h.LaunchDir(ctx, dir, opts)
+	release(a)
+	return a, err
 }
 
 // LaunchDir runs an extracted package folder (app.json, entry and assets),
@@ -207,7 +215,8 @@ func (h *Host) LaunchDir(ctx context.Context, dir string, opts LaunchOptions) (*
 		reason = runtime.ReasonLaunch
 	}
 	if err := a.start(ctx, version{m.Version, dir, wasm}, reason); err != nil {
-		a.Close(context.WithoutCancel(ctx))
+		// When ctx has ended, Close aborts the callback still running.
+		a.Close(ctx)
 		return nil, err
 	}
 	return a, nil

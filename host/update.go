@@ -535,7 +535,8 @@ func (h *Host) openVersion(ctx context.Context, appID, v string, opts LaunchOpti
 		reason = "launch"
 	}
 	if err := a.start(ctx, ver, reason); err != nil {
-		a.Close(context.WithoutCancel(ctx))
+		// When ctx has ended, Close aborts the callback still running.
+		a.Close(ctx)
 		return nil, err
 	}
 	h.activated(appID, v)

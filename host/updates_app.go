@@ -84,6 +84,11 @@ func (a *App) reportCheck(hasUpdate bool) {
 // reportReady records that ver is downloaded and verified, compiles it in
 // the app's sandbox (off the dispatcher) and then reports ready or failed.
 func (a *App) reportReady(ctx context.Context, ver version) {
+	select {
+	case <-a.done:
+		return // closed: nobody is left to tell
+	default:
+	}
 	mod, err := a.sb.Compile(ctx, ver.wasm)
 	ok := a.enqueue(func(ctx context.Context) {
 		if err != nil {

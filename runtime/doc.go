@@ -1,10 +1,12 @@
 // Package runtime executes mini program code packages in a sandbox on
-// wazero. It knows nothing of updates: it compiles a guest module, starts
-// instances of it with their limits (memory cap, a deadline per callback, a
-// read-only view of the package's files, real clocks and randomness, no
-// environment, arguments, host files or network), delivers lifecycle
-// callbacks and events to them, and serves the host module "wx" through a
-// HostAPI the embedder supplies. The guest ABI is specified in ABI.md.
+// wazero. It knows nothing of updates: it compiles a guest module (capping
+// its tables first), starts instances of it with their limits (memory cap,
+// a deadline per callback and on instantiation, a budget of output lines
+// and modals per app, a read-only view of the package's files, real clocks
+// and randomness, no environment, arguments, host files or network),
+// delivers lifecycle callbacks and events to them, and serves the host
+// module "wx" through a HostAPI the embedder supplies. The guest ABI is
+// specified in ABI.md.
 //
 // The objects nest: one Engine per process (the shared compilation cache
 // and compile workers), one Sandbox per running app (a wazero Runtime: limits

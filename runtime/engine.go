@@ -23,12 +23,25 @@ const (
 	DefaultCallTimeout = 5 * time.Second
 	// DefaultMaxLogLineBytes truncates longer guest output lines.
 	DefaultMaxLogLineBytes = 4096
-	// DefaultLogLinesPerSecond is the sustained rate of guest output lines
-	// an instance may write; bursts up to DefaultLogBurst pass, the rest
-	// are dropped and counted.
+	// DefaultLogLinesPerSecond is the sustained rate of output lines
+	// (stdout, stderr and wx.log together) all the instances of one app
+	// may write over its Sandbox's life; bursts up to DefaultLogBurst
+	// pass, the rest are dropped and counted.
 	DefaultLogLinesPerSecond = 200
 	// DefaultLogBurst is the burst of guest output lines allowed at once.
 	DefaultLogBurst = 1000
+	// DefaultModalsPerSecond is the sustained rate of wx.showModal calls
+	// one app may make; past a burst of DefaultModalBurst the guest gets
+	// EBUSY.
+	DefaultModalsPerSecond = 2
+	// DefaultModalBurst is the burst of modals allowed at once: as many as
+	// the minihost host lets be open unanswered, so that a guest showing
+	// modals at once meets one limit, not two.
+	DefaultModalBurst = 16
+	// DefaultMaxTableElements caps the elements of a module's tables, in
+	// all: 8 MiB of host memory per instance at wazero's 8 bytes per
+	// element, about 160 times the table of our largest test guest.
+	DefaultMaxTableElements = 1 << 20
 )
 
 // Config configures an Engine. Zero fields take the defaults above.
@@ -43,6 +56,18 @@ type Config struct {
 	MemoryLimitPages uint32
 	// CallTimeout bounds each call into a guest.
 	CallTimeout time.Duration
+	// MaxTableElements caps the elements of each module's tables, in all:
+	// every table gets a maximum so that table.grow past it returns -1,
+	// and a module whose tables' minima exceed it is refused with
+	// ErrTableLimit.
+	MaxTableElements uint32
+	// LogLinesPerSecond and LogBurst bound the output lines (stdout,
+	// stderr, wx.log) of each app; lines past them are dropped and
+	// counted.
+	LogLinesPerSecond, LogBurst int
+	// ModalsPerSecond and ModalBurst bound each app's wx.showModal calls;
+	// calls past them get EBUSY.
+	ModalsPerSecond, ModalBurst int
 	// CompileWorkers is the number of parallel compile workers per module;
 	// zero means the number of CPUs.
 	CompileWorkers int
@@ -82,6 +107,13 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
+	if cfg.MaxTableElements == 0 {
+		cfg.MaxTableElements = DefaultMaxTableElements
+	}
+	cfg.LogLinesPerSecond = positiveOr(cfg.LogLinesPerSecond, DefaultLogLinesPerSecond)
+	cfg.LogBurst = positiveOr(cfg.LogBurst, DefaultLogBurst)
+	cfg.ModalsPerSecond = positiveOr(cfg.ModalsPerSecond, DefaultModalsPerSecond)
+	cfg.ModalBurst = positiveOr(cfg.ModalBurst, DefaultModalBurst)
 	if cfg.CompileWorkers <= 0 {
 		cfg.CompileWorkers = goruntime.NumCPU()
 	}
@@ -105,6 +137,14 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.cache = wazero.NewCompilationCache()
 	}
 	return e, nil
+}
+
+// positiveOr returns v, or def when v is not positive.
+func positiveOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // probeWritable creates dir and a file in it, so that a read-only or full

@@ -3,6 +3,8 @@ package runtime
 import (
 	"errors"
 	"fmt"
+
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
 
 var (
@@ -10,11 +12,15 @@ var (
 	ErrTimeout = errors.New("deadline exceeded")
 	// ErrMemoryLimit reports a guest that asked for memory past its cap.
 	ErrMemoryLimit = errors.New("memory limit reached")
+	// ErrTableLimit reports a module whose tables declare more elements
+	// than the cap (Config.MaxTableElements), or too many tables.
+	ErrTableLimit = wasmbin.ErrTableLimit
 	// ErrTrap reports a guest trap: a panic, unreachable, a memory fault.
 	ErrTrap = errors.New("guest trapped")
 	// ErrExit reports a guest that exited (os.Exit, proc_exit).
 	ErrExit = errors.New("guest exited")
-	// ErrClosed reports a call into an instance that is already closed.
+	// ErrClosed reports a call into an instance, a module or a sandbox
+	// that is already closed.
 	ErrClosed = errors.New("instance closed")
 	// ErrNotABI reports a module that does not implement guest ABI v1.
 	ErrNotABI = errors.New("not a minihost ABI v1 module")

@@ -8,7 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -61,9 +63,37 @@ type Instance struct {
 func newInstance(s *Sandbox) *Instance {
 	return &Instance{
 		sb:     s,
-		stdout: newLineWriter(s.cfg.API, StreamStdout, LevelInfo),
-		stderr: newLineWriter(s.cfg.API, StreamStderr, LevelWarn),
+		stdout: newLineWriter(s.out, StreamStdout, LevelInfo),
+		stderr: newLineWriter(s.out, StreamStderr, LevelWarn),
 	}
+}
+
+// start instantiates compiled under the call deadline. wazero runs a
+// module's start function (the wasm start section; WithStartFunctions()
+// turns off only _start and _initialize) inside InstantiateModule, so
+// without a deadline a guest looping there would hold the host forever.
+func (i *Instance) start(ctx context.Context, compiled wazero.CompiledModule, mc wazero.ModuleConfig) (api.Module, error) {
+	cctx, cancel := context.WithTimeout(ctx, i.sb.cfg.CallTimeout)
+	defer cancel()
+	actx := experimental.WithMemoryAllocator(cctx, &cappedAllocator{
+		limit: uint64(i.sb.cfg.MemoryLimitPages) * 65536, refused: &i.memRefused})
+	i.done = cctx.Done() // a start function may sleep
+	mod, err := i.sb.rt.InstantiateModule(actx, compiled, mc)
+	i.done = nil
+	if err == nil {
+		return mod, nil
+	}
+	i.stdout.Flush()
+	i.stderr.Flush()
+	// Only a stopped or starved guest is classified; other errors (an
+	// import wazero cannot resolve, a trap in the start function) read as
+	// wazero wrote them.
+	var exit *sys.ExitError
+	if errors.As(err, &exit) || cctx.Err() != nil || i.memRefused.Load() {
+		err = i.classify(cctx, err)
+	}
+	i.err = err
+	return nil, &CallError{AppID: i.sb.cfg.AppID, Callback: "instantiate", Err: err, Stderr: i.stderr.summary()}
 }
 
 func (i *Instance) bind(mod api.Module) error {
@@ -201,6 +231,9 @@ func (i *Instance) callCode(ctx context.Context, name string, fn api.Function) e
 // deadline and returns its i32 result. Any failure breaks the instance.
 // i.stack is sized for the widest signature; wazero reads what fn takes.
 func (i *Instance) call(ctx context.Context, name string, fn api.Function) (uint32, error) {
+	if i.err == nil && i.sb.closed.Load() {
+		i.err = errSandboxClosed
+	}
 	if i.err != nil {
 		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %w", ErrClosed, i.err)}
 	}
@@ -225,6 +258,9 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function) (uint
 }
 
 func (i *Instance) classify(cctx context.Context, err error) error {
+	if i.sb.closed.Load() {
+		return errSandboxClosed // Close stopped the guest
+	}
 	if i.memRefused.Load() {
 		return fmt.Errorf("%w (%d pages)", ErrMemoryLimit, i.sb.cfg.MemoryLimitPages)
 	}

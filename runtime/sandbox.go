@@ -14,6 +14,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
 
 // LogLevel is the severity of a guest log line.
@@ -114,22 +116,54 @@ type SandboxConfig struct {
 	API HostAPI
 	// MemoryLimitPages caps each instance's linear memory.
 	MemoryLimitPages uint32
-	// CallTimeout bounds each call into the guest.
+	// CallTimeout bounds each call into the guest, instantiation (the
+	// module's start function) included.
 	CallTimeout time.Duration
+	// MaxTableElements caps the elements of each module's tables, in all
+	// (see Config).
+	MaxTableElements uint32
+	// LogLinesPerSecond, LogBurst, ModalsPerSecond and ModalBurst bound
+	// the app's output, for all its instances together (see Config).
+	LogLinesPerSecond, LogBurst, ModalsPerSecond, ModalBurst int
 }
 
 // Sandbox is the runtime of one app: a wazero Runtime (limits are per
-// Runtime) with the WASI and wx host modules. Modules compiled in it are
-// only for it. Create one with Engine.NewSandbox and Close it when the app
-// ends; Close also closes its Modules and Instances. Compile and
-// Instantiate are safe for concurrent use; an Instance is not.
+// Runtime) with the WASI and wx host modules, and the app's output budget,
+// shared by all its instances. Modules compiled in it are only for it.
+// Create one with Engine.NewSandbox and Close it when the app ends; Close
+// also closes its Modules and Instances. Compile and Instantiate are safe
+// for concurrent use, with each other and with Close; after Close they
+// fail with ErrClosed. An Instance is not safe for concurrent use.
 type Sandbox struct {
-	eng    *Engine
-	cfg    SandboxConfig
-	rt     wazero.Runtime
-	seq    atomic.Uint64
-	closed atomic.Bool
+	eng *Engine
+	cfg SandboxConfig // cfg.API is the embedder's HostAPI, unlimited
+	rt  wazero.Runtime
+	out *outputBudget
+	seq atomic.Uint64
+
+	// life ends when Close starts; it stops the guest code that
+	// Instantiate calls in progress run.
+	life context.Context
+	kill context.CancelFunc
+
+	mu      sync.Mutex
+	closed  atomic.Bool          // set under mu, read anywhere
+	busy    sync.WaitGroup       // Compile and Instantiate calls in progress; Add under mu
+	modules map[*Module]struct{} // open Modules, guarded by mu; nil once closed
+	done    chan struct{}        // closed when Close has finished
 }
+
+// closedError reports the use of a closed Sandbox or Module; it is
+// ErrClosed for errors.Is.
+type closedError string
+
+func (e closedError) Error() string        { return string(e) + " closed" }
+func (e closedError) Is(target error) bool { return target == ErrClosed }
+
+const (
+	errSandboxClosed = closedError("sandbox")
+	errModuleClosed  = closedError("module")
+)
 
 // NewSandbox creates the Runtime of one app.
 func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, error) {
@@ -145,6 +179,13 @@ func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, e
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = e.cfg.CallTimeout
 	}
+	if cfg.MaxTableElements == 0 {
+		cfg.MaxTableElements = e.cfg.MaxTableElements
+	}
+	cfg.LogLinesPerSecond = positiveOr(cfg.LogLinesPerSecond, e.cfg.LogLinesPerSecond)
+	cfg.LogBurst = positiveOr(cfg.LogBurst, e.cfg.LogBurst)
+	cfg.ModalsPerSecond = positiveOr(cfg.ModalsPerSecond, e.cfg.ModalsPerSecond)
+	cfg.ModalBurst = positiveOr(cfg.ModalBurst, e.cfg.ModalBurst)
 	// The memory cap is enforced by cappedAllocator rather than by
 	// WithMemoryLimitPages, so that a refused grow is seen and reported as
 	// "memory limit reached" instead of a bare trap (see RATIONALE.md).
@@ -152,13 +193,16 @@ func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, e
 		WithCloseOnContextDone(true).
 		WithCompilationCache(e.cache)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	cfg.API = &limitedLog{HostAPI: cfg.API, w: newLineWriter(cfg.API, StreamLog, LevelInfo)}
-	s := &Sandbox{eng: e, cfg: cfg, rt: rt}
+	s := &Sandbox{eng: e, cfg: cfg, rt: rt, out: newOutputBudget(cfg.API, cfg),
+		modules: map[*Module]struct{}{}, done: make(chan struct{})}
+	s.life, s.kill = context.WithCancel(context.Background())
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		s.kill()
 		rt.Close(ctx)
 		return nil, fmt.Errorf("new sandbox %s: instantiate wasi: %w", cfg.AppID, err)
 	}
-	if _, err := newWxModule(rt, cfg.API).Instantiate(ctx); err != nil {
+	if _, err := newWxModule(rt, &limitedAPI{HostAPI: cfg.API, out: s.out}).Instantiate(ctx); err != nil {
+		s.kill()
 		rt.Close(ctx)
 		return nil, fmt.Errorf("new sandbox %s: instantiate wx: %w", cfg.AppID, err)
 	}
@@ -172,13 +216,51 @@ func (s *Sandbox) AppID() string { return s.cfg.AppID }
 func (s *Sandbox) CallTimeout() time.Duration { return s.cfg.CallTimeout }
 
 // Close closes the Runtime and everything compiled or instantiated in it.
+// It refuses new Compile and Instantiate calls at once, stops the guest
+// code of those in progress and waits for them to return: a compile in
+// progress runs to its end, since wazero can neither stop it nor survive
+// the Runtime closing under it. Then it closes the Runtime, with every
+// Instance, and every Module not closed yet (with a shared compilation
+// cache, closing the Runtime alone would keep their compiled code until
+// the Engine closes). Safe to call more than once and concurrently: later
+// calls wait for the first. Do not call it from a HostAPI method that a
+// guest calls during Instantiate (from its start function or _initialize):
+// Close would wait for that Instantiate, which waits for it.
 func (s *Sandbox) Close(ctx context.Context) error {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		<-s.done
 		return nil
 	}
-	if err := s.rt.Close(ctx); err != nil {
+	s.closed.Store(true)
+	s.mu.Unlock()
+	defer close(s.done)
+	s.kill()
+	s.busy.Wait()
+	s.mu.Lock()
+	modules := s.modules
+	s.modules = nil
+	s.mu.Unlock()
+	err := s.rt.Close(ctx)
+	for m := range modules {
+		m.Close(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("close sandbox %s: %w", s.cfg.AppID, err)
 	}
+	return nil
+}
+
+// enter registers a Compile or Instantiate call; the caller calls
+// s.busy.Done when it returns.
+func (s *Sandbox) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return errSandboxClosed
+	}
+	s.busy.Add(1)
 	return nil
 }
 
@@ -188,7 +270,8 @@ func (s *Sandbox) Close(ctx context.Context) error {
 type Module struct {
 	sb        *Sandbox
 	compiled  wazero.CompiledModule
-	hash      [32]byte
+	hash      [32]byte // of the bytes compiled, after LimitTables
+	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -210,8 +293,19 @@ var requiredExports = []struct {
 // Compile compiles wasm for this Sandbox, using the shared compilation
 // cache, and checks that it implements guest ABI v1: the exports above,
 // a memory that fits the cap, imports only from wasi_snapshot_preview1 and
-// wx.
+// wx, no imported table. Every table gets a maximum first, so that the
+// tables' elements stay under SandboxConfig.MaxTableElements; tables
+// whose minima exceed it are refused with ErrTableLimit.
 func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
+	if err := s.enter(); err != nil {
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+	}
+	defer s.busy.Done()
+	wasm, err := limitTables(wasm, s.cfg.MaxTableElements)
+	if err != nil {
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+	}
+	// wazero caches by the bytes it compiles, so the lock is on those.
 	hash := moduleHash(wasm)
 	cctx := experimental.WithCompilationWorkers(ctx, s.eng.cfg.CompileWorkers)
 	unlock := compileLocks.lock(hash)
@@ -224,7 +318,28 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		compiled.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
-	return &Module{sb: s, compiled: compiled, hash: hash}, nil
+	m := &Module{sb: s, compiled: compiled, hash: hash}
+	s.mu.Lock()
+	closed := s.closed.Load()
+	if !closed {
+		s.modules[m] = struct{}{}
+	}
+	s.mu.Unlock()
+	if closed {
+		// Close started during the compile: the Module would outlive it.
+		compiled.Close(ctx)
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: errSandboxClosed}
+	}
+	return m, nil
+}
+
+// limitTables gives wasm's tables a maximum (see wasmbin.LimitTables).
+func limitTables(wasm []byte, maxElems uint32) ([]byte, error) {
+	out, err := wasmbin.LimitTables(wasm, maxElems)
+	if errors.Is(err, wasmbin.ErrUnsupported) {
+		return nil, fmt.Errorf("%w: %w", ErrNotABI, err)
+	}
+	return out, err // ErrTableLimit is wasmbin's
 }
 
 func (s *Sandbox) checkABI(c wazero.CompiledModule) error {
@@ -282,18 +397,50 @@ func allI32(types []api.ValueType, n int) bool {
 // Close releases the compiled code. It is safe to call more than once;
 // only the first call closes.
 func (m *Module) Close(ctx context.Context) error {
-	m.closeOnce.Do(func() { m.closeErr = m.compiled.Close(ctx) })
+	m.closeOnce.Do(func() {
+		m.closed.Store(true)
+		m.sb.mu.Lock()
+		delete(m.sb.modules, m)
+		m.sb.mu.Unlock()
+		m.closeErr = m.compiled.Close(ctx)
+	})
 	return m.closeErr
 }
 
 // Instantiate starts an instance of m with fsys mounted read-only at "/"
-// (nil mounts nothing), runs _initialize under the call deadline and checks
-// the guest's ABI version. The instance gets a fresh module name, so an old
-// instance of the same app may still be running during a hot swap.
+// (nil mounts nothing), runs the module's start function (if it has one)
+// and _initialize, each under the call deadline, and checks the guest's
+// ABI version. The instance gets a fresh module name, so an old instance
+// of the same app may still be running during a hot swap.
 func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Instance, error) {
 	if m.sb != s {
 		return nil, fmt.Errorf("instantiate %s: module was compiled in another sandbox", s.cfg.AppID)
 	}
+	if err := s.enter(); err != nil {
+		return nil, &CallError{AppID: s.cfg.AppID, Callback: "instantiate", Err: err}
+	}
+	defer s.busy.Done()
+	if m.closed.Load() {
+		return nil, &CallError{AppID: s.cfg.AppID, Callback: "instantiate", Err: errModuleClosed}
+	}
+	// Close stops the guest code run here at once, rather than wait up
+	// to three call deadlines for it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)()
+	inst, err := s.instantiate(ctx, m, fsys)
+	if err != nil && s.closed.Load() {
+		callback := "instantiate"
+		var ce *CallError
+		if errors.As(err, &ce) {
+			callback = ce.Callback
+		}
+		return nil, &CallError{AppID: s.cfg.AppID, Callback: callback, Err: errSandboxClosed}
+	}
+	return inst, err
+}
+
+func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Instance, error) {
 	inst := newInstance(s)
 	mc := wazero.NewModuleConfig().
 		WithName(fmt.Sprintf("%s#%d", s.cfg.AppID, s.seq.Add(1))).
@@ -307,11 +454,9 @@ func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	if fsys != nil {
 		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(fsys, "/"))
 	}
-	actx := experimental.WithMemoryAllocator(ctx, &cappedAllocator{
-		limit: uint64(s.cfg.MemoryLimitPages) * 65536, refused: &inst.memRefused})
-	mod, err := s.rt.InstantiateModule(actx, m.compiled, mc)
+	mod, err := inst.start(ctx, m.compiled, mc)
 	if err != nil {
-		return nil, &CallError{AppID: s.cfg.AppID, Callback: "instantiate", Err: err}
+		return nil, err
 	}
 	if err := inst.bind(mod); err != nil {
 		mod.Close(ctx)

@@ -27,6 +27,16 @@ const (
 // maxLogBytes bounds one wx.log message; longer ones are truncated.
 const maxLogBytes = DefaultMaxLogLineBytes
 
+// Bounds of a wx.showModal call (ABI.md); past them the guest gets ETOOBIG.
+// WeChat's own dialogs take a short title, a few lines of content and
+// button texts of four characters.
+const (
+	maxModalPayloadBytes = 64 << 10 // the JSON, refused before it is parsed
+	maxModalTitleBytes   = 256
+	maxModalContentBytes = 4096
+	maxModalButtonBytes  = 64 // confirmText and cancelText each
+)
+
 // errCode maps a HostAPI error to its ABI code.
 func errCode(err error) int32 {
 	switch {
@@ -205,9 +215,16 @@ func wxShowModal(h HostAPI, mod api.Module, s []uint64) int32 {
 	if !ok {
 		return codeInvalid
 	}
+	if len(raw) > maxModalPayloadBytes {
+		return codeTooBig
+	}
 	var m Modal
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return codeInvalid
+	}
+	if len(m.Title) > maxModalTitleBytes || len(m.Content) > maxModalContentBytes ||
+		len(m.ConfirmText) > maxModalButtonBytes || len(m.CancelText) > maxModalButtonBytes {
+		return codeTooBig
 	}
 	id, err := h.ShowModal(m)
 	if err != nil {

@@ -58,7 +58,7 @@ func listFiles(fsys afero.Fs, dir string) (*fileList, error) {
 		case !fi.Mode().IsRegular():
 			return fmt.Errorf("%s: not a regular file (%v)", path, fi.Mode().Type())
 		}
-		f, err := fsys.Open(path)
+		f, err := mpk.OpenRegularFs(fsys, path) // swapped for a named pipe since the walk: fail, not hang
 		if err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func (s *Store) writeFileList(path string, list *fileList) error {
 	if err := mkdirAllSync(s.fs, filepath.Dir(path)); err != nil {
 		return err
 	}
-	return mpk.WriteFileAtomic(s.fs, path, append(data, '\n'), 0o644)
+	return writeFileAtomic(s.fs, path, append(data, '\n'))
 }
 
 // errBadFileList is wrapped by readFileList for a list that does not parse

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-version"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/safename"
 )
 
@@ -127,23 +128,25 @@ func (d *Document) check() error {
 		if s.v == "" {
 			continue
 		}
-		if _, err := version.NewSemver(s.v); err != nil {
-			return bad("%s %q is not a semantic version", s.name, s.v)
+		if _, err := mpk.ParseVersion(s.v); err != nil {
+			return bad("%s: %v", s.name, err)
 		}
 	}
 	for _, r := range d.Revoked {
-		if _, err := version.NewSemver(r); err != nil {
-			return bad("revoked %q is not a semantic version", r)
+		if _, err := mpk.ParseVersion(r); err != nil {
+			return bad("revoked: %v", err)
 		}
 	}
 	return nil
 }
 
-// check validates one release and returns its parsed version.
+// check validates one release and returns its parsed version. The
+// version follows the package rule (mpk.ParseVersion), so that a signed
+// document can never name a version a client cannot store as a file name.
 func (r *Release) check() (*version.Version, error) {
-	v, err := version.NewSemver(r.Version)
+	v, err := mpk.ParseVersion(r.Version)
 	if err != nil {
-		return nil, fmt.Errorf("version %q is not a semantic version", r.Version)
+		return nil, fmt.Errorf("version: %w", err)
 	}
 	if r.Size <= 0 {
 		return nil, fmt.Errorf("size %d is not positive", r.Size)

@@ -96,9 +96,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "minihost bench: %v\n", err)
 		return 1
 	}
-	rep := buildBenchReport(results)
+	rep := buildBenchReport(results, parseBenchFailures(out))
 	rep.Command = command
-	if len(rep.Figures) == 0 {
+	if len(rep.Figures) == 0 && len(rep.Failed) == 0 {
 		if runErr != nil {
 			fmt.Fprintf(stderr, "minihost bench: go test: %v\n", runErr)
 		} else {
@@ -116,11 +116,49 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	} else {
 		printBenchReport(stdout, rep)
 	}
-	if runErr != nil {
-		fmt.Fprintf(stderr, "minihost bench: go test: %v (the table shows what finished)\n", runErr)
+	for _, f := range rep.Failed {
+		fmt.Fprintf(stderr, "minihost bench: FAILED %s: %s\n", f.Benchmark, f.Message)
+	}
+	if runErr != nil || len(rep.Failed) > 0 {
+		fmt.Fprintf(stderr, "minihost bench: %d benchmark(s) failed; go test: %v (the table shows what finished)\n", len(rep.Failed), runErr)
 		return 1
 	}
 	return 0
+}
+
+// benchFailure is a benchmark that failed, with the first line it logged.
+type benchFailure struct {
+	Benchmark string `json:"benchmark"` // without "Benchmark", as "WxLog/minihost"
+	Message   string `json:"message"`
+}
+
+// parseBenchFailures returns the benchmarks go test reports as failed
+// ("--- FAIL: BenchmarkX/sub" followed by the lines it logged), leaves
+// only: a parent fails with its failed child and would repeat it.
+func parseBenchFailures(out []byte) []benchFailure {
+	var fails []benchFailure
+	lines := strings.Split(string(out), "\n")
+	for i, line := range lines {
+		trimmed := strings.TrimSpace(line)
+		name, ok := strings.CutPrefix(trimmed, "--- FAIL: Benchmark")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ") // drop a trailing "(0.00s)"
+		f := benchFailure{Benchmark: name, Message: "(no message)"}
+		indent := len(line) - len(strings.TrimLeft(line, " \t"))
+		if i+1 < len(lines) {
+			next := lines[i+1]
+			nextTrimmed := strings.TrimSpace(next)
+			if len(next)-len(strings.TrimLeft(next, " \t")) > indent && nextTrimmed != "" && !strings.HasPrefix(nextTrimmed, "--- ") {
+				f.Message = nextTrimmed
+			}
+		}
+		fails = append(fails, f)
+	}
+	return slices.DeleteFunc(fails, func(parent benchFailure) bool {
+		return slices.ContainsFunc(fails, func(f benchFailure) bool { return strings.HasPrefix(f.Benchmark, parent.Benchmark+"/") })
+	})
 }
 
 // benchResult is one result line of go test -bench.
@@ -263,6 +301,7 @@ type benchGoalResult struct {
 type benchReport struct {
 	Command []string          `json:"command,omitempty"`
 	Figures []*benchFigure    `json:"figures"`
+	Failed  []benchFailure    `json:"failed,omitempty"`
 	Goals   []benchGoalResult `json:"goals"`
 }
 
@@ -276,11 +315,12 @@ var floorOf = map[string]string{"DocumentFileServer": "Document"}
 // the alphabetically first when there are several), else in ns/op.
 var standardUnits = map[string]bool{"ns/op": true, "B/op": true, "allocs/op": true, "MB/s": true}
 
-// buildBenchReport groups results into figures: for a benchmark with a
+// buildBenchReport groups results into figures and lists the failed
+// benchmarks beside them: for a benchmark with a
 // "floor" sub-benchmark, every other sub-benchmark is a figure against that
 // floor ("minihost" is named after the benchmark alone); a top-level floor
 // from floorOf pairs with its benchmark; the rest stand alone.
-func buildBenchReport(results []benchResult) *benchReport {
+func buildBenchReport(results []benchResult, failed []benchFailure) *benchReport {
 	type key struct{ pkg, top, sub string }
 	runs := map[key][]benchResult{}
 	var order []key
@@ -295,7 +335,7 @@ func buildBenchReport(results []benchResult) *benchReport {
 		}
 		runs[k] = append(runs[k], r)
 	}
-	rep := &benchReport{}
+	rep := &benchReport{Failed: failed}
 	for _, k := range order {
 		if k.sub == "floor" {
 			continue
@@ -324,7 +364,7 @@ func buildBenchReport(results []benchResult) *benchReport {
 		}
 		rep.Figures = append(rep.Figures, f)
 	}
-	rep.Goals = checkBenchGoals(rep.Figures)
+	rep.Goals = checkBenchGoals(rep.Figures, failed)
 	return rep
 }
 
@@ -390,13 +430,23 @@ var benchGoals = []benchGoal{
 	}},
 }
 
-func checkBenchGoals(figs []*benchFigure) []benchGoalResult {
+// checkBenchGoals checks each goal whose figure was measured; a goal whose
+// benchmark failed is listed as missed, so that it never just vanishes
+// from the table.
+func checkBenchGoals(figs []*benchFigure, failed []benchFailure) []benchGoalResult {
 	all := map[string]*benchFigure{}
 	for _, f := range figs {
 		all[f.Figure] = f
 	}
 	var out []benchGoalResult
 	for _, g := range benchGoals {
+		if i := slices.IndexFunc(failed, func(f benchFailure) bool {
+			top, _, _ := strings.Cut(f.Benchmark, "/")
+			return top == g.figure
+		}); i >= 0 {
+			out = append(out, benchGoalResult{Goal: g.text, Value: "benchmark failed: " + failed[i].Message})
+			continue
+		}
 		f := all[g.figure]
 		if f == nil {
 			continue
@@ -430,6 +480,9 @@ func printBenchReport(w io.Writer, rep *benchReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", f.Figure, unit,
 			formatBenchValue(f.Ours.Median, f.Unit), formatBenchRange(f.Ours, f.Unit),
 			floor, floorRange, ratio, ratioRange, delta, len(f.Ours.Runs))
+	}
+	for _, f := range rep.Failed {
+		fmt.Fprintf(tw, "%s\tFAILED: %s\n", f.Benchmark, f.Message)
 	}
 	tw.Flush()
 	if len(rep.Goals) == 0 {

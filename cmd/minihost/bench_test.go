@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -127,13 +128,13 @@ func TestBenchGoalSyncLaunch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			goals := checkBenchGoals([]*benchFigure{fig("SyncLaunch", tt.sync), fig("SyncLaunch/async", tt.async)})
+			goals := checkBenchGoals([]*benchFigure{fig("SyncLaunch", tt.sync), fig("SyncLaunch/async", tt.async)}, nil)
 			if len(goals) != 1 || goals[0].Value != tt.value || goals[0].Met != tt.met {
 				t.Fatalf("goals %+v, want value %s met=%t", goals, tt.value, tt.met)
 			}
 		})
 	}
-	if goals := checkBenchGoals([]*benchFigure{fig("SyncLaunch", 80e6)}); len(goals) != 0 {
+	if goals := checkBenchGoals([]*benchFigure{fig("SyncLaunch", 80e6)}, nil); len(goals) != 0 {
 		t.Fatalf("a sync launch goal without the async figure: %+v", goals)
 	}
 }
@@ -238,6 +239,44 @@ func TestBenchUsage(t *testing.T) {
 			code, _, stderr := relRun(t, append([]string{"bench"}, tt.args...)...)
 			if code != tt.code || !strings.Contains(stderr, tt.want) {
 				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// TestBenchFailedFigure: a benchmark that fails is named, its goal is
+// listed as missed instead of vanishing, and bench exits non-zero.
+func TestBenchFailedFigure(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		t.Run(fmt.Sprintf("json=%t", asJSON), func(t *testing.T) {
+			args := []string{"bench", "--input", filepath.Join("testdata", "bench-failed.txt")}
+			if asJSON {
+				args = append(args, "--json")
+			}
+			code, stdout, stderr := relRun(t, args...)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
+			}
+			want := "FAILED WxLog/minihost: bench_wx_test.go:141: guest made 1010 wx calls, want 10000"
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr does not name the failed figure (%q):\n%s", want, stderr)
+			}
+			if asJSON {
+				var rep benchReport
+				if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+					t.Fatal(err)
+				}
+				if len(rep.Failed) != 1 || rep.Failed[0].Benchmark != "WxLog/minihost" {
+					t.Errorf("failed = %+v, want WxLog/minihost only", rep.Failed)
+				}
+				i := slices.IndexFunc(rep.Goals, func(g benchGoalResult) bool { return strings.Contains(g.Goal, "SDK log") })
+				if i < 0 || rep.Goals[i].Met || !strings.Contains(rep.Goals[i].Value, "benchmark failed") {
+					t.Errorf("the WxLog goal is not listed as failed: %+v", rep.Goals)
+				}
+				return
+			}
+			if !strings.Contains(strings.Join(strings.Fields(stdout), " "), "WxLog/minihost FAILED: bench_wx_test.go:141") {
+				t.Errorf("the table has no row for the failed figure:\n%s", stdout)
 			}
 		})
 	}

@@ -23,7 +23,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("export", exportSynopsis, "minihost export --data releases --to public --key release.key --expires 48h", stderr)
 	data := fs.String("data", "", "release server data folder")
 	to := fs.String("to", "", "output folder (created if missing)")
-	keyFile := fs.String("key", "", "private key file (the release server's)")
+	keyFile := fs.String("key", "", "the release server's private key file, written by minihost keygen (not its .pub)")
 	expires := fs.Duration("expires", updater.DefaultExportLifetime, "validity of the exported release documents")
 	var apps appList
 	fs.Var(&apps, "app", "export only this app (repeatable; default all)")
@@ -39,7 +39,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *expires <= 0 {
 		return usageError(fs, stderr, fmt.Sprintf("--expires %v: want a positive duration", *expires))
 	}
-	key, err := loadKeyFile(*keyFile)
+	key, err := updater.LoadPrivateKey(*keyFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost export: %v\n", err)
 		return 1

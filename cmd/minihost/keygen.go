@@ -9,29 +9,44 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/spf13/afero"
 )
 
-const keygenSynopsis = `-o KEYFILE
+const keygenSynopsis = `-o KEYFILE | --convert KEYFILE
 
-Makes an ed25519 key pair for a release server: KEYFILE holds the private
-key (PEM, mode 0600; keep it secret, give it to "minihost serve --key" and
-"minihost export --key"), KEYFILE.pub the public key (base64), which
-clients are given ("minihost run --pubkey KEYFILE.pub"). Refuses to
-overwrite either file.`
+Makes an ed25519 key pair for a release server. KEYFILE holds the private
+key as PEM ("-----BEGIN PRIVATE KEY-----", PKCS #8), mode 0600: keep it
+secret and give it to "minihost serve --key" and "minihost export --key".
+KEYFILE.pub holds the public key, one line "minihost-ed25519-public:BASE64":
+give it to clients ("minihost run --pubkey KEYFILE.pub"). Refuses to
+overwrite either file.
+
+--convert KEYFILE rewrites a private key in the old format (bare base64,
+which the signing commands refuse because it reads like a public key) as
+PEM, atomically and with mode 0600. It first checks that KEYFILE.pub, if
+present, holds the matching public key, and writes KEYFILE.pub if missing.`
 
 func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("keygen", keygenSynopsis, "minihost keygen -o release.key", stderr)
+	fs := newFlagSet("keygen", keygenSynopsis, "minihost keygen -o release.key\n  minihost keygen --convert release.key", stderr)
 	out := fs.String("o", "", "private key file to write (the public key goes to FILE.pub)")
+	convert := fs.String("convert", "", "old-format (bare base64) private key file to rewrite as PEM")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() != 0 {
 		return usageError(fs, stderr, "takes no arguments")
 	}
-	if *out == "" {
-		return usageError(fs, stderr, "-o KEYFILE is required")
+	switch {
+	case *out != "" && *convert != "":
+		return usageError(fs, stderr, "-o and --convert exclude each other")
+	case *convert != "":
+		return convertKey(*convert, stdout, stderr)
+	case *out == "":
+		return usageError(fs, stderr, "-o KEYFILE (or --convert KEYFILE) is required")
 	}
 	pub, err := writeKeyPair(*out)
 	if err != nil {
@@ -43,8 +58,32 @@ func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
+// convertKey runs "keygen --convert path".
+func convertKey(path string, stdout, stderr io.Writer) int {
+	res, err := updater.ConvertKeyFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost keygen: %v\n", err)
+		return 1
+	}
+	id, text := updater.KeyID(res.Public), updater.EncodePublicKey(res.Public)
+	if !res.Converted {
+		fmt.Fprintf(stdout, "%s is already a PEM private key (key id %s); nothing to convert\npublic key: %s\n", path, id, text)
+		return 0
+	}
+	pubNote := "matches " + path + ".pub"
+	if res.WrotePublic {
+		pubNote = "wrote " + path + ".pub"
+	}
+	fmt.Fprintf(stdout, "converted %s to a PEM private key (key id %s; %s)\npublic key: %s\n"+
+		"check that this is the public key your clients have; if the old file's text was ever shared, it is no secret: make a new key with minihost keygen -o\n",
+		path, id, pubNote, text)
+	return 0
+}
+
 // writeKeyPair makes a key pair and writes path (0600) and path.pub,
-// creating both exclusively; on failure it leaves neither.
+// creating both exclusively, then syncs their folder; on failure it leaves
+// neither. Exclusive creation, not a rename, so that two runs can never
+// replace each other's key.
 func writeKeyPair(path string) (ed25519.PublicKey, error) {
 	for _, p := range []string{path, path + ".pub"} {
 		if _, err := os.Lstat(p); err == nil {
@@ -65,6 +104,11 @@ func writeKeyPair(path string) (ed25519.PublicKey, error) {
 		return nil, err
 	}
 	if err := writeExclusive(path+".pub", []byte(updater.EncodePublicKey(pub)+"\n"), 0o644); err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	if err := mpk.SyncDir(afero.NewOsFs(), filepath.Dir(path)); err != nil {
+		os.Remove(path + ".pub")
 		os.Remove(path)
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,8 +34,16 @@ func TestKeygenCommand(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("private key mode %v, want 0600", fi.Mode().Perm())
 	}
-	// The public key text is what "run --pubkey" takes as well.
+	// Each file says what it holds, and the two cannot be mistaken.
+	privText, _ := os.ReadFile(key)
 	text, _ := os.ReadFile(key + ".pub")
+	if !strings.HasPrefix(string(privText), "-----BEGIN PRIVATE KEY-----\n") {
+		t.Errorf("private key file starts %q, want PEM \"PRIVATE KEY\"", strings.SplitN(string(privText), "\n", 2)[0])
+	}
+	if string(text) != "minihost-ed25519-public:"+base64.StdEncoding.EncodeToString(pub)+"\n" {
+		t.Errorf("public key file %q, want minihost-ed25519-public:BASE64", text)
+	}
+	// The public key text is what "run --pubkey" takes as well.
 	if p2, err := updater.ParsePublicKey(string(text)); err != nil || !p2.Equal(pub) {
 		t.Fatalf("ParsePublicKey of the .pub text: %v", err)
 	}

@@ -106,18 +106,37 @@ func newFlagSet(name, synopsis, example string, stderr io.Writer) *flag.FlagSet 
 	return fs
 }
 
-// parseFlags parses args and maps the outcome to an exit code: -1 to go on,
-// 0 after -h, 2 on a usage error.
+// parseFlags parses args, with flags before or after the positional
+// arguments ("run --yes DIR" and "run DIR --yes"; everything after "--" is
+// positional), and maps the outcome to an exit code: -1 to go on, 0 after
+// -h, 2 on a usage error. On -1, fs.Args() holds the positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) int {
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
-		return -1
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	default:
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case err != nil:
+			return 2
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	// Leave exactly the positional arguments in fs.Args(); "--" stops
+	// Parse from reading any of them as a flag.
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
 		return 2
 	}
+	return -1
 }
 
 // usageError prints msg and the command's usage and returns exit code 2.

@@ -35,7 +35,20 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *rollout < 0 || *rollout > 100 {
 		return usageError(fs, stderr, fmt.Sprintf("--rollout %d: want 0 to 100", *rollout))
 	}
-	m, err := validatePackage(ctx, pos[0])
+	// One open file for the checks and the upload, so that what is
+	// uploaded is what was checked; a named pipe is refused, not waited on.
+	f, err := mpk.OpenRegular(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
+		return 1
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
+		return 1
+	}
+	m, err := validatePackage(ctx, f, st.Size(), pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
 		return 1
@@ -45,12 +58,8 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return usageError(fs, stderr, err.Error())
 	}
 	defer admin.Close()
-	f, err := os.Open(pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
-		return 1
-	}
-	defer f.Close()
+	// f itself, still at offset 0 (the checks read with ReadAt), so that
+	// the admin client sends its length.
 	rel, err := admin.PublishStaged(ctx, m.AppID, f, *rollout)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
@@ -61,15 +70,15 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// validatePackage checks a package before it is uploaded: the same checks
-// the server makes (zip structure, app.json, paths, sizes, the entry is
-// WebAssembly, every file readable). It is the hook for further local
-// checks; the lead adds a wasm compile check through the runtime package
-// here.
-func validatePackage(ctx context.Context, path string) (*mpk.Manifest, error) {
-	p, err := mpk.OpenFile(path, mpk.Limits{})
+// validatePackage checks the package in r (size bytes, read from path)
+// before it is uploaded: the same checks the server makes (zip structure,
+// app.json with the version rule of mpk.ParseVersion, paths, sizes, the
+// entry is WebAssembly, every file readable), then compiles the entry. It
+// is the hook for further local checks.
+func validatePackage(ctx context.Context, r io.ReaderAt, size int64, path string) (*mpk.Manifest, error) {
+	p, err := mpk.Open(r, size, mpk.Limits{})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open package %s: %w", path, err)
 	}
 	defer p.Close()
 	for _, name := range p.Files() {

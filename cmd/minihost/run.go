@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,17 +58,31 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *yes || *no {
 		ui = host.AutoAnswer(*yes)
 	}
+	upd, err := uf.config()
+	if err != nil {
+		return usageError(fs, stderr, err.Error())
+	}
+	// A source folder is built before the run starts, so that
+	// --exit-after 2s does not count the compiler.
+	pkg := ""
+	if upd == nil {
+		p, cleanup, err := resolveTarget(ctx, fs.Arg(0), stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "minihost run: %v\n", err)
+			return 1
+		}
+		defer cleanup()
+		pkg = p
+	}
 	// running ends the run: an interrupt, --exit-after, or the app closing.
+	// Everything the run does, a blocked launch and a callback included,
+	// happens under it, so a DURATION bounds the whole run.
 	running, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if stopOn.d > 0 {
 		var c2 context.CancelFunc
 		running, c2 = context.WithTimeout(running, stopOn.d)
 		defer c2()
-	}
-	upd, err := uf.config()
-	if err != nil {
-		return usageError(fs, stderr, err.Error())
 	}
 	var once sync.Once
 	h, err := host.New(host.Config{
@@ -89,33 +104,43 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minihost run: %v\n", err)
 		return 1
 	}
-	defer h.Close(context.WithoutCancel(ctx))
+	// Closing is bounded too: onHide gets a short grace, then whatever
+	// still runs is aborted.
+	defer func() {
+		cctx, c := context.WithTimeout(context.WithoutCancel(ctx), runCloseGrace)
+		defer c()
+		h.Close(cctx)
+	}()
 
 	var app *host.App
 	if upd != nil {
-		app, err = h.Launch(ctx, fs.Arg(0), host.LaunchOptions{})
+		app, err = h.Launch(running, fs.Arg(0), host.LaunchOptions{})
 	} else {
-		pkg, cleanup, rerr := resolveTarget(ctx, fs.Arg(0), stderr)
-		if rerr != nil {
-			fmt.Fprintf(stderr, "minihost run: %v\n", rerr)
-			return 1
-		}
-		defer cleanup()
-		app, err = h.LaunchPackage(ctx, pkg, host.LaunchOptions{})
+		app, err = h.LaunchPackage(running, pkg, host.LaunchOptions{})
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "minihost run: %v\n", err)
+		if running.Err() != nil && ctx.Err() == nil && stopOn.d > 0 {
+			fmt.Fprintf(stderr, "minihost run: %s did not open within --exit-after %v: %v\n", fs.Arg(0), stopOn.d, err)
+		} else {
+			fmt.Fprintf(stderr, "minihost run: %v\n", err)
+		}
 		return 1
 	}
 	select {
 	case <-running.Done():
 	case <-app.Done():
 	}
-	closeCtx, c3 := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	closeCtx, c3 := context.WithTimeout(context.WithoutCancel(ctx), runCloseGrace)
 	defer c3()
 	app.Close(closeCtx)
 	return 0
 }
+
+// runCloseGrace bounds closing an app at the end of a run: long enough for
+// a well-behaved onHide, short enough that --exit-after DURATION and an
+// interrupt end the process promptly. A callback still running after it is
+// aborted.
+const runCloseGrace = 2 * time.Second
 
 // resolveTarget turns TARGET into an .mpk path, building or packing a
 // folder into a temporary file.
@@ -161,12 +186,18 @@ func parseExitAfter(s string) (exitAfter, error) {
 		}
 		return exitAfter{d: d}, nil
 	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return exitAfter{}, fmt.Errorf("--exit-after %q: want an event name or a duration", s)
-		}
+	if !slices.Contains(exitEvents, s) {
+		return exitAfter{}, fmt.Errorf("--exit-after %q: want a duration (2s) or an event name: %s", s, strings.Join(exitEvents, ", "))
 	}
 	return exitAfter{event: s}, nil
+}
+
+// exitEvents are the events a run can stop after: every event a host emits.
+var exitEvents = []string{
+	host.EventDecision, host.EventLaunch, host.EventShow, host.EventHide, host.EventLog,
+	host.EventModal, host.EventModalResult, host.EventError, host.EventExit,
+	host.EventCheckForUpdate, host.EventUpdateReady, host.EventUpdateFailed,
+	host.EventApplyUpdate, host.EventBlocked, host.EventRollback,
 }
 
 // runOutput prints events as text or JSON lines; goroutine-safe.

@@ -75,6 +75,8 @@ func TestRunUsage(t *testing.T) {
 		{"bad events", []string{"run", "--events", "xml", "x"}, 2, "--events"},
 		{"yes and no", []string{"run", "--yes", "--no", "x"}, 2, "exclude"},
 		{"bad exit-after", []string{"run", "--exit-after", "-1s", "x"}, 2, "positive"},
+		{"unknown exit-after event", []string{"run", "--exit-after", "bogus", "x"}, 2, `--exit-after "bogus": want a duration`},
+		{"flags after the target", []string{"run", "/no/such/dir", "--exit-after", "bogus"}, 2, `--exit-after "bogus"`},
 		{"missing target", []string{"run", "--home", "HOME", "/no/such/dir"}, 1, "no such file"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 	}

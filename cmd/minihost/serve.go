@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -28,7 +25,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"minihost keygen -o release.key && MINIHOST_TOKEN=s3cret minihost serve --data releases --key release.key", stderr)
 	data := fs.String("data", "", "data folder (created if missing)")
 	addr := fs.String("addr", "127.0.0.1:8700", "address to listen on")
-	keyFile := fs.String("key", "", "private key file (make one with minihost keygen)")
+	keyFile := fs.String("key", "", "private key file written by minihost keygen (not its .pub)")
 	token := fs.String("token", "", "admin bearer token(s), comma-separated (default $MINIHOST_TOKEN)")
 	lifetime := fs.Duration("lifetime", updater.DefaultDocumentLifetime, "validity of signed release documents")
 	quiet := fs.Bool("quiet", false, "log warnings and errors only")
@@ -41,7 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *data == "" || *keyFile == "" {
 		return usageError(fs, stderr, "--data and --key are required")
 	}
-	key, err := loadKeyFile(*keyFile)
+	key, err := updater.LoadPrivateKey(*keyFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
 		return 1
@@ -83,15 +80,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintln(stdout, "minihost: release server stopped")
 	return 0
-}
-
-// loadKeyFile loads a private key, saying how to make one when missing.
-func loadKeyFile(path string) (ed25519.PrivateKey, error) {
-	key, err := updater.LoadPrivateKey(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("key file %s not found; make one with: minihost keygen -o %s", path, path)
-	}
-	return key, err
 }
 
 // splitTokens splits a comma-separated token list, dropping blanks.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +26,7 @@ type updateFlags struct {
 func addUpdateFlags(fs *flag.FlagSet) *updateFlags {
 	return &updateFlags{
 		server:      fs.String("server", "", "release server (or static export) URL; turns on updates"),
-		pubkey:      fs.String("pubkey", "", "the release server's public key: a file (KEYFILE.pub) or its base64 text"),
+		pubkey:      fs.String("pubkey", "", "the release server's public key: a file (KEYFILE.pub) or the key text it holds (older bare base64 keys work too)"),
 		syncTimeout: fs.Duration("sync-timeout", updater.DefaultSyncTimeout, "bound of a sync launch's check and download"),
 		now:         fs.String("now", "", "pretend the launch policy's clock reads this RFC 3339 time (last use, long-unused, recent window); signatures and expiry keep the real clock"),
 		clientID:    fs.String("client-id", "", "this installation's id for staged rollouts (default: a random id kept in the home)"),
@@ -43,11 +44,9 @@ func (u *updateFlags) config() (*host.UpdateConfig, error) {
 	if *u.pubkey == "" {
 		return nil, errors.New("--server needs --pubkey (the server's public key; never fetched from the server)")
 	}
-	pub, err := updater.LoadPublicKey(*u.pubkey)
+	pub, err := loadPubkey(*u.pubkey)
 	if err != nil {
-		if pub, err = updater.ParsePublicKey(*u.pubkey); err != nil {
-			return nil, fmt.Errorf("--pubkey %q: neither a key file nor a base64 key: %v", *u.pubkey, err)
-		}
+		return nil, fmt.Errorf("--pubkey: %w", err)
 	}
 	if *u.syncTimeout <= 0 {
 		return nil, fmt.Errorf("--sync-timeout %v: must be positive", *u.syncTimeout)
@@ -66,6 +65,27 @@ func (u *updateFlags) config() (*host.UpdateConfig, error) {
 		cfg.Clock = offsetClock{offset: time.Until(t)}
 	}
 	return cfg, nil
+}
+
+// loadPubkey reads a --pubkey value: a public key file, or the key's text
+// (the line KEYFILE.pub holds, or an older bare base64 key). It refuses a
+// private key, file or text, without quoting it. A value that is neither a
+// file nor a key is reported as a missing file, by its path.
+func loadPubkey(v string) (ed25519.PublicKey, error) {
+	if s := strings.TrimSpace(v); strings.HasPrefix(s, updater.PublicKeyPrefix) || strings.Contains(s, "-----BEGIN ") {
+		return updater.ParsePublicKey(v) // key text, never a file name
+	}
+	pub, err := updater.LoadPublicKey(v)
+	if errors.Is(err, updater.ErrKeyNotFound) {
+		p, perr := updater.ParsePublicKey(v)
+		if perr == nil {
+			return p, nil
+		}
+		if errors.Is(perr, updater.ErrPrivateKeyGiven) {
+			return nil, perr
+		}
+	}
+	return pub, err
 }
 
 // offsetClock is the system clock shifted by offset: `--now` pretends time

@@ -31,6 +31,10 @@ var (
 	ErrNoEntry = errors.New("entry file missing")
 	// ErrSymlink reports a symbolic link in a package or a source folder.
 	ErrSymlink = errors.New("symbolic link")
+	// ErrInvalidVersion reports a version that breaks the version rule
+	// (see ParseVersion): too long, not SemVer, or not canonical. In an
+	// app.json it comes with ErrInvalidManifest.
+	ErrInvalidVersion = errors.New("invalid version")
 )
 
 // Error is the structured error for bad packages and manifests. File is the

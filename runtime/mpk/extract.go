@@ -17,8 +17,9 @@ import (
 // Extract writes the package's files and folders into the new folder dir on
 // fsys, atomically: it fills a sibling temporary folder, syncs every file
 // and folder, renames it to dir and syncs the parent. Bytes are bounded by
-// what is actually read (file and total size limits), whatever the zip
-// headers declare, and each file's length and CRC are checked.
+// what is actually read (file and total size limits, the total ratio to
+// the package size), whatever the zip headers declare, and each file's
+// length and CRC are checked.
 //
 // If dir exists already, Extract returns an error wrapping fs.ErrExist and
 // changes nothing. On any error nothing is left behind except dir's parent
@@ -73,7 +74,8 @@ func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
 		}
 	}
 
-	remaining := p.lim.MaxTotalSize
+	// Counted from the bytes actually written, whatever the headers say.
+	remaining := p.lim.maxTotal(p.Size)
 	for _, f := range p.files {
 		n, err := extractFile(fsys, filepath.Join(tmp, filepath.FromSlash(f.Name)), f, min(p.lim.MaxFileSize, remaining))
 		if err != nil {

@@ -24,8 +24,15 @@ const (
 	ABIVersion = 1
 	// Ext is the file name extension of a package.
 	Ext = ".mpk"
-	// maxAppIDLen bounds an app id, which also names folders on disk.
-	maxAppIDLen = 64
+	// MaxAppIDLen bounds an app id in bytes: it names folders on every
+	// client and the server and is part of URLs.
+	MaxAppIDLen = 64
+	// MaxVersionLen bounds a package version in bytes. A version names
+	// files and folders on every client and the server, with prefixes and
+	// suffixes added (downloads/V.mpk.part, temporary names), and file
+	// names stop at 255 bytes on common file systems; real versions are
+	// far shorter.
+	MaxVersionLen = 64
 	// maxManifestSize bounds app.json; real manifests are a few hundred bytes.
 	maxManifestSize = 64 << 10
 )
@@ -41,10 +48,11 @@ var KnownPermissions = map[string]bool{}
 // ParseManifest or found in a Package is valid; treat it as read-only
 // (values are safe to share between goroutines).
 type Manifest struct {
-	// AppID identifies the app: 1 to 64 of a-z, 0-9, '.', '-', '_',
-	// starting with a letter.
+	// AppID identifies the app: 1 to 64 (MaxAppIDLen) of a-z, 0-9, '.',
+	// '-', '_', starting with a letter.
 	AppID string `json:"appId"`
-	// Version is the package's semantic version, as written.
+	// Version is the package's semantic version, as written: see
+	// ParseVersion (at most MaxVersionLen bytes).
 	Version string `json:"version"`
 	// ABI is the guest ABI version; it must equal ABIVersion.
 	ABI int `json:"abi"`
@@ -73,30 +81,61 @@ func (m *Manifest) SemVer() *version.Version {
 	return v
 }
 
-// ParseVersion parses a package version with the rules app.json uses:
-// version.NewSemver, and the text must be the canonical form of what it
-// parses to (MAJOR.MINOR.PATCH with optional -PRERELEASE and +BUILD, no "v"
-// prefix, no leading zeros, no missing or extra segments), so that one
-// version has one spelling in file names, release documents and logs.
-// Nothing is normalised: a non-canonical text is an error naming the
-// canonical form.
+// ParseVersion parses a package version with the rules app.json uses. It
+// is the one version rule: build, pack, publish (client and server), the
+// release server's settings and the client store all go through it. The
+// text must be at most MaxVersionLen bytes; version.NewSemver must accept
+// it; and it must be the canonical form of what it parses to
+// (MAJOR.MINOR.PATCH with optional -PRERELEASE and +BUILD, dot-separated
+// identifiers of [0-9A-Za-z-], no "v" prefix, no leading zeros, no missing
+// or extra segments), so that one version has one spelling in file names,
+// release documents and logs, and every client can store it as a file
+// name. Nothing is normalised: a non-canonical text is an error naming the
+// canonical form. Errors wrap ErrInvalidVersion.
 func ParseVersion(s string) (*version.Version, error) {
+	// First, so that a huge text costs nothing more.
+	if len(s) > MaxVersionLen {
+		return nil, badVersion(fmt.Sprintf("%d bytes exceeds the limit of %d", len(s), MaxVersionLen))
+	}
 	v, err := version.NewSemver(s)
 	if err != nil {
-		return nil, err
+		return nil, badVersion(err.Error())
 	}
 	if len(v.Segments64()) != 3 {
-		return nil, fmt.Errorf("want exactly three numeric parts, MAJOR.MINOR.PATCH")
+		return nil, badVersion("want exactly three numeric parts, MAJOR.MINOR.PATCH")
 	}
 	if c := v.String(); c != s {
-		return nil, fmt.Errorf("not in canonical form, write %q", c)
+		return nil, badVersion(fmt.Sprintf("not in canonical form, write %q", c))
+	}
+	// go-version also takes '~', which SemVer, URLs and the release
+	// server's path rules do not.
+	for _, part := range []struct{ name, ids string }{{"pre-release", v.Prerelease()}, {"build", v.Metadata()}} {
+		if part.ids == "" {
+			continue
+		}
+		for _, id := range strings.Split(part.ids, ".") {
+			if id == "" || strings.Trim(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") != "" {
+				return nil, badVersion(fmt.Sprintf("%s identifier %q must be one or more of 0-9, A-Z, a-z and '-'", part.name, id))
+			}
+		}
 	}
 	for _, id := range strings.Split(v.Prerelease(), ".") {
 		if len(id) > 1 && id[0] == '0' && strings.Trim(id, "0123456789") == "" {
-			return nil, fmt.Errorf("pre-release identifier %q has a leading zero", id)
+			return nil, badVersion(fmt.Sprintf("pre-release identifier %q has a leading zero", id))
 		}
 	}
 	return v, nil
+}
+
+func badVersion(msg string) error { return because(ErrInvalidVersion, msg, nil) }
+
+// quoteVersion quotes a version for a message, shortening a long one.
+func quoteVersion(s string) string {
+	const keep = 24
+	if len(s) <= MaxVersionLen {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(strings.ToValidUTF8(s[:keep], "")) + "..."
 }
 
 // ParseManifest parses and validates the contents of an app.json. Errors are
@@ -192,7 +231,7 @@ func (m *Manifest) validate() error {
 	}
 	v, err := ParseVersion(m.Version)
 	if err != nil {
-		return manifestErr("version", invalid("invalid semantic version "+strconv.Quote(m.Version), err))
+		return manifestErr("version", invalid("invalid semantic version "+quoteVersion(m.Version), err))
 	}
 	m.semver = v
 	if m.ABI != ABIVersion {
@@ -214,7 +253,7 @@ func (m *Manifest) validate() error {
 
 func checkAppID(id string) error {
 	const rule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
-	if len(id) == 0 || len(id) > maxAppIDLen || id[0] < 'a' || id[0] > 'z' {
+	if len(id) == 0 || len(id) > MaxAppIDLen || id[0] < 'a' || id[0] > 'z' {
 		return invalid(fmt.Sprintf("app id %q %s", id, rule), nil)
 	}
 	for i := 0; i < len(id); i++ {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -47,7 +46,9 @@ func Pack(srcDir, out string) error {
 
 // readSourceManifest reads and validates srcDir/app.json.
 func readSourceManifest(srcDir string) ([]byte, *Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(srcDir, ManifestName))
+	// Bounded and refusing a named pipe, so that a bad source folder fails
+	// rather than hangs; ParseManifest refuses what is above its limit.
+	data, err := readRegular(filepath.Join(srcDir, ManifestName), maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, &Error{File: ManifestName, Err: because(ErrNoManifest, "missing from "+srcDir, nil)}
 	}
@@ -158,7 +159,7 @@ func writePackage(out string, manifest []byte, files []srcFile) error {
 		}
 		for _, f := range files {
 			if err := addFile(zw, f.name, func(w io.Writer) error {
-				src, err := os.Open(f.path)
+				src, err := OpenRegular(f.path) // collect saw a regular file; it may have changed since
 				if err != nil {
 					return err
 				}

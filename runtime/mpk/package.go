@@ -8,24 +8,37 @@ import (
 	"io"
 	"io/fs"
 	"math/bits"
-	"os"
 	"sort"
 	"strings"
 )
 
 // Default limits, used for every zero field of Limits.
+//
+// The total is four times the largest package and the largest file, room
+// for a package at the size limit holding typical content (wasm and text
+// deflate about 3 to 5:1). The per-file ratio alone does not bound a
+// package, since files up to 64 KiB pass it whatever their ratio: thousands
+// of them let a 1.6 MB package fill 253 MiB. So the total is bounded by a
+// ratio to the package file too, a fifth of the per-file one: a package of
+// real content averages well under it, and a 1.6 MB package can now write
+// at most 32 MB.
 const (
 	DefaultMaxPackageSize = 64 << 20  // bytes of the .mpk file
 	DefaultMaxFileSize    = 64 << 20  // uncompressed bytes of one file
 	DefaultMaxTotalSize   = 256 << 20 // uncompressed bytes of all files
 	DefaultMaxFiles       = 10000     // entries, folders included
 	DefaultMaxRatio       = 100       // uncompressed bytes per compressed byte, per file
+	DefaultMaxTotalRatio  = 20        // uncompressed bytes of all files per byte of the package file
 )
 
 // ratioFloor is the uncompressed size up to which a file passes the ratio
 // check whatever its ratio: a small file cannot be a bomb, and small text or
 // zero-filled assets legitimately compress far better than 100:1.
 const ratioFloor = 64 << 10
+
+// totalRatioFloor is the uncompressed total up to which a package passes
+// the total ratio check whatever its ratio, for the same reason.
+const totalRatioFloor = 1 << 20
 
 // wasmMagic is the WebAssembly binary magic and version 1.
 const wasmMagic = "\x00asm\x01\x00\x00\x00"
@@ -38,6 +51,7 @@ type Limits struct {
 	MaxTotalSize   int64 // uncompressed size of all files together
 	MaxFiles       int   // number of zip entries
 	MaxRatio       int64 // uncompressed/compressed size of a file above 64 KiB
+	MaxTotalRatio  int64 // uncompressed size of all files/package size, above 1 MiB
 }
 
 func (l Limits) withDefaults() Limits {
@@ -56,7 +70,21 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxRatio <= 0 {
 		l.MaxRatio = DefaultMaxRatio
 	}
+	if l.MaxTotalRatio <= 0 {
+		l.MaxTotalRatio = DefaultMaxTotalRatio
+	}
 	return l
+}
+
+// maxTotal returns how many uncompressed bytes a package of size bytes may
+// hold under l (with defaults applied): the total limit, lowered by the
+// total ratio above its floor.
+func (l Limits) maxTotal(size int64) int64 {
+	hi, lo := bits.Mul64(uint64(max(size, 0)), uint64(l.MaxTotalRatio))
+	if hi != 0 || lo >= uint64(l.MaxTotalSize) {
+		return l.MaxTotalSize
+	}
+	return min(max(int64(lo), totalRatioFloor), l.MaxTotalSize)
 }
 
 // Package is an opened, validated code package. Open checks the structure
@@ -82,7 +110,9 @@ type Package struct {
 
 // Open reads and validates the package in r, of size bytes, under lim (zero
 // fields take defaults). It checks that r is a zip archive within the
-// limits; that every entry name is a clean local path (no "..", no absolute
+// limits (the declared sizes of its files, one by one and in total, and
+// their compression ratios, one by one and of the whole package to size);
+// that every entry name is a clean local path (no "..", no absolute
 // path, no backslash, no drive letter, no duplicate even when letter case is
 // ignored); that every entry is a regular file or a folder (no symlinks);
 // that declared sizes and compression ratios are within the limits; that
@@ -159,6 +189,11 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 		p.files = append(p.files, f)
 		p.byName[name] = f
 	}
+	// After the loop, so that a single bomb is named by the per-file checks.
+	if maxTotal := lim.maxTotal(size); total > uint64(maxTotal) {
+		return nil, &Error{Err: because(ErrTooLarge, fmt.Sprintf("files total %d bytes from a package of %d, above the limit of %d (%d:1 for the whole package)",
+			total, size, maxTotal, lim.MaxTotalRatio), nil)}
+	}
 	// A file must not also be a folder ("a" and "a/b"): extraction could not
 	// create both, and case-insensitive file systems see "A/b" as "a/b".
 	for key := range folded {
@@ -212,9 +247,11 @@ func nextSlash(s string, i int) int {
 }
 
 // OpenFile opens and validates the package file at path, like Open. The
-// returned Package holds the file open: the caller must call Close.
+// returned Package holds the file open: the caller must call Close. A path
+// that is not a regular file (a named pipe, a device) is refused without
+// blocking, with a *NotRegularError (see OpenRegular).
 func OpenFile(path string, lim Limits) (*Package, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -222,10 +259,6 @@ func OpenFile(path string, lim Limits) (*Package, error) {
 	if err != nil {
 		f.Close()
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("open package %s: not a regular file", path)
 	}
 	p, err := Open(f, st.Size(), lim)
 	if err != nil {

@@ -69,7 +69,7 @@ func TestOpen(t *testing.T) {
 
 		{name: "bomb declares huge size", zip: makeZip(t, basic(stored("bomb", "tiny", 1<<40, "tiny"))...), want: mpk.ErrTooLarge, file: "bomb", msg: "declared size 1099511627776 bytes, above the limit of 67108864"},
 		{name: "bomb high ratio", zip: makeZip(t, basic(entry{name: "zeros", body: zeros})...), want: mpk.ErrTooLarge, file: "zeros", msg: "compression ratio above the limit of 100:1"},
-		{name: "ratio within custom limit", zip: makeZip(t, basic(entry{name: "zeros", body: zeros})...), lim: mpk.Limits{MaxRatio: 10000}, files: []string{"app.json", "app.wasm", "zeros"}},
+		{name: "ratio within custom limit", zip: makeZip(t, basic(entry{name: "zeros", body: zeros})...), lim: mpk.Limits{MaxRatio: 10000, MaxTotalRatio: 10000}, files: []string{"app.json", "app.wasm", "zeros"}},
 		{name: "oversized file", zip: makeZip(t, basic(entry{name: "big", body: strings.Repeat("x", 2000)})...), lim: mpk.Limits{MaxFileSize: 1000}, want: mpk.ErrTooLarge, file: "big", msg: "declared size 2000 bytes, above the limit of 1000"},
 		{name: "oversized manifest", zip: makeZip(t, entry{name: "app.json", body: withField(t, "name", `"`+strings.Repeat("x", 70000)+`"`)}, entry{name: "app.wasm", body: wasmMin}), want: mpk.ErrTooLarge, file: "app.json"},
 		{name: "total too large", zip: makeZip(t, basic(entry{name: "a", body: strings.Repeat("x", 60)}, entry{name: "b", body: strings.Repeat("x", 60)})...), lim: mpk.Limits{MaxTotalSize: 200}, want: mpk.ErrTooLarge, file: "b", msg: "total more than the limit of 200"},

@@ -1,0 +1,522 @@
+// Package wasmbin reads and rewrites the parts of a WebAssembly binary
+// that the runtime must bound before wazero compiles it. wazero v1.12 puts
+// no limit on the size of a table, and Go's linker declares its table
+// without a maximum, so a guest's table.grow could take all the host's
+// memory; LimitTables gives every table a maximum. wazero also allocates
+// by counts it decodes before reading what they count, so LimitTables
+// refuses any count the module's bytes cannot back, and caps the counts
+// that take no bytes, such as a function's locals (see bounds.go).
+//
+// It parses the section list, the import, table, type, global, export,
+// element, data and name sections, and of the code section each body's
+// size and locals: every other byte, instructions included, is copied as
+// is and left to wazero to validate. Its functions are safe for
+// concurrent use.
+package wasmbin
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrMalformed reports bytes that are not a WebAssembly module as far
+	// as this package reads one.
+	ErrMalformed = errors.New("malformed wasm module")
+	// ErrUnsupported reports a construct the runtime refuses although
+	// WebAssembly allows it: an imported table, a table with an
+	// initializer expression, a table of an element type other than
+	// funcref and externref, or more locals, parameters or results than
+	// MaxLocals, MaxModuleLocals, MaxParams and MaxResults allow.
+	ErrUnsupported = errors.New("unsupported wasm construct")
+	// ErrTableLimit reports tables that declare more elements, or more
+	// tables, than the caps allow.
+	ErrTableLimit = errors.New("table limit reached")
+)
+
+// MaxTables caps the number of tables a module may define: each costs the
+// host a table object however small it is, and every compiler we know
+// emits one.
+const MaxTables = 64
+
+// Section ids.
+const (
+	sectionCustom   = 0
+	sectionType     = 1
+	sectionImport   = 2
+	sectionFunction = 3
+	sectionTable    = 4
+	sectionMemory   = 5
+	sectionGlobal   = 6
+	sectionExport   = 7
+	sectionElement  = 9
+	sectionCode     = 10
+	sectionData     = 11
+	sectionTag      = 13
+)
+
+// Bytes of the encodings this package reads.
+const (
+	refFuncref      = 0x70
+	refExternref    = 0x6f
+	refNullable     = 0x63 // (ref null <heaptype>)
+	refNonNullable  = 0x64 // (ref <heaptype>)
+	tableWithInit   = 0x40 // table type followed by an initializer expression
+	limitsMin       = 0x00
+	limitsMinMax    = 0x01
+	limitsShared    = 0x02
+	limitsSharedMax = 0x03
+	importFunc      = 0x00
+	importTable     = 0x01
+	importMemory    = 0x02
+	importGlobal    = 0x03
+	importTag       = 0x04
+	maxLEB128Len32  = 5
+)
+
+var header = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
+
+// Table is the declared size of one table, in elements.
+type Table struct {
+	Min    uint32
+	Max    uint32 // meaningful only when HasMax
+	HasMax bool
+}
+
+// section is one section of a module: wasm[start] is its id, its payload
+// is wasm[payload:end].
+type section struct {
+	id                  byte
+	start, payload, end int
+}
+
+// table is one entry of a table section.
+type table struct {
+	Table
+	section    int  // index into the section list
+	start, end int  // the entry's bytes in the module
+	ref        byte // element type
+}
+
+// Tables returns the tables wasm defines, in index order (imported tables
+// are refused with ErrUnsupported, so they never appear).
+func Tables(wasm []byte) ([]Table, error) {
+	m, err := parse(wasm)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Table, len(m.tables))
+	for i, t := range m.tables {
+		out[i] = t.Table
+	}
+	return out, nil
+}
+
+// LimitTables returns wasm with a maximum on every table, so that the
+// tables' maxima add up to at most maxElems elements: each table keeps its
+// declared maximum when that is lower, else gets its minimum plus an equal
+// share of what the minima leave of maxElems (one table: min(max,
+// maxElems)). A table.grow past the maximum then returns -1, as WebAssembly
+// specifies. It refuses, with ErrTableLimit, minima that add up to more
+// than maxElems or more than MaxTables tables; with ErrUnsupported,
+// imported tables (the host exports none); with ErrMalformed, bytes it
+// cannot read or a count its bytes cannot back (a vector longer than the
+// bytes left); with ErrUnsupported, a function type or function beyond
+// MaxParams, MaxResults, MaxLocals or MaxModuleLocals.
+//
+// Only the table section changes; when no table needs a new maximum,
+// LimitTables returns wasm itself, not a copy.
+func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
+	m, err := parse(wasm)
+	if err != nil {
+		return nil, err
+	}
+	sections, tables := m.sections, m.tables
+	if len(tables) == 0 {
+		return wasm, nil
+	}
+	var total uint64
+	for i, t := range tables {
+		if t.Min > maxElems {
+			return nil, fmt.Errorf("%w: table %d declares a minimum of %d elements, above the cap of %d", ErrTableLimit, i, t.Min, maxElems)
+		}
+		total += uint64(t.Min)
+	}
+	if total > uint64(maxElems) {
+		return nil, fmt.Errorf("%w: the module's %d tables declare %d elements in all, above the cap of %d", ErrTableLimit, len(tables), total, maxElems)
+	}
+	share := (uint64(maxElems) - total) / uint64(len(tables))
+
+	var out []byte // nil until a table changes
+	copied := 0    // wasm[:copied] is in out
+	var payload []byte
+	for si, s := range sections {
+		if s.id != sectionTable {
+			continue
+		}
+		payload = payload[:0]
+		next := s.payload // wasm[s.payload:next] is in payload
+		changed := false
+		for _, t := range tables {
+			if t.section != si {
+				continue
+			}
+			limit := uint32(min(uint64(t.Min)+share, uint64(maxElems)))
+			if t.HasMax && t.Max <= limit {
+				continue
+			}
+			if !changed {
+				// The entry count stays as it was encoded.
+				payload = append(payload, wasm[s.payload:t.start]...)
+				changed = true
+			} else {
+				payload = append(payload, wasm[next:t.start]...)
+			}
+			payload = append(payload, t.ref, limitsMinMax)
+			payload = appendULEB128(payload, t.Min)
+			payload = appendULEB128(payload, limit)
+			next = t.end
+		}
+		if !changed {
+			continue
+		}
+		payload = append(payload, wasm[next:s.end]...)
+		if out == nil {
+			out = make([]byte, 0, len(wasm)+16)
+		}
+		out = append(out, wasm[copied:s.start]...)
+		out = append(out, sectionTable)
+		out = appendULEB128(out, uint32(len(payload)))
+		out = append(out, payload...)
+		copied = s.end
+	}
+	if out == nil {
+		return wasm, nil
+	}
+	return append(out, wasm[copied:]...), nil
+}
+
+// scan is what parse learns of a module.
+type scan struct {
+	sections []section
+	tables   []table
+	// funcImports is the number of imported functions: the code
+	// section's first body is function funcImports.
+	funcImports uint32
+	// The largest counts the scan met, for the tests of real guests.
+	maxLocals  uint32 // declared locals of one function
+	locals     uint64 // declared locals of all functions
+	maxParams  uint32 // parameters of one function type
+	maxResults uint32 // results of one function type
+}
+
+// parse reads wasm's section list, checks its import section for tables,
+// reads its tables, and bounds every count that wazero allocates by (see
+// bounds.go).
+func parse(wasm []byte) (*scan, error) {
+	if len(wasm) < len(header) || string(wasm[:len(header)]) != string(header) {
+		return nil, fmt.Errorf("%w: no WebAssembly 1 header", ErrMalformed)
+	}
+	m := &scan{}
+	r := reader{b: wasm, off: len(header)}
+	for r.off < len(wasm) {
+		start := r.off
+		id, _ := r.byte()
+		size, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("section %d size: %w", len(m.sections), err)
+		}
+		if uint64(size) > uint64(len(wasm)-r.off) {
+			return nil, fmt.Errorf("%w: section %d (id %d) of %d bytes at offset %d runs past the end of the module", ErrMalformed, len(m.sections), id, size, start)
+		}
+		s := section{id: id, start: start, payload: r.off, end: r.off + int(size)}
+		if err := checkCount(wasm[:s.end], s); err != nil {
+			return nil, fmt.Errorf("section %d (id %d): %w", len(m.sections), id, err)
+		}
+		r.off = s.end
+		switch id {
+		case sectionImport:
+			if m.funcImports, err = checkImports(wasm[:s.end], s.payload); err != nil {
+				return nil, err
+			}
+		case sectionTable:
+			if m.tables, err = readTables(wasm[:s.end], s.payload, len(m.sections), m.tables); err != nil {
+				return nil, err
+			}
+		default:
+			if err := m.checkSection(wasm[:s.end], s); err != nil {
+				return nil, err
+			}
+		}
+		m.sections = append(m.sections, s)
+	}
+	return m, nil
+}
+
+// checkCount refuses a section whose leading count or name length is
+// larger than its payload. wazero v1.12 allocates by such counts before it
+// reads the entries, so a module of a few bytes declaring 2^32 imports
+// would take the host down with "fatal error: out of memory"; every entry
+// takes at least one byte, so this never refuses a valid module.
+func checkCount(wasm []byte, s section) error {
+	switch s.id {
+	case sectionCustom, sectionType, sectionImport, sectionFunction, sectionTable, sectionMemory,
+		sectionGlobal, sectionExport, sectionElement, sectionCode, sectionData, sectionTag:
+	default:
+		return nil
+	}
+	if s.payload == s.end {
+		return nil // wazero reports the missing count
+	}
+	r := reader{b: wasm, off: s.payload}
+	n, err := r.u32()
+	if err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	if uint64(n) > uint64(len(wasm)-r.off) {
+		return fmt.Errorf("%w: a count or length of %d in a section of %d bytes", ErrMalformed, n, s.end-s.payload)
+	}
+	return nil
+}
+
+// readTables appends the entries of the table section wasm[off:] to
+// tables. wasm ends where the section ends.
+func readTables(wasm []byte, off, si int, tables []table) ([]table, error) {
+	r := reader{b: wasm, off: off}
+	n, err := r.u32()
+	if err != nil {
+		return nil, fmt.Errorf("table count: %w", err)
+	}
+	for range n {
+		if len(tables) >= MaxTables {
+			// Refuse before reading millions of entries.
+			return nil, fmt.Errorf("%w: the module defines more than %d tables", ErrTableLimit, MaxTables)
+		}
+		idx := len(tables)
+		if tables, err = readTable(&r, si, tables); err != nil {
+			return nil, fmt.Errorf("table %d: %w", idx, err)
+		}
+	}
+	if r.off != len(wasm) {
+		return nil, fmt.Errorf("%w: table section has %d bytes after its %d tables", ErrMalformed, len(wasm)-r.off, n)
+	}
+	return tables, nil
+}
+
+// readTable appends the table type at r to tables.
+func readTable(r *reader, si int, tables []table) ([]table, error) {
+	t := table{section: si, start: r.off}
+	ref, err := r.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch ref {
+	case refFuncref, refExternref:
+	case tableWithInit:
+		return nil, fmt.Errorf("%w: initializer expression", ErrUnsupported)
+	case refNullable, refNonNullable:
+		return nil, fmt.Errorf("%w: typed reference element type", ErrUnsupported)
+	default:
+		return nil, fmt.Errorf("%w: element type %#x", ErrUnsupported, ref)
+	}
+	t.ref = ref
+	flag, err := r.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch flag {
+	case limitsMin, limitsMinMax:
+	case limitsShared, limitsSharedMax:
+		return nil, fmt.Errorf("%w: shared table", ErrMalformed)
+	default:
+		return nil, fmt.Errorf("%w: limits flag %#x", ErrMalformed, flag)
+	}
+	if t.Min, err = r.u32(); err != nil {
+		return nil, fmt.Errorf("minimum: %w", err)
+	}
+	if flag == limitsMinMax {
+		if t.Max, err = r.u32(); err != nil {
+			return nil, fmt.Errorf("maximum: %w", err)
+		}
+		t.HasMax = true
+	}
+	t.end = r.off
+	return append(tables, t), nil
+}
+
+// checkImports refuses a table import in the import section wasm[off:],
+// and a module or field name longer than the bytes left, and returns the
+// number of imported functions. wasm ends where the section ends.
+func checkImports(wasm []byte, off int) (uint32, error) {
+	r := reader{b: wasm, off: off}
+	n, err := r.u32()
+	if err != nil {
+		return 0, fmt.Errorf("import count: %w", err)
+	}
+	var funcs uint32
+	for i := range n {
+		kind, err := checkImport(&r)
+		if err != nil {
+			return 0, fmt.Errorf("import section: import %d: %w", i, err)
+		}
+		if kind == importFunc {
+			funcs++
+		}
+	}
+	if r.off != len(wasm) {
+		return 0, fmt.Errorf("%w: import section has %d bytes after its %d imports", ErrMalformed, len(wasm)-r.off, n)
+	}
+	return funcs, nil
+}
+
+// checkImport skips the import at r, refusing a table, and returns its
+// kind.
+func checkImport(r *reader) (byte, error) {
+	mod, err := r.name()
+	if err != nil {
+		return 0, fmt.Errorf("module name: %w", err)
+	}
+	name, err := r.name()
+	if err != nil {
+		return 0, fmt.Errorf("name: %w", err)
+	}
+	kind, err := r.byte()
+	if err != nil {
+		return 0, err
+	}
+	switch kind {
+	case importFunc:
+		_, err = r.u32()
+	case importTable:
+		return 0, fmt.Errorf("%w: %q.%q is a table", ErrUnsupported, mod, name)
+	case importMemory:
+		err = r.limits()
+	case importGlobal:
+		if err = r.valueType(); err == nil {
+			_, err = r.byte() // mutability
+		}
+	case importTag:
+		if _, err = r.byte(); err == nil { // attribute
+			_, err = r.u32()
+		}
+	default:
+		err = fmt.Errorf("%w: kind %#x", ErrMalformed, kind)
+	}
+	return kind, err
+}
+
+// reader reads b from off. Every read checks bounds and fails with an
+// error wrapping ErrMalformed; it allocates only for errors.
+type reader struct {
+	b   []byte
+	off int
+}
+
+func (r *reader) byte() (byte, error) {
+	if r.off < len(r.b) {
+		c := r.b[r.off]
+		r.off++
+		return c, nil
+	}
+	return 0, errEnd
+}
+
+// errEnd reports a read past the end of a section, body or subsection;
+// the callers say which. A value rather than an error built with the
+// offset, so that the readers inline: the scan reads every entry header
+// of multi-MB modules.
+var errEnd = fmt.Errorf("%w: unexpected end", ErrMalformed)
+
+// u32 reads an unsigned LEB128 of at most 32 bits, as wazero does: at
+// most 5 bytes, padding allowed, no bits past the 32nd. It calls nothing,
+// so that it inlines.
+func (r *reader) u32() (uint32, error) {
+	var v uint32
+	for i := 0; i < maxLEB128Len32; i++ {
+		if r.off >= len(r.b) {
+			return 0, errEnd
+		}
+		c := r.b[r.off]
+		r.off++
+		v |= uint32(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if i == maxLEB128Len32-1 && c&0xf0 != 0 {
+				return 0, errOverflow
+			}
+			return v, nil
+		}
+	}
+	return 0, errOverflow
+}
+
+// errOverflow reports a LEB128 of more than 32 bits.
+var errOverflow = fmt.Errorf("%w: LEB128 overflows 32 bits", ErrMalformed)
+
+// skipS33 skips a signed LEB128 of at most 33 bits (a heap type).
+func (r *reader) skipS33() error {
+	start := r.off
+	for range maxLEB128Len32 {
+		c, err := r.byte()
+		if err != nil {
+			return err
+		}
+		if c < 0x80 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: LEB128 at offset %d overflows 33 bits", ErrMalformed, start)
+}
+
+// name reads a length-prefixed name; the result aliases r.b.
+func (r *reader) name() ([]byte, error) {
+	n, err := r.u32()
+	if err != nil {
+		return nil, err
+	}
+	if uint64(n) > uint64(len(r.b)-r.off) {
+		return nil, fmt.Errorf("%w: %d bytes at offset %d run past the section", ErrMalformed, n, r.off)
+	}
+	b := r.b[r.off : r.off+int(n)]
+	r.off += int(n)
+	return b, nil
+}
+
+// limits skips memory limits.
+func (r *reader) limits() error {
+	flag, err := r.byte()
+	if err != nil {
+		return err
+	}
+	switch flag {
+	case limitsMin, limitsShared:
+		_, err = r.u32()
+	case limitsMinMax, limitsSharedMax:
+		if _, err = r.u32(); err == nil {
+			_, err = r.u32()
+		}
+	default:
+		err = fmt.Errorf("%w: limits flag %#x", ErrMalformed, flag)
+	}
+	return err
+}
+
+// valueType skips a value type: one byte, or a reference type prefix and
+// its heap type.
+func (r *reader) valueType() error {
+	c, err := r.byte()
+	if err != nil {
+		return err
+	}
+	if c == refNullable || c == refNonNullable {
+		return r.skipS33()
+	}
+	return nil
+}
+
+func appendULEB128(b []byte, v uint32) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}

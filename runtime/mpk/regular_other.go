@@ -1,0 +1,19 @@
+//go:build !unix
+
+package mpk
+
+import (
+	"io/fs"
+	"os"
+)
+
+// openFlags opens for reading. Outside Unix there is no O_NONBLOCK; the
+// stat before the open is what keeps pipes and devices out.
+const openFlags = os.O_RDONLY
+
+// setBlocking has nothing to undo outside Unix.
+func setBlocking(*os.File) error { return nil }
+
+// osIdentity reports false: outside Unix a FileInfo does not say whether
+// os.SameFile can compare it, so OpenRegularFs checks the type only.
+func osIdentity(fs.FileInfo) bool { return false }
