@@ -70,6 +70,12 @@ func TestSignVerifyDocument(t *testing.T) {
 	stableNewer.Stable = &updater.Release{Version: "1.3.0", Size: 1, SHA256: strings.Repeat("cd", 32), Path: "a/b.mpk"}
 	escaping := testDocument(now)
 	escaping.Latest.Path = "../../etc/passwd"
+	// A version no client can store as a file name (it names the
+	// download's .part file): the package rule, at most 64 bytes.
+	longVersion := testDocument(now)
+	longVersion.Latest.Version = "1.2.0-" + strings.Repeat("a", 238)
+	longMin := testDocument(now)
+	longMin.MinVersion = "1.0.0-" + strings.Repeat("a", 238)
 
 	for _, tc := range []struct {
 		name    string
@@ -103,6 +109,8 @@ func TestSignVerifyDocument(t *testing.T) {
 		{"bad hash field", sign(bad), "demo.counter", 0, now, updater.ErrInvalidDocument},
 		{"stable newer than latest", sign(stableNewer), "demo.counter", 0, now, updater.ErrInvalidDocument},
 		{"path leaves the base", sign(escaping), "demo.counter", 0, now, updater.ErrInvalidDocument},
+		{"version too long for a file name", sign(longVersion), "demo.counter", 0, now, updater.ErrInvalidDocument},
+		{"minVersion too long", sign(longMin), "demo.counter", 0, now, updater.ErrInvalidDocument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc, err := updater.VerifyDocument(tc.env, pub, tc.app, tc.lastSeq, tc.now)

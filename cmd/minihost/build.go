@@ -31,24 +31,16 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // order ("DIR -o FILE" as well as "-o FILE DIR"). It returns DIR and -1 to
 // go on, or the exit code: 0 after -h, 2 on a usage error.
 func parseDirFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (string, int) {
-	var pos []string
-	for {
-		if code := parseFlags(fs, args); code >= 0 {
-			return "", code
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	if code := parseFlags(fs, args); code >= 0 {
+		return "", code
 	}
-	switch len(pos) {
+	switch fs.NArg() {
 	case 0:
 		return "", usageError(fs, stderr, "missing DIR")
 	case 1:
-		return pos[0], -1
+		return fs.Arg(0), -1
 	default:
-		return "", usageError(fs, stderr, fmt.Sprintf("want one DIR, got %d arguments", len(pos)))
+		return "", usageError(fs, stderr, fmt.Sprintf("want one DIR, got %d arguments", fs.NArg()))
 	}
 }
 

@@ -134,19 +134,8 @@ func newAdminClient(server, token string) (*updater.AdminClient, error) {
 // arguments ("settings APPID --rollout 10") and returns the positional
 // ones, with parseFlags' exit code convention (-1 to go on).
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, int) {
-	var pos []string
-	for {
-		if code := parseFlags(fs, args); code >= 0 {
-			return nil, code
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, -1
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), -1
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+	if code := parseFlags(fs, args); code >= 0 {
+		return nil, code
 	}
+	return fs.Args(), -1
 }

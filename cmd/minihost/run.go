@@ -74,16 +74,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer cleanup()
 		pkg = p
 	}
-	// running ends the run: an interrupt, --exit-after, or the app closing.
-	// Everything the run does, a blocked launch and a callback included,
-	// happens under it, so a DURATION bounds the whole run.
-	running, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// running bounds the run: an interrupt or --exit-after DURATION ends
+	// it. Everything the run does, a blocked launch and a callback
+	// included, happens under it. --exit-after EVENT only asks the run to
+	// stop once the app is open (the event may come during the launch).
+	running := ctx
 	if stopOn.d > 0 {
-		var c2 context.CancelFunc
-		running, c2 = context.WithTimeout(running, stopOn.d)
-		defer c2()
+		var cancel context.CancelFunc
+		running, cancel = context.WithTimeout(ctx, stopOn.d)
+		defer cancel()
 	}
+	stop := make(chan struct{})
 	var once sync.Once
 	h, err := host.New(host.Config{
 		Home:    *home,
@@ -96,7 +97,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				progressBar(stderr, ev)
 			}
 			if stopOn.event != "" && ev.Event == stopOn.event {
-				once.Do(cancel)
+				once.Do(func() { close(stop) })
 			}
 		},
 	})
@@ -128,6 +129,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	select {
 	case <-running.Done():
+	case <-stop:
 	case <-app.Done():
 	}
 	closeCtx, c3 := context.WithTimeout(context.WithoutCancel(ctx), runCloseGrace)

@@ -485,11 +485,18 @@ func checkData(r *reader) error {
 		return fmt.Errorf("data section: count: %w", err)
 	}
 	for i := range n {
-		wrap := func(err error) error { return fmt.Errorf("data section: segment %d: %w", i, err) }
-		prefix, err := r.u32()
-		if err != nil {
-			return wrap(err)
+		if err := checkSegment(r, i); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkSegment walks data segment i at r. Go's linker writes tens of
+// thousands of them, so it creates no closure.
+func checkSegment(r *reader, i uint32) error {
+	prefix, err := r.u32()
+	if err == nil {
 		switch prefix {
 		case 0: // active
 			err = r.constExpr()
@@ -501,18 +508,18 @@ func checkData(r *reader) error {
 		default:
 			return fmt.Errorf("%w: data section: segment %d has prefix %d", ErrMalformed, i, prefix)
 		}
-		if err != nil {
-			return wrap(err)
-		}
-		size, err := r.u32()
-		if err != nil {
-			return wrap(err)
-		}
-		if uint64(size) > uint64(r.left()) {
-			return errCount(fmt.Sprintf("data section: segment %d", i), size, "bytes", r.left())
-		}
-		r.off += int(size)
 	}
+	var size uint32
+	if err == nil {
+		size, err = r.u32()
+	}
+	if err != nil {
+		return fmt.Errorf("data section: segment %d: %w", i, err)
+	}
+	if uint64(size) > uint64(r.left()) {
+		return errCount(fmt.Sprintf("data section: segment %d", i), size, "bytes", r.left())
+	}
+	r.off += int(size)
 	return nil
 }
 
@@ -529,20 +536,24 @@ func (r *reader) skip(n int) error {
 	return nil
 }
 
-// skipLEB128 skips a LEB128 of at most maxLen bytes.
+// skipLEB128 skips a LEB128 of at most maxLen bytes. It calls nothing, so
+// that it inlines.
 func (r *reader) skipLEB128(maxLen int) error {
-	for i, c := range r.b[r.off:min(r.off+maxLen, len(r.b))] {
+	for range maxLen {
+		if r.off >= len(r.b) {
+			return errEnd
+		}
+		c := r.b[r.off]
+		r.off++
 		if c < 0x80 {
-			r.off += i + 1
 			return nil
 		}
 	}
-	if len(r.b)-r.off < maxLen {
-		r.off = len(r.b)
-		return errEnd
-	}
-	return fmt.Errorf("%w: LEB128 at offset %d longer than %d bytes", ErrMalformed, r.off, maxLen)
+	return errLong
 }
+
+// errLong reports a LEB128 longer than its type allows.
+var errLong = fmt.Errorf("%w: LEB128 too long", ErrMalformed)
 
 // constExpr skips a constant expression, reading the immediates of the
 // instructions wazero's decodeConstantExpression reads, up to its end.

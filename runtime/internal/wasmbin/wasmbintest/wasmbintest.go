@@ -186,8 +186,8 @@ func Cases() []Case {
 		// wazero sums the locals reading past the body.
 		{"local entry running past its body", Module(Section(code, ULEB(1), ULEB(3), []byte{1}, Huge, []byte{i32, end})), malformed,
 			"code section: function 0: locals: malformed wasm module: unexpected end"},
-		{"body of 2^32-1 bytes", Module(Section(code, Vec(Huge))), malformed,
-			"code section: function 0 declares a body of 4294967295 bytes, more than the 0 bytes left"},
+		{"body of 2^32-1 bytes", Module(Section(code, Vec(cat(Huge, []byte{0})))), malformed,
+			"code section: function 0 declares a body of 4294967295 bytes, more than the 1 bytes left"},
 		{"second body past the section", Module(Section(code, ULEB(2), Body(), ULEB(4), []byte{0, end})), malformed,
 			"code section: function 1 declares a body of 4 bytes, more than the 2 bytes left"},
 
