@@ -62,6 +62,12 @@ type App struct {
 	done   chan struct{}
 	uiWG   sync.WaitGroup
 
+	// The app's background work (its cold start's update check and what
+	// follows it): Close cancels workCtx and waits for work.
+	work       sync.WaitGroup
+	workCtx    context.Context
+	workCancel context.CancelFunc
+
 	mu         sync.Mutex
 	queue      []task
 	wake       chan struct{}
@@ -82,6 +88,7 @@ func (h *Host) newApp(ctx context.Context, appID string) (*App, error) {
 	}
 	a := &App{h: h, id: appID, store: st, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.workCtx, a.workCancel = context.WithCancel(h.bgCtx)
 	sb, err := h.engine.NewSandbox(ctx, runtime.SandboxConfig{AppID: appID, API: (*appAPI)(a)})
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", appID, err)
@@ -154,14 +161,32 @@ func (a *App) Close(ctx context.Context) error {
 		a.signal()
 	}
 	a.mu.Unlock()
+	a.workCancel()
 	select {
 	case <-a.done:
 	case <-ctx.Done():
 		a.cancel()
 		<-a.done
 	}
+	a.work.Wait()
 	a.uiWG.Wait()
 	return nil
+}
+
+// goWork runs fn on a goroutine the app owns, under a context that Close
+// (or the host's Close) cancels; Close waits for it. It does nothing once
+// the app is closing.
+func (a *App) goWork(fn func(ctx context.Context)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return
+	}
+	a.work.Add(1)
+	go func() {
+		defer a.work.Done()
+		fn(a.workCtx)
+	}()
 }
 
 func (a *App) signal() {
@@ -351,6 +376,7 @@ func (a *App) shutdown(ctx context.Context) {
 	a.sb.Close(ctx)
 	a.h.untrack(a)
 	a.emit(Event{Event: EventExit, Reason: "closed"})
+	a.workCancel()
 	a.cancel()
 }
 

@@ -208,7 +208,7 @@ func (h *Host) Launch(ctx context.Context, appID string, opts LaunchOptions) (*A
 	} else {
 		a.reportCheck(hasUpdate)
 		if background != nil {
-			h.goBackground(func(ctx context.Context) { h.finishDownload(ctx, a, background, false) })
+			a.goWork(func(ctx context.Context) { h.finishDownload(ctx, a, background, false) })
 		}
 	}
 	return a, nil
@@ -444,7 +444,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // checkInBackground is the async launch's check (DESIGN.md 3).
 func (h *Host) checkInBackground(a *App, plan updater.Plan) {
-	h.goBackground(func(ctx context.Context) {
+	a.goWork(func(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, DefaultBackgroundTimeout)
 		res := h.check(cctx, a.id, nil)
 		cancel()
