@@ -20,10 +20,13 @@ import "fmt"
 //     2^32-1 of them in 2 to 6 bytes) and a function type's parameters and
 //     results.
 //
-// Once the walk has read every entry of a vector, wazero's allocation is
-// at most a small multiple of the bytes those entries take. Code bodies
-// are skipped, not read: wazero's validator grows its slices as it reads
-// instructions (br_table's targets included) rather than by counts.
+// Once the walk has read every entry of a vector, what wazero allocates
+// for it grows with the bytes those entries take, by the size of
+// wazero's structures: at most about 40 bytes for a byte (an element
+// segment's one-byte function index), so linear in the module's size,
+// which the package limits bound. Code bodies are skipped, not read:
+// wazero's validator grows its slices as it reads instructions (br_table's
+// targets included) rather than by counts.
 
 // Caps on counts that entries of their own do not bound. MaxParams,
 // MaxResults and MaxLocals are the WebAssembly JS API's implementation
@@ -76,9 +79,6 @@ const (
 // walks of their own, and the function, memory and tag sections have no
 // count but their leading one, which checkCount bounds.
 func (m *scan) checkSection(wasm []byte, s section) error {
-	if true {
-		return nil
-	}
 	r := reader{b: wasm, off: s.payload}
 	var err error
 	var what string
@@ -279,12 +279,12 @@ func (m *scan) checkFuncType(r *reader, idx uint32) error {
 	if form != typeFunc {
 		return fmt.Errorf("%w: type section: type %d has form %#x, not a function type", ErrMalformed, idx, form)
 	}
-	params, err := m.checkValueTypes(r, idx, "parameters", MaxParams)
+	params, err := checkValueTypes(r, idx, "parameters", MaxParams)
 	if err != nil {
 		return err
 	}
 	m.maxParams = max(m.maxParams, params)
-	results, err := m.checkValueTypes(r, idx, "results", MaxResults)
+	results, err := checkValueTypes(r, idx, "results", MaxResults)
 	if err != nil {
 		return err
 	}
@@ -293,7 +293,7 @@ func (m *scan) checkFuncType(r *reader, idx uint32) error {
 }
 
 // checkValueTypes walks the parameters or results of type idx.
-func (m *scan) checkValueTypes(r *reader, idx uint32, what string, limit int) (uint32, error) {
+func checkValueTypes(r *reader, idx uint32, what string, limit int) (uint32, error) {
 	n, err := r.u32()
 	if err != nil {
 		return 0, fmt.Errorf("type section: type %d: %s count: %w", idx, what, err)
