@@ -91,10 +91,14 @@ func (h *Host) newApp(ctx context.Context, appID string) (*App, error) {
 	a.workCtx, a.workCancel = context.WithCancel(h.bgCtx)
 	sb, err := h.engine.NewSandbox(ctx, runtime.SandboxConfig{AppID: appID, API: (*appAPI)(a)})
 	if err != nil {
+		a.workCancel()
+		a.cancel()
 		return nil, fmt.Errorf("launch %s: %w", appID, err)
 	}
 	a.sb = sb
 	if err := h.track(a); err != nil {
+		a.workCancel()
+		a.cancel()
 		sb.Close(ctx)
 		return nil, fmt.Errorf("launch %s: %w", appID, err)
 	}

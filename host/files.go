@@ -107,11 +107,10 @@ func claimExtraction(dir string) (release func(a *App)) {
 }
 
 // extractionInUse reports whether dir is being launched or runs an app of
-// this process.
+// this process. The caller holds extractionUse's lock, so that nothing can
+// claim dir between this check and what the caller does about it.
 func extractionInUse(dir string) bool {
 	key := useKey(dir)
-	extractionUse.Lock()
-	defer extractionUse.Unlock()
 	chans := openChans(extractionUse.apps[key])
 	if len(chans) == 0 {
 		delete(extractionUse.apps, key)
@@ -195,7 +194,7 @@ func (h *Host) pruneExtractions(appDir, current string) {
 	})
 	for i, fi := range exts {
 		dir := filepath.Join(appDir, fi.Name())
-		if i < keepExtractions || useKey(dir) == useKey(current) || extractionInUse(dir) {
+		if i < keepExtractions || useKey(dir) == useKey(current) {
 			continue
 		}
 		if err := removeExtraction(fsys, appDir, fi.Name()); err != nil {
@@ -204,14 +203,24 @@ func (h *Host) pruneExtractions(appDir, current string) {
 	}
 }
 
-// removeExtraction renames appDir/name to a hidden name, then removes it.
+// removeExtraction renames appDir/name to a hidden name, unless this
+// process is launching or running it, then removes it. The check and the
+// rename happen under extractionUse's lock, so a launch cannot claim the
+// folder in between; the slow removal happens after.
 func removeExtraction(fsys afero.Fs, appDir, name string) error {
 	var r [6]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return err
 	}
 	gone := filepath.Join(appDir, "."+name+pruneMark+hex.EncodeToString(r[:]))
-	if err := fsys.Rename(filepath.Join(appDir, name), gone); err != nil {
+	extractionUse.Lock()
+	if extractionInUse(filepath.Join(appDir, name)) {
+		extractionUse.Unlock()
+		return nil
+	}
+	err := fsys.Rename(filepath.Join(appDir, name), gone)
+	extractionUse.Unlock()
+	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil // pruned meanwhile by another launch
 		}

@@ -141,12 +141,15 @@ func (h *Host) Close(ctx context.Context) error {
 		apps = append(apps, a)
 	}
 	h.mu.Unlock()
-	h.bgCancel()
-	h.bg.Wait()
+	// Apps first: closing one cancels and waits for its own work, which may
+	// start host work (a download) until then. goBackground refuses new
+	// work once closed is set.
 	var errs []error
 	for _, a := range apps {
 		errs = append(errs, a.Close(ctx))
 	}
+	h.bgCancel()
+	h.bg.Wait()
 	if h.upd != nil {
 		h.upd.client.Close()
 	}

@@ -606,13 +606,20 @@ func (h *Host) emitFor(appID, v string, ev Event) {
 }
 
 // goBackground runs fn on a goroutine the host owns: Close cancels its
-// context and waits for it.
-func (h *Host) goBackground(fn func(ctx context.Context)) {
+// context and waits for it. It returns false, running nothing, once the
+// host is closing.
+func (h *Host) goBackground(fn func(ctx context.Context)) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
 	h.bg.Add(1)
 	go func() {
 		defer h.bg.Done()
 		fn(h.bgCtx)
 	}()
+	return true
 }
 
 // download is one package download and install, shared by everyone who
@@ -656,16 +663,21 @@ func (h *Host) download(appID string, rel *updater.Release) *download {
 	dl := &download{rel: rel, done: make(chan struct{}), began: time.Now()}
 	u.downloads[key] = dl
 	u.mu.Unlock()
-	h.goBackground(func(ctx context.Context) {
-		defer func() {
-			dl.took = time.Since(dl.began)
-			u.mu.Lock()
-			delete(u.downloads, key)
-			u.mu.Unlock()
-			close(dl.done)
-		}()
+	finish := func() {
+		dl.took = time.Since(dl.began)
+		u.mu.Lock()
+		delete(u.downloads, key)
+		u.mu.Unlock()
+		close(dl.done)
+	}
+	started := h.goBackground(func(ctx context.Context) {
+		defer finish()
 		dl.bytes, dl.err = h.downloadAndInstall(ctx, appID, rel)
 	})
+	if !started {
+		dl.err = fmt.Errorf("download %s %s: host is closed", appID, rel.Version)
+		finish()
+	}
 	return dl
 }
 

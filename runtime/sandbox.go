@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
@@ -333,6 +334,13 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	return m, nil
 }
 
+// isStopped reports whether err is a guest stopped by a cancelled context.
+func isStopped(err error) bool {
+	var exit *sys.ExitError
+	return errors.Is(err, context.Canceled) ||
+		(errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled)
+}
+
 // limitTables gives wasm's tables a maximum (see wasmbin.LimitTables).
 func limitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 	out, err := wasmbin.LimitTables(wasm, maxElems)
@@ -429,7 +437,9 @@ func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	defer cancel()
 	defer context.AfterFunc(s.life, cancel)()
 	inst, err := s.instantiate(ctx, m, fsys)
-	if err != nil && s.closed.Load() {
+	// Only a failure that Close caused (its cancel stopped the guest) reads
+	// as closed; any other error keeps its own cause.
+	if err != nil && s.closed.Load() && isStopped(err) {
 		callback := "instantiate"
 		var ce *CallError
 		if errors.As(err, &ce) {

@@ -203,6 +203,8 @@ type KeyError struct {
 	Hint string // what to do instead, or ""
 }
 
+// Error names the operation and the file (never the key's text), then the
+// cause and the hint.
 func (e *KeyError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)
@@ -223,6 +225,7 @@ func (e *KeyError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause, such as ErrPublicKeyGiven or ErrKeyNotFound.
 func (e *KeyError) Unwrap() error { return e.Err }
 
 // EncodePrivateKey returns key as a PEM "PRIVATE KEY" (PKCS #8) block, the

@@ -119,8 +119,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, f := range rep.Failed {
 		fmt.Fprintf(stderr, "minihost bench: FAILED %s: %s\n", f.Benchmark, f.Message)
 	}
+	if len(rep.Failed) > 0 {
+		fmt.Fprintf(stderr, "minihost bench: %d benchmark(s) failed (the table shows what finished)\n", len(rep.Failed))
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "minihost bench: go test: %v (the table shows what finished)\n", runErr)
+	}
 	if runErr != nil || len(rep.Failed) > 0 {
-		fmt.Fprintf(stderr, "minihost bench: %d benchmark(s) failed; go test: %v (the table shows what finished)\n", len(rep.Failed), runErr)
 		return 1
 	}
 	return 0
@@ -132,29 +137,32 @@ type benchFailure struct {
 	Message   string `json:"message"`
 }
 
-// parseBenchFailures returns the benchmarks go test reports as failed
-// ("--- FAIL: BenchmarkX/sub" followed by the lines it logged), leaves
-// only: a parent fails with its failed child and would repeat it.
+// parseBenchFailures returns the benchmarks go test reports as failed,
+// with the first line each logged. go test prints "--- FAIL: BenchmarkX"
+// on a line of its own when the first run (b.N = 1) fails, and after the
+// name on the result line ("BenchmarkX-2  --- FAIL: BenchmarkX-2") when a
+// later one does. Only leaves are kept: a parent fails with its failed
+// child and would repeat it.
 func parseBenchFailures(out []byte) []benchFailure {
 	var fails []benchFailure
 	lines := strings.Split(string(out), "\n")
 	for i, line := range lines {
-		trimmed := strings.TrimSpace(line)
-		name, ok := strings.CutPrefix(trimmed, "--- FAIL: Benchmark")
+		_, after, ok := strings.Cut(line, "--- FAIL: Benchmark")
 		if !ok {
 			continue
 		}
-		name, _, _ = strings.Cut(name, " ") // drop a trailing "(0.00s)"
-		f := benchFailure{Benchmark: name, Message: "(no message)"}
-		indent := len(line) - len(strings.TrimLeft(line, " \t"))
+		name, _, _ := strings.Cut(strings.TrimSpace(after), " ") // drop a trailing "(0.00s)"
+		f := benchFailure{Benchmark: procsSuffix.ReplaceAllString(name, ""), Message: "(no message)"}
 		if i+1 < len(lines) {
-			next := lines[i+1]
-			nextTrimmed := strings.TrimSpace(next)
-			if len(next)-len(strings.TrimLeft(next, " \t")) > indent && nextTrimmed != "" && !strings.HasPrefix(nextTrimmed, "--- ") {
-				f.Message = nextTrimmed
+			next := strings.TrimSpace(lines[i+1])
+			indented := strings.HasPrefix(lines[i+1], " ") || strings.HasPrefix(lines[i+1], "\t")
+			if indented && next != "" && !strings.HasPrefix(next, "--- ") {
+				f.Message = next
 			}
 		}
-		fails = append(fails, f)
+		if !slices.Contains(fails, f) {
+			fails = append(fails, f)
+		}
 	}
 	return slices.DeleteFunc(fails, func(parent benchFailure) bool {
 		return slices.ContainsFunc(fails, func(f benchFailure) bool { return strings.HasPrefix(f.Benchmark, parent.Benchmark+"/") })

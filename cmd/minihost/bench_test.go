@@ -266,12 +266,18 @@ func TestBenchFailedFigure(t *testing.T) {
 				if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 					t.Fatal(err)
 				}
-				if len(rep.Failed) != 1 || rep.Failed[0].Benchmark != "WxLog/minihost" {
-					t.Errorf("failed = %+v, want WxLog/minihost only", rep.Failed)
+				want := []benchFailure{
+					{"WxLog/minihost", "bench_wx_test.go:141: guest made 1010 wx calls, want 10000"},
+					{"HotSwap/minihost", "bench_internal_test.go:60: compile: module closed"},
 				}
-				i := slices.IndexFunc(rep.Goals, func(g benchGoalResult) bool { return strings.Contains(g.Goal, "SDK log") })
-				if i < 0 || rep.Goals[i].Met || !strings.Contains(rep.Goals[i].Value, "benchmark failed") {
-					t.Errorf("the WxLog goal is not listed as failed: %+v", rep.Goals)
+				if !slices.Equal(rep.Failed, want) {
+					t.Errorf("failed = %+v, want %+v", rep.Failed, want)
+				}
+				for _, goal := range []string{"SDK log", "hot swap"} {
+					i := slices.IndexFunc(rep.Goals, func(g benchGoalResult) bool { return strings.Contains(g.Goal, goal) })
+					if i < 0 || rep.Goals[i].Met || !strings.Contains(rep.Goals[i].Value, "benchmark failed") {
+						t.Errorf("the %q goal is not listed as failed: %+v", goal, rep.Goals)
+					}
 				}
 				return
 			}

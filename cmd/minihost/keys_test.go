@@ -141,6 +141,9 @@ func TestKeyVerifyingCommandsRefusePrivateKey(t *testing.T) {
 		{"old-format private key file", f.old, "--pubkey: load public key " + f.old + ": this is a private key; pass the public key file written by keygen (" + f.old + ".pub)"},
 		{"private key text", f.pemKeyTx, "--pubkey: parse public key: this is a private key"},
 		{"missing file", f.missing, "--pubkey: load public key " + f.missing + ": file not found\n"},
+		// 64 bytes (a seed and a public half that does not match it):
+		// neither a file nor a key, and never quoted as a path.
+		{"seed and wrong public half as text", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 64)), "--pubkey: parse public key"},
 	} {
 		for _, name := range []string{"run", "check"} {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
@@ -148,7 +151,8 @@ func TestKeyVerifyingCommandsRefusePrivateKey(t *testing.T) {
 				if code != 2 || !strings.Contains(stderr, "minihost "+name+": "+tc.want) {
 					t.Fatalf("exit %d, stderr %q\nwant %q", code, stderr, tc.want)
 				}
-				if strings.Contains(stderr, f.pemBody) || strings.Contains(stderr, f.oldSeed) {
+				if strings.Contains(stderr, f.pemBody) || strings.Contains(stderr, f.oldSeed) ||
+					(!filepath.IsAbs(tc.pubkey) && strings.Contains(stderr, tc.pubkey)) {
 					t.Fatalf("the message quotes the private key: %q", stderr)
 				}
 			})

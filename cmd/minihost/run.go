@@ -85,6 +85,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 	}
 	stop := make(chan struct{})
+	// The launch gets a grace after the exit event: a launch that is about
+	// to open (show comes just before Launch returns) finishes, and one
+	// that is blocked (--exit-after blocked) is stopped.
+	launching, stopLaunch := context.WithCancel(running)
+	defer stopLaunch()
 	var once sync.Once
 	h, err := host.New(host.Config{
 		Home:    *home,
@@ -97,7 +102,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				progressBar(stderr, ev)
 			}
 			if stopOn.event != "" && ev.Event == stopOn.event {
-				once.Do(func() { close(stop) })
+				once.Do(func() {
+					close(stop)
+					time.AfterFunc(runCloseGrace, stopLaunch)
+				})
 			}
 		},
 	})
@@ -115,11 +123,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	var app *host.App
 	if upd != nil {
-		app, err = h.Launch(running, fs.Arg(0), host.LaunchOptions{})
+		app, err = h.Launch(launching, fs.Arg(0), host.LaunchOptions{})
 	} else {
-		app, err = h.LaunchPackage(running, pkg, host.LaunchOptions{})
+		app, err = h.LaunchPackage(launching, pkg, host.LaunchOptions{})
 	}
 	if err != nil {
+		select {
+		case <-stop:
+			if ctx.Err() == nil && running.Err() == nil {
+				return 0 // --exit-after EVENT came before the app opened, as asked
+			}
+		default:
+		}
 		if running.Err() != nil && ctx.Err() == nil && stopOn.d > 0 {
 			fmt.Fprintf(stderr, "minihost run: %s did not open within --exit-after %v: %v\n", fs.Arg(0), stopOn.d, err)
 		} else {

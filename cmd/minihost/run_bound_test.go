@@ -46,37 +46,58 @@ func deadServer(t *testing.T) string {
 }
 
 // TestRunExitAfterBoundsBlockedLaunch: a first install from a server that
-// is down blocks the launch (nothing may open yet); --exit-after DURATION
-// must end the run anyway, with a message that says the app never opened.
+// is down blocks the launch (nothing may open yet). --exit-after DURATION
+// must end the run anyway, saying the app never opened; --exit-after
+// blocked must end it once the launch reports being blocked.
 func TestRunExitAfterBoundsBlockedLaunch(t *testing.T) {
 	pub, _, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
-	code, _, stderr := runBounded(t, 30*time.Second, "run", "--home", t.TempDir(),
-		"--server", deadServer(t), "--pubkey", updater.EncodePublicKey(pub),
-		"--exit-after", "500ms", "--events", "json", "demo.counter")
-	require.Equal(t, 1, code, stderr)
-	require.Contains(t, stderr, "demo.counter did not open within --exit-after 500ms")
+	tests := []struct {
+		name      string
+		exitAfter string
+		code      int
+		want      string // in stderr
+	}{
+		{"duration", "500ms", 1, "demo.counter did not open within --exit-after 500ms"},
+		{"event before the app opens", "blocked", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runBounded(t, 30*time.Second, "run", "--home", t.TempDir(),
+				"--server", deadServer(t), "--pubkey", updater.EncodePublicKey(pub),
+				"--exit-after", tt.exitAfter, "--events", "json", "demo.counter")
+			require.Equal(t, tt.code, code, stderr)
+			require.Contains(t, stderr, tt.want)
+			require.Contains(t, stdout, `"event":"blocked"`, "the launch never reported being blocked")
+		})
+	}
 }
 
 // TestRunExitAfterBoundsCallback: a guest sleeping in onLaunch holds the
 // launch for the whole callback deadline (5s). --exit-after must abort the
-// callback rather than wait for that deadline: no callback may end in a
-// timeout during the run.
+// callback rather than wait for that deadline: the guest must have started
+// sleeping, and no callback may end in a timeout during the run.
 func TestRunExitAfterBoundsCallback(t *testing.T) {
 	pkg := runtimetest.BuildPackage(t, "runtime/testdata/guests/sleepinit", "1.0.0")
+	// A first run compiles the guest into the shared compile cache, so
+	// that the measured run reaches onLaunch well within its duration.
+	runBounded(t, 2*time.Minute, "run", "--home", t.TempDir(), "--exit-after", "1s", pkg)
 	code, stdout, stderr := runBounded(t, 30*time.Second, "run", "--home", t.TempDir(),
-		"--exit-after", "1s", "--events", "json", pkg)
+		"--exit-after", "2s", "--events", "json", pkg)
 	require.Equal(t, 1, code, stderr)
-	require.Contains(t, stderr, "did not open within --exit-after 1s")
+	require.Contains(t, stderr, "did not open within --exit-after 2s")
+	slept := false
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
 		if line == "" {
 			continue
 		}
 		var ev host.Event
 		require.NoError(t, json.Unmarshal([]byte(line), &ev), line)
+		slept = slept || (ev.Event == host.EventLog && ev.Message == "sleepinit: sleeping")
 		if ev.Event == host.EventError {
 			require.NotEqual(t, host.ErrorTimeout, ev.Reason,
 				"the run waited for the callback deadline instead of ending at --exit-after: %s", line)
 		}
 	}
+	require.True(t, slept, "the guest never reached its sleep in onLaunch; stdout:\n%s", stdout)
 }

@@ -70,7 +70,8 @@ func (u *updateFlags) config() (*host.UpdateConfig, error) {
 // loadPubkey reads a --pubkey value: a public key file, or the key's text
 // (the line KEYFILE.pub holds, or an older bare base64 key). It refuses a
 // private key, file or text, without quoting it. A value that is neither a
-// file nor a key is reported as a missing file, by its path.
+// file nor a key is reported as a missing file, by its path, unless it
+// looks like key text (then the parse error, which never quotes it).
 func loadPubkey(v string) (ed25519.PublicKey, error) {
 	if s := strings.TrimSpace(v); strings.HasPrefix(s, updater.PublicKeyPrefix) || strings.Contains(s, "-----BEGIN ") {
 		return updater.ParsePublicKey(v) // key text, never a file name
@@ -81,11 +82,18 @@ func loadPubkey(v string) (ed25519.PublicKey, error) {
 		if perr == nil {
 			return p, nil
 		}
-		if errors.Is(perr, updater.ErrPrivateKeyGiven) {
-			return nil, perr
+		if errors.Is(perr, updater.ErrPrivateKeyGiven) || looksLikeKeyText(v) {
+			return nil, perr // never quote what may be key material as a path
 		}
 	}
 	return pub, err
+}
+
+// looksLikeKeyText reports whether v is more likely base64 key text than a
+// file name: long, in the base64 alphabets, without a dot.
+func looksLikeKeyText(v string) bool {
+	v = strings.TrimSpace(v)
+	return len(v) >= 40 && strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_") == ""
 }
 
 // offsetClock is the system clock shifted by offset: `--now` pretends time
