@@ -15,36 +15,83 @@ import "fmt"
 //   - with ErrMalformed, a count larger than the bytes left in its section
 //     (or function body, or name subsection): every entry takes one byte at
 //     least, so no well-formed module has one;
-//   - with ErrUnsupported, counts that take no bytes per entry or that we
-//     cap like web engines do: locals (a (count, type) pair declares up to
-//     2^32-1 of them in 2 to 6 bytes) and a function type's parameters and
-//     results.
+//   - with ErrUnsupported, counts above the caps below, which web engines
+//     enforce too: locals (a (count, type) pair declares up to 2^32-1 of
+//     them in 2 to 6 bytes), a function type's parameters and results, and
+//     the module's types, functions, imports, exports, globals, tags,
+//     element segments and their entries, data segments, function body
+//     sizes and names.
 //
-// Once the walk has read every entry of a vector, what wazero allocates
-// for it grows with the bytes those entries take, by the size of
-// wazero's structures: at most about 40 bytes for a byte (an element
-// segment's one-byte function index), so linear in the module's size,
-// which the package limits bound. Code bodies are skipped, not read:
-// wazero's validator grows its slices as it reads instructions (br_table's
-// targets included) rather than by counts.
+// A count its bytes back is not enough: wazero's structures take much
+// more than the byte an entry may take, so without the caps a module of
+// the package limit (60 MB) would still cost gigabytes. An element
+// segment's one-byte function index costs 40 bytes at compile (a
+// ConstantExpression and the slice it holds) and a passive segment's
+// entry 8 more per instance; a 3-byte function type 96 to 192, a 3-byte
+// body 72, a 3-byte element segment 64 and a 2-byte data segment 56, each
+// 24 more per instance, a 5-byte global 40 and 56 per instance, a 2-byte
+// name 24. With the caps,
+// each of these stays within tens of megabytes (the element entries, at
+// the default table cap of 2^20: 40 MiB at compile, 8 MiB per instance),
+// and the counts of compile-time work (functions, body sizes) within what
+// browsers compile. Code bodies are skipped, not read: wazero's validator
+// grows its slices as it reads instructions (br_table's targets included)
+// rather than by counts.
 
-// Caps on counts that entries of their own do not bound. MaxParams,
-// MaxResults and MaxLocals are the WebAssembly JS API's implementation
-// limits, which browsers enforce, so a module that runs on the web fits.
+// Caps on counts, mostly the WebAssembly JS API's implementation limits
+// (https://webassembly.github.io/spec/js-api/#limits), which browsers
+// enforce, so a module that runs on the web fits. Where the JS API counts
+// what a module defines, the caps count imports too (functions, globals,
+// tags): wazero allocates for both, and imports are capped lower still.
 const (
 	// MaxParams caps the parameters of a function type.
 	MaxParams = 1000
 	// MaxResults caps the results of a function type.
 	MaxResults = 1000
 	// MaxLocals caps the locals one function declares (not counting its
-	// parameters). wazero keeps 8 bytes per local for every function of
-	// the module at once.
+	// parameters, which the JS API counts: at most MaxParams more).
+	// wazero keeps 8 bytes per local for every function of the module at
+	// once.
 	MaxLocals = 50000
 	// MaxModuleLocals caps the locals all the functions of a module
 	// declare together: 32 MiB of wazero's local types. Without it a
 	// module of 2^20 six-byte functions declaring MaxLocals locals each
-	// would ask for 400 GiB.
+	// would ask for 400 GiB. Not a JS API limit.
 	MaxModuleLocals = 1 << 22
+	// MaxTypes caps the module's types, and its entries in the type
+	// section (types and recursion groups).
+	MaxTypes = 1_000_000
+	// MaxFunctions caps the module's functions, imported and defined
+	// (the function section's entries and the code section's bodies).
+	MaxFunctions = 1_000_000
+	// MaxFunctionSize caps the size of a function body, locals included.
+	MaxFunctionSize = 7_654_321
+	// MaxImports caps the module's imports.
+	MaxImports = 100_000
+	// MaxExports caps the module's exports.
+	MaxExports = 100_000
+	// MaxGlobals caps the module's globals, imported and defined.
+	MaxGlobals = 1_000_000
+	// MaxTags caps the module's exception tags, imported and defined.
+	MaxTags = 1_000_000
+	// MaxDataSegments caps the module's data segments. Go's linker emits
+	// at most this many, for the same reason.
+	MaxDataSegments = 100_000
+	// MaxElementSegments caps the module's element segments: wazero keeps
+	// 24 bytes per segment for every instance, even empty ones. The JS
+	// API sets no limit; this is wasmparser's (Wasmtime's).
+	MaxElementSegments = 100_000
+	// MaxElementEntries caps the entries of all the element segments
+	// together: the JS API's limit on one table initialization, and its
+	// limit on a table's size. LimitTables lowers it to its table cap
+	// (see there).
+	MaxElementEntries = 10_000_000
+	// MaxLocalNames caps the local names of the name section, in all, as
+	// MaxModuleLocals caps the locals; the name section's function names,
+	// and its functions with local names, are capped at MaxFunctions. A
+	// module has no more of them, unless its name section names what
+	// does not exist. Not JS API limits: browsers do not decode names.
+	MaxLocalNames = MaxModuleLocals
 )
 
 // More encodings, for the walks.
@@ -76,8 +123,9 @@ const (
 
 // checkSection bounds the counts of section s, wasm[s.payload:s.end];
 // wasm ends where the section ends. The import and table sections have
-// walks of their own, and the function, memory and tag sections have no
-// count but their leading one, which checkCount bounds.
+// walks of their own, and the memory section has no count but its
+// leading one, which checkCount bounds (wazero refuses more than one
+// memory before it allocates).
 func (m *scan) checkSection(wasm []byte, s section) error {
 	r := reader{b: wasm, off: s.payload}
 	var err error
@@ -85,25 +133,31 @@ func (m *scan) checkSection(wasm []byte, s section) error {
 	switch s.id {
 	case sectionCustom:
 		what = "custom"
-		err = checkCustom(&r)
+		err = m.checkCustom(&r)
 	case sectionType:
 		what = "type"
 		err = m.checkTypes(&r)
+	case sectionFunction:
+		what = "function"
+		err = m.checkFunctions(&r)
+	case sectionTag:
+		what = "tag"
+		err = m.checkTags(&r)
 	case sectionGlobal:
 		what = "global"
-		err = checkGlobals(&r)
+		err = m.checkGlobals(&r)
 	case sectionExport:
 		what = "export"
-		err = checkExports(&r)
+		err = m.checkExports(&r)
 	case sectionElement:
 		what = "element"
-		err = checkElements(&r)
+		err = m.checkElements(&r)
 	case sectionCode:
 		what = "code"
 		err = m.checkCode(&r)
 	case sectionData:
 		what = "data"
-		err = checkData(&r)
+		err = m.checkData(&r)
 	default:
 		return nil
 	}
@@ -127,9 +181,32 @@ func errCap(where string, n uint64, what string, limit int) error {
 	return fmt.Errorf("%w: %s declares %d %s, more than the limit of %d", ErrUnsupported, where, n, what, limit)
 }
 
+// errTotal reports a count of the whole module above one of the caps,
+// reached in where.
+func errTotal(where string, n uint64, what string, limit int) error {
+	return fmt.Errorf("%w: %s brings the module's %s to %d, more than the limit of %d", ErrUnsupported, where, what, n, limit)
+}
+
+// capTotals checks the module's counts of functions, globals and tags,
+// which two sections each add to (the import section and their own), so
+// that the check holds whatever the sections' order. where names the
+// section just read.
+func (m *scan) capTotals(where string) error {
+	if n := uint64(m.funcImports) + max(m.definedFuncs, m.bodies); n > MaxFunctions {
+		return errTotal(where, n, "functions (imported and defined)", MaxFunctions)
+	}
+	if n := uint64(m.globalImports) + m.globals; n > MaxGlobals {
+		return errTotal(where, n, "globals (imported and defined)", MaxGlobals)
+	}
+	if n := uint64(m.tagImports) + m.tags; n > MaxTags {
+		return errTotal(where, n, "tags (imported and defined)", MaxTags)
+	}
+	return nil
+}
+
 // checkCustom walks the "name" section; other custom sections wazero
 // copies whole or skips, by their size.
-func checkCustom(r *reader) error {
+func (m *scan) checkCustom(r *reader) error {
 	name, err := r.name()
 	if err != nil {
 		return fmt.Errorf("custom section name: %w", err)
@@ -138,14 +215,14 @@ func checkCustom(r *reader) error {
 		r.off = len(r.b)
 		return nil
 	}
-	return checkNames(r)
+	return m.checkNames(r)
 }
 
 // checkNames walks the subsections of the name section at r. wazero reads
 // the module name, function names and local names without regard to their
 // subsection's size, so each must fill its subsection exactly for wazero
 // to read what this reads.
-func checkNames(r *reader) error {
+func (m *scan) checkNames(r *reader) error {
 	for r.off < len(r.b) {
 		id, _ := r.byte()
 		size, err := r.u32()
@@ -163,11 +240,11 @@ func checkNames(r *reader) error {
 				return fmt.Errorf("name section: module name: %w", err)
 			}
 		case nameFunctions:
-			if err := checkNameMap(&sub, -1); err != nil {
+			if err := m.checkNameMap(&sub, -1); err != nil {
 				return err
 			}
 		case nameLocals:
-			if err := checkLocalNames(&sub); err != nil {
+			if err := m.checkLocalNames(&sub); err != nil {
 				return err
 			}
 		default:
@@ -182,7 +259,7 @@ func checkNames(r *reader) error {
 
 // checkNameMap walks a name map (index, name pairs): the local names of
 // function fn, or the function names when fn < 0.
-func checkNameMap(r *reader, fn int64) error {
+func (m *scan) checkNameMap(r *reader, fn int64) error {
 	where := func() string {
 		if fn < 0 {
 			return "name section: the function name map"
@@ -195,6 +272,13 @@ func checkNameMap(r *reader, fn int64) error {
 	}
 	if uint64(n) > uint64(r.left()) {
 		return errCount(where(), n, "names", r.left())
+	}
+	if fn < 0 {
+		if m.funcNames += uint64(n); m.funcNames > MaxFunctions {
+			return errTotal(where(), m.funcNames, "function names", MaxFunctions)
+		}
+	} else if m.localNames += uint64(n); m.localNames > MaxLocalNames {
+		return errTotal(where(), m.localNames, "local names", MaxLocalNames)
 	}
 	for i := range n {
 		idx, err := r.u32()
@@ -210,7 +294,7 @@ func checkNameMap(r *reader, fn int64) error {
 
 // checkLocalNames walks the local names subsection: function indices,
 // each with a name map.
-func checkLocalNames(r *reader) error {
+func (m *scan) checkLocalNames(r *reader) error {
 	n, err := r.u32()
 	if err != nil {
 		return fmt.Errorf("name section: local names: count: %w", err)
@@ -218,12 +302,15 @@ func checkLocalNames(r *reader) error {
 	if uint64(n) > uint64(r.left()) {
 		return errCount("name section: the local names subsection", n, "functions", r.left())
 	}
+	if m.localNameFuncs += uint64(n); m.localNameFuncs > MaxFunctions {
+		return errTotal("name section: the local names subsection", m.localNameFuncs, "functions with local names", MaxFunctions)
+	}
 	for i := range n {
 		fn, err := r.u32()
 		if err != nil {
 			return fmt.Errorf("name section: local names: entry %d: %w", i, err)
 		}
-		if err := checkNameMap(r, int64(fn)); err != nil {
+		if err := m.checkNameMap(r, int64(fn)); err != nil {
 			return err
 		}
 	}
@@ -236,6 +323,9 @@ func (m *scan) checkTypes(r *reader) error {
 	n, err := r.u32()
 	if err != nil {
 		return fmt.Errorf("type section: count: %w", err)
+	}
+	if n > MaxTypes {
+		return errCap("type section", uint64(n), "types or recursion groups", MaxTypes)
 	}
 	var idx uint32 // type index
 	for i := range n {
@@ -260,6 +350,9 @@ func (m *scan) checkTypes(r *reader) error {
 		if uint64(group) > uint64(r.left()) {
 			return errCount(fmt.Sprintf("type section: recursion group %d", i), group, "types", r.left())
 		}
+		if total := m.types + uint64(group); total > MaxTypes {
+			return errTotal(fmt.Sprintf("type section: recursion group %d", i), total, "types", MaxTypes)
+		}
 		for range group {
 			if err := m.checkFuncType(r, idx); err != nil {
 				return err
@@ -272,6 +365,9 @@ func (m *scan) checkTypes(r *reader) error {
 
 // checkFuncType walks the function type at r, type idx.
 func (m *scan) checkFuncType(r *reader, idx uint32) error {
+	if m.types++; m.types > MaxTypes {
+		return errTotal(fmt.Sprintf("type section: type %d", idx), m.types, "types", MaxTypes)
+	}
 	form, err := r.byte()
 	if err != nil {
 		return fmt.Errorf("type section: type %d: %w", idx, err)
@@ -312,12 +408,58 @@ func checkValueTypes(r *reader, idx uint32, what string, limit int) (uint32, err
 	return n, nil
 }
 
+// checkFunctions walks the function section at r: a type index per
+// defined function.
+func (m *scan) checkFunctions(r *reader) error {
+	n, err := r.u32()
+	if err != nil {
+		return fmt.Errorf("function section: count: %w", err)
+	}
+	m.definedFuncs += uint64(n)
+	if err := m.capTotals("function section"); err != nil {
+		return err
+	}
+	for i := range n {
+		if _, err := r.u32(); err != nil {
+			return fmt.Errorf("function section: function %d: %w", uint64(m.funcImports)+uint64(i), err)
+		}
+	}
+	return nil
+}
+
+// checkTags walks the tag section at r: an attribute and a type index per
+// tag.
+func (m *scan) checkTags(r *reader) error {
+	n, err := r.u32()
+	if err != nil {
+		return fmt.Errorf("tag section: count: %w", err)
+	}
+	m.tags += uint64(n)
+	if err := m.capTotals("tag section"); err != nil {
+		return err
+	}
+	for i := range n {
+		_, err := r.byte()
+		if err == nil {
+			_, err = r.u32()
+		}
+		if err != nil {
+			return fmt.Errorf("tag section: tag %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
 // checkGlobals walks the global section at r: it has no count but its
 // leading one, but its initializers must be read to find each global.
-func checkGlobals(r *reader) error {
+func (m *scan) checkGlobals(r *reader) error {
 	n, err := r.u32()
 	if err != nil {
 		return fmt.Errorf("global section: count: %w", err)
+	}
+	m.globals += uint64(n)
+	if err := m.capTotals("global section"); err != nil {
+		return err
 	}
 	for i := range n {
 		err := r.valueType()
@@ -335,10 +477,13 @@ func checkGlobals(r *reader) error {
 }
 
 // checkExports walks the export section at r, bounding the names.
-func checkExports(r *reader) error {
+func (m *scan) checkExports(r *reader) error {
 	n, err := r.u32()
 	if err != nil {
 		return fmt.Errorf("export section: count: %w", err)
+	}
+	if m.exports += uint64(n); m.exports > MaxExports {
+		return errTotal("export section", m.exports, "exports", MaxExports)
 	}
 	for i := range n {
 		_, err := r.name()
@@ -357,13 +502,16 @@ func checkExports(r *reader) error {
 
 // checkElements walks the element section at r, bounding each segment's
 // vector of function indices or of initializer expressions.
-func checkElements(r *reader) error {
+func (m *scan) checkElements(r *reader) error {
 	n, err := r.u32()
 	if err != nil {
 		return fmt.Errorf("element section: count: %w", err)
 	}
+	if m.elemSegments += uint64(n); m.elemSegments > MaxElementSegments {
+		return errTotal("element section", m.elemSegments, "element segments", MaxElementSegments)
+	}
 	for i := range n {
-		if err := checkElement(r, i); err != nil {
+		if err := m.checkElement(r, i); err != nil {
 			return err
 		}
 	}
@@ -372,7 +520,7 @@ func checkElements(r *reader) error {
 
 // checkElement walks element segment i at r, as wazero's
 // decodeElementSegment reads its eight encodings.
-func checkElement(r *reader, i uint32) error {
+func (m *scan) checkElement(r *reader, i uint32) error {
 	wrap := func(err error) error { return fmt.Errorf("element section: segment %d: %w", i, err) }
 	prefix, err := r.u32()
 	if err != nil {
@@ -408,6 +556,9 @@ func checkElement(r *reader, i uint32) error {
 	if uint64(count) > uint64(r.left()) {
 		return errCount(fmt.Sprintf("element section: segment %d", i), count, "elements", r.left())
 	}
+	if m.elemEntries += uint64(count); m.elemEntries > uint64(m.elemLimit) {
+		return errTotal(fmt.Sprintf("element section: segment %d", i), m.elemEntries, "element entries", int(m.elemLimit))
+	}
 	for range count {
 		if exprs {
 			err = r.constExpr()
@@ -428,6 +579,10 @@ func (m *scan) checkCode(r *reader) error {
 	if err != nil {
 		return fmt.Errorf("code section: count: %w", err)
 	}
+	m.bodies += uint64(n)
+	if err := m.capTotals("code section"); err != nil {
+		return err
+	}
 	for i := range n {
 		fn := uint64(m.funcImports) + uint64(i) // function index
 		size, err := r.u32()
@@ -437,6 +592,10 @@ func (m *scan) checkCode(r *reader) error {
 		if uint64(size) > uint64(r.left()) {
 			return fmt.Errorf("%w: code section: function %d declares a body of %d bytes, more than the %d bytes left", ErrMalformed, fn, size, r.left())
 		}
+		if size > MaxFunctionSize {
+			return fmt.Errorf("%w: code section: function %d declares a body of %d bytes, more than the limit of %d", ErrUnsupported, fn, size, MaxFunctionSize)
+		}
+		m.maxBody = max(m.maxBody, size)
 		body := reader{b: r.b[:r.off+int(size)], off: r.off}
 		r.off = len(body.b)
 		locals, err := checkLocals(&body, fn)
@@ -482,10 +641,13 @@ func checkLocals(r *reader, fn uint64) (uint64, error) {
 }
 
 // checkData walks the data section at r, bounding each segment's bytes.
-func checkData(r *reader) error {
+func (m *scan) checkData(r *reader) error {
 	n, err := r.u32()
 	if err != nil {
 		return fmt.Errorf("data section: count: %w", err)
+	}
+	if m.dataSegments += uint64(n); m.dataSegments > MaxDataSegments {
+		return errTotal("data section", m.dataSegments, "data segments", MaxDataSegments)
 	}
 	for i := range n {
 		if err := checkSegment(r, i); err != nil {

@@ -3,15 +3,17 @@
 // no limit on the size of a table, and Go's linker declares its table
 // without a maximum, so a guest's table.grow could take all the host's
 // memory; LimitTables gives every table a maximum. wazero also allocates
-// by counts it decodes before reading what they count, so LimitTables
-// refuses any count the module's bytes cannot back, and caps the counts
-// that take no bytes, such as a function's locals (see bounds.go).
+// by counts it decodes before reading what they count, and many times
+// more than a byte per entry, so LimitTables refuses any count the
+// module's bytes cannot back, and caps the counts that take no bytes,
+// such as a function's locals, and the module's entries of every kind, as
+// web engines do (see bounds.go).
 //
-// It parses the section list, the import, table, type, global, export,
-// element, data and name sections, and of the code section each body's
-// size and locals: every other byte, instructions included, is copied as
-// is and left to wazero to validate. Its functions are safe for
-// concurrent use.
+// It parses the section list, the import, function, table, tag, type,
+// global, export, element, data and name sections, and of the code
+// section each body's size and locals: every other byte, instructions
+// included, is copied as is and left to wazero to validate. Its functions
+// are safe for concurrent use.
 package wasmbin
 
 import (
@@ -26,8 +28,9 @@ var (
 	// ErrUnsupported reports a construct the runtime refuses although
 	// WebAssembly allows it: an imported table, a table with an
 	// initializer expression, a table of an element type other than
-	// funcref and externref, or more locals, parameters or results than
-	// MaxLocals, MaxModuleLocals, MaxParams and MaxResults allow.
+	// funcref and externref, or a count above one of the caps of
+	// bounds.go (MaxLocals, MaxParams, MaxFunctions, MaxElementEntries
+	// and the others).
 	ErrUnsupported = errors.New("unsupported wasm construct")
 	// ErrTableLimit reports tables that declare more elements, or more
 	// tables, than the caps allow.
@@ -99,9 +102,11 @@ type table struct {
 }
 
 // Tables returns the tables wasm defines, in index order (imported tables
-// are refused with ErrUnsupported, so they never appear).
+// are refused with ErrUnsupported, so they never appear). It refuses what
+// LimitTables refuses, but for the caps that depend on LimitTables's
+// maxElems: it caps the element entries at MaxElementEntries.
 func Tables(wasm []byte) ([]Table, error) {
-	m, err := parse(wasm)
+	m, err := parse(wasm, MaxElementEntries)
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +126,21 @@ func Tables(wasm []byte) ([]Table, error) {
 // than maxElems or more than MaxTables tables; with ErrUnsupported,
 // imported tables (the host exports none); with ErrMalformed, bytes it
 // cannot read or a count its bytes cannot back (a vector longer than the
-// bytes left); with ErrUnsupported, a function type or function beyond
-// MaxParams, MaxResults, MaxLocals or MaxModuleLocals.
+// bytes left); with ErrUnsupported, a count above a cap of bounds.go (a
+// function type or function beyond MaxParams, MaxResults, MaxLocals or
+// MaxModuleLocals, more types, functions, imports, exports, globals,
+// tags, element or data segments than MaxTypes and the others allow, a
+// body longer than MaxFunctionSize, more names than MaxFunctions or
+// MaxLocalNames), or element segments whose entries add up to more than
+// maxElems or MaxElementEntries. Every entry of an active segment must
+// fit in its table, whose minimum LimitTables caps at maxElems, and
+// wazero keeps 8 bytes per entry of a passive segment in every instance,
+// as per table element: so the elements count against the same cap.
 //
 // Only the table section changes; when no table needs a new maximum,
 // LimitTables returns wasm itself, not a copy.
 func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
-	m, err := parse(wasm)
+	m, err := parse(wasm, min(maxElems, MaxElementEntries))
 	if err != nil {
 		return nil, err
 	}
@@ -200,10 +213,31 @@ func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 type scan struct {
 	sections []section
 	tables   []table
+	// elemLimit caps the element segments' entries, in all.
+	elemLimit uint32
 	// funcImports is the number of imported functions: the code
 	// section's first body is function funcImports.
 	funcImports uint32
+	// Imported globals and tags, which count against MaxGlobals and
+	// MaxTags.
+	globalImports, tagImports uint32
+	// The module's counts, summed over sections, checked against the
+	// caps of bounds.go and reported by the tests of real guests.
+	types        uint64 // function types, in recursion groups or not
+	imports      uint64
+	definedFuncs uint64 // entries of the function section
+	bodies       uint64 // entries of the code section
+	tags         uint64 // defined tags
+	globals      uint64 // defined globals
+	exports      uint64
+	elemSegments uint64
+	elemEntries  uint64 // entries of all element segments
+	dataSegments uint64
+	// Entries of the name section: function names, functions with
+	// local names, local names of all functions.
+	funcNames, localNameFuncs, localNames uint64
 	// The largest counts the scan met, for the tests of real guests.
+	maxBody    uint32 // bytes of one function body
 	maxLocals  uint32 // declared locals of one function
 	locals     uint64 // declared locals of all functions
 	maxParams  uint32 // parameters of one function type
@@ -212,12 +246,12 @@ type scan struct {
 
 // parse reads wasm's section list, checks its import section for tables,
 // reads its tables, and bounds every count that wazero allocates by (see
-// bounds.go).
-func parse(wasm []byte) (*scan, error) {
+// bounds.go), capping the element segments' entries at elemLimit in all.
+func parse(wasm []byte, elemLimit uint32) (*scan, error) {
 	if len(wasm) < len(header) || string(wasm[:len(header)]) != string(header) {
 		return nil, fmt.Errorf("%w: no WebAssembly 1 header", ErrMalformed)
 	}
-	m := &scan{}
+	m := &scan{elemLimit: elemLimit}
 	r := reader{b: wasm, off: len(header)}
 	for r.off < len(wasm) {
 		start := r.off
@@ -236,7 +270,7 @@ func parse(wasm []byte) (*scan, error) {
 		r.off = s.end
 		switch id {
 		case sectionImport:
-			if m.funcImports, err = checkImports(wasm[:s.end], s.payload); err != nil {
+			if err := m.checkImports(wasm[:s.end], s.payload); err != nil {
 				return nil, err
 			}
 		case sectionTable:
@@ -345,28 +379,36 @@ func readTable(r *reader, si int, tables []table) ([]table, error) {
 }
 
 // checkImports refuses a table import in the import section wasm[off:],
-// and a module or field name longer than the bytes left, and returns the
-// number of imported functions. wasm ends where the section ends.
-func checkImports(wasm []byte, off int) (uint32, error) {
+// a module or field name longer than the bytes left, and more imports
+// than MaxImports, and counts the imported functions, globals and tags.
+// wasm ends where the section ends.
+func (m *scan) checkImports(wasm []byte, off int) error {
 	r := reader{b: wasm, off: off}
 	n, err := r.u32()
 	if err != nil {
-		return 0, fmt.Errorf("import count: %w", err)
+		return fmt.Errorf("import count: %w", err)
 	}
-	var funcs uint32
+	if m.imports += uint64(n); m.imports > MaxImports {
+		return errTotal("import section", m.imports, "imports", MaxImports)
+	}
 	for i := range n {
 		kind, err := checkImport(&r)
 		if err != nil {
-			return 0, fmt.Errorf("import section: import %d: %w", i, err)
+			return fmt.Errorf("import section: import %d: %w", i, err)
 		}
-		if kind == importFunc {
-			funcs++
+		switch kind {
+		case importFunc:
+			m.funcImports++
+		case importGlobal:
+			m.globalImports++
+		case importTag:
+			m.tagImports++
 		}
 	}
 	if r.off != len(wasm) {
-		return 0, fmt.Errorf("%w: import section has %d bytes after its %d imports", ErrMalformed, len(wasm)-r.off, n)
+		return fmt.Errorf("%w: import section has %d bytes after its %d imports", ErrMalformed, len(wasm)-r.off, n)
 	}
-	return funcs, nil
+	return m.capTotals("import section")
 }
 
 // checkImport skips the import at r, refusing a table, and returns its

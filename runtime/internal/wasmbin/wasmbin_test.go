@@ -261,7 +261,7 @@ func BenchmarkParse(b *testing.B) {
 	wasm := runtimetest.BuildWasm(b, "runtime/testdata/guests/basic")
 	b.SetBytes(int64(len(wasm)))
 	for b.Loop() {
-		if _, err := parse(wasm); err != nil {
+		if _, err := parse(wasm, 1<<20); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -303,23 +303,67 @@ func goGuests(t testing.TB) []string {
 // TestGoGuestsPass scans every Go guest we build: each passes, with its
 // counts well within the caps.
 func TestGoGuestsPass(t *testing.T) {
+	const tableCap = 1 << 20 // runtime.DefaultMaxTableElements
 	var most scan
 	for _, guest := range goGuests(t) {
 		wasm := runtimetest.BuildWasm(t, guest)
-		m, err := parse(wasm)
+		m, err := parse(wasm, tableCap)
 		require.NoError(t, err, guest)
-		_, err = LimitTables(wasm, 1<<20)
+		_, err = LimitTables(wasm, tableCap)
 		require.NoError(t, err, guest)
-		t.Logf("%s: %d bytes, %d imported functions, locals: %d at most in a function, %d in all; at most %d params, %d results",
-			guest, len(wasm), m.funcImports, m.maxLocals, m.locals, m.maxParams, m.maxResults)
+		funcs := uint64(m.funcImports) + m.definedFuncs
+		t.Logf("%s: %d bytes; %d types, %d imports, %d functions (%d imported), largest body %d bytes, %d exports, "+
+			"%d globals (%d imported), %d tags, %d element segments of %d entries, %d data segments; "+
+			"names: %d functions, %d with %d local names; locals: %d at most in a function, %d in all; at most %d params, %d results",
+			guest, len(wasm), m.types, m.imports, funcs, m.funcImports, m.maxBody, m.exports,
+			uint64(m.globalImports)+m.globals, m.globalImports, uint64(m.tagImports)+m.tags, m.elemSegments, m.elemEntries, m.dataSegments,
+			m.funcNames, m.localNameFuncs, m.localNames, m.maxLocals, m.locals, m.maxParams, m.maxResults)
+		most.types = max(most.types, m.types)
+		most.imports = max(most.imports, m.imports)
+		most.definedFuncs = max(most.definedFuncs, funcs) // imported ones included
+		most.maxBody = max(most.maxBody, m.maxBody)
+		most.exports = max(most.exports, m.exports)
+		most.globals = max(most.globals, uint64(m.globalImports)+m.globals)
+		most.tags = max(most.tags, uint64(m.tagImports)+m.tags)
+		most.elemSegments = max(most.elemSegments, m.elemSegments)
+		most.elemEntries = max(most.elemEntries, m.elemEntries)
+		most.dataSegments = max(most.dataSegments, m.dataSegments)
+		most.funcNames = max(most.funcNames, m.funcNames)
+		most.localNameFuncs = max(most.localNameFuncs, m.localNameFuncs)
+		most.localNames = max(most.localNames, m.localNames)
 		most.maxLocals = max(most.maxLocals, m.maxLocals)
 		most.locals = max(most.locals, m.locals)
 		most.maxParams = max(most.maxParams, m.maxParams)
 		most.maxResults = max(most.maxResults, m.maxResults)
 	}
 	// Room for a Go program many times larger than ours.
-	require.Less(t, most.maxLocals*10, uint32(MaxLocals))
-	require.Less(t, most.locals*10, uint64(MaxModuleLocals))
-	require.Less(t, most.maxParams*10, uint32(MaxParams))
-	require.Less(t, most.maxResults*10, uint32(MaxResults))
+	for _, c := range []struct {
+		what        string
+		most, limit uint64
+	}{
+		{"types", most.types, MaxTypes},
+		{"imports", most.imports, MaxImports},
+		{"functions", most.definedFuncs, MaxFunctions},
+		{"body size", uint64(most.maxBody), MaxFunctionSize},
+		{"exports", most.exports, MaxExports},
+		{"globals", most.globals, MaxGlobals},
+		{"tags", most.tags, MaxTags},
+		{"element segments", most.elemSegments, MaxElementSegments},
+		{"element entries", most.elemEntries, tableCap},
+		{"function names", most.funcNames, MaxFunctions},
+		{"functions with local names", most.localNameFuncs, MaxFunctions},
+		{"local names", most.localNames, MaxLocalNames},
+		{"locals in a function", uint64(most.maxLocals), MaxLocals},
+		{"locals in all", most.locals, MaxModuleLocals},
+		{"parameters", uint64(most.maxParams), MaxParams},
+		{"results", uint64(most.maxResults), MaxResults},
+	} {
+		t.Logf("at most %d %s, limit %d", c.most, c.what, c.limit)
+		require.Less(t, c.most*10, c.limit, c.what)
+	}
+	// Go's linker merges data segments rather than emit more than 100 000
+	// (cmd/link/internal/wasm, maxNumSegments), the same cap for the same
+	// reason: no Go guest exceeds it, however large.
+	t.Logf("at most %d data segments, limit %d", most.dataSegments, MaxDataSegments)
+	require.LessOrEqual(t, most.dataSegments, uint64(MaxDataSegments), "data segments")
 }
