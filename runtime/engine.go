@@ -59,7 +59,8 @@ type Config struct {
 	// MaxTableElements caps the elements of each module's tables, in all:
 	// every table gets a maximum so that table.grow past it returns -1,
 	// and a module whose tables' minima exceed it is refused with
-	// ErrTableLimit.
+	// ErrTableLimit. It also caps the entries of the module's element
+	// segments, in all, since each costs every instance about as much.
 	MaxTableElements uint32
 	// LogLinesPerSecond and LogBurst bound the output lines (stdout,
 	// stderr, wx.log) of each app; lines past them are dropped and

@@ -23,7 +23,20 @@ var (
 	// that is already closed.
 	ErrClosed = errors.New("instance closed")
 	// ErrNotABI reports a module that does not implement guest ABI v1.
+	// It also reports what the runtime refuses although WebAssembly allows
+	// it: an imported table, or more entries of a kind than the runtime's
+	// caps allow (mostly the WebAssembly JS API's limits, which browsers
+	// enforce: 1 000 000 functions, 100 000 imports, and so on; element
+	// segments' entries past MaxTableElements).
 	ErrNotABI = errors.New("not a minihost ABI v1 module")
+	// ErrMalformedWasm reports bytes that are not a WebAssembly module,
+	// found before wazero reads them: no WebAssembly 1 header, a section
+	// that runs past the end of the module, or a count (of entries, of
+	// bytes) larger than the bytes left to hold it, which wazero would
+	// allocate by. The error names the section, the entry and the count.
+	// Other malformations are wazero's to report, as a CompileError that
+	// does not wrap ErrMalformedWasm.
+	ErrMalformedWasm = errors.New("malformed wasm module")
 	// ErrCallback reports a callback that returned a non-zero code.
 	ErrCallback = errors.New("callback returned an error code")
 
@@ -75,3 +88,12 @@ type CompileError struct {
 
 func (e *CompileError) Error() string { return fmt.Sprintf("compile %s: %v", e.AppID, e.Err) }
 func (e *CompileError) Unwrap() error { return e.Err }
+
+// sentinelError gives err a sentinel of the runtime's as well as its own,
+// and err's message.
+type sentinelError struct {
+	sentinel, err error
+}
+
+func (e *sentinelError) Error() string   { return e.err.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.sentinel, e.err} }

@@ -120,8 +120,8 @@ type SandboxConfig struct {
 	// CallTimeout bounds each call into the guest, instantiation (the
 	// module's start function) included.
 	CallTimeout time.Duration
-	// MaxTableElements caps the elements of each module's tables, in all
-	// (see Config).
+	// MaxTableElements caps the elements of each module's tables and
+	// element segments, in all (see Config).
 	MaxTableElements uint32
 	// LogLinesPerSecond, LogBurst, ModalsPerSecond and ModalBurst bound
 	// the app's output, for all its instances together (see Config).
@@ -341,11 +341,16 @@ func isStopped(err error) bool {
 		(errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled)
 }
 
-// limitTables gives wasm's tables a maximum (see wasmbin.LimitTables).
+// limitTables gives wasm's tables a maximum (see wasmbin.LimitTables),
+// and maps wasmbin's errors to the runtime's sentinels.
 func limitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 	out, err := wasmbin.LimitTables(wasm, maxElems)
-	if errors.Is(err, wasmbin.ErrUnsupported) {
+	switch {
+	case errors.Is(err, wasmbin.ErrUnsupported):
 		return nil, fmt.Errorf("%w: %w", ErrNotABI, err)
+	case errors.Is(err, wasmbin.ErrMalformed):
+		// wasmbin's message already says "malformed wasm module".
+		return nil, &sentinelError{ErrMalformedWasm, err}
 	}
 	return out, err // ErrTableLimit is wasmbin's
 }

@@ -15,28 +15,30 @@ import "fmt"
 //   - with ErrMalformed, a count larger than the bytes left in its section
 //     (or function body, or name subsection): every entry takes one byte at
 //     least, so no well-formed module has one;
-//   - with ErrUnsupported, counts above the caps below, which web engines
-//     enforce too: locals (a (count, type) pair declares up to 2^32-1 of
+//   - with ErrUnsupported, counts above the caps below, most of them web
+//     engines' too: locals (a (count, type) pair declares up to 2^32-1 of
 //     them in 2 to 6 bytes), a function type's parameters and results, and
 //     the module's types, functions, imports, exports, globals, tags,
 //     element segments and their entries, data segments, function body
 //     sizes and names.
 //
-// A count its bytes back is not enough: wazero's structures take much
-// more than the byte an entry may take, so without the caps a module of
-// the package limit (60 MB) would still cost gigabytes. An element
-// segment's one-byte function index costs 40 bytes at compile (a
-// ConstantExpression and the slice it holds) and a passive segment's
-// entry 8 more per instance; a 3-byte function type 96 to 192, a 3-byte
-// body 72, a 3-byte element segment 64 and a 2-byte data segment 56, each
-// 24 more per instance, a 5-byte global 40 and 56 per instance, a 2-byte
-// name 24. With the caps,
-// each of these stays within tens of megabytes (the element entries, at
-// the default table cap of 2^20: 40 MiB at compile, 8 MiB per instance),
-// and the counts of compile-time work (functions, body sizes) within what
-// browsers compile. Code bodies are skipped, not read: wazero's validator
-// grows its slices as it reads instructions (br_table's targets included)
-// rather than by counts.
+// A count its bytes back is not enough: wazero's structures take tens of
+// bytes for an entry of one to a few, so without the caps a module of the
+// package limit (60 MB) would still cost gigabytes, at compile and in
+// every instance. Measured with wazero's compiler (live heap after GC),
+// an element segment's one-byte function index takes 40 bytes at compile
+// and 40 per instance, active or passive (a function instance for each
+// ref.func, and the reference); a 3-byte function type 125; a 4-byte
+// function 85, and its machine code; a 3-byte element segment 72 and 24
+// per instance; a 2-byte data segment 56 and 24 per instance; a 5-byte
+// global 56 and 88 per instance; a 2-byte tag 4 and 24 per instance; an
+// 8-byte import 126; a 2-byte name 24 to 32. Within the caps, each stays
+// within about a hundred megabytes (the element entries, at the default
+// table cap of 2^20: 40 MiB at compile and per instance), and the
+// compile-time work (functions, body sizes) within what browsers take.
+// Code bodies are skipped, not read: wazero's validator grows its slices
+// as it reads instructions (br_table's targets included) rather than by
+// counts.
 
 // Caps on counts, mostly the WebAssembly JS API's implementation limits
 // (https://webassembly.github.io/spec/js-api/#limits), which browsers

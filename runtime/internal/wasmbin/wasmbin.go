@@ -103,8 +103,8 @@ type table struct {
 
 // Tables returns the tables wasm defines, in index order (imported tables
 // are refused with ErrUnsupported, so they never appear). It refuses what
-// LimitTables refuses, but for the caps that depend on LimitTables's
-// maxElems: it caps the element entries at MaxElementEntries.
+// LimitTables refuses but for the table cap, which it does not know: it
+// caps the element entries at MaxElementEntries.
 func Tables(wasm []byte) ([]Table, error) {
 	m, err := parse(wasm, MaxElementEntries)
 	if err != nil {
@@ -132,10 +132,11 @@ func Tables(wasm []byte) ([]Table, error) {
 // tags, element or data segments than MaxTypes and the others allow, a
 // body longer than MaxFunctionSize, more names than MaxFunctions or
 // MaxLocalNames), or element segments whose entries add up to more than
-// maxElems or MaxElementEntries. Every entry of an active segment must
-// fit in its table, whose minimum LimitTables caps at maxElems, and
-// wazero keeps 8 bytes per entry of a passive segment in every instance,
-// as per table element: so the elements count against the same cap.
+// maxElems or MaxElementEntries. An active segment is written into a
+// table, whose minimum LimitTables caps at maxElems (wazero skips a
+// segment that does not fit), and every entry costs each instance a
+// reference, as a table element does (and, with wazero's compiler, a
+// function instance): so the entries count against the same cap.
 //
 // Only the table section changes; when no table needs a new maximum,
 // LimitTables returns wasm itself, not a copy.

@@ -116,6 +116,9 @@ func TestLimitTables(t *testing.T) {
 		{name: "custom name past the section", wasm: module(sec(sectionCustom, []byte{0xff, 0xff, 0xff, 0xff, 0x0f})), err: ErrMalformed},
 		{name: "start section not counted", wasm: module(sec(8, []byte{0x05})), same: true},
 		{name: "bytes after the imports", wasm: module(typeSection, sec(sectionImport, uleb(1), importFunc0, []byte{0})), err: ErrMalformed},
+		{name: "element entries at the cap", wasm: module(tables(funcref(limit, -1)), elements(limit)), want: []Table{{limit, limit, true}}},
+		{name: "element entries past the cap", wasm: module(tables(funcref(limit, -1)), elements(limit+1)), err: ErrUnsupported,
+			message: "element section: segment 0 brings the module's element entries to 101, more than the limit of 100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +172,30 @@ func requireCompiles(t *testing.T, in, out []byte) {
 	c, err = rt.CompileModule(ctx, out)
 	require.NoError(t, err, "wazero compiles the module but not its rewrite")
 	c.Close(ctx)
+}
+
+// elements returns an element section of one passive segment of n
+// function indices.
+func elements(n int) []byte {
+	return sec(sectionElement, uleb(1), []byte{1, 0}, uleb(uint32(n)), bytes.Repeat([]byte{0}, n))
+}
+
+// TestElementEntriesCap checks the cap on element entries above a table
+// cap of 10 000 000: the JS API's, MaxElementEntries. No wazero: the
+// twin would cost it 400 MB.
+func TestElementEntriesCap(t *testing.T) {
+	at, past := module(elements(MaxElementEntries)), module(elements(MaxElementEntries+1))
+	for _, limit := range []uint32{MaxElementEntries + 1, 1<<32 - 1} {
+		_, err := LimitTables(at, limit)
+		require.NoError(t, err)
+		_, err = LimitTables(past, limit)
+		require.ErrorIs(t, err, ErrUnsupported)
+		require.ErrorContains(t, err, "element section: segment 0 brings the module's element entries to 10000001, more than the limit of 10000000")
+	}
+	_, err := Tables(at)
+	require.NoError(t, err)
+	_, err = Tables(past)
+	require.ErrorIs(t, err, ErrUnsupported, "Tables")
 }
 
 func TestLimitTablesCopiesOnlyTheTableSection(t *testing.T) {
