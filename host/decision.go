@@ -3,7 +3,7 @@ package host
 import "time"
 
 // Decision records why a launch opened the version it did: the typed
-// decision trace of DESIGN.md "Update policy" 8. Host.Launch returns it
+// decision trace (RATIONALE.md, host). Host.Launch returns it
 // (App.Decision) and emits it as EventDecision.
 type Decision struct {
 	// Mode is "sync" or "async"; Rules and Reason say why.

@@ -146,8 +146,8 @@ func (h *Host) Store() *updater.Store {
 // ErrNoUpdates reports Launch on a host without Config.Updates.
 var ErrNoUpdates = errors.New("updates are not configured (Config.Updates)")
 
-// Launch opens the app appID the way the WeChat client does (DESIGN.md
-// "Update policy"): it decides sync or async, checks the release server,
+// Launch opens the app appID the way the WeChat client does (the rule
+// table updater.Rules): it decides sync or async, checks the release server,
 // downloads and verifies when the policy says so, and opens the version
 // the policy allows, recording why in App.Decision. A sync launch may block
 // up to the sync timeout, or, when nothing may open (first install, below
@@ -442,7 +442,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// checkInBackground is the async launch's check (DESIGN.md 3).
+// checkInBackground is the async launch's check (rules A1, A2).
 func (h *Host) checkInBackground(a *App, plan updater.Plan) {
 	a.goWork(func(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, DefaultBackgroundTimeout)

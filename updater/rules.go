@@ -1,8 +1,8 @@
 package updater
 
 // Rule is one behaviour of the update mechanism, taken from the seed
-// (update-mechanism.md, the WeChat documentation minihost reproduces) or from
-// DESIGN.md where the seed leaves a gap. Tests name the rules they check by
+// (the WeChat documentation minihost reproduces) or from our own design
+// (RATIONALE.md) where the seed leaves a gap. Tests name the rules they check by
 // ID, and a test in this package fails when a rule has no test.
 type Rule struct {
 	// ID is short and stable ("S2", "M1"): tests, launch records and logs
