@@ -9,6 +9,7 @@ import (
 
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
@@ -25,7 +26,7 @@ func TestCloseDuringBackgroundCheck(t *testing.T) {
 	home := t.TempDir()
 	cfg := UpdateConfig{
 		Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.ClientNow,
-		ClientID: "test-client", RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		ClientID: "test-client", Policy: updater.PolicyConfig{RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 	}
 	ready := make(chan struct{}, 8)
 	coldStart := func() (*Host, *App) {

@@ -644,7 +644,7 @@ func TestFaultHomeNotWritable(t *testing.T) {
 		require.NoError(t, a.Close(t.Context()))
 		require.NoError(t, h.Close(t.Context()))
 		// The host said what it could not record, and nothing changed on disk.
-		require.Contains(t, logs.String(), "record launch")
+		require.Contains(t, logs.String(), "record open")
 		require.Contains(t, logs.String(), "read-only file system")
 		requireInstalled(t, f, "1.0.0")
 		requireNoPartial(t, f, "2.0.0")

@@ -1,11 +1,14 @@
 package host_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime/mpk"
 )
 
 // TestCrashLoopRollback: a new version whose onLaunch crashes twice in a
@@ -13,6 +16,7 @@ import (
 // event saying why), the bad version is not fetched again, and a newer
 // release is taken up as usual.
 func TestCrashLoopRollback(t *testing.T) {
+	covers(t, "B1")
 	const app, guest = "test.crashy", "runtime/testdata/guests/crashy"
 	f := newUpdFixture(t)
 	f.installV1(t, guest, app)
@@ -57,4 +61,39 @@ func TestCrashLoopRollback(t *testing.T) {
 	stop(t, a, h)
 	a, _, _ = f.coldStart(t, app)
 	require.Equal(t, "3.0.0", a.Decision().Opened)
+}
+
+// TestLaunchFailureRollsBackInOneColdStart: a version that cannot launch
+// at all (here: its module does not compile) is one kind of launch failure
+// among others; it is opened again at once, reaches the crash-loop limit
+// within the same cold start, is marked bad, and the previous version
+// opens instead (rule B1).
+func TestLaunchFailureRollsBackInOneColdStart(t *testing.T) {
+	covers(t, "B1")
+	const app, guest = "test.crashy", "runtime/testdata/guests/crashy"
+	f := newUpdFixture(t)
+	f.installV1(t, guest, app)
+
+	stage := t.TempDir()
+	manifest := `{"appId": "test.crashy", "version": "2.0.0", "abi": 1, "entry": "app.wasm"}`
+	require.NoError(t, os.WriteFile(filepath.Join(stage, "app.json"), []byte(manifest), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(stage, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00 not a module"), 0o644))
+	pkg := filepath.Join(t.TempDir(), "bad.mpk")
+	require.NoError(t, mpk.Pack(stage, pkg))
+	f.kit.Publish(t, pkg)
+
+	// Async cold start: 2.0.0 downloads, and does not compile for applyUpdate.
+	a, ev, h := f.coldStart(t, app)
+	ev.waitEvent(t, app, host.EventUpdateFailed)
+	stop(t, a, h)
+
+	// The next cold start tries 2.0.0 twice, marks it bad, opens 1.0.0.
+	a, ev, h = f.coldStart(t, app)
+	require.Equal(t, "1.0.0", a.Version(), ev.dump())
+	require.Contains(t, a.Decision().Rollback, "2.0.0")
+	require.Equal(t, 1, ev.countEvents(app, host.EventRollback, ""))
+	stop(t, a, h)
+	st, err := f.store(t).Load(app)
+	require.NoError(t, err)
+	require.Equal(t, []string{"2.0.0"}, st.Bad)
 }

@@ -41,7 +41,7 @@ func newUpdFixture(t *testing.T) *updFixture {
 		ui:   host.AutoAnswer(false),
 		cfg: host.UpdateConfig{
 			Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.ClientNow,
-			ClientID: "test-client", RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+			ClientID: "test-client", Policy: updater.PolicyConfig{RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 		},
 	}
 }
@@ -131,12 +131,21 @@ func TestUpdateAsyncThenNextColdStart(t *testing.T) {
 	require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch keeps the local version")
 	ev.waitLog(t, "test.updater", "check hasUpdate=true")
 	ev.waitLog(t, "test.updater", "ready")
-	require.Equal(t, "1.0.0", a.Version())
+	// A round trip through the dispatcher: a swap queued by the ready
+	// update would have run by the time it returns.
+	require.NoError(t, a.Emit(t.Context(), "noop", nil))
+	ev.waitLog(t, "test.updater", "unknown event noop")
+	require.Equal(t, "1.0.0", a.Version(), "no swap without applyUpdate")
+	require.Zero(t, ev.countEvents("test.updater", host.EventApplyUpdate, ""))
+	require.Equal(t, 1, ev.countEvents("test.updater", host.EventLog, "check hasUpdate="), "onCheckForUpdate reaches the guest once per cold start")
 	stop(t, a, h)
 
 	a, _, _ = f.coldStart(t, "test.updater")
-	require.Equal(t, "2.0.0", a.Decision().Opened, "the next cold start uses the downloaded version")
-	require.Nil(t, a.Decision().Download, "prefetched: no download at launch")
+	d := a.Decision()
+	require.Equal(t, "2.0.0", d.Opened, "the next cold start uses the downloaded version")
+	require.Equal(t, "async", d.Mode, "the download completed: nothing is pending, no blocking check")
+	require.Nil(t, d.Check, "no blocking check")
+	require.Nil(t, d.Download, "prefetched: no download at launch")
 }
 
 func TestUpdateApplyHotSwap(t *testing.T) {
@@ -151,9 +160,11 @@ func TestUpdateApplyHotSwap(t *testing.T) {
 	ev.waitLog(t, "demo.counter", "counter v2.0.0: launch #3 (reason update)") // storage carried over
 	require.Equal(t, "2.0.0", a.Version())
 	require.NoError(t, a.Show(t.Context()))
-	st, err := f.store(t).Load("demo.counter")
-	require.NoError(t, err)
-	require.Equal(t, "2.0.0", st.Active)
+	// The swap is recorded by the app's update work, off the dispatcher.
+	require.Eventually(t, func() bool {
+		st, err := f.store(t).Load("demo.counter")
+		return err == nil && st.Active == "2.0.0"
+	}, 30*time.Second, 5*time.Millisecond, "the store never recorded 2.0.0 as active after the swap")
 }
 
 func (f *updFixture) store(t *testing.T) *updater.Store {
@@ -184,19 +195,19 @@ func TestUpdatePeriodicThenSync(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res, 1)
 	require.True(t, res[0].Checked)
-	require.True(t, res[0].Pending)
+	require.Equal(t, "2.0.0", res[0].Latest)
+	require.False(t, res[0].Pending, "prefetched: L reached V, nothing is pending")
 	require.NoError(t, res[0].Err)
 	require.NoError(t, h.Close(t.Context()))
 
+	// The prefetched version opens at the next cold start, without a
+	// blocking check.
 	a, _, _ := f.coldStart(t, "test.updater")
 	d := a.Decision()
-	require.Equal(t, "sync", d.Mode, "pending makes the next launch sync")
-	require.True(t, hasRule(d, "S6"), "%+v", d)
+	require.Equal(t, "async", d.Mode, "%+v", d)
 	require.Equal(t, "2.0.0", d.Opened)
-	require.Nil(t, d.Download, "prefetched by the periodic check: the launch needs only a check")
-	st, err := f.store(t).Load("test.updater")
-	require.NoError(t, err)
-	require.False(t, st.Pending)
+	require.Nil(t, d.Download, "prefetched by the periodic check")
+	require.Nil(t, d.Check, "no blocking check")
 }
 
 func TestUpdatePeriodicSkipsUnusedApps(t *testing.T) {
@@ -304,13 +315,19 @@ func TestUpdateMinVersionAsyncPrompt(t *testing.T) {
 	a, ev, h := f.coldStart(t, "test.updater")
 	require.Equal(t, "async", a.Decision().Mode, "the minimum version does not change the mode (N1)")
 	ev.waitLog(t, "test.updater", "ready")
-	m := <-ui.shown // the host asks to restart; the user declines
+	var m runtime.Modal
+	select {
+	case m = <-ui.shown: // the host asks to restart; the user declines
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no restart prompt within 30 s although 1.0.0 is below the minimum 2.0.0\n%s", ev.dump())
+	}
 	require.Contains(t, m.Content, "2.0.0")
 	require.Equal(t, "1.0.0", a.Version())
 	stop(t, a, h)
 
+	// 2.0.0 is installed: the next cold start opens it at once.
 	a, _, _ = f.coldStart(t, "test.updater")
-	require.Equal(t, "sync", a.Decision().Mode, "declining leaves pending set")
+	require.Equal(t, "async", a.Decision().Mode, "declined, but V is installed: nothing is pending")
 	require.Equal(t, "2.0.0", a.Decision().Opened)
 }
 

@@ -81,29 +81,51 @@ func (a *App) reportCheck(hasUpdate bool) {
 	})
 }
 
-// reportReady records that ver is downloaded and verified, compiles it in
-// the app's sandbox (off the dispatcher) and then reports ready or failed.
-func (a *App) reportReady(ctx context.Context, ver version) {
-	select {
-	case <-a.done:
-		return // closed: nobody is left to tell
-	default:
+// prepare compiles the installed version v for applyUpdate, on the
+// dispatcher (nothing else touches the sandbox), and reports ready, or
+// failed when it does not compile. It returns why it is not ready.
+func (a *App) prepare(ctx context.Context, v string) error {
+	ver, err := a.h.readVersion(a.id, v)
+	if err != nil {
+		a.reportFailed(err.Error())
+		return err
 	}
-	mod, err := a.sb.Compile(ctx, ver.wasm)
-	ok := a.enqueue(func(ctx context.Context) {
+	var compileErr error
+	err = a.do(ctx, func(ctx context.Context) error {
+		mod, err := a.sb.Compile(ctx, ver.wasm)
 		if err != nil {
-			a.setOutcome(ctx, updFailed, fmt.Sprintf("compile %s: %v", ver.v, err))
-			return
+			compileErr = fmt.Errorf("compile %s: %w", ver.v, err)
+			a.setOutcome(ctx, updFailed, compileErr.Error())
+			return nil
 		}
 		if a.upd.ready != nil {
 			a.upd.ready.mod.Close(ctx)
 		}
 		a.upd.ready = &prepared{ver: ver, mod: mod}
 		a.setOutcome(ctx, updReady, "")
+		return nil
 	})
-	if !ok && err == nil {
-		mod.Close(ctx)
+	if err != nil {
+		return err
 	}
+	return compileErr
+}
+
+// promptRestart asks the user, through Config.UI, to restart into the
+// prepared version v (the running one may no longer be used: M2, R1), and
+// calls answer with the reply. Declining changes nothing.
+func (a *App) promptRestart(v string, answer func(restart bool)) {
+	a.enqueue(func(context.Context) {
+		if a.upd.ready == nil || a.upd.ready.ver.v != v {
+			return
+		}
+		a.emit(Event{Event: EventModal, Message: "restart to update"})
+		a.uiWG.Add(1)
+		go func() {
+			defer a.uiWG.Done()
+			a.h.cfg.UI.ShowModal(a.id, restartModal(v), answer)
+		}()
+	})
 }
 
 // reportFailed records that the update could not be made ready.

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/afero"
-
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
@@ -25,10 +23,10 @@ import (
 // loopback from the test kit's release server, with the bench guest's
 // package (a Go module of about 3 MiB, zipped):
 //
-//   - minihost: what the host does for a download (host.downloadAndInstall):
-//     Client.Download into a .part file (sha256 while writing, fsync), then
-//     Store.Install (sha256 of the file again, mpk.Open and Extract: every
-//     file and folder synced, renamed into place, state.json written
+//   - minihost: the update pipeline for a download: Client.Download into a
+//     .part file (sha256 while writing, fsync), then Store.InstallRelease
+//     (sha256 of the file again, mpk.Open, manifest check and Extract:
+//     every file and folder synced, renamed into place, state.json written
 //     atomically), then the .part file removed.
 //   - floor: one raw keep-alive GET with net/http that does the same
 //     durable writes and nothing else: the body streamed into a file
@@ -77,15 +75,7 @@ func BenchmarkDownloadInstall(b *testing.B) {
 			if _, err := client.Download(ctx, rel, part); err != nil {
 				b.Fatal(err)
 			}
-			err = store.Install(appID, rel.Version, part, rel.SHA256, func(dst string) error {
-				p, err := mpk.OpenFile(part, mpk.Limits{})
-				if err != nil {
-					return err
-				}
-				defer p.Close()
-				return p.Extract(afero.NewOsFs(), dst)
-			})
-			if err != nil {
+			if err := store.InstallRelease(ctx, appID, rel, part); err != nil {
 				b.Fatal(err)
 			}
 			if err := os.Remove(part); err != nil {

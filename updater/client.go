@@ -226,7 +226,7 @@ func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64
 	if len(env) > MaxEnvelopeSize {
 		return nil, nil, fmt.Errorf("fetch release document: %w: over %d bytes", ErrTooBig, MaxEnvelopeSize)
 	}
-	doc, err := VerifyDocument(env, c.cfg.PublicKey, appID, lastSeq, c.cfg.Now())
+	doc, err := VerifyDocument(env, c.cfg.PublicKey, VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: c.cfg.Now()})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,87 +20,125 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/afero"
-
 	"github.com/minihost/minihost/runtime/mpk"
-	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/crashfs"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
-// The crash tests run the host's update path (host/update.go:
-// downloadAndInstall, then activated) over a store holding 1.0.0 and 1.1.0
-// with 1.1.0 active: download 1.2.0 to a .part file, verify and install it,
-// remove the .part, make it active, prune 1.0.0. Every crash point of that
-// path (crashfs numbers them) is replayed twice: as a SIGKILL of a child
-// process (TestCrashKill) and as a power cut (TestCrashPowerCut), and after
-// each a fresh store must hold a complete version, old or new.
+// The crash tests run the update path over a store holding 1.0.0 and
+// 1.1.0 with 1.1.0 active: check (Client.FetchDocument, then
+// Store.RecordCheck), download 1.2.0 to a .part file (Client.Download),
+// install it (Store.InstallRelease), remove the .part, then record the open
+// (Store.RecordOpen: 1.2.0 active, 1.0.0 pruned). Those are the updater
+// calls a host makes for an update, so the test runs the real pipeline,
+// not a copy of it. Every crash point of that path (crashfs numbers them)
+// is replayed twice: as a SIGKILL of a child process (TestCrashKill) and as
+// a power cut (TestCrashPowerCut), and after each a fresh store must hold
+// a complete version, old or new.
 
 const crashApp = "demo.hello"
 
+// crashWriteBlock is the crash tests' crashfs.Config.WriteBlock: a write
+// starting a new 8 KiB block of a file is a crash point. The kit's modules
+// are scaled to it (208 KiB, 26 blocks: as many write points as a 3.3 MiB
+// compiled Go module at the default 128 KiB), so files still span many
+// blocks while a replay hashes, extracts and images a sixteenth of the
+// bytes. That, more than anything, is what lets every point be replayed in
+// a normal (and -race) run.
+const crashWriteBlock = 8 << 10
+
+// crashModuleSize is the size of the kit's entry modules.
+const crashModuleSize = 208 << 10
+
 // crashKit is what the crash tests share: packages, a release server
 // publishing them, and a template home folder (the state before the
-// update).
+// update). It is built once per test; every point reuses it.
 type crashKit struct {
-	srv      *updatertest.Server
-	pkgs     map[string]string            // version -> package file
-	sums     map[string]map[string]string // version -> file -> sha256
-	template string
-	now      time.Time
-	ops      []crashfs.Op // the crash points of a run without a crash
-	ends     map[string]int
+	srv       *updatertest.Server
+	rels      map[string]*updater.Release  // version -> published release
+	sums      map[string]map[string]string // version -> file -> sha256
+	template  string
+	now       time.Time
+	ops       []crashfs.Op // the crash points of a run without a crash
+	ends      map[string]int
+	activated int    // the crash point after which the open is recorded
+	seq       uint64 // the sequence of the document the check records
 }
 
 // Phases of the update path, in order; crashKit.ends maps each to its last
-// crash point.
-var crashPhases = []string{"download", "verify", "install", "cleanup", "activate", "prune"}
+// crash point. "open" is Store.RecordOpen: the state write making 1.2.0
+// active (crashKit.activated ends it), then the prune.
+var crashPhases = []string{"check", "download", "verify", "install", "cleanup", "open", "done"}
 
-func newCrashKit(t *testing.T) *crashKit {
+// crashModule returns a valid WebAssembly module of size bytes (at least
+// 32): the header and one custom section of deterministic filler (letters
+// of a 16-letter alphabet drawn at random, about as compressible as
+// compiled code), seeded by seed. The update path never runs a module, so
+// its size and shape are what count.
+func crashModule(size int, seed uint64) []byte {
+	const name = "filler"
+	mod := []byte("\x00asm\x01\x00\x00\x00")
+	body := size - len(mod) - 1 - 3 // the section: id, size as a 3-byte LEB128, body
+	mod = append(mod, 0, byte(body)|0x80, byte(body>>7)|0x80, byte(body>>14)&0x7f, byte(len(name)))
+	mod = append(mod, name...)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for len(mod) < size {
+		mod = append(mod, 'a'+byte(r.IntN(16)))
+	}
+	return mod
+}
+
+// crashPackage packs version v of crashApp into dir and returns its path.
+// With assets it carries files in nested folders besides the module, so an
+// install makes several files and folders, some over several write blocks.
+func crashPackage(t *testing.T, dir, v string, assets bool) string {
 	t.Helper()
-	k := &crashKit{pkgs: map[string]string{}, sums: map[string]map[string]string{}, ends: map[string]int{}}
-	k.pkgs["1.0.0"] = runtimetest.BuildPackage(t, "samples/hello", "1.0.0")
-	p, err := mpk.OpenFile(k.pkgs["1.0.0"], mpk.Limits{})
-	if err != nil {
-		t.Fatal(err)
+	files := map[string]string{
+		"app.json": fmt.Sprintf(`{"appId": %q, "version": %q, "abi": 1, "entry": "app.wasm"}`, crashApp, v),
+		"app.wasm": string(crashModule(crashModuleSize, crashSeed(v))),
 	}
-	wasm, err := p.ReadEntry()
-	p.Close()
-	if err != nil {
-		t.Fatal(err)
+	if assets {
+		files["img/logo.svg"] = "<svg>" + v + "</svg>"
+		files["data/words.txt"] = strings.Repeat("word "+v+"\n", 2000)
+		files["data/sub/note.txt"] = "note " + v
 	}
-	// Later versions carry assets in nested folders, so an install makes
-	// several files and folders.
-	for _, v := range []string{"1.1.0", "1.2.0"} {
-		src := t.TempDir()
-		files := map[string]string{
-			"app.json":          fmt.Sprintf(`{"appId": %q, "version": %q, "abi": 1, "entry": "app.wasm"}`, crashApp, v),
-			"app.wasm":          string(wasm),
-			"img/logo.svg":      "<svg>" + v + "</svg>",
-			"data/words.txt":    strings.Repeat("word "+v+"\n", 2000),
-			"data/sub/note.txt": "note " + v,
+	src := filepath.Join(dir, "src-"+v)
+	for name, body := range files {
+		path := filepath.Join(src, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
 		}
-		for name, body := range files {
-			path := filepath.Join(src, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		k.pkgs[v] = filepath.Join(t.TempDir(), v+mpk.Ext)
-		if err := mpk.Pack(src, k.pkgs[v]); err != nil {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for v, pkg := range k.pkgs {
-		k.sums[v] = packageSums(t, pkg)
+	pkg := filepath.Join(dir, v+mpk.Ext)
+	if err := mpk.Pack(src, pkg); err != nil {
+		t.Fatal(err)
 	}
+	return pkg
+}
+
+// crashSeed derives a filler seed from a version, so versions differ.
+func crashSeed(v string) uint64 {
+	var seed uint64
+	for _, c := range v {
+		seed = seed*31 + uint64(c)
+	}
+	return seed
+}
+
+func newCrashKit(t *testing.T) *crashKit {
+	t.Helper()
+	k := &crashKit{rels: map[string]*updater.Release{}, sums: map[string]map[string]string{}, ends: map[string]int{}}
 	k.srv = updatertest.NewServer(t, updatertest.Config{})
 	k.now = k.srv.ClientNow()
+	pkgs := t.TempDir()
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
-		k.srv.Publish(t, k.pkgs[v])
+		pkg := crashPackage(t, pkgs, v, v != "1.0.0")
+		k.sums[v] = packageSums(t, pkg)
+		k.rels[v] = k.srv.Publish(t, pkg)
 	}
 
 	k.template = t.TempDir()
@@ -109,25 +147,17 @@ func newCrashKit(t *testing.T) *crashKit {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"1.0.0", "1.1.0"} {
-		pkg := k.pkgs[v]
-		if err := s.Install(crashApp, v, pkg, fileSHA(t, pkg), func(dir string) error {
-			p, err := mpk.OpenFile(pkg, mpk.Limits{})
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			return p.Extract(afero.NewOsFs(), dir)
-		}); err != nil {
+		if err := s.InstallRelease(t.Context(), crashApp, k.rels[v], filepath.Join(pkgs, v+mpk.Ext)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Activate(crashApp, "1.1.0"); err != nil {
+	if err := s.RecordOpen(t.Context(), crashApp, "1.1.0", k.now, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	// A run without a crash lists the crash points.
 	home := k.home(t)
-	fsys, err := crashfs.New(crashfs.Config{Root: home})
+	fsys, err := crashfs.New(crashfs.Config{Root: home, WriteBlock: crashWriteBlock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,9 +165,30 @@ func newCrashKit(t *testing.T) *crashKit {
 		t.Fatalf("update without a crash: %v", err)
 	}
 	k.ops = fsys.Ops()
+	state := crashApp + "/state.json"
+	renamed := false
 	for _, op := range k.ops {
 		k.ends[op.Phase] = op.N
+		switch {
+		case op.Phase != "open" || k.activated != 0:
+		case op.Kind == "rename" && strings.HasSuffix(op.To, state):
+			renamed = true
+		case op.Kind == "syncdir" && renamed:
+			k.activated = op.N
+		}
 	}
+	if k.activated == 0 {
+		t.Fatalf("no state write making 1.2.0 active among the crash points %v", k.ops)
+	}
+	s, err = updater.OpenStore(updater.StoreConfig{Dir: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load(crashApp)
+	if err != nil || st.LastSequence == 0 {
+		t.Fatalf("update without a crash recorded sequence %d (%v)", st.LastSequence, err)
+	}
+	k.seq = st.LastSequence
 	k.checkRecovered(t, home)
 	return k
 }
@@ -168,13 +219,14 @@ func (k *crashKit) home(t *testing.T) string {
 	return dst
 }
 
-// run is the host's update path on fsys over the home folder.
+// run runs the update path on fsys over the home folder.
 func (k *crashKit) run(ctx context.Context, fsys *crashfs.Fs, home string) error {
 	return runUpdate(ctx, fsys, home, k.srv.URL, updater.EncodePublicKey(k.srv.PublicKey), k.now)
 }
 
-// runUpdate mirrors host.downloadAndInstall and host.activated (the test
-// cannot import host, which imports wazero).
+// runUpdate runs the update path on fsys over home, each phase labelled
+// for the crash points: the check, the download, InstallRelease, the
+// removal of the download and RecordOpen.
 func runUpdate(ctx context.Context, fsys *crashfs.Fs, home, url, pubKey string, now time.Time) error {
 	pub, err := updater.ParsePublicKey(pubKey)
 	if err != nil {
@@ -190,8 +242,16 @@ func runUpdate(ctx context.Context, fsys *crashfs.Fs, home, url, pubKey string, 
 	if err != nil {
 		return err
 	}
-	doc, _, err := client.FetchDocument(ctx, crashApp, 0)
+	st, err := store.Load(crashApp)
 	if err != nil {
+		return err
+	}
+	fsys.SetPhase("check")
+	doc, env, err := client.FetchDocument(ctx, crashApp, st.LastSequence)
+	if err != nil {
+		return err
+	}
+	if err := store.RecordCheck(ctx, crashApp, env, doc.Sequence); err != nil {
 		return err
 	}
 	rel := client.Latest(doc)
@@ -210,53 +270,28 @@ func runUpdate(ctx context.Context, fsys *crashfs.Fs, home, url, pubKey string, 
 		return err
 	}
 	fsys.SetPhase("install")
-	err = store.Install(crashApp, rel.Version, part, rel.SHA256, func(dst string) error {
-		if err := fsys.Point("verified"); err != nil {
-			return err
-		}
-		f, err := fsys.Open(part)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		p, err := mpk.Open(f, rel.Size, mpk.Limits{})
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		if p.Manifest.AppID != crashApp || p.Manifest.Version != rel.Version {
-			return fmt.Errorf("package says %s %s", p.Manifest.AppID, p.Manifest.Version)
-		}
-		return p.Extract(fsys, dst)
-	})
-	if err != nil {
+	if err := store.InstallRelease(ctx, crashApp, rel, part); err != nil {
 		return err
 	}
 	fsys.SetPhase("cleanup")
 	if err := fsys.Remove(part); err != nil {
 		return err
 	}
-	fsys.SetPhase("activate")
-	err = store.Update(crashApp, func(s *updater.AppState) error {
-		s.Active, s.LastUsed, s.Pending = rel.Version, now, false
-		return nil
-	})
-	if err != nil {
+	fsys.SetPhase("open")
+	if err := store.RecordOpen(ctx, crashApp, rel.Version, now, doc); err != nil {
 		return err
 	}
-	fsys.SetPhase("prune")
-	if err := store.Prune(crashApp, doc, rel.Version); err != nil {
-		return err
-	}
+	fsys.SetPhase("done")
 	return fsys.Point("done")
 }
 
 // checkAfterCrash checks the store in home after a crash at point n: a
 // fresh store loads, its active version is 1.1.0 or 1.2.0 (1.2.0 once the
-// activation completed) and complete, every listed version is complete
-// (compared with its package, not just the store's own file list), only
-// leftovers are found, and repair leaves a clean store with the same
-// active version. It returns the active version.
+// activation completed) and complete, the check's sequence is saved once
+// RecordCheck returned, every listed version is complete (compared with
+// its package, not just the store's own file list), only leftovers are
+// found, and repair leaves a clean store with the same active version. It
+// returns the active version.
 func (k *crashKit) checkAfterCrash(t *testing.T, home string, n int, needClean bool) string {
 	t.Helper()
 	s, err := updater.OpenStore(updater.StoreConfig{Dir: home})
@@ -277,7 +312,7 @@ func (k *crashKit) checkAfterCrash(t *testing.T, home string, n int, needClean b
 		}
 	}
 	switch {
-	case n > k.ends["activate"] && st.Active != "1.2.0":
+	case n > k.activated && st.Active != "1.2.0":
 		t.Errorf("active %q after the activation completed, want 1.2.0", st.Active)
 	case st.Active != "1.1.0" && st.Active != "1.2.0":
 		t.Errorf("active %q, want 1.1.0 or 1.2.0", st.Active)
@@ -290,10 +325,13 @@ func (k *crashKit) checkAfterCrash(t *testing.T, home string, n int, needClean b
 		listed = append(listed, iv.Version)
 		samePackage(t, s.PackageDir(crashApp, iv.Version), k.sums[iv.Version])
 	}
+	if n > k.ends["check"] && st.LastSequence != k.seq {
+		t.Errorf("last sequence %d after the check was recorded, want %d", st.LastSequence, k.seq)
+	}
 	if n > k.ends["install"] && !slices.Contains(listed, "1.2.0") {
 		t.Errorf("installed %v after the install completed, want 1.2.0 listed", listed)
 	}
-	if n > k.ends["prune"] && slices.Contains(listed, "1.0.0") {
+	if n > k.ends["open"] && slices.Contains(listed, "1.0.0") {
 		t.Errorf("installed %v after the prune completed, want 1.0.0 gone", listed)
 	}
 
@@ -315,7 +353,7 @@ func (k *crashKit) checkAfterCrash(t *testing.T, home string, n int, needClean b
 // store and no download left.
 func (k *crashKit) checkRecovered(t *testing.T, home string) {
 	t.Helper()
-	fsys, err := crashfs.New(crashfs.Config{Root: home})
+	fsys, err := crashfs.New(crashfs.Config{Root: home, WriteBlock: crashWriteBlock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,43 +433,14 @@ func samePackage(t *testing.T, dir string, want map[string]string) {
 	}
 }
 
-// raceEnabled reports whether the test binary was built with -race.
-func raceEnabled() bool {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "-race" && s.Value == "true" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// crashPoints returns the points to replay: every stride-th point and the
-// last few, including one past the end (a crash after the update
-// returned).
-func (k *crashKit) crashPoints(stride int) []int {
-	var ns []int
-	last := len(k.ops) + 1
-	for n := 1; n <= last; n++ {
-		if n%stride == 1 || stride == 1 || n > last-3 {
-			ns = append(ns, n)
-		}
+// crashPoints returns the points to replay: every crash point, and one
+// past the end (a crash after the update returned).
+func (k *crashKit) crashPoints() []int {
+	ns := make([]int, 0, len(k.ops)+1)
+	for n := 1; n <= len(k.ops)+1; n++ {
+		ns = append(ns, n)
 	}
 	return ns
-}
-
-// crashStride returns the stride of crashPoints: 1 (every point) with
-// MINIHOST_CRASH_FULL=1, else normal, or slow under -race or -short, which
-// keeps the crash tests within their time budget.
-func crashStride(normal, slow int) int {
-	switch {
-	case os.Getenv("MINIHOST_CRASH_FULL") == "1":
-		return 1
-	case testing.Short() || raceEnabled():
-		return slow
-	}
-	return normal
 }
 
 func summarize(t *testing.T, k *crashKit) {
@@ -460,63 +469,66 @@ func TestCrashPowerCut(t *testing.T) {
 	if len(k.ops) < 50 {
 		t.Errorf("%d crash points, want at least 50", len(k.ops))
 	}
-	points := k.crashPoints(crashStride(3, 8))
+	points := k.crashPoints()
+	var mu sync.Mutex
 	survived := map[bool]int{}
-	for _, n := range points {
-		ok := t.Run(strconv.Itoa(n), func(t *testing.T) {
-			live := k.home(t)
-			fsys, err := crashfs.New(crashfs.Config{Root: live, CrashAt: n, Durable: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = k.run(t.Context(), fsys, live)
-			if n <= len(k.ops) && !errors.Is(err, crashfs.ErrCrashed) {
-				t.Fatalf("crash at %v: update returned %v, want ErrCrashed", k.ops[n-1], err)
-			} else if n > len(k.ops) && err != nil {
-				t.Fatal(err)
-			}
-			for _, keepMeta := range []bool{false, true} {
-				img, err := os.MkdirTemp(t.TempDir(), "image-")
+	t.Run("points", func(t *testing.T) {
+		for _, n := range points {
+			t.Run(strconv.Itoa(n), func(t *testing.T) {
+				t.Parallel()
+				live := k.home(t)
+				fsys, err := crashfs.New(crashfs.Config{Root: live, CrashAt: n, Durable: true, WriteBlock: crashWriteBlock})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := fsys.Image(img, keepMeta); err != nil {
+				err = k.run(t.Context(), fsys, live)
+				if n <= len(k.ops) && !errors.Is(err, crashfs.ErrCrashed) {
+					t.Fatalf("crash at %v: update returned %v, want ErrCrashed", k.ops[n-1], err)
+				} else if n > len(k.ops) && err != nil {
 					t.Fatal(err)
 				}
-				failed := t.Failed()
-				k.checkAfterCrash(t, img, n, n > len(k.ops))
-				if !keepMeta {
-					k.checkRecovered(t, img)
-				}
-				if !t.Failed() {
-					survived[keepMeta]++
-				} else if !failed {
-					at := "after the end"
-					if n <= len(k.ops) {
-						at = k.ops[n-1].String()
+				for _, keepMeta := range []bool{false, true} {
+					img, err := os.MkdirTemp(t.TempDir(), "image-")
+					if err != nil {
+						t.Fatal(err)
 					}
-					t.Logf("power cut (keep metadata %t) at %s", keepMeta, at)
+					if err := fsys.Image(img, keepMeta); err != nil {
+						t.Fatal(err)
+					}
+					failed := t.Failed()
+					k.checkAfterCrash(t, img, n, n > len(k.ops))
+					if !keepMeta {
+						k.checkRecovered(t, img)
+					}
+					if !t.Failed() {
+						mu.Lock()
+						survived[keepMeta]++
+						mu.Unlock()
+					} else if !failed {
+						at := "after the end"
+						if n <= len(k.ops) {
+							at = k.ops[n-1].String()
+						}
+						t.Logf("power cut (keep metadata %t) at %s", keepMeta, at)
+					}
+					os.RemoveAll(img)
 				}
-				os.RemoveAll(img)
-			}
-			os.RemoveAll(live)
-		})
-		if !ok && testing.Short() {
-			break
+				os.RemoveAll(live)
+			})
 		}
-	}
+	})
 	t.Logf("power cut: %d of %d points replayed; survived %d (folder entries revert to their last sync), %d (all metadata kept)",
 		len(points), len(k.ops)+1, survived[false], survived[true])
 }
 
-// TestCrashKill kills a child process with SIGKILL at crash points: the
-// test binary runs itself (TestCrashHelper), which runs the update and
+// TestCrashKill kills a child process with SIGKILL at every crash point:
+// the test binary runs itself (TestCrashHelper), which runs the update and
 // kills itself at the point; the parent then checks the store it left and
 // runs the update again.
 func TestCrashKill(t *testing.T) {
 	k := newCrashKit(t)
 	summarize(t, k)
-	points := k.crashPoints(crashStride(3, 8))
+	points := k.crashPoints()
 	var mu sync.Mutex
 	killed := 0
 	t.Run("points", func(t *testing.T) {
@@ -572,7 +584,7 @@ func TestCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys, err := crashfs.New(crashfs.Config{Root: home, CrashAt: at, OnCrash: func(crashfs.Op) {
+	fsys, err := crashfs.New(crashfs.Config{Root: home, CrashAt: at, WriteBlock: crashWriteBlock, OnCrash: func(crashfs.Op) {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is on its way
 	}})
@@ -584,19 +596,22 @@ func TestCrashHelper(t *testing.T) {
 	}
 }
 
-func fileSHA(t *testing.T, path string) string {
+// releaseOf returns the release of the package file pkg at version v, as
+// a release document would describe it.
+func releaseOf(t *testing.T, appID, v, pkg string) *updater.Release {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	return &updater.Release{Version: v, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
+		Path: updater.PackagePath(appID, v)}
 }
 
 // TestCrashPowerCutFirstInstall cuts the power right after a first install
-// into an empty home returned: the app's folders were all made by the
-// install, and each must have been made durable with it.
+// into an empty home and its first open returned: the app's folders were
+// all made by the install, and each must have been made durable with it.
 func TestCrashPowerCutFirstInstall(t *testing.T) {
 	src := t.TempDir()
 	for name, body := range map[string]string{
@@ -620,18 +635,10 @@ func TestCrashPowerCutFirstInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Install("demo.first", "1.0.0", pkg, fileSHA(t, pkg), func(dir string) error {
-		p, err := mpk.OpenFile(pkg, mpk.Limits{})
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		return p.Extract(fsys, dir)
-	})
-	if err != nil {
+	if err := s.InstallRelease(t.Context(), "demo.first", releaseOf(t, "demo.first", "1.0.0", pkg), pkg); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Activate("demo.first", "1.0.0"); err != nil {
+	if err := s.RecordOpen(t.Context(), "demo.first", "1.0.0", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), nil); err != nil {
 		t.Fatal(err)
 	}
 	img := t.TempDir()

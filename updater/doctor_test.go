@@ -5,30 +5,14 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/spf13/afero"
+	"time"
 )
 
-// installValid installs versions of appID whose folders hold a valid
-// app.json and an entry module.
+// installValid installs real packages of the versions of appID (a valid
+// app.json, an entry module and an asset) with InstallRelease.
 func installValid(t *testing.T, s *Store, appID string, versions ...string) {
 	t.Helper()
-	for _, v := range versions {
-		pkg, sum := writePkg(t, t.TempDir(), v)
-		err := s.Install(appID, v, pkg, sum, func(dir string) error {
-			if err := s.fs.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			manifest := `{"appId": "` + appID + `", "version": "` + v + `", "abi": 1, "entry": "app.wasm"}`
-			if err := afero.WriteFile(s.fs, filepath.Join(dir, "app.json"), []byte(manifest), 0o644); err != nil {
-				return err
-			}
-			return afero.WriteFile(s.fs, filepath.Join(dir, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	installReleases(t, s, appID, versions...)
 }
 
 func TestDoctorCheck(t *testing.T) {
@@ -118,7 +102,7 @@ func TestDoctorCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, dir := newTestStore(t)
 			installValid(t, s, app, "1.0.0", "1.1.0")
-			if err := s.Activate(app, "1.1.0"); err != nil {
+			if err := s.RecordOpen(t.Context(), app, "1.1.0", time.Unix(1, 0), nil, "1.0.0"); err != nil {
 				t.Fatal(err)
 			}
 			appDir := filepath.Join(dir, "apps", app)

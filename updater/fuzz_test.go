@@ -93,10 +93,18 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 }
 
 // checkVerified checks what VerifyDocument returned for one input: a
-// sentinel error and no document, or a document that obeys every rule the
-// client relies on.
-func checkVerified(t *testing.T, env []byte, pub ed25519.PublicKey, appID string, lastSeq uint64, now time.Time, doc *updater.Document, err error) {
+// sentinel error and no document (or, for an empty app id, an error naming
+// VerifyOptions.AppID), or a document that obeys every rule the client
+// relies on.
+func checkVerified(t *testing.T, env []byte, pub ed25519.PublicKey, opts updater.VerifyOptions, doc *updater.Document, err error) {
 	t.Helper()
+	appID := opts.AppID
+	if appID == "" {
+		if err == nil || doc != nil || !strings.Contains(err.Error(), "VerifyOptions.AppID") {
+			t.Fatalf("VerifyDocument without an app id = %+v, %v; want an error naming VerifyOptions.AppID", doc, err)
+		}
+		return
+	}
 	if err != nil {
 		if doc != nil {
 			t.Fatalf("VerifyDocument returned a document and %v", err)
@@ -121,11 +129,11 @@ func checkVerified(t *testing.T, env []byte, pub ed25519.PublicKey, appID string
 	if doc.AppID != appID {
 		t.Fatalf("accepted a document for %q when asked for %q", doc.AppID, appID)
 	}
-	if doc.Sequence < lastSeq {
-		t.Fatalf("accepted sequence %d below %d", doc.Sequence, lastSeq)
+	if !opts.WaiveReplay && doc.Sequence < opts.MinSequence {
+		t.Fatalf("accepted sequence %d below %d", doc.Sequence, opts.MinSequence)
 	}
-	if !now.IsZero() && !now.Before(doc.ExpiresAt) {
-		t.Fatalf("accepted a document expired at %v at %v", doc.ExpiresAt, now)
+	if !opts.WaiveExpiry && !opts.Now.Before(doc.ExpiresAt) {
+		t.Fatalf("accepted a document expired at %v at %v", doc.ExpiresAt, opts.Now)
 	}
 	if doc.RolloutPercent < 0 || doc.RolloutPercent > 100 {
 		t.Fatalf("accepted rolloutPercent %d", doc.RolloutPercent)
@@ -165,17 +173,20 @@ func checkVerified(t *testing.T, env []byte, pub ed25519.PublicKey, appID string
 		doc.IsRevoked(v)
 	}
 	// Verification is a pure function of its inputs.
-	again, err := updater.VerifyDocument(env, pub, appID, lastSeq, now)
+	again, err := updater.VerifyDocument(env, pub, opts)
 	if err != nil || !reflect.DeepEqual(again, doc) {
 		t.Fatalf("second verification differs: %+v, %v", again, err)
 	}
 }
 
-func fuzzTime(unix int64) time.Time {
+// fuzzOptions returns the VerifyOptions of a fuzz input: a unix time of 0
+// stands for the re-verification of a saved document (expiry and replay
+// both waived), any other for a fresh check at that time.
+func fuzzOptions(appID string, lastSeq uint64, unix int64) updater.VerifyOptions {
 	if unix == 0 {
-		return time.Time{} // skips the expiry check, as the store does
+		return updater.VerifyOptions{AppID: appID, MinSequence: lastSeq, WaiveExpiry: true, WaiveReplay: true}
 	}
-	return time.Unix(unix, 0).UTC()
+	return updater.VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: time.Unix(unix, 0).UTC()}
 }
 
 // FuzzVerifyDocument feeds VerifyDocument whole envelopes: mutations of
@@ -192,9 +203,9 @@ func FuzzVerifyDocument(f *testing.F) {
 	f.Add([]byte(`null`), "demo.counter", uint64(0), int64(0))
 	f.Add([]byte(`{"signed":"e30=","signature":"AAAA","keyId":"x"}`), "a", uint64(1), int64(-1))
 	f.Fuzz(func(t *testing.T, env []byte, appID string, lastSeq uint64, unix int64) {
-		now := fuzzTime(unix)
-		doc, err := updater.VerifyDocument(env, pub, appID, lastSeq, now)
-		checkVerified(t, env, pub, appID, lastSeq, now, doc, err)
+		opts := fuzzOptions(appID, lastSeq, unix)
+		doc, err := updater.VerifyDocument(env, pub, opts)
+		checkVerified(t, env, pub, opts, doc, err)
 	})
 }
 
@@ -226,12 +237,12 @@ func FuzzVerifySignedDocument(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		now := fuzzTime(unix)
-		doc, err := updater.VerifyDocument(env, pub, appID, lastSeq, now)
-		if len(body) > 0 && len(env) <= updater.MaxEnvelopeSize &&
+		opts := fuzzOptions(appID, lastSeq, unix)
+		doc, err := updater.VerifyDocument(env, pub, opts)
+		if appID != "" && len(body) > 0 && len(env) <= updater.MaxEnvelopeSize &&
 			(errors.Is(err, updater.ErrUnsigned) || errors.Is(err, updater.ErrBadSignature)) {
 			t.Fatalf("a correctly signed body was refused as unsigned: %v", err)
 		}
-		checkVerified(t, env, pub, appID, lastSeq, now, doc, err)
+		checkVerified(t, env, pub, opts, doc, err)
 	})
 }

@@ -2,8 +2,6 @@ package updater_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -86,7 +84,7 @@ func TestIntakeServerVersionLimit(t *testing.T) {
 }
 
 // TestIntakeStoreRefusesLongVersion: the client store is never given a
-// version it could not name a file after: Install refuses it before
+// version it could not name a file after: InstallRelease refuses it before
 // reading or extracting anything.
 func TestIntakeStoreRefusesLongVersion(t *testing.T) {
 	for _, n := range []int{65, 244, 300} {
@@ -96,25 +94,19 @@ func TestIntakeStoreRefusesLongVersion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			data := []byte("stand-in package")
+			v := longVersion(n)
 			pkg := filepath.Join(t.TempDir(), "p.mpk")
-			if err := os.WriteFile(pkg, data, 0o644); err != nil {
+			if err := os.WriteFile(pkg, craftPackage(t, map[string]string{
+				"app.json": manifestJSON("demo.app", v), "app.wasm": "\x00asm\x01\x00\x00\x00"}), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			sum := sha256.Sum256(data)
-			extracted := false
-			err = s.Install("demo.app", longVersion(n), pkg, hex.EncodeToString(sum[:]), func(dir string) error {
-				extracted = true
-				return os.MkdirAll(dir, 0o755)
-			})
+			rel := releaseOf(t, "demo.app", v, pkg)
+			err = s.InstallRelease(t.Context(), "demo.app", rel, pkg)
 			if want := fmt.Sprintf("%d bytes exceeds the limit of 64", n); err == nil || !strings.Contains(err.Error(), want) {
-				t.Fatalf("Install: %v, want an error saying %q", err, want)
-			}
-			if extracted {
-				t.Error("Install extracted a package of a refused version")
+				t.Fatalf("InstallRelease: %v, want an error saying %q", err, want)
 			}
 			if files := listFiles(t, home); len(files) != 0 {
-				t.Errorf("a refused Install left %v", files)
+				t.Errorf("a refused InstallRelease left %v", files)
 			}
 		})
 	}
@@ -145,19 +137,12 @@ func TestIntakeStoreOpenRemovesTempLeftovers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			data := []byte("stand-in package")
 			pkg := filepath.Join(t.TempDir(), "p.mpk")
-			if err := os.WriteFile(pkg, data, 0o644); err != nil {
+			if err := os.WriteFile(pkg, craftPackage(t, map[string]string{
+				"app.json": manifestJSON("demo.app", "1.0.0"), "app.wasm": "\x00asm\x01\x00\x00\x00"}), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			sum := sha256.Sum256(data)
-			err = s.Install("demo.app", "1.0.0", pkg, hex.EncodeToString(sum[:]), func(dir string) error {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return err
-				}
-				return os.WriteFile(filepath.Join(dir, "app.json"), []byte("{}"), 0o644)
-			})
-			if err != nil {
+			if err := s.InstallRelease(t.Context(), "demo.app", releaseOf(t, "demo.app", "1.0.0", pkg), pkg); err != nil {
 				t.Fatal(err)
 			}
 			appDir := filepath.Join(home, "apps", "demo.app")

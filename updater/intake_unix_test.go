@@ -31,14 +31,15 @@ func TestIntakeStoreInstallNamedPipe(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Install("demo.app", "1.0.0", fifo, strings.Repeat("0", 64), func(string) error { return nil })
+		rel := &updater.Release{Version: "1.0.0", Size: 1, SHA256: strings.Repeat("0", 64), Path: updater.PackagePath("demo.app", "1.0.0")}
+		done <- s.InstallRelease(t.Context(), "demo.app", rel, fifo)
 	}()
 	select {
 	case err := <-done:
 		if want := "open " + fifo + ": not a regular file (named pipe)"; err == nil || !strings.Contains(err.Error(), want) {
-			t.Fatalf("Install: %v, want an error saying %q", err, want)
+			t.Fatalf("InstallRelease: %v, want an error saying %q", err, want)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("Install blocked on a named pipe")
+		t.Fatal("InstallRelease blocked on a named pipe")
 	}
 }

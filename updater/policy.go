@@ -42,6 +42,22 @@ const (
 	DefaultRecentWindow = 7 * 24 * time.Hour
 	// DefaultPeriodicInterval is the time between periodic checks.
 	DefaultPeriodicInterval = 6 * time.Hour
+	// DefaultPeriodicJitter spreads each periodic interval by up to ±10%,
+	// so that clients started together do not check together.
+	DefaultPeriodicJitter = 0.1
+	// DefaultRetryMin and DefaultRetryMax bound the capped exponential
+	// backoff of a blocked launch and of background downloads.
+	DefaultRetryMin = 500 * time.Millisecond
+	DefaultRetryMax = 30 * time.Second
+	// DefaultBackgroundTimeout bounds one background check or download
+	// attempt, and a blocked launch's checks.
+	DefaultBackgroundTimeout = 2 * time.Minute
+	// DefaultBackgroundAttempts is how many times a background download is
+	// tried before onUpdateFailed.
+	DefaultBackgroundAttempts = 3
+	// DefaultCrashLoopLimit is how many cold starts in a row a version may
+	// fail to launch before it is marked bad and rolled back (rule B1).
+	DefaultCrashLoopLimit = 2
 )
 
 // PolicyConfig is the client side of the launch policy. The zero value
@@ -59,6 +75,25 @@ type PolicyConfig struct {
 	// PeriodicInterval is the time between periodic checks.
 	// Default DefaultPeriodicInterval.
 	PeriodicInterval time.Duration
+	// PeriodicJitter spreads each interval by up to ±PeriodicJitter of it
+	// (0.1: ±10%). Default DefaultPeriodicJitter; negative: none.
+	PeriodicJitter float64
+	// PeriodicFirst is the wait before the first periodic round after the
+	// host starts. Default: one (jittered) interval.
+	PeriodicFirst time.Duration
+	// RetryMin and RetryMax bound the capped, jittered backoff of blocked
+	// launches and background downloads. Defaults DefaultRetryMin and
+	// DefaultRetryMax.
+	RetryMin, RetryMax time.Duration
+	// BackgroundTimeout bounds one background check or download attempt.
+	// Default DefaultBackgroundTimeout.
+	BackgroundTimeout time.Duration
+	// BackgroundAttempts is how many times a background download is tried
+	// before onUpdateFailed. Default DefaultBackgroundAttempts.
+	BackgroundAttempts int
+	// CrashLoopLimit is how many failed launches of one version in a row
+	// mark it bad (rule B1). Default DefaultCrashLoopLimit.
+	CrashLoopLimit int
 }
 
 // WithDefaults returns c with every zero field set to its default.
@@ -75,6 +110,24 @@ func (c PolicyConfig) WithDefaults() PolicyConfig {
 	if c.PeriodicInterval == 0 {
 		c.PeriodicInterval = DefaultPeriodicInterval
 	}
+	if c.PeriodicJitter == 0 {
+		c.PeriodicJitter = DefaultPeriodicJitter
+	}
+	if c.RetryMin == 0 {
+		c.RetryMin = DefaultRetryMin
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = max(DefaultRetryMax, c.RetryMin)
+	}
+	if c.BackgroundTimeout == 0 {
+		c.BackgroundTimeout = DefaultBackgroundTimeout
+	}
+	if c.BackgroundAttempts == 0 {
+		c.BackgroundAttempts = DefaultBackgroundAttempts
+	}
+	if c.CrashLoopLimit == 0 {
+		c.CrashLoopLimit = DefaultCrashLoopLimit
+	}
 	return c
 }
 
@@ -87,10 +140,21 @@ func (c PolicyConfig) Validate() error {
 	for _, f := range []struct {
 		name string
 		d    time.Duration
-	}{{"SyncTimeout", c.SyncTimeout}, {"LongUnused", c.LongUnused}, {"RecentWindow", c.RecentWindow}, {"PeriodicInterval", c.PeriodicInterval}} {
+	}{{"SyncTimeout", c.SyncTimeout}, {"LongUnused", c.LongUnused}, {"RecentWindow", c.RecentWindow},
+		{"PeriodicInterval", c.PeriodicInterval}, {"PeriodicFirst", c.PeriodicFirst}, {"RetryMin", c.RetryMin},
+		{"RetryMax", c.RetryMax}, {"BackgroundTimeout", c.BackgroundTimeout}} {
 		if f.d < 0 {
 			return fmt.Errorf("policy config: %s %v is negative", f.name, f.d)
 		}
+	}
+	if c.RetryMax < c.RetryMin {
+		return fmt.Errorf("policy config: RetryMax %v is below RetryMin %v", c.RetryMax, c.RetryMin)
+	}
+	if c.BackgroundAttempts < 0 || c.CrashLoopLimit < 0 {
+		return fmt.Errorf("policy config: BackgroundAttempts %d and CrashLoopLimit %d may not be negative", c.BackgroundAttempts, c.CrashLoopLimit)
+	}
+	if c.PeriodicJitter >= 1 {
+		return fmt.Errorf("policy config: PeriodicJitter %v is 1 or more: a round could come at once", c.PeriodicJitter)
 	}
 	if c.LongUnused > c.RecentWindow {
 		return fmt.Errorf("policy config: LongUnused %s is above RecentWindow %s: apps unused for between the two would get neither periodic checks nor a sync launch",
@@ -115,8 +179,10 @@ type LocalState struct {
 	Installed []InstalledVersion
 	// Active is the version the app last opened ("" if none).
 	Active string
-	// Pending is set when a verified check saw a newer version that is not
-	// active yet; the next launch is then sync (rules S3, S6).
+	// Pending: the latest version for this client by the last document is
+	// above L, so the next launch is sync (rules S3, S6). It is derived,
+	// not stored: the executor fills it in with PendingUpdate, and it
+	// clears when L reaches the latest, as when a download completes.
 	Pending bool
 	// LastUsed is the time of the last successful open (zero: never).
 	LastUsed time.Time
@@ -314,10 +380,6 @@ type Outcome struct {
 	// HasUpdate is the hasUpdate of the launch's onCheckForUpdate: a newer
 	// version than the one opened exists (or the opened one must go).
 	HasUpdate bool
-	// SetPending and ClearPending tell the host to set or clear the app's
-	// pending flag (S6). After ActionDownloadThenOpen or a blocked
-	// download succeeds and Download's version opens, clear it.
-	SetPending, ClearPending bool
 	// Rules lists the IDs of the rules that decided.
 	Rules []string
 	// Reason says why, for people.
@@ -351,15 +413,14 @@ func DecideSync(plan Plan, st LocalState, res CheckResult) Outcome {
 
 	if vv == nil || (lv != nil && !vv.GreaterThan(lv)) {
 		if lc.ok {
-			return Outcome{Action: ActionOpenLocal, Open: l, ClearPending: st.Pending,
-				Rules: []string{"S1", "S6"}, Reason: "local " + l + " is up to date"}
+			return Outcome{Action: ActionOpenLocal, Open: l, Rules: []string{"S1", "S6"}, Reason: "local " + l + " is up to date"}
 		}
 		return Outcome{Action: ActionBlocked, Blocked: true, Rules: []string{lc.rule},
 			Reason: lc.why + "; no newer release to download: retrying"}
 	}
 
 	// V > L.
-	out := Outcome{Download: latest, HasUpdate: true, SetPending: true}
+	out := Outcome{Download: latest, HasUpdate: true}
 	if pref := semver(doc.PreferLocal); lc.ok && pref != nil && !lv.LessThan(pref) {
 		out.Action, out.Open, out.Background = ActionOpenLocalDownloadBackground, l, true
 		out.Rules = []string{"P1", "S6"}
@@ -392,7 +453,7 @@ func AfterDownloadFailure(out Outcome, err error) Outcome {
 		return out
 	}
 	next := Outcome{Action: ActionOpenLocal, Open: out.Fallback, HasUpdate: out.HasUpdate,
-		SetPending: true, Rules: []string{"S2"}}
+		Rules: []string{"S2"}}
 	if slices.Contains(out.Rules, "S4") {
 		next.Rules = append(next.Rules, "S5")
 	}
@@ -442,7 +503,7 @@ func DecideAsync(plan Plan, st LocalState, res CheckResult) Outcome {
 
 	if vv != nil && (lv == nil || vv.GreaterThan(lv)) {
 		out := Outcome{Action: ActionDownloadBackground, Download: latest, Background: true,
-			HasUpdate: true, SetPending: true, Prompt: why != "",
+			HasUpdate: true, Prompt: why != "",
 			Rules:  append([]string{"A2", "S6"}, badRules...),
 			Reason: fmt.Sprintf("%s is newer than %s: downloading in the background for the next cold start", latest.Version, opened)}
 		if why != "" {
@@ -457,7 +518,7 @@ func DecideAsync(plan Plan, st LocalState, res CheckResult) Outcome {
 		}
 		return Outcome{Action: ActionKeep, Rules: badRules, Reason: why + "; no replacement available"}
 	}
-	return Outcome{Action: ActionKeep, ClearPending: st.Pending && l == opened,
+	return Outcome{Action: ActionKeep,
 		Rules: []string{"A1"}, Reason: "running " + opened + " is up to date"}
 }
 
@@ -474,7 +535,7 @@ func DecidePeriodic(st LocalState, res CheckResult) Outcome {
 	lv, vv := semver(l), releaseSemver(latest)
 	if vv != nil && (lv == nil || vv.GreaterThan(lv)) {
 		return Outcome{Action: ActionDownloadBackground, Download: latest, Background: true,
-			HasUpdate: true, SetPending: true, Rules: []string{"S3", "S6"},
+			HasUpdate: true, Rules: []string{"S3", "S6"},
 			Reason: fmt.Sprintf("%s is newer than local %s: pending, prefetching", latest.Version, orNone(l))}
 	}
 	return Outcome{Action: ActionKeep, Rules: []string{"S3"}, Reason: "local " + l + " is up to date"}

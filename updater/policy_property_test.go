@@ -153,7 +153,7 @@ func TestPropertyNeverOpensForbidden(t *testing.T) {
 			outs = append(outs, out)
 			if out.Action == ActionDownloadThenOpen {
 				after := AfterDownloadFailure(out, errs[r.IntN(len(errs))])
-				if !after.HasUpdate || after.Open != out.Fallback || !after.SetPending {
+				if !after.HasUpdate || after.Open != out.Fallback {
 					fail("after a failed download: not the fallback with hasUpdate and pending kept", after)
 				}
 				if v := after.Open; v != "" && !propAllowed(st, known, v) {

@@ -75,7 +75,6 @@ type want struct {
 	Switch                   string
 	Background, Blocked      bool
 	Prompt, HasUpdate        bool
-	SetPending, ClearPending bool
 	Rules                    []string
 }
 
@@ -86,8 +85,7 @@ func checkOutcome(t *testing.T, got Outcome, w want) {
 		dl = got.Download.Version
 	}
 	gotW := want{Action: got.Action, Open: got.Open, Download: dl, Fallback: got.Fallback, Switch: got.Switch,
-		Background: got.Background, Blocked: got.Blocked, Prompt: got.Prompt, HasUpdate: got.HasUpdate,
-		SetPending: got.SetPending, ClearPending: got.ClearPending, Rules: w.Rules}
+		Background: got.Background, Blocked: got.Blocked, Prompt: got.Prompt, HasUpdate: got.HasUpdate, Rules: w.Rules}
 	if fmt.Sprint(gotW) != fmt.Sprint(w) {
 		t.Errorf("outcome\n got  %+v\n want %+v\n reason %q", gotW, w, got.Reason)
 	}
@@ -103,12 +101,6 @@ func checkOutcome(t *testing.T, got Outcome, w want) {
 
 // apply does what the host does with an outcome's state changes.
 func apply(st *LocalState, out Outcome, now time.Time) {
-	if out.SetPending {
-		st.Pending = true
-	}
-	if out.ClearPending {
-		st.Pending = false
-	}
 	if out.Open != "" {
 		st.Active, st.LastUsed = out.Open, now
 	}
@@ -234,7 +226,9 @@ func TestPolicyRollbackTarget(t *testing.T) {
 func TestPolicyConfig(t *testing.T) {
 	covers(t, "C1")
 	d := PolicyConfig{}.WithDefaults()
-	if d != (PolicyConfig{SyncTimeout: 5 * time.Second, LongUnused: 7 * 24 * time.Hour, RecentWindow: 7 * 24 * time.Hour, PeriodicInterval: 6 * time.Hour}) {
+	if d != (PolicyConfig{SyncTimeout: 5 * time.Second, LongUnused: 7 * 24 * time.Hour, RecentWindow: 7 * 24 * time.Hour, PeriodicInterval: 6 * time.Hour,
+		PeriodicJitter: 0.1, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, BackgroundTimeout: 2 * time.Minute,
+		BackgroundAttempts: 3, CrashLoopLimit: 2}) {
 		t.Errorf("defaults = %+v", d)
 	}
 	tests := []struct {
@@ -299,44 +293,44 @@ func TestDecideSync(t *testing.T) {
 		{"check fails, every installed version revoked: blocked", pending("1.0.0", "1.0.0"), polDoc("1.1.0", withRevoked("1.0.0")), failResult,
 			want{Action: ActionBlocked, Blocked: true, Rules: []string{"R1"}}},
 		{"V equals a prefetched L: open it, clear pending", pending("1.0.0", "1.0.0", "1.1.0"), polDoc("1.0.0"), okResult(polDoc("1.1.0")),
-			want{Action: ActionOpenLocal, Open: "1.1.0", ClearPending: true, Rules: []string{"S1", "S6"}}},
+			want{Action: ActionOpenLocal, Open: "1.1.0", Rules: []string{"S1", "S6"}}},
 		{"V below L after a revert: open the installed older version", pending("1.1.0", "1.0.0", "1.1.0"), polDoc("1.1.0"),
 			okResult(polDoc("1.0.0", withRevoked("1.1.0"))),
-			want{Action: ActionOpenLocal, Open: "1.0.0", ClearPending: true, Rules: []string{"S1"}}},
+			want{Action: ActionOpenLocal, Open: "1.0.0", Rules: []string{"S1"}}},
 		{"prefer-local, L >= P: open L, download V in the background", longUnused("1.1.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.1.0"))),
 			want{Action: ActionOpenLocalDownloadBackground, Open: "1.1.0", Download: "1.2.0", Background: true,
-				HasUpdate: true, SetPending: true, Rules: []string{"P1"}}},
+				HasUpdate: true, Rules: []string{"P1"}}},
 		{"prefer-local, L below P: download V first", longUnused("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.1.0"))),
-			want{Action: ActionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true, SetPending: true,
+			want{Action: ActionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1", "S4"}}},
 		{"prefer-local never opens a version below the minimum", longUnused("1.1.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.0.0"), withMin("1.2.0"))),
-			want{Action: ActionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, SetPending: true, Rules: []string{"M1"}}},
+			want{Action: ActionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, Rules: []string{"M1"}}},
 		{"prefer-local never opens a revoked version", longUnused("1.1.0", "1.0.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.1.0"), withRevoked("1.1.0"))),
-			want{Action: ActionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true, SetPending: true,
+			want{Action: ActionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1"}}},
 		{"revoked, nothing else installed: blocked until V is installed", pending("1.1.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withRevoked("1.1.0"))),
-			want{Action: ActionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, SetPending: true, Rules: []string{"R1"}}},
+			want{Action: ActionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, Rules: []string{"R1"}}},
 		{"V > L: download within the timeout, L as fallback", pending("1.0.0", "1.0.0"), polDoc("1.0.0"), okResult(polDoc("1.1.0")),
-			want{Action: ActionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true, SetPending: true,
+			want{Action: ActionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1", "S3", "S6"}}},
 		{"first install: blocked until downloaded", LocalState{}, nil, okResult(polDoc("1.0.0")),
-			want{Action: ActionBlocked, Download: "1.0.0", Blocked: true, HasUpdate: true, SetPending: true, Rules: []string{"F1"}}},
+			want{Action: ActionBlocked, Download: "1.0.0", Blocked: true, HasUpdate: true, Rules: []string{"F1"}}},
 		{"first install, nothing released: blocked", LocalState{}, nil, okResult(polDoc("")),
 			want{Action: ActionBlocked, Blocked: true, Rules: []string{"F1"}}},
 		{"a minimum the new document brings counts at once", pending("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.1.0", withMin("1.1.0"))),
-			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, SetPending: true, Rules: []string{"M1"}}},
+			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, Rules: []string{"M1"}}},
 		{"staged rollout, client outside: stable is V", pending("1.0.0", "1.0.0"), nil,
 			CheckResult{Doc: polDoc("1.1.0", staged(bucket)), ClientID: rc},
-			want{Action: ActionOpenLocal, Open: "1.0.0", ClearPending: true, Rules: []string{"S1"}}},
+			want{Action: ActionOpenLocal, Open: "1.0.0", Rules: []string{"S1"}}},
 		{"staged rollout, client inside: latest is V", pending("1.0.0", "1.0.0"), nil,
 			CheckResult{Doc: polDoc("1.1.0", staged(bucket+1)), ClientID: rc},
-			want{Action: ActionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true, SetPending: true,
+			want{Action: ActionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1"}}},
 	}
 	for _, tt := range tests {
@@ -361,14 +355,14 @@ func TestDecideSyncAfterDownloadFailure(t *testing.T) {
 		want want
 	}{
 		{"weak network on a forced sync: open the local lower version", longUnused("1.0.0", "1.0.0"), netErr,
-			want{Action: ActionOpenLocal, Open: "1.0.0", HasUpdate: true, SetPending: true, Rules: []string{"S2", "S5"}}},
+			want{Action: ActionOpenLocal, Open: "1.0.0", HasUpdate: true, Rules: []string{"S2", "S5"}}},
 		{"timeout: open local, the download carries on", longUnused("1.0.0", "1.0.0"), timeout,
 			want{Action: ActionOpenLocalDownloadBackground, Open: "1.0.0", Download: "1.1.0", Background: true,
-				HasUpdate: true, SetPending: true, Rules: []string{"S2", "S5"}}},
+				HasUpdate: true, Rules: []string{"S2", "S5"}}},
 		{"pending sync: open local", pending("1.0.0", "1.0.0"), netErr,
-			want{Action: ActionOpenLocal, Open: "1.0.0", HasUpdate: true, SetPending: true, Rules: []string{"S2"}}},
+			want{Action: ActionOpenLocal, Open: "1.0.0", HasUpdate: true, Rules: []string{"S2"}}},
 		{"nothing may open: stay blocked", LocalState{}, timeout,
-			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, SetPending: true, Rules: []string{"F1"}}},
+			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, Rules: []string{"F1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -397,25 +391,23 @@ func TestDecideAsync(t *testing.T) {
 		{"up to date: keep running", recent("1.0.0", "1.0.0"), nil, okResult(polDoc("1.0.0")),
 			want{Action: ActionKeep, Rules: []string{"A1"}}},
 		{"newer version: download in the background for the next cold start", recent("1.0.0", "1.0.0"), nil, okResult(polDoc("1.1.0")),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true, SetPending: true,
+			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
 				Rules: []string{"A2", "S6"}}},
 		{"prefer-local changes nothing in async", recent("1.0.0", "1.0.0"), nil, okResult(polDoc("1.1.0", withPrefer("1.0.0"))),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true, SetPending: true,
+			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
 				Rules: []string{"A2"}}},
 		{"below the new minimum: prompt a restart once ready", recent("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.1.0", withMin("1.1.0"))),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true,
-				SetPending: true, Rules: []string{"A2", "M2"}}},
+			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true, Rules: []string{"A2", "M2"}}},
 		{"running version revoked: prompt a restart once ready", recent("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.1.0", withRevoked("1.0.0"))),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true,
-				SetPending: true, Rules: []string{"A2", "R1"}}},
+			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true, Rules: []string{"A2", "R1"}}},
 		{"revert to an installed version: switch at a prompted restart", recent("1.1.0", "1.0.0", "1.1.0"), nil,
 			okResult(polDoc("1.0.0", withRevoked("1.1.0"))),
 			want{Action: ActionSwitchOnRestart, Switch: "1.0.0", Prompt: true, HasUpdate: true, Rules: []string{"R1"}}},
 		{"last known minimum above L: nothing opened, blocked until V is in", recent("1.0.0", "1.0.0"),
 			polDoc("1.1.0", withMin("1.1.0")), okResult(polDoc("1.1.0", withMin("1.1.0"))),
-			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, SetPending: true,
+			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true,
 				Rules: []string{"M1", "N1"}}},
 	}
 	for _, tt := range tests {
@@ -464,7 +456,7 @@ func TestDecidePeriodic(t *testing.T) {
 		want want
 	}{
 		{"update found: pending and prefetch", recent("1.0.0", "1.0.0"), okResult(polDoc("1.1.0")),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true, SetPending: true,
+			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
 				Rules: []string{"S3", "S6"}}},
 		{"already prefetched: nothing to do", pending("1.0.0", "1.0.0", "1.1.0"), okResult(polDoc("1.1.0")),
 			want{Action: ActionKeep, Rules: []string{"S3"}}},
@@ -478,9 +470,13 @@ func TestDecidePeriodic(t *testing.T) {
 	}
 }
 
-// TestPolicyPendingLifecycle walks an app through the launches of rule S6:
-// a periodic check finds and prefetches an update, the next start is sync
-// and opens it, and later starts are async again.
+// derive fills in st.Pending as the executor does before each decision.
+func derive(st *LocalState, last *Document) { st.Pending = PendingUpdate(*st, last, polClient) }
+
+// TestPolicyPendingLifecycle walks an app through rule S6: a periodic
+// check finds an update, which is pending (the next start would be sync)
+// until the prefetch installs it; then the next start is async and opens
+// it at once.
 func TestPolicyPendingLifecycle(t *testing.T) {
 	covers(t, "S3", "S6", "A1", "L1")
 	st := recent("1.0.0", "1.0.0")
@@ -488,26 +484,23 @@ func TestPolicyPendingLifecycle(t *testing.T) {
 	now := polNow
 
 	out := DecidePeriodic(st, okResult(doc))
-	apply(&st, out, now)
+	derive(&st, doc)
 	if !st.Pending || out.Download == nil {
 		t.Fatalf("periodic check: pending %v, download %v", st.Pending, out.Download)
 	}
+	if plan := Decide(st, doc, PolicyConfig{}, now); plan.Mode != ModeSync {
+		t.Fatalf("before the prefetch: %s launch (%s), want sync", plan.Mode, plan.Reason)
+	}
 	st.Installed = append(st.Installed, InstalledVersion{Version: out.Download.Version, Verified: true}) // prefetch done
+	derive(&st, doc)
+	if st.Pending {
+		t.Fatalf("pending after the prefetch installed V")
+	}
 
 	now = now.Add(time.Hour)
 	plan := Decide(st, doc, PolicyConfig{}, now)
-	if plan.Mode != ModeSync || plan.Local != "1.1.0" {
-		t.Fatalf("after prefetch: %s launch of %q (%s), want sync of the prefetched 1.1.0", plan.Mode, plan.Local, plan.Reason)
-	}
-	out = DecideSync(plan, st, okResult(doc))
-	apply(&st, out, now)
-	if out.Action != ActionOpenLocal || st.Active != "1.1.0" || st.Pending {
-		t.Fatalf("sync launch: %s, active %s, pending %v (%s)", out.Action, st.Active, st.Pending, out.Reason)
-	}
-
-	now = now.Add(time.Hour)
-	if plan := Decide(st, doc, PolicyConfig{}, now); plan.Mode != ModeAsync {
-		t.Fatalf("after the update: %s launch (%s), want async", plan.Mode, plan.Reason)
+	if plan.Mode != ModeAsync || plan.Local != "1.1.0" || !plan.LocalOpenable {
+		t.Fatalf("after prefetch: %s launch of %q (%s), want async opening the prefetched 1.1.0", plan.Mode, plan.Local, plan.Reason)
 	}
 }
 
@@ -530,21 +523,19 @@ func TestPolicyAsyncUpdateNextColdStart(t *testing.T) {
 		t.Fatalf("async check: active %s, outcome %+v", st.Active, out)
 	}
 	st.Installed = append(st.Installed, InstalledVersion{Version: "1.1.0", Verified: true}) // background download done
+	derive(&st, doc)
 
 	next := polNow.Add(10 * time.Minute)
 	plan = Decide(st, doc, PolicyConfig{}, next)
-	if plan.Mode != ModeSync {
-		t.Fatalf("next cold start: %s (%s), want sync (pending)", plan.Mode, plan.Reason)
-	}
-	out = DecideSync(plan, st, failResult)
-	if out.Open != "1.1.0" {
-		t.Fatalf("next cold start with a failed check opens %q (%s), want the downloaded 1.1.0", out.Open, out.Reason)
+	if plan.Mode != ModeAsync || plan.Local != "1.1.0" || !plan.LocalOpenable {
+		t.Fatalf("next cold start: %s of %q (%s), want async opening the downloaded 1.1.0 without waiting", plan.Mode, plan.Local, plan.Reason)
 	}
 }
 
-// TestPolicyDeclinedMandatoryRestart: declining the restart an async launch
-// prompts for (L below the new minimum) leaves pending set, so the next
-// start is sync, and there the old version may not open.
+// TestPolicyDeclinedMandatoryRestart: while the version an async launch
+// prompts a restart for (L below the new minimum) is not installed, the
+// update is pending, so the next start is sync, and there the old version
+// may not open.
 func TestPolicyDeclinedMandatoryRestart(t *testing.T) {
 	covers(t, "M1", "M2", "S6")
 	st := recent("1.0.0", "1.0.0")
@@ -555,6 +546,7 @@ func TestPolicyDeclinedMandatoryRestart(t *testing.T) {
 		t.Fatalf("async check below the minimum does not prompt: %+v", out)
 	}
 	apply(&st, out, polNow) // the user declines: nothing else changes
+	derive(&st, doc)
 	plan = Decide(st, doc, PolicyConfig{}, polNow.Add(time.Minute))
 	if plan.Mode != ModeSync || plan.LocalOpenable {
 		t.Fatalf("next launch: %s, local openable %v, want sync with 1.0.0 blocked", plan.Mode, plan.LocalOpenable)

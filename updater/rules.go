@@ -32,8 +32,8 @@ var Rules = []Rule{
 		Source: "seed: When the user does not use the Mini Program for a long time, in order to ensure the real-time nature of the Mini Program version, it will be forced to synchronize the update of the version"},
 	{ID: "S5", Summary: "forced sync whose download fails (weak network): open the local lower version",
 		Source: "seed: If the user is in a weak network environment and fails to download the latest version, the local lower version will still be launched."},
-	{ID: "S6", Summary: "pending is set by any verified check that saw V > L without V becoming active, cleared when the active version reaches V",
-		Source: "DESIGN: `pending` is set by any verified check that saw V > L without V becoming active (...) and cleared when the active version reaches V."},
+	{ID: "S6", Summary: "pending: the latest known version V is above L, the highest installed and verified version; it clears when L reaches V, so a completed download clears it and the next cold start opens V without a blocking check",
+		Source: "seed: If there is an update, the next time the Mini Program starts will be updated synchronously (...) the new version of the code package is downloaded asynchronously. However, when the first boot will still use the client local old version of the code"},
 	{ID: "A1", Summary: "every other cold start is async: open L at once, check in the background",
 		Source: "seed: Even if the update is not detected before startup, each time the Mini Program Cold start Is checked asynchronously for an updated version."},
 	{ID: "A2", Summary: "async check found V > L: download V in the background; this launch keeps L, the next cold start uses V",
@@ -78,4 +78,6 @@ var Rules = []Rule{
 		Source: "DESIGN: Packages are verified before anything reads them: size limits, sha256 from the signed release document"},
 	{ID: "K3", Summary: "install and the active-version pointer are atomic: a failed write leaves the previous state intact",
 		Source: "DESIGN: Install is atomic (temp, fsync, rename, fsync dir); the active-version pointer is written the same way."},
+	{ID: "B1", Summary: "a version that fails to launch (compile, instantiate, start function, onLaunch) CrashLoopLimit times in a row is marked bad, never opened or fetched again, and the cold start rolls back to the rollback target",
+		Source: "DESIGN: a bad release can never leave a client without a working version"},
 }

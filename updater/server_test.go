@@ -47,7 +47,7 @@ func TestServerPublishFetchDownload(t *testing.T) {
 	if !doc.IssuedAt.Equal(ts.clock.Now()) || !doc.ExpiresAt.Equal(ts.clock.Now().Add(updater.DefaultDocumentLifetime)) {
 		t.Fatalf("issued %v expires %v, clock %v", doc.IssuedAt, doc.ExpiresAt, ts.clock.Now())
 	}
-	if _, err := updater.VerifyDocument(env, ts.srv.PublicKey(), "demo.counter", 1, ts.clock.Now()); err != nil {
+	if _, err := updater.VerifyDocument(env, ts.srv.PublicKey(), updater.VerifyOptions{AppID: "demo.counter", MinSequence: 1, Now: ts.clock.Now()}); err != nil {
 		t.Fatalf("raw envelope does not verify offline: %v", err)
 	}
 	if got := c.Latest(doc); got == nil || got.Version != "1.0.0" {
@@ -829,7 +829,7 @@ func TestServerDocumentResign(t *testing.T) {
 	if bytes.Equal(second, first) {
 		t.Fatal("not re-signed after half the lifetime")
 	}
-	doc, err := updater.VerifyDocument(second, ts.srv.PublicKey(), "demo.counter", 1, ts.clock.Now())
+	doc, err := updater.VerifyDocument(second, ts.srv.PublicKey(), updater.VerifyOptions{AppID: "demo.counter", MinSequence: 1, Now: ts.clock.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,20 +83,54 @@ func SignDocument(doc *Document, key ed25519.PrivateKey) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// VerifyOptions says what VerifyDocument checks besides the signature.
+// Every check is on unless explicitly waived: a zero field never turns a
+// check off silently (a zero Now without WaiveExpiry is an error). A
+// VerifyOptions is a plain value, safe to copy and to share between
+// goroutines.
+type VerifyOptions struct {
+	// AppID is the app the document must be for (ErrWrongApp). Required.
+	AppID string
+	// MinSequence is the lowest sequence accepted (ErrReplay): the highest
+	// one verified before. 0 means none seen yet, so every sequence passes;
+	// the check is still on.
+	MinSequence uint64
+	// Now is the real time the document must not have expired at
+	// (ErrExpired). Required unless WaiveExpiry.
+	Now time.Time
+	// WaiveExpiry skips the expiry check, for a saved document whose
+	// settings (its minimum version) keep counting after it expires. Now
+	// is then ignored.
+	WaiveExpiry bool
+	// WaiveReplay skips the replay check, for the saved document that is
+	// itself the replay reference. MinSequence is then ignored.
+	WaiveReplay bool
+}
+
 // VerifyDocument checks a signed release document envelope offline and
-// returns the document it carries. In order: the envelope is at most
-// MaxEnvelopeSize (ErrTooBig) and has a body and signature (ErrUnsigned);
-// the signature verifies with pub over the raw signed bytes, before they
-// are parsed (ErrBadSignature); the document is well formed
-// (ErrInvalidDocument), is for appID (ErrWrongApp), has not expired at now
-// (ErrExpired) and has a sequence of at least lastSeq (ErrReplay).
+// returns the document it carries. In order: opts is complete (AppID set,
+// Now set unless WaiveExpiry); the envelope is at most MaxEnvelopeSize
+// (ErrTooBig) and has a body and signature (ErrUnsigned); the signature
+// verifies with pub over the raw signed bytes, before they are parsed
+// (ErrBadSignature); the document is well formed (ErrInvalidDocument), is
+// for opts.AppID (ErrWrongApp), has not expired at opts.Now (ErrExpired,
+// unless WaiveExpiry) and has a sequence of at least opts.MinSequence
+// (ErrReplay, unless WaiveReplay).
 //
-// A zero now skips the expiry check and a zero lastSeq the replay check:
-// the local store uses that to re-verify a saved envelope whose expiry no
-// longer matters (a minimum version is kept even after it expires).
-func VerifyDocument(envelope []byte, pub ed25519.PublicKey, appID string, lastSeq uint64, now time.Time) (*Document, error) {
+// The local store re-verifies the saved envelope with both waivers: its
+// expiry no longer matters (a minimum version is kept even after it
+// expires) and it is the replay reference itself. VerifyDocument is a
+// pure function, safe for concurrent use.
+func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) (*Document, error) {
+	if opts.AppID == "" {
+		return nil, errors.New("verify release document: VerifyOptions.AppID is empty")
+	}
+	appID, now := opts.AppID, opts.Now
 	wrap := func(err error) (*Document, error) {
 		return nil, fmt.Errorf("verify release document of %q: %w", appID, err)
+	}
+	if !opts.WaiveExpiry && now.IsZero() {
+		return wrap(errors.New("VerifyOptions.Now is zero: set it, or set WaiveExpiry to skip the expiry check"))
 	}
 	if len(pub) != ed25519.PublicKeySize {
 		return wrap(fmt.Errorf("public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize))
@@ -127,12 +161,12 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, appID string, lastSe
 	if err := doc.check(); err != nil {
 		return wrap(err)
 	}
-	if !now.IsZero() && !now.Before(doc.ExpiresAt) {
+	if !opts.WaiveExpiry && !now.Before(doc.ExpiresAt) {
 		return wrap(fmt.Errorf("%w: expired at %s, now %s", ErrExpired,
 			doc.ExpiresAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 	}
-	if doc.Sequence < lastSeq {
-		return wrap(fmt.Errorf("%w: sequence %d, already saw %d", ErrReplay, doc.Sequence, lastSeq))
+	if !opts.WaiveReplay && doc.Sequence < opts.MinSequence {
+		return wrap(fmt.Errorf("%w: sequence %d, already saw %d", ErrReplay, doc.Sequence, opts.MinSequence))
 	}
 	return &doc, nil
 }

@@ -87,7 +87,6 @@ func TestSignVerifyDocument(t *testing.T) {
 	}{
 		{"valid", good, "demo.counter", 0, now, nil},
 		{"same sequence", good, "demo.counter", 7, now, nil},
-		{"zero now skips expiry", good, "demo.counter", 0, time.Time{}, nil},
 		{"replay", good, "demo.counter", 8, now, updater.ErrReplay},
 		{"expired", good, "demo.counter", 0, now.Add(time.Hour), updater.ErrExpired},
 		{"wrong app", good, "demo.hello", 0, now, updater.ErrWrongApp},
@@ -113,7 +112,7 @@ func TestSignVerifyDocument(t *testing.T) {
 		{"minVersion too long", sign(longMin), "demo.counter", 0, now, updater.ErrInvalidDocument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc, err := updater.VerifyDocument(tc.env, pub, tc.app, tc.lastSeq, tc.now)
+			doc, err := updater.VerifyDocument(tc.env, pub, updater.VerifyOptions{AppID: tc.app, MinSequence: tc.lastSeq, Now: tc.now})
 			if tc.want == nil {
 				if err != nil || doc.Sequence != 7 || doc.Latest.Version != "1.2.0" {
 					t.Fatalf("VerifyDocument = %+v, %v", doc, err)
@@ -125,8 +124,73 @@ func TestSignVerifyDocument(t *testing.T) {
 			}
 		})
 	}
-	if _, err := updater.VerifyDocument(byOther, pub, "demo.counter", 0, now); !strings.Contains(err.Error(), updater.KeyID(pub)) {
+	if _, err := updater.VerifyDocument(byOther, pub, updater.VerifyOptions{AppID: "demo.counter", Now: now}); !strings.Contains(err.Error(), updater.KeyID(pub)) {
 		t.Errorf("wrong-key error does not name the keys: %v", err)
+	}
+}
+
+// TestVerifyDocumentOptions: every check of VerifyOptions is on unless
+// waived, a zero value never turns one off, and a waiver skips only its
+// own check.
+func TestVerifyDocumentOptions(t *testing.T) {
+	key := testKey()
+	pub := key.Public().(ed25519.PublicKey)
+	now := newTestClock().Now()
+	good, err := updater.SignDocument(testDocument(now), key) // sequence 7, expires now+1h
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOther, err := updater.SignDocument(testDocument(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := now.Add(time.Hour)
+	tests := []struct {
+		name    string
+		env     []byte
+		opts    updater.VerifyOptions
+		want    error  // a sentinel, or nil
+		mention string // for errors without a sentinel
+	}{
+		{name: "every check passes", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", MinSequence: 7, Now: now}},
+		{name: "MinSequence 0: nothing seen yet", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", Now: now}},
+		{name: "empty AppID", env: good, opts: updater.VerifyOptions{Now: now}, mention: "VerifyOptions.AppID"},
+		{name: "empty AppID with waivers", env: good, opts: updater.VerifyOptions{WaiveExpiry: true, WaiveReplay: true}, mention: "VerifyOptions.AppID"},
+		{name: "zero Now without waiver", env: good, opts: updater.VerifyOptions{AppID: "demo.counter"}, mention: "VerifyOptions.Now is zero"},
+		{name: "zero Now with WaiveExpiry", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", WaiveExpiry: true}},
+		{name: "expired", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", Now: expired}, want: updater.ErrExpired},
+		{name: "expired, WaiveExpiry", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", Now: expired, WaiveExpiry: true}},
+		{name: "replay", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", MinSequence: 8, Now: now}, want: updater.ErrReplay},
+		{name: "replay, WaiveReplay", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", MinSequence: 8, Now: now, WaiveReplay: true}},
+		{name: "WaiveReplay keeps the expiry check", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", MinSequence: 8, Now: expired, WaiveReplay: true}, want: updater.ErrExpired},
+		{name: "WaiveExpiry keeps the replay check", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", MinSequence: 8, WaiveExpiry: true}, want: updater.ErrReplay},
+		{name: "saved document: both waived", env: good, opts: updater.VerifyOptions{AppID: "demo.counter", MinSequence: 8, Now: expired, WaiveExpiry: true, WaiveReplay: true}},
+		{name: "waivers keep the app check", env: good, opts: updater.VerifyOptions{AppID: "demo.hello", WaiveExpiry: true, WaiveReplay: true}, want: updater.ErrWrongApp},
+		{name: "waivers keep the signature check", env: byOther, opts: updater.VerifyOptions{AppID: "demo.counter", WaiveExpiry: true, WaiveReplay: true}, want: updater.ErrBadSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := updater.VerifyDocument(tt.env, pub, tt.opts)
+			switch {
+			case tt.want == nil && tt.mention == "":
+				if err != nil || doc == nil || doc.Sequence != 7 {
+					t.Fatalf("VerifyDocument = %+v, %v; want the document", doc, err)
+				}
+			case tt.want != nil:
+				if !errors.Is(err, tt.want) || doc != nil {
+					t.Fatalf("VerifyDocument = %+v, %v; want %v", doc, err, tt.want)
+				}
+			default:
+				if err == nil || !strings.Contains(err.Error(), tt.mention) || doc != nil {
+					t.Fatalf("VerifyDocument = %+v, %v; want an error naming %q", doc, err, tt.mention)
+				}
+				for _, sentinel := range verifyErrors {
+					if errors.Is(err, sentinel) {
+						t.Errorf("options error %q wraps %v, a verdict on the document", err, sentinel)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -512,7 +576,7 @@ func TestConvertKeyFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := updater.VerifyDocument(env, pub, "demo.counter", 0, now); err != nil {
+			if _, err := updater.VerifyDocument(env, pub, updater.VerifyOptions{AppID: "demo.counter", Now: now}); err != nil {
 				t.Fatalf("document signed with the converted key: %v", err)
 			}
 			// Converting again changes nothing.
@@ -539,9 +603,10 @@ func ExampleSignDocument() {
 		panic(err)
 	}
 	// The client holds the public key and the last sequence it verified.
-	doc, err := updater.VerifyDocument(env, key.Public().(ed25519.PublicKey), "demo.counter", 2, now.Add(time.Minute))
+	pub := key.Public().(ed25519.PublicKey)
+	doc, err := updater.VerifyDocument(env, pub, updater.VerifyOptions{AppID: "demo.counter", MinSequence: 2, Now: now.Add(time.Minute)})
 	fmt.Println(doc.Latest.Version, doc.Latest.Path, err)
-	_, err = updater.VerifyDocument(env, key.Public().(ed25519.PublicKey), "demo.counter", 2, now.Add(2*time.Hour))
+	_, err = updater.VerifyDocument(env, pub, updater.VerifyOptions{AppID: "demo.counter", MinSequence: 2, Now: now.Add(2 * time.Hour)})
 	fmt.Println(errors.Is(err, updater.ErrExpired))
 	// Output:
 	// 1.2.0 apps/demo.counter/packages/1.2.0.mpk <nil>

@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -41,11 +42,12 @@ import (
 // into place, lets Check tell a complete folder from a damaged one.
 
 var (
-	// ErrChecksum is wrapped by Install when the package file's sha256 is
-	// not the one the signed release document gives.
+	// ErrChecksum is wrapped by InstallRelease (and Install) when the
+	// package file's sha256 is not the one the signed release document
+	// gives.
 	ErrChecksum = errors.New("package checksum mismatch")
-	// ErrNotInstalled is wrapped by Activate for a version the store does
-	// not hold as installed and verified.
+	// ErrNotInstalled is wrapped by RecordOpen and Activate for a version
+	// the store does not hold as installed and verified.
 	ErrNotInstalled = errors.New("version not installed")
 )
 
@@ -86,8 +88,6 @@ type AppState struct {
 	Installed []InstalledVersion `json:"installed,omitempty"`
 	// Active is the version the app last opened ("" if none).
 	Active string `json:"active,omitempty"`
-	// Pending: a verified check saw a newer version not yet active (S6).
-	Pending bool `json:"pending,omitempty"`
 	// LastUsed is the time of the last successful open.
 	LastUsed time.Time `json:"lastUsed,omitzero"`
 	// Bad lists versions marked bad locally (they crashed on launch).
@@ -110,7 +110,6 @@ func (st AppState) Local() LocalState {
 	return LocalState{
 		Installed: slices.Clone(st.Installed),
 		Active:    st.Active,
-		Pending:   st.Pending,
 		LastUsed:  st.LastUsed,
 		Bad:       slices.Clone(st.Bad),
 	}
@@ -266,11 +265,12 @@ func parseState(appID, path string, data []byte) (AppState, error) {
 	return st, nil
 }
 
-// Update reads appID's state, calls fn on it and writes the result
+// editState reads appID's state, calls fn on it and writes the result
 // atomically, all under the app's lock. When fn returns an error nothing
-// is written and Update returns that error. fn must not call other Store
-// methods for the same app (it would deadlock).
-func (s *Store) Update(appID string, fn func(*AppState) error) error {
+// is written and editState returns that error. fn must not call other
+// Store methods for the same app (it would deadlock). Callers outside the
+// store use the intent methods (store_intent.go) instead.
+func (s *Store) editState(appID string, fn func(*AppState) error) error {
 	if err := safename.AppID(appID); err != nil {
 		return fmt.Errorf("update app state: %w", err)
 	}
@@ -279,7 +279,7 @@ func (s *Store) Update(appID string, fn func(*AppState) error) error {
 	return s.update(appID, fn)
 }
 
-// update is Update with the app's lock held.
+// update is editState with the app's lock held.
 func (s *Store) update(appID string, fn func(*AppState) error) error {
 	st, err := s.load(appID)
 	if err != nil {
@@ -317,44 +317,72 @@ func (s *Store) PackageDir(appID, version string) string {
 	return filepath.Join(s.dir, "apps", appID, storeVersionsDir, version)
 }
 
-// Install installs a downloaded package file (a path on the store's Fs).
-// It first checks that the file's sha256 is wantSHA256 (from the verified
-// release document) and refuses a mismatch with ErrChecksum before
-// anything reads the file. Then extract creates and fills the folder dir,
-// a path on the store's Fs that does not exist yet (the caller passes the
-// package's verified extraction, for example mpk's
-// func(dir string) error { return pkg.Extract(fsys, dir) }); the folder is
-// renamed to PackageDir(appID, version) and recorded as installed and
-// verified. On any error nothing is installed. Installing an installed
-// version again is a no-op. The extraction runs outside the app's lock, so
-// other calls for the app do not wait for it.
-func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func(dir string) error) (err error) {
+// installExtract installs a package file with an extraction the caller
+// supplies: the store's own contract, tested on its own. Callers use
+// InstallRelease, the one entry point for installing, which also opens the
+// package, checks its manifest against the release and extracts it.
+//
+// pkgFile is a path on the store's Fs. installExtract first checks that the
+// file's sha256 is wantSHA256 (from the verified release document) and
+// refuses a mismatch with ErrChecksum before anything reads the file. Then
+// extract creates and fills the folder dir, a path on the store's Fs that
+// does not exist yet; the folder is renamed to PackageDir(appID, version)
+// and recorded as installed and verified. On any error nothing is
+// installed. Installing an installed version again is a no-op. It is safe
+// for concurrent use; the extraction runs outside the app's lock, so other
+// calls for the app do not wait for it.
+func (s *Store) installExtract(appID, version, pkgFile, wantSHA256 string, extract func(dir string) error) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("install %s %s: %w", appID, version, err)
 		}
 	}()
-	if err := safename.AppID(appID); err != nil {
+	want, err := checkInstallArgs(appID, version, wantSHA256)
+	if err != nil {
 		return err
-	}
-	if _, err := mpk.ParseVersion(version); err != nil {
-		return fmt.Errorf("version %q: %w", version, err)
-	}
-	want := strings.ToLower(wantSHA256)
-	if len(want) != sha256.Size*2 || strings.Trim(want, "0123456789abcdef") != "" {
-		return fmt.Errorf("want sha256 %q is not 64 hex digits", wantSHA256)
 	}
 	got, err := s.fileSHA256(pkgFile)
 	if err != nil {
 		return err
 	}
 	if got != want {
-		return fmt.Errorf("%w: %s has sha256 %s, the release document says %s", ErrChecksum, pkgFile, got, want)
+		return checksumError(pkgFile, got, want)
 	}
+	return s.install(context.Background(), appID, version, pkgFile, extract)
+}
 
+// checkInstallArgs validates an install's app id, version and expected
+// sha256, and returns the sha256 in lower case.
+func checkInstallArgs(appID, version, wantSHA256 string) (string, error) {
+	if err := safename.AppID(appID); err != nil {
+		return "", err
+	}
+	if _, err := mpk.ParseVersion(version); err != nil {
+		return "", fmt.Errorf("version %q: %w", version, err)
+	}
+	want := strings.ToLower(wantSHA256)
+	if len(want) != sha256.Size*2 || strings.Trim(want, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("want sha256 %q is not 64 hex digits", wantSHA256)
+	}
+	return want, nil
+}
+
+func checksumError(pkgFile, got, want string) error {
+	return fmt.Errorf("%w: %s has sha256 %s, the release document says %s", ErrChecksum, pkgFile, got, want)
+}
+
+// install extracts a checked package (extract fills the folder it is
+// given) into PackageDir(appID, version) and records the version as
+// installed and verified; installing an installed version is a no-op. It
+// gives up, removing its extraction, when ctx ends before the first write
+// or before the extraction is renamed into place.
+func (s *Store) install(ctx context.Context, appID, version, pkgFile string, extract func(dir string) error) (err error) {
 	vdir := filepath.Join(s.dir, "apps", appID, storeVersionsDir)
 	target := filepath.Join(vdir, version)
 	if ok, err := s.isInstalled(appID, version, target); err != nil || ok {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := mkdirAllSync(s.fs, vdir); err != nil {
@@ -386,6 +414,9 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 		return err
 	}
 	list.AppID, list.Version = appID, version
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 
 	unlock := s.lock(appID)
 	defer unlock()
@@ -428,29 +459,6 @@ func (s *Store) Install(appID, version, pkgFile, wantSHA256 string, extract func
 		st.Installed = append(st.Installed, InstalledVersion{Version: version, Verified: true})
 		return nil
 	})
-}
-
-// Activate makes version, which must be installed and verified, the
-// active one (the version the app opens), atomically.
-func (s *Store) Activate(appID, version string) error {
-	return s.Update(appID, func(st *AppState) error {
-		i := installedIndex(*st, version)
-		if i < 0 || !st.Installed[i].Verified {
-			return fmt.Errorf("activate %s %s: %w", appID, version, ErrNotInstalled)
-		}
-		st.Active = st.Installed[i].Version
-		return nil
-	})
-}
-
-// MarkUsed records a successful open of the app at t.
-func (s *Store) MarkUsed(appID string, t time.Time) error {
-	return s.Update(appID, func(st *AppState) error { st.LastUsed = t; return nil })
-}
-
-// SetPending sets or clears the app's pending flag (rule S6).
-func (s *Store) SetPending(appID string, pending bool) error {
-	return s.Update(appID, func(st *AppState) error { st.Pending = pending; return nil })
 }
 
 // Prune deletes the versions the retention invariant does not protect

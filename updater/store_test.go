@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
-
-	"github.com/minihost/minihost/runtime/mpk"
 )
 
 func newTestStore(t *testing.T) (*Store, string) {
@@ -61,7 +59,7 @@ func installTest(t *testing.T, s *Store, appID string, versions ...string) {
 	for _, v := range versions {
 		pkg, sum := writePkg(t, t.TempDir(), v)
 		var n int
-		if err := s.Install(appID, v, pkg, sum, extractTo(s.fs, v, &n)); err != nil {
+		if err := s.installExtract(appID, v, pkg, sum, extractTo(s.fs, v, &n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,16 +70,10 @@ func TestStorePersistsAcrossOpen(t *testing.T) {
 	s, dir := newTestStore(t)
 	used := time.Date(2025, 3, 1, 8, 30, 0, 0, time.UTC)
 	installTest(t, s, "demo.app", "1.0.0")
-	if err := s.Activate("demo.app", "1.0.0"); err != nil {
+	if err := s.RecordOpen(t.Context(), "demo.app", "1.0.0", used, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkUsed("demo.app", used); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetPending("demo.app", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Update("demo.app", func(st *AppState) error {
+	if err := s.editState("demo.app", func(st *AppState) error {
 		st.LastDocument, st.LastSequence, st.Bad = []byte(`{"signed":"x"}`), 7, []string{"0.9.0"}
 		return nil
 	}); err != nil {
@@ -96,12 +88,12 @@ func TestStorePersistsAcrossOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantState := AppState{AppID: "demo.app", Installed: polInst("1.0.0"), Active: "1.0.0", Pending: true, LastUsed: used,
+	wantState := AppState{AppID: "demo.app", Installed: polInst("1.0.0"), Active: "1.0.0", LastUsed: used,
 		Bad: []string{"0.9.0"}, LastDocument: []byte(`{"signed":"x"}`), LastSequence: 7}
 	if fmt.Sprintf("%+v", st) != fmt.Sprintf("%+v", wantState) || !st.LastUsed.Equal(used) {
 		t.Errorf("reopened state\n got  %+v\n want %+v", st, wantState)
 	}
-	if got := st.Local(); got.Active != "1.0.0" || !got.Pending || len(got.Installed) != 1 {
+	if got := st.Local(); got.Active != "1.0.0" || got.Pending || len(got.Installed) != 1 {
 		t.Errorf("Local() = %+v", got)
 	}
 	apps, err := s2.Apps()
@@ -141,7 +133,7 @@ func TestStoreLoad(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Load = %v, want an error naming %q", err, tt.wantErr)
 			}
-			if err := s.Update(tt.appID, func(*AppState) error { return nil }); err == nil {
+			if err := s.editState(tt.appID, func(*AppState) error { return nil }); err == nil {
 				t.Errorf("Update over a bad state succeeded; it must not reset it")
 			}
 		})
@@ -183,7 +175,7 @@ func TestStoreInstall(t *testing.T) {
 			if tt.extract != nil {
 				ex = tt.extract(&calls)
 			}
-			err := s.Install("demo.app", tt.version, pkg, tt.sha, ex)
+			err := s.installExtract("demo.app", tt.version, pkg, tt.sha, ex)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Install = %v, want an error naming %q", err, tt.wantErr)
 			}
@@ -206,7 +198,7 @@ func TestStoreInstall(t *testing.T) {
 	t.Run("success, then again", func(t *testing.T) {
 		var calls int
 		for range 2 {
-			if err := s.Install("demo.app", "1.0.0", pkg, strings.ToUpper(sum), extractTo(s.fs, "1.0.0", &calls)); err != nil {
+			if err := s.installExtract("demo.app", "1.0.0", pkg, strings.ToUpper(sum), extractTo(s.fs, "1.0.0", &calls)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -223,11 +215,11 @@ func TestStoreInstall(t *testing.T) {
 		}
 	})
 
-	t.Run("activate", func(t *testing.T) {
-		if err := s.Activate("demo.app", "2.0.0"); !errors.Is(err, ErrNotInstalled) {
-			t.Errorf("Activate(not installed) = %v, want ErrNotInstalled", err)
+	t.Run("record open", func(t *testing.T) {
+		if err := s.RecordOpen(t.Context(), "demo.app", "2.0.0", time.Unix(1, 0), nil); !errors.Is(err, ErrNotInstalled) {
+			t.Errorf("RecordOpen(not installed) = %v, want ErrNotInstalled", err)
 		}
-		if err := s.Activate("demo.app", "1.0.0"); err != nil {
+		if err := s.RecordOpen(t.Context(), "demo.app", "1.0.0", time.Unix(1, 0), nil); err != nil {
 			t.Fatal(err)
 		}
 		if st, _ := s.Load("demo.app"); st.Active != "1.0.0" {
@@ -236,43 +228,17 @@ func TestStoreInstall(t *testing.T) {
 	})
 }
 
-// TestStoreInstallRealPackage installs a package packed by mpk with mpk's
-// own verified extraction, as the host does.
+// TestStoreInstallRealPackage installs a package packed by mpk with
+// InstallRelease, which opens it and extracts it with mpk's own checks.
 func TestStoreInstallRealPackage(t *testing.T) {
 	covers(t, "K2", "K3")
-	src := t.TempDir()
-	for name, body := range map[string]string{
+	pkgPath, rel := packFiles(t, "demo.counter", "1.2.0", map[string]string{
 		"app.json":     `{"appId": "demo.counter", "version": "1.2.0", "abi": 1, "entry": "app.wasm", "name": "Counter", "permissions": []}`,
 		"app.wasm":     "\x00asm\x01\x00\x00\x00",
 		"img/logo.svg": "<svg/>",
-	} {
-		if err := os.MkdirAll(filepath.Join(src, filepath.Dir(name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pkgPath := filepath.Join(t.TempDir(), "counter"+mpk.Ext)
-	if err := mpk.Pack(src, pkgPath); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(pkgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-
+	})
 	s, _ := newTestStore(t)
-	extract := func(dir string) error {
-		p, err := mpk.OpenFile(pkgPath, mpk.Limits{})
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		return p.Extract(s.fs, dir)
-	}
-	if err := s.Install("demo.counter", "1.2.0", pkgPath, hex.EncodeToString(sum[:]), extract); err != nil {
+	if err := s.InstallRelease(t.Context(), "demo.counter", rel, pkgPath); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(s.PackageDir("demo.counter", "1.2.0"), "img", "logo.svg"))
@@ -283,7 +249,7 @@ func TestStoreInstallRealPackage(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("versions folder = %v, want just 1.2.0 (no extraction leftovers)", entries)
 	}
-	if err := s.Activate("demo.counter", "1.2.0"); err != nil {
+	if err := s.RecordOpen(t.Context(), "demo.counter", "1.2.0", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -360,8 +326,8 @@ func TestStoreFailedWriteKeepsState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Update("demo.app", func(st *AppState) error {
-				st.Active, st.Pending, st.LastSequence = "1.0.0", true, 3
+			if err := s.editState("demo.app", func(st *AppState) error {
+				st.Active, st.LastSequence = "1.0.0", 3
 				return nil
 			}); err != nil {
 				t.Fatal(err)
@@ -373,8 +339,8 @@ func TestStoreFailedWriteKeepsState(t *testing.T) {
 			}
 
 			ffs.failRename, ffs.failWrite, ffs.failSync = tt.fault.failRename, tt.fault.failWrite, tt.fault.failSync
-			err = s.Update("demo.app", func(st *AppState) error {
-				st.Active, st.Pending, st.LastSequence = "2.0.0", false, 4
+			err = s.editState("demo.app", func(st *AppState) error {
+				st.Active, st.LastSequence = "2.0.0", 4
 				return nil
 			})
 			if !errors.Is(err, errFault) {
@@ -406,7 +372,7 @@ func TestStoreFailedWriteKeepsState(t *testing.T) {
 		pkg, sum := writePkg(t, t.TempDir(), "1.0.0")
 		ffs.failRename = true
 		var n int
-		if err := s.Install("demo.app", "1.0.0", pkg, sum, extractTo(s.fs, "1.0.0", &n)); !errors.Is(err, errFault) {
+		if err := s.installExtract("demo.app", "1.0.0", pkg, sum, extractTo(s.fs, "1.0.0", &n)); !errors.Is(err, errFault) {
 			t.Fatalf("Install = %v, want the injected fault", err)
 		}
 		entries, _ := os.ReadDir(filepath.Join(s.dir, "apps", "demo.app", storeVersionsDir))
@@ -470,7 +436,7 @@ func TestStorePrune(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := s.Update("demo.app", func(st *AppState) error {
+			if err := s.editState("demo.app", func(st *AppState) error {
 				st.Active = tt.active
 				for i := range st.Installed {
 					st.Installed[i].Verified = !slices.Contains(tt.unverified, st.Installed[i].Version)
@@ -537,8 +503,8 @@ func TestStoreConcurrentUpdate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				errs <- s.Update("demo.app", func(st *AppState) error { st.LastSequence++; return nil })
-				errs <- s.MarkUsed(fmt.Sprintf("other%d.app", w), time.Unix(int64(i), 0))
+				errs <- s.editState("demo.app", func(st *AppState) error { st.LastSequence++; return nil })
+				errs <- s.editState(fmt.Sprintf("other%d.app", w), func(st *AppState) error { st.LastUsed = time.Unix(int64(i), 0); return nil })
 			}
 		}()
 	}
@@ -555,7 +521,7 @@ func TestStoreConcurrentUpdate(t *testing.T) {
 		for _, p := range pkgs {
 			v, pkg, sum := p.v, p.path, p.sum
 			var n int
-			errs <- s.Install("demo.app", v, pkg, sum, extractTo(s.fs, v, &n))
+			errs <- s.installExtract("demo.app", v, pkg, sum, extractTo(s.fs, v, &n))
 			errs <- s.Prune("demo.app", nil)
 		}
 	}()

@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 )
 
-// doctorHome makes a home folder with demo.app 1.0.0 and 1.1.0 installed,
-// 1.1.0 active.
+// doctorHome makes a home folder with demo.app 1.0.0 and 1.1.0 installed
+// (real packages, through Store.InstallRelease), 1.1.0 opened last.
 func doctorHome(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
@@ -21,26 +23,31 @@ func doctorHome(t *testing.T) string {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"1.0.0", "1.1.0"} {
-		pkg := filepath.Join(t.TempDir(), v+".mpk")
-		if err := os.WriteFile(pkg, []byte("stand-in "+v), 0o644); err != nil {
+		src := t.TempDir()
+		for name, body := range map[string]string{
+			"app.json": `{"appId": "demo.app", "version": "` + v + `", "abi": 1, "entry": "app.wasm"}`,
+			"app.wasm": "\x00asm\x01\x00\x00\x00",
+		} {
+			if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pkg := filepath.Join(t.TempDir(), v+mpk.Ext)
+		if err := mpk.Pack(src, pkg); err != nil {
 			t.Fatal(err)
 		}
-		sum := sha256.Sum256([]byte("stand-in " + v))
-		err := s.Install("demo.app", v, pkg, hex.EncodeToString(sum[:]), func(dir string) error {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			manifest := `{"appId": "demo.app", "version": "` + v + `", "abi": 1, "entry": "app.wasm"}`
-			if err := os.WriteFile(filepath.Join(dir, "app.json"), []byte(manifest), 0o644); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dir, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644)
-		})
+		data, err := os.ReadFile(pkg)
 		if err != nil {
 			t.Fatal(err)
 		}
+		sum := sha256.Sum256(data)
+		rel := &updater.Release{Version: v, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
+			Path: updater.PackagePath("demo.app", v)}
+		if err := s.InstallRelease(t.Context(), "demo.app", rel, pkg); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := s.Activate("demo.app", "1.1.0"); err != nil {
+	if err := s.RecordOpen(t.Context(), "demo.app", "1.1.0", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), nil); err != nil {
 		t.Fatal(err)
 	}
 	return home

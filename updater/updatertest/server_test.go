@@ -169,7 +169,7 @@ func TestOneClock(t *testing.T) {
 	if !s.ClientNow().Equal(start.Add(11 * time.Minute)) {
 		t.Errorf("ClientNow() = %v, want start+11m", s.ClientNow())
 	}
-	if _, err := updater.VerifyDocument(env, s.PublicKey, appID, 0, s.ClientNow()); !errors.Is(err, updater.ErrExpired) {
+	if _, err := updater.VerifyDocument(env, s.PublicKey, updater.VerifyOptions{AppID: appID, Now: s.ClientNow()}); !errors.Is(err, updater.ErrExpired) {
 		t.Errorf("old envelope at start+11m: %v, want ErrExpired", err)
 	}
 	doc = fetch(t, c)

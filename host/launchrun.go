@@ -1,0 +1,341 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/minihost/minihost/updater"
+)
+
+// launchRun carries out one updater.Launch: it runs each command the
+// executor returns (checks, downloads, the open, the update manager's
+// events, store records, timers) and feeds the results back as events. It
+// decides nothing. Until the app opens it runs on the caller of
+// Host.Launch; then it goes on as the app's background work (App.goWork),
+// so App.Close cancels it and waits for it. Commands that wait (checks,
+// downloads, compiles, timers, prompts) run on goroutines the run owns;
+// they post their results to the run's queue, which only the run's own
+// loop reads.
+type launchRun struct {
+	h       *Host
+	appID   string
+	opts    LaunchOptions
+	machine *updater.Launch
+	began   time.Time
+
+	ctx    context.Context // cancelled by stop; the goroutines' context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex // guards the fields below
+	queue   []updater.LaunchEvent
+	stopped bool
+	timers  []*time.Timer
+	last    *updater.Document // newest verified document, for pruning
+	check   *CheckRecord      // the launch's check (sync or blocked)
+	checkAt time.Time         // when that check began
+	dl      *download         // the download the launch waited for
+	wake    chan struct{}
+
+	app       *App   // owned by the loop
+	attempt   int    // blocked attempt, for progress events
+	preparing string // a version Prepare made ready: retention keeps it
+}
+
+func (h *Host) newLaunchRun(appID string, opts LaunchOptions, last *updater.Document) *launchRun {
+	r := &launchRun{h: h, appID: appID, opts: opts, began: time.Now(), last: last, wake: make(chan struct{}, 1)}
+	r.ctx, r.cancel = context.WithCancel(h.bgCtx)
+	return r
+}
+
+// untilOpen runs the launch until its app is open, then hands the run to
+// the app and returns it. When ctx ends first, or the open fails for a
+// reason that is not the version's, the run stops and nothing stays open.
+func (r *launchRun) untilOpen(ctx context.Context) (*App, error) {
+	cmds := r.machine.Start(r.h.upd.clock.Now())
+	for {
+		if err := r.exec(ctx, cmds); err != nil {
+			r.abort(ctx, err)
+			return nil, err
+		}
+		if r.app != nil && r.machine.Opened() != "" {
+			a := r.app
+			a.goWork(r.background)
+			return a, nil
+		}
+		ev, err := r.next(ctx)
+		if err != nil {
+			if tr := r.machine.Trace(); tr.BlockedAttempts > 0 {
+				err = fmt.Errorf("blocked: %s: %w", tr.OutcomeReason, err)
+			}
+			r.abort(ctx, err)
+			return nil, err
+		}
+		cmds = r.machine.Handle(r.h.upd.clock.Now(), ev)
+	}
+}
+
+// abort ends a launch that opened nothing for good.
+func (r *launchRun) abort(ctx context.Context, err error) {
+	r.h.emitFor(r.appID, "", Event{Event: EventDecision, Decision: r.decision(r.machine.Trace()), Message: err.Error()})
+	r.machine.Handle(r.h.upd.clock.Now(), updater.Closed{})
+	if r.app != nil {
+		r.app.Close(context.WithoutCancel(ctx))
+		r.app = nil
+	}
+	r.stop()
+}
+
+// background is the rest of the run, as the app's work.
+func (r *launchRun) background(ctx context.Context) {
+	defer r.stop()
+	for !r.machine.Done() {
+		ev, err := r.next(ctx)
+		if err != nil {
+			r.machine.Handle(r.h.upd.clock.Now(), updater.Closed{})
+			return
+		}
+		if err := r.exec(ctx, r.machine.Handle(r.h.upd.clock.Now(), ev)); err != nil {
+			r.h.log.Warn("update work", "app", r.appID, "err", err)
+		}
+	}
+}
+
+// stop cancels the run's goroutines and timers and waits for them.
+func (r *launchRun) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	for _, t := range r.timers {
+		t.Stop()
+	}
+	r.timers = nil
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+}
+
+// post queues ev for the loop; after stop it is dropped. It never blocks,
+// so the dispatcher and UI callbacks may call it.
+func (r *launchRun) post(ev updater.LaunchEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
+	r.queue = append(r.queue, ev)
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the next event, waiting for one until ctx ends.
+func (r *launchRun) next(ctx context.Context) (updater.LaunchEvent, error) {
+	for {
+		r.mu.Lock()
+		if len(r.queue) > 0 {
+			ev := r.queue[0]
+			r.queue = r.queue[1:]
+			r.mu.Unlock()
+			return ev, nil
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// goPost runs fn on a goroutine of the run and posts what it returns
+// (nil: nothing).
+func (r *launchRun) goPost(fn func(ctx context.Context) updater.LaunchEvent) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if ev := fn(r.ctx); ev != nil && r.ctx.Err() == nil {
+			r.post(ev)
+		}
+	}()
+}
+
+// exec runs one batch of commands in order. It returns an error only
+// when the launch cannot go on (the app could not be created, or ctx
+// ended during the open).
+func (r *launchRun) exec(ctx context.Context, cmds []updater.Command) error {
+	h, u := r.h, r.h.upd
+	for _, c := range cmds {
+		switch c.(type) {
+		case updater.Prepare, updater.PromptRestart, updater.Restart, updater.NotifyCheck, updater.NotifyFailed:
+			if r.app == nil {
+				// The executor asks for these only once the app is open.
+				h.log.Warn("update command without an open app", "app", r.appID, "command", fmt.Sprintf("%T", c))
+				continue
+			}
+		}
+		switch c := c.(type) {
+		case updater.Check:
+			if c.Source != "launch-async" {
+				r.mu.Lock()
+				r.check, r.checkAt = nil, time.Now()
+				r.mu.Unlock()
+			}
+			r.goPost(func(ctx context.Context) updater.LaunchEvent {
+				cctx, cancel := context.WithTimeout(ctx, c.Timeout)
+				defer cancel()
+				var rec *CheckRecord
+				res := h.check(cctx, r.appID, &rec)
+				r.mu.Lock()
+				if c.Source != "launch-async" {
+					r.check = rec
+				}
+				if res.Doc != nil && (r.last == nil || res.Doc.Sequence >= r.last.Sequence) {
+					r.last = res.Doc
+				}
+				r.mu.Unlock()
+				return updater.Checked{Result: res}
+			})
+		case updater.Download:
+			r.download(c)
+		case updater.Open:
+			if err := r.open(ctx, c); err != nil {
+				return err
+			}
+		case updater.Prepare:
+			a, v := r.app, c.Version
+			r.preparing = v
+			r.goPost(func(ctx context.Context) updater.LaunchEvent {
+				return updater.Prepared{Version: v, Err: a.prepare(ctx, v)}
+			})
+		case updater.PromptRestart:
+			v := c.Version
+			r.app.promptRestart(v, func(restart bool) { r.post(updater.Answered{Version: v, Restart: restart}) })
+		case updater.Restart:
+			r.app.requestRestart()
+		case updater.NotifyCheck:
+			r.app.reportCheck(c.HasUpdate)
+		case updater.NotifyFailed:
+			r.app.reportFailed(c.Reason)
+		case updater.RecordOpen:
+			r.mu.Lock()
+			last := r.last
+			r.mu.Unlock()
+			if err := u.store.RecordOpen(r.ctx, r.appID, c.Version, c.At, last, r.preparing); err != nil {
+				h.log.Warn("record open", "app", r.appID, "err", err)
+			}
+		case updater.RecordLaunch:
+			if err := u.store.RecordLaunch(r.ctx, r.appID, c.Record); err != nil {
+				h.log.Warn("record launch result", "app", r.appID, "err", err)
+			}
+		case updater.Blocked:
+			r.attempt = c.Attempt
+			h.emitFor(r.appID, "", Event{Event: EventBlocked, Attempt: c.Attempt, Message: c.Reason})
+		case updater.RolledBack:
+			h.emitFor(r.appID, c.Version, Event{Event: EventRollback, Message: c.Reason})
+		case updater.Sleep:
+			alarm := c.Alarm
+			t := time.AfterFunc(c.After, func() { r.post(updater.AlarmFired{Alarm: alarm}) })
+			r.mu.Lock()
+			r.timers = append(r.timers, t)
+			r.mu.Unlock()
+		default:
+			return fmt.Errorf("unknown launch command %T", c)
+		}
+	}
+	return nil
+}
+
+// download starts or joins a download and posts Installed when it ends.
+// A blocked launch's download reports progress as EventBlocked.
+func (r *launchRun) download(c updater.Download) {
+	dl := r.h.upd.downloads.start(r.appID, c.Release)
+	if c.Source == "launch-sync" || c.Source == "blocked" {
+		r.mu.Lock()
+		r.dl = dl
+		r.mu.Unlock()
+	}
+	if c.Source == "blocked" {
+		attempt := r.attempt
+		dl.listen(func(done, total int64) {
+			r.h.emitFor(r.appID, "", Event{Event: EventBlocked, Attempt: attempt, Bytes: done, Total: total,
+				Message: "downloading " + c.Release.Version})
+		})
+	}
+	r.goPost(func(ctx context.Context) updater.LaunchEvent {
+		select {
+		case <-dl.done:
+		case <-ctx.Done():
+			return nil
+		}
+		dl.listen(nil)
+		return updater.Installed{Version: c.Release.Version, Err: dl.err}
+	})
+}
+
+// open opens c.Version as the cold start, replacing what this run opened
+// before (a rollback), and posts Opened or LaunchFailed.
+func (r *launchRun) open(ctx context.Context, c updater.Open) error {
+	h := r.h
+	if r.app != nil {
+		r.app.Close(context.WithoutCancel(ctx))
+		r.app = nil
+	}
+	d := r.decision(c.Trace)
+	h.emitFor(r.appID, c.Version, Event{Event: EventDecision, Decision: d})
+	ver, err := h.readVersion(r.appID, c.Version)
+	if err != nil {
+		r.post(updater.LaunchFailed{Version: c.Version, Err: err})
+		return nil
+	}
+	a, err := h.newApp(ctx, r.appID)
+	if err != nil {
+		return err
+	}
+	a.upd.enabled = true
+	a.decision = d
+	a.onSwap = func(v string) { r.post(updater.Opened{Version: v, Swap: true}) }
+	reason := r.opts.Reason
+	if reason == "" {
+		reason = "launch"
+	}
+	if err := a.start(ctx, ver, reason); err != nil {
+		// When ctx has ended, Close aborts the callback still running.
+		a.Close(ctx)
+		if ctx.Err() != nil {
+			return err
+		}
+		r.post(updater.LaunchFailed{Version: c.Version, Err: err})
+		return nil
+	}
+	r.app = a
+	switch errorReason(a.launchErr) {
+	case ErrorTimeout, ErrorTrap, ErrorMemory, ErrorExit:
+		if a.launchErr != nil {
+			r.post(updater.LaunchFailed{Version: c.Version, Err: a.launchErr, Running: true})
+			return nil
+		}
+	}
+	r.post(updater.Opened{Version: c.Version})
+	return nil
+}
+
+// decision is the executor's trace with what this run measured.
+func (r *launchRun) decision(tr updater.Trace) *Decision {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := &Decision{Mode: string(tr.Mode), Rules: tr.Rules, Reason: tr.Reason, Local: tr.Local,
+		Check: r.check, Action: string(tr.Action), OutcomeRules: tr.OutcomeRules, OutcomeReason: tr.OutcomeReason,
+		Fallback: tr.Fallback, BlockedAttempts: tr.BlockedAttempts, Rollback: tr.Rollback,
+		Opened: tr.Opened, Duration: time.Since(r.began)}
+	if d.Check == nil && !r.checkAt.IsZero() {
+		// Still running: the launch stopped waiting for it.
+		d.Check = &CheckRecord{Result: "timeout", Duration: time.Since(r.checkAt), Error: "sync timeout"}
+	}
+	if r.dl != nil {
+		d.Download = r.dl.record()
+	}
+	return d
+}

@@ -1,0 +1,45 @@
+package updater
+
+import "time"
+
+// Executor carries out the launch policy: it makes the Launch machine of
+// each cold start and answers the periodic checker's questions, with one
+// PolicyConfig filled in once by NewExecutor. The host, the fleet
+// simulator and the tests all run it. An Executor is immutable and
+// goroutine-safe; the Launches it makes are not.
+type Executor struct{ cfg PolicyConfig }
+
+// NewExecutor validates cfg and fills in its defaults.
+func NewExecutor(cfg PolicyConfig) (*Executor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Executor{cfg: cfg.WithDefaults()}, nil
+}
+
+// Config returns the policy configuration, defaults filled in.
+func (e *Executor) Config() PolicyConfig { return e.cfg }
+
+// PeriodicDue reports whether the periodic checker checks this app at now
+// (rule S3): it has a local version and was opened within the recent
+// window.
+func (e *Executor) PeriodicDue(st LocalState, now time.Time) bool {
+	return DuePeriodicCheck(st, e.cfg, now)
+}
+
+// AfterPeriodicCheck decides what a periodic check's result leads to: a
+// newer version is prefetched (one attempt, bounded by BackgroundTimeout),
+// and pending holds until it is installed (S3, S6).
+func (e *Executor) AfterPeriodicCheck(st LocalState, res CheckResult) Outcome {
+	return DecidePeriodic(st, res)
+}
+
+// PeriodicDelay is the wait before the next periodic round; first is true
+// for the round after the host starts. u is uniform in [0, 1).
+func (e *Executor) PeriodicDelay(first bool, u float64) time.Duration {
+	if first && e.cfg.PeriodicFirst > 0 {
+		return e.cfg.PeriodicFirst
+	}
+	j := max(e.cfg.PeriodicJitter, 0)
+	return time.Duration(float64(e.cfg.PeriodicInterval) * (1 + j*(2*u-1)))
+}

@@ -1,0 +1,737 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The launch executor: one cold start as a state machine. The pure
+// policy functions (Decide, DecideSync, DecideAsync, AfterDownloadFailure)
+// say what one check's result means; the Launch machine strings them
+// together, and owns everything between them: the sync deadline, the
+// blocked wait and its backoff, background retries, crash-loop rollback
+// (rule B1), onCheckForUpdate exactly once, the restart prompt. It does no
+// I/O and reads no clock: events go in with the policy clock's time, and
+// commands come out for the caller to run. The host runs the commands with
+// goroutines, HTTP, files and wazero; the fleet simulator runs them on its
+// discrete-event clock; both feed the results back as events. So what is
+// simulated is what runs.
+
+// Command is something a Launch asks its runner to do. It is one of Check,
+// Download, Open, Prepare, PromptRestart, Restart, NotifyCheck,
+// NotifyFailed, RecordOpen, RecordLaunch, Blocked, RolledBack, Sleep.
+type Command interface{ command() }
+
+// Check asks for an update check bounded by Timeout; feed Checked.
+type Check struct {
+	Timeout time.Duration
+	// Source says why: "launch-sync", "launch-async" or "blocked".
+	Source string
+}
+
+// Download asks to start (or join) the download and install of Release;
+// feed Installed when it ends. It runs outside the launch's deadlines: a
+// sync launch that stops waiting lets it carry on.
+type Download struct {
+	Release *Release
+	// Source says why: "launch-sync", "blocked" or "background".
+	Source string
+}
+
+// Open asks to open Version as this cold start, replacing whatever this
+// Launch opened before (a crash-loop rollback); feed Opened or
+// LaunchFailed. Trace says why this version.
+type Open struct {
+	Version string
+	Trace   Trace
+}
+
+// Prepare asks to make the installed Version ready for applyUpdate
+// (compile it, then deliver onUpdateReady, or onUpdateFailed if it does
+// not compile); feed Prepared.
+type Prepare struct{ Version string }
+
+// PromptRestart asks the user to restart into the prepared Version,
+// because the running one may no longer be used (M2, R1); feed Answered.
+type PromptRestart struct{ Version string }
+
+// Restart asks to swap the running app to the prepared Version now (the
+// user accepted the prompt); feed Opened with Swap set once it ran.
+type Restart struct{ Version string }
+
+// NotifyCheck delivers this cold start's onCheckForUpdate (rule U1). A
+// Launch sends it once per cold start.
+type NotifyCheck struct{ HasUpdate bool }
+
+// NotifyFailed delivers onUpdateFailed: the update this cold start found
+// could not be downloaded (rule U3).
+type NotifyFailed struct{ Reason string }
+
+// RecordOpen asks to record Version as the active, just used version at At
+// (Store.RecordOpen).
+type RecordOpen struct {
+	Version string
+	At      time.Time
+}
+
+// RecordLaunch asks to store the crash-loop counters (Store.RecordLaunch).
+type RecordLaunch struct{ Record LaunchRecord }
+
+// Blocked reports a blocked launch's progress: nothing may open yet.
+type Blocked struct {
+	Attempt int
+	Reason  string
+	// Downloading is the version being downloaded, "" while checking.
+	Downloading string
+}
+
+// RolledBack reports that Version was marked bad (rule B1) and the cold
+// start begins again without it.
+type RolledBack struct{ Version, Reason string }
+
+// Sleep asks for AlarmFired{Alarm} after After. A runner may drop a
+// pending alarm when the Launch is closed.
+type Sleep struct {
+	Alarm Alarm
+	After time.Duration
+}
+
+// Alarm names one Sleep; the Launch ignores alarms it no longer waits for.
+type Alarm struct {
+	Kind AlarmKind
+	Seq  uint32
+}
+
+// AlarmKind is what an Alarm is for.
+type AlarmKind uint8
+
+const (
+	// AlarmSync is the end of a sync launch's timeout.
+	AlarmSync AlarmKind = iota + 1
+	// AlarmRetry is the end of a blocked launch's backoff.
+	AlarmRetry
+	// AlarmBackground is the end of a background download's backoff.
+	AlarmBackground
+)
+
+func (Check) command()         {}
+func (Download) command()      {}
+func (Open) command()          {}
+func (Prepare) command()       {}
+func (PromptRestart) command() {}
+func (Restart) command()       {}
+func (NotifyCheck) command()   {}
+func (NotifyFailed) command()  {}
+func (RecordOpen) command()    {}
+func (RecordLaunch) command()  {}
+func (Blocked) command()       {}
+func (RolledBack) command()    {}
+func (Sleep) command()         {}
+
+// LaunchEvent is something a Launch's runner reports. It is one of
+// Checked, Installed, Opened, LaunchFailed, Prepared, Answered,
+// AlarmFired, Closed.
+type LaunchEvent interface{ launchEvent() }
+
+// Checked is the result of a Check. A verified document must already be
+// recorded (Store.RecordCheck) when it is fed.
+type Checked struct{ Result CheckResult }
+
+// Installed ends a Download: Err is nil once Version is installed and
+// verified.
+type Installed struct {
+	Version string
+	Err     error
+}
+
+// Opened reports that Version opened: as the cold start (Swap false), or
+// by applyUpdate or the restart prompt (Swap true).
+type Opened struct {
+	Version string
+	Swap    bool
+}
+
+// LaunchFailed reports that opening Version failed: it did not compile,
+// did not instantiate, its start function or _initialize trapped or ran
+// out of time, or its onLaunch crashed. Running is true when the app is
+// running all the same (onLaunch crashed; the next event relaunches it).
+// A launch cancelled by its caller is not a LaunchFailed.
+type LaunchFailed struct {
+	Version string
+	Err     error
+	Running bool
+}
+
+// Prepared ends a Prepare: Err is nil when Version is ready for
+// applyUpdate.
+type Prepared struct {
+	Version string
+	Err     error
+}
+
+// Answered is the user's answer to a PromptRestart.
+type Answered struct {
+	Version string
+	Restart bool
+}
+
+// AlarmFired reports that a Sleep's time has come.
+type AlarmFired struct{ Alarm Alarm }
+
+// Closed reports that the app (or the caller of a launch still blocked)
+// is gone; the Launch asks for nothing more.
+type Closed struct{}
+
+func (Checked) launchEvent()      {}
+func (Installed) launchEvent()    {}
+func (Opened) launchEvent()       {}
+func (LaunchFailed) launchEvent() {}
+func (Prepared) launchEvent()     {}
+func (Answered) launchEvent()     {}
+func (AlarmFired) launchEvent()   {}
+func (Closed) launchEvent()       {}
+
+// Trace records why a launch opens what it opens: the plan, what the
+// policy made of the check, and how the launch got there.
+type Trace struct {
+	// Mode, Rules and Reason are the plan (Decide).
+	Mode   Mode
+	Rules  []string
+	Reason string
+	// Local is L before the launch.
+	Local string
+	// Action, OutcomeRules and OutcomeReason are the last Outcome.
+	Action        Action
+	OutcomeRules  []string
+	OutcomeReason string
+	// Fallback says why the local version opened instead of the latest.
+	Fallback string
+	// BlockedAttempts counts the attempts while nothing could open.
+	BlockedAttempts int
+	// Rollback says which version was marked bad before this open.
+	Rollback string
+	// Opened is the version the Open names.
+	Opened string
+}
+
+// LaunchInput is where a cold start begins.
+type LaunchInput struct {
+	// State is the app's saved state (Store.Load).
+	State AppState
+	// Last is the last verified release document, nil if none (its
+	// expiry does not matter: its minimum version counts offline).
+	Last *Document
+	// ClientID places this client in staged rollouts.
+	ClientID string
+	// Rand returns uniform numbers in [0, 1) for jitter. Nil: no jitter.
+	Rand func() float64
+}
+
+// Launch is one cold start of one app and the update work that follows it
+// while the app runs, as a state machine: Start, then Handle for each
+// event, running the commands each returns in order. Not goroutine-safe:
+// one runner feeds it. It is finished once Done reports true.
+type Launch struct {
+	cfg      PolicyConfig
+	clientID string
+	rnd      func() float64
+
+	st       LocalState
+	doc      *Document
+	failing  string
+	failures int
+
+	phase   phase
+	plan    Plan
+	out     Outcome
+	trace   Trace
+	lastErr error // the last download's error
+
+	opened    string // the version this cold start opened, once Opened
+	hasUpdate bool
+	backoff   time.Duration
+	seq       uint32 // alarm sequence: only the latest of each kind counts
+	alarms    [4]uint32
+
+	dl       *Release // in flight (one at a time)
+	bg       *Release // to prepare once installed, after the open
+	bgTries  int
+	bgWait   time.Duration
+	prompt   bool   // prompt a restart once bg is prepared
+	promptV  string // asked the user to restart into this
+	cmds     []Command
+	rollback string
+}
+
+type phase uint8
+
+const (
+	phaseNew          phase = iota
+	phaseSyncCheck          // sync check in flight, sync alarm set
+	phaseSyncDownload       // download within the sync timeout
+	phaseBlockedDl          // blocked: downloading
+	phaseBlockedWait        // blocked: backing off
+	phaseBlockedCheck       // blocked: checking again
+	phaseOpening            // Open sent
+	phaseAsyncCheck         // opened; the async check is in flight
+	phaseRunning            // opened; background work only
+	phaseDone               // closed
+)
+
+// NewLaunch returns the Launch of one cold start. Call Start next.
+func (e *Executor) NewLaunch(in LaunchInput) *Launch {
+	l := &Launch{cfg: e.cfg, clientID: in.ClientID, rnd: in.Rand,
+		st: in.State.Local(), doc: in.Last,
+		failing: in.State.FailingVersion, failures: in.State.LaunchFailures}
+	if l.failing == "" {
+		l.failures = 0
+	}
+	return l
+}
+
+// Done reports whether the Launch has finished: closed, it asks for
+// nothing more.
+func (l *Launch) Done() bool { return l.phase == phaseDone }
+
+// Opened returns the version this cold start opened ("" before Opened).
+func (l *Launch) Opened() string { return l.opened }
+
+// Trace returns the launch's record so far (for a launch that ends
+// before anything opens).
+func (l *Launch) Trace() Trace { return l.trace }
+
+// Start plans the cold start at now (policy clock) and returns the first
+// commands. The returned slice is valid until the next call.
+func (l *Launch) Start(now time.Time) []Command {
+	l.cmds = l.cmds[:0]
+	l.begin(now)
+	return l.cmds
+}
+
+// Handle feeds one event at now (policy clock) and returns the commands
+// to run next, in order. The returned slice is valid until the next call.
+func (l *Launch) Handle(now time.Time, ev LaunchEvent) []Command {
+	l.cmds = l.cmds[:0]
+	if l.phase == phaseDone {
+		return l.cmds
+	}
+	switch ev := ev.(type) {
+	case Checked:
+		l.checked(now, ev.Result)
+	case Installed:
+		l.installed(ev)
+	case Opened:
+		l.openedEv(now, ev)
+	case LaunchFailed:
+		l.launchFailed(now, ev)
+	case Prepared:
+		if ev.Err == nil && l.prompt && ev.Version == l.bgVersion() {
+			l.prompt, l.promptV = false, ev.Version
+			l.emit(PromptRestart{Version: ev.Version})
+		}
+	case Answered:
+		if ev.Restart && ev.Version == l.promptV && l.phase == phaseRunning {
+			l.emit(Restart{Version: ev.Version})
+		}
+	case AlarmFired:
+		l.alarm(now, ev.Alarm)
+	case Closed:
+		l.phase = phaseDone
+	}
+	return l.cmds
+}
+
+func (l *Launch) emit(c Command) { l.cmds = append(l.cmds, c) }
+
+// sleep sets the alarm of kind k, replacing an earlier one of that kind.
+func (l *Launch) sleep(k AlarmKind, d time.Duration) {
+	l.seq++
+	l.alarms[k] = l.seq
+	l.emit(Sleep{Alarm: Alarm{Kind: k, Seq: l.seq}, After: d})
+}
+
+func (l *Launch) current(a Alarm) bool {
+	if int(a.Kind) >= len(l.alarms) || l.alarms[a.Kind] != a.Seq {
+		return false
+	}
+	l.alarms[a.Kind] = 0
+	return true
+}
+
+// jitter spreads d by up to ±20% so that many clients do not retry in step.
+func (l *Launch) jitter(d time.Duration) time.Duration {
+	if l.rnd == nil {
+		return d
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*l.rnd()))
+}
+
+// begin plans a cold start (again, after a rollback).
+func (l *Launch) begin(now time.Time) {
+	l.st.Pending = PendingUpdate(l.st, l.doc, l.clientID)
+	l.plan = Decide(l.st, l.doc, l.cfg, now)
+	l.trace = Trace{Mode: l.plan.Mode, Rules: l.plan.Rules, Reason: l.plan.Reason,
+		Local: l.plan.Local, Rollback: l.rollback}
+	l.out, l.lastErr, l.opened, l.hasUpdate = Outcome{}, nil, "", false
+	l.bg, l.bgTries, l.prompt, l.promptV = nil, 0, false, ""
+	l.backoff = l.cfg.RetryMin
+	l.alarms = [4]uint32{}
+	if l.plan.Mode == ModeAsync && l.plan.LocalOpenable {
+		l.open(l.plan.Local)
+		return
+	}
+	timeout := l.plan.Timeout
+	if timeout <= 0 {
+		timeout = l.cfg.SyncTimeout // async with nothing that may open
+	}
+	l.phase = phaseSyncCheck
+	l.sleep(AlarmSync, timeout)
+	l.emit(Check{Timeout: timeout, Source: "launch-sync"})
+}
+
+func (l *Launch) open(v string) {
+	l.phase = phaseOpening
+	l.trace.Opened = v
+	l.emit(Open{Version: v, Trace: l.trace})
+}
+
+func (l *Launch) noteOutcome(out Outcome) {
+	l.out = out
+	l.trace.Action, l.trace.OutcomeRules, l.trace.OutcomeReason = out.Action, out.Rules, out.Reason
+}
+
+// learn takes a checked document as the last known one.
+func (l *Launch) learn(res CheckResult) {
+	if res.Err == nil && res.Doc != nil && (l.doc == nil || res.Doc.Sequence >= l.doc.Sequence) {
+		l.doc = res.Doc
+	}
+	l.st.Pending = PendingUpdate(l.st, l.doc, l.clientID)
+}
+
+func (l *Launch) checked(now time.Time, res CheckResult) {
+	switch l.phase {
+	case phaseSyncCheck:
+		l.learn(res)
+		l.syncDecided(res, false) // the sync alarm keeps running for a download
+	case phaseBlockedCheck:
+		l.learn(res)
+		plan := Decide(l.st, l.doc, l.cfg, now)
+		out := DecideSync(plan, l.st, res)
+		l.noteOutcome(out)
+		switch out.Action {
+		case ActionOpenLocal:
+			l.open(out.Open)
+		case ActionOpenLocalDownloadBackground:
+			l.hasUpdate, l.bg = true, out.Download
+			l.open(out.Open)
+		case ActionDownloadThenOpen:
+			// Something may open now, but the launch was blocked: it
+			// fetches the newer version first.
+			out.Action, out.Blocked = ActionBlocked, false
+			l.blocked(out)
+		default:
+			l.blocked(out)
+		}
+	case phaseAsyncCheck:
+		l.learn(res)
+		out := DecideAsync(l.plan, l.st, res)
+		l.phase = phaseRunning
+		l.notify(out.HasUpdate)
+		switch out.Action {
+		case ActionDownloadBackground:
+			l.prompt = out.Prompt
+			l.background(out.Download)
+		case ActionSwitchOnRestart:
+			l.bg, l.prompt = &Release{Version: out.Switch}, true
+			l.emit(Prepare{Version: out.Switch})
+		}
+	default:
+		l.learn(res) // a late sync check: its document still counts
+	}
+}
+
+// syncDecided acts on the sync check's result; timedOut is true when the
+// sync alarm rang before the check returned.
+func (l *Launch) syncDecided(res CheckResult, timedOut bool) {
+	var out Outcome
+	if l.plan.Mode == ModeAsync {
+		out = DecideAsync(l.plan, l.st, res)
+	} else {
+		out = DecideSync(l.plan, l.st, res)
+	}
+	l.noteOutcome(out)
+	l.hasUpdate = out.HasUpdate
+	switch out.Action {
+	case ActionOpenLocal:
+		if res.Err != nil {
+			kind := "failed"
+			if timedOut || errors.Is(res.Err, context.DeadlineExceeded) {
+				kind = "timeout"
+			}
+			l.trace.Fallback = "check " + kind + ": " + res.Err.Error()
+		}
+		l.open(out.Open)
+	case ActionOpenLocalDownloadBackground:
+		l.trace.Fallback = out.Reason
+		l.bg = out.Download
+		l.open(out.Open)
+	case ActionDownloadThenOpen:
+		l.phase = phaseSyncDownload
+		l.download(out.Download, "launch-sync")
+	default:
+		l.blocked(out)
+	}
+}
+
+// blocked starts (or continues) a blocked wait: nothing may open until
+// out.Download is installed, or, without one, until a check says so. The
+// sync timeout does not apply (F1, M1, R1); only Closed ends it.
+func (l *Launch) blocked(out Outcome) {
+	l.noteOutcome(out)
+	l.trace.BlockedAttempts++
+	attempt := l.trace.BlockedAttempts
+	if out.Download != nil {
+		l.phase = phaseBlockedDl
+		l.emit(Blocked{Attempt: attempt, Reason: out.Reason, Downloading: out.Download.Version})
+		l.download(out.Download, "blocked")
+		return
+	}
+	l.emit(Blocked{Attempt: attempt, Reason: out.Reason})
+	l.retryLater()
+}
+
+// retryLater backs off (capped, jittered) before the blocked launch
+// checks again.
+func (l *Launch) retryLater() {
+	l.phase = phaseBlockedWait
+	l.sleep(AlarmRetry, l.jitter(l.backoff))
+	l.backoff = min(2*l.backoff, l.cfg.RetryMax)
+}
+
+// download asks for rel unless it is in flight already (a download that
+// outlived its sync deadline is joined, not restarted).
+func (l *Launch) download(rel *Release, source string) {
+	if l.dl != nil && l.dl.Version == rel.Version {
+		return
+	}
+	l.dl = rel
+	l.emit(Download{Release: rel, Source: source})
+}
+
+// background downloads rel after the open, for applyUpdate and the next
+// cold start (A2, P1, S2 after a timeout).
+func (l *Launch) background(rel *Release) {
+	l.bg, l.bgTries, l.bgWait = rel, 1, l.cfg.RetryMin
+	l.download(rel, "background")
+}
+
+func (l *Launch) bgVersion() string {
+	if l.bg == nil {
+		return ""
+	}
+	return l.bg.Version
+}
+
+func (l *Launch) installed(ev Installed) {
+	if l.dl == nil || l.dl.Version != ev.Version {
+		return
+	}
+	rel := l.dl
+	l.dl = nil
+	l.lastErr = ev.Err
+	if ev.Err == nil {
+		l.st.Installed = append(l.st.Installed, InstalledVersion{Version: ev.Version, Verified: true})
+		l.st.Pending = PendingUpdate(l.st, l.doc, l.clientID)
+	}
+	switch l.phase {
+	case phaseSyncDownload:
+		if ev.Err == nil {
+			l.hasUpdate = false // V opens: nothing newer than what runs
+			l.open(ev.Version)
+			return
+		}
+		next := AfterDownloadFailure(l.out, ev.Err)
+		l.noteOutcome(next)
+		l.trace.Fallback = next.Reason
+		if next.Open == "" {
+			l.blocked(next)
+			return
+		}
+		// L opens; the download is retried in the background, so that
+		// onUpdateReady or onUpdateFailed follows the hasUpdate.
+		l.bg, l.bgTries, l.bgWait = rel, 1, l.cfg.RetryMin
+		l.open(next.Open)
+	case phaseBlockedDl:
+		if ev.Err == nil {
+			l.hasUpdate = false
+			l.open(ev.Version)
+			return
+		}
+		l.emit(Blocked{Attempt: l.trace.BlockedAttempts, Reason: "download failed: " + ev.Err.Error()})
+		l.retryLater()
+	case phaseAsyncCheck, phaseRunning:
+		if l.bg == nil || l.bg.Version != ev.Version {
+			return
+		}
+		if ev.Err == nil {
+			l.emit(Prepare{Version: ev.Version})
+			return
+		}
+		l.retryBackground(ev.Err)
+	}
+	// phaseOpening: afterOpen looks at what became of the download.
+}
+
+// retryBackground backs off before the next attempt of the background
+// download, or gives up with onUpdateFailed after BackgroundAttempts.
+func (l *Launch) retryBackground(err error) {
+	if l.bgTries >= l.cfg.BackgroundAttempts {
+		l.emit(NotifyFailed{Reason: fmt.Sprintf("download %s: %v", l.bg.Version, err)})
+		l.bg = nil
+		return
+	}
+	l.sleep(AlarmBackground, l.jitter(l.bgWait))
+	l.bgWait = min(2*l.bgWait, l.cfg.RetryMax)
+}
+
+func (l *Launch) alarm(now time.Time, a Alarm) {
+	if !l.current(a) {
+		return
+	}
+	switch a.Kind {
+	case AlarmSync:
+		switch l.phase {
+		case phaseSyncCheck:
+			l.syncDecided(CheckResult{Err: fmt.Errorf("check: sync timeout %s: %w", l.plan.Timeout, context.DeadlineExceeded),
+				ClientID: l.clientID}, true)
+		case phaseSyncDownload:
+			// Out of time: open L; the download carries on and is
+			// prepared for applyUpdate once installed (S2, S5).
+			next := AfterDownloadFailure(l.out, context.DeadlineExceeded)
+			l.noteOutcome(next)
+			l.trace.Fallback = next.Reason
+			if next.Open == "" {
+				l.blocked(next)
+				return
+			}
+			l.bg, l.bgTries, l.bgWait = l.dl, 1, l.cfg.RetryMin
+			l.open(next.Open)
+		}
+	case AlarmRetry:
+		if l.phase == phaseBlockedWait {
+			l.phase = phaseBlockedCheck
+			l.emit(Check{Timeout: l.cfg.BackgroundTimeout, Source: "blocked"})
+		}
+	case AlarmBackground:
+		if l.bg != nil && l.phase >= phaseOpening {
+			l.bgTries++
+			l.download(l.bg, "background")
+		}
+	}
+}
+
+// notify sends onCheckForUpdate. Each cold start reaches it once: after
+// the sync check's open, or after the async check (U1).
+func (l *Launch) notify(hasUpdate bool) { l.emit(NotifyCheck{HasUpdate: hasUpdate}) }
+
+func (l *Launch) openedEv(now time.Time, ev Opened) {
+	if ev.Swap {
+		// applyUpdate or the restart prompt: not a cold start, no
+		// crash-loop accounting.
+		l.emit(RecordOpen{Version: ev.Version, At: now})
+		return
+	}
+	if l.phase != phaseOpening || ev.Version != l.trace.Opened {
+		return
+	}
+	l.opened = ev.Version
+	if l.failing != "" && sameSemver(l.failing, ev.Version) {
+		l.failing, l.failures = "", 0
+		l.emit(RecordLaunch{Record: LaunchRecord{}})
+	}
+	l.afterOpen(now)
+}
+
+// afterOpen runs once the cold start's version is open (even if its
+// onLaunch crashed below the crash-loop limit).
+func (l *Launch) afterOpen(now time.Time) {
+	l.emit(RecordOpen{Version: l.opened, At: now})
+	if l.plan.Mode == ModeAsync && l.plan.LocalOpenable {
+		l.phase = phaseAsyncCheck
+		l.emit(Check{Timeout: l.cfg.BackgroundTimeout, Source: "launch-async"})
+		return
+	}
+	l.phase = phaseRunning
+	l.notify(l.hasUpdate)
+	switch {
+	case l.bg == nil:
+	case l.dl != nil && l.dl.Version == l.bg.Version:
+		// The sync download that ran out of time carries on.
+	case l.st.hasVersion(l.bg.Version):
+		l.emit(Prepare{Version: l.bg.Version})
+	case l.bgTries > 0:
+		l.retryBackground(l.lastErr)
+	default:
+		l.background(l.bg)
+	}
+}
+
+// launchFailed counts a failed open toward the crash-loop limit (rule B1):
+// CrashLoopLimit failures of one version in a row mark it bad, and the cold
+// start begins again without it. Below the limit, an app that runs all the
+// same carries on, and one that did not open is opened again (a transient
+// failure passes; a deterministic one reaches the limit in this launch).
+func (l *Launch) launchFailed(now time.Time, ev LaunchFailed) {
+	if l.phase != phaseOpening || ev.Version != l.trace.Opened {
+		return
+	}
+	if l.failing != "" && sameSemver(l.failing, ev.Version) {
+		l.failures++
+	} else {
+		l.failing, l.failures = ev.Version, 1
+	}
+	if l.failures < l.cfg.CrashLoopLimit {
+		l.emit(RecordLaunch{Record: LaunchRecord{Version: ev.Version, Failures: l.failures}})
+		if ev.Running {
+			l.opened = ev.Version
+			l.afterOpen(now)
+			return
+		}
+		l.open(ev.Version)
+		return
+	}
+	why := fmt.Sprintf("%s failed to launch %d times in a row (last: %v): marked bad, rolling back", ev.Version, l.failures, ev.Err)
+	l.emit(RecordLaunch{Record: LaunchRecord{Version: ev.Version, Failures: l.failures, MarkBad: true}})
+	l.emit(RolledBack{Version: ev.Version, Reason: why})
+	l.st.Bad = append(l.st.Bad, ev.Version)
+	l.failing, l.failures, l.rollback = "", 0, why
+	l.dl = nil
+	l.begin(now)
+}
+
+func (st LocalState) hasVersion(v string) bool {
+	for _, iv := range st.Installed {
+		if iv.Verified && sameSemver(iv.Version, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// PendingUpdate reports whether an update is pending (rule S6): the latest
+// version for this client by last, V, is above L, the highest installed
+// and verified version. It clears when L reaches V, so a completed
+// download clears it and the next cold start opens V without waiting.
+func PendingUpdate(st LocalState, last *Document, clientID string) bool {
+	if last == nil {
+		return false
+	}
+	v := releaseSemver(latestUsable(st, last, clientID))
+	if v == nil {
+		return false
+	}
+	l := semver(LocalVersion(st, last))
+	return l != nil && v.GreaterThan(l) // no L at all: F1 or R1 decide
+}

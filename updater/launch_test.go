@@ -1,0 +1,381 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// launchRun drives one Launch by hand: each feed returns the commands, and
+// the helpers pick out the ones a test expects. Time is the policy clock,
+// moved by the test; nothing sleeps.
+type launchRun struct {
+	t    *testing.T
+	l    *Launch
+	now  time.Time
+	cmds []Command
+	all  []Command // every command so far, for counting
+}
+
+func newLaunchRun(t *testing.T, cfg PolicyConfig, st AppState, last *Document) *launchRun {
+	t.Helper()
+	e, err := NewExecutor(cfg)
+	require.NoError(t, err)
+	r := &launchRun{t: t, now: polNow, l: e.NewLaunch(LaunchInput{State: st, Last: last, ClientID: polClient})}
+	r.record(r.l.Start(r.now))
+	return r
+}
+
+func (r *launchRun) record(cmds []Command) {
+	r.cmds = append([]Command(nil), cmds...)
+	r.all = append(r.all, r.cmds...)
+}
+
+func (r *launchRun) feed(ev LaunchEvent) *launchRun {
+	r.t.Helper()
+	r.record(r.l.Handle(r.now, ev))
+	return r
+}
+
+// names lists the command types, for failure messages.
+func names(cmds []Command) string {
+	var s []string
+	for _, c := range cmds {
+		s = append(s, reflect.TypeOf(c).Name())
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// pick returns the first command of type T in the last batch, failing the
+// test when there is none.
+func pick[T Command](r *launchRun) T {
+	r.t.Helper()
+	for _, c := range r.cmds {
+		if v, ok := c.(T); ok {
+			return v
+		}
+	}
+	var zero T
+	r.t.Fatalf("no %T in %s", zero, names(r.cmds))
+	return zero
+}
+
+// none fails the test when the last batch holds a command of type T.
+func none[T Command](r *launchRun) {
+	r.t.Helper()
+	for _, c := range r.cmds {
+		if _, ok := c.(T); ok {
+			r.t.Fatalf("unexpected %T in %s", c, names(r.cmds))
+		}
+	}
+}
+
+func count[T Command](cmds []Command) int {
+	n := 0
+	for _, c := range cmds {
+		if _, ok := c.(T); ok {
+			n++
+		}
+	}
+	return n
+}
+
+func appState(active string, lastUsed time.Time, installed ...string) AppState {
+	return AppState{AppID: "demo.app", Installed: polInst(installed...), Active: active, LastUsed: lastUsed}
+}
+
+// TestLaunchSyncTimeoutIsConfigured: the sync deadline and the check's bound
+// are the configured sync timeout, not the default (S1, C1).
+func TestLaunchSyncTimeoutIsConfigured(t *testing.T) {
+	covers(t, "S1", "C1")
+	for _, timeout := range []time.Duration{300 * time.Millisecond, 2 * time.Second, 9 * time.Second} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			r := newLaunchRun(t, PolicyConfig{SyncTimeout: timeout}, appState("1.0.0", polNow.Add(-8*24*time.Hour), "1.0.0"), polDoc("1.0.0"))
+			require.Equal(t, timeout, pick[Check](r).Timeout)
+			s := pick[Sleep](r)
+			require.Equal(t, AlarmSync, s.Alarm.Kind)
+			require.Equal(t, timeout, s.After)
+		})
+	}
+}
+
+// TestLaunchSyncDeadline: a sync launch whose check or download outlives
+// the sync timeout opens L (S2, S5); a download that ran out of time
+// carries on and is prepared for applyUpdate, not restarted.
+func TestLaunchSyncDeadline(t *testing.T) {
+	covers(t, "S2", "S5")
+	long := appState("1.0.0", polNow.Add(-8*24*time.Hour), "1.0.0")
+	t.Run("check outlives the deadline", func(t *testing.T) {
+		r := newLaunchRun(t, PolicyConfig{}, long, polDoc("1.0.0"))
+		r.feed(AlarmFired{Alarm: pick[Sleep](r).Alarm})
+		require.Equal(t, "1.0.0", pick[Open](r).Version)
+		require.Contains(t, pick[Open](r).Trace.Fallback, "check timeout")
+		r.feed(Checked{Result: okResult(polDoc("1.1.0"))}) // late: no second open
+		none[Open](r)
+	})
+	t.Run("download outlives the deadline", func(t *testing.T) {
+		r := newLaunchRun(t, PolicyConfig{}, long, polDoc("1.0.0"))
+		alarm := pick[Sleep](r).Alarm
+		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
+		require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
+		none[Open](r)
+		r.feed(AlarmFired{Alarm: alarm})
+		open := pick[Open](r)
+		require.Equal(t, "1.0.0", open.Version)
+		require.Contains(t, open.Trace.OutcomeRules, "S5")
+		r.feed(Opened{Version: "1.0.0"})
+		none[Download](r) // joined, not restarted
+		require.True(t, pick[NotifyCheck](r).HasUpdate)
+		r.feed(Installed{Version: "1.1.0"})
+		require.Equal(t, "1.1.0", pick[Prepare](r).Version)
+		none[Restart](r)
+	})
+	t.Run("download within the deadline opens V", func(t *testing.T) {
+		r := newLaunchRun(t, PolicyConfig{}, long, polDoc("1.0.0"))
+		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
+		r.feed(Installed{Version: "1.1.0"})
+		require.Equal(t, "1.1.0", pick[Open](r).Version)
+		r.feed(Opened{Version: "1.1.0"})
+		require.False(t, pick[NotifyCheck](r).HasUpdate, "V opened: nothing newer")
+	})
+}
+
+// TestLaunchBlockedIgnoresSyncTimeout: a first install or a local version
+// below the minimum waits for the download however long it takes: the
+// sync deadline does not cut it off (F1, M1, R1).
+func TestLaunchBlockedIgnoresSyncTimeout(t *testing.T) {
+	covers(t, "F1", "M1", "R1")
+	for _, tc := range []struct {
+		name string
+		st   AppState
+		doc  *Document
+	}{
+		{"first install", AppState{AppID: "demo.app"}, polDoc("1.1.0")},
+		{"below minimum", appState("1.0.0", polNow.Add(-time.Hour), "1.0.0"), polDoc("1.1.0", withMin("1.1.0"))},
+		{"revoked", appState("1.0.0", polNow.Add(-time.Hour), "1.0.0"), polDoc("1.1.0", withRevoked("1.0.0"))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newLaunchRun(t, PolicyConfig{SyncTimeout: time.Second}, tc.st, tc.doc)
+			alarm := pick[Sleep](r).Alarm
+			require.Equal(t, AlarmSync, alarm.Kind)
+			r.feed(Checked{Result: okResult(tc.doc)})
+			require.Equal(t, 1, pick[Blocked](r).Attempt)
+			require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
+			r.now = r.now.Add(time.Hour)
+			r.feed(AlarmFired{Alarm: alarm})
+			require.Empty(t, r.cmds, "the sync deadline must not end a blocked wait")
+			r.feed(Installed{Version: "1.1.0"})
+			require.Equal(t, "1.1.0", pick[Open](r).Version)
+		})
+	}
+}
+
+// TestLaunchBlockedBackoff: a blocked launch retries with capped
+// exponential backoff, checking again after each wait (F1).
+func TestLaunchBlockedBackoff(t *testing.T) {
+	covers(t, "F1")
+	r := newLaunchRun(t, PolicyConfig{RetryMin: time.Second, RetryMax: 4 * time.Second}, AppState{AppID: "demo.app"}, nil)
+	r.feed(Checked{Result: CheckResult{Err: errors.New("offline"), ClientID: polClient}})
+	var waits []time.Duration
+	for range 5 {
+		s := pick[Sleep](r)
+		require.Equal(t, AlarmRetry, s.Alarm.Kind)
+		waits = append(waits, s.After)
+		r.feed(AlarmFired{Alarm: s.Alarm})
+		require.Equal(t, "blocked", pick[Check](r).Source)
+		r.feed(Checked{Result: CheckResult{Err: errors.New("offline"), ClientID: polClient}})
+	}
+	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}, waits)
+	r.feed(Closed{})
+	require.True(t, r.l.Done())
+	r.feed(Checked{Result: okResult(polDoc("1.0.0"))})
+	require.Empty(t, r.cmds, "a closed launch asks for nothing")
+}
+
+// TestLaunchNotifiesOnce: onCheckForUpdate is asked for exactly once per
+// cold start, whatever the path (U1).
+func TestLaunchNotifiesOnce(t *testing.T) {
+	covers(t, "A1", "S6")
+	recentSt := appState("1.0.0", polNow.Add(-time.Hour), "1.0.0")
+	t.Run("async", func(t *testing.T) {
+		r := newLaunchRun(t, PolicyConfig{}, recentSt, polDoc("1.0.0"))
+		require.Equal(t, "1.0.0", pick[Open](r).Version)
+		r.feed(Opened{Version: "1.0.0"})
+		none[NotifyCheck](r) // not before the check
+		r.feed(Checked{Result: okResult(polDoc("1.1.0", withMin("1.1.0")))})
+		require.True(t, pick[NotifyCheck](r).HasUpdate)
+		r.feed(Installed{Version: "1.1.0"})
+		r.feed(Prepared{Version: "1.1.0"})
+		r.feed(Checked{Result: okResult(polDoc("1.2.0"))})
+		require.Equal(t, 1, count[NotifyCheck](r.all))
+	})
+	t.Run("sync with a background download", func(t *testing.T) {
+		r := newLaunchRun(t, PolicyConfig{}, appState("1.0.0", time.Time{}, "1.0.0"), polDoc("1.0.0"))
+		r.feed(Checked{Result: okResult(polDoc("1.1.0", withPrefer("1.0.0")))})
+		r.feed(Opened{Version: "1.0.0"})
+		r.feed(Installed{Version: "1.1.0", Err: errors.New("reset")})
+		r.feed(AlarmFired{Alarm: pick[Sleep](r).Alarm})
+		r.feed(Installed{Version: "1.1.0"})
+		require.Equal(t, 1, count[NotifyCheck](r.all))
+		require.Equal(t, 1, count[Prepare](r.all))
+	})
+}
+
+// TestLaunchAfterAsyncDownloadIsAsync: once an async cold start's download
+// completed, the next cold start opens the new version at once, without a
+// blocking check: pending cleared when L reached V (A2, S6).
+func TestLaunchAfterAsyncDownloadIsAsync(t *testing.T) {
+	covers(t, "A2", "S6", "L1")
+	doc := polDoc("1.1.0")
+	r := newLaunchRun(t, PolicyConfig{}, appState("1.0.0", polNow.Add(-time.Hour), "1.0.0"), polDoc("1.0.0"))
+	r.feed(Opened{Version: "1.0.0"})
+	r.feed(Checked{Result: okResult(doc)})
+	require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
+	r.feed(Installed{Version: "1.1.0"})
+	require.Equal(t, "1.1.0", pick[Prepare](r).Version)
+	none[Restart](r)
+	none[PromptRestart](r)
+
+	st := appState("1.0.0", polNow, "1.0.0", "1.1.0")
+	require.False(t, PendingUpdate(st.Local(), doc, polClient))
+	next := newLaunchRun(t, PolicyConfig{}, st, doc)
+	require.Equal(t, "1.1.0", pick[Open](next).Version)
+	require.Equal(t, ModeAsync, pick[Open](next).Trace.Mode)
+	none[Check](next)
+}
+
+// TestLaunchPendingAfterFailedPrefetch: V > L with V not installed keeps
+// the next cold start sync (S3, S6).
+func TestLaunchPendingAfterFailedPrefetch(t *testing.T) {
+	covers(t, "S3", "S6")
+	st := appState("1.0.0", polNow.Add(-time.Hour), "1.0.0")
+	require.True(t, PendingUpdate(st.Local(), polDoc("1.1.0"), polClient))
+	r := newLaunchRun(t, PolicyConfig{}, st, polDoc("1.1.0"))
+	require.Equal(t, "launch-sync", pick[Check](r).Source)
+	none[Open](r)
+}
+
+// TestLaunchRestartPrompt: below the new minimum (or revoked) the running
+// version is replaced only through a prompt the user accepts (M2, R1); an
+// ordinary update never swaps without applyUpdate (A2).
+func TestLaunchRestartPrompt(t *testing.T) {
+	covers(t, "M2", "R1", "A2")
+	for _, tc := range []struct {
+		name   string
+		doc    *Document
+		prompt bool
+	}{
+		{"below minimum", polDoc("1.1.0", withMin("1.1.0")), true},
+		{"revoked", polDoc("1.1.0", withRevoked("1.0.0")), true},
+		{"ordinary update", polDoc("1.1.0"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newLaunchRun(t, PolicyConfig{}, appState("1.0.0", polNow.Add(-time.Hour), "1.0.0"), polDoc("1.0.0"))
+			r.feed(Opened{Version: "1.0.0"})
+			r.feed(Checked{Result: okResult(tc.doc)})
+			r.feed(Installed{Version: "1.1.0"})
+			none[Restart](r)
+			r.feed(Prepared{Version: "1.1.0"})
+			none[Restart](r)
+			if !tc.prompt {
+				none[PromptRestart](r)
+				r.feed(Answered{Version: "1.1.0", Restart: true})
+				none[Restart](r)
+				return
+			}
+			require.Equal(t, "1.1.0", pick[PromptRestart](r).Version)
+			r.feed(Answered{Version: "1.1.0", Restart: true})
+			require.Equal(t, "1.1.0", pick[Restart](r).Version)
+			r.feed(Opened{Version: "1.1.0", Swap: true})
+			require.Equal(t, "1.1.0", pick[RecordOpen](r).Version)
+		})
+	}
+}
+
+// TestLaunchCrashLoop: CrashLoopLimit failed launches of one version in a
+// row mark it bad and the cold start rolls back; one fewer does not (B1).
+func TestLaunchCrashLoop(t *testing.T) {
+	covers(t, "B1")
+	for _, limit := range []int{1, 2, 3} {
+		for _, running := range []bool{false, true} {
+			t.Run(fmt.Sprintf("limit %d running %v", limit, running), func(t *testing.T) {
+				st := appState("1.0.0", polNow.Add(-time.Hour), "1.0.0", "1.1.0")
+				cfg := PolicyConfig{CrashLoopLimit: limit}
+				crash := LaunchFailed{Version: "1.1.0", Err: errors.New("trap"), Running: running}
+				// An app that runs all the same counts one failure per
+				// cold start; one that did not open is opened again in
+				// place, so it fails again within the same cold start.
+				r := newLaunchRun(t, cfg, st, polDoc("1.1.0"))
+				for failures := 1; ; failures++ {
+					require.Equal(t, "1.1.0", pick[Open](r).Version)
+					r.feed(crash)
+					rec := pick[RecordLaunch](r).Record
+					require.Equal(t, failures, rec.Failures)
+					if failures == limit {
+						require.True(t, rec.MarkBad)
+						require.Equal(t, "1.1.0", pick[RolledBack](r).Version)
+						open := pick[Open](r)
+						require.Equal(t, "1.0.0", open.Version)
+						require.Contains(t, open.Trace.Rollback, "1.1.0")
+						return
+					}
+					require.False(t, rec.MarkBad, "marked bad after %d of %d failures", failures, limit)
+					if running {
+						none[Open](r)
+						st.FailingVersion, st.LaunchFailures = rec.Version, rec.Failures
+						r = newLaunchRun(t, cfg, st, polDoc("1.1.0")) // the next cold start
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLaunchCrashLoopResets: a good launch clears the failure count.
+func TestLaunchCrashLoopResets(t *testing.T) {
+	covers(t, "B1")
+	st := appState("1.1.0", polNow.Add(-time.Hour), "1.0.0", "1.1.0")
+	st.FailingVersion, st.LaunchFailures = "1.1.0", 1
+	r := newLaunchRun(t, PolicyConfig{}, st, polDoc("1.1.0"))
+	r.feed(Opened{Version: "1.1.0"})
+	require.Equal(t, LaunchRecord{}, pick[RecordLaunch](r).Record)
+}
+
+// TestLaunchBackgroundRetries: a background download is tried
+// BackgroundAttempts times with backoff, then onUpdateFailed (U3).
+func TestLaunchBackgroundRetries(t *testing.T) {
+	covers(t, "A2")
+	r := newLaunchRun(t, PolicyConfig{BackgroundAttempts: 3}, appState("1.0.0", polNow.Add(-time.Hour), "1.0.0"), polDoc("1.0.0"))
+	r.feed(Opened{Version: "1.0.0"})
+	r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
+	for attempt := 1; attempt < 3; attempt++ {
+		r.feed(Installed{Version: "1.1.0", Err: context.DeadlineExceeded})
+		none[NotifyFailed](r)
+		r.feed(AlarmFired{Alarm: pick[Sleep](r).Alarm})
+		require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
+	}
+	r.feed(Installed{Version: "1.1.0", Err: context.DeadlineExceeded})
+	require.Contains(t, pick[NotifyFailed](r).Reason, "1.1.0")
+	require.Equal(t, 3, count[Download](r.all))
+}
+
+// TestExecutorPeriodicDelay: the periodic wait is the configured interval,
+// spread by the jitter (S3, C1).
+func TestExecutorPeriodicDelay(t *testing.T) {
+	covers(t, "S3", "C1")
+	e, err := NewExecutor(PolicyConfig{PeriodicInterval: 6 * time.Hour})
+	require.NoError(t, err)
+	require.Equal(t, 6*time.Hour, e.PeriodicDelay(false, 0.5))
+	require.Equal(t, 6*time.Hour*9/10, e.PeriodicDelay(false, 0))
+	require.Equal(t, 6*time.Hour, e.PeriodicDelay(true, 0.5), "first round: one interval")
+	e, err = NewExecutor(PolicyConfig{PeriodicInterval: time.Hour, PeriodicFirst: time.Minute, PeriodicJitter: -1})
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, e.PeriodicDelay(true, 0.9))
+	require.Equal(t, time.Hour, e.PeriodicDelay(false, 0.9))
+}
