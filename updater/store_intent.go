@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -91,8 +92,8 @@ func (s *Store) InstallRelease(ctx context.Context, appID string, rel *Release, 
 // RecordCheck saves envelope, the raw signed release document a check just
 // verified, and its sequence seq as the app's last document
 // (AppState.LastDocument and LastSequence), atomically. A seq below the
-// saved LastSequence (a check that raced with a newer one) changes nothing
-// and is no error. RecordCheck does not verify envelope; the caller did
+// saved LastSequence (a check that raced with a newer one), or the very
+// document saved already, changes nothing and is no error. RecordCheck does not verify envelope; the caller did
 // (VerifyDocument, Client.FetchDocument). It is safe for concurrent use.
 func (s *Store) RecordCheck(ctx context.Context, appID string, envelope []byte, seq uint64) error {
 	if len(envelope) == 0 {
@@ -102,8 +103,8 @@ func (s *Store) RecordCheck(ctx context.Context, appID string, envelope []byte, 
 		return fmt.Errorf("record check of %s: %w: document is %d bytes, limit %d", appID, ErrTooBig, len(envelope), MaxEnvelopeSize)
 	}
 	err := s.updateCtx(ctx, appID, func(st *AppState) error {
-		if seq < st.LastSequence {
-			return errNoChange
+		if seq < st.LastSequence || (seq == st.LastSequence && bytes.Equal(envelope, st.LastDocument)) {
+			return errNoChange // older, or the document saved already: no write, no fsync
 		}
 		st.LastDocument, st.LastSequence = slices.Clone(envelope), seq
 		return nil
@@ -119,9 +120,8 @@ func (s *Store) RecordCheck(ctx context.Context, appID string, envelope []byte, 
 // becomes the active version and at the last use, atomically. Then it
 // prunes (Prune with last, the last verified document or nil, and keep
 // plus v); a prune error, or ctx ending before the prune, is returned
-// after the open was recorded.
-// A zero at is an error. It is
-// safe for concurrent use.
+// after the open was recorded. A zero at is an error. It is safe for
+// concurrent use.
 func (s *Store) RecordOpen(ctx context.Context, appID, v string, at time.Time, last *Document, keep ...string) error {
 	if at.IsZero() {
 		return fmt.Errorf("record open of %s %s: time is zero", appID, v)
