@@ -243,11 +243,12 @@ type Launch struct {
 	failing  string
 	failures int
 
-	phase   phase
-	plan    Plan
-	out     Outcome
-	trace   Trace
-	lastErr error // the last download's error
+	phase       phase
+	plan        Plan
+	out         Outcome
+	trace       Trace
+	lastErr     error         // the last download's error
+	syncTimeout time.Duration // the sync deadline this cold start set
 
 	opened    string // the version this cold start opened, once Opened
 	hasUpdate bool
@@ -386,6 +387,7 @@ func (l *Launch) begin(now time.Time) {
 	if timeout <= 0 {
 		timeout = l.cfg.SyncTimeout // async with nothing that may open
 	}
+	l.syncTimeout = timeout
 	l.phase = phaseSyncCheck
 	l.sleep(AlarmSync, timeout)
 	l.emit(Check{Timeout: timeout, Source: "launch-sync"})
@@ -422,9 +424,10 @@ func (l *Launch) checked(now time.Time, res CheckResult) {
 		l.noteOutcome(out)
 		switch out.Action {
 		case ActionOpenLocal:
+			l.hasUpdate = out.HasUpdate
 			l.open(out.Open)
 		case ActionOpenLocalDownloadBackground:
-			l.hasUpdate, l.bg = true, out.Download
+			l.hasUpdate, l.bg = out.HasUpdate, out.Download
 			l.open(out.Open)
 		case ActionDownloadThenOpen:
 			// Something may open now, but the launch was blocked: it
@@ -552,17 +555,9 @@ func (l *Launch) installed(ev Installed) {
 			l.open(ev.Version)
 			return
 		}
-		next := AfterDownloadFailure(l.out, ev.Err)
-		l.noteOutcome(next)
-		l.trace.Fallback = next.Reason
-		if next.Open == "" {
-			l.blocked(next)
-			return
-		}
 		// L opens; the download is retried in the background, so that
 		// onUpdateReady or onUpdateFailed follows the hasUpdate.
-		l.bg, l.bgTries, l.bgWait = rel, 1, l.cfg.RetryMin
-		l.open(next.Open)
+		l.fallBack(ev.Err, rel)
 	case phaseBlockedDl:
 		if ev.Err == nil {
 			l.hasUpdate = false
@@ -582,6 +577,20 @@ func (l *Launch) installed(ev Installed) {
 		l.retryBackground(ev.Err)
 	}
 	// phaseOpening: afterOpen looks at what became of the download.
+}
+
+// fallBack opens L after the sync download of rel failed or ran out of
+// time (err), keeping rel as the background update of this cold start.
+func (l *Launch) fallBack(err error, rel *Release) {
+	next := AfterDownloadFailure(l.out, err)
+	l.noteOutcome(next)
+	l.trace.Fallback = next.Reason
+	if next.Open == "" {
+		l.blocked(next)
+		return
+	}
+	l.bg, l.bgTries, l.bgWait = rel, 1, l.cfg.RetryMin
+	l.open(next.Open)
 }
 
 // retryBackground backs off before the next attempt of the background
@@ -604,20 +613,12 @@ func (l *Launch) alarm(now time.Time, a Alarm) {
 	case AlarmSync:
 		switch l.phase {
 		case phaseSyncCheck:
-			l.syncDecided(CheckResult{Err: fmt.Errorf("check: sync timeout %s: %w", l.plan.Timeout, context.DeadlineExceeded),
+			l.syncDecided(CheckResult{Err: fmt.Errorf("check: sync timeout %s: %w", l.syncTimeout, context.DeadlineExceeded),
 				ClientID: l.clientID}, true)
 		case phaseSyncDownload:
 			// Out of time: open L; the download carries on and is
 			// prepared for applyUpdate once installed (S2, S5).
-			next := AfterDownloadFailure(l.out, context.DeadlineExceeded)
-			l.noteOutcome(next)
-			l.trace.Fallback = next.Reason
-			if next.Open == "" {
-				l.blocked(next)
-				return
-			}
-			l.bg, l.bgTries, l.bgWait = l.dl, 1, l.cfg.RetryMin
-			l.open(next.Open)
+			l.fallBack(context.DeadlineExceeded, l.dl)
 		}
 	case AlarmRetry:
 		if l.phase == phaseBlockedWait {

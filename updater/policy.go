@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	version "github.com/hashicorp/go-version"
@@ -615,12 +617,31 @@ func semver(s string) *version.Version {
 	if s == "" {
 		return nil
 	}
+	if v, ok := semvers.m.Load(s); ok {
+		return v.(*version.Version)
+	}
 	v, err := version.NewSemver(s)
 	if err != nil {
 		return nil
 	}
+	if semvers.n.Add(1) > maxSemvers {
+		semvers.m.Clear() // bounded: versions come from documents
+		semvers.n.Store(1)
+	}
+	semvers.m.Store(s, v)
 	return v
 }
+
+// semvers caches parsed versions: go-version parses with a regular
+// expression, and the executor compares the same few versions on every
+// event (the fleet simulator spent most of its allocations there). A
+// *version.Version is never changed once parsed, so sharing is safe.
+var semvers struct {
+	m sync.Map // string -> *version.Version
+	n atomic.Int64
+}
+
+const maxSemvers = 4096
 
 func docMinVersion(doc *Document) *version.Version {
 	if doc == nil {

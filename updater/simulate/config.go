@@ -30,28 +30,6 @@ const (
 	DefaultTo    = "1.1.0"
 )
 
-// Host timings the simulator shares with the host package (host/update.go
-// and host/periodic.go), copied because this package may not import the
-// host (which imports wazero). A test of the host package does not check
-// them against these: keep them in step by hand.
-const (
-	// BackgroundTimeout bounds a background or periodic check
-	// (host.DefaultBackgroundTimeout).
-	BackgroundTimeout = 2 * time.Minute
-	// BackgroundAttempts is how many times a background download is tried
-	// (host.DefaultBackgroundAttempts); a periodic prefetch is tried once.
-	BackgroundAttempts = 3
-	// RetryMin and RetryMax bound the capped backoff between attempts
-	// (host.DefaultRetryMin, host.DefaultRetryMax); each wait is jittered
-	// by ±20%.
-	RetryMin = 500 * time.Millisecond
-	RetryMax = 30 * time.Second
-	// PeriodicJitter spreads each periodic interval by up to ±10%
-	// (host.DefaultPeriodicJitter). The first periodic round runs one
-	// interval after the host starts, as in host.startPeriodic.
-	PeriodicJitter = 0.1
-)
-
 // DefaultStart is the default release time t0: a Tuesday, 10:00 in China
 // Standard Time, when a developer would publish. Cold starts follow the
 // day/night cycle of Habits.Diurnal in Start's time zone (one zone for the
@@ -75,15 +53,17 @@ type Config struct {
 	// Start is the release time t0, in the fleet's time zone.
 	// Default DefaultStart.
 	Start time.Time `json:"start"`
-	// Policy is the clients' launch policy configuration; zero fields take
-	// the updater defaults.
+	// Policy is the clients' launch policy configuration, run by one
+	// updater.Executor (its timings, retries and backoff included); zero
+	// fields take the updater defaults.
 	Policy updater.PolicyConfig `json:"policy"`
 	// NoPeriodic turns the periodic checker off in every client.
 	NoPeriodic bool `json:"noPeriodic,omitempty"`
 	// PeriodicFirst is the delay of the periodic checker's first round
-	// after the host starts. Zero means one jittered interval, which is
-	// what host.startPeriodic does; a shorter one is a what-if for a host
-	// that checks soon after it starts.
+	// after the host starts; when set, it replaces Policy.PeriodicFirst
+	// (WithDefaults copies the one into the other). Zero means one
+	// jittered interval, the executor's default; a shorter one is a
+	// what-if for a host that checks soon after it starts.
 	PeriodicFirst time.Duration `json:"periodicFirst,omitempty"`
 	// Habits describes the users. The zero value means DefaultHabits().
 	Habits Habits `json:"habits"`
@@ -260,6 +240,11 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Start.IsZero() {
 		c.Start = DefaultStart
+	}
+	if c.PeriodicFirst != 0 {
+		c.Policy.PeriodicFirst = c.PeriodicFirst
+	} else {
+		c.PeriodicFirst = c.Policy.PeriodicFirst
 	}
 	c.Policy = c.Policy.WithDefaults()
 	if c.Habits.isZero() {

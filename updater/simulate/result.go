@@ -122,12 +122,15 @@ type Totals struct {
 	// mode.
 	SyncLaunches  int `json:"syncLaunches"`
 	AsyncLaunches int `json:"asyncLaunches"`
-	// SyncWait is the total time sync launches waited before opening (or
-	// giving up); SlowStarts counts launches that waited a second or more.
+	// SyncWait is the total time cold starts waited, from the cold start
+	// to its open (or until the user gave up); an async launch opens at
+	// once. SlowStarts counts launches that waited a second or more.
 	SyncWait   time.Duration `json:"syncWait"`
 	SlowStarts int           `json:"slowStarts"`
 	// Fallbacks counts sync launches that opened the local version because
-	// the check or download failed or timed out (rules S2, S5).
+	// the check or download failed or timed out (rules S2, S5): the open's
+	// updater.Trace names a fallback, other than a preferred local version
+	// (P1).
 	Fallbacks int `json:"fallbacks"`
 	// Blocked counts launches where nothing could open at first;
 	// BlockedAbandoned those the user left before anything opened.
@@ -143,8 +146,9 @@ type Totals struct {
 	FailedChecks   int `json:"failedChecks"`
 	TimedOutChecks int `json:"timedOutChecks"`
 	OfflineChecks  int `json:"offlineChecks"`
-	// Downloads counts attempts sent; FailedDownloads those that failed;
-	// AbortedDownloads those cut off by the host stopping.
+	// Downloads counts attempts sent; FailedDownloads those that failed
+	// or were cut off by the policy's BackgroundTimeout; AbortedDownloads
+	// those cut off by the host stopping.
 	Downloads        int   `json:"downloads"`
 	FailedDownloads  int   `json:"failedDownloads"`
 	AbortedDownloads int   `json:"abortedDownloads"`

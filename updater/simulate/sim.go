@@ -18,9 +18,10 @@ import (
 
 // Errors the simulated network gives the policy.
 var (
-	errOffline       = errors.New("offline")
-	errCheckFailed   = errors.New("check failed (weak network)")
-	errDownloadFaild = errors.New("download failed (weak network)")
+	errOffline        = errors.New("offline")
+	errCheckFailed    = errors.New("check failed (weak network)")
+	errDownloadFailed = errors.New("download failed (weak network)")
+	errNotPublished   = errors.New("no such version on the release server")
 )
 
 // Run simulates cfg and returns what it measured. It blocks until the run
@@ -33,7 +34,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg = cfg.WithDefaults()
 	began := time.Now()
-	m := newModel(cfg)
+	exec, err := updater.NewExecutor(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("simulate config: Policy: %w", err)
+	}
+	m := newModel(cfg, exec)
 
 	workers := min(cfg.Workers, max(cfg.Clients, 1))
 	shards := make([]*shard, workers)
@@ -61,10 +66,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r, nil
 }
 
-// model is what every shard shares, read-only: the configuration and the
-// release server's documents.
+// model is what every shard shares, read-only: the configuration, the
+// launch executor every client runs and the release server's documents.
 type model struct {
 	cfg        Config
+	exec       *updater.Executor
 	before     *updater.Document // sequence 1: From is the latest
 	after      *updater.Document // sequence 2, from t0: To is published
 	to         *updater.Release
@@ -84,9 +90,9 @@ type model struct {
 	hostDownMean []float64
 }
 
-func newModel(cfg Config) *model {
+func newModel(cfg Config, exec *updater.Executor) *model {
 	rel := cfg.Release
-	m := &model{cfg: cfg}
+	m := &model{cfg: cfg, exec: exec}
 	issued := cfg.Start.Add(-time.Hour)
 	m.before = &updater.Document{AppID: rel.AppID, Sequence: 1, RolloutPercent: 100,
 		Latest:   release(rel.AppID, rel.From, cfg.PackageSize),
@@ -164,7 +170,9 @@ func pick(cum []float64, u float64) int {
 	return len(cum) - 1
 }
 
-// Event kinds in the queue.
+// Event kinds in the queue. At the same time, one client's events run in
+// this order: a check's or a download's result counts before an alarm of
+// the same moment.
 const (
 	evLaunch uint8 = iota
 	evHostUp
@@ -172,6 +180,11 @@ const (
 	evPeriodic
 	evDownload
 	evExpire
+	evPeriodicDone // a periodic check's result arrives
+	evChecked      // a launch check's result arrives (feeds Checked)
+	evAlarm        // a Launch's Sleep ends (feeds AlarmFired)
+	evGiveUp       // the user of a blocked launch gives up (feeds Closed)
+	evAppExit      // the app may be gone from the background (feeds Closed)
 )
 
 // DailyWindow is the window of Point.DailyShare: a client is a daily
@@ -180,12 +193,15 @@ const DailyWindow = 24 * time.Hour
 
 // event is one entry of a shard's queue: what happens to which client when.
 // epoch invalidates events made stale by a later change (the host stopped,
-// a download was cancelled).
+// a download ended, the cold start was closed). seq and arg carry an
+// alarm's sequence and kind, or a check's result (see checkArg).
 type event struct {
 	at     time.Duration
 	client int32
-	kind   uint8
 	epoch  uint32
+	seq    uint32
+	kind   uint8
+	arg    uint8
 }
 
 // queue is a min-heap of events by time. push and pop use heap.Fix on the
@@ -194,17 +210,20 @@ type queue []event
 
 func (q queue) Len() int { return len(q) }
 func (q queue) Less(i, j int) bool {
-	a, b := q[i], q[j]
-	if a.at != b.at {
+	a, b := &q[i], &q[j]
+	switch {
+	case a.at != b.at:
 		return a.at < b.at
-	}
-	if a.client != b.client {
+	case a.client != b.client:
 		return a.client < b.client
-	}
-	if a.kind != b.kind {
+	case a.kind != b.kind:
 		return a.kind < b.kind
+	case a.epoch != b.epoch:
+		return a.epoch < b.epoch
+	case a.seq != b.seq:
+		return a.seq < b.seq
 	}
-	return a.epoch < b.epoch
+	return a.arg < b.arg
 }
 func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 func (q *queue) Push(x any)   { *q = append(*q, x.(event)) }
@@ -232,14 +251,12 @@ func (q *queue) pop() event {
 	return e
 }
 
-// job is a client's download in flight (the host joins requests for the
-// same version into one download).
+// job is a client's download in flight: one attempt of the new version's
+// download and install. Whoever asks for it meanwhile joins it; retries
+// are the Launch's (Sleep, then Download again).
 type job struct {
-	busy, ok, prompt bool
-	left             int // attempts left after the current one
-	doneAt           time.Duration
-	backoff          time.Duration
-	source           string
+	busy, ok bool
+	source   string
 }
 
 // client is one simulated installation of the app.
@@ -261,6 +278,26 @@ type client struct {
 	dlEpoch   uint32
 	dl        job
 
+	// launch runs the current cold start and the update work after it
+	// while the app lives: until the app leaves the background
+	// (Habits.HotStartWindow after the session), the host stops, the user
+	// gives up on a blocked launch or the next cold start comes; then it
+	// is closed (nil). launchEpoch changes with each cold start and each
+	// close: older launch events are stale.
+	launch      *updater.Launch
+	launchEpoch uint32
+	coldAt      time.Duration // the current cold start's time
+	// waiting: the cold start has opened nothing yet and its user waits,
+	// in the foreground, until waitEnd at most (then it has opened, or
+	// the user gave up).
+	waiting bool
+	blocked bool // the current Launch reported Blocked
+	waitEnd time.Duration
+	// dlWanted: the Launch of dlWantEpoch waits for the download in
+	// flight (it asked for it).
+	dlWanted    bool
+	dlWantEpoch uint32
+
 	opened, onNew, hasNew, daily bool
 	openSeq                      uint32
 }
@@ -277,11 +314,14 @@ type counts struct {
 type shard struct {
 	m       *model
 	cfg     *Config
+	exec    *updater.Executor
 	clients []client
 	q       queue
 	src     clientSource
 	r       *rand.Rand
+	float   func() float64 // s.r.Float64, the Launches' jitter
 	observe func(Event)
+	feeds   []feed // events a Launch gets at once (see carry)
 
 	now     counts
 	samples []counts
@@ -299,10 +339,11 @@ func (s *clientSource) Uint64() uint64 { return s.c.pcg.Uint64() }
 
 func newShard(m *model, w, n int, observe func(Event)) *shard {
 	count := (m.cfg.Clients - w + n - 1) / n
-	s := &shard{m: m, cfg: &m.cfg, clients: make([]client, count), observe: observe,
+	s := &shard{m: m, cfg: &m.cfg, exec: m.exec, clients: make([]client, count), observe: observe,
 		samples: make([]counts, m.samples), hours: make([]HourStats, m.hours),
 		q: make(queue, 0, 4*count)}
 	s.r = rand.New(&s.src)
+	s.float = s.r.Float64
 	installed := make([]updater.InstalledVersion, 2*count)
 	for i := range s.clients {
 		c := &s.clients[i]
@@ -340,11 +381,6 @@ func (s *shard) lognormalDur(median time.Duration, sigma float64) time.Duration 
 func dur(f float64) time.Duration {
 	const limit = float64(100 * 365 * 24 * time.Hour)
 	return time.Duration(min(max(f, 0), limit))
-}
-
-// jitter spreads d by ±20%, as the host's retry backoff does.
-func (s *shard) jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*s.r.Float64()))
 }
 
 func (s *shard) hour(t time.Duration) *HourStats {
@@ -393,9 +429,9 @@ func (s *shard) init(i int) {
 		c.hostEpoch++
 		s.q.push(event{at: length - elapsed, client: int32(i), kind: evHostDown, epoch: c.hostEpoch})
 		if !s.cfg.NoPeriodic {
-			next := s.firstPeriodic()
+			next := s.exec.PeriodicDelay(true, s.r.Float64())
 			if elapsed >= next {
-				d := s.periodicDelay()
+				d := s.exec.PeriodicDelay(false, s.r.Float64())
 				next = d - (elapsed-next)%d
 			} else {
 				next -= elapsed
@@ -407,20 +443,6 @@ func (s *shard) init(i int) {
 		s.q.push(event{at: rest, client: int32(i), kind: evHostUp, epoch: c.hostEpoch})
 	}
 	s.nextLaunch(i, 0)
-}
-
-// firstPeriodic is the delay of the first periodic round after the host
-// starts.
-func (s *shard) firstPeriodic() time.Duration {
-	if s.cfg.PeriodicFirst > 0 {
-		return s.cfg.PeriodicFirst
-	}
-	return s.periodicDelay()
-}
-
-func (s *shard) periodicDelay() time.Duration {
-	u := s.r.Float64()
-	return time.Duration(float64(s.cfg.Policy.PeriodicInterval) * (1 + PeriodicJitter*(2*u-1)))
 }
 
 // nextLaunch queues client i's next cold start after t: a Poisson process
@@ -459,33 +481,55 @@ func (s *shard) run(ctx context.Context) error {
 			break
 		}
 		s.sampleUpTo(e.at)
-		c := &s.clients[e.client]
+		i := int(e.client)
+		c := &s.clients[i]
 		s.use(c)
 		switch e.kind {
 		case evLaunch:
-			s.nextLaunch(int(e.client), e.at)
-			s.onLaunch(int(e.client), e.at)
+			s.nextLaunch(i, e.at)
+			s.onLaunch(i, e.at)
 		case evHostUp:
 			if e.epoch == c.hostEpoch && !c.hostUp {
-				s.hostStart(int(e.client), e.at)
+				s.hostStart(i, e.at)
 			}
 		case evHostDown:
 			if e.epoch == c.hostEpoch && c.hostUp {
-				s.hostStop(int(e.client), e.at)
+				s.hostStop(i, e.at)
 			}
 		case evPeriodic:
 			if e.epoch == c.hostEpoch && c.hostUp {
-				s.onPeriodic(int(e.client), e.at)
+				s.onPeriodic(i, e.at)
+			}
+		case evPeriodicDone:
+			if e.epoch == c.hostEpoch && c.hostUp {
+				s.afterPeriodic(i, e.at, s.checkResult(c, e.arg))
 			}
 		case evDownload:
 			if e.epoch == c.dlEpoch && c.dl.busy {
-				s.onDownload(int(e.client), e.at)
+				s.onDownload(i, e.at)
 			}
 		case evExpire:
 			if e.epoch == c.openSeq && c.daily {
 				c.daily = false
 				s.now.daily--
 				s.now.dailyNew -= b2i(c.onNew)
+			}
+		case evChecked:
+			if e.epoch == c.launchEpoch && c.launch != nil {
+				s.carry(i, e.at, c.launch.Handle(s.at(e.at), updater.Checked{Result: s.checkResult(c, e.arg)}))
+			}
+		case evAlarm:
+			if e.epoch == c.launchEpoch && c.launch != nil {
+				a := updater.Alarm{Kind: updater.AlarmKind(e.arg), Seq: e.seq}
+				s.carry(i, e.at, c.launch.Handle(s.at(e.at), updater.AlarmFired{Alarm: a}))
+			}
+		case evGiveUp:
+			if e.epoch == c.launchEpoch && c.launch != nil && c.waiting {
+				s.closeLaunch(i, e.at)
+			}
+		case evAppExit:
+			if e.epoch == c.launchEpoch && c.launch != nil && !c.waiting && e.at >= c.sessionEnd+s.cfg.Habits.HotStartWindow {
+				s.closeLaunch(i, e.at)
 			}
 		}
 	}
@@ -508,20 +552,28 @@ func (s *shard) hostStart(i int, t time.Duration) {
 	c.hostEpoch++
 	s.q.push(event{at: t + s.lognormalDur(hp.UpMedian, hp.Sigma), client: int32(i), kind: evHostDown, epoch: c.hostEpoch})
 	if !s.cfg.NoPeriodic {
-		s.q.push(event{at: t + s.firstPeriodic(), client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
+		s.q.push(event{at: t + s.exec.PeriodicDelay(true, s.r.Float64()), client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
 	}
 }
 
+// hostStop stops client i's host at t, unless its user is in the app or
+// waits for a cold start to open: it closes the app's Launch and aborts
+// the download in flight.
 func (s *shard) hostStop(i int, t time.Duration) {
 	c := &s.clients[i]
-	if t < c.sessionEnd {
+	if t < c.sessionEnd || (c.waiting && t <= c.waitEnd) {
 		// The user is in the app: the host stays up until they leave.
-		s.q.push(event{at: c.sessionEnd, client: int32(i), kind: evHostDown, epoch: c.hostEpoch})
+		until := c.sessionEnd
+		if c.waiting {
+			until = max(until, c.waitEnd+1)
+		}
+		s.q.push(event{at: until, client: int32(i), kind: evHostDown, epoch: c.hostEpoch})
 		return
 	}
 	hp := &s.cfg.Habits.Hosts[c.host]
 	c.hostUp = false
 	c.hostEpoch++
+	s.closeLaunch(i, t)
 	if c.dl.busy {
 		c.dl.busy = false
 		c.dlEpoch++
@@ -532,7 +584,8 @@ func (s *shard) hostStop(i int, t time.Duration) {
 
 // check is one release-document check: offline it fails at once and the
 // server sees nothing; otherwise it takes an RTT and fails with the
-// network's probability, or times out after timeout.
+// network's probability, or times out after timeout. A verified document
+// is recorded at once.
 func (s *shard) check(i int, t, timeout time.Duration, source string) (updater.CheckResult, time.Duration) {
 	c := &s.clients[i]
 	res := updater.CheckResult{ClientID: c.id}
@@ -571,8 +624,50 @@ func (s *shard) check(i int, t, timeout time.Duration, source string) (updater.C
 	return res, lat
 }
 
+// checkArg packs a check's result into an event's arg: the document in
+// the low two bits (0 none, 1 before t0, 2 from t0), the error above.
+func (s *shard) checkArg(res updater.CheckResult) uint8 {
+	var a uint8
+	switch res.Doc {
+	case s.m.before:
+		a = 1
+	case s.m.after:
+		a = 2
+	}
+	switch res.Err {
+	case errOffline:
+		a |= 1 << 2
+	case errCheckFailed:
+		a |= 2 << 2
+	case context.DeadlineExceeded:
+		a |= 3 << 2
+	}
+	return a
+}
+
+// checkResult unpacks checkArg for client c.
+func (s *shard) checkResult(c *client, a uint8) updater.CheckResult {
+	res := updater.CheckResult{ClientID: c.id}
+	switch a & 3 {
+	case 1:
+		res.Doc = s.m.before
+	case 2:
+		res.Doc = s.m.after
+	}
+	switch a >> 2 {
+	case 1:
+		res.Err = errOffline
+	case 2:
+		res.Err = errCheckFailed
+	case 3:
+		res.Err = context.DeadlineExceeded
+	}
+	return res
+}
+
 // attempt is one download attempt of the new version starting at t: how
-// long it takes and whether it succeeds.
+// long it takes and whether it succeeds. An attempt is cut off after the
+// executor's BackgroundTimeout.
 func (s *shard) attempt(i int, t time.Duration, source string) (time.Duration, bool) {
 	c := &s.clients[i]
 	if c.offline(t) {
@@ -588,6 +683,9 @@ func (s *shard) attempt(i int, t time.Duration, source string) (time.Duration, b
 		f := s.r.Float64()
 		ok, d, got = false, d*f, size*f
 	}
+	if limit := float64(s.exec.Config().BackgroundTimeout); d > limit {
+		ok, got, d = false, got*limit/d, limit
+	}
 	h := s.hour(t)
 	h.Downloads++
 	h.DownloadBytes += int64(got)
@@ -600,54 +698,41 @@ func (s *shard) attempt(i int, t time.Duration, source string) (time.Duration, b
 	return dur(d), ok
 }
 
-// startJob starts a download of the new version at t with up to attempts
-// attempts, or joins the one in flight.
-func (s *shard) startJob(i int, t time.Duration, rel *updater.Release, attempts int, prompt bool, source string) {
+// startJob starts one attempt of the new version's download at t, unless
+// it is installed or a download is in flight already (which the caller
+// joins).
+func (s *shard) startJob(i int, t time.Duration, source string) {
 	c := &s.clients[i]
-	if rel == nil || rel.Version != s.m.to.Version || c.hasNew {
+	if c.hasNew || c.dl.busy {
 		return
 	}
-	if c.dl.busy {
-		c.dl.prompt = c.dl.prompt || prompt
-		return
-	}
-	c.dl = job{busy: true, prompt: prompt, left: attempts, backoff: RetryMin, source: source}
-	s.nextAttempt(i, t)
-}
-
-func (s *shard) nextAttempt(i int, t time.Duration) {
-	c := &s.clients[i]
-	d, ok := s.attempt(i, t, c.dl.source)
-	c.dl.left--
-	c.dl.ok, c.dl.doneAt = ok, t+d
+	d, ok := s.attempt(i, t, source)
+	c.dl = job{busy: true, ok: ok, source: source}
 	c.dlEpoch++
 	s.q.push(event{at: t + d, client: int32(i), kind: evDownload, epoch: c.dlEpoch})
 }
 
-// cancelJob forgets the download in flight (its result was used inline).
-func (s *shard) cancelJob(c *client) {
-	c.dl.busy = false
-	c.dlEpoch++
-}
-
+// onDownload ends the download in flight: it installs, even when the
+// Launch that asked for it is gone, and the current Launch, if it asked,
+// learns the result.
 func (s *shard) onDownload(i int, t time.Duration) {
 	c := &s.clients[i]
-	if c.dl.ok {
-		prompt, source := c.dl.prompt, c.dl.source
-		s.cancelJob(c)
+	ok, source := c.dl.ok, c.dl.source
+	c.dl.busy = false
+	c.dlEpoch++
+	var err error
+	if ok {
 		s.install(i, t, source)
-		if prompt {
-			s.promptRestart(i, t, s.m.to.Version)
-		}
+	} else {
+		err = errDownloadFailed
+	}
+	if !c.dlWanted {
 		return
 	}
-	if c.dl.left > 0 {
-		next := t + s.jitter(c.dl.backoff)
-		c.dl.backoff = min(2*c.dl.backoff, RetryMax)
-		s.nextAttempt(i, next)
-		return
+	c.dlWanted = false
+	if c.launch != nil && c.dlWantEpoch == c.launchEpoch {
+		s.carry(i, t, c.launch.Handle(s.at(t), updater.Installed{Version: s.m.to.Version, Err: err}))
 	}
-	s.cancelJob(c)
 }
 
 func (s *shard) install(i int, t time.Duration, source string) {
@@ -665,17 +750,9 @@ func (s *shard) install(i int, t time.Duration, source string) {
 	s.emit(Event{Client: c.index, T: t, Kind: EventInstall, Source: source, Version: s.m.to.Version, OK: true, Sequence: c.doc.Sequence})
 }
 
-// promptRestart: the host asks the user, if still in the app, to restart
-// into v (rules M2, R1).
-func (s *shard) promptRestart(i int, t time.Duration, v string) {
-	c := &s.clients[i]
-	if t < c.sessionEnd && s.r.Float64() < s.cfg.Habits.RestartAccept {
-		c.st.Pending = false
-		s.open(i, t, v, "restart", "")
-	}
-}
-
-// open makes v the client's active version at t and starts a session.
+// open starts a session at t on v, opened by a cold start (source
+// "launch") or a restart into it. The Launch's RecordOpen makes v the
+// active version.
 func (s *shard) open(i int, t time.Duration, v, source string, mode updater.Mode) {
 	c := &s.clients[i]
 	if v == "" {
@@ -685,10 +762,9 @@ func (s *shard) open(i int, t time.Duration, v, source string, mode updater.Mode
 	if c.doc == s.m.after && !s.m.allowedAfter[b2i(isNew)] {
 		s.tot.Violations++
 	}
-	c.st.Active = v
-	c.st.LastUsed = s.at(t)
 	h := &s.cfg.Habits
 	c.sessionEnd = t + s.lognormalDur(h.SessionMedian, h.SessionSigma)
+	s.appExitAt(i)
 	flip := 0 // +1: old to new, -1: new to old
 	if isNew != c.onNew {
 		flip = 2*b2i(isNew) - 1
@@ -721,6 +797,15 @@ func (s *shard) open(i int, t time.Duration, v, source string, mode updater.Mode
 	s.emit(Event{Client: c.index, T: t, Kind: EventOpen, Source: source, Version: v, OK: true, Mode: mode, Sequence: c.doc.Sequence})
 }
 
+// appExitAt queues the end of client i's app, HotStartWindow after its
+// session, when no hot start came meanwhile.
+func (s *shard) appExitAt(i int) {
+	c := &s.clients[i]
+	if c.launch != nil {
+		s.q.push(event{at: c.sessionEnd + s.cfg.Habits.HotStartWindow, client: int32(i), kind: evAppExit, epoch: c.launchEpoch})
+	}
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -728,20 +813,18 @@ func b2i(b bool) int {
 	return 0
 }
 
-func applyPending(c *client, out updater.Outcome) {
-	if out.SetPending {
-		c.st.Pending = true
-	} else if out.ClearPending {
-		c.st.Pending = false
-	}
-}
-
+// onLaunch is a cold start of client i at t, unless the app is still
+// alive in the background (a hot start, which runs no policy): it closes
+// the previous cold start's Launch and runs a new one.
 func (s *shard) onLaunch(i int, t time.Duration) {
 	c := &s.clients[i]
 	h := &s.cfg.Habits
 	if t < c.sessionEnd+h.HotStartWindow {
 		s.tot.HotStarts++
-		c.sessionEnd = max(c.sessionEnd, t+s.lognormalDur(h.SessionMedian, h.SessionSigma))
+		if end := t + s.lognormalDur(h.SessionMedian, h.SessionSigma); end > c.sessionEnd {
+			c.sessionEnd = end
+			s.appExitAt(i)
+		}
 		return
 	}
 	s.tot.Launches++
@@ -749,169 +832,201 @@ func (s *shard) onLaunch(i int, t time.Duration) {
 	if !c.hostUp {
 		s.hostStart(i, t)
 	}
-	plan := updater.Decide(c.st, c.doc, s.cfg.Policy, s.at(t))
-	if plan.Mode == updater.ModeAsync {
+	s.closeLaunch(i, t)
+	c.launch = s.exec.NewLaunch(updater.LaunchInput{
+		State: updater.AppState{AppID: s.cfg.Release.AppID, Installed: c.st.Installed, Active: c.st.Active,
+			LastUsed: c.st.LastUsed, Bad: c.st.Bad},
+		Last: c.doc, ClientID: c.id, Rand: s.float})
+	c.launchEpoch++
+	c.coldAt, c.waiting, c.blocked = t, true, false
+	// The launch waits at most the sync timeout unless it is blocked
+	// (which sets its own end).
+	c.waitEnd = t + s.exec.Config().SyncTimeout
+	cmds := c.launch.Start(s.at(t))
+	if c.launch.Trace().Mode == updater.ModeAsync {
 		s.tot.AsyncLaunches++
 	} else {
 		s.tot.SyncLaunches++
 	}
-	if plan.Mode == updater.ModeAsync && plan.LocalOpenable {
-		// Open L at once, check in the background (A1).
-		s.open(i, t, plan.Local, "launch", plan.Mode)
-		res, lat := s.check(i, t, BackgroundTimeout, "launch-async")
-		out := updater.DecideAsync(plan, c.st, res)
-		applyPending(c, out)
-		switch out.Action {
-		case updater.ActionDownloadBackground:
-			s.startJob(i, t+lat, out.Download, BackgroundAttempts, out.Prompt, "background")
-		case updater.ActionSwitchOnRestart:
-			s.promptRestart(i, t+lat, out.Switch)
-		}
-		return
-	}
-	s.syncLaunch(i, t, plan)
+	s.carry(i, t, cmds)
 }
 
-// syncLaunch runs a launch that waits for its check: a sync one, or an
-// async one with nothing that may open (then DecideAsync defers to the
-// sync table), as host.syncLaunch does.
-func (s *shard) syncLaunch(i int, t time.Duration, plan updater.Plan) {
+// closeLaunch feeds Closed to client i's Launch at t: the app left the
+// background, the host stopped, the user gave up or a new cold start came.
+// A cold start that opened nothing ends its wait there; a download in
+// flight carries on.
+func (s *shard) closeLaunch(i int, t time.Duration) {
 	c := &s.clients[i]
-	timeout := plan.Timeout
-	if timeout <= 0 {
-		timeout = s.cfg.Policy.SyncTimeout
+	if c.launch == nil {
+		return
 	}
-	res, lat := s.check(i, t, timeout, "launch-sync")
-	var out updater.Outcome
-	if plan.Mode == updater.ModeAsync {
-		out = updater.DecideAsync(plan, c.st, res)
-	} else {
-		out = updater.DecideSync(plan, c.st, res)
-	}
-	applyPending(c, out)
-	openAt := t + lat
-	switch out.Action {
-	case updater.ActionOpenLocal:
-		if res.Err != nil {
-			s.tot.Fallbacks++
+	if c.waiting {
+		c.waiting = false
+		s.waited(t - c.coldAt)
+		if c.blocked {
+			s.tot.BlockedAbandoned++
 		}
-		s.open(i, openAt, out.Open, "launch", plan.Mode)
-	case updater.ActionOpenLocalDownloadBackground:
-		s.open(i, openAt, out.Open, "launch", plan.Mode)
-		s.startJob(i, openAt, out.Download, BackgroundAttempts, false, "background")
-	case updater.ActionDownloadThenOpen:
-		deadline := t + timeout
-		s.startJob(i, openAt, out.Download, BackgroundAttempts, false, "launch-sync")
-		switch {
-		case !c.dl.busy && c.hasNew:
-			// Installed meanwhile: nothing left to download.
-			c.st.Pending = false
-			s.open(i, openAt, s.m.to.Version, "launch", plan.Mode)
-		case !c.dl.busy:
-			next := updater.AfterDownloadFailure(out, errDownloadFaild)
-			applyPending(c, next)
-			s.tot.Fallbacks++
-			s.open(i, openAt, next.Open, "launch", plan.Mode)
-		case c.dl.doneAt <= deadline && c.dl.ok:
-			openAt = max(openAt, c.dl.doneAt)
-			s.cancelJob(c)
-			s.install(i, openAt, "launch-sync")
-			c.st.Pending = false
-			s.open(i, openAt, s.m.to.Version, "launch", plan.Mode)
-		case c.dl.doneAt <= deadline:
-			openAt = max(openAt, c.dl.doneAt)
-			s.cancelJob(c)
-			next := updater.AfterDownloadFailure(out, errDownloadFaild)
-			applyPending(c, next)
-			s.tot.Fallbacks++
-			s.open(i, openAt, next.Open, "launch", plan.Mode)
-		default:
-			// Out of time: open L; the download carries on in the
-			// background (with the background retries).
-			openAt = deadline
-			next := updater.AfterDownloadFailure(out, context.DeadlineExceeded)
-			applyPending(c, next)
-			s.tot.Fallbacks++
-			s.open(i, openAt, next.Open, "launch", plan.Mode)
-		}
-	case updater.ActionBlocked:
-		openAt = s.blocked(i, openAt, out)
 	}
-	wait := openAt - t
+	c.launch.Handle(s.at(t), updater.Closed{})
+	c.launch = nil
+	c.launchEpoch++
+	c.dlWanted = false
+}
+
+// waited counts the wait of a cold start, from the cold start to its
+// open (or until its user gave up).
+func (s *shard) waited(wait time.Duration) {
 	s.tot.SyncWait += wait
 	if wait >= time.Second {
 		s.tot.SlowStarts++
 	}
 }
 
-// blocked runs a blocked launch as host.waitBlocked does: download the
-// release the policy names (without the sync timeout), or check again,
-// with capped backoff, until something may open or the user gives up. It
-// returns when the launch ended.
-func (s *shard) blocked(i int, t time.Duration, out updater.Outcome) time.Duration {
-	c := &s.clients[i]
-	s.tot.Blocked++
-	giveUp := t + s.cfg.Habits.BlockedPatience
-	backoff := RetryMin
-	for {
-		if out.Download != nil {
-			s.startJob(i, t, out.Download, 1, false, "blocked")
-			if !c.dl.busy && c.hasNew {
-				c.st.Pending = false
-				s.open(i, t, s.m.to.Version, "launch", updater.ModeSync)
-				return t
-			}
-		}
-		if c.dl.busy {
-			if c.dl.doneAt > giveUp {
-				break // the download goes on without the user
-			}
-			t = max(t, c.dl.doneAt)
-			if c.dl.ok {
-				s.cancelJob(c)
-				s.install(i, t, "blocked")
-				c.st.Pending = false
-				s.open(i, t, s.m.to.Version, "launch", updater.ModeSync)
-				return t
-			}
-			s.cancelJob(c)
-		}
-		t += s.jitter(backoff)
-		backoff = min(2*backoff, RetryMax)
-		if t > giveUp {
-			break
-		}
-		res, lat := s.check(i, t, BackgroundTimeout, "blocked")
-		t += lat
-		plan := updater.Decide(c.st, c.doc, s.cfg.Policy, s.at(t))
-		out = updater.DecideSync(plan, c.st, res)
-		applyPending(c, out)
-		switch out.Action {
-		case updater.ActionOpenLocal, updater.ActionOpenLocalDownloadBackground:
-			s.open(i, t, out.Open, "launch", updater.ModeSync)
-			return t
-		case updater.ActionDownloadThenOpen:
-			out.Action = updater.ActionBlocked
-		}
-	}
-	s.tot.BlockedAbandoned++
-	return giveUp
+// feed is an event that the runner of a Launch has at once, after the
+// command that brings it (the simulated open, compile and prompt take no
+// time): an updater.LaunchEvent kept unboxed.
+type feed struct {
+	kind    uint8
+	flag    bool // Opened.Swap, Answered.Restart
+	arg     uint8
+	version string
+	err     error
 }
 
-// onPeriodic is one round of the host's periodic checker (rule S3): check
-// the app if it was used within the recent window; a newer version sets
-// pending and is prefetched (one attempt, as host.CheckNow).
+const (
+	feedOpened uint8 = iota
+	feedPrepared
+	feedAnswered
+	feedInstalled
+	feedChecked
+)
+
+// carry carries out cmds, which client i's Launch returned at t, in
+// order, then feeds the Launch the events they bring at once, and carries
+// out what those return, until nothing more happens at t. What takes time
+// (a check, a download, a Sleep, the user's patience) is queued as an
+// event that feeds the Launch later.
+func (s *shard) carry(i int, t time.Duration, cmds []updater.Command) {
+	c := &s.clients[i]
+	s.feeds = s.feeds[:0]
+	for k := 0; ; k++ {
+		// cmds stays valid until the next Handle: exec never calls it.
+		for _, cmd := range cmds {
+			s.exec1(i, t, cmd)
+		}
+		if k >= len(s.feeds) || c.launch == nil {
+			return
+		}
+		cmds = s.handle(c, t, s.feeds[k])
+	}
+}
+
+// handle feeds f to c's Launch at t.
+func (s *shard) handle(c *client, t time.Duration, f feed) []updater.Command {
+	now := s.at(t)
+	switch f.kind {
+	case feedOpened:
+		return c.launch.Handle(now, updater.Opened{Version: f.version, Swap: f.flag})
+	case feedPrepared:
+		return c.launch.Handle(now, updater.Prepared{Version: f.version})
+	case feedAnswered:
+		return c.launch.Handle(now, updater.Answered{Version: f.version, Restart: f.flag})
+	case feedInstalled:
+		return c.launch.Handle(now, updater.Installed{Version: f.version, Err: f.err})
+	default:
+		return c.launch.Handle(now, updater.Checked{Result: s.checkResult(c, f.arg)})
+	}
+}
+
+// exec1 carries out one command of client i's Launch at t.
+func (s *shard) exec1(i int, t time.Duration, cmd updater.Command) {
+	c := &s.clients[i]
+	switch cmd := cmd.(type) {
+	case updater.Check:
+		res, lat := s.check(i, t, cmd.Timeout, cmd.Source)
+		if lat == 0 {
+			s.feeds = append(s.feeds, feed{kind: feedChecked, arg: s.checkArg(res)})
+			return
+		}
+		s.q.push(event{at: t + lat, client: int32(i), kind: evChecked, epoch: c.launchEpoch, arg: s.checkArg(res)})
+	case updater.Download:
+		if v := cmd.Release.Version; v != s.m.to.Version {
+			// Only the new version is published: nothing else downloads.
+			s.feeds = append(s.feeds, feed{kind: feedInstalled, version: v, err: errNotPublished})
+			return
+		}
+		if c.hasNew {
+			// Installed already (prefetched): the download ends at once.
+			s.feeds = append(s.feeds, feed{kind: feedInstalled, version: s.m.to.Version})
+			return
+		}
+		c.dlWanted, c.dlWantEpoch = true, c.launchEpoch
+		s.startJob(i, t, cmd.Source)
+	case updater.Open:
+		if c.waiting {
+			c.waiting = false
+			s.waited(t - c.coldAt)
+			// Trace.Fallback also explains a preferred local version
+			// (P1), which is no failure.
+			if cmd.Trace.Fallback != "" && cmd.Trace.Action != updater.ActionOpenLocalDownloadBackground {
+				s.tot.Fallbacks++
+			}
+		}
+		s.open(i, t, cmd.Version, "launch", cmd.Trace.Mode)
+		s.feeds = append(s.feeds, feed{kind: feedOpened, version: cmd.Version})
+	case updater.Prepare:
+		s.feeds = append(s.feeds, feed{kind: feedPrepared, version: cmd.Version})
+	case updater.PromptRestart:
+		// The user, if still in the app, may accept (rules M2, R1).
+		accept := t < c.sessionEnd && s.r.Float64() < s.cfg.Habits.RestartAccept
+		s.feeds = append(s.feeds, feed{kind: feedAnswered, version: cmd.Version, flag: accept})
+	case updater.Restart:
+		s.open(i, t, cmd.Version, "restart", "")
+		s.feeds = append(s.feeds, feed{kind: feedOpened, version: cmd.Version, flag: true})
+	case updater.RecordOpen:
+		c.st.Active, c.st.LastUsed = cmd.Version, cmd.At
+	case updater.Blocked:
+		if !c.blocked {
+			c.blocked = true
+			s.tot.Blocked++
+			c.waitEnd = t + s.cfg.Habits.BlockedPatience
+			s.q.push(event{at: c.waitEnd, client: int32(i), kind: evGiveUp, epoch: c.launchEpoch})
+		}
+	case updater.Sleep:
+		s.q.push(event{at: t + cmd.After, client: int32(i), kind: evAlarm, epoch: c.launchEpoch,
+			seq: cmd.Alarm.Seq, arg: uint8(cmd.Alarm.Kind)})
+	case updater.NotifyCheck, updater.NotifyFailed, updater.RecordLaunch, updater.RolledBack:
+		// The app's callbacks and the crash-loop records change nothing
+		// the simulation measures (no simulated launch fails).
+	default:
+		panic(fmt.Sprintf("simulate: unknown launch command %T", cmd))
+	}
+}
+
+// onPeriodic is one round of the host's periodic checker (rule S3): the
+// app is checked if the executor says it is due; the result arrives
+// after the check's latency.
 func (s *shard) onPeriodic(i int, t time.Duration) {
 	c := &s.clients[i]
-	s.q.push(event{at: t + s.periodicDelay(), client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
-	if !updater.DuePeriodicCheck(c.st, s.cfg.Policy, s.at(t)) {
+	s.q.push(event{at: t + s.exec.PeriodicDelay(false, s.r.Float64()), client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
+	if !s.exec.PeriodicDue(c.st, s.at(t)) {
 		return
 	}
-	res, lat := s.check(i, t, BackgroundTimeout, "periodic")
-	out := updater.DecidePeriodic(c.st, res)
-	applyPending(c, out)
-	if out.Download != nil {
-		s.startJob(i, t+lat, out.Download, 1, false, "periodic")
+	res, lat := s.check(i, t, s.exec.Config().BackgroundTimeout, "periodic")
+	if lat == 0 {
+		s.afterPeriodic(i, t, res)
+		return
+	}
+	s.q.push(event{at: t + lat, client: int32(i), kind: evPeriodicDone, epoch: c.hostEpoch, arg: s.checkArg(res)})
+}
+
+// afterPeriodic acts on a periodic check's result: a newer version is
+// prefetched, one attempt.
+func (s *shard) afterPeriodic(i int, t time.Duration, res updater.CheckResult) {
+	c := &s.clients[i]
+	out := s.exec.AfterPeriodicCheck(c.st, res)
+	if out.Download != nil && out.Download.Version == s.m.to.Version {
+		s.startJob(i, t, "periodic")
 	}
 }
 

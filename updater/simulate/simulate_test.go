@@ -192,6 +192,10 @@ func TestSimulateInvariants(t *testing.T) {
 			if r.Totals.Launches != r.Totals.SyncLaunches+r.Totals.AsyncLaunches {
 				t.Errorf("launches %d != sync %d + async %d", r.Totals.Launches, r.Totals.SyncLaunches, r.Totals.AsyncLaunches)
 			}
+			if r.Totals.BlockedAbandoned > r.Totals.Blocked || r.Totals.SlowStarts > r.Totals.Launches || r.Totals.Fallbacks > r.Totals.Launches {
+				t.Errorf("blocked %d, abandoned %d, slow %d, fallbacks %d of %d launches", r.Totals.Blocked,
+					r.Totals.BlockedAbandoned, r.Totals.SlowStarts, r.Totals.Fallbacks, r.Totals.Launches)
+			}
 			if r.Totals.Launches == 0 || r.Totals.Checks == 0 {
 				t.Fatalf("nothing happened: %+v", r.Totals)
 			}
@@ -420,3 +424,69 @@ func TestSimulateWriteSVG(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// Once a client has the new version installed and has opened the app, its
+// cold starts open the new version at once: a completed download clears
+// pending, so no cold start waits for a check again (A2, S6). In 48 hours
+// no client that opened the app is long unused (S4).
+func TestSimulateInstalledVersionOpensAsync(t *testing.T) {
+	cfg := Config{Clients: testClients, Seed: 11, Duration: 48 * time.Hour}.WithDefaults()
+	installed, opened := map[int]bool{}, map[int]bool{}
+	var problems []string
+	fail := func(args ...any) {
+		if len(problems) < 10 {
+			problems = append(problems, strings.TrimSpace(fmt.Sprintln(args...)))
+		}
+	}
+	checked, reopened := 0, 0
+	cfg.Observe = func(e Event) {
+		ready := installed[e.Client] && opened[e.Client]
+		switch e.Kind {
+		case EventInstall:
+			installed[e.Client] = true
+		case EventCheck:
+			if ready && e.Source == "launch-sync" {
+				fail("client", e.Client, "at", e.T, "has", cfg.Release.To, "installed but its cold start waits for a check")
+			}
+			if ready {
+				checked++
+			}
+		case EventOpen:
+			opened[e.Client] = true
+			if ready && e.Source == "launch" {
+				reopened++
+				if e.Version != cfg.Release.To {
+					fail("client", e.Client, "at", e.T, "opened", e.Version, "with", cfg.Release.To, "installed")
+				}
+			}
+		}
+	}
+	if _, err := Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if reopened < testClients/10 || checked == 0 {
+		t.Errorf("%d cold starts and %d checks after an install and an open: want many", reopened, checked)
+	}
+}
+
+// A variant's non-zero policy fields, the executor's timings included,
+// replace the base's; its PeriodicFirst reaches the executor's.
+func TestVariantApply(t *testing.T) {
+	base := Config{Policy: updater.PolicyConfig{SyncTimeout: time.Second, RetryMax: time.Minute}}
+	got := Variant{Policy: updater.PolicyConfig{RetryMin: 2 * time.Second, BackgroundTimeout: time.Minute,
+		BackgroundAttempts: 5, PeriodicJitter: -1, PeriodicFirst: time.Minute}}.Apply(base).WithDefaults()
+	p := got.Policy
+	if p.SyncTimeout != time.Second || p.RetryMin != 2*time.Second || p.RetryMax != time.Minute ||
+		p.BackgroundTimeout != time.Minute || p.BackgroundAttempts != 5 || p.PeriodicJitter != -1 {
+		t.Errorf("applied policy %+v", p)
+	}
+	if got.PeriodicFirst != time.Minute || p.PeriodicFirst != time.Minute {
+		t.Errorf("PeriodicFirst %v, policy's %v, want 1m", got.PeriodicFirst, p.PeriodicFirst)
+	}
+	if c := (Config{PeriodicFirst: 2 * time.Minute, Policy: updater.PolicyConfig{PeriodicFirst: time.Hour}}).WithDefaults(); c.Policy.PeriodicFirst != 2*time.Minute {
+		t.Errorf("Config.PeriodicFirst did not replace the policy's: %v", c.Policy.PeriodicFirst)
+	}
+}
