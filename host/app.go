@@ -139,10 +139,7 @@ func (a *App) Emit(ctx context.Context, name string, data json.RawMessage) error
 	if data != nil && !json.Valid(data) {
 		return fmt.Errorf("emit %s to %s: data is not valid JSON", name, a.id)
 	}
-	payload, err := json.Marshal(struct {
-		Name string          `json:"name"`
-		Data json.RawMessage `json:"data,omitempty"`
-	}{name, data})
+	payload, err := json.Marshal(runtime.CustomEvent{Name: name, Data: data})
 	if err != nil {
 		return fmt.Errorf("emit %s to %s: %w", name, a.id, err)
 	}
@@ -267,7 +264,7 @@ func (a *App) start(ctx context.Context, ver version, reason string) error {
 	return a.do(ctx, func(ctx context.Context) error {
 		mod, err := a.sb.Compile(ctx, ver.wasm)
 		if err != nil {
-			return fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)
+			return &startError{stage: "compile", err: fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)}
 		}
 		mount, closeFS := packageFS(a.h.cfg.Fs, ver.dir)
 		a.cur = running{ver: ver, mod: mod, fsys: mount, closeFS: closeFS}
@@ -277,13 +274,39 @@ func (a *App) start(ctx context.Context, ver version, reason string) error {
 			mod.Close(ctx)
 			closeFS()
 			a.cur = running{}
-			return fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)
+			return &startError{stage: "instantiate", err: fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)}
 		}
 		a.cur.inst = inst
 		a.launchErr = a.launch(ctx, reason)
 		a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
 		return nil
 	})
+}
+
+// startError is a cold start that failed before onLaunch: the module did
+// not compile, or did not instantiate (its start function or _initialize
+// trapped, exited or ran out of time).
+type startError struct {
+	stage string // "compile" or "instantiate"
+	err   error
+}
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// deterministic reports whether the same bytes would fail the same way
+// again: a compile failure, or a start function or _initialize that trapped
+// or exited; not a timeout, a cancelled context or a closed sandbox.
+func (e *startError) deterministic() bool {
+	switch {
+	case errors.Is(e.err, runtime.ErrTimeout), errors.Is(e.err, runtime.ErrClosed),
+		errors.Is(e.err, context.Canceled), errors.Is(e.err, context.DeadlineExceeded):
+		return false
+	case e.stage == "compile":
+		return true
+	}
+	return errors.Is(e.err, runtime.ErrTrap) || errors.Is(e.err, runtime.ErrExit) ||
+		errors.Is(e.err, runtime.ErrMemoryLimit) || errors.Is(e.err, runtime.ErrNotABI)
 }
 
 // launch delivers onLaunch to the current instance.

@@ -22,8 +22,7 @@ type downloads struct {
 	h *Host
 
 	mu      sync.Mutex
-	running map[string]*download           // by app id + "@" + version
-	byRel   map[*updater.Release]*download // the same, for progress
+	running map[string]*download // by app id + "@" + version
 }
 
 // download is one package download and install.
@@ -52,19 +51,17 @@ func (m *downloads) start(appID string, rel *updater.Release) *download {
 	}
 	dl := &download{rel: rel, done: make(chan struct{}), began: time.Now()}
 	m.running[key] = dl
-	m.byRel[rel] = dl
 	m.mu.Unlock()
 	finish := func() {
 		dl.took = time.Since(dl.began)
 		m.mu.Lock()
 		delete(m.running, key)
-		delete(m.byRel, rel)
 		m.mu.Unlock()
 		close(dl.done)
 	}
 	started := m.h.goBackground(func(ctx context.Context) {
 		defer finish()
-		dl.bytes, dl.err = m.h.downloadAndInstall(ctx, appID, rel)
+		dl.bytes, dl.err = m.h.downloadAndInstall(ctx, appID, rel, dl.onProgress)
 	})
 	if !started {
 		dl.err = fmt.Errorf("download %s %s: host is closed", appID, rel.Version)
@@ -73,16 +70,10 @@ func (m *downloads) start(appID string, rel *updater.Release) *download {
 	return dl
 }
 
-// onProgress forwards a download's progress to its listener, at most
-// every 5% of the package. The Client calls it with the Release it was
-// given, which names the download.
-func (m *downloads) onProgress(rel *updater.Release, done, total int64) {
-	m.mu.Lock()
-	dl := m.byRel[rel]
-	m.mu.Unlock()
-	if dl == nil {
-		return
-	}
+// onProgress forwards the download's progress to its listener, at most
+// every 5% of the package. It is the progress callback dl passes to
+// updater.Client.Download; safe for concurrent use with listen.
+func (dl *download) onProgress(done, total int64) {
 	dl.mu.Lock()
 	step := done * 20 / max(total, 1)
 	fn := dl.progress
@@ -119,8 +110,9 @@ func (dl *download) record() *DownloadRecord {
 
 // downloadAndInstall fetches rel into the downloads folder and installs
 // it (updater.Store.InstallRelease), each attempt bounded by the policy's
-// background timeout.
-func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *updater.Release) (int64, error) {
+// background timeout. progress (nil: none) receives the download's
+// progress, as for updater.Client.Download.
+func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *updater.Release, progress func(done, total int64)) (int64, error) {
 	u := h.upd
 	st, err := u.store.Load(appID)
 	if err != nil {
@@ -138,7 +130,7 @@ func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *update
 	path := filepath.Join(dir, rel.Version+mpk.Ext+".part")
 	cctx, cancel := context.WithTimeout(ctx, u.exec.Config().BackgroundTimeout)
 	defer cancel()
-	n, err := u.client.Download(cctx, rel, path)
+	n, err := u.client.Download(cctx, rel, path, progress)
 	if err != nil {
 		return n, err
 	}

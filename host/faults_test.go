@@ -653,3 +653,45 @@ func TestFaultHomeNotWritable(t *testing.T) {
 		require.Equal(t, "1.0.0", st.Active)
 	})
 }
+
+// TestFailuresAreVisible: a failed check is never silent. A dead server in
+// an async cold start gives the guest hasUpdate=false and the embedder a
+// checkFailed event naming the error; a wrong public key on a first
+// install says so on every blocked attempt.
+func TestFailuresAreVisible(t *testing.T) {
+	t.Run("dead server, async", func(t *testing.T) {
+		f := newUpdFixture(t)
+		f.installV1(t, guestUpdater, "test.updater")
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse, Target: updatertest.TargetAll})
+		a, ev, _ := f.coldStart(t, "test.updater")
+		require.Equal(t, "async", a.Decision().Mode)
+		failed := ev.waitEvent(t, "test.updater", host.EventCheckFailed)
+		require.Contains(t, failed.Message, "launch-async check")
+		ev.waitLog(t, "test.updater", "check hasUpdate=false")
+	})
+	t.Run("wrong public key, first install", func(t *testing.T) {
+		f := newUpdFixture(t)
+		f.publish(t, guestUpdater, "1.0.0")
+		other := updatertest.NewServer(t, updatertest.Config{})
+		f.cfg.PublicKey = other.PublicKey
+		cfg := f.cfg
+		h, ev := newHost(t, f.home, host.Config{UI: f.ui, Updates: &cfg})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := h.Launch(ctx, "test.updater", host.LaunchOptions{})
+			done <- err
+		}()
+		b := ev.waitFor(t, func(e host.Event) bool { return e.Event == host.EventBlocked && e.Attempt >= 2 })
+		require.Contains(t, b.Message, "--pubkey", "the blocked attempt names the likely fix")
+		require.Contains(t, ev.waitEvent(t, "test.updater", host.EventCheckFailed).Message, "signature")
+		cancel()
+		select {
+		case err := <-done:
+			require.ErrorIs(t, err, context.Canceled)
+		case <-time.After(30 * time.Second):
+			t.Fatal("Launch did not return within 30 s of its context's end")
+		}
+	})
+}

@@ -2,7 +2,6 @@ package host
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,14 +16,16 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
 // openPackage opens the package file at path (refusing, without blocking,
 // anything but a regular file), validates it and hashes it, reading the one
-// open file for both, so that the bytes hashed are the bytes checked. The
-// caller must call done after the last use of the Package.
-func openPackage(path string) (p *mpk.Package, sum [32]byte, done func(), err error) {
+// open file for both, so that the bytes hashed are the bytes checked; sum
+// is the file's sha256 in hex. The caller must call done after the last
+// use of the Package.
+func openPackage(path string) (p *mpk.Package, sum string, done func(), err error) {
 	f, err := mpk.OpenRegular(path)
 	if err != nil {
 		return nil, sum, nil, err
@@ -39,12 +40,10 @@ func openPackage(path string) (p *mpk.Package, sum [32]byte, done func(), err er
 		f.Close()
 		return nil, sum, nil, fmt.Errorf("open package %s: %w", path, err)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
+	if sum, _, err = fsutil.SHA256(io.NewSectionReader(f, 0, st.Size())); err != nil {
 		f.Close()
 		return nil, sum, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	copy(sum[:], h.Sum(nil))
 	return p, sum, func() { f.Close() }, nil
 }
 

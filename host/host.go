@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -181,7 +180,7 @@ func (h *Host) LaunchPackage(ctx context.Context, path string, opts LaunchOption
 	}
 	defer done()
 	m := p.Manifest
-	dir := filepath.Join(h.cfg.Home, "packages", m.AppID, m.Version+"-"+hex.EncodeToString(sum[:6]))
+	dir := filepath.Join(h.cfg.Home, "packages", m.AppID, m.Version+"-"+sum[:12])
 	release := claimExtraction(dir) // before Extract: an existing dir must not be pruned under us
 	if err := p.Extract(h.cfg.Fs, dir); err != nil && !errors.Is(err, fs.ErrExist) {
 		release(nil)
@@ -197,15 +196,7 @@ func (h *Host) LaunchPackage(ctx context.Context, path string, opts LaunchOption
 // LaunchDir runs an extracted package folder (app.json, entry and assets),
 // as LaunchPackage does after extraction.
 func (h *Host) LaunchDir(ctx context.Context, dir string, opts LaunchOptions) (*App, error) {
-	b, err := h.readBounded(filepath.Join(dir, mpk.ManifestName), 1<<20)
-	if err != nil {
-		return nil, fmt.Errorf("launch %s: %w", dir, err)
-	}
-	m, err := mpk.ParseManifest(b)
-	if err != nil {
-		return nil, fmt.Errorf("launch %s: %w", dir, err)
-	}
-	wasm, err := h.readBounded(filepath.Join(dir, filepath.FromSlash(m.Entry)), mpk.DefaultMaxFileSize)
+	m, wasm, err := h.loadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", dir, err)
 	}
@@ -223,6 +214,24 @@ func (h *Host) LaunchDir(ctx context.Context, dir string, opts LaunchOptions) (*
 		return nil, err
 	}
 	return a, nil
+}
+
+// loadDir reads and validates the manifest of the extracted package in dir
+// and reads its entry module, each within its size bound.
+func (h *Host) loadDir(dir string) (*mpk.Manifest, []byte, error) {
+	b, err := h.readBounded(filepath.Join(dir, mpk.ManifestName), 1<<20)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := mpk.ParseManifest(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	wasm, err := h.readBounded(filepath.Join(dir, filepath.FromSlash(m.Entry)), mpk.DefaultMaxFileSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, wasm, nil
 }
 
 // readBounded reads a file of at most limit bytes from the host's fs.

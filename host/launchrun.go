@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -29,15 +30,16 @@ type launchRun struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex // guards the fields below
-	queue   []updater.LaunchEvent
-	stopped bool
-	timers  []*time.Timer
-	last    *updater.Document // newest verified document, for pruning
-	check   *CheckRecord      // the launch's check (sync or blocked)
-	checkAt time.Time         // when that check began
-	dl      *download         // the download the launch waited for
-	wake    chan struct{}
+	mu       sync.Mutex // guards the fields below
+	queue    []updater.LaunchEvent
+	stopped  bool
+	timers   []*time.Timer
+	last     *updater.Document // newest verified document, for pruning
+	check    *CheckRecord      // the launch's check (sync or blocked)
+	checkAt  time.Time         // when that check began
+	checkErr error             // the last check's error, for hints
+	dl       *download         // the download the launch waited for
+	wake     chan struct{}
 
 	app       *App   // owned by the loop
 	attempt   int    // blocked attempt, for progress events
@@ -188,7 +190,16 @@ func (r *launchRun) exec(ctx context.Context, cmds []updater.Command) error {
 				defer cancel()
 				var rec *CheckRecord
 				res := h.check(cctx, r.appID, &rec)
+				if res.Err != nil && ctx.Err() == nil {
+					// Never silent: the guest still gets hasUpdate=false.
+					msg := c.Source + " check: " + res.Err.Error()
+					if hint := updater.Hint(res.Err); hint != "" {
+						msg += " (" + hint + ")"
+					}
+					h.emitFor(r.appID, "", Event{Event: EventCheckFailed, Message: msg})
+				}
 				r.mu.Lock()
+				r.checkErr = res.Err
 				if c.Source != "launch-async" {
 					r.check = rec
 				}
@@ -232,7 +243,13 @@ func (r *launchRun) exec(ctx context.Context, cmds []updater.Command) error {
 			}
 		case updater.Blocked:
 			r.attempt = c.Attempt
-			h.emitFor(r.appID, "", Event{Event: EventBlocked, Attempt: c.Attempt, Message: c.Reason})
+			msg := c.Reason
+			r.mu.Lock()
+			if hint := updater.Hint(r.checkErr); hint != "" {
+				msg += " (" + hint + ")"
+			}
+			r.mu.Unlock()
+			h.emitFor(r.appID, "", Event{Event: EventBlocked, Attempt: c.Attempt, Message: msg})
 		case updater.RolledBack:
 			h.emitFor(r.appID, c.Version, Event{Event: EventRollback, Message: c.Reason})
 		case updater.Sleep:
@@ -307,7 +324,8 @@ func (r *launchRun) open(ctx context.Context, c updater.Open) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		r.post(updater.LaunchFailed{Version: c.Version, Err: err})
+		var se *startError
+		r.post(updater.LaunchFailed{Version: c.Version, Err: err, Deterministic: errors.As(err, &se) && se.deterministic()})
 		return nil
 	}
 	r.app = a

@@ -96,4 +96,13 @@ func TestLaunchFailureRollsBackInOneColdStart(t *testing.T) {
 	st, err := f.store(t).Load(app)
 	require.NoError(t, err)
 	require.Equal(t, []string{"2.0.0"}, st.Bad)
+
+	// A fixed release reaches the client at the next cold start: its
+	// check still runs after the rollback, and downloads 3.0.0.
+	f.publish(t, guest, "3.0.0")
+	a, ev, h = f.coldStart(t, app)
+	ev.waitEvent(t, app, host.EventUpdateReady)
+	stop(t, a, h)
+	a, _, _ = f.coldStart(t, app)
+	require.Equal(t, "3.0.0", a.Decision().Opened)
 }

@@ -26,7 +26,7 @@ func covers(t *testing.T, ids ...string) {
 	covered.Lock()
 	defer covered.Unlock()
 	for _, id := range ids {
-		if !slices.ContainsFunc(updater.Rules, func(r updater.Rule) bool { return r.ID == id }) {
+		if !slices.ContainsFunc(updater.Rules(), func(r updater.Rule) bool { return r.ID == id }) {
 			t.Fatalf("covers: unknown rule %q", id)
 		}
 		covered.ids[id] = append(covered.ids[id], t.Name())
@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 	filtered := flag.Lookup("test.run").Value.String() != "" || flag.Lookup("test.skip").Value.String() != ""
 	if code == 0 && !filtered {
 		var missing []string
-		for _, r := range updater.Rules {
+		for _, r := range updater.Rules() {
 			if strings.HasPrefix(r.CoveredElsewhere, "host") && len(covered.ids[r.ID]) == 0 {
 				missing = append(missing, r.ID)
 			}

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/minihost/minihost/runtime"
-	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/updater"
 )
 
@@ -79,7 +79,7 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 		}
 	}
 	u := &updates{cfg: cfg, exec: exec, store: store, clientID: id, clock: cfg.Clock}
-	u.downloads = downloads{h: h, running: map[string]*download{}, byRel: map[*updater.Release]*download{}}
+	u.downloads = downloads{h: h, running: map[string]*download{}}
 	u.client, err = updater.NewClient(updater.ClientConfig{
 		BaseURL:    cfg.Server,
 		PublicKey:  cfg.PublicKey,
@@ -87,7 +87,6 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 		ClientID:   id,
 		Now:        cfg.Now,
 		Fs:         h.cfg.Fs,
-		Progress:   u.downloads.onProgress,
 	})
 	if err != nil {
 		return err
@@ -105,7 +104,7 @@ func (h *Host) clientID() (string, error) {
 	var raw [16]byte
 	rand.Read(raw[:])
 	id := hex.EncodeToString(raw[:])
-	if err := mpk.WriteFileAtomic(h.cfg.Fs, path, []byte(id+"\n"), 0o644); err != nil {
+	if err := fsutil.WriteFile(h.cfg.Fs, path, []byte(id+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("write client id: %w", err)
 	}
 	return id, nil
@@ -212,20 +211,12 @@ func (h *Host) check(ctx context.Context, appID string, rec **CheckRecord) updat
 // readVersion loads an installed version's manifest and entry module.
 func (h *Host) readVersion(appID, v string) (version, error) {
 	dir := h.upd.store.PackageDir(appID, v)
-	b, err := h.readBounded(filepath.Join(dir, mpk.ManifestName), 1<<20)
-	if err != nil {
-		return version{}, fmt.Errorf("open %s %s: %w", appID, v, err)
-	}
-	m, err := mpk.ParseManifest(b)
+	m, wasm, err := h.loadDir(dir)
 	if err != nil {
 		return version{}, fmt.Errorf("open %s %s: %w", appID, v, err)
 	}
 	if m.AppID != appID || m.Version != v {
 		return version{}, fmt.Errorf("open %s %s: installed package says %s %s", appID, v, m.AppID, m.Version)
-	}
-	wasm, err := h.readBounded(filepath.Join(dir, filepath.FromSlash(m.Entry)), mpk.DefaultMaxFileSize)
-	if err != nil {
-		return version{}, fmt.Errorf("open %s %s: %w", appID, v, err)
 	}
 	return version{v: v, dir: dir, wasm: wasm}, nil
 }

@@ -16,7 +16,8 @@ const (
 	EventUpdateFailed   = "updateFailed"   // onUpdateFailed delivered; Message says why
 	EventApplyUpdate    = "applyUpdate"    // the running module was swapped; Version is the new one, Reason "from X"
 	EventBlocked        = "blocked"        // nothing may open yet; Message, Attempt, Bytes/Total while downloading
-	EventRollback       = "rollback"       // Version crashed on launch repeatedly: marked bad; Message says why
+	EventRollback       = "rollback"       // Version could not launch (repeatedly): marked bad; Message says why
+	EventCheckFailed    = "checkFailed"    // an update check failed; Message has the error and, where known, the fix
 )
 
 // outcome of this cold start's update download.
@@ -81,9 +82,10 @@ func (a *App) reportCheck(hasUpdate bool) {
 	})
 }
 
-// prepare compiles the installed version v for applyUpdate, on the
-// dispatcher (nothing else touches the sandbox), and reports ready, or
-// failed when it does not compile. It returns why it is not ready.
+// prepare compiles and test-instantiates the installed version v for
+// applyUpdate, on the dispatcher (nothing else touches the sandbox), and
+// reports ready, or failed when it does not compile or instantiate. It
+// returns why it is not ready.
 func (a *App) prepare(ctx context.Context, v string) error {
 	ver, err := a.h.readVersion(a.id, v)
 	if err != nil {
@@ -95,6 +97,21 @@ func (a *App) prepare(ctx context.Context, v string) error {
 		mod, err := a.sb.Compile(ctx, ver.wasm)
 		if err != nil {
 			compileErr = fmt.Errorf("compile %s: %w", ver.v, err)
+			a.setOutcome(ctx, updFailed, compileErr.Error())
+			return nil
+		}
+		// Ready means it also instantiates: its start function and
+		// _initialize run once here, under the same limits and deadline,
+		// so applyUpdate never swaps to a version that cannot start.
+		fsys, closeFS := packageFS(a.h.cfg.Fs, ver.dir)
+		inst, err := a.sb.Instantiate(ctx, mod, fsys)
+		if err == nil {
+			err = inst.Close(ctx)
+		}
+		closeFS()
+		if err != nil {
+			mod.Close(ctx)
+			compileErr = fmt.Errorf("instantiate %s: %w", ver.v, err)
 			a.setOutcome(ctx, updFailed, compileErr.Error())
 			return nil
 		}
@@ -166,9 +183,7 @@ func (a *App) deliverUpdates(ctx context.Context) {
 	}
 	if !u.sentCheck {
 		u.sentCheck = true
-		payload, _ := json.Marshal(struct {
-			HasUpdate bool `json:"hasUpdate"`
-		}{has})
+		payload, _ := json.Marshal(runtime.UpdateCheck{HasUpdate: has})
 		a.callGuest(ctx, "onCheckForUpdate", func(inst *runtime.Instance) error {
 			return inst.OnEvent(ctx, runtime.EventUpdateCheck, payload)
 		}, "")

@@ -1,33 +1,21 @@
 package runtime
 
-// The embedder's side of the wx ABI: HostAPI and the values it passes.
+// The embedder's side of the wx ABI: HostAPI and the values it passes,
+// which are those of package abi (samples/wx/abi), shared with the guest
+// SDK.
 
-import "fmt"
+import "github.com/minihost/minihost/samples/wx/abi"
 
-// LogLevel is the severity of a guest log line.
-type LogLevel int32
+// LogLevel is the severity of a guest log line (abi.LogLevel).
+type LogLevel = abi.LogLevel
 
 // Log levels, as the ABI numbers them.
 const (
-	LevelDebug LogLevel = 0
-	LevelInfo  LogLevel = 1
-	LevelWarn  LogLevel = 2
-	LevelError LogLevel = 3
+	LevelDebug = abi.LevelDebug
+	LevelInfo  = abi.LevelInfo
+	LevelWarn  = abi.LevelWarn
+	LevelError = abi.LevelError
 )
-
-func (l LogLevel) String() string {
-	switch l {
-	case LevelDebug:
-		return "debug"
-	case LevelInfo:
-		return "info"
-	case LevelWarn:
-		return "warn"
-	case LevelError:
-		return "error"
-	}
-	return fmt.Sprintf("level(%d)", int32(l))
-}
 
 // Stream names where a guest line came from.
 type Stream string
@@ -39,37 +27,28 @@ const (
 	StreamStderr Stream = "stderr"
 )
 
-// Modal is the payload of wx.showModal.
-type Modal struct {
-	Title       string `json:"title"`
-	Content     string `json:"content"`
-	ShowCancel  bool   `json:"showCancel"`
-	ConfirmText string `json:"confirmText,omitempty"`
-	CancelText  string `json:"cancelText,omitempty"`
-}
+// Modal is the payload of wx.showModal (abi.Modal). Values are plain data.
+type Modal = abi.Modal
 
-// ModalResult answers a Modal; the host delivers it as EventModal.
-type ModalResult struct {
-	ID      uint32 `json:"id"`
-	Confirm bool   `json:"confirm"`
-	Cancel  bool   `json:"cancel"`
-}
+// ModalResult answers a Modal; the host delivers it as EventModal
+// (abi.ModalResult). Values are plain data.
+type ModalResult = abi.ModalResult
 
-// StorageInfo is the result of wx.getStorageInfo; sizes in KiB as in WeChat.
-type StorageInfo struct {
-	Keys        []string `json:"keys"`
-	CurrentSize int64    `json:"currentSize"`
-	LimitSize   int64    `json:"limitSize"`
-}
+// StorageInfo is the result of wx.getStorageInfo; sizes in KiB as in WeChat
+// (abi.StorageInfo). Values are plain data.
+type StorageInfo = abi.StorageInfo
 
-// SystemInfo is the result of wx.getSystemInfo.
-type SystemInfo struct {
-	HostVersion string `json:"hostVersion"`
-	AppID       string `json:"appId"`
-	AppVersion  string `json:"appVersion"`
-	ABIVersion  int    `json:"abiVersion"`
-	Platform    string `json:"platform"`
-}
+// SystemInfo is the result of wx.getSystemInfo (abi.SystemInfo). Values
+// are plain data.
+type SystemInfo = abi.SystemInfo
+
+// CustomEvent is the payload of EventCustom (abi.CustomEvent). Values are
+// plain data.
+type CustomEvent = abi.CustomEvent
+
+// UpdateCheck is the payload of EventUpdateCheck (abi.UpdateCheck). Values
+// are plain data.
+type UpdateCheck = abi.UpdateCheck
 
 // HostAPI is what the "wx" host module needs from the embedder. The runtime
 // calls it from the goroutine that is calling into the guest, one call at a

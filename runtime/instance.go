@@ -12,33 +12,33 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// EventKind is the kind argument of minihost_on_event (see ABI.md).
-type EventKind int32
+// EventKind is the kind argument of minihost_on_event (see ABI.md and
+// abi.EventKind).
+type EventKind = abi.EventKind
 
 // Event kinds of ABI v1.
 const (
-	EventCustom       EventKind = 1
-	EventModal        EventKind = 2
-	EventUpdateCheck  EventKind = 3
-	EventUpdateReady  EventKind = 4
-	EventUpdateFailed EventKind = 5
+	EventCustom       = abi.EventCustom
+	EventModal        = abi.EventModal
+	EventUpdateCheck  = abi.EventUpdateCheck
+	EventUpdateReady  = abi.EventUpdateReady
+	EventUpdateFailed = abi.EventUpdateFailed
 )
 
 // Launch reasons given to onLaunch.
 const (
-	ReasonLaunch   = "launch"
-	ReasonUpdate   = "update"
-	ReasonRelaunch = "relaunch"
+	ReasonLaunch   = abi.ReasonLaunch
+	ReasonUpdate   = abi.ReasonUpdate
+	ReasonRelaunch = abi.ReasonRelaunch
 )
 
-// LaunchOptions is the payload of onLaunch.
-type LaunchOptions struct {
-	Version string `json:"version"`
-	Reason  string `json:"reason"`
-	AppID   string `json:"appId"`
-}
+// LaunchOptions is the payload of onLaunch (abi.LaunchOptions). Values are
+// plain data.
+type LaunchOptions = abi.LaunchOptions
 
 // Instance is one running instance of a Module. It is not goroutine-safe:
 // one goroutine (the app's dispatcher) makes every call. After a trap, a
@@ -102,9 +102,9 @@ func (i *Instance) bind(mod api.Module) error {
 		dst  *api.Function
 		name string
 	}{
-		{&i.fnInit, "_initialize"}, {&i.fnABI, "minihost_abi_version"}, {&i.fnAlloc, "minihost_alloc"},
-		{&i.fnLaunch, "minihost_on_launch"}, {&i.fnShow, "minihost_on_show"}, {&i.fnHide, "minihost_on_hide"},
-		{&i.fnEvent, "minihost_on_event"},
+		{&i.fnInit, "_initialize"}, {&i.fnABI, abi.ExportABIVersion}, {&i.fnAlloc, abi.ExportAlloc},
+		{&i.fnLaunch, abi.ExportOnLaunch}, {&i.fnShow, abi.ExportOnShow}, {&i.fnHide, abi.ExportOnHide},
+		{&i.fnEvent, abi.ExportOnEvent},
 	} {
 		if *f.dst = mod.ExportedFunction(f.name); *f.dst == nil {
 			return fmt.Errorf("%w: missing export %s", ErrNotABI, f.name)
@@ -200,17 +200,17 @@ func (i *Instance) writePayload(ctx context.Context, payload []byte) (uint32, er
 	}
 	if n > i.bufCap || i.bufPtr == 0 {
 		i.stack[0] = uint64(n)
-		ptr, err := i.call(ctx, "minihost_alloc", i.fnAlloc)
+		ptr, err := i.call(ctx, abi.ExportAlloc, i.fnAlloc)
 		if err != nil {
 			return 0, err
 		}
 		if ptr == 0 {
-			return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: "minihost_alloc", Err: fmt.Errorf("%w: guest could not allocate %d bytes", ErrMemoryLimit, n)}
+			return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: abi.ExportAlloc, Err: fmt.Errorf("%w: guest could not allocate %d bytes", ErrMemoryLimit, n)}
 		}
 		i.bufPtr, i.bufCap = ptr, n
 	}
 	if !i.mod.Memory().Write(i.bufPtr, payload) {
-		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: "minihost_alloc", Err: fmt.Errorf("%w: buffer at %#x of %d bytes is outside guest memory", ErrTrap, i.bufPtr, n)}
+		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: abi.ExportAlloc, Err: fmt.Errorf("%w: buffer at %#x of %d bytes is outside guest memory", ErrTrap, i.bufPtr, n)}
 	}
 	return i.bufPtr, nil
 }

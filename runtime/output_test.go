@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // fakeClock is the output budget's clock in tests: it moves only when told.
@@ -176,7 +177,7 @@ func TestModalRateLimit(t *testing.T) {
 		require.Contains(t, modal(inst, "c"), ": shown", "modal %d", i+1)
 	}
 	require.Contains(t, modal(inst, "c"), "(EBUSY)")
-	require.Contains(t, modal(inst, strings.Repeat("x", maxModalContentBytes+1)), "(ETOOBIG)")
+	require.Contains(t, modal(inst, strings.Repeat("x", abi.MaxModalContentBytes+1)), "(ETOOBIG)")
 	require.Equal(t, DefaultModalBurst, api.shown())
 
 	clock.advance(time.Second / DefaultModalsPerSecond)
@@ -219,18 +220,18 @@ func TestModalSizes(t *testing.T) {
 		want    int32 // 1 for shown
 	}{
 		{"small", modalJSON(Modal{Title: "t", Content: "c", ConfirmText: "ok", CancelText: "no"}), 1},
-		{"title at the bound", modalJSON(Modal{Title: text(maxModalTitleBytes)}), 1},
-		{"title past the bound", modalJSON(Modal{Title: text(maxModalTitleBytes + 1)}), codeTooBig},
-		{"title in 3-byte runes past the bound", modalJSON(Modal{Title: strings.Repeat("中", maxModalTitleBytes/3+1)}), codeTooBig},
-		{"content at the bound", modalJSON(Modal{Content: text(maxModalContentBytes)}), 1},
-		{"content past the bound", modalJSON(Modal{Content: text(maxModalContentBytes + 1)}), codeTooBig},
-		{"confirm text at the bound", modalJSON(Modal{ConfirmText: text(maxModalButtonBytes)}), 1},
-		{"confirm text past the bound", modalJSON(Modal{ConfirmText: text(maxModalButtonBytes + 1)}), codeTooBig},
-		{"cancel text at the bound", modalJSON(Modal{CancelText: text(maxModalButtonBytes)}), 1},
-		{"cancel text past the bound", modalJSON(Modal{CancelText: text(maxModalButtonBytes + 1)}), codeTooBig},
-		{"payload at the bound", padded(maxModalPayloadBytes), 1},
-		{"payload past the bound", padded(maxModalPayloadBytes + 1), codeTooBig},
-		{"not JSON", "{", codeInvalid},
+		{"title at the bound", modalJSON(Modal{Title: text(abi.MaxModalTitleBytes)}), 1},
+		{"title past the bound", modalJSON(Modal{Title: text(abi.MaxModalTitleBytes + 1)}), abi.CodeTooBig},
+		{"title in 3-byte runes past the bound", modalJSON(Modal{Title: strings.Repeat("中", abi.MaxModalTitleBytes/3+1)}), abi.CodeTooBig},
+		{"content at the bound", modalJSON(Modal{Content: text(abi.MaxModalContentBytes)}), 1},
+		{"content past the bound", modalJSON(Modal{Content: text(abi.MaxModalContentBytes + 1)}), abi.CodeTooBig},
+		{"confirm text at the bound", modalJSON(Modal{ConfirmText: text(abi.MaxModalButtonBytes)}), 1},
+		{"confirm text past the bound", modalJSON(Modal{ConfirmText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
+		{"cancel text at the bound", modalJSON(Modal{CancelText: text(abi.MaxModalButtonBytes)}), 1},
+		{"cancel text past the bound", modalJSON(Modal{CancelText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
+		{"payload at the bound", padded(abi.MaxModalPayloadBytes), 1},
+		{"payload past the bound", padded(abi.MaxModalPayloadBytes + 1), abi.CodeTooBig},
+		{"not JSON", "{", abi.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/minihost/minihost/runtime/internal/wasmbin"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // SandboxConfig configures a Sandbox. Zero limits take the Engine's.
@@ -193,12 +194,12 @@ var requiredExports = []struct {
 	params, results int
 }{
 	{"_initialize", 0, 0},
-	{"minihost_abi_version", 0, 1},
-	{"minihost_alloc", 1, 1},
-	{"minihost_on_launch", 2, 1},
-	{"minihost_on_show", 0, 1},
-	{"minihost_on_hide", 0, 1},
-	{"minihost_on_event", 3, 1},
+	{abi.ExportABIVersion, 0, 1},
+	{abi.ExportAlloc, 1, 1},
+	{abi.ExportOnLaunch, 2, 1},
+	{abi.ExportOnShow, 0, 1},
+	{abi.ExportOnHide, 0, 1},
+	{abi.ExportOnEvent, 3, 1},
 }
 
 // Compile compiles wasm for this Sandbox, using the shared compilation
@@ -267,7 +268,7 @@ func limitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 
 func (s *Sandbox) checkABI(c wazero.CompiledModule) error {
 	exports := c.ExportedFunctions()
-	if _, ok := exports["minihost_abi_version"]; !ok {
+	if _, ok := exports[abi.ExportABIVersion]; !ok {
 		if _, ok := exports["_start"]; ok && exports["_initialize"] == nil {
 			return fmt.Errorf("%w: a command module (exports _start), not a reactor: build with -buildmode=c-shared", ErrNotABI)
 		}
@@ -294,7 +295,7 @@ func (s *Sandbox) checkABI(c wazero.CompiledModule) error {
 		mod, name, _ := fn.Import()
 		switch mod {
 		case wasi_snapshot_preview1.ModuleName:
-		case "wx":
+		case abi.HostModule:
 			if !wxFunctionNames[name] {
 				return fmt.Errorf("%w: imports wx.%s, which ABI v1 does not offer", ErrNotABI, name)
 			}
@@ -390,7 +391,7 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	if _, err := inst.call(ctx, "_initialize", inst.fnInit); err != nil {
 		return nil, err
 	}
-	v, err := inst.call(ctx, "minihost_abi_version", inst.fnABI)
+	v, err := inst.call(ctx, abi.ExportABIVersion, inst.fnABI)
 	if err != nil {
 		return nil, err
 	}
@@ -402,11 +403,17 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 }
 
 // ABIVersion is the guest ABI version this runtime implements.
-const ABIVersion = 1
+const ABIVersion = abi.Version
 
-// Validate compiles wasm in a throwaway Sandbox and checks it implements
-// guest ABI v1, as a publisher does before uploading. It runs no guest
-// code.
+// Validate checks that wasm would launch, as a publisher and the release
+// server do before a client sees it: it compiles it in a throwaway Sandbox
+// with the Engine's limits, checks that it implements guest ABI v1, and
+// instantiates it once with nothing mounted, so its start function and
+// _initialize run under the same limits and call deadline as on a client.
+// No callback (onLaunch and the rest) runs, and the guest's host calls are
+// denied. A module that cannot compile, lacks the exports, traps, exits or
+// runs out of time in its start code is refused with the runtime's error
+// (ErrMalformedWasm, ErrNotABI, ErrTrap, ErrExit, ErrTimeout...).
 func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
 	sb, err := e.NewSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}})
 	if err != nil {
@@ -417,7 +424,12 @@ func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error 
 	if err != nil {
 		return err
 	}
-	return m.Close(ctx)
+	defer m.Close(ctx)
+	inst, err := sb.Instantiate(ctx, m, nil)
+	if err != nil {
+		return err
+	}
+	return inst.Close(ctx)
 }
 
 // nopAPI serves a Sandbox that never runs guest code.

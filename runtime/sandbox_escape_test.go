@@ -72,6 +72,13 @@ func (a *testAPI) shown() int {
 }
 
 // testEngine returns an Engine on the shared test compilation cache.
+// goErr runs fn on a goroutine and returns the channel its error arrives on.
+func goErr(fn func() error) <-chan error {
+	c := make(chan error, 1)
+	go func() { c <- fn() }()
+	return c
+}
+
 func testEngine(t testing.TB, cfg Config) *Engine {
 	t.Helper()
 	cfg.CacheDir = runtimetest.CacheDir(t)
@@ -154,6 +161,13 @@ func TestStartFunctionDeadline(t *testing.T) {
 			require.ErrorAs(t, err, &ce)
 			require.Equal(t, "instantiate", ce.Callback)
 			require.Contains(t, err.Error(), "deadline exceeded after 200ms")
+
+			// Validate runs the start function too, under the same
+			// deadline: a release like this is refused before any
+			// client sees it.
+			err = await(t, goErr(func() error { return e.Validate(t.Context(), "test.validate", tt.mod.bytes()) }),
+				30*time.Second, "Validate of a module whose start function never returns")
+			require.ErrorIs(t, err, ErrTimeout, "Validate")
 
 			// The Sandbox goes on: a module without a start function runs.
 			healthy, err := sb.Compile(t.Context(), abiModule{tableMin: 1}.bytes())

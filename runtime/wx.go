@@ -9,55 +9,34 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-)
 
-// ABI result codes (see ABI.md).
-const (
-	codeOK       = 0
-	codeInvalid  = -1
-	codeNotFound = -2
-	codeQuota    = -3
-	codeIO       = -4
-	codeTooBig   = -5
-	codeDenied   = -6
-	codeBusy     = -7
-	codeNotReady = -8
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // maxLogBytes bounds one wx.log message; longer ones are truncated.
 const maxLogBytes = DefaultMaxLogLineBytes
 
-// Bounds of a wx.showModal call (ABI.md); past them the guest gets ETOOBIG.
-// WeChat's own dialogs take a short title, a few lines of content and
-// button texts of four characters.
-const (
-	maxModalPayloadBytes = 64 << 10 // the JSON, refused before it is parsed
-	maxModalTitleBytes   = 256
-	maxModalContentBytes = 4096
-	maxModalButtonBytes  = 64 // confirmText and cancelText each
-)
-
 // errCode maps a HostAPI error to its ABI code.
 func errCode(err error) int32 {
 	switch {
 	case err == nil:
-		return codeOK
+		return abi.CodeOK
 	case errors.Is(err, ErrNotFound):
-		return codeNotFound
+		return abi.CodeNotFound
 	case errors.Is(err, ErrQuota):
-		return codeQuota
+		return abi.CodeQuota
 	case errors.Is(err, ErrTooBig):
-		return codeTooBig
+		return abi.CodeTooBig
 	case errors.Is(err, ErrDenied):
-		return codeDenied
+		return abi.CodeDenied
 	case errors.Is(err, ErrBusy):
-		return codeBusy
+		return abi.CodeBusy
 	case errors.Is(err, ErrInvalid):
-		return codeInvalid
+		return abi.CodeInvalid
 	case errors.Is(err, ErrNotReady):
-		return codeNotReady
+		return abi.CodeNotReady
 	}
-	return codeIO
+	return abi.CodeIO
 }
 
 // wxFunctionNames are the imports of module wx that ABI v1 offers.
@@ -71,16 +50,16 @@ type wxFunc struct {
 }
 
 var wxFuncs = []wxFunc{
-	{"log", 3, 1, wxLog},
-	{"set_storage", 4, 1, wxSetStorage},
-	{"get_storage", 4, 1, wxGetStorage},
-	{"remove_storage", 2, 1, wxRemoveStorage},
-	{"clear_storage", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.ClearStorage()) }},
-	{"get_storage_info", 2, 1, wxGetStorageInfo},
-	{"show_modal", 2, 1, wxShowModal},
-	{"get_system_info", 2, 1, wxGetSystemInfo},
-	{"update_manager_register", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.RegisterUpdateManager()) }},
-	{"apply_update", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.ApplyUpdate()) }},
+	{abi.ImportLog, 3, 1, wxLog},
+	{abi.ImportSetStorage, 4, 1, wxSetStorage},
+	{abi.ImportGetStorage, 4, 1, wxGetStorage},
+	{abi.ImportRemoveStorage, 2, 1, wxRemoveStorage},
+	{abi.ImportClearStorage, 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.ClearStorage()) }},
+	{abi.ImportGetStorageInfo, 2, 1, wxGetStorageInfo},
+	{abi.ImportShowModal, 2, 1, wxShowModal},
+	{abi.ImportGetSystemInfo, 2, 1, wxGetSystemInfo},
+	{abi.ImportUpdateManagerRegister, 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.RegisterUpdateManager()) }},
+	{abi.ImportApplyUpdate, 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.ApplyUpdate()) }},
 }
 
 func init() {
@@ -93,7 +72,7 @@ func init() {
 // registered with WithGoModuleFunction: the reflection-based WithFunc costs
 // about 9x more per call.
 func newWxModule(rt wazero.Runtime, h HostAPI) wazero.HostModuleBuilder {
-	b := rt.NewHostModuleBuilder("wx")
+	b := rt.NewHostModuleBuilder(abi.HostModule)
 	for _, f := range wxFuncs {
 		f := f
 		params := make([]api.ValueType, f.params)
@@ -132,17 +111,17 @@ func writeResult(mod api.Module, buf, capacity uint64, data []byte) int32 {
 	// wazero leaves the upper half of an i32 slot unspecified.
 	buf, capacity = uint64(uint32(buf)), uint64(uint32(capacity))
 	if uint64(len(data)) > uint64(^uint32(0)>>1) {
-		return codeTooBig
+		return abi.CodeTooBig
 	}
 	// The whole buffer the guest offers must be its memory, written or not.
 	if buf+capacity > uint64(mod.Memory().Size()) {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	if uint64(len(data)) > capacity {
 		return int32(len(data))
 	}
 	if len(data) > 0 && !mod.Memory().Write(uint32(buf), data) {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	return int32(len(data))
 }
@@ -150,27 +129,27 @@ func writeResult(mod api.Module, buf, capacity uint64, data []byte) int32 {
 func wxLog(h HostAPI, mod api.Module, s []uint64) int32 {
 	level := LogLevel(int32(s[0]))
 	if level < LevelDebug || level > LevelError {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	msg, ok := readString(mod, s[1], s[2])
 	if !ok {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	if len(msg) > maxLogBytes {
 		msg = strings.ToValidUTF8(msg[:maxLogBytes], "")
 	}
 	h.Log(level, StreamLog, msg)
-	return codeOK
+	return abi.CodeOK
 }
 
 func wxSetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 	key, ok := readString(mod, s[0], s[1])
 	if !ok {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	val, ok := read(mod, s[2], s[3])
 	if !ok {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	return errCode(h.SetStorage(key, append([]byte(nil), val...)))
 }
@@ -178,7 +157,7 @@ func wxSetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 func wxGetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 	key, ok := readString(mod, s[0], s[1])
 	if !ok {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	val, err := h.GetStorage(key)
 	if err != nil {
@@ -190,7 +169,7 @@ func wxGetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 func wxRemoveStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 	key, ok := readString(mod, s[0], s[1])
 	if !ok {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
 	return errCode(h.RemoveStorage(key))
 }
@@ -205,7 +184,7 @@ func wxGetStorageInfo(h HostAPI, mod api.Module, s []uint64) int32 {
 	}
 	data, err := json.Marshal(info)
 	if err != nil {
-		return codeIO
+		return abi.CodeIO
 	}
 	return writeResult(mod, s[0], s[1], data)
 }
@@ -213,18 +192,18 @@ func wxGetStorageInfo(h HostAPI, mod api.Module, s []uint64) int32 {
 func wxShowModal(h HostAPI, mod api.Module, s []uint64) int32 {
 	raw, ok := read(mod, s[0], s[1])
 	if !ok {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
-	if len(raw) > maxModalPayloadBytes {
-		return codeTooBig
+	if len(raw) > abi.MaxModalPayloadBytes {
+		return abi.CodeTooBig
 	}
 	var m Modal
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return codeInvalid
+		return abi.CodeInvalid
 	}
-	if len(m.Title) > maxModalTitleBytes || len(m.Content) > maxModalContentBytes ||
-		len(m.ConfirmText) > maxModalButtonBytes || len(m.CancelText) > maxModalButtonBytes {
-		return codeTooBig
+	if len(m.Title) > abi.MaxModalTitleBytes || len(m.Content) > abi.MaxModalContentBytes ||
+		len(m.ConfirmText) > abi.MaxModalButtonBytes || len(m.CancelText) > abi.MaxModalButtonBytes {
+		return abi.CodeTooBig
 	}
 	id, err := h.ShowModal(m)
 	if err != nil {
@@ -236,7 +215,7 @@ func wxShowModal(h HostAPI, mod api.Module, s []uint64) int32 {
 func wxGetSystemInfo(h HostAPI, mod api.Module, s []uint64) int32 {
 	data, err := json.Marshal(h.SystemInfo())
 	if err != nil {
-		return codeIO
+		return abi.CodeIO
 	}
 	return writeResult(mod, s[0], s[1], data)
 }

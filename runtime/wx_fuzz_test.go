@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // memoryModule is the smallest module with what the wx functions touch: one
@@ -146,12 +148,12 @@ func FuzzWxHostFunctions(f *testing.F) {
 
 		code := fn.fn(h, mod, stack)
 
-		if code < codeNotReady {
+		if code < abi.CodeNotReady {
 			t.Fatalf("%s returned %d, not an ABI code", fn.name, code)
 		}
 		// Any span read outside memory is EINVAL.
 		for _, sp := range spec.reads {
-			if !inRange(stack[sp.ptr], stack[sp.n], size) && code != codeInvalid {
+			if !inRange(stack[sp.ptr], stack[sp.n], size) && code != abi.CodeInvalid {
 				t.Fatalf("%s(%#x, %#x) read outside memory and returned %d, want EINVAL", fn.name, stack[sp.ptr], stack[sp.n], code)
 			}
 		}
@@ -197,7 +199,7 @@ func FuzzWxHostFunctions(f *testing.F) {
 		scribble := bytes.Repeat([]byte{0xAA}, int(size))
 		switch fn.name {
 		case "set_storage":
-			if code != codeInvalid {
+			if code != abi.CodeInvalid {
 				key, val := slice(spec.reads[0]), slice(spec.reads[1])
 				if h.setKey != string(key) || !bytes.Equal(h.setValue, val) {
 					t.Fatalf("set_storage stored %q=%q, guest passed %q=%q", h.setKey, h.setValue, key, val)
@@ -208,7 +210,7 @@ func FuzzWxHostFunctions(f *testing.F) {
 				}
 			}
 		case "log":
-			if code == codeOK {
+			if code == abi.CodeOK {
 				msg := slice(spec.reads[0])
 				if len(h.logs) != 1 || !utf8.ValidString(h.logs[0]) || !strings.HasPrefix(string(msg), h.logs[0]) ||
 					len(h.logs[0]) > maxLogBytes {

@@ -72,7 +72,7 @@ func BenchmarkDownloadInstall(b *testing.B) {
 			}
 			part := filepath.Join(dir, rel.Version+mpk.Ext+".part")
 			b.StartTimer()
-			if _, err := client.Download(ctx, rel, part); err != nil {
+			if _, err := client.Download(ctx, rel, part, nil); err != nil {
 				b.Fatal(err)
 			}
 			if err := store.InstallRelease(ctx, appID, rel, part); err != nil {

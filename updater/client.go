@@ -56,9 +56,6 @@ type ClientConfig struct {
 	// MaxPackageSize refuses releases larger than this (ErrTooBig);
 	// 0: DefaultMaxPackageSize.
 	MaxPackageSize int64
-	// Progress, if set, is called from Download's goroutine as bytes arrive
-	// with the bytes of the package on disk so far and the total.
-	Progress func(rel *Release, done, total int64)
 }
 
 // Client fetches and verifies release documents and downloads packages
@@ -121,8 +118,8 @@ func (c *Client) Latest(doc *Document) *Release {
 
 // HTTPError is an unexpected HTTP status from a release server, its admin
 // API or a static export. Unwrap maps it to this package's sentinel errors
-// where one fits (ErrUnknownApp for a 404, ErrRuleViolation for a rule the
-// server enforced, ...).
+// where one fits (ErrUnknownApp for a 404, ErrUnauthorized for a 401, ...);
+// the release package's AdminClient adds its own (release.ErrRuleViolation).
 type HTTPError struct {
 	Method     string
 	URL        string
@@ -245,7 +242,12 @@ func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64
 // retry from scratch if the bad bytes may have come from an earlier
 // partial) and the error wraps ErrHashMismatch. On success the file holds
 // exactly the package, synced; the caller moves it into place.
-func (c *Client) Download(ctx context.Context, rel *Release, path string) (int64, error) {
+//
+// progress, if not nil, is called on Download's goroutine as bytes arrive,
+// with the bytes of the package on disk so far and rel.Size; it must not
+// block for long. Download is safe for concurrent use, with different
+// paths.
+func (c *Client) Download(ctx context.Context, rel *Release, path string, progress func(done, total int64)) (int64, error) {
 	if rel == nil {
 		return 0, errors.New("download package: no release")
 	}
@@ -255,10 +257,10 @@ func (c *Client) Download(ctx context.Context, rel *Release, path string) (int64
 	if rel.Size > c.cfg.MaxPackageSize {
 		return 0, fmt.Errorf("download package %s: %w: %d bytes, limit %d", rel.Version, ErrTooBig, rel.Size, c.cfg.MaxPackageSize)
 	}
-	n, resumed, err := c.download(ctx, rel, path, true)
+	n, resumed, err := c.download(ctx, rel, path, true, progress)
 	if errors.Is(err, ErrHashMismatch) && resumed {
 		var m int64
-		m, _, err = c.download(ctx, rel, path, false)
+		m, _, err = c.download(ctx, rel, path, false, progress)
 		n += m
 	}
 	return n, err
@@ -266,7 +268,7 @@ func (c *Client) Download(ctx context.Context, rel *Release, path string) (int64
 
 // download does one attempt; resumed reports whether it kept bytes that
 // were in the file before it started.
-func (c *Client) download(ctx context.Context, rel *Release, path string, resume bool) (n int64, resumed bool, err error) {
+func (c *Client) download(ctx context.Context, rel *Release, path string, resume bool, progress func(done, total int64)) (n int64, resumed bool, err error) {
 	fail := func(err error) (int64, bool, error) {
 		return n, resumed, fmt.Errorf("download package %s: %w", rel.Version, err)
 	}
@@ -298,7 +300,7 @@ func (c *Client) download(ctx context.Context, rel *Release, path string, resume
 		return fail(err)
 	}
 	if offset < rel.Size {
-		n, offset, err = c.fetchRange(ctx, rel, f, h, offset)
+		n, offset, err = c.fetchRange(ctx, rel, f, h, offset, progress)
 		if err != nil {
 			if offset == 0 {
 				resumed = false
@@ -319,10 +321,11 @@ func (c *Client) download(ctx context.Context, rel *Release, path string, resume
 	return n, resumed, nil
 }
 
-// fetchRange requests rel's bytes from offset and appends them to f and h.
-// It returns the bytes transferred and the offset it actually started at
-// (0 when the server answered a Range request with the whole file).
-func (c *Client) fetchRange(ctx context.Context, rel *Release, f afero.File, h io.Writer, offset int64) (int64, int64, error) {
+// fetchRange requests rel's bytes from offset and appends them to f and h,
+// reporting them to progress if it is not nil. It returns the bytes
+// transferred and the offset it actually started at (0 when the server
+// answered a Range request with the whole file).
+func (c *Client) fetchRange(ctx context.Context, rel *Release, f afero.File, h io.Writer, offset int64, progress func(done, total int64)) (int64, int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/"+rel.Path, nil)
 	if err != nil {
 		return 0, offset, err
@@ -357,8 +360,8 @@ func (c *Client) fetchRange(ctx context.Context, rel *Release, f afero.File, h i
 		return 0, offset, err
 	}
 	w := io.MultiWriter(f, h)
-	if c.cfg.Progress != nil {
-		w = &progressWriter{w: w, rel: rel, done: offset, fn: c.cfg.Progress}
+	if progress != nil {
+		w = &progressWriter{w: w, done: offset, total: rel.Size, fn: progress}
 	}
 	// Never read past the signed size, whatever the server sends.
 	n, err := io.Copy(w, io.LimitReader(resp.Body, rel.Size-offset))
@@ -385,16 +388,17 @@ func contentRangeStart(s string) (int64, bool) {
 	return n, err == nil
 }
 
+// progressWriter passes writes to w and reports the running total (from
+// done, the bytes already on disk) to fn after each.
 type progressWriter struct {
-	w    io.Writer
-	rel  *Release
-	done int64
-	fn   func(*Release, int64, int64)
+	w           io.Writer
+	done, total int64
+	fn          func(done, total int64)
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	p.done += int64(n)
-	p.fn(p.rel, p.done, p.rel.Size)
+	p.fn(p.done, p.total)
 	return n, err
 }

@@ -262,7 +262,7 @@ func runUpdate(ctx context.Context, fsys *crashfs.Fs, home, url, pubKey string, 
 		return err
 	}
 	part := filepath.Join(dir, rel.Version+mpk.Ext+".part")
-	if _, err := client.Download(ctx, rel, part); err != nil {
+	if _, err := client.Download(ctx, rel, part, nil); err != nil {
 		return err
 	}
 	fsys.SetPhase("verify")

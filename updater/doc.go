@@ -1,15 +1,15 @@
 // Package updater keeps mini programs up to date the way the WeChat client
 // does. It holds versions, the local package store, checking and
 // downloading, the launch policy (a pure function), the periodic checker,
-// the release server and its signed release documents. It never imports
-// wazero: running a package is the runtime package's job, deciding which
-// one to run is this one's.
+// and what a client knows of releases: the signed release document and its
+// verification. It never imports wazero: running a package is the runtime
+// package's job, deciding which one to run is this one's.
 //
-// The release side: a [Server] stores published packages in a data folder
-// and serves, per app, a release document signed with ed25519 (see
-// [Document], [SignDocument], [VerifyDocument]) and the packages it names.
-// A [Client] fetches and verifies documents against a public key it was
-// given and downloads packages with a size bound, a sha256 check and resume.
-// [Export] writes the same public tree as plain files for a static web
-// server, CDN or bucket.
+// The client side of releases: a [Client] fetches a release document,
+// verifies it offline against a public key it was given (see [Document],
+// [VerifyDocument], [ParsePublicKey]) and downloads packages with a size
+// bound, a sha256 check and resume, from a release server or a static
+// export of one. The release side (the server, its admin API, export and
+// document signing) is the updater/release package, which imports this one
+// and is never imported by it.
 package updater

@@ -1,12 +1,9 @@
 package updater
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/safename"
 )
@@ -58,17 +56,12 @@ func listFiles(fsys afero.Fs, dir string) (*fileList, error) {
 		case !fi.Mode().IsRegular():
 			return fmt.Errorf("%s: not a regular file (%v)", path, fi.Mode().Type())
 		}
-		f, err := mpk.OpenRegularFs(fsys, path) // swapped for a named pipe since the walk: fail, not hang
+		f, sum, n, err := openHashed(fsys, path) // swapped for a named pipe since the walk: fail, not hang
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		list.Files = append(list.Files, fileEntry{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+		f.Close()
+		list.Files = append(list.Files, fileEntry{Path: rel, Size: n, SHA256: sum})
 		return nil
 	})
 	if err != nil {
@@ -327,7 +320,7 @@ func (c *checker) run(appID string) error {
 	fsys := s.fs
 	statePath := s.statePath(appID)
 
-	// Temporary files of WriteFileAtomic beside state.json.
+	// Temporary files of writeFileAtomic beside state.json.
 	infos, err := afero.ReadDir(fsys, c.appDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // nothing stored for the app
@@ -336,7 +329,7 @@ func (c *checker) run(appID string) error {
 		return err
 	}
 	for _, fi := range infos {
-		if strings.HasPrefix(fi.Name(), "."+storeStateFile+".tmp-") {
+		if isStateTemp(fi.Name()) {
 			p := filepath.Join(c.appDir, fi.Name())
 			if err := c.found(Problem{Kind: ProblemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted state write"},
 				func() error { return fsys.RemoveAll(p) }); err != nil {
@@ -519,7 +512,7 @@ func (c *checker) run(appID string) error {
 		}
 		for _, d := range []string{c.appDir, vdir, fdir} {
 			if ok, _ := afero.DirExists(fsys, d); ok {
-				if err := syncFolder(fsys, d); err != nil {
+				if err := fsutil.SyncDir(fsys, d); err != nil {
 					return err
 				}
 			}

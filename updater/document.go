@@ -3,6 +3,7 @@ package updater
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,19 +73,15 @@ func (d *Document) Released() *Release {
 	return d.Stable
 }
 
-// IsRevoked reports whether v (a semantic version) is listed as revoked.
-// Versions compare by value, so "1.2" and "1.2.0" are the same version.
+// IsRevoked reports whether v is listed as revoked. Versions follow
+// mpk.ParseVersion and compare by value, so build metadata does not count
+// ("1.2.0+a" is "1.2.0"); a text that is not a version is never revoked.
 func (d *Document) IsRevoked(v string) bool {
-	want, err := version.NewSemver(v)
-	if err != nil {
-		return false
-	}
-	for _, r := range d.Revoked {
-		if got, err := version.NewSemver(r); err == nil && got.Equal(want) {
-			return true
-		}
-	}
-	return false
+	want := semver(v)
+	return want != nil && slices.ContainsFunc(d.Revoked, func(r string) bool {
+		got := semver(r)
+		return got != nil && got.Equal(want)
+	})
 }
 
 // ErrInvalidDocument is wrapped by VerifyDocument when a correctly signed

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 // Fuzz targets of release-document verification. Run one beyond its seed
@@ -39,7 +40,7 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 	tb.Helper()
 	var out [][]byte
 	sign := func(d *updater.Document) {
-		env, err := updater.SignDocument(d, key)
+		env, err := release.SignDocument(d, key)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -57,13 +58,13 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 
 	// A release server's own documents, after a publish, a staged publish
 	// and a settings change.
-	srv, err := updater.NewServer(updater.ServerConfig{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: key,
+	srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: key, Validator: release.NoValidation{},
 		Now: func() time.Time { return fuzzNow }})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer srv.Close()
 	ctx := context.Background()
+	defer srv.Close(ctx) // never Served: returns at once
 	for _, step := range []func() error{
 		func() error {
 			_, err := srv.Publish(ctx, "demo.counter", bytes.NewReader(craftPackage(tb, map[string]string{
@@ -77,7 +78,7 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 		},
 		func() error {
 			min := "1.0.0"
-			return srv.SetSettings(ctx, "demo.counter", updater.Settings{MinVersion: &min, PreferLocal: &min})
+			return srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: &min, PreferLocal: &min})
 		},
 	} {
 		if err := step(); err != nil {

@@ -157,11 +157,16 @@ type Opened struct {
 // did not instantiate, its start function or _initialize trapped or ran
 // out of time, or its onLaunch crashed. Running is true when the app is
 // running all the same (onLaunch crashed; the next event relaunches it).
-// A launch cancelled by its caller is not a LaunchFailed.
+// Deterministic is true when the same bytes would fail the same way again
+// (the module does not compile, lacks the ABI exports, or traps in its
+// start function or _initialize): the version is marked bad at once. A
+// timeout, or a crash in onLaunch, only counts toward the crash-loop
+// limit. A launch cancelled by its caller is not a LaunchFailed.
 type LaunchFailed struct {
-	Version string
-	Err     error
-	Running bool
+	Version       string
+	Err           error
+	Running       bool
+	Deterministic bool
 }
 
 // Prepared ends a Prepare: Err is nil when Version is ready for
@@ -680,10 +685,12 @@ func (l *Launch) afterOpen(now time.Time) {
 }
 
 // launchFailed counts a failed open toward the crash-loop limit (rule B1):
-// CrashLoopLimit failures of one version in a row mark it bad, and the cold
-// start begins again without it. Below the limit, an app that runs all the
-// same carries on, and one that did not open is opened again (a transient
-// failure passes; a deterministic one reaches the limit in this launch).
+// CrashLoopLimit failures of one version in a row, or one deterministic
+// failure, mark it bad, and the cold start begins again without it (the
+// rollback target opens, or the launch blocks until a newer release).
+// Below the limit, an app that runs all the same carries on, and one that
+// did not open is opened again (a transient failure passes; a repeated
+// one reaches the limit in this launch).
 func (l *Launch) launchFailed(now time.Time, ev LaunchFailed) {
 	if l.phase != phaseOpening || ev.Version != l.trace.Opened {
 		return
@@ -692,6 +699,9 @@ func (l *Launch) launchFailed(now time.Time, ev LaunchFailed) {
 		l.failures++
 	} else {
 		l.failing, l.failures = ev.Version, 1
+	}
+	if ev.Deterministic {
+		l.failures = max(l.failures, l.cfg.CrashLoopLimit)
 	}
 	if l.failures < l.cfg.CrashLoopLimit {
 		l.emit(RecordLaunch{Record: LaunchRecord{Version: ev.Version, Failures: l.failures}})
@@ -704,6 +714,9 @@ func (l *Launch) launchFailed(now time.Time, ev LaunchFailed) {
 		return
 	}
 	why := fmt.Sprintf("%s failed to launch %d times in a row (last: %v): marked bad, rolling back", ev.Version, l.failures, ev.Err)
+	if ev.Deterministic {
+		why = fmt.Sprintf("%s cannot launch (%v): marked bad, rolling back", ev.Version, ev.Err)
+	}
 	l.emit(RecordLaunch{Record: LaunchRecord{Version: ev.Version, Failures: l.failures, MarkBad: true}})
 	l.emit(RolledBack{Version: ev.Version, Reason: why})
 	l.st.Bad = append(l.st.Bad, ev.Version)

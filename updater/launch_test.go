@@ -337,6 +337,39 @@ func TestLaunchCrashLoop(t *testing.T) {
 	}
 }
 
+// TestLaunchDeterministicFailure: a version that cannot launch at all
+// (does not compile, traps in its start function) is marked bad at its
+// first failure, and the rollback target opens in the same cold start (B1).
+func TestLaunchDeterministicFailure(t *testing.T) {
+	covers(t, "B1")
+	for _, limit := range []int{1, 2, 5} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			st := appState("1.0.0", polNow.Add(-time.Hour), "1.0.0", "1.1.0")
+			r := newLaunchRun(t, PolicyConfig{CrashLoopLimit: limit}, st, polDoc("1.1.0"))
+			r.feed(LaunchFailed{Version: "1.1.0", Err: errors.New("compile: invalid section order"), Deterministic: true})
+			rec := pick[RecordLaunch](r).Record
+			require.True(t, rec.MarkBad)
+			require.Equal(t, limit, rec.Failures)
+			require.Contains(t, pick[RolledBack](r).Reason, "cannot launch")
+			require.Equal(t, "1.0.0", pick[Open](r).Version)
+			r.feed(Opened{Version: "1.0.0"})
+			require.Equal(t, "launch-async", pick[Check](r).Source, "the check for a fixed release still runs")
+		})
+	}
+	t.Run("nothing to roll back to", func(t *testing.T) {
+		st := appState("", time.Time{}, "1.1.0")
+		r := newLaunchRun(t, PolicyConfig{}, st, polDoc("1.1.0"))
+		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
+		require.Equal(t, "1.1.0", pick[Open](r).Version)
+		r.feed(LaunchFailed{Version: "1.1.0", Err: errors.New("trap in start"), Deterministic: true})
+		none[Open](r)
+		require.Equal(t, "launch-sync", pick[Check](r).Source, "blocked: checking for a newer release")
+		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
+		require.NotEmpty(t, pick[Blocked](r).Reason)
+		none[Download](r) // the bad version is not fetched again
+	})
+}
+
 // TestLaunchCrashLoopResets: a good launch clears the failure count.
 func TestLaunchCrashLoopResets(t *testing.T) {
 	covers(t, "B1")
@@ -378,4 +411,29 @@ func TestExecutorPeriodicDelay(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, time.Minute, e.PeriodicDelay(true, 0.9))
 	require.Equal(t, time.Hour, e.PeriodicDelay(false, 0.9))
+}
+
+func TestHint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"none", nil, ""},
+		{"other", errors.New("boom"), ""},
+		{"bad signature", fmt.Errorf("verify: %w", ErrBadSignature), "--pubkey"},
+		{"unknown app", fmt.Errorf("fetch: %w", ErrUnknownApp), "no such app"},
+		{"expired", fmt.Errorf("verify: %w", ErrExpired), "expired"},
+		{"replay", fmt.Errorf("verify: %w", ErrReplay), "older document"},
+		{"timeout", fmt.Errorf("fetch: %w", context.DeadlineExceeded), "in time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Hint(tc.err)
+			if tc.want == "" {
+				require.Empty(t, got)
+				return
+			}
+			require.Contains(t, got, tc.want)
+		})
+	}
 }

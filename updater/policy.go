@@ -11,6 +11,8 @@ import (
 	"time"
 
 	version "github.com/hashicorp/go-version"
+
+	"github.com/minihost/minihost/runtime/mpk"
 )
 
 // The launch policy: which version opens, whether the launch waits for a
@@ -603,6 +605,8 @@ func isBad(st LocalState, v string) bool {
 	return slices.ContainsFunc(st.Bad, func(b string) bool { return sameSemver(b, v) })
 }
 
+// sameSemver reports whether a and b are one text or, by mpk.ParseVersion,
+// one version (build metadata does not count).
 func sameSemver(a, b string) bool {
 	if a == b {
 		return true
@@ -611,16 +615,18 @@ func sameSemver(a, b string) bool {
 	return va != nil && vb != nil && va.Equal(vb)
 }
 
-// semver parses a semantic version, nil when s is not one (a
-// verified document never holds such a version; a hand-edited store may).
+// semver parses a version with the one version rule, mpk.ParseVersion,
+// and returns nil when s does not follow it (a verified document never
+// holds such a version; a hand-edited store may). Parses are cached. It is
+// safe for concurrent use.
 func semver(s string) *version.Version {
-	if s == "" {
+	if s == "" || len(s) > mpk.MaxVersionLen {
 		return nil
 	}
 	if v, ok := semvers.m.Load(s); ok {
 		return v.(*version.Version)
 	}
-	v, err := version.NewSemver(s)
+	v, err := mpk.ParseVersion(s)
 	if err != nil {
 		return nil
 	}
@@ -632,9 +638,9 @@ func semver(s string) *version.Version {
 	return v
 }
 
-// semvers caches parsed versions: go-version parses with a regular
-// expression, and the executor compares the same few versions on every
-// event (the fleet simulator spent most of its allocations there). A
+// semvers caches the versions semver parsed: go-version parses with a
+// regular expression, and the executor compares the same few versions on
+// every event (the fleet simulator spent most of its allocations there). A
 // *version.Version is never changed once parsed, so sharing is safe.
 var semvers struct {
 	m sync.Map // string -> *version.Version

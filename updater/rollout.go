@@ -11,8 +11,8 @@ import (
 // rollout: it hashes (client id, app id, latest version) with sha256, takes
 // the first 8 bytes as a big-endian number modulo 100, and is in when that
 // bucket is below the percent. The server never sees the client id, and a
-// static copy of the document (see Export) serves rollouts as well as the
-// server does.
+// static copy of the document (see release.Export) serves rollouts as well
+// as the server does.
 //
 // The hash is stable: a client keeps its answer for a version across
 // checks and restarts, and raising the percent only adds clients (bucket <

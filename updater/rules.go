@@ -1,5 +1,7 @@
 package updater
 
+import "slices"
+
 // Rule is one behaviour of the update mechanism, taken from the seed
 // (the WeChat documentation minihost reproduces) or from our own design
 // (RATIONALE.md) where the seed leaves a gap. Tests name the rules they check by
@@ -20,8 +22,13 @@ type Rule struct {
 	CoveredElsewhere string
 }
 
-// Rules is the table of update rules, in the seed's order. It is read-only.
-var Rules = []Rule{
+// Rules returns the table of update rules, in the seed's order. Each call
+// returns a fresh copy, which the caller may modify. It is safe for
+// concurrent use.
+func Rules() []Rule { return slices.Clone(ruleTable) }
+
+// ruleTable is the table Rules copies. Nothing modifies it.
+var ruleTable = []Rule{
 	{ID: "S1", Summary: "a sync launch checks (and downloads if needed) before opening, bounded by the sync timeout",
 		Source: "seed: When the Mini Program starts, the code package is updated synchronously. The synchronous update will block the startup process of the Mini Program"},
 	{ID: "S2", Summary: "sync check or download fails or times out: open the local version (if allowed)",
@@ -63,7 +70,7 @@ var Rules = []Rule{
 		Source: "seed: Preference for local version settings and Minimum Available Version Settings for Mini Program Does not affect the choice between synchronous and asynchronous updates."},
 	{ID: "N2", Summary: "a release reaches 99% of active clients within 24 hours",
 		Source:           "seed: After the developer releases the new version in the background, it cannot immediately affect all current users. 24 Hours later, the new version can override 99% The above users.",
-		CoveredElsewhere: "updater/simulate: TestSimulateInvariants and the fleet report in BENCHMARKS.md (measured, not asserted: our defaults reach 99% of opens at 62 h, not 24 h)"},
+		CoveredElsewhere: "cmd/minihost/internal/simulate: TestSimulateInvariants and the fleet report in BENCHMARKS.md (measured, not asserted: our defaults reach 99% of opens at 62 h, not 24 h)"},
 	{ID: "R1", Summary: "a revoked version is treated like one below the minimum: never opened, blocked in sync, prompt in async",
 		Source: "DESIGN: blocked (no version, or L below M or revoked): do not open (...) If L < M or L is revoked, the host itself asks the user to restart"},
 	{ID: "F1", Summary: "first install (no local version): the launch blocks until the package is downloaded, without the sync timeout",

@@ -39,7 +39,7 @@ func covers(t *testing.T, ids ...string) {
 }
 
 func ruleByID(id string) (Rule, bool) {
-	for _, r := range Rules {
+	for _, r := range Rules() {
 		if r.ID == id {
 			return r, true
 		}
@@ -69,7 +69,7 @@ func uncoveredRules() []string {
 	ruleCoverage.Lock()
 	defer ruleCoverage.Unlock()
 	var missing []string
-	for _, r := range Rules {
+	for _, r := range Rules() {
 		if r.CoveredElsewhere == "" && len(ruleCoverage.byRule[r.ID]) == 0 {
 			missing = append(missing, r.ID+" ("+r.Summary+")")
 		}
@@ -156,7 +156,7 @@ func TestRuleTable(t *testing.T) {
 	idRE := regexp.MustCompile(`^[A-Z][0-9]+$`)
 	seen := map[string]bool{}
 	elsewhere := 0
-	for _, r := range Rules {
+	for _, r := range Rules() {
 		if !idRE.MatchString(r.ID) {
 			t.Errorf("rule ID %q is not a letter and a number", r.ID)
 		}
@@ -183,6 +183,14 @@ func TestRuleTable(t *testing.T) {
 		if !seen[id] {
 			t.Errorf("rule %s is missing from Rules", id)
 		}
+	}
+}
+
+func TestRulesReturnsACopy(t *testing.T) {
+	r := Rules()
+	r[0].ID, r[0].Summary = "X9", "changed"
+	if got := Rules()[0]; got.ID == "X9" || got.Summary == "changed" {
+		t.Errorf("Rules()[0] = %+v after changing an earlier result", got)
 	}
 }
 

@@ -3,11 +3,9 @@ package updater
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -17,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/mpk"
-	"github.com/minihost/minihost/updater/internal/atomicfs"
 	"github.com/minihost/minihost/updater/internal/safename"
 	"github.com/spf13/afero"
 )
@@ -159,8 +157,8 @@ func (s *Store) removeTempLeftovers() {
 }
 
 // isStateTemp reports whether name is a temporary file of a state.json
-// write (mpk.WriteFileAtomic names them ".state.json.tmp-*").
-func isStateTemp(name string) bool { return strings.HasPrefix(name, "."+storeStateFile+".tmp-") }
+// write (fsutil.TempPrefix: ".state.json.tmp-*").
+func isStateTemp(name string) bool { return strings.HasPrefix(name, fsutil.TempPrefix(storeStateFile)) }
 
 // isFileListTemp reports whether name, in a files folder, is a temporary
 // file of a file list write (".V.json.tmp-*").
@@ -196,7 +194,7 @@ var atomicWrites = struct {
 	n map[string]int
 }{n: map[string]int{}}
 
-// writeFileAtomic is mpk.WriteFileAtomic, counted in atomicWrites.
+// writeFileAtomic is fsutil.WriteFile, counted in atomicWrites.
 func writeFileAtomic(fsys afero.Fs, path string, data []byte) error {
 	dir := filepath.Clean(filepath.Dir(path))
 	atomicWrites.Lock()
@@ -209,7 +207,7 @@ func writeFileAtomic(fsys afero.Fs, path string, data []byte) error {
 		}
 		atomicWrites.Unlock()
 	}()
-	return mpk.WriteFileAtomic(fsys, path, data, 0o644)
+	return fsutil.WriteFile(fsys, path, data, 0o644)
 }
 
 // Apps returns the ids of the apps with saved state, sorted.
@@ -341,10 +339,11 @@ func (s *Store) installExtract(appID, version, pkgFile, wantSHA256 string, extra
 	if err != nil {
 		return err
 	}
-	got, err := s.fileSHA256(pkgFile)
+	f, got, _, err := openHashed(s.fs, pkgFile)
 	if err != nil {
 		return err
 	}
+	f.Close()
 	if got != want {
 		return checksumError(pkgFile, got, want)
 	}
@@ -406,7 +405,7 @@ func (s *Store) install(ctx context.Context, appID, version, pkgFile string, ext
 	if ok, err := afero.DirExists(s.fs, pkgDir); err != nil || !ok {
 		return fmt.Errorf("extract %s: made no folder %s (%v)", pkgFile, pkgDir, err)
 	}
-	if err := syncFolder(s.fs, pkgDir); err != nil {
+	if err := fsutil.SyncDir(s.fs, pkgDir); err != nil {
 		return err
 	}
 	list, err := listFiles(s.fs, pkgDir)
@@ -448,7 +447,7 @@ func (s *Store) install(ctx context.Context, appID, version, pkgFile string, ext
 	}
 	// One sync makes both the rename and the removal of tmp durable, and
 	// it comes before state.json lists the version.
-	if err := syncFolder(s.fs, vdir); err != nil {
+	if err := fsutil.SyncDir(s.fs, vdir); err != nil {
 		return err
 	}
 	return s.update(appID, func(st *AppState) error {
@@ -518,7 +517,7 @@ func (s *Store) Prune(appID string, last *Document, keep ...string) error {
 	// Without this sync a power cut could bring the folders back (as
 	// orphans: harmless, but the next Prune would redo the work).
 	if removed {
-		if err := syncFolder(s.fs, vdir); err != nil {
+		if err := fsutil.SyncDir(s.fs, vdir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -541,7 +540,7 @@ func (s *Store) Prune(appID string, last *Document, keep ...string) error {
 		removed = true
 	}
 	if removed {
-		if err := syncFolder(s.fs, fdir); err != nil {
+		if err := fsutil.SyncDir(s.fs, fdir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -630,18 +629,21 @@ func (s *Store) isInstalling(dir string) bool {
 	return s.installing[dir] > 0
 }
 
-func (s *Store) fileSHA256(path string) (string, error) {
-	// A named pipe put in the download's place must fail, not hang.
-	f, err := mpk.OpenRegularFs(s.fs, path)
+// openHashed opens path on fsys, refusing anything but a regular file (a
+// named pipe put in a download's place must fail, not hang), and reads it
+// whole for its sha256 (hex) and size. The caller closes f, which stays
+// usable through ReadAt: one open serves the hash and what follows, so the
+// bytes used are the bytes hashed even if the path is replaced meanwhile.
+func openHashed(fsys afero.Fs, path string) (f afero.File, sum string, size int64, err error) {
+	f, err = mpk.OpenRegularFs(fsys, path)
 	if err != nil {
-		return "", err
+		return nil, "", 0, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+	if sum, size, err = fsutil.SHA256(f); err != nil {
+		f.Close()
+		return nil, "", 0, fmt.Errorf("read %s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return f, sum, size, nil
 }
 
 // mkdirAllSync is MkdirAll that also makes each folder it creates durable
@@ -670,8 +672,5 @@ func mkdirAllSync(fsys afero.Fs, dir string) error {
 		}
 		return fmt.Errorf("make folder %s: %w", dir, err)
 	}
-	return syncFolder(fsys, parent)
+	return fsutil.SyncDir(fsys, parent)
 }
-
-// syncFolder makes a create, rename or remove in dir durable.
-func syncFolder(fsys afero.Fs, dir string) error { return atomicfs.SyncDir(fsys, dir) }

@@ -3,11 +3,8 @@ package updater
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -60,19 +57,13 @@ func (s *Store) InstallRelease(ctx context.Context, appID string, rel *Release, 
 		return err
 	}
 
-	// One open serves the hash and the extraction, so the bytes extracted
-	// are the bytes hashed even if the path is replaced meanwhile.
-	f, err := mpk.OpenRegularFs(s.fs, pkgFile)
+	// One open serves the hash and the extraction (openHashed).
+	f, got, size, err := openHashed(s.fs, pkgFile)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	h := sha256.New()
-	size, err := io.Copy(h, f)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", pkgFile, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+	if got != want {
 		return checksumError(pkgFile, got, want)
 	}
 	if size != rel.Size {

@@ -20,9 +20,9 @@ import (
 
 const benchSynopsis = `[--count N] [--json] [--bench REGEXP] [--input FILE]
 
-Runs the benchmarks of the runtime, host and updater packages N times with
-"go test -run '^$' -bench REGEXP -count 1", so that run i of a figure and
-run i of its floor come from one run, seconds apart. It needs Go and the
+Runs the benchmarks of the runtime, host, updater and updater/release
+packages N times with "go test -run '^$' -bench REGEXP -count 1", so that
+run i of a figure and run i of its floor come from one run, seconds apart. It needs Go and the
 minihost source tree: run it from inside the tree. It pairs each figure
 (the "minihost" sub-benchmark, or another variant) with its floor (the
 "floor" sub-benchmark: raw wazero or raw loopback HTTP doing the same
@@ -34,7 +34,7 @@ prints the same for machines. --input parses saved "go test -bench"
 output instead of running anything.`
 
 // benchPackages are the packages whose benchmarks "minihost bench" runs.
-var benchPackages = []string{"./runtime/", "./host/", "./updater/"}
+var benchPackages = []string{"./runtime/", "./host/", "./updater/", "./updater/release/"}
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("bench", benchSynopsis, "minihost bench --count 5", stderr)

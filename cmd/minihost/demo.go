@@ -14,7 +14,6 @@ import (
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/mpk"
-	"github.com/minihost/minihost/updater/updatertest"
 )
 
 const demoSynopsis = `[--home DIR]
@@ -118,12 +117,13 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 	}
 
 	s.title("Start a release server on loopback and publish 1.0.0")
-	srv, err := updatertest.New(updatertest.Config{})
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := startLocalServer(filepath.Join(tmp, "releases"), log, nil)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	if err := publishFile(ctx, srv, pkgs["1.0.0"]); err != nil {
+	defer srv.close()
+	if err := srv.publishFile(ctx, pkgs["1.0.0"]); err != nil {
 		return err
 	}
 	s.line("release server at %s; published demo.counter 1.0.0, signed with its ed25519 key", srv.URL)
@@ -133,9 +133,9 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 		return host.New(host.Config{
 			Home:   home,
 			UI:     host.AutoAnswer(true),
-			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Logger: log,
 			Updates: &host.UpdateConfig{
-				Server: srv.URL, PublicKey: srv.PublicKey, Clock: srv.Clock, Now: srv.ClientNow, ClientID: "demo",
+				Server: srv.URL, PublicKey: srv.PublicKey, ClientID: "demo",
 			},
 			OnEvent: func(ev host.Event) {
 				s.event(ev)
@@ -160,7 +160,7 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 	h.Close(ctx)
 
 	s.title("Publish 2.0.0")
-	if err := publishFile(ctx, srv, pkgs["2.0.0"]); err != nil {
+	if err := srv.publishFile(ctx, pkgs["2.0.0"]); err != nil {
 		return err
 	}
 	s.line("published demo.counter 2.0.0")
@@ -188,22 +188,6 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 	app.Close(ctx)
 	s.title("Done: 2.0.0 runs, and the launch counter carried over through the update")
 	return nil
-}
-
-func publishFile(ctx context.Context, srv *updatertest.Server, path string) error {
-	p, err := mpk.OpenFile(path, mpk.Limits{})
-	if err != nil {
-		return err
-	}
-	appID := p.Manifest.AppID
-	p.Close()
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = srv.Release.Publish(ctx, appID, f)
-	return err
 }
 
 // moduleRoot finds the minihost source tree (for the samples) from the

@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/hashicorp/go-version"
 
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/runtime/mpk"
-	"github.com/minihost/minihost/updater/updatertest"
 )
 
 const devSynopsis = `--simulate-update success|fail [flags] DIR
@@ -86,11 +85,15 @@ func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	srv, err := updatertest.New(updatertest.Config{})
+	log := slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var corrupt atomic.Bool // on for fail, once the current version is installed
+	srv, err := startLocalServer(filepath.Join(tmp, "releases"), log, func(h http.Handler) http.Handler {
+		return corruptPackages(h, &corrupt)
+	})
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer srv.close()
 	for _, v := range []string{m.Version, next} {
 		out := filepath.Join(tmp, v+mpk.Ext)
 		if err := mpk.Build(ctx, dir, out, mpk.BuildOptions{Version: v, Stderr: o.stderr}); err != nil {
@@ -99,15 +102,15 @@ func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
 		if v == next {
 			break // published after the first install
 		}
-		if err := publishFile(ctx, srv, out); err != nil {
+		if err := srv.publishFile(ctx, out); err != nil {
 			return err
 		}
 	}
 	home := filepath.Join(tmp, "home")
 	cfg := host.Config{
 		Home:    home,
-		Logger:  slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Updates: &host.UpdateConfig{Server: srv.URL, PublicKey: srv.PublicKey, Clock: srv.Clock, Now: srv.ClientNow, ClientID: "dev"},
+		Logger:  log,
+		Updates: &host.UpdateConfig{Server: srv.URL, PublicKey: srv.PublicKey, ClientID: "dev"},
 	}
 	// Install the current version quietly.
 	h, err := host.New(cfg)
@@ -122,12 +125,10 @@ func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
 	a.Close(ctx)
 	h.Close(ctx)
 
-	if err := publishFile(ctx, srv, filepath.Join(tmp, next+mpk.Ext)); err != nil {
+	if err := srv.publishFile(ctx, filepath.Join(tmp, next+mpk.Ext)); err != nil {
 		return err
 	}
-	if fail {
-		srv.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 64})
-	}
+	corrupt.Store(fail)
 	running, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.stopOn.d > 0 {
@@ -166,15 +167,13 @@ func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
 	return a.Close(closeCtx)
 }
 
-// bumpPatch returns v with its patch number raised by one.
+// bumpPatch returns v, a version by mpk.ParseVersion, with its patch
+// number raised by one (and no pre-release or build).
 func bumpPatch(v string) (string, error) {
-	sv, err := version.NewSemver(v)
+	sv, err := mpk.ParseVersion(v)
 	if err != nil {
 		return "", err
 	}
-	seg := sv.Segments()
-	for len(seg) < 3 {
-		seg = append(seg, 0)
-	}
+	seg := sv.Segments64()
 	return fmt.Sprintf("%d.%d.%d", seg[0], seg[1], seg[2]+1), nil
 }

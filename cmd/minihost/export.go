@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 const exportSynopsis = `--data DIR --to OUT --key KEYFILE [--expires DURATION] [--app ID]...
@@ -24,7 +24,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	data := fs.String("data", "", "release server data folder")
 	to := fs.String("to", "", "output folder (created if missing)")
 	keyFile := fs.String("key", "", "the release server's private key file, written by minihost keygen (not its .pub)")
-	expires := fs.Duration("expires", updater.DefaultExportLifetime, "validity of the exported release documents")
+	expires := fs.Duration("expires", release.DefaultExportLifetime, "validity of the exported release documents")
 	var apps appList
 	fs.Var(&apps, "app", "export only this app (repeatable; default all)")
 	if code := parseFlags(fs, args); code >= 0 {
@@ -39,12 +39,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *expires <= 0 {
 		return usageError(fs, stderr, fmt.Sprintf("--expires %v: want a positive duration", *expires))
 	}
-	key, err := updater.LoadPrivateKey(*keyFile)
+	key, err := release.LoadPrivateKey(*keyFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost export: %v\n", err)
 		return 1
 	}
-	res, err := updater.Export(ctx, updater.ExportConfig{DataDir: *data, OutDir: *to, Key: key, Lifetime: *expires, Apps: apps})
+	res, err := release.Export(ctx, release.ExportConfig{DataDir: *data, OutDir: *to, Key: key, Lifetime: *expires, Apps: apps})
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost export: %v\n", err)
 		return 1

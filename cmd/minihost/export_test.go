@@ -12,16 +12,17 @@ import (
 
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 func TestExportCommand(t *testing.T) {
 	keyFile := relKeygen(t)
-	key, err := updater.LoadPrivateKey(keyFile)
+	key, err := release.LoadPrivateKey(keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := t.TempDir()
-	srv, err := updater.NewServer(updater.ServerConfig{DataDir: data, Key: key})
+	srv, err := release.New(release.Config{DataDir: data, Key: key, Validator: release.NoValidation{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +30,9 @@ func TestExportCommand(t *testing.T) {
 	if _, err := srv.Publish(t.Context(), "demo.hello", bytes.NewReader(pkg)); err != nil {
 		t.Fatal(err)
 	}
-	srv.Close()
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 
 	out := filepath.Join(t.TempDir(), "public")
 	code, stdout, stderr := relRun(t, "export", "--data", data, "--to", out, "--key", keyFile, "--expires", "72h")
@@ -49,7 +52,7 @@ func TestExportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(t.TempDir(), "p")
-	if _, err := c.Download(t.Context(), doc.Latest, dst); err != nil {
+	if _, err := c.Download(t.Context(), doc.Latest, dst, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(dst); !bytes.Equal(got, pkg) {

@@ -11,8 +11,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 	"github.com/spf13/afero"
 )
 
@@ -60,7 +61,7 @@ func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // convertKey runs "keygen --convert path".
 func convertKey(path string, stdout, stderr io.Writer) int {
-	res, err := updater.ConvertKeyFile(path)
+	res, err := release.ConvertKeyFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost keygen: %v\n", err)
 		return 1
@@ -96,7 +97,7 @@ func writeKeyPair(path string) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	pemKey, err := updater.EncodePrivateKey(key)
+	pemKey, err := release.EncodePrivateKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func writeKeyPair(path string) (ed25519.PublicKey, error) {
 		os.Remove(path)
 		return nil, err
 	}
-	if err := mpk.SyncDir(afero.NewOsFs(), filepath.Dir(path)); err != nil {
+	if err := fsutil.SyncDir(afero.NewOsFs(), filepath.Dir(path)); err != nil {
 		os.Remove(path + ".pub")
 		os.Remove(path)
 		return nil, err

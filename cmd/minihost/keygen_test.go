@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 func TestKeygenCommand(t *testing.T) {
@@ -16,7 +17,7 @@ func TestKeygenCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	priv, err := updater.LoadPrivateKey(key)
+	priv, err := release.LoadPrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}

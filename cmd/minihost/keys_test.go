@@ -17,6 +17,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 // keyFixture is a folder with one key pair in every form the commands meet:
@@ -217,7 +218,7 @@ func TestKeygenConvert(t *testing.T) {
 	// Export signs with the converted key; a client holding the old .pub
 	// verifies the documents.
 	data := t.TempDir()
-	srv, err := updater.NewServer(updater.ServerConfig{DataDir: data, Key: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32))})
+	srv, err := release.New(release.Config{DataDir: data, Key: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32)), Validator: release.NoValidation{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,9 @@ func TestKeygenConvert(t *testing.T) {
 	if _, err := srv.Publish(t.Context(), "demo.hello", bytes.NewReader(pkg)); err != nil {
 		t.Fatal(err)
 	}
-	srv.Close()
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "public")
 	if code, _, stderr := relRun(t, "export", "--data", data, "--to", out, "--key", f.old); code != 0 {
 		t.Fatalf("export with the converted key: exit %d: %s", code, stderr)

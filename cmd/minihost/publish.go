@@ -11,7 +11,7 @@ import (
 
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/mpk"
-	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 const publishSynopsis = `--server URL [--token T] [--rollout PERCENT] FILE.mpk
@@ -48,7 +48,13 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
 		return 1
 	}
-	m, err := validatePackage(ctx, f, st.Size(), pos[0])
+	val, err := newRuntimeValidator(runtime.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
+		return 1
+	}
+	defer closeWithin(val.Close)
+	m, err := validatePackage(ctx, val, f, st.Size(), pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
 		return 1
@@ -73,9 +79,10 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // validatePackage checks the package in r (size bytes, read from path)
 // before it is uploaded: the same checks the server makes (zip structure,
 // app.json with the version rule of mpk.ParseVersion, paths, sizes, the
-// entry is WebAssembly, every file readable), then compiles the entry. It
+// entry is WebAssembly, every file readable), then the entry with v, as
+// the server does (serve gives its server the same runtimeValidator). It
 // is the hook for further local checks.
-func validatePackage(ctx context.Context, r io.ReaderAt, size int64, path string) (*mpk.Manifest, error) {
+func validatePackage(ctx context.Context, v release.Validator, r io.ReaderAt, size int64, path string) (*mpk.Manifest, error) {
 	p, err := mpk.Open(r, size, mpk.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("open package %s: %w", path, err)
@@ -95,12 +102,7 @@ func validatePackage(ctx context.Context, r io.ReaderAt, size int64, path string
 	if err != nil {
 		return nil, fmt.Errorf("check package %s: %w", path, err)
 	}
-	eng, err := runtime.NewEngine(runtime.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return nil, err
-	}
-	defer eng.Close(ctx)
-	if err := eng.Validate(ctx, p.Manifest.AppID, wasm); err != nil {
+	if err := v.Validate(ctx, p.Manifest.AppID, *p.Manifest, wasm); err != nil {
 		return nil, fmt.Errorf("check package %s: %w", path, err)
 	}
 	return p.Manifest, nil
@@ -121,13 +123,13 @@ func adminFlags(fs *flag.FlagSet) (server, token *string) {
 
 // newAdminClient makes an admin client, taking the token from
 // MINIHOST_TOKEN when none is given (the first, if it lists several).
-func newAdminClient(server, token string) (*updater.AdminClient, error) {
+func newAdminClient(server, token string) (*release.AdminClient, error) {
 	if token == "" {
 		if ts := splitTokens(os.Getenv("MINIHOST_TOKEN")); len(ts) > 0 {
 			token = ts[0]
 		}
 	}
-	return updater.NewAdminClient(updater.AdminClientConfig{BaseURL: server, Token: token})
+	return release.NewAdminClient(release.AdminClientConfig{BaseURL: server, Token: token})
 }
 
 // parseInterspersed parses flags that may come before or after positional

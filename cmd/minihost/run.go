@@ -214,7 +214,7 @@ var exitEvents = []string{
 	host.EventDecision, host.EventLaunch, host.EventShow, host.EventHide, host.EventLog,
 	host.EventModal, host.EventModalResult, host.EventError, host.EventExit,
 	host.EventCheckForUpdate, host.EventUpdateReady, host.EventUpdateFailed,
-	host.EventApplyUpdate, host.EventBlocked, host.EventRollback,
+	host.EventApplyUpdate, host.EventBlocked, host.EventRollback, host.EventCheckFailed,
 }
 
 // runOutput prints events as text or JSON lines; goroutine-safe.
@@ -240,11 +240,11 @@ func formatEvent(ev host.Event) string {
 	tag := fmt.Sprintf("[%s %s]", ev.App, ev.Version)
 	switch ev.Event {
 	case host.EventLog:
-		return fmt.Sprintf("%s %s", tag, ev.Message)
+		return fmt.Sprintf("%s log: %s", tag, guestText(ev.Message))
 	case host.EventLaunch:
 		return fmt.Sprintf("%s launch (reason %s)", tag, ev.Reason)
 	case host.EventModal:
-		return fmt.Sprintf("%s modal %d: %s: %s", tag, ev.ModalID, ev.Modal.Title, ev.Modal.Content)
+		return fmt.Sprintf("%s modal %d: %s: %s", tag, ev.ModalID, guestText(ev.Modal.Title), guestText(ev.Modal.Content))
 	case host.EventModalResult:
 		answer := "cancel"
 		if ev.Confirm != nil && *ev.Confirm {
@@ -252,7 +252,7 @@ func formatEvent(ev host.Event) string {
 		}
 		return fmt.Sprintf("%s modal %d answered %s", tag, ev.ModalID, answer)
 	case host.EventError:
-		return fmt.Sprintf("%s error in %s (%s): %s", tag, ev.Callback, ev.Reason, ev.Message)
+		return fmt.Sprintf("%s error in %s (%s): %s", tag, ev.Callback, ev.Reason, guestText(ev.Message))
 	case host.EventExit:
 		return fmt.Sprintf("%s exit (%s)", tag, ev.Reason)
 	case host.EventDecision:
@@ -261,6 +261,10 @@ func formatEvent(ev host.Event) string {
 		return fmt.Sprintf("%s checkForUpdate hasUpdate=%t", tag, ev.HasUpdate != nil && *ev.HasUpdate)
 	case host.EventUpdateFailed:
 		return fmt.Sprintf("%s updateFailed: %s", tag, ev.Message)
+	case host.EventCheckFailed:
+		return fmt.Sprintf("%s checkFailed: %s", tag, ev.Message)
+	case host.EventRollback:
+		return fmt.Sprintf("%s rollback: %s", tag, ev.Message)
 	case host.EventBlocked:
 		if ev.Total > 0 {
 			return fmt.Sprintf("%s blocked (attempt %d): %s %d/%d bytes", tag, ev.Attempt, ev.Message, ev.Bytes, ev.Total)
@@ -290,14 +294,14 @@ func (p *promptUI) ShowModal(app string, m runtime.Modal, answer func(bool)) {
 		if p.rd == nil {
 			p.rd = bufio.NewReader(p.in)
 		}
-		confirm, cancel := m.ConfirmText, m.CancelText
+		confirm, cancel := guestText(m.ConfirmText), guestText(m.CancelText)
 		if confirm == "" {
 			confirm = "OK"
 		}
 		if cancel == "" {
 			cancel = "Cancel"
 		}
-		fmt.Fprintf(p.out, "\n[%s] %s\n%s\n", app, m.Title, m.Content)
+		fmt.Fprintf(p.out, "\n[%s] modal from the app: %s\n%s\n", app, guestText(m.Title), guestText(m.Content))
 		if !m.ShowCancel {
 			fmt.Fprintf(p.out, "press Enter for %s: ", confirm)
 			p.rd.ReadString('\n')

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime"
 )
 
 // runJSON runs `minihost run` with JSON events and returns them.
@@ -96,4 +97,31 @@ func TestRunUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGuestTextCannotForgeHostLines: a guest's log line or modal text
+// cannot start a line of its own, drive the terminal, or read as a host
+// line.
+func TestGuestTextCannotForgeHostLines(t *testing.T) {
+	forged := "hi\n[demo.counter 9.9.9] decision: sync opened 9.9.9\x1b[2J\x1b]0;pwned\x07\u202eevil"
+	for _, tc := range []struct {
+		name string
+		ev   host.Event
+	}{
+		{"log", host.Event{Event: host.EventLog, App: "demo.counter", Version: "1.0.0", Message: forged}},
+		{"modal", host.Event{Event: host.EventModal, App: "demo.counter", Version: "1.0.0", Modal: &runtime.Modal{Title: forged, Content: forged}}},
+		{"error", host.Event{Event: host.EventError, App: "demo.counter", Version: "1.0.0", Callback: "onShow", Message: forged}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line := formatEvent(tc.ev)
+			if strings.ContainsAny(line, "\n\r\x1b\x07\u202e") {
+				t.Fatalf("control characters reach the terminal: %q", line)
+			}
+			if !strings.HasPrefix(line, "[demo.counter 1.0.0] ") {
+				t.Fatalf("line %q does not start with the host's tag", line)
+			}
+			require.Contains(t, line, `\n[demo.counter 9.9.9]`, "the forged line is shown escaped, inside the guest's line")
+		})
+	}
+	require.Equal(t, "plain text, ünïcode", guestText("plain text, ünïcode"))
 }

@@ -9,14 +9,17 @@ import (
 	"os"
 	"strings"
 
+	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 const serveSynopsis = `--data DIR --key KEYFILE [--addr HOST:PORT] [--token T]
 
 Runs a release server: it stores published packages in DIR and serves each
-app's signed release document and packages. The admin API (publish,
-settings, revert, versions) needs a bearer token: --token, or
+app's signed release document and packages. Uploads are compiled before
+they are published, so a module no host can run is refused. The admin API
+(publish, settings, revert, versions) needs a bearer token: --token, or
 MINIHOST_TOKEN (several tokens, comma-separated, for rotation). Without one
 the admin API is disabled. Stops gracefully on Ctrl-C.`
 
@@ -38,7 +41,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *data == "" || *keyFile == "" {
 		return usageError(fs, stderr, "--data and --key are required")
 	}
-	key, err := updater.LoadPrivateKey(*keyFile)
+	key, err := release.LoadPrivateKey(*keyFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
 		return 1
@@ -51,18 +54,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *quiet {
 		level = slog.LevelWarn
 	}
-	srv, err := updater.NewServer(updater.ServerConfig{
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	val, err := newRuntimeValidator(runtime.Config{Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
+		return 1
+	}
+	defer closeWithin(val.Close)
+	srv, err := release.New(release.Config{
 		DataDir:          *data,
 		Key:              key,
+		Validator:        val,
 		Tokens:           tokens,
 		DocumentLifetime: *lifetime,
-		Logger:           slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Logger:           log,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost serve: %v\n", err)
 		return 1
 	}
-	defer srv.Close()
+	defer closeWithin(srv.Close)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost serve: %v\n", err)

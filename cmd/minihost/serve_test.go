@@ -15,6 +15,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 // relRun runs a command line through run and returns the exit code and
@@ -158,8 +159,8 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 
 	// --json for scripts.
 	code, stdout, stderr := relRun(t, "versions", "--json", "--server", url, "demo.counter")
-	var st updater.AppStatus
-	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || st.Sequence != 4 || len(st.Versions) != 2 || st.Versions[0].State != updater.VersionRevoked {
+	var st release.AppStatus
+	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || st.Sequence != 4 || len(st.Versions) != 2 || st.Versions[0].State != release.VersionRevoked {
 		t.Fatalf("versions --json: exit %d, %+v\n%s", code, st, stderr)
 	}
 
@@ -181,7 +182,7 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 		t.Fatalf("document %+v", doc)
 	}
 	dst := filepath.Join(t.TempDir(), "p.mpk")
-	if _, err := c.Download(t.Context(), doc.Latest, dst); err != nil {
+	if _, err := c.Download(t.Context(), doc.Latest, dst, nil); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile(pkg1)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 const settingsSynopsis = `--server URL APPID [--min-version V] [--prefer-local V] [--rollout PERCENT]
@@ -29,7 +29,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if len(pos) != 1 {
 		return usageError(fs, stderr, "want exactly one APPID")
 	}
-	var set updater.Settings
+	var set release.Settings
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "min-version":
@@ -40,7 +40,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			set.RolloutPercent = rollout
 		}
 	})
-	if set == (updater.Settings{}) {
+	if set == (release.Settings{}) {
 		return usageError(fs, stderr, "nothing to change: give --min-version, --prefer-local or --rollout")
 	}
 	admin, err := newAdminClient(*server, *token)

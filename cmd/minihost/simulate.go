@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/afero"
 
-	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/cmd/minihost/internal/simulate"
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/updater"
-	"github.com/minihost/minihost/updater/simulate"
 )
 
 const simulateSynopsis = `[--clients N] [--hours H] [--seed S] [--periodic D] [--window D]
@@ -102,7 +102,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stderr, "minihost simulate: %v\n", err)
 			return 1
 		}
-		if err := mpk.WriteFileAtomic(afero.NewOsFs(), *svg, buf.Bytes(), 0o644); err != nil {
+		if err := fsutil.WriteFile(afero.NewOsFs(), *svg, buf.Bytes(), 0o644); err != nil {
 			fmt.Fprintf(stderr, "minihost simulate: write chart: %v\n", err)
 			return 1
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minihost/minihost/updater/simulate"
+	"github.com/minihost/minihost/cmd/minihost/internal/simulate"
 )
 
 func TestSimulateCommand(t *testing.T) {

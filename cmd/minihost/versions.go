@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 const versionsSynopsis = `--server URL APPID [--json]
@@ -52,7 +52,7 @@ func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 // printStatus prints an app's release state as a table.
-func printStatus(w io.Writer, st *updater.AppStatus) {
+func printStatus(w io.Writer, st *release.AppStatus) {
 	orNone := func(s string) string {
 		if s == "" {
 			return "-"

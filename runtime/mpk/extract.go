@@ -12,6 +12,8 @@ import (
 	"sort"
 
 	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/fsutil"
 )
 
 // Extract writes the package's files and folders into the new folder dir on
@@ -86,11 +88,11 @@ func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
 
 	// Children before parents, then the top folder itself.
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := SyncDir(fsys, filepath.Join(tmp, filepath.FromSlash(dirs[i]))); err != nil {
+		if err := fsutil.SyncDir(fsys, filepath.Join(tmp, filepath.FromSlash(dirs[i]))); err != nil {
 			return fmt.Errorf("extract package to %s: %w", dir, err)
 		}
 	}
-	if err := SyncDir(fsys, tmp); err != nil {
+	if err := fsutil.SyncDir(fsys, tmp); err != nil {
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
 	// Stat again: dir may have appeared meanwhile, and renaming a folder
@@ -104,7 +106,7 @@ func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
 		}
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
-	if err := SyncDir(fsys, parent); err != nil {
+	if err := fsutil.SyncDir(fsys, parent); err != nil {
 		// The package is in place; only durability is in doubt. Report it
 		// without undoing the rename, which could lose a complete install.
 		return fmt.Errorf("extract package to %s: %w", dir, err)

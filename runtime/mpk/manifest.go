@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -14,14 +15,16 @@ import (
 	"unicode/utf8"
 
 	version "github.com/hashicorp/go-version"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 const (
 	// ManifestName is the name of the manifest at the root of a package.
 	ManifestName = "app.json"
-	// ABIVersion is the guest ABI version this host speaks (runtime/ABI.md).
-	// A manifest must declare exactly this version.
-	ABIVersion = 1
+	// ABIVersion is the guest ABI version this host speaks (runtime/ABI.md,
+	// abi.Version). A manifest must declare exactly this version.
+	ABIVersion = abi.Version
 	// Ext is the file name extension of a package.
 	Ext = ".mpk"
 	// MaxAppIDLen bounds an app id in bytes: it names folders on every
@@ -37,12 +40,19 @@ const (
 	maxManifestSize = 64 << 10
 )
 
-// KnownPermissions is the set of permission names a manifest may request.
-// ABI version 1 defines none, so every requested permission is refused;
-// host APIs that need a grant add their names here when they arrive.
-//
-// It is read-only at run time: change it only in package initialisation.
-var KnownPermissions = map[string]bool{}
+// KnownPermissions returns the permission names a manifest may request,
+// sorted. ABI version 1 defines none, so it returns an empty list and every
+// requested permission is refused. Each call returns a fresh slice, which
+// the caller may modify. It is safe for concurrent use.
+func KnownPermissions() []string {
+	return slices.Sorted(maps.Keys(knownPermissions))
+}
+
+// knownPermissions is the set KnownPermissions lists and ParseManifest
+// checks against. Host APIs that need a grant add their names here when
+// they arrive. Nothing modifies it at run time; tests add names through
+// export_test.go.
+var knownPermissions = map[string]bool{}
 
 // Manifest is the parsed app.json of a package. A Manifest returned by
 // ParseManifest or found in a Package is valid; treat it as read-only
@@ -60,8 +70,8 @@ type Manifest struct {
 	Entry string `json:"entry"`
 	// Name is the display name; it may be empty.
 	Name string `json:"name,omitempty"`
-	// Permissions lists the host permissions the app asks for; each must be
-	// in KnownPermissions.
+	// Permissions lists the host permissions the app asks for; each must
+	// be listed by KnownPermissions.
 	Permissions []string `json:"permissions,omitempty"`
 
 	semver *version.Version
@@ -241,7 +251,7 @@ func (m *Manifest) validate() error {
 		return manifestErr("entry", err)
 	}
 	for i, p := range m.Permissions {
-		if !KnownPermissions[p] {
+		if !knownPermissions[p] {
 			return manifestErr("permissions", invalid(fmt.Sprintf("unknown permission %q", p), nil))
 		}
 		if slices.Contains(m.Permissions[:i], p) {

@@ -3,6 +3,7 @@ package mpk_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -142,10 +143,16 @@ func TestParseManifestMessage(t *testing.T) {
 }
 
 func TestParseManifestKnownPermission(t *testing.T) {
-	// KnownPermissions is package state meant to grow with the ABI; this
-	// test adds a name for its duration only (so it must not be parallel).
-	mpk.KnownPermissions["test.perm"] = true
-	t.Cleanup(func() { delete(mpk.KnownPermissions, "test.perm") })
+	// The known permissions grow with the ABI; this test adds a name for
+	// its duration only (so it must not be parallel).
+	mpk.AddKnownPermission(t, "test.perm")
+	if got := mpk.KnownPermissions(); !slices.Contains(got, "test.perm") {
+		t.Fatalf("KnownPermissions() = %q, want it to contain test.perm", got)
+	}
+	mpk.KnownPermissions()[0] = "changed" // a copy: the set stays as it is
+	if got := mpk.KnownPermissions(); !slices.Contains(got, "test.perm") {
+		t.Fatalf("KnownPermissions() after modifying a result = %q, want it to contain test.perm", got)
+	}
 
 	m, err := mpk.ParseManifest([]byte(withField(t, "permissions", `["test.perm"]`)))
 	if err != nil {

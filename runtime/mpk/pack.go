@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/fsutil"
 )
 
 // packTime is the modification time of every packed file, so that packing
@@ -183,7 +185,7 @@ func writePackage(out string, manifest []byte, files []srcFile) error {
 		}
 		return p.Close()
 	}
-	return writeAtomic(osfs, out, 0o644, fill, check)
+	return fsutil.WriteFunc(osfs, out, 0o644, fill, check)
 }
 
 func addFile(zw *zip.Writer, name string, fill func(w io.Writer) error) error {

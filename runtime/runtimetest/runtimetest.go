@@ -42,6 +42,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
@@ -107,7 +108,7 @@ func BuildWasm(tb testing.TB, dir string) []byte {
 	osfs := afero.NewOsFs()
 	if err := osfs.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
 		tb.Logf("runtimetest: cache guest: %v", err)
-	} else if err := mpk.WriteFileAtomic(osfs, cached, data, 0o644); err != nil {
+	} else if err := fsutil.WriteFile(osfs, cached, data, 0o644); err != nil {
 		tb.Logf("runtimetest: cache guest: %v", err)
 	}
 	return data

@@ -4,16 +4,17 @@
 
 package wx
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 // guest is the one guestApp of this module; the exports forward to it.
 var guest guestApp
 
-// abiVersion is the guest ABI version this SDK implements.
-const abiVersion = 1
-
 //go:wasmexport minihost_abi_version
-func minihostABIVersion() int32 { return abiVersion }
+func minihostABIVersion() int32 { return abi.Version }
 
 //go:wasmexport minihost_alloc
 func minihostAlloc(size uint32) unsafe.Pointer {

@@ -3,15 +3,8 @@ package wx
 import (
 	"encoding/json"
 	"unsafe"
-)
 
-// Event kinds of minihost_on_event (ABI version 1).
-const (
-	kindCustom         = 1
-	kindModalResult    = 2
-	kindCheckForUpdate = 3
-	kindUpdateReady    = 4
-	kindUpdateFailed   = 5
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // Codes the callbacks return when the host broke the ABI.
@@ -45,7 +38,7 @@ type guestApp struct {
 	show   []func()
 	hide   []func()
 	event  []func(name string, data []byte)
-	modals map[int32]func(ModalResult)
+	modals map[uint32]func(ModalResult)
 	// updates is the one update manager, handed out by GetUpdateManager.
 	updates UpdateManager
 	// payload is the buffer minihost_alloc handed out last; len == cap.
@@ -119,8 +112,8 @@ func (a *guestApp) onHide() int32 {
 }
 
 func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
-	switch kind {
-	case kindCustom:
+	switch abi.EventKind(kind) {
+	case abi.EventCustom:
 		if len(a.event) == 0 {
 			return resultOK
 		}
@@ -128,25 +121,19 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		if !ok {
 			return resultBadPointer
 		}
-		var e struct {
-			Name string          `json:"name"`
-			Data json.RawMessage `json:"data"`
-		}
+		var e abi.CustomEvent
 		if err := json.Unmarshal(p, &e); err != nil {
 			return resultBadPayload
 		}
 		for _, f := range a.event {
 			f(e.Name, e.Data)
 		}
-	case kindModalResult:
+	case abi.EventModal:
 		p, ok := a.payloadAt(ptr, n)
 		if !ok {
 			return resultBadPointer
 		}
-		var r struct {
-			ID int32 `json:"id"`
-			ModalResult
-		}
+		var r ModalResult
 		if err := json.Unmarshal(p, &r); err != nil {
 			return resultBadPayload
 		}
@@ -157,8 +144,8 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 			return resultOK
 		}
 		delete(a.modals, r.ID)
-		f(r.ModalResult)
-	case kindCheckForUpdate:
+		f(r)
+	case abi.EventUpdateCheck:
 		if len(a.updates.check) == 0 {
 			return resultOK
 		}
@@ -166,22 +153,20 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		if !ok {
 			return resultBadPointer
 		}
-		var r struct {
-			HasUpdate *bool `json:"hasUpdate"`
-		}
-		if err := json.Unmarshal(p, &r); err != nil || r.HasUpdate == nil {
+		var r abi.UpdateCheck
+		if err := json.Unmarshal(p, &r); err != nil {
 			return resultBadPayload
 		}
 		for _, f := range a.updates.check {
-			f(*r.HasUpdate)
+			f(r.HasUpdate)
 		}
-	case kindUpdateReady:
+	case abi.EventUpdateReady:
 		// The payload is empty; a future host may add fields, which this
 		// version does not need.
 		for _, f := range a.updates.ready {
 			f()
 		}
-	case kindUpdateFailed:
+	case abi.EventUpdateFailed:
 		for _, f := range a.updates.failed {
 			f()
 		}
@@ -190,12 +175,12 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 }
 
 // awaitModal records success as the callback for modal id.
-func (a *guestApp) awaitModal(id int32, success func(ModalResult)) {
+func (a *guestApp) awaitModal(id uint32, success func(ModalResult)) {
 	if success == nil {
 		return
 	}
 	if a.modals == nil {
-		a.modals = make(map[int32]func(ModalResult))
+		a.modals = make(map[uint32]func(ModalResult))
 	}
 	a.modals[id] = success
 }
@@ -219,5 +204,5 @@ func readResult(buf *[]byte, call func(p []byte) int32) ([]byte, int32) {
 		}
 		*buf = make([]byte, n)
 	}
-	return nil, codeIO
+	return nil, abi.CodeIO
 }

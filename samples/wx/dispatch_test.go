@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"unsafe"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // deliver writes payload the way the host does, into the buffer alloc hands
@@ -157,7 +159,7 @@ func TestCustomEvent(t *testing.T) {
 			var got []ev
 			a.event = append(a.event, func(name string, data []byte) { got = append(got, ev{name, string(data)}) })
 			ptr, n := deliver(t, &a, tt.payload)
-			if code := a.onEvent(kindCustom, ptr, n); code != tt.code {
+			if code := a.onEvent(uint32(abi.EventCustom), ptr, n); code != tt.code {
 				t.Fatalf("onEvent = %d, want %d", code, tt.code)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
@@ -169,7 +171,7 @@ func TestCustomEvent(t *testing.T) {
 	t.Run("no handler", func(t *testing.T) {
 		var a guestApp
 		ptr, n := deliver(t, &a, `not even JSON`)
-		if code := a.onEvent(kindCustom, ptr, n); code != resultOK {
+		if code := a.onEvent(uint32(abi.EventCustom), ptr, n); code != resultOK {
 			t.Errorf("onEvent without handlers = %d, want 0", code)
 		}
 	})
@@ -177,7 +179,7 @@ func TestCustomEvent(t *testing.T) {
 		var a guestApp
 		a.event = append(a.event, func(string, []byte) { t.Error("handler ran") })
 		ptr, _ := deliver(t, &a, `{"name":"x"}`)
-		if code := a.onEvent(kindCustom, ptr-1, 4); code != resultBadPointer {
+		if code := a.onEvent(uint32(abi.EventCustom), ptr-1, 4); code != resultBadPointer {
 			t.Errorf("onEvent = %d, want %d", code, resultBadPointer)
 		}
 	})
@@ -193,22 +195,22 @@ func TestModalResult(t *testing.T) {
 	}
 
 	ptr, n := deliver(t, &a, `{"id":9,"confirm":true,"cancel":false}`)
-	if code := a.onEvent(kindModalResult, ptr, n); code != resultOK || got != nil {
+	if code := a.onEvent(uint32(abi.EventModal), ptr, n); code != resultOK || got != nil {
 		t.Fatalf("unknown id: code %d, callbacks %v", code, got)
 	}
 	ptr, n = deliver(t, &a, `{"id":7,"confirm":false,"cancel":true}`)
-	if code := a.onEvent(kindModalResult, ptr, n); code != resultOK {
+	if code := a.onEvent(uint32(abi.EventModal), ptr, n); code != resultOK {
 		t.Fatalf("onEvent = %d", code)
 	}
-	if want := []ModalResult{{Cancel: true}}; !reflect.DeepEqual(got, want) {
+	if want := []ModalResult{{ID: 7, Cancel: true}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("callback saw %v, want %v", got, want)
 	}
 	// A second answer with the same id finds nobody waiting.
-	if code := a.onEvent(kindModalResult, ptr, n); code != resultOK || len(got) != 1 {
+	if code := a.onEvent(uint32(abi.EventModal), ptr, n); code != resultOK || len(got) != 1 {
 		t.Errorf("repeated answer: code %d, %d callbacks", code, len(got))
 	}
 	ptr, n = deliver(t, &a, `{"id":"7"}`)
-	if code := a.onEvent(kindModalResult, ptr, n); code != resultBadPayload {
+	if code := a.onEvent(uint32(abi.EventModal), ptr, n); code != resultBadPayload {
 		t.Errorf("malformed answer = %d, want %d", code, resultBadPayload)
 	}
 }
@@ -272,8 +274,8 @@ func TestReadResult(t *testing.T) {
 	})
 	t.Run("error", func(t *testing.T) {
 		var buf []byte
-		got, code := readResult(&buf, func([]byte) int32 { return codeNotFound })
-		if got != nil || code != codeNotFound {
+		got, code := readResult(&buf, func([]byte) int32 { return abi.CodeNotFound })
+		if got != nil || code != abi.CodeNotFound {
 			t.Errorf("got %q, code %d", got, code)
 		}
 	})
@@ -281,7 +283,7 @@ func TestReadResult(t *testing.T) {
 		var buf []byte
 		calls := 0
 		got, code := readResult(&buf, func(p []byte) int32 { calls++; return int32(len(p) + 1) })
-		if got != nil || code != codeIO || calls != maxResultTries {
+		if got != nil || code != abi.CodeIO || calls != maxResultTries {
 			t.Errorf("got %q, code %d, %d calls", got, code, calls)
 		}
 	})

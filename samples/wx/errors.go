@@ -3,6 +3,8 @@ package wx
 import (
 	"errors"
 	"strconv"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // The sentinel errors, one per negative result code of ABI version 1. An
@@ -29,31 +31,16 @@ var (
 	ErrNotReady = errors.New("wx: no update is ready")
 )
 
-// ABI version 1 result codes.
-const (
-	codeInvalid  int32 = -1
-	codeNotFound int32 = -2
-	codeQuota    int32 = -3
-	codeIO       int32 = -4
-	codeTooBig   int32 = -5
-	codeDenied   int32 = -6
-	codeBusy     int32 = -7
-	codeNotReady int32 = -8
-)
-
-// codes maps -code-1 to the code's ABI name and sentinel.
-var codes = [...]struct {
-	name string
-	err  error
-}{
-	{"EINVAL", ErrInvalid},
-	{"ENOTFOUND", ErrNotFound},
-	{"EQUOTA", ErrQuota},
-	{"EIO", ErrIO},
-	{"ETOOBIG", ErrTooBig},
-	{"EDENIED", ErrDenied},
-	{"EBUSY", ErrBusy},
-	{"ENOTREADY", ErrNotReady},
+// sentinels maps each result code of ABI version 1 to its sentinel.
+var sentinels = map[int32]error{
+	abi.CodeInvalid:  ErrInvalid,
+	abi.CodeNotFound: ErrNotFound,
+	abi.CodeQuota:    ErrQuota,
+	abi.CodeIO:       ErrIO,
+	abi.CodeTooBig:   ErrTooBig,
+	abi.CodeDenied:   ErrDenied,
+	abi.CodeBusy:     ErrBusy,
+	abi.CodeNotReady: ErrNotReady,
 }
 
 // Error is a failed call to the host module: the wx import that failed and
@@ -68,19 +55,14 @@ type Error struct {
 
 // Error returns, for example, "wx get_storage: no such storage key (ENOTFOUND)".
 func (e *Error) Error() string {
-	if i := -int(e.Code) - 1; i >= 0 && i < len(codes) {
-		return "wx " + e.Op + ": " + codes[i].err.Error()[len("wx: "):] + " (" + codes[i].name + ")"
+	if err := sentinels[e.Code]; err != nil {
+		return "wx " + e.Op + ": " + err.Error()[len("wx: "):] + " (" + abi.CodeName(e.Code) + ")"
 	}
 	return "wx " + e.Op + ": error code " + strconv.Itoa(int(e.Code))
 }
 
 // Unwrap returns the sentinel for e.Code, or nil for an unknown code.
-func (e *Error) Unwrap() error {
-	if i := -int(e.Code) - 1; i >= 0 && i < len(codes) {
-		return codes[i].err
-	}
-	return nil
-}
+func (e *Error) Unwrap() error { return sentinels[e.Code] }
 
 // check turns a result code into nil (code >= 0) or an *Error.
 func check(op string, code int32) error {

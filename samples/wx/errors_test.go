@@ -36,9 +36,9 @@ func TestErrorCodes(t *testing.T) {
 			if got := errors.Unwrap(err); got != tt.want {
 				t.Errorf("Unwrap() = %v, want %v", got, tt.want)
 			}
-			for _, s := range codes {
-				if is := errors.Is(err, s.err); is != (s.err == tt.want) {
-					t.Errorf("errors.Is(%v, %v) = %t", err, s.err, is)
+			for _, s := range sentinels {
+				if is := errors.Is(err, s); is != (s == tt.want) {
+					t.Errorf("errors.Is(%v, %v) = %t", err, s, is)
 				}
 			}
 		})

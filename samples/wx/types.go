@@ -1,56 +1,26 @@
 package wx
 
+import "github.com/minihost/minihost/samples/wx/abi"
+
 // LaunchOptions is what the host tells a mini program when it starts an
-// instance: the payload of minihost_on_launch.
-type LaunchOptions struct {
-	// Version is the running package's semantic version, e.g. "1.2.0".
-	Version string `json:"version"`
-	// Reason is "launch" (a cold start), "update" (the host swapped in a
-	// new version after an update was applied) or "relaunch" (the
-	// previous instance trapped or timed out and this one replaces it).
-	Reason string `json:"reason"`
-	// AppID is the app id from the package's app.json.
-	AppID string `json:"appId"`
-}
+// instance, the payload of minihost_on_launch: Version, Reason ("launch",
+// "update" or "relaunch") and AppID. See abi.LaunchOptions.
+type LaunchOptions = abi.LaunchOptions
 
-// Modal describes a dialog for ShowModal, as wx.showModal takes it.
-type Modal struct {
-	Title   string `json:"title"`
-	Content string `json:"content"`
-	// ShowCancel adds a cancel button beside the confirm button.
-	ShowCancel bool `json:"showCancel"`
-	// ConfirmText and CancelText label the buttons; empty means the
-	// host's default labels.
-	ConfirmText string `json:"confirmText,omitempty"`
-	CancelText  string `json:"cancelText,omitempty"`
-}
+// Modal describes a dialog for ShowModal, as wx.showModal takes it. See
+// abi.Modal for the fields and their bounds.
+type Modal = abi.Modal
 
-// ModalResult is a person's answer to a modal. At most one of Confirm and
-// Cancel is true; both are false when the dialog was dismissed otherwise.
-type ModalResult struct {
-	Confirm bool `json:"confirm"`
-	Cancel  bool `json:"cancel"`
-}
+// ModalResult is a person's answer to a modal: ID is the modal's id; at
+// most one of Confirm and Cancel is true, and both are false when the
+// dialog was dismissed otherwise. See abi.ModalResult.
+type ModalResult = abi.ModalResult
 
 // StorageInfo describes the mini program's storage, as GetStorageInfo
-// returns it.
-type StorageInfo struct {
-	// Keys lists every stored key.
-	Keys []string `json:"keys"`
-	// CurrentSize is the space used, keys plus values, in KB (1024 bytes),
-	// as in WeChat.
-	CurrentSize int `json:"currentSize"`
-	// LimitSize is the quota in KB.
-	LimitSize int `json:"limitSize"`
-}
+// returns it: the keys and the space used and allowed, in KiB. See
+// abi.StorageInfo.
+type StorageInfo = abi.StorageInfo
 
-// SystemInfo describes the host and the running mini program.
-type SystemInfo struct {
-	HostVersion string `json:"hostVersion"`
-	AppID       string `json:"appId"`
-	AppVersion  string `json:"appVersion"`
-	// Platform is the host's platform, e.g. "linux/amd64".
-	Platform string `json:"platform"`
-	// ABIVersion is the guest ABI version the host speaks (1).
-	ABIVersion int `json:"abiVersion"`
-}
+// SystemInfo describes the host and the running mini program, as
+// GetSystemInfo returns it. See abi.SystemInfo.
+type SystemInfo = abi.SystemInfo

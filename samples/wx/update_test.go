@@ -3,6 +3,8 @@ package wx
 import (
 	"reflect"
 	"testing"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 func TestGetUpdateManagerRegistersOnce(t *testing.T) {
@@ -51,17 +53,17 @@ func TestUpdateEvents(t *testing.T) {
 		code    int32
 		want    []string
 	}{
-		{"has update", kindCheckForUpdate, `{"hasUpdate":true}`, resultOK, []string{"check1 true", "check2"}},
-		{"no update", kindCheckForUpdate, `{"hasUpdate":false}`, resultOK, []string{"check1 false", "check2"}},
-		{"unknown fields ignored", kindCheckForUpdate, `{"hasUpdate":true,"version":"2.0.0"}`, resultOK, []string{"check1 true", "check2"}},
-		{"missing hasUpdate", kindCheckForUpdate, `{}`, resultBadPayload, nil},
-		{"null hasUpdate", kindCheckForUpdate, `{"hasUpdate":null}`, resultBadPayload, nil},
-		{"string hasUpdate", kindCheckForUpdate, `{"hasUpdate":"yes"}`, resultBadPayload, nil},
-		{"check not JSON", kindCheckForUpdate, `{"hasUpdate":`, resultBadPayload, nil},
-		{"check empty", kindCheckForUpdate, ``, resultBadPayload, nil},
-		{"ready", kindUpdateReady, ``, resultOK, []string{"ready1", "ready2"}},
-		{"ready with a payload", kindUpdateReady, `{"future":1}`, resultOK, []string{"ready1", "ready2"}},
-		{"failed", kindUpdateFailed, ``, resultOK, []string{"failed"}},
+		{"has update", uint32(abi.EventUpdateCheck), `{"hasUpdate":true}`, resultOK, []string{"check1 true", "check2"}},
+		{"no update", uint32(abi.EventUpdateCheck), `{"hasUpdate":false}`, resultOK, []string{"check1 false", "check2"}},
+		{"unknown fields ignored", uint32(abi.EventUpdateCheck), `{"hasUpdate":true,"version":"2.0.0"}`, resultOK, []string{"check1 true", "check2"}},
+		{"missing hasUpdate", uint32(abi.EventUpdateCheck), `{}`, resultBadPayload, nil},
+		{"null hasUpdate", uint32(abi.EventUpdateCheck), `{"hasUpdate":null}`, resultBadPayload, nil},
+		{"string hasUpdate", uint32(abi.EventUpdateCheck), `{"hasUpdate":"yes"}`, resultBadPayload, nil},
+		{"check not JSON", uint32(abi.EventUpdateCheck), `{"hasUpdate":`, resultBadPayload, nil},
+		{"check empty", uint32(abi.EventUpdateCheck), ``, resultBadPayload, nil},
+		{"ready", uint32(abi.EventUpdateReady), ``, resultOK, []string{"ready1", "ready2"}},
+		{"ready with a payload", uint32(abi.EventUpdateReady), `{"future":1}`, resultOK, []string{"ready1", "ready2"}},
+		{"failed", uint32(abi.EventUpdateFailed), ``, resultOK, []string{"failed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +86,7 @@ func TestUpdateEvents(t *testing.T) {
 		var got []string
 		recorder(&a, &got)
 		ptr, _ := deliver(t, &a, `{"hasUpdate":true}`)
-		if code := a.onEvent(kindCheckForUpdate, ptr+uintptr(len(a.payload)), 1); code != resultBadPointer {
+		if code := a.onEvent(uint32(abi.EventUpdateCheck), ptr+uintptr(len(a.payload)), 1); code != resultBadPointer {
 			t.Errorf("onEvent = %d, want %d", code, resultBadPointer)
 		}
 		if got != nil {
@@ -108,7 +110,7 @@ func TestUpdateEventsWithoutHandlers(t *testing.T) {
 				a.updateManager(func() {})
 			}
 			ptr, n := deliver(t, &a, `not even JSON`)
-			for _, kind := range []uint32{kindCheckForUpdate, kindUpdateReady, kindUpdateFailed} {
+			for _, kind := range []uint32{uint32(abi.EventUpdateCheck), uint32(abi.EventUpdateReady), uint32(abi.EventUpdateFailed)} {
 				if code := a.onEvent(kind, ptr, n); code != resultOK {
 					t.Errorf("kind %d: code %d, want 0", kind, code)
 				}
@@ -132,10 +134,10 @@ func TestUpdateHandlerAddedDuringEvent(t *testing.T) {
 		m.OnUpdateReady(func() { got = append(got, "ready") })
 	})
 	ptr, n := deliver(t, &a, `{"hasUpdate":true}`)
-	if code := a.onEvent(kindCheckForUpdate, ptr, n); code != resultOK {
+	if code := a.onEvent(uint32(abi.EventUpdateCheck), ptr, n); code != resultOK {
 		t.Fatalf("onEvent = %d", code)
 	}
-	if code := a.onEvent(kindUpdateReady, 0, 0); code != resultOK {
+	if code := a.onEvent(uint32(abi.EventUpdateReady), 0, 0); code != resultOK {
 		t.Fatalf("onEvent = %d", code)
 	}
 	if want := []string{"check", "ready"}; !reflect.DeepEqual(got, want) {

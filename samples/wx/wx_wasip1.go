@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // OnLaunch adds f to the handlers run when the host starts an instance
@@ -49,13 +51,6 @@ func OnEvent(f func(name string, data []byte)) {
 	guest.event = append(guest.event, f)
 }
 
-// Log levels of the wx log import.
-const (
-	levelInfo  = 1
-	levelWarn  = 2
-	levelError = 3
-)
-
 var (
 	// logBuf is reused by every log call, so logging does not allocate a
 	// line; logBusy marks it in use, for a String method that logs.
@@ -65,19 +60,19 @@ var (
 
 // Log writes one info line to the host log, formatting args as
 // fmt.Sprintln does (always a space between operands), without the newline.
-func Log(args ...any) { logLine(levelInfo, "", args, true) }
+func Log(args ...any) { logLine(abi.LevelInfo, "", args, true) }
 
 // Logf writes one info line to the host log, formatted as fmt.Sprintf
 // does. A trailing newline is dropped.
-func Logf(format string, args ...any) { logLine(levelInfo, format, args, false) }
+func Logf(format string, args ...any) { logLine(abi.LevelInfo, format, args, false) }
 
 // Warnf is Logf at level warn.
-func Warnf(format string, args ...any) { logLine(levelWarn, format, args, false) }
+func Warnf(format string, args ...any) { logLine(abi.LevelWarn, format, args, false) }
 
 // Errorf is Logf at level error. It only logs; it does not make an error.
-func Errorf(format string, args ...any) { logLine(levelError, format, args, false) }
+func Errorf(format string, args ...any) { logLine(abi.LevelError, format, args, false) }
 
-func logLine(level uint32, format string, args []any, ln bool) {
+func logLine(level abi.LogLevel, format string, args []any, ln bool) {
 	nested := logBusy
 	var b []byte
 	if !nested {
@@ -94,7 +89,7 @@ func logLine(level uint32, format string, args []any, ln bool) {
 		// The host refuses malformed UTF-8; keep the line rather than lose it.
 		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
 	}
-	wxLog(level, bufPtr(b), uint32(len(b)))
+	wxLog(uint32(level), bufPtr(b), uint32(len(b)))
 	if !nested {
 		logBuf = b[:0]
 		logBusy = false
@@ -176,6 +171,6 @@ func ShowModal(m Modal, success func(ModalResult)) error {
 	if err := check("show_modal", id); err != nil {
 		return err
 	}
-	guest.awaitModal(id, success)
+	guest.awaitModal(uint32(id), success) // id > 0: check passed
 	return nil
 }

@@ -1,5 +1,5 @@
 // Package updatertest is the test kit for restart-to-update, in the spirit
-// of net/http/httptest: a real release server ([updater.Server]) on a
+// of net/http/httptest: a real release server ([release.Server]) on a
 // loopback listener with a fresh signing key and data folder, a controllable
 // clock ([FakeClock]) and network faults (refused connections, hangs, error
 // statuses, cut, slow or corrupt bodies) injected in front of the real

@@ -64,13 +64,13 @@ func TestFaultRefuse(t *testing.T) {
 		t.Errorf("FetchDocument while refusing: %v, want connection refused", err)
 	}
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	if _, err := c.Download(t.Context(), rel, dst); !errors.Is(err, syscall.ECONNREFUSED) {
+	if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("Download while refusing: %v, want connection refused", err)
 	}
 
 	s.SetFault(updatertest.Fault{}) // listens again, same URL
 	fetch(t, c)
-	if _, err := c.Download(t.Context(), rel, dst); err != nil {
+	if _, err := c.Download(t.Context(), rel, dst, nil); err != nil {
 		t.Fatalf("Download after clearing: %v", err)
 	}
 	checkFile(t, dst, data)
@@ -105,7 +105,7 @@ func TestFaultHang(t *testing.T) {
 	}
 	// Packages are not targeted.
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	if _, err := c.Download(t.Context(), rel, dst); err != nil {
+	if _, err := c.Download(t.Context(), rel, dst, nil); err != nil {
 		t.Fatalf("Download: %v", err)
 	}
 	checkFile(t, dst, data)
@@ -200,7 +200,7 @@ func TestFaultStatus(t *testing.T) {
 			if _, _, err := c.FetchDocument(t.Context(), appID, 0); !tc.docErr(err) {
 				t.Errorf("FetchDocument: unexpected error %v", err)
 			}
-			if _, err := c.Download(t.Context(), rel, filepath.Join(t.TempDir(), "dl.mpk")); !tc.dlErr(err) {
+			if _, err := c.Download(t.Context(), rel, filepath.Join(t.TempDir(), "dl.mpk"), nil); !tc.dlErr(err) {
 				t.Errorf("Download: unexpected error %v", err)
 			}
 			reqs := s.Requests()
@@ -253,13 +253,13 @@ func TestFaultCut(t *testing.T) {
 	s, c, rel, data := published(t)
 	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: 1000, Times: 1})
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	if _, err := c.Download(t.Context(), rel, dst); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Download of a cut body: %v, want io.ErrUnexpectedEOF", err)
 	}
 	if fi, err := os.Stat(dst); err != nil || fi.Size() != 1000 {
 		t.Fatalf("partial file: %v, %v; want 1000 bytes kept", fi, err)
 	}
-	n, err := c.Download(t.Context(), rel, dst)
+	n, err := c.Download(t.Context(), rel, dst, nil)
 	if err != nil {
 		t.Fatalf("resumed Download: %v", err)
 	}
@@ -282,7 +282,7 @@ func TestFaultCutEveryResponse(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
 	var want []summary
 	for i := int64(0); ; i++ {
-		_, err := c.Download(t.Context(), rel, dst)
+		_, err := c.Download(t.Context(), rel, dst, nil)
 		r := summary{Path: pkgPath(rel), Status: 200, Bytes: min(after, rel.Size-i*after), Fault: updatertest.FaultCut}
 		if i > 0 {
 			r.Range, r.Status = "bytes="+strconv.FormatInt(i*after, 10)+"-", 206
@@ -303,13 +303,13 @@ func TestFaultCorrupt(t *testing.T) {
 	s, c, rel, data := published(t)
 	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100, Times: 1})
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	if _, err := c.Download(t.Context(), rel, dst); !errors.Is(err, updater.ErrHashMismatch) {
+	if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, updater.ErrHashMismatch) {
 		t.Fatalf("Download of a corrupt body: %v, want ErrHashMismatch", err)
 	}
 	if _, err := os.Stat(dst); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("corrupt download left its file: %v", err)
 	}
-	if _, err := c.Download(t.Context(), rel, dst); err != nil {
+	if _, err := c.Download(t.Context(), rel, dst, nil); err != nil {
 		t.Fatalf("Download after the fault cleared itself: %v", err)
 	}
 	checkFile(t, dst, data)
@@ -332,11 +332,11 @@ func TestFaultCorruptRange(t *testing.T) {
 	s, c, rel, data := published(t)
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
 	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: 1000, Times: 1})
-	if _, err := c.Download(t.Context(), rel, dst); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Download of a cut body: %v", err)
 	}
 	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 10, Times: 1})
-	n, err := c.Download(t.Context(), rel, dst)
+	n, err := c.Download(t.Context(), rel, dst, nil)
 	if err != nil {
 		t.Fatalf("Download: %v", err)
 	}
@@ -373,7 +373,7 @@ func TestFaultSlow(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		defer cancel()
 		dst := filepath.Join(t.TempDir(), "dl.mpk")
-		if _, err := c.Download(ctx, rel, dst); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := c.Download(ctx, rel, dst, nil); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Download at 1 KB/s under a short context: %v, want context.DeadlineExceeded", err)
 		}
 		fi, err := os.Stat(dst)
@@ -381,7 +381,7 @@ func TestFaultSlow(t *testing.T) {
 			t.Fatalf("partial file: %v, %v", fi, err)
 		}
 		s.SetFault(updatertest.Fault{})
-		if _, err := c.Download(t.Context(), rel, dst); err != nil {
+		if _, err := c.Download(t.Context(), rel, dst, nil); err != nil {
 			t.Fatalf("resumed Download: %v", err)
 		}
 		checkFile(t, dst, data)

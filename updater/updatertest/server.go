@@ -16,6 +16,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 )
 
 // defaultStart returns where a Server's own clock starts when
@@ -34,6 +35,13 @@ type Config struct {
 	// DocumentLifetime is how long a signed document stays valid; 0:
 	// updater.DefaultDocumentLifetime (one hour).
 	DocumentLifetime time.Duration
+	// Validator checks uploads (release.Config.Validator). nil:
+	// release.NoValidation{}, on purpose for a test kit: the kit publishes
+	// every package that passes the release server's own checks without
+	// compiling its entry, so tests stay fast and can publish a package a
+	// host then fails to compile. Pass a runtime-backed Validator to test
+	// the refusal of such uploads.
+	Validator release.Validator
 }
 
 // Request is one request the Server received, as Server.Requests reports
@@ -57,7 +65,7 @@ type Request struct {
 	Fault FaultKind
 }
 
-// Server is a release server for tests: an updater.Server with a fresh
+// Server is a release server for tests: a release.Server with a fresh
 // ed25519 key and an empty data folder, serving on a loopback listener
 // (127.0.0.1, a free port) behind a fault-injecting middleware, with a log
 // of the requests it received.
@@ -77,7 +85,7 @@ type Server struct {
 	Clock *FakeClock
 	// Release is the real release server, for anything the kit does not
 	// wrap (Status, Versions, DocumentBytes, its Handler). Close closes it.
-	Release *updater.Server
+	Release *release.Server
 
 	addr   string          // host:port of the listener, reused after FaultRefuse
 	dir    string          // data folder, removed by Close when ownDir
@@ -135,9 +143,13 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start test release server: generate key: %w", err)
 	}
-	rs, err := updater.NewServer(updater.ServerConfig{
+	if cfg.Validator == nil {
+		cfg.Validator = release.NoValidation{}
+	}
+	rs, err := release.New(release.Config{
 		DataDir:          dir,
 		Key:              key,
+		Validator:        cfg.Validator,
 		DocumentLifetime: cfg.DocumentLifetime,
 		Now:              cfg.Clock.Now,
 	})
@@ -146,7 +158,7 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		rs.Close()
+		_ = rs.Close(context.Background()) // never Served: returns at once
 		return nil, fmt.Errorf("start test release server: %w", err)
 	}
 	s := &Server{
@@ -168,7 +180,7 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 func (s *Server) serve(ln net.Listener) {
 	hs := &http.Server{
 		Handler:           http.HandlerFunc(s.handle),
-		ReadHeaderTimeout: updater.DefaultReadHeaderTimeout,
+		ReadHeaderTimeout: release.DefaultReadHeaderTimeout,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 	}
@@ -279,7 +291,7 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	s.cancel()
 	s.stopServing()
-	_ = s.Release.Close()
+	_ = s.Release.Close(context.Background()) // never Served: returns at once
 	s.inflight.Wait()
 	if s.ownDir {
 		_ = os.RemoveAll(s.dir)
@@ -374,24 +386,24 @@ func (s *Server) publish(tb testing.TB, pkgPath string, percent int) *updater.Re
 // it). It stops the test on error.
 func (s *Server) SetMinVersion(tb testing.TB, appID, v string) {
 	tb.Helper()
-	s.setSettings(tb, appID, updater.Settings{MinVersion: &v})
+	s.setSettings(tb, appID, release.Settings{MinVersion: &v})
 }
 
 // SetPreferLocal sets the app's "preference for local version" ("" clears
 // it). It stops the test on error.
 func (s *Server) SetPreferLocal(tb testing.TB, appID, v string) {
 	tb.Helper()
-	s.setSettings(tb, appID, updater.Settings{PreferLocal: &v})
+	s.setSettings(tb, appID, release.Settings{PreferLocal: &v})
 }
 
 // SetRollout sets the share (0-100) of clients that get the app's latest
 // version; 100 releases it fully. It stops the test on error.
 func (s *Server) SetRollout(tb testing.TB, appID string, percent int) {
 	tb.Helper()
-	s.setSettings(tb, appID, updater.Settings{RolloutPercent: &percent})
+	s.setSettings(tb, appID, release.Settings{RolloutPercent: &percent})
 }
 
-func (s *Server) setSettings(tb testing.TB, appID string, set updater.Settings) {
+func (s *Server) setSettings(tb testing.TB, appID string, set release.Settings) {
 	tb.Helper()
 	if err := s.Release.SetSettings(tb.Context(), appID, set); err != nil {
 		tb.Fatalf("updatertest: %v", err)
@@ -399,7 +411,7 @@ func (s *Server) setSettings(tb testing.TB, appID string, set updater.Settings) 
 }
 
 // Revert makes the earlier version v the app's latest again and revokes
-// the versions above it (see updater.Server.Revert). It stops the test on
+// the versions above it (see release.Server.Revert). It stops the test on
 // error.
 func (s *Server) Revert(tb testing.TB, appID, v string) {
 	tb.Helper()

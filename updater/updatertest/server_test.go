@@ -112,7 +112,7 @@ func TestPublishFetchDownload(t *testing.T) {
 	}
 
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	n, err := c.Download(t.Context(), doc.Latest, dst)
+	n, err := c.Download(t.Context(), doc.Latest, dst, nil)
 	if err != nil {
 		t.Fatalf("Download: %v", err)
 	}

@@ -13,13 +13,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/fsutil"
 )
 
 // Defaults for the zero fields of Config, as in WeChat and runtime/ABI.md.
@@ -32,9 +33,12 @@ const (
 // FileName is the name of the data file in Config.Dir.
 const FileName = "storage.kv"
 
-// tempPrefix starts the names of temporary files in Config.Dir; Open
-// removes leftovers of an interrupted write.
-const tempPrefix = FileName + ".tmp-"
+// tempPrefix starts the names of temporary files in Config.Dir, and
+// legacyTempPrefix those of versions before fsutil named them; Open removes
+// leftovers of an interrupted write.
+var tempPrefix = fsutil.TempPrefix(FileName)
+
+const legacyTempPrefix = FileName + ".tmp-"
 
 // Errors a Store returns. Errors from Set, Get and Remove wrap them with
 // details; test with errors.Is.
@@ -146,7 +150,7 @@ func (s *Store) removeTemps() {
 		return
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if strings.HasPrefix(e.Name(), tempPrefix) || strings.HasPrefix(e.Name(), legacyTempPrefix) {
 			_ = s.fs.Remove(filepath.Join(s.dir, e.Name()))
 		}
 	}
@@ -213,7 +217,7 @@ func (s *Store) Set(key string, value []byte) error {
 	s.data[key] = bytes.Clone(value)
 	s.size = size
 	if err := s.save(); err != nil {
-		if !errors.Is(err, errCommitted) {
+		if !errors.Is(err, fsutil.ErrNotDurable) {
 			if had {
 				s.data[key] = old
 			} else {
@@ -242,7 +246,7 @@ func (s *Store) Remove(key string) error {
 	delete(s.data, key)
 	s.size -= int64(len(key) + len(old))
 	if err := s.save(); err != nil {
-		if !errors.Is(err, errCommitted) {
+		if !errors.Is(err, fsutil.ErrNotDurable) {
 			s.data[key] = old
 			s.size += int64(len(key) + len(old))
 		}
@@ -262,7 +266,7 @@ func (s *Store) Clear() error {
 	old, oldSize := s.data, s.size
 	s.data, s.size = make(map[string][]byte), 0
 	if err := s.save(); err != nil {
-		if !errors.Is(err, errCommitted) {
+		if !errors.Is(err, fsutil.ErrNotDurable) {
 			s.data, s.size = old, oldSize
 		}
 		return err
@@ -282,58 +286,13 @@ func (s *Store) Info() Info {
 	return Info{Keys: keys, CurrentSize: s.size, LimitSize: s.quota}
 }
 
-// errCommitted marks a save error that came after the new file replaced
-// the old one: the change is on disk and must not be undone in memory.
-var errCommitted = errors.New("the change is saved but may not be durable")
-
-// save writes s.data to s.path atomically: a temporary file in the same
-// directory, written and synced, renamed over the data file, then the
-// directory synced so the rename survives a crash. s.mu is held.
-func (s *Store) save() (err error) {
-	b := encode(s.data, s.size)
-	f, err := afero.TempFile(s.fs, s.dir, tempPrefix+"*")
-	if err != nil {
+// save writes s.data to s.path atomically (fsutil.WriteFile). An error
+// wrapping fsutil.ErrNotDurable came after the new file replaced the old
+// one: the change is on disk and must not be undone in memory. s.mu is
+// held.
+func (s *Store) save() error {
+	if err := fsutil.WriteFile(s.fs, s.path, encode(s.data, s.size), 0o600); err != nil {
 		return fmt.Errorf("save storage: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil && !errors.Is(err, errCommitted) {
-			_ = s.fs.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("save storage: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("save storage: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save storage: %w", err)
-	}
-	if err := s.fs.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("save storage: %w", err)
-	}
-	if err := syncDir(s.fs, s.dir); err != nil {
-		return fmt.Errorf("save storage: sync %s: %w (%w)", s.dir, err, errCommitted)
 	}
 	return nil
-}
-
-// syncDir flushes dir's entries (a rename) to stable storage.
-func syncDir(fs afero.Fs, dir string) error {
-	if goruntime.GOOS == "windows" {
-		// Windows cannot sync a directory handle; NTFS journals renames.
-		return nil
-	}
-	d, err := fs.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
 }

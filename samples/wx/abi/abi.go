@@ -1,0 +1,274 @@
+// Package abi holds the constants and payload types of minihost's guest
+// ABI, version 1, as runtime/ABI.md specifies it: the host side (package
+// runtime) and the Go guest SDK (package wx) both import it, so neither
+// writes a code, a kind, a name or a JSON field by hand. It lives beside
+// the SDK so that the SDK stays self-contained, imports only the standard
+// library and builds for GOOS=wasip1 GOARCH=wasm as well as for the host.
+// Everything in it is a constant or plain data: safe for concurrent use.
+package abi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Version is the guest ABI version this package describes: what
+// minihost_abi_version returns and what app.json's "abi" must say.
+const Version = 1
+
+// Module and function names. A Go guest spells the names again in its
+// wasmexport and wasmimport directives, which take no constants; the SDK's
+// tests check its directives against these.
+const (
+	// HostModule is the name of the host module the guest imports.
+	HostModule = "wx"
+
+	// ExportABIVersion is the guest export () -> i32 returning Version.
+	ExportABIVersion = "minihost_abi_version"
+	// ExportAlloc is the guest export (size) -> ptr.
+	ExportAlloc = "minihost_alloc"
+	// ExportOnLaunch is the guest export (ptr, len) -> i32 taking
+	// LaunchOptions.
+	ExportOnLaunch = "minihost_on_launch"
+	// ExportOnShow is the guest export () -> i32.
+	ExportOnShow = "minihost_on_show"
+	// ExportOnHide is the guest export () -> i32.
+	ExportOnHide = "minihost_on_hide"
+	// ExportOnEvent is the guest export (kind, ptr, len) -> i32.
+	ExportOnEvent = "minihost_on_event"
+
+	// ImportLog is (level, ptr, len) -> i32.
+	ImportLog = "log"
+	// ImportSetStorage is (kptr, klen, vptr, vlen) -> i32.
+	ImportSetStorage = "set_storage"
+	// ImportGetStorage is (kptr, klen, buf, cap) -> i32.
+	ImportGetStorage = "get_storage"
+	// ImportRemoveStorage is (kptr, klen) -> i32.
+	ImportRemoveStorage = "remove_storage"
+	// ImportClearStorage is () -> i32.
+	ImportClearStorage = "clear_storage"
+	// ImportGetStorageInfo is (buf, cap) -> i32, writing StorageInfo.
+	ImportGetStorageInfo = "get_storage_info"
+	// ImportShowModal is (ptr, len) -> i32, taking Modal.
+	ImportShowModal = "show_modal"
+	// ImportGetSystemInfo is (buf, cap) -> i32, writing SystemInfo.
+	ImportGetSystemInfo = "get_system_info"
+	// ImportUpdateManagerRegister is () -> i32.
+	ImportUpdateManagerRegister = "update_manager_register"
+	// ImportApplyUpdate is () -> i32.
+	ImportApplyUpdate = "apply_update"
+)
+
+// Result codes of the host module's functions: a result >= 0 is success
+// (a length or an id), a negative one is one of these.
+const (
+	// CodeOK is success without a length or an id.
+	CodeOK int32 = 0
+	// CodeInvalid is EINVAL: a pointer or length out of range, or
+	// malformed UTF-8 or JSON.
+	CodeInvalid int32 = -1
+	// CodeNotFound is ENOTFOUND: no such storage key.
+	CodeNotFound int32 = -2
+	// CodeQuota is EQUOTA: the app's storage quota would be exceeded.
+	CodeQuota int32 = -3
+	// CodeIO is EIO: the host could not read or write its storage.
+	CodeIO int32 = -4
+	// CodeTooBig is ETOOBIG: a key, value or modal text larger than
+	// allowed.
+	CodeTooBig int32 = -5
+	// CodeDenied is EDENIED: not permitted to this guest.
+	CodeDenied int32 = -6
+	// CodeBusy is EBUSY: too many requests outstanding or too frequent.
+	CodeBusy int32 = -7
+	// CodeNotReady is ENOTREADY: apply_update without a ready update.
+	CodeNotReady int32 = -8
+)
+
+// codeNames are the ABI names of CodeInvalid (index 0) to CodeNotReady.
+var codeNames = [...]string{"EINVAL", "ENOTFOUND", "EQUOTA", "EIO", "ETOOBIG", "EDENIED", "EBUSY", "ENOTREADY"}
+
+// CodeName returns the ABI name of a negative result code, such as
+// "ENOTFOUND" for CodeNotFound, or "" for a code version 1 does not define.
+// It is safe for concurrent use.
+func CodeName(code int32) string {
+	if i := -int(code) - 1; i >= 0 && i < len(codeNames) {
+		return codeNames[i]
+	}
+	return ""
+}
+
+// LogLevel is the level argument of the log import, a plain value safe
+// for concurrent use.
+type LogLevel int32
+
+// Log levels.
+const (
+	LevelDebug LogLevel = 0
+	LevelInfo  LogLevel = 1
+	LevelWarn  LogLevel = 2
+	LevelError LogLevel = 3
+)
+
+// String returns "debug", "info", "warn", "error" or, for a level the ABI
+// does not define, "level(N)". It is safe for concurrent use.
+func (l LogLevel) String() string {
+	switch l {
+	case LevelDebug:
+		return "debug"
+	case LevelInfo:
+		return "info"
+	case LevelWarn:
+		return "warn"
+	case LevelError:
+		return "error"
+	}
+	return fmt.Sprintf("level(%d)", int32(l))
+}
+
+// EventKind is the kind argument of minihost_on_event, a plain value safe
+// for concurrent use. A guest ignores kinds it does not know (returns 0).
+type EventKind int32
+
+// Event kinds and their payloads.
+const (
+	// EventCustom carries a CustomEvent the embedder sent.
+	EventCustom EventKind = 1
+	// EventModal carries the ModalResult answering a show_modal.
+	EventModal EventKind = 2
+	// EventUpdateCheck carries an UpdateCheck, once per cold start.
+	EventUpdateCheck EventKind = 3
+	// EventUpdateReady has no payload: apply_update will work.
+	EventUpdateReady EventKind = 4
+	// EventUpdateFailed has no payload: the newer version could not be
+	// prepared.
+	EventUpdateFailed EventKind = 5
+)
+
+// Launch reasons, the Reason of LaunchOptions.
+const (
+	// ReasonLaunch is a cold start.
+	ReasonLaunch = "launch"
+	// ReasonUpdate follows apply_update: the host swapped in the new
+	// version.
+	ReasonUpdate = "update"
+	// ReasonRelaunch replaces an instance that trapped or timed out.
+	ReasonRelaunch = "relaunch"
+)
+
+// Bounds of a show_modal call, in UTF-8 bytes; past them the host returns
+// CodeTooBig. WeChat's own dialogs take a short title, a few lines of
+// content and button texts of four characters.
+const (
+	// MaxModalPayloadBytes bounds the JSON, refused before it is parsed.
+	MaxModalPayloadBytes = 64 << 10
+	// MaxModalTitleBytes bounds Modal.Title.
+	MaxModalTitleBytes = 256
+	// MaxModalContentBytes bounds Modal.Content.
+	MaxModalContentBytes = 4096
+	// MaxModalButtonBytes bounds Modal.ConfirmText and Modal.CancelText,
+	// each.
+	MaxModalButtonBytes = 64
+)
+
+// LaunchOptions is the payload of minihost_on_launch: what the host tells
+// a mini program when it starts an instance. Values are plain data, safe
+// to share when not modified.
+type LaunchOptions struct {
+	// Version is the running package's semantic version, e.g. "1.2.0".
+	Version string `json:"version"`
+	// Reason is ReasonLaunch, ReasonUpdate or ReasonRelaunch.
+	Reason string `json:"reason"`
+	// AppID is the app id from the package's app.json.
+	AppID string `json:"appId"`
+}
+
+// Modal is the payload of show_modal: a dialog, as wx.showModal takes it.
+// Values are plain data, safe to share when not modified.
+type Modal struct {
+	// Title is at most MaxModalTitleBytes.
+	Title string `json:"title"`
+	// Content is at most MaxModalContentBytes.
+	Content string `json:"content"`
+	// ShowCancel adds a cancel button beside the confirm button.
+	ShowCancel bool `json:"showCancel"`
+	// ConfirmText and CancelText label the buttons, at most
+	// MaxModalButtonBytes each; empty means the host's default labels.
+	ConfirmText string `json:"confirmText,omitempty"`
+	CancelText  string `json:"cancelText,omitempty"`
+}
+
+// ModalResult is the payload of EventModal: a person's answer to a modal.
+// At most one of Confirm and Cancel is true; both are false when the
+// dialog was dismissed otherwise. Values are plain data, safe to share
+// when not modified.
+type ModalResult struct {
+	// ID is the modal's id, as show_modal returned it (> 0).
+	ID      uint32 `json:"id"`
+	Confirm bool   `json:"confirm"`
+	Cancel  bool   `json:"cancel"`
+}
+
+// StorageInfo is the result of get_storage_info. Values are plain data,
+// safe to share when not modified.
+type StorageInfo struct {
+	// Keys lists every stored key.
+	Keys []string `json:"keys"`
+	// CurrentSize is the space used, keys plus values, in KiB (1024
+	// bytes), as in WeChat.
+	CurrentSize int64 `json:"currentSize"`
+	// LimitSize is the quota in KiB.
+	LimitSize int64 `json:"limitSize"`
+}
+
+// SystemInfo is the result of get_system_info: the host and the running
+// mini program. Values are plain data, safe to share when not modified.
+type SystemInfo struct {
+	// HostVersion is the host's own version.
+	HostVersion string `json:"hostVersion"`
+	// AppID and AppVersion name the running package.
+	AppID      string `json:"appId"`
+	AppVersion string `json:"appVersion"`
+	// ABIVersion is the guest ABI version the host speaks (Version).
+	ABIVersion int `json:"abiVersion"`
+	// Platform names the host program, as WeChat's platform names its
+	// client ("ios", "devtools"); the minihost host says "minihost". It
+	// is not the operating system.
+	Platform string `json:"platform"`
+}
+
+// CustomEvent is the payload of EventCustom: an event the embedder sends
+// by name, with any JSON data (nil for none). Values are plain data, safe
+// to share when not modified.
+type CustomEvent struct {
+	Name string          `json:"name"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// UpdateCheck is the payload of EventUpdateCheck. Values are plain data,
+// safe to share when not modified.
+type UpdateCheck struct {
+	// HasUpdate says whether a version newer than the one running exists
+	// for this client. The field is required.
+	HasUpdate bool `json:"hasUpdate"`
+}
+
+// errNoHasUpdate is UnmarshalJSON's error for a payload without hasUpdate.
+var errNoHasUpdate = errors.New("abi: update check without a hasUpdate boolean")
+
+// UnmarshalJSON decodes an UpdateCheck, refusing one whose hasUpdate is
+// missing or null (a payload the ABI does not allow). Unknown fields are
+// ignored. It is safe for concurrent use on distinct values.
+func (u *UpdateCheck) UnmarshalJSON(b []byte) error {
+	var r struct {
+		HasUpdate *bool `json:"hasUpdate"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	if r.HasUpdate == nil {
+		return errNoHasUpdate
+	}
+	u.HasUpdate = *r.HasUpdate
+	return nil
+}

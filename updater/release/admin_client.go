@@ -1,0 +1,189 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/safename"
+)
+
+// DefaultAdminTimeout bounds one admin request of an AdminClient that owns
+// its HTTP client (an upload included).
+const DefaultAdminTimeout = 5 * time.Minute
+
+// AdminClientConfig configures an AdminClient; NewAdminClient copies it
+// and fills its zero fields once. BaseURL and Token are required.
+type AdminClientConfig struct {
+	// BaseURL is the release server's root, e.g. "http://127.0.0.1:8700".
+	BaseURL string
+	// Token is the admin bearer token (the CLI reads MINIHOST_TOKEN).
+	Token string
+	// HTTPClient makes the requests; nil: one of its own with
+	// DefaultAdminTimeout (never http.DefaultClient).
+	HTTPClient *http.Client
+}
+
+// AdminClient drives a release server's admin API over HTTP: the same
+// operations as the Server's Go methods. An error status from the server
+// is an *updater.HTTPError (errors.As), whose message is the server's
+// (naming the operation and the problem), and errors.Is sees the server's
+// sentinel errors through it: this package's (ErrRuleViolation, ...) and
+// the updater package's (ErrUnknownApp, ErrUnauthorized, ...). It is safe
+// for concurrent use; Close releases idle connections.
+type AdminClient struct {
+	cfg  AdminClientConfig
+	base string
+	own  bool
+}
+
+// NewAdminClient checks cfg and returns an AdminClient.
+func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("new admin client: server URL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("new admin client: no admin token (set MINIHOST_TOKEN or pass --token)")
+	}
+	a := &AdminClient{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
+	if a.cfg.HTTPClient == nil {
+		a.cfg.HTTPClient = newHTTPClient()
+		a.own = true
+	}
+	return a, nil
+}
+
+// Close closes idle connections of the client's own HTTP client (not of
+// one passed in AdminClientConfig). The AdminClient must not be used
+// afterwards.
+func (a *AdminClient) Close() {
+	if a.own {
+		a.cfg.HTTPClient.CloseIdleConnections()
+	}
+}
+
+// Publish uploads a package (read from r) as appID's latest version, fully
+// released.
+func (a *AdminClient) Publish(ctx context.Context, appID string, r io.Reader) (*updater.Release, error) {
+	return a.PublishStaged(ctx, appID, r, 100)
+}
+
+// PublishStaged uploads a package as appID's latest version, rolled out to
+// percent of clients.
+func (a *AdminClient) PublishStaged(ctx context.Context, appID string, r io.Reader, percent int) (*updater.Release, error) {
+	var rel updater.Release
+	q := ""
+	if percent != 100 {
+		q = "?rollout=" + strconv.Itoa(percent)
+	}
+	if err := a.do(ctx, http.MethodPost, appID, "packages"+q, r, &rel); err != nil {
+		return nil, err
+	}
+	return &rel, nil
+}
+
+// Status returns appID's versions and settings.
+func (a *AdminClient) Status(ctx context.Context, appID string) (*AppStatus, error) {
+	var st AppStatus
+	if err := a.do(ctx, http.MethodGet, appID, "versions", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// SetSettings changes appID's settings and returns its new status.
+func (a *AdminClient) SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error) {
+	body, err := json.Marshal(set)
+	if err != nil {
+		return nil, err
+	}
+	var st AppStatus
+	if err := a.do(ctx, http.MethodPatch, appID, "settings", bytes.NewReader(body), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Revert makes version appID's latest again and returns its new status.
+func (a *AdminClient) Revert(ctx context.Context, appID, version string) (*AppStatus, error) {
+	body, err := json.Marshal(map[string]string{"version": version})
+	if err != nil {
+		return nil, err
+	}
+	var st AppStatus
+	if err := a.do(ctx, http.MethodPost, appID, "revert", bytes.NewReader(body), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (a *AdminClient) do(ctx context.Context, method, appID, rest string, body io.Reader, out any) error {
+	if err := safename.AppID(appID); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+"/admin/apps/"+appID+"/"+rest, body)
+	if err != nil {
+		return err
+	}
+	if st, ok := body.(interface{ Stat() (fs.FileInfo, error) }); ok && req.ContentLength == 0 {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			req.ContentLength = fi.Size()
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+a.cfg.Token)
+	req.Header.Set("Accept", "application/json")
+	if method == http.MethodPatch || rest == "revert" {
+		req.Header.Set("Content-Type", "application/json")
+	} else if body != nil {
+		req.Header.Set("Content-Type", "application/zip")
+	}
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return newAdminError(resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, updater.MaxEnvelopeSize)).Decode(out); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
+
+// newHTTPClient returns an http.Client with its own transport (cloned from
+// the default one's settings, not shared) and DefaultAdminTimeout, the
+// same settings as the updater Client's own.
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return &http.Client{Transport: t, Timeout: DefaultAdminTimeout}
+}
+
+// newAdminError reads the body of a failed response (bounded) for the
+// server's JSON error, if it sent one.
+func newAdminError(resp *http.Response) error {
+	e := &updater.HTTPError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
+	var body struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(data, &body) == nil && body.Error != "" {
+		e.Message, e.Code = body.Error, body.Code
+	} else {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return &adminError{http: e, sentinel: errorForCode(e.Code)}
+}

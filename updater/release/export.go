@@ -1,0 +1,234 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/fsutil"
+	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/safename"
+)
+
+// DefaultExportLifetime is the validity of documents written by Export:
+// longer than the server's, since a static tree is re-exported on a
+// schedule (re-export before half of it has passed).
+const DefaultExportLifetime = 24 * time.Hour
+
+// ExportConfig configures Export, which copies it and fills its zero
+// fields once. DataDir, OutDir and Key are required.
+type ExportConfig struct {
+	// Fs holds the release server's data folder; nil: the OS file system.
+	Fs afero.Fs
+	// DataDir is the release server's data folder. A server may be running
+	// on it: Export reads each app's state once and only what it names.
+	DataDir string
+	// OutFs receives the tree; nil: the OS file system.
+	OutFs afero.Fs
+	// OutDir is the root of the public tree (created if missing).
+	OutDir string
+	// Key signs the documents: the server's key, whose public half the
+	// clients hold.
+	Key ed25519.PrivateKey
+	// Lifetime is the documents' validity; 0: DefaultExportLifetime.
+	Lifetime time.Duration
+	// Now is the clock for issued-at; nil: time.Now.
+	Now func() time.Time
+	// Apps limits the export to these app ids; nil: every app.
+	Apps []string
+}
+
+// ExportResult reports what Export wrote; a plain value, owned by the
+// caller.
+type ExportResult struct {
+	// Apps are the app ids exported.
+	Apps []string
+	// Packages is how many packages the tree holds for them; Copied how
+	// many of those this run wrote (the others were already there, intact).
+	Packages, Copied int
+	// ExpiresAt is when the documents written expire.
+	ExpiresAt time.Time
+}
+
+// Export writes the public part of a release server's data folder as plain
+// files at the server's public paths, so any static web server, CDN or
+// bucket can serve clients:
+//
+//	OUT/apps/APPID/release.json            signed, valid for Lifetime
+//	OUT/apps/APPID/packages/VERSION.mpk    every version not revoked
+//
+// Packages are copied (with their sha256 checked) before the document that
+// names them, each file atomically, so a client reading the tree during an
+// export sees the old document or the new one, with its packages. Packages
+// already present and intact are not copied again; files of revoked
+// versions are left in place (no document names them). Export does not
+// start goroutines; ctx cancels it between files.
+func Export(ctx context.Context, cfg ExportConfig) (*ExportResult, error) {
+	if cfg.DataDir == "" || cfg.OutDir == "" {
+		return nil, errors.New("export releases: data and output folders are required")
+	}
+	if len(cfg.Key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("export releases: private key is %d bytes, want %d", len(cfg.Key), ed25519.PrivateKeySize)
+	}
+	if cfg.Fs == nil {
+		cfg.Fs = afero.NewOsFs()
+	}
+	if cfg.OutFs == nil {
+		cfg.OutFs = afero.NewOsFs()
+	}
+	if cfg.Lifetime <= 0 {
+		cfg.Lifetime = DefaultExportLifetime
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ids := cfg.Apps
+	if ids == nil {
+		var err error
+		if ids, err = listServerApps(cfg.Fs, cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("export releases: %w", err)
+		}
+	}
+	res := &ExportResult{}
+	for _, id := range ids {
+		if err := safename.AppID(id); err != nil {
+			if cfg.Apps == nil {
+				continue // not an app folder
+			}
+			return nil, fmt.Errorf("export releases: %w", err)
+		}
+		st, err := loadServerApp(cfg.Fs, cfg.DataDir, id)
+		if err != nil {
+			return nil, fmt.Errorf("export releases: %w", err)
+		}
+		if st == nil {
+			if cfg.Apps == nil {
+				continue
+			}
+			return nil, fmt.Errorf("export releases: %w %q", updater.ErrUnknownApp, id)
+		}
+		if err := exportApp(ctx, cfg, st, res); err != nil {
+			return nil, fmt.Errorf("export releases of %s: %w", id, err)
+		}
+		res.Apps = append(res.Apps, id)
+	}
+	return res, nil
+}
+
+func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *ExportResult) error {
+	for _, v := range st.Versions {
+		if v.Revoked {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		copied, err := exportPackage(cfg, st.AppID, v)
+		if err != nil {
+			return err
+		}
+		res.Packages++
+		if copied {
+			res.Copied++
+		}
+	}
+	now := cfg.Now()
+	doc := st.document(now, cfg.Lifetime)
+	body, err := SignDocument(doc, cfg.Key)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(cfg.OutDir, filepath.FromSlash(updater.DocumentPath(st.AppID)))
+	if err := cfg.OutFs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if _, err := fsutil.WriteReader(cfg.OutFs, dst, bytes.NewReader(body), 0o644); err != nil {
+		return err
+	}
+	res.ExpiresAt = doc.ExpiresAt
+	return nil
+}
+
+// exportPackage copies one package unless an intact copy is there; it
+// reports whether it copied.
+func exportPackage(cfg ExportConfig, appID string, v serverVersion) (bool, error) {
+	dst := filepath.Join(cfg.OutDir, filepath.FromSlash(updater.PackagePath(appID, v.Version)))
+	if ok, err := fileHasHash(cfg.OutFs, dst, v.Size, v.SHA256); err != nil {
+		return false, err
+	} else if ok {
+		return false, nil
+	}
+	src := packageFile(cfg.DataDir, appID, v.Version)
+	f, err := cfg.Fs.Open(src)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if err := cfg.OutFs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return false, err
+	}
+	h := sha256.New()
+	// Hash while copying and refuse to land a package that is not the one
+	// the state (and so the document) describes.
+	r := &checkedReader{r: io.TeeReader(io.LimitReader(f, v.Size+1), h), size: v.Size, sum: v.SHA256, h: h, name: src}
+	if _, err := fsutil.WriteReader(cfg.OutFs, dst, r, 0o644); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// fileHasHash reports whether path exists with the given size and sha256.
+func fileHasHash(fsys afero.Fs, path string, size int64, sum string) (bool, error) {
+	f, err := fsys.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() != size {
+		return false, err
+	}
+	got, _, err := fsutil.SHA256(f)
+	if err != nil {
+		return false, err
+	}
+	return got == sum, nil
+}
+
+// checkedReader fails at EOF unless exactly size bytes with sha256 sum
+// went through, so an atomic write of a damaged source never lands.
+type checkedReader struct {
+	r    io.Reader
+	h    interface{ Sum([]byte) []byte }
+	n    int64
+	size int64
+	sum  string
+	name string
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF {
+		if c.n != c.size {
+			return n, fmt.Errorf("%s is %d bytes, the release says %d", c.name, c.n, c.size)
+		}
+		if got := hex.EncodeToString(c.h.Sum(nil)); got != c.sum {
+			return n, fmt.Errorf("%s: %w: got %s, want %s", c.name, updater.ErrHashMismatch, got, c.sum)
+		}
+	}
+	return n, err
+}

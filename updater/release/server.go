@@ -1,0 +1,424 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/safename"
+)
+
+// Release server defaults, used by New for zero fields of Config.
+const (
+	// DefaultRevertLimit is how many earlier versions a revert may go back
+	// to (WeChat's limit).
+	DefaultRevertLimit = 5
+	// DefaultShutdownTimeout bounds a graceful shutdown in Serve.
+	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultReadHeaderTimeout bounds reading a request's headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+)
+
+// maxAdminBody bounds the JSON body of the settings and revert requests.
+const maxAdminBody = 64 << 10
+
+// Config configures a Server; New copies it and fills its zero fields with
+// the defaults once (later changes to the caller's copy do nothing).
+// DataDir, Key and Validator are required.
+type Config struct {
+	// Fs holds the data folder; nil: the OS file system. Tests inject
+	// afero.MemMapFs or a failing fs.
+	Fs afero.Fs
+	// DataDir is the data folder (created if missing).
+	DataDir string
+	// Key signs release documents; clients hold its public half.
+	Key ed25519.PrivateKey
+	// Validator checks the code of every upload after the server's own
+	// checks and before it is published. Required: a nil Validator is an
+	// error, never "no check". NoValidation{} skips it explicitly.
+	Validator Validator
+	// Tokens are the accepted admin bearer tokens (several, to rotate).
+	// With none, the admin HTTP API answers 403; the Go methods still work.
+	Tokens []string
+	// MaxPackageSize bounds an upload; 0: updater.DefaultMaxPackageSize.
+	MaxPackageSize int64
+	// DocumentLifetime is the validity of a signed release document; the
+	// server re-signs once less than half of it remains. 0:
+	// updater.DefaultDocumentLifetime.
+	DocumentLifetime time.Duration
+	// RevertLimit is how many earlier versions a revert may reach; 0:
+	// DefaultRevertLimit.
+	RevertLimit int
+	// Now is the clock for publish times and document issue and expiry;
+	// nil: time.Now. A test kit drives it.
+	Now func() time.Time
+	// Logger receives admin actions and errors (never tokens); nil: none.
+	Logger *slog.Logger
+	// ShutdownTimeout bounds Serve's graceful shutdown; 0:
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+}
+
+// Server is a release server: it stores published packages and app
+// settings in its data folder and serves each app's signed release
+// document and packages over HTTP, plus an admin API (publish, settings,
+// revert, versions) behind bearer tokens.
+//
+// Public routes (no auth, cacheable by CDNs, the same paths Export writes):
+//
+//	GET  /apps/{app}/release.json              signed release document
+//	GET  /apps/{app}/packages/{version}.mpk    a package (Range, ETag)
+//
+// Admin routes (Authorization: Bearer TOKEN; errors are JSON
+// {"error": "...", "code": "..."}):
+//
+//	POST  /admin/apps/{app}/packages[?rollout=N]  body: the .mpk; 201 + Release
+//	GET   /admin/apps/{app}/versions              AppStatus
+//	PATCH /admin/apps/{app}/settings              body: Settings; AppStatus
+//	POST  /admin/apps/{app}/revert                body: {"version": V}; AppStatus
+//
+// Changes to one app are serialized and each lands whole (package, then
+// state, both atomic) or not at all. A signed document is kept in memory
+// and served as is until less than half its lifetime remains; then the
+// next request re-signs it. All methods are safe for concurrent use. The
+// creator calls Close, which stops every Serve. Run one Server per data
+// folder (Export may read it at the same time).
+type Server struct {
+	cfg         Config
+	log         *slog.Logger
+	tokenHashes [][sha256.Size]byte
+	handler     http.Handler
+
+	mu      sync.Mutex // guards apps, closed, https
+	apps    map[string]*serverEntry
+	closed  bool
+	https   map[*http.Server]struct{}
+	serving sync.WaitGroup // Serve calls running; Add only under mu while !closed
+}
+
+// serverEntry is one app in memory. mu serializes changes; state and doc
+// are read without locks.
+type serverEntry struct {
+	mu    sync.Mutex
+	state atomic.Pointer[serverApp]
+	doc   atomic.Pointer[signedDoc]
+}
+
+// signedDoc is a release document signed once and served many times.
+type signedDoc struct {
+	body     []byte
+	etag     string
+	seq      uint64
+	issuedAt time.Time
+	renewAt  time.Time // re-sign from here on
+}
+
+// New checks cfg, fills in its defaults, opens (or creates) the data
+// folder, loads every app's state and removes leftovers of interrupted
+// publishes. It fails, naming the file, on a damaged state file, and
+// without a Validator. The caller owns the Server and calls Close.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("new release server: no data folder")
+	}
+	if len(cfg.Key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("new release server: private key is %d bytes, want %d", len(cfg.Key), ed25519.PrivateKeySize)
+	}
+	if cfg.Validator == nil {
+		return nil, errors.New("new release server: no Config.Validator to check uploads (release.NoValidation{} skips the check explicitly)")
+	}
+	if cfg.Fs == nil {
+		cfg.Fs = afero.NewOsFs()
+	}
+	if cfg.MaxPackageSize <= 0 {
+		cfg.MaxPackageSize = updater.DefaultMaxPackageSize
+	}
+	if cfg.DocumentLifetime <= 0 {
+		cfg.DocumentLifetime = updater.DefaultDocumentLifetime
+	}
+	if cfg.RevertLimit <= 0 {
+		cfg.RevertLimit = DefaultRevertLimit
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, apps: map[string]*serverEntry{}, https: map[*http.Server]struct{}{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, t := range cfg.Tokens {
+		if t == "" {
+			return nil, errors.New("new release server: empty admin token")
+		}
+		s.tokenHashes = append(s.tokenHashes, sha256.Sum256([]byte(t)))
+	}
+	if err := s.load(); err != nil {
+		return nil, fmt.Errorf("new release server: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// load reads every app's state and cleans the data folder.
+func (s *Server) load() error {
+	fsys, dir := s.cfg.Fs, s.cfg.DataDir
+	if err := fsys.MkdirAll(filepath.Join(dir, "apps"), 0o755); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := fsys.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("clean %s: %w", tmp, err)
+	}
+	if err := fsys.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	ids, err := listServerApps(fsys, dir)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if safename.AppID(id) != nil {
+			s.log.Warn("ignoring folder in data/apps", "name", id)
+			continue
+		}
+		st, err := loadServerApp(fsys, dir, id)
+		if err != nil {
+			return err
+		}
+		s.cleanApp(id, st)
+		if st != nil {
+			e := &serverEntry{}
+			e.state.Store(st)
+			s.apps[id] = e
+		}
+	}
+	return nil
+}
+
+// cleanApp removes packages and temporary files no state names: the
+// leftovers of a publish interrupted before its state landed.
+func (s *Server) cleanApp(appID string, st *serverApp) {
+	known := map[string]bool{}
+	if st != nil {
+		for _, v := range st.Versions {
+			known[v.Version+mpk.Ext] = true
+		}
+	}
+	for _, dir := range []string{filepath.Join(s.cfg.DataDir, "apps", appID), filepath.Join(s.cfg.DataDir, "apps", appID, "packages")} {
+		entries, err := afero.ReadDir(s.cfg.Fs, dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			name := e.Name()
+			stray := strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-") ||
+				filepath.Base(dir) == "packages" && !e.IsDir() && !known[name]
+			if !stray {
+				continue
+			}
+			p := filepath.Join(dir, name)
+			if err := s.cfg.Fs.Remove(p); err != nil {
+				s.log.Warn("remove leftover file", "path", p, "err", err)
+			} else {
+				s.log.Info("removed leftover file", "path", p)
+			}
+		}
+	}
+	if st == nil {
+		return
+	}
+	for _, v := range st.Versions {
+		p := packageFile(s.cfg.DataDir, appID, v.Version)
+		if fi, err := s.cfg.Fs.Stat(p); err != nil || fi.Size() != v.Size {
+			s.log.Error("package missing or damaged in data folder", "app", appID, "version", v.Version, "path", p)
+		}
+	}
+}
+
+// PublicKey returns the public key clients need to verify documents.
+func (s *Server) PublicKey() ed25519.PublicKey {
+	return s.cfg.Key.Public().(ed25519.PublicKey)
+}
+
+// Handler returns the server's HTTP handler (public and admin routes), for
+// Serve or an httptest.Server. It stays valid until Close.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve serves the handler on ln until ctx ends or Close is called. When
+// ctx ends it shuts down gracefully (in-flight requests finish, for at most
+// ShutdownTimeout) and returns nil; after Close it returns nil too. It
+// closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.https[hs] = struct{}{}
+	s.serving.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.https, hs)
+		s.mu.Unlock()
+		s.serving.Done()
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve releases: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		defer cancel()
+		err := hs.Shutdown(sctx)
+		<-errc
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("shut down release server: %w", err)
+		}
+		return nil
+	}
+}
+
+// Close stops every Serve at once (open connections are closed, in-flight
+// requests end) and makes later admin calls and requests fail with
+// ErrServerClosed. It then waits for the Serve calls to return, until ctx
+// ends (ctx's error, the Server closed all the same). It is idempotent
+// and safe to call from any goroutine.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	var err error
+	for hs := range s.https {
+		err = errors.Join(err, hs.Close())
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return err
+	case <-ctx.Done():
+		return errors.Join(err, fmt.Errorf("close release server: %w", context.Cause(ctx)))
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// entry returns the app's entry, making one if create is set.
+func (s *Server) entry(appID string, create bool) (*serverEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrServerClosed
+	}
+	e := s.apps[appID]
+	if e == nil && create {
+		e = &serverEntry{}
+		s.apps[appID] = e
+	}
+	if e == nil {
+		return nil, fmt.Errorf("%w %q", updater.ErrUnknownApp, appID)
+	}
+	return e, nil
+}
+
+// appState returns the app's current state or updater.ErrUnknownApp.
+func (s *Server) appState(appID string) (*serverEntry, *serverApp, error) {
+	e, err := s.entry(appID, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := e.state.Load()
+	if st == nil {
+		return nil, nil, fmt.Errorf("%w %q", updater.ErrUnknownApp, appID)
+	}
+	return e, st, nil
+}
+
+// document returns the app's signed document, re-signing when it is
+// missing, out of date or past half its lifetime.
+func (s *Server) document(appID string) (*signedDoc, error) {
+	e, st, err := s.appState(appID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	if d := e.doc.Load(); d != nil && d.seq == st.Sequence && now.Before(d.renewAt) && !now.Before(d.issuedAt) {
+		return d, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st = e.state.Load()
+	if d := e.doc.Load(); d != nil && d.seq == st.Sequence && now.Before(d.renewAt) && !now.Before(d.issuedAt) {
+		return d, nil
+	}
+	return s.sign(e, st, now)
+}
+
+// sign signs st's document at now and caches it; the caller holds e.mu.
+func (s *Server) sign(e *serverEntry, st *serverApp, now time.Time) (*signedDoc, error) {
+	doc := st.document(now, s.cfg.DocumentLifetime)
+	body, err := SignDocument(doc, s.cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	d := &signedDoc{
+		body:     body,
+		etag:     `"` + hex.EncodeToString(sum[:16]) + `"`,
+		seq:      st.Sequence,
+		issuedAt: doc.IssuedAt,
+		renewAt:  doc.IssuedAt.Add(s.cfg.DocumentLifetime / 2),
+	}
+	e.doc.Store(d)
+	return d, nil
+}
+
+// DocumentBytes returns the signed release document the server serves for
+// appID now (the envelope), re-signing it if due.
+func (s *Server) DocumentBytes(appID string) ([]byte, error) {
+	d, err := s.document(appID)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(d.body), nil
+}

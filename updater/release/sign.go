@@ -1,0 +1,32 @@
+package release
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+
+	"github.com/minihost/minihost/updater"
+)
+
+// SignDocument encodes doc as JSON, signs those exact bytes with key and
+// returns the envelope to serve. It does not check doc; it is safe for
+// concurrent use.
+func SignDocument(doc *updater.Document, key ed25519.PrivateKey) ([]byte, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("sign release document: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("sign release document: %w", err)
+	}
+	env := updater.Envelope{
+		Signed:    body,
+		Signature: ed25519.Sign(key, body),
+		KeyID:     updater.KeyID(key.Public().(ed25519.PublicKey)),
+	}
+	out, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("sign release document: %w", err)
+	}
+	return append(out, '\n'), nil
+}
