@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,16 +27,27 @@ import (
 // loopback (demo, dev).
 
 // runtimeValidator is the runtime's check of an upload for the release
-// side: it compiles the entry as a host would and checks that it speaks
-// the guest ABI (runtime.Engine.Validate), so a module that cannot run
-// (not a reactor, not built with the SDK, wrong imports, over the table
-// limits) is never published. It owns its Engine, whose compile cache it
-// shares with every Engine on the same cache folder (the user's, by
-// default: the one run uses too). Close it after the last Validate. It is
-// safe for concurrent use, as the Engine is.
-type runtimeValidator struct{ eng *runtime.Engine }
+// side: it compiles the entry as a host would, checks that it speaks the
+// guest ABI, and instantiates it once so that its start function and
+// _initialize run under the host's limits and call deadline
+// (runtime.Engine.Validate). A module that cannot run (not a reactor, not
+// built with the SDK, wrong imports, over the table limits, trapping or
+// looping in its start code) is never published. Verdicts are cached by the
+// module's sha256 (a bounded cache), except timeouts and cancellations,
+// which say more about the moment than the module. It owns its Engine,
+// whose compile cache it shares with every Engine on the same cache folder.
+// Close it after the last Validate. It is safe for concurrent use.
+type runtimeValidator struct {
+	eng *runtime.Engine
+
+	mu       sync.Mutex
+	verdicts map[[sha256.Size]byte]error
+}
 
 var _ release.Validator = (*runtimeValidator)(nil)
+
+// maxVerdicts bounds the validator's cache.
+const maxVerdicts = 256
 
 // newRuntimeValidator starts an Engine with cfg for validating uploads.
 func newRuntimeValidator(cfg runtime.Config) (*runtimeValidator, error) {
@@ -42,13 +55,30 @@ func newRuntimeValidator(cfg runtime.Config) (*runtimeValidator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeValidator{eng: eng}, nil
+	return &runtimeValidator{eng: eng, verdicts: map[[sha256.Size]byte]error{}}, nil
 }
 
-// Validate compiles wasm, the entry of appID's package, and checks its
-// ABI; it runs no guest code.
+// Validate checks wasm, the entry of appID's package (see
+// runtimeValidator); no callback runs.
 func (v *runtimeValidator) Validate(ctx context.Context, appID string, _ mpk.Manifest, wasm []byte) error {
-	return v.eng.Validate(ctx, appID, wasm)
+	key := sha256.Sum256(wasm)
+	v.mu.Lock()
+	verdict, ok := v.verdicts[key]
+	v.mu.Unlock()
+	if ok {
+		return verdict
+	}
+	err := v.eng.Validate(ctx, appID, wasm)
+	if errors.Is(err, runtime.ErrTimeout) || ctx.Err() != nil {
+		return err
+	}
+	v.mu.Lock()
+	if len(v.verdicts) >= maxVerdicts {
+		clear(v.verdicts)
+	}
+	v.verdicts[key] = err
+	v.mu.Unlock()
+	return err
 }
 
 // Close closes the Engine.
