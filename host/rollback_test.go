@@ -64,10 +64,9 @@ func TestCrashLoopRollback(t *testing.T) {
 }
 
 // TestLaunchFailureRollsBackInOneColdStart: a version that cannot launch
-// at all (here: its module does not compile) is one kind of launch failure
-// among others; it is opened again at once, reaches the crash-loop limit
-// within the same cold start, is marked bad, and the previous version
-// opens instead (rule B1).
+// at all (here: its module does not compile) fails deterministically: it
+// is marked bad at its first failure, the previous version opens in the
+// same cold start (rule B1), and a fixed release is taken up next.
 func TestLaunchFailureRollsBackInOneColdStart(t *testing.T) {
 	covers(t, "B1")
 	const app, guest = "test.crashy", "runtime/testdata/guests/crashy"
@@ -91,6 +90,7 @@ func TestLaunchFailureRollsBackInOneColdStart(t *testing.T) {
 	a, ev, h = f.coldStart(t, app)
 	require.Equal(t, "1.0.0", a.Version(), ev.dump())
 	require.Contains(t, a.Decision().Rollback, "2.0.0")
+	require.Contains(t, a.Decision().Rollback, "cannot launch", "a compile failure is deterministic: marked bad at once, not retried")
 	require.Equal(t, 1, ev.countEvents(app, host.EventRollback, ""))
 	stop(t, a, h)
 	st, err := f.store(t).Load(app)
