@@ -1,18 +1,16 @@
 package updater
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 
-	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater/internal/keyform"
 )
 
 // Key files.
@@ -33,10 +31,6 @@ import (
 
 // PublicKeyPrefix starts a public key in the format EncodePublicKey writes.
 const PublicKeyPrefix = "minihost-ed25519-public:"
-
-// maxKeyFileSize bounds what is read of a key file (a key is well under
-// 1 KiB), so that pointing a key flag at a package or /dev/zero fails fast.
-const maxKeyFileSize = 64 << 10
 
 // Errors of the key file functions of both sides (this package's and the
 // release package's), wrapped in a *KeyError; test with errors.Is. The
@@ -127,7 +121,7 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 		return nil, err
 	}
 	pub, err := parsePublic(data)
-	if seed, ok := bareOldSeed(data); ok && err == nil {
+	if seed, ok := keyform.BareOldSeed(data); ok && err == nil {
 		// A bare 32-byte value is a public key unless path.pub holds the
 		// key derived from it: then it is that key's old-format seed.
 		if data, rerr := readKeyFile("", path+".pub"); rerr == nil {
@@ -153,50 +147,21 @@ func publicKeyHint(err error, path string) string {
 	return "pass the public key file written by keygen (" + path + ".pub)"
 }
 
-// readKeyFile reads a key file of at most maxKeyFileSize bytes; errors are
-// a *KeyError for op and path (ErrKeyNotFound when it does not exist).
+// readKeyFile reads a key file (keyform.ReadFile); errors are a
+// *KeyError for op and path (ErrKeyNotFound when it does not exist).
 func readKeyFile(op, path string) ([]byte, error) {
-	fail := func(err error) ([]byte, error) {
-		if errors.Is(err, fs.ErrNotExist) {
-			err = ErrKeyNotFound
-		} else if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-			err = pe.Err // the KeyError names the path
-		}
-		return nil, &KeyError{Op: op, Path: path, Err: err}
+	data, err := keyform.ReadFile(path)
+	switch pe := (*fs.PathError)(nil); {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, fs.ErrNotExist):
+		err = ErrKeyNotFound
+	case errors.Is(err, keyform.ErrTooBig):
+		err = fmt.Errorf("%w: %w", ErrInvalidKey, err)
+	case errors.As(err, &pe):
+		err = pe.Err // the KeyError names the path
 	}
-	f, err := mpk.OpenRegular(path) // a named pipe would block the read
-	if err != nil {
-		return fail(err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return fail(err)
-	}
-	if len(data) > maxKeyFileSize {
-		return fail(fmt.Errorf("%w: over %d bytes, too big for a key file", ErrInvalidKey, maxKeyFileSize))
-	}
-	return data, nil
-}
-
-// oldPrivateKey decodes the old private key forms: a 32-byte seed, or the
-// 64-byte seed and public key (which must match).
-func oldPrivateKey(raw []byte) (ed25519.PrivateKey, bool) {
-	switch len(raw) {
-	case ed25519.SeedSize:
-		return ed25519.NewKeyFromSeed(raw), true
-	case ed25519.PrivateKeySize:
-		key := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
-		return key, bytes.Equal(key, raw)
-	}
-	return nil, false
-}
-
-// bareOldSeed returns the 32 bytes data holds when it is their bare
-// standard base64: the one form that is both an old seed and a public key.
-func bareOldSeed(data []byte) ([]byte, bool) {
-	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
-	return raw, err == nil && len(raw) == ed25519.SeedSize
+	return nil, &KeyError{Op: op, Path: path, Err: err}
 }
 
 // parsePublic parses a public key (see the key file formats above) and
@@ -245,7 +210,7 @@ func parsePublic(data []byte) (ed25519.PublicKey, error) {
 	if len(raw) == ed25519.PublicKeySize {
 		return ed25519.PublicKey(raw), nil
 	}
-	if _, ok := oldPrivateKey(raw); ok && len(raw) == ed25519.PrivateKeySize {
+	if _, ok := keyform.OldPrivateKey(raw); ok && len(raw) == ed25519.PrivateKeySize {
 		return nil, ErrPrivateKeyGiven
 	}
 	return nil, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidKey, len(raw), ed25519.PublicKeySize)

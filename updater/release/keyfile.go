@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,8 +16,8 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/minihost/minihost/runtime/fsutil"
-	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/keyform"
 )
 
 // Signing key files.
@@ -40,11 +39,6 @@ import (
 // Errors are an *updater.KeyError. The functions keep no state and are safe
 // for concurrent use (two ConvertKeyFile calls on one file race like any
 // two writers of it).
-
-// maxKeyFileSize bounds what is read of a key file (a key is well under
-// 1 KiB), so that pointing a key flag at a package or /dev/zero fails fast;
-// the same bound as the updater package's.
-const maxKeyFileSize = 64 << 10
 
 // Errors of the signing key functions, wrapped in an *updater.KeyError
 // beside the updater package's key errors (updater.ErrInvalidKey,
@@ -108,7 +102,7 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	if err == nil {
 		return key, nil
 	}
-	if seed, ok := bareOldSeed(data); ok && errors.Is(err, ErrOldKeyFormat) && bareKeyIsPublic(path, seed) {
+	if seed, ok := keyform.BareOldSeed(data); ok && errors.Is(err, ErrOldKeyFormat) && bareKeyIsPublic(path, seed) {
 		err = ErrPublicKeyGiven
 	}
 	return nil, &updater.KeyError{Op: op, Path: path, Err: err, Hint: signingKeyHint(err, path)}
@@ -196,7 +190,7 @@ func ConvertKeyFile(path string) (ConvertedKey, error) {
 		return fail(err, signingKeyHint(err, path))
 	}
 	raw, _ := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
-	key, _ := oldPrivateKey(raw) // parsePrivate said it is one
+	key, _ := keyform.OldPrivateKey(raw) // parsePrivate said it is one
 	pub := key.Public().(ed25519.PublicKey)
 	if base, ok := strings.CutSuffix(path, ".pub"); ok {
 		return fail(ErrPublicKeyGiven, "convert the private key file ("+base+"), not its .pub")
@@ -264,32 +258,21 @@ func publicKeyFileHolding(dir string, pub ed25519.PublicKey) string {
 	return ""
 }
 
-// readKeyFile reads a key file of at most maxKeyFileSize bytes; errors are
-// a *updater.KeyError for op and path (updater.ErrKeyNotFound when it does
-// not exist). It is the updater package's read of a key file, repeated
-// here because that one is unexported.
+// readKeyFile reads a key file (keyform.ReadFile); errors are a
+// *updater.KeyError for op and path (updater.ErrKeyNotFound when it does not exist).
 func readKeyFile(op, path string) ([]byte, error) {
-	fail := func(err error) ([]byte, error) {
-		if errors.Is(err, fs.ErrNotExist) {
-			err = updater.ErrKeyNotFound
-		} else if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-			err = pe.Err // the updater.KeyError names the path
-		}
-		return nil, &updater.KeyError{Op: op, Path: path, Err: err}
+	data, err := keyform.ReadFile(path)
+	switch pe := (*fs.PathError)(nil); {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, fs.ErrNotExist):
+		err = updater.ErrKeyNotFound
+	case errors.Is(err, keyform.ErrTooBig):
+		err = fmt.Errorf("%w: %w", updater.ErrInvalidKey, err)
+	case errors.As(err, &pe):
+		err = pe.Err // the KeyError names the path
 	}
-	f, err := mpk.OpenRegular(path) // a named pipe would block the read
-	if err != nil {
-		return fail(err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return fail(err)
-	}
-	if len(data) > maxKeyFileSize {
-		return fail(fmt.Errorf("%w: over %d bytes, too big for a key file", updater.ErrInvalidKey, maxKeyFileSize))
-	}
-	return data, nil
+	return nil, &updater.KeyError{Op: op, Path: path, Err: err}
 }
 
 // parsePrivate parses a signing key (PEM "PRIVATE KEY") and classifies what
@@ -315,7 +298,7 @@ func parsePrivate(data []byte) (ed25519.PrivateKey, error) {
 		}
 	}
 	if raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data))); err == nil {
-		if _, ok := oldPrivateKey(raw); ok {
+		if _, ok := keyform.OldPrivateKey(raw); ok {
 			return nil, ErrOldKeyFormat
 		}
 	}
@@ -323,27 +306,6 @@ func parsePrivate(data []byte) (ed25519.PrivateKey, error) {
 		return nil, ErrPublicKeyGiven
 	}
 	return nil, fmt.Errorf("%w: want PEM \"PRIVATE KEY\", as minihost keygen writes", updater.ErrInvalidKey)
-}
-
-// oldPrivateKey decodes the old private key forms: a 32-byte seed, or the
-// 64-byte seed and public key (which must match); the updater package
-// recognizes the same forms to refuse them as public keys.
-func oldPrivateKey(raw []byte) (ed25519.PrivateKey, bool) {
-	switch len(raw) {
-	case ed25519.SeedSize:
-		return ed25519.NewKeyFromSeed(raw), true
-	case ed25519.PrivateKeySize:
-		key := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
-		return key, bytes.Equal(key, raw)
-	}
-	return nil, false
-}
-
-// bareOldSeed returns the 32 bytes data holds when it is their bare
-// standard base64: the one form that is both an old seed and a public key.
-func bareOldSeed(data []byte) ([]byte, bool) {
-	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
-	return raw, err == nil && len(raw) == ed25519.SeedSize
 }
 
 // shellQuote quotes path for a command line in a message when it needs it.
