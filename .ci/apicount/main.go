@@ -4,9 +4,10 @@
 // interface methods), package by package, and the total. Packages under
 // internal/, main packages and test files do not count.
 //
-//	go run ./.ci/apicount [-max N]
+//	go run ./.ci/apicount [-max N] [-list]
 //
-// With -max, it exits 1 when the total is above N.
+// With -max, it exits 1 when the total is above N; with -list, it prints
+// every name it counts first.
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 
 func main() {
 	limit := flag.Int("max", 0, "fail when the total is above this (0: no limit)")
+	list := flag.Bool("list", false, "print every counted name")
 	flag.Parse()
 	counts := map[string]int{}
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -47,7 +49,13 @@ func main() {
 		if f.Name.Name == "main" {
 			return nil
 		}
-		counts[filepath.Dir(path)] += exported(f)
+		names := exported(f)
+		counts[filepath.Dir(path)] += len(names)
+		if *list {
+			for _, n := range names {
+				fmt.Printf("%s.%s\n", filepath.Dir(path), n)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -71,29 +79,31 @@ func main() {
 	}
 }
 
-// exported counts f's top-level exported names.
-func exported(f *ast.File) int {
-	n := 0
+// exported returns f's top-level exported names, methods as Type.Method.
+func exported(f *ast.File) []string {
+	var n []string
 	for _, decl := range f.Decls {
 		switch d := decl.(type) {
 		case *ast.FuncDecl:
 			if !d.Name.IsExported() {
 				continue
 			}
-			if d.Recv == nil || receiverExported(d.Recv) {
-				n++
+			if d.Recv == nil {
+				n = append(n, d.Name.Name)
+			} else if recv, ok := receiverName(d.Recv); ok {
+				n = append(n, recv+"."+d.Name.Name)
 			}
 		case *ast.GenDecl:
 			for _, spec := range d.Specs {
 				switch s := spec.(type) {
 				case *ast.TypeSpec:
 					if s.Name.IsExported() {
-						n++
+						n = append(n, s.Name.Name)
 					}
 				case *ast.ValueSpec:
 					for _, name := range s.Names {
 						if name.IsExported() {
-							n++
+							n = append(n, name.Name)
 						}
 					}
 				}
@@ -103,9 +113,11 @@ func exported(f *ast.File) int {
 	return n
 }
 
-func receiverExported(recv *ast.FieldList) bool {
+// receiverName returns the name of a method's receiver type and whether
+// that type is exported.
+func receiverName(recv *ast.FieldList) (string, bool) {
 	if len(recv.List) == 0 {
-		return false
+		return "", false
 	}
 	t := recv.List[0].Type
 	for {
@@ -117,9 +129,9 @@ func receiverExported(recv *ast.FieldList) bool {
 		case *ast.IndexListExpr:
 			t = x.X
 		case *ast.Ident:
-			return x.IsExported()
+			return x.Name, x.IsExported()
 		default:
-			return false
+			return "", false
 		}
 	}
 }
