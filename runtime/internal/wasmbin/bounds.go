@@ -129,48 +129,35 @@ const (
 // leading one, which checkCount bounds (wazero refuses more than one
 // memory before it allocates).
 func (m *scan) checkSection(wasm []byte, s section) error {
-	r := reader{b: wasm, off: s.payload}
-	var err error
-	var what string
-	switch s.id {
-	case sectionCustom:
-		what = "custom"
-		err = m.checkCustom(&r)
-	case sectionType:
-		what = "type"
-		err = m.checkTypes(&r)
-	case sectionFunction:
-		what = "function"
-		err = m.checkFunctions(&r)
-	case sectionTag:
-		what = "tag"
-		err = m.checkTags(&r)
-	case sectionGlobal:
-		what = "global"
-		err = m.checkGlobals(&r)
-	case sectionExport:
-		what = "export"
-		err = m.checkExports(&r)
-	case sectionElement:
-		what = "element"
-		err = m.checkElements(&r)
-	case sectionCode:
-		what = "code"
-		err = m.checkCode(&r)
-	case sectionData:
-		what = "data"
-		err = m.checkData(&r)
-	default:
+	if int(s.id) >= len(sectionChecks) || sectionChecks[s.id].check == nil {
 		return nil
 	}
-	if err != nil {
+	c := sectionChecks[s.id]
+	r := reader{b: wasm, off: s.payload}
+	if err := c.check(m, &r); err != nil {
 		return err
 	}
 	if r.off != len(wasm) {
 		// wazero refuses it too, once it has decoded the section.
-		return fmt.Errorf("%w: %s section has %d bytes after its entries", ErrMalformed, what, len(wasm)-r.off)
+		return fmt.Errorf("%w: %s section has %d bytes after its entries", ErrMalformed, c.what, len(wasm)-r.off)
 	}
 	return nil
+}
+
+// sectionChecks are the walks of checkSection, by section id.
+var sectionChecks = [...]struct {
+	what  string
+	check func(*scan, *reader) error
+}{
+	sectionCustom:   {"custom", (*scan).checkCustom},
+	sectionType:     {"type", (*scan).checkTypes},
+	sectionFunction: {"function", (*scan).checkFunctions},
+	sectionTag:      {"tag", (*scan).checkTags},
+	sectionGlobal:   {"global", (*scan).checkGlobals},
+	sectionExport:   {"export", (*scan).checkExports},
+	sectionElement:  {"element", (*scan).checkElements},
+	sectionCode:     {"code", (*scan).checkCode},
+	sectionData:     {"data", (*scan).checkData},
 }
 
 // errCount reports a count larger than the bytes left to hold it.
@@ -300,34 +287,18 @@ func checkValueTypes(r *reader, idx uint32, what string, limit int) (uint32, err
 // checkFunctions walks the function section at r: a type index per
 // defined function.
 func (m *scan) checkFunctions(r *reader) error {
-	n, err := r.u32()
-	if err != nil {
-		return fmt.Errorf("function section: count: %w", err)
-	}
-	m.definedFuncs += uint64(n)
-	if err := m.capTotals("function section"); err != nil {
-		return err
-	}
-	for i := range n {
+	return vector(r, "function section", m.total(&m.definedFuncs, "function section"), func(i uint32) error {
 		if _, err := r.u32(); err != nil {
 			return fmt.Errorf("function section: function %d: %w", uint64(m.funcImports)+uint64(i), err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkTags walks the tag section at r: an attribute and a type index per
 // tag.
 func (m *scan) checkTags(r *reader) error {
-	n, err := r.u32()
-	if err != nil {
-		return fmt.Errorf("tag section: count: %w", err)
-	}
-	m.tags += uint64(n)
-	if err := m.capTotals("tag section"); err != nil {
-		return err
-	}
-	for i := range n {
+	return vector(r, "tag section", m.total(&m.tags, "tag section"), func(i uint32) error {
 		_, err := r.byte()
 		if err == nil {
 			_, err = r.u32()
@@ -335,22 +306,14 @@ func (m *scan) checkTags(r *reader) error {
 		if err != nil {
 			return fmt.Errorf("tag section: tag %d: %w", i, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkGlobals walks the global section at r: it has no count but its
 // leading one, but its initializers must be read to find each global.
 func (m *scan) checkGlobals(r *reader) error {
-	n, err := r.u32()
-	if err != nil {
-		return fmt.Errorf("global section: count: %w", err)
-	}
-	m.globals += uint64(n)
-	if err := m.capTotals("global section"); err != nil {
-		return err
-	}
-	for i := range n {
+	return vector(r, "global section", m.total(&m.globals, "global section"), func(i uint32) error {
 		err := r.valueType()
 		if err == nil {
 			_, err = r.byte() // mutability
@@ -361,20 +324,13 @@ func (m *scan) checkGlobals(r *reader) error {
 		if err != nil {
 			return fmt.Errorf("global section: global %d: %w", i, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkExports walks the export section at r, bounding the names.
 func (m *scan) checkExports(r *reader) error {
-	n, err := r.u32()
-	if err != nil {
-		return fmt.Errorf("export section: count: %w", err)
-	}
-	if m.exports += uint64(n); m.exports > MaxExports {
-		return errTotal("export section", m.exports, "exports", MaxExports)
-	}
-	for i := range n {
+	return vector(r, "export section", capped(&m.exports, "export section", "exports", MaxExports), func(i uint32) error {
 		_, err := r.name()
 		if err == nil {
 			_, err = r.byte() // kind
@@ -385,26 +341,52 @@ func (m *scan) checkExports(r *reader) error {
 		if err != nil {
 			return fmt.Errorf("export section: export %d: %w", i, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkElements walks the element section at r, bounding each segment's
 // vector of function indices or of initializer expressions.
 func (m *scan) checkElements(r *reader) error {
+	return vector(r, "element section", capped(&m.elemSegments, "element section", "element segments", MaxElementSegments),
+		func(i uint32) error { return m.checkElement(r, i) })
+}
+
+// vector walks a section's vector at r: its count, which count accounts
+// for (and may refuse), then each entry.
+func vector(r *reader, section string, count func(n uint32) error, entry func(i uint32) error) error {
 	n, err := r.u32()
 	if err != nil {
-		return fmt.Errorf("element section: count: %w", err)
+		return fmt.Errorf("%s: count: %w", section, err)
 	}
-	if m.elemSegments += uint64(n); m.elemSegments > MaxElementSegments {
-		return errTotal("element section", m.elemSegments, "element segments", MaxElementSegments)
+	if err := count(n); err != nil {
+		return err
 	}
 	for i := range n {
-		if err := m.checkElement(r, i); err != nil {
+		if err := entry(i); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// total adds a vector's count to the module's *p, which two sections add
+// to, and checks the totals (capTotals).
+func (m *scan) total(p *uint64, where string) func(uint32) error {
+	return func(n uint32) error {
+		*p += uint64(n)
+		return m.capTotals(where)
+	}
+}
+
+// capped adds a vector's count to *p and refuses a total above limit.
+func capped(p *uint64, where, what string, limit int) func(uint32) error {
+	return func(n uint32) error {
+		if *p += uint64(n); *p > uint64(limit) {
+			return errTotal(where, *p, what, limit)
+		}
+		return nil
+	}
 }
 
 // checkElement walks element segment i at r, as wazero's

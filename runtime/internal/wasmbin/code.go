@@ -75,19 +75,8 @@ func checkLocals(r *reader, fn uint64) (uint64, error) {
 
 // checkData walks the data section at r, bounding each segment's bytes.
 func (m *scan) checkData(r *reader) error {
-	n, err := r.u32()
-	if err != nil {
-		return fmt.Errorf("data section: count: %w", err)
-	}
-	if m.dataSegments += uint64(n); m.dataSegments > MaxDataSegments {
-		return errTotal("data section", m.dataSegments, "data segments", MaxDataSegments)
-	}
-	for i := range n {
-		if err := checkSegment(r, i); err != nil {
-			return err
-		}
-	}
-	return nil
+	return vector(r, "data section", capped(&m.dataSegments, "data section", "data segments", MaxDataSegments),
+		func(i uint32) error { return checkSegment(r, i) })
 }
 
 // checkSegment walks data segment i at r. Go's linker writes tens of
