@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -13,7 +12,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := newFlagSet("build", "DIR [-version V] -o FILE", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
 	version := fs.String("version", "", "`version` to put in the package's app.json (default: the one in DIR/app.json)")
 	out := fs.String("o", "", "package `file` to write (required)")
-	dir, code := parseDirFlags(fs, args, stderr)
+	dir, code := parseOne(fs, args, stderr, "DIR")
 	if code >= 0 {
 		return code
 	}
@@ -25,23 +24,6 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return reportPackage("build", *out, stdout, stderr)
-}
-
-// parseDirFlags parses a command line of one DIR argument and flags, in any
-// order ("DIR -o FILE" as well as "-o FILE DIR"). It returns DIR and -1 to
-// go on, or the exit code: 0 after -h, 2 on a usage error.
-func parseDirFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (string, int) {
-	if code := parseFlags(fs, args); code >= 0 {
-		return "", code
-	}
-	switch fs.NArg() {
-	case 0:
-		return "", usageError(fs, stderr, "missing DIR")
-	case 1:
-		return fs.Arg(0), -1
-	default:
-		return "", usageError(fs, stderr, fmt.Sprintf("want one DIR, got %d arguments", fs.NArg()))
-	}
 }
 
 // reportPackage prints what the package at path holds: its path, app id and

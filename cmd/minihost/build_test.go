@@ -72,7 +72,7 @@ func TestBuildCommandErrors(t *testing.T) {
 		{name: "help", args: []string{"build", "-h"}, code: 0, stderr: []string{"usage: minihost build DIR", "minihost build samples/counter -version 1.1.0 -o counter.mpk"}},
 		{name: "no DIR", args: []string{"build", "-o", out}, code: 2, stderr: []string{"minihost build: missing DIR", "usage:"}},
 		{name: "no -o", args: []string{"build", tinyGuest}, code: 2, stderr: []string{"minihost build: missing -o FILE", "usage:"}},
-		{name: "two DIRs", args: []string{"build", tinyGuest, tinyGuest, "-o", out}, code: 2, stderr: []string{"want one DIR, got 2"}},
+		{name: "two DIRs", args: []string{"build", tinyGuest, tinyGuest, "-o", out}, code: 2, stderr: []string{"want exactly one DIR, got 2 arguments"}},
 		{name: "unknown flag", args: []string{"build", tinyGuest, "-x", "-o", out}, code: 2, stderr: []string{"-x"}},
 		{name: "bad version", args: []string{"build", tinyGuest, "-version", "1.1", "-o", out}, code: 1, stderr: []string{"minihost build: ", `field "version"`, `"1.1"`}},
 		{name: "compile error", args: []string{"build", broken, "-o", out}, code: 1, stderr: []string{"minihost build: ", broken, "notDefined"}},

@@ -33,12 +33,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	no := fs.Bool("no", false, "answer every modal with cancel")
 	linger := fs.Duration("linger", 2*time.Second, "how long to keep running after the update result")
 	exitAfter := fs.String("exit-after", "", "exit after this event name or duration instead")
-	pos, code := parseInterspersed(fs, args)
+	dir, code := parseOne(fs, args, stderr, "DIR")
 	if code >= 0 {
 		return code
-	}
-	if len(pos) != 1 {
-		return usageError(fs, stderr, "want exactly one DIR")
 	}
 	if *simulate != "success" && *simulate != "fail" {
 		return usageError(fs, stderr, fmt.Sprintf("--simulate-update %q: want success or fail", *simulate))
@@ -50,7 +47,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
-	if err := dev(ctx, pos[0], *simulate == "fail", devOptions{
+	if err := dev(ctx, dir, *simulate == "fail", devOptions{
 		out: &runOutput{w: stdout, json: *events == "json"}, yes: *yes, no: *no, linger: *linger, stopOn: stopOn, stderr: stderr,
 	}); err != nil {
 		fmt.Fprintf(stderr, "minihost dev: %v\n", err)

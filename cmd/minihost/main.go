@@ -145,3 +145,20 @@ func usageError(fs *flag.FlagSet, stderr io.Writer, msg string) int {
 	fs.Usage()
 	return 2
 }
+
+// parseOne parses a command line of flags and exactly one positional
+// argument, named name in the usage error, in any order ("settings APPID
+// --rollout 10"), with parseFlags' exit code convention (-1 to go on).
+func parseOne(fs *flag.FlagSet, args []string, stderr io.Writer, name string) (string, int) {
+	if code := parseFlags(fs, args); code >= 0 {
+		return "", code
+	}
+	switch fs.NArg() {
+	case 0:
+		return "", usageError(fs, stderr, "missing "+name)
+	case 1:
+		return fs.Arg(0), -1
+	default:
+		return "", usageError(fs, stderr, fmt.Sprintf("want exactly one %s, got %d arguments", name, fs.NArg()))
+	}
+}

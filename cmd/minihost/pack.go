@@ -11,7 +11,7 @@ import (
 func runPack(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("pack", "DIR -o FILE", "minihost pack build/counter -o counter.mpk", stderr)
 	out := fs.String("o", "", "package `file` to write (required)")
-	dir, code := parseDirFlags(fs, args, stderr)
+	dir, code := parseOne(fs, args, stderr, "DIR")
 	if code >= 0 {
 		return code
 	}

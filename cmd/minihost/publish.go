@@ -25,19 +25,16 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := newFlagSet("publish", publishSynopsis, "MINIHOST_TOKEN=s3cret minihost publish --server http://127.0.0.1:8700 counter-1.1.0.mpk", stderr)
 	server, token := adminFlags(fs)
 	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the new version")
-	pos, code := parseInterspersed(fs, args)
+	file, code := parseOne(fs, args, stderr, "FILE.mpk")
 	if code >= 0 {
 		return code
-	}
-	if len(pos) != 1 {
-		return usageError(fs, stderr, "want exactly one FILE.mpk")
 	}
 	if *rollout < 0 || *rollout > 100 {
 		return usageError(fs, stderr, fmt.Sprintf("--rollout %d: want 0 to 100", *rollout))
 	}
 	// One open file for the checks and the upload, so that what is
 	// uploaded is what was checked; a named pipe is refused, not waited on.
-	f, err := mpk.OpenRegular(pos[0])
+	f, err := mpk.OpenRegular(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
 		return 1
@@ -54,7 +51,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	defer closeWithin(val.Close)
-	m, err := validatePackage(ctx, val, f, st.Size(), pos[0])
+	m, err := validatePackage(ctx, val, f, st.Size(), file)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
 		return 1
@@ -130,14 +127,4 @@ func newAdminClient(server, token string) (*release.AdminClient, error) {
 		}
 	}
 	return release.NewAdminClient(release.AdminClientConfig{BaseURL: server, Token: token})
-}
-
-// parseInterspersed parses flags that may come before or after positional
-// arguments ("settings APPID --rollout 10") and returns the positional
-// ones, with parseFlags' exit code convention (-1 to go on).
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, int) {
-	if code := parseFlags(fs, args); code >= 0 {
-		return nil, code
-	}
-	return fs.Args(), -1
 }

@@ -32,7 +32,7 @@ func TestPublishCommandUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no file", []string{"publish"}, "exactly one FILE.mpk"},
+		{"no file", []string{"publish"}, "missing FILE.mpk"},
 		{"two files", []string{"publish", pkg, pkg}, "exactly one FILE.mpk"},
 		{"rollout out of range", []string{"publish", "--rollout", "120", pkg}, "--rollout 120"},
 		{"no token", []string{"publish", pkg}, "MINIHOST_TOKEN"},
@@ -54,9 +54,9 @@ func TestSettingsRevertVersionsCommandUsage(t *testing.T) {
 		want string
 	}{
 		{"settings without changes", []string{"settings", "--token", "t", "demo.counter"}, "nothing to change"},
-		{"settings without app", []string{"settings", "--rollout", "5"}, "exactly one APPID"},
+		{"settings without app", []string{"settings", "--rollout", "5"}, "missing APPID"},
 		{"revert without --to", []string{"revert", "--token", "t", "demo.counter"}, "--to VERSION"},
-		{"versions without app", []string{"versions"}, "exactly one APPID"},
+		{"versions without app", []string{"versions"}, "missing APPID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := relRun(t, tc.args...)

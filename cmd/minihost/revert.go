@@ -17,12 +17,9 @@ func runRevert(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("revert", revertSynopsis, "minihost revert demo.counter --to 1.1.0", stderr)
 	server, token := adminFlags(fs)
 	to := fs.String("to", "", "version to go back to")
-	pos, code := parseInterspersed(fs, args)
+	appID, code := parseOne(fs, args, stderr, "APPID")
 	if code >= 0 {
 		return code
-	}
-	if len(pos) != 1 {
-		return usageError(fs, stderr, "want exactly one APPID")
 	}
 	if *to == "" {
 		return usageError(fs, stderr, "--to VERSION is required")
@@ -32,7 +29,7 @@ func runRevert(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usageError(fs, stderr, err.Error())
 	}
 	defer admin.Close()
-	st, err := admin.Revert(ctx, pos[0], *to)
+	st, err := admin.Revert(ctx, appID, *to)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost revert: %v\n", err)
 		return 1

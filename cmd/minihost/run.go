@@ -36,11 +36,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	no := fs.Bool("no", false, "answer every modal with cancel")
 	exitAfter := fs.String("exit-after", "", "exit after this event name (launch, show, modalResult, ...) or duration (2s)")
 	uf := addUpdateFlags(fs)
-	if code := parseFlags(fs, args); code >= 0 {
+	target, code := parseOne(fs, args, stderr, "TARGET")
+	if code >= 0 {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return usageError(fs, stderr, "want exactly one TARGET")
 	}
 	if *yes && *no {
 		return usageError(fs, stderr, "--yes and --no exclude each other")
@@ -66,7 +64,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// --exit-after 2s does not count the compiler.
 	pkg := ""
 	if upd == nil {
-		p, cleanup, err := resolveTarget(ctx, fs.Arg(0), stderr)
+		p, cleanup, err := resolveTarget(ctx, target, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "minihost run: %v\n", err)
 			return 1
@@ -123,7 +121,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	var app *host.App
 	if upd != nil {
-		app, err = h.Launch(launching, fs.Arg(0), host.LaunchOptions{})
+		app, err = h.Launch(launching, target, host.LaunchOptions{})
 	} else {
 		app, err = h.LaunchPackage(launching, pkg, host.LaunchOptions{})
 	}
@@ -136,7 +134,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		default:
 		}
 		if running.Err() != nil && ctx.Err() == nil && stopOn.d > 0 {
-			fmt.Fprintf(stderr, "minihost run: %s did not open within --exit-after %v: %v\n", fs.Arg(0), stopOn.d, err)
+			fmt.Fprintf(stderr, "minihost run: %s did not open within --exit-after %v: %v\n", target, stopOn.d, err)
 		} else {
 			fmt.Fprintf(stderr, "minihost run: %v\n", err)
 		}

@@ -72,7 +72,7 @@ func TestRunUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no target", []string{"run"}, 2, "want exactly one TARGET"},
+		{"no target", []string{"run"}, 2, "missing TARGET"},
 		{"bad events", []string{"run", "--events", "xml", "x"}, 2, "--events"},
 		{"yes and no", []string{"run", "--yes", "--no", "x"}, 2, "exclude"},
 		{"bad exit-after", []string{"run", "--exit-after", "-1s", "x"}, 2, "positive"},

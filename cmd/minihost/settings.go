@@ -22,12 +22,9 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	minV := fs.String("min-version", "", `minimum available version ("" clears)`)
 	prefer := fs.String("prefer-local", "", `preference-for-local version ("" clears)`)
 	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the latest version")
-	pos, code := parseInterspersed(fs, args)
+	appID, code := parseOne(fs, args, stderr, "APPID")
 	if code >= 0 {
 		return code
-	}
-	if len(pos) != 1 {
-		return usageError(fs, stderr, "want exactly one APPID")
 	}
 	var set release.Settings
 	fs.Visit(func(f *flag.Flag) {
@@ -48,7 +45,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return usageError(fs, stderr, err.Error())
 	}
 	defer admin.Close()
-	st, err := admin.SetSettings(ctx, pos[0], set)
+	st, err := admin.SetSettings(ctx, appID, set)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost settings: %v\n", err)
 		return 1

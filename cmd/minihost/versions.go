@@ -21,19 +21,16 @@ func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs := newFlagSet("versions", versionsSynopsis, "minihost versions demo.counter", stderr)
 	server, token := adminFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code := parseInterspersed(fs, args)
+	appID, code := parseOne(fs, args, stderr, "APPID")
 	if code >= 0 {
 		return code
-	}
-	if len(pos) != 1 {
-		return usageError(fs, stderr, "want exactly one APPID")
 	}
 	admin, err := newAdminClient(*server, *token)
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
 	defer admin.Close()
-	st, err := admin.Status(ctx, pos[0])
+	st, err := admin.Status(ctx, appID)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost versions: %v\n", err)
 		return 1
