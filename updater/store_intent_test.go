@@ -190,7 +190,7 @@ func TestStoreInstallRelease(t *testing.T) {
 			t.Errorf("installed: state %v, disk %v; want [1.2.0]", listed, onDisk)
 		}
 		os.Remove(marker)
-		rep, err := s.Check(app, false)
+		rep, err := checkOne(t, s, app, false)
 		if err != nil || len(rep.Problems) != 0 || !slices.Equal(rep.Verified, []string{"1.2.0"}) {
 			t.Errorf("Check after InstallRelease: %v, verified %v, %v", rep.Problems, rep.Verified, err)
 		}
