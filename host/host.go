@@ -150,7 +150,7 @@ func (h *Host) Close(ctx context.Context) error {
 	h.bgCancel()
 	h.bg.Wait()
 	if h.upd != nil {
-		h.upd.client.Close()
+		errs = append(errs, h.upd.client.Close(ctx))
 	}
 	errs = append(errs, h.engine.Close(ctx))
 	return errors.Join(errs...)

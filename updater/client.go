@@ -46,9 +46,6 @@ type ClientConfig struct {
 	// HTTPClient makes the requests; nil: a client of its own (never
 	// http.DefaultClient). Deadlines come from the contexts passed in.
 	HTTPClient *http.Client
-	// ClientID is this installation's stable random id, used only to place
-	// it in staged rollouts (see Latest); it is never sent to the server.
-	ClientID string
 	// Now is the real clock against which documents expire; nil: time.Now.
 	Now func() time.Time
 	// Fs is where Download writes; nil: the OS file system.
@@ -103,17 +100,13 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 }
 
 // Close closes idle connections of the client's own HTTP client (not of
-// one passed in ClientConfig). The Client must not be used afterwards.
-func (c *Client) Close() {
+// one passed in ClientConfig); it does not block, and its error is always
+// nil. The Client must not be used afterwards.
+func (c *Client) Close(ctx context.Context) error {
 	if c.own {
 		c.cfg.HTTPClient.CloseIdleConnections()
 	}
-}
-
-// Latest returns the release this client should treat as the latest in
-// doc, following the staged rollout (Document.LatestFor with ClientID).
-func (c *Client) Latest(doc *Document) *Release {
-	return doc.LatestFor(c.cfg.ClientID)
+	return nil
 }
 
 // HTTPError is an unexpected HTTP status from a release server, its admin
@@ -177,8 +170,8 @@ func notFound(err error, sentinel error) error {
 	return err
 }
 
-// DocumentURL returns the URL of appID's release document.
-func (c *Client) DocumentURL(appID string) string {
+// documentURL returns the URL of appID's release document.
+func (c *Client) documentURL(appID string) string {
 	return c.base + "/" + DocumentPath(appID)
 }
 
@@ -201,7 +194,7 @@ func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64
 	if err := safename.AppID(appID); err != nil {
 		return nil, nil, fmt.Errorf("fetch release document: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.DocumentURL(appID), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.documentURL(appID), nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch release document: %w", err)
 	}

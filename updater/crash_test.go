@@ -237,7 +237,7 @@ func runUpdate(ctx context.Context, fsys *crashfs.Fs, home, url, pubKey string, 
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer client.Close(ctx)
 	store, err := updater.OpenStore(updater.StoreConfig{Fs: fsys, Dir: home})
 	if err != nil {
 		return err
@@ -254,7 +254,7 @@ func runUpdate(ctx context.Context, fsys *crashfs.Fs, home, url, pubKey string, 
 	if err := store.RecordCheck(ctx, crashApp, env, doc.Sequence); err != nil {
 		return err
 	}
-	rel := client.Latest(doc)
+	rel := doc.LatestFor("")
 
 	fsys.SetPhase("download")
 	dir := filepath.Join(home, "downloads", crashApp)

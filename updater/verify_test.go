@@ -222,7 +222,7 @@ func TestClientRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	for _, tc := range []struct {
 		name    string
 		env     []byte
