@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // Errors the Client wraps besides those of VerifyDocument; test with
@@ -75,7 +75,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
 	if c.cfg.HTTPClient == nil {
-		c.cfg.HTTPClient = newHTTPClient(0)
+		c.cfg.HTTPClient = wire.NewHTTPClient(0)
 		c.own = true
 	}
 	if c.cfg.Now == nil {
@@ -88,15 +88,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.cfg.MaxPackageSize = DefaultMaxPackageSize
 	}
 	return c, nil
-}
-
-// newHTTPClient returns an http.Client with its own transport (cloned from
-// the default one's settings, not shared) and an overall timeout (0: none;
-// contexts bound each request).
-func newHTTPClient(timeout time.Duration) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, Timeout: timeout}
 }
 
 // Close closes idle connections of the client's own HTTP client (not of
@@ -144,19 +135,10 @@ func (e *HTTPError) Unwrap() error {
 }
 
 // newHTTPError reads the body of a failed response (bounded) for the
-// server's JSON error, if it sent one.
+// server's JSON error, if it sent one (wire.ErrorBody).
 func newHTTPError(resp *http.Response) error {
 	e := &HTTPError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
-	var body struct {
-		Error string `json:"error"`
-		Code  string `json:"code"`
-	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(data, &body) == nil && body.Error != "" {
-		e.Message, e.Code = body.Error, body.Code
-	} else {
-		e.Message = http.StatusText(resp.StatusCode)
-	}
+	e.Message, e.Code = wire.ErrorBody(resp)
 	return e
 }
 
