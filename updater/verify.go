@@ -128,24 +128,3 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) 
 	}
 	return &doc, nil
 }
-
-// Key files.
-//
-// A signing (private) key file is a PEM "PRIVATE KEY" block (PKCS #8), as
-// EncodePrivateKey and `minihost keygen` write it and as `openssl genpkey
-// -algorithm ed25519` does. Its first line, "-----BEGIN PRIVATE KEY-----",
-// tells a person what it is, and no public key form looks like it.
-//
-// A public key file is one line: PublicKeyPrefix and the standard base64 of
-// the 32-byte key ("minihost-ed25519-public:..."), as EncodePublicKey and
-// `minihost keygen` write it to KEYFILE.pub. The verifying side also takes
-// PEM "PUBLIC KEY" (PKIX, `openssl pkey -pubout`) and the bare base64 of the
-// key, the form public keys were handed out in before the prefix.
-//
-// Each side refuses the other kind by name: ErrPublicKeyGiven where a
-// signing key is needed, ErrPrivateKeyGiven where a public key is. The old
-// bare-base64 private form (the 32-byte seed, or seed and public key) is
-// refused for signing with ErrOldKeyFormat: a base64 seed reads exactly like
-// a bare public key, so a server given KEYFILE.pub used to sign with a key
-// anyone holding the public file could derive. ConvertKeyFile (`minihost
-// keygen --convert`) rewrites such a file as PEM.
