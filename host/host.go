@@ -259,7 +259,7 @@ func (h *Host) track(a *App) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return errors.New("host is closed")
+		return fmt.Errorf("host is %w", ErrClosed)
 	}
 	h.apps[a] = struct{}{}
 	return nil
