@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/minihost/minihost/updater"
-	"github.com/minihost/minihost/updater/internal/keyform/keyformtest"
+	"github.com/minihost/minihost/updater/internal/sigtest"
 )
 
 // Key file tests of the public side; the release package tests the
-// signing side with the same key forms (keyformtest.Files).
+// signing side with the same key forms (sigtest.Files).
 
 func TestParseKeyText(t *testing.T) {
-	kf := keyformtest.NewFiles(t, testKey())
+	kf := sigtest.NewFiles(t, testKey())
 	pemBody := strings.Split(kf.PEMKey, "\n")[1]
 	for _, tc := range []struct {
 		name, text string
@@ -42,13 +42,13 @@ func TestParseKeyText(t *testing.T) {
 				}
 				return
 			}
-			keyformtest.CheckError(t, err, "parse public key", "", tc.want, nil, []string{pemBody, kf.OldFull})
+			sigtest.CheckError(t, err, "parse public key", "", tc.want, nil, []string{pemBody, kf.OldFull})
 		})
 	}
 }
 
 func TestLoadPublicKey(t *testing.T) {
-	kf := keyformtest.NewFiles(t, testKey())
+	kf := sigtest.NewFiles(t, testKey())
 	pemBody := strings.Split(kf.PEMKey, "\n")[1]
 	for _, tc := range []struct {
 		name  string
@@ -71,7 +71,7 @@ func TestLoadPublicKey(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			keyformtest.WriteFiles(t, dir, tc.files)
+			sigtest.WriteFiles(t, dir, tc.files)
 			p := filepath.Join(dir, tc.load)
 			got, err := updater.LoadPublicKey(p)
 			if tc.want == nil {
@@ -84,7 +84,7 @@ func TestLoadPublicKey(t *testing.T) {
 			for _, s := range tc.says {
 				says = append(says, strings.ReplaceAll(s, "DIR/", dir+string(filepath.Separator)))
 			}
-			keyformtest.CheckError(t, err, "load public key", p, tc.want, says, []string{pemBody, kf.OldSeed, kf.OldFull})
+			sigtest.CheckError(t, err, "load public key", p, tc.want, says, []string{pemBody, kf.OldSeed, kf.OldFull})
 		})
 	}
 	if id := updater.KeyID(kf.Pub); len(id) != 16 {

@@ -138,10 +138,7 @@ func TestStoreInstallRelease(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newTestStore(t)
-			ctx := t.Context()
-			if tt.ctx != nil {
-				ctx = tt.ctx(t)
-			}
+			ctx := caseContext(t, tt.ctx)
 			appID := app
 			if tt.name == "unsafe app id" {
 				appID = "../etc"
@@ -340,10 +337,7 @@ func TestStoreRecordOpen(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			ctx := t.Context()
-			if tt.ctx != nil {
-				ctx = tt.ctx(t)
-			}
+			ctx := caseContext(t, tt.ctx)
 			err := s.RecordOpen(ctx, app, tt.v, tt.at, tt.last, tt.keep...)
 			switch {
 			case tt.wantErr != nil:
@@ -416,10 +410,7 @@ func TestStoreRecordLaunch(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			ctx := t.Context()
-			if tt.ctx != nil {
-				ctx = tt.ctx(t)
-			}
+			ctx := caseContext(t, tt.ctx)
 			err := s.RecordLaunch(ctx, app, tt.rec)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("RecordLaunch = %v, want error %q", err, tt.wantErr)
@@ -438,4 +429,13 @@ func TestStoreRecordLaunch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// caseContext returns the context a test case asks for with ctx (nil: the
+// test's own).
+func caseContext(t *testing.T, ctx func(*testing.T) context.Context) context.Context {
+	if ctx == nil {
+		return t.Context()
+	}
+	return ctx(t)
 }

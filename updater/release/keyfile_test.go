@@ -12,15 +12,15 @@ import (
 	"testing"
 
 	"github.com/minihost/minihost/updater"
-	"github.com/minihost/minihost/updater/internal/keyform/keyformtest"
+	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/release"
 )
 
-// Signing key file tests; the key forms (keyformtest.Files) are shared
+// Signing key file tests; the key forms (sigtest.Files) are shared
 // with the updater package's public key tests.
 
 func TestLoadPrivateKey(t *testing.T) {
-	kf := keyformtest.NewFiles(t, testKey())
+	kf := sigtest.NewFiles(t, testKey())
 	pemBody := strings.Split(kf.PEMKey, "\n")[1]
 	for _, tc := range []struct {
 		name  string
@@ -53,7 +53,7 @@ func TestLoadPrivateKey(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			keyformtest.WriteFiles(t, dir, tc.files)
+			sigtest.WriteFiles(t, dir, tc.files)
 			p := filepath.Join(dir, tc.load)
 			got, err := release.LoadPrivateKey(p)
 			if tc.want == nil {
@@ -69,7 +69,7 @@ func TestLoadPrivateKey(t *testing.T) {
 			for _, s := range tc.says {
 				says = append(says, strings.ReplaceAll(s, "DIR/", dir+string(filepath.Separator)))
 			}
-			keyformtest.CheckError(t, err, "load signing key", p, tc.want, says, []string{kf.OldSeed, pemBody})
+			sigtest.CheckError(t, err, "load signing key", p, tc.want, says, []string{kf.OldSeed, pemBody})
 		})
 	}
 	if _, err := release.LoadPrivateKey(filepath.Join(t.TempDir(), "none")); !errors.Is(err, fs.ErrNotExist) {
@@ -78,7 +78,7 @@ func TestLoadPrivateKey(t *testing.T) {
 }
 
 func TestConvertKeyFile(t *testing.T) {
-	kf := keyformtest.NewFiles(t, testKey())
+	kf := sigtest.NewFiles(t, testKey())
 	for _, tc := range []struct {
 		name      string
 		files     map[string]string
@@ -104,7 +104,7 @@ func TestConvertKeyFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			keyformtest.WriteFiles(t, dir, tc.files)
+			sigtest.WriteFiles(t, dir, tc.files)
 			p := filepath.Join(dir, tc.convert)
 			res, err := release.ConvertKeyFile(p)
 			after := map[string]string{}
@@ -114,7 +114,7 @@ func TestConvertKeyFile(t *testing.T) {
 				after[e.Name()] = string(data)
 			}
 			if tc.want != nil {
-				keyformtest.CheckError(t, err, "convert key", p, tc.want, []string{tc.says}, []string{kf.OldSeed})
+				sigtest.CheckError(t, err, "convert key", p, tc.want, []string{tc.says}, []string{kf.OldSeed})
 				if !maps.Equal(after, tc.files) && !(tc.files == nil && len(after) == 0) {
 					t.Fatalf("files changed on error: %q", after)
 				}
@@ -152,7 +152,7 @@ func TestConvertKeyFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := newTestClock().Now()
-			env, err := release.SignDocument(testDocument(now), key)
+			env, err := release.SignDocument(sigtest.Document(now), key)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,9 +1,10 @@
-// Package keyformtest holds the key file test helpers of both sides (the
-// updater package's public key tests and the release package's signing
-// key tests): the forms of one key pair as key file contents, a writer of
-// such files and a checker of the errors key functions return. It is for
-// tests only; everything in it is safe for concurrent use.
-package keyformtest
+// Package sigtest holds the test fixtures of both sides of signing (the
+// updater package's verification and public key tests and the release
+// package's signing and signing key tests): a release document to sign,
+// the forms of one key pair as key file contents, a writer of such files
+// and a checker of the errors key functions return. It is for tests only;
+// everything in it is safe for concurrent use.
+package sigtest
 
 import (
 	"bytes"
@@ -16,9 +17,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/keyform"
 )
+
+// Document returns a valid release document of demo.counter (latest 1.2.0,
+// minimum 1.0.0, sequence 7) issued at now, valid for an hour.
+func Document(now time.Time) *updater.Document {
+	return &updater.Document{
+		AppID:    "demo.counter",
+		Sequence: 7,
+		Latest: &updater.Release{Version: "1.2.0", Size: 1234, SHA256: strings.Repeat("ab", 32),
+			Path: "apps/demo.counter/packages/1.2.0.mpk"},
+		RolloutPercent: 100,
+		MinVersion:     "1.0.0",
+		IssuedAt:       now,
+		ExpiresAt:      now.Add(time.Hour),
+	}
+}
 
 // Files are the forms of one key pair (and some non-keys) as key file
 // contents, for the key file tests. A plain value.
