@@ -17,8 +17,10 @@ import (
 	"github.com/minihost/minihost/runtime"
 )
 
-// ErrClosed reports a call on an App that is closed.
-var ErrClosed = errors.New("app is closed")
+// ErrClosed is wrapped by calls on an App or a Host that is closed (after
+// Close, or an app whose host closed it); test with errors.Is. It is a
+// read-only value, safe for concurrent use.
+var ErrClosed = errors.New("closed")
 
 // version is one version of an app's code, ready to compile.
 type version struct {
@@ -213,7 +215,7 @@ func (a *App) enqueue(t task) bool {
 func (a *App) do(ctx context.Context, fn func(ctx context.Context) error) error {
 	res := make(chan error, 1)
 	if !a.enqueue(func(ctx context.Context) { res <- fn(ctx) }) {
-		return fmt.Errorf("%s: %w", a.id, ErrClosed)
+		return fmt.Errorf("%s: app is %w", a.id, ErrClosed)
 	}
 	select {
 	case err := <-res:
@@ -225,7 +227,7 @@ func (a *App) do(ctx context.Context, fn func(ctx context.Context) error) error 
 		case err := <-res:
 			return err
 		default:
-			return fmt.Errorf("%s: %w", a.id, ErrClosed)
+			return fmt.Errorf("%s: app is %w", a.id, ErrClosed)
 		}
 	}
 }
@@ -325,7 +327,7 @@ func (a *App) launch(ctx context.Context, reason string) error {
 // and emits okEvent on success.
 func (a *App) callGuest(ctx context.Context, name string, call func(*runtime.Instance) error, okEvent string) error {
 	if a.cur.mod == nil {
-		return fmt.Errorf("%s: %w", a.id, ErrClosed)
+		return fmt.Errorf("%s: app is %w", a.id, ErrClosed)
 	}
 	if a.cur.inst == nil {
 		// A fresh instance must register again and is told again.

@@ -64,7 +64,7 @@ func (m *downloads) start(appID string, rel *updater.Release) *download {
 		dl.bytes, dl.err = m.h.downloadAndInstall(ctx, appID, rel, dl.onProgress)
 	})
 	if !started {
-		dl.err = fmt.Errorf("download %s %s: host is closed", appID, rel.Version)
+		dl.err = fmt.Errorf("download %s %s: host is %w", appID, rel.Version, ErrClosed)
 		finish()
 	}
 	return dl

@@ -150,7 +150,7 @@ func (h *Host) Close(ctx context.Context) error {
 	h.bgCancel()
 	h.bg.Wait()
 	if h.upd != nil {
-		h.upd.client.Close()
+		errs = append(errs, h.upd.client.Close(ctx))
 	}
 	errs = append(errs, h.engine.Close(ctx))
 	return errors.Join(errs...)
@@ -259,7 +259,7 @@ func (h *Host) track(a *App) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return errors.New("host is closed")
+		return fmt.Errorf("host is %w", ErrClosed)
 	}
 	h.apps[a] = struct{}{}
 	return nil

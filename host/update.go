@@ -84,7 +84,6 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 		BaseURL:    cfg.Server,
 		PublicKey:  cfg.PublicKey,
 		HTTPClient: cfg.HTTPClient,
-		ClientID:   id,
 		Now:        cfg.Now,
 		Fs:         h.cfg.Fs,
 	})

@@ -42,16 +42,16 @@ func BenchmarkDownloadInstall(b *testing.B) {
 	kit := updatertest.NewServer(b, updatertest.Config{})
 	kit.Publish(b, runtimetest.BuildPackage(b, "runtime/testdata/guests/bench", "1.0.0"))
 	const appID = "test.bench"
-	client, err := updater.NewClient(updater.ClientConfig{BaseURL: kit.URL, PublicKey: kit.PublicKey, Now: kit.ClientNow, ClientID: "bench-client"})
+	client, err := updater.NewClient(updater.ClientConfig{BaseURL: kit.URL, PublicKey: kit.PublicKey, Now: kit.ClientNow})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer client.Close()
+	defer client.Close(context.Background())
 	doc, _, err := client.FetchDocument(ctx, appID, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rel := client.Latest(doc)
+	rel := doc.LatestFor("bench-client")
 	work := b.TempDir()
 	fresh := func(b *testing.B) string {
 		dir, err := os.MkdirTemp(work, "iter-")

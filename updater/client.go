@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // Errors the Client wraps besides those of VerifyDocument; test with
@@ -46,9 +46,6 @@ type ClientConfig struct {
 	// HTTPClient makes the requests; nil: a client of its own (never
 	// http.DefaultClient). Deadlines come from the contexts passed in.
 	HTTPClient *http.Client
-	// ClientID is this installation's stable random id, used only to place
-	// it in staged rollouts (see Latest); it is never sent to the server.
-	ClientID string
 	// Now is the real clock against which documents expire; nil: time.Now.
 	Now func() time.Time
 	// Fs is where Download writes; nil: the OS file system.
@@ -78,7 +75,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
 	if c.cfg.HTTPClient == nil {
-		c.cfg.HTTPClient = newHTTPClient(0)
+		c.cfg.HTTPClient = wire.NewHTTPClient(0)
 		c.own = true
 	}
 	if c.cfg.Now == nil {
@@ -93,27 +90,14 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// newHTTPClient returns an http.Client with its own transport (cloned from
-// the default one's settings, not shared) and an overall timeout (0: none;
-// contexts bound each request).
-func newHTTPClient(timeout time.Duration) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, Timeout: timeout}
-}
-
 // Close closes idle connections of the client's own HTTP client (not of
-// one passed in ClientConfig). The Client must not be used afterwards.
-func (c *Client) Close() {
+// one passed in ClientConfig); it does not block, and its error is always
+// nil. The Client must not be used afterwards.
+func (c *Client) Close(ctx context.Context) error {
 	if c.own {
 		c.cfg.HTTPClient.CloseIdleConnections()
 	}
-}
-
-// Latest returns the release this client should treat as the latest in
-// doc, following the staged rollout (Document.LatestFor with ClientID).
-func (c *Client) Latest(doc *Document) *Release {
-	return doc.LatestFor(c.cfg.ClientID)
+	return nil
 }
 
 // HTTPError is an unexpected HTTP status from a release server, its admin
@@ -151,19 +135,10 @@ func (e *HTTPError) Unwrap() error {
 }
 
 // newHTTPError reads the body of a failed response (bounded) for the
-// server's JSON error, if it sent one.
+// server's JSON error, if it sent one (wire.ErrorBody).
 func newHTTPError(resp *http.Response) error {
 	e := &HTTPError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
-	var body struct {
-		Error string `json:"error"`
-		Code  string `json:"code"`
-	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(data, &body) == nil && body.Error != "" {
-		e.Message, e.Code = body.Error, body.Code
-	} else {
-		e.Message = http.StatusText(resp.StatusCode)
-	}
+	e.Message, e.Code = wire.ErrorBody(resp)
 	return e
 }
 
@@ -177,8 +152,8 @@ func notFound(err error, sentinel error) error {
 	return err
 }
 
-// DocumentURL returns the URL of appID's release document.
-func (c *Client) DocumentURL(appID string) string {
+// documentURL returns the URL of appID's release document.
+func (c *Client) documentURL(appID string) string {
 	return c.base + "/" + DocumentPath(appID)
 }
 
@@ -201,7 +176,7 @@ func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64
 	if err := safename.AppID(appID); err != nil {
 		return nil, nil, fmt.Errorf("fetch release document: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.DocumentURL(appID), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.documentURL(appID), nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch release document: %w", err)
 	}

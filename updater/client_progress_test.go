@@ -52,7 +52,7 @@ func servePackages(t *testing.T, bodies map[string][]byte) *updater.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
+	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
 

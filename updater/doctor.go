@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,24 +145,56 @@ func diffFileList(fsys afero.Fs, dir string, want *fileList) (string, error) {
 	return strings.Join(diffs, "; "), nil
 }
 
-// Check checks appID's part of the store against state.json: leftover
-// temporary files and extraction folders, version folders and file lists
-// state.json does not list, listed versions whose folder is missing or does
-// not match the file list recorded at install, an active version that is
-// not installed and complete, a state.json that does not parse. With
-// repair it also fixes each problem (see the ProblemKind values): it
-// removes leftovers and damaged folders and rebuilds the active version
-// from the complete ones, writing state.json atomically.
+// Check checks the named apps' parts of the store against their
+// state.json, every app folder in the store (those without a state.json
+// included) when none is named: leftover temporary files and extraction
+// folders, version folders and file lists state.json does not list, listed
+// versions whose folder is missing or does not match the file list recorded
+// at install, an active version that is not installed and complete, a
+// state.json that does not parse. With repair it also fixes each problem
+// (see Problem.Kind): it removes leftovers and damaged folders and rebuilds
+// the active version from the complete ones, writing state.json
+// atomically. It returns one report per app checked, in the order named
+// (sorted by app id when none is named).
 //
-// Check holds the app's lock, so it waits for and excludes this Store's
-// other calls for the app, and skips extractions in progress. It does not
-// coordinate with other processes: run it (minihost doctor) while no host
-// uses the folder. Its error is an I/O failure; what it found is in the
-// report.
-func (s *Store) Check(appID string, repair bool) (*CheckReport, error) {
-	if err := safename.AppID(appID); err != nil {
-		return nil, fmt.Errorf("check: %w", err)
+// Check holds each app's lock in turn, so it waits for and excludes this
+// Store's other calls for the app, and skips extractions in progress. It
+// does not coordinate with other processes: run it (minihost doctor) while
+// no host uses the folder. It stops before the next app once ctx has ended.
+// Its error joins the I/O failures (and invalid app ids) of the apps it
+// could not check fully; what it found is in the reports.
+func (s *Store) Check(ctx context.Context, repair bool, appIDs ...string) ([]*CheckReport, error) {
+	if len(appIDs) == 0 {
+		infos, err := afero.ReadDir(s.fs, filepath.Join(s.dir, "apps"))
+		if err != nil {
+			return nil, fmt.Errorf("check: %w", err)
+		}
+		for _, fi := range infos { // ReadDir sorts by name
+			if fi.IsDir() && safename.AppID(fi.Name()) == nil {
+				appIDs = append(appIDs, fi.Name())
+			}
+		}
 	}
+	var reports []*CheckReport
+	var errs []error
+	for _, appID := range appIDs {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("check %s: %w", appID, err))
+			break
+		}
+		if err := safename.AppID(appID); err != nil {
+			errs = append(errs, fmt.Errorf("check: %w", err))
+			continue
+		}
+		r, err := s.checkApp(appID, repair)
+		reports = append(reports, r)
+		errs = append(errs, err)
+	}
+	return reports, errors.Join(errs...)
+}
+
+// checkApp checks (and with repair fixes) one app under its lock.
+func (s *Store) checkApp(appID string, repair bool) (*CheckReport, error) {
 	unlock := s.lock(appID)
 	defer unlock()
 	c := &checker{s: s, repair: repair, r: &CheckReport{AppID: appID}, appDir: filepath.Join(s.dir, "apps", appID)}
@@ -169,28 +202,6 @@ func (s *Store) Check(appID string, repair bool) (*CheckReport, error) {
 		return c.r, fmt.Errorf("check %s: %w", appID, err)
 	}
 	return c.r, nil
-}
-
-// CheckAll runs Check on every app folder in the store (those without a
-// state.json included) and returns the reports, sorted by app id.
-func (s *Store) CheckAll(repair bool) ([]*CheckReport, error) {
-	infos, err := afero.ReadDir(s.fs, filepath.Join(s.dir, "apps"))
-	if err != nil {
-		return nil, fmt.Errorf("check: %w", err)
-	}
-	var reports []*CheckReport
-	var errs []error
-	for _, fi := range infos {
-		if !fi.IsDir() || safename.AppID(fi.Name()) != nil {
-			continue
-		}
-		r, err := s.Check(fi.Name(), repair)
-		if r != nil {
-			reports = append(reports, r)
-		}
-		errs = append(errs, err)
-	}
-	return reports, errors.Join(errs...)
 }
 
 type checker struct {
@@ -237,7 +248,7 @@ func (c *checker) run(appID string) error {
 	for _, fi := range infos {
 		if isStateTemp(fi.Name()) {
 			p := filepath.Join(c.appDir, fi.Name())
-			if err := c.found(Problem{Kind: ProblemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted state write"},
+			if err := c.found(Problem{Kind: problemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted state write"},
 				func() error { return fsys.RemoveAll(p) }); err != nil {
 				return err
 			}
@@ -250,7 +261,7 @@ func (c *checker) run(appID string) error {
 		if st, err = parseState(appID, statePath, data); err != nil {
 			stateBad = true
 			st = AppState{AppID: appID}
-			if err := c.found(Problem{Kind: ProblemBadState, Path: c.rel(statePath), Detail: err.Error()}, func() error {
+			if err := c.found(Problem{Kind: problemBadState, Path: c.rel(statePath), Detail: err.Error()}, func() error {
 				return fsys.Rename(statePath, statePath+".broken")
 			}); err != nil {
 				return err
@@ -277,7 +288,7 @@ func (c *checker) run(appID string) error {
 		switch {
 		case s.isInstalling(p):
 		case strings.HasPrefix(name, "."):
-			if err := c.found(Problem{Kind: ProblemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted install"},
+			if err := c.found(Problem{Kind: problemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted install"},
 				func() error { return fsys.RemoveAll(p) }); err != nil {
 				return err
 			}
@@ -286,10 +297,10 @@ func (c *checker) run(appID string) error {
 		case fi.IsDir() && stateBad && c.adoptable(appID, name):
 			st.Installed = append(st.Installed, InstalledVersion{Version: name, Verified: true})
 			folders[name] = true
-			c.r.Problems = append(c.r.Problems, Problem{Kind: ProblemOrphanVersion, Version: name, Path: c.rel(p),
+			c.r.Problems = append(c.r.Problems, Problem{Kind: problemOrphanVersion, Version: name, Path: c.rel(p),
 				Detail: "matches its file list: listed again", Repaired: true})
 		default:
-			if err := c.found(Problem{Kind: ProblemOrphanVersion, Version: name, Path: c.rel(p), Detail: "state.json does not list it"},
+			if err := c.found(Problem{Kind: problemOrphanVersion, Version: name, Path: c.rel(p), Detail: "state.json does not list it"},
 				func() error { return fsys.RemoveAll(p) }); err != nil {
 				return err
 			}
@@ -303,7 +314,7 @@ func (c *checker) run(appID string) error {
 		p := filepath.Join(vdir, iv.Version)
 		listPath := s.fileListPath(appID, iv.Version)
 		if !folders[iv.Version] {
-			if err := c.found(Problem{Kind: ProblemMissingVersion, Version: iv.Version, Path: c.rel(p), Detail: "listed but its folder is missing"},
+			if err := c.found(Problem{Kind: problemMissingVersion, Version: iv.Version, Path: c.rel(p), Detail: "listed but its folder is missing"},
 				func() error { return fsys.RemoveAll(listPath) }); err != nil {
 				return err
 			}
@@ -323,7 +334,7 @@ func (c *checker) run(appID string) error {
 				if errors.Is(lerr, errBadFileList) {
 					detail = lerr.Error() + "; app.json and entry check out"
 				}
-				if err := c.found(Problem{Kind: ProblemNoFileList, Version: iv.Version, Path: c.rel(listPath), Detail: detail},
+				if err := c.found(Problem{Kind: problemNoFileList, Version: iv.Version, Path: c.rel(listPath), Detail: detail},
 					func() error {
 						l, err := listFiles(fsys, p)
 						if err != nil {
@@ -338,7 +349,7 @@ func (c *checker) run(appID string) error {
 				verified = append(verified, iv.Version)
 				continue
 			}
-			if err := c.found(Problem{Kind: ProblemIncompleteVersion, Version: iv.Version, Path: c.rel(p), Detail: "no file list and " + why},
+			if err := c.found(Problem{Kind: problemIncompleteVersion, Version: iv.Version, Path: c.rel(p), Detail: "no file list and " + why},
 				func() error { return removeAll(fsys, p, listPath) }); err != nil {
 				return err
 			}
@@ -352,7 +363,7 @@ func (c *checker) run(appID string) error {
 			return err
 		}
 		if diff != "" {
-			if err := c.found(Problem{Kind: ProblemIncompleteVersion, Version: iv.Version, Path: c.rel(p), Detail: diff},
+			if err := c.found(Problem{Kind: problemIncompleteVersion, Version: iv.Version, Path: c.rel(p), Detail: diff},
 				func() error { return removeAll(fsys, p, listPath) }); err != nil {
 				return err
 			}
@@ -376,13 +387,13 @@ func (c *checker) run(appID string) error {
 		v, isList := strings.CutSuffix(name, ".json")
 		switch {
 		case strings.HasPrefix(name, "."):
-			if err := c.found(Problem{Kind: ProblemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted file list write"},
+			if err := c.found(Problem{Kind: problemTempFile, Path: c.rel(p), Detail: "leftover of an interrupted file list write"},
 				func() error { return fsys.RemoveAll(p) }); err != nil {
 				return err
 			}
 		case isList && slices.ContainsFunc(st.Installed, func(iv InstalledVersion) bool { return iv.Version == v }):
 		default:
-			if err := c.found(Problem{Kind: ProblemOrphanFileList, Version: v, Path: c.rel(p), Detail: "state.json does not list the version"},
+			if err := c.found(Problem{Kind: problemOrphanFileList, Version: v, Path: c.rel(p), Detail: "state.json does not list the version"},
 				func() error { return fsys.RemoveAll(p) }); err != nil {
 				return err
 			}
@@ -400,7 +411,7 @@ func (c *checker) run(appID string) error {
 			}
 		}
 		was := st.Active
-		if err := c.found(Problem{Kind: ProblemActiveNotInstalled, Version: was, Path: c.rel(statePath),
+		if err := c.found(Problem{Kind: problemActiveNotInstalled, Version: was, Path: c.rel(statePath),
 			Detail: fmt.Sprintf("active version %s is not installed and complete; the newest complete one is %q", was, best)},
 			func() error { st.Active = best; return nil }); err != nil {
 			return err

@@ -15,6 +15,16 @@ func installValid(t *testing.T, s *Store, appID string, versions ...string) {
 	installReleases(t, s, appID, versions...)
 }
 
+// checkOne runs Store.Check on appID alone and returns its report.
+func checkOne(t *testing.T, s *Store, appID string, repair bool) (*CheckReport, error) {
+	t.Helper()
+	reps, err := s.Check(t.Context(), repair, appID)
+	if len(reps) != 1 {
+		t.Fatalf("Check(%s) returned %d reports (%v)", appID, len(reps), err)
+	}
+	return reps[0], err
+}
+
 func TestDoctorCheck(t *testing.T) {
 	const app = "demo.app"
 	mkdir := func(t *testing.T, p string) {
@@ -31,7 +41,7 @@ func TestDoctorCheck(t *testing.T) {
 	tests := []struct {
 		name       string
 		damage     func(t *testing.T, appDir string)
-		want       []ProblemKind
+		want       []string
 		wantActive string // after repair
 		wantKept   []string
 	}{
@@ -45,7 +55,7 @@ func TestDoctorCheck(t *testing.T) {
 				write(t, filepath.Join(appDir, "files", "3.0.0.json"), "{}")
 				write(t, filepath.Join(appDir, "files", ".1.1.0.json.tmp-4"), "")
 			},
-			want:       []ProblemKind{ProblemTempFile, ProblemTempFile, ProblemOrphanVersion, ProblemTempFile, ProblemOrphanFileList},
+			want:       []string{problemTempFile, problemTempFile, problemOrphanVersion, problemTempFile, problemOrphanFileList},
 			wantActive: "1.1.0", wantKept: []string{"1.0.0", "1.1.0"},
 		},
 		{
@@ -53,7 +63,7 @@ func TestDoctorCheck(t *testing.T) {
 			damage: func(t *testing.T, appDir string) {
 				os.RemoveAll(filepath.Join(appDir, "versions", "1.0.0"))
 			},
-			want:       []ProblemKind{ProblemMissingVersion},
+			want:       []string{problemMissingVersion},
 			wantActive: "1.1.0", wantKept: []string{"1.1.0"},
 		},
 		{
@@ -61,7 +71,7 @@ func TestDoctorCheck(t *testing.T) {
 			damage: func(t *testing.T, appDir string) {
 				write(t, filepath.Join(appDir, "versions", "1.1.0", "app.wasm"), "\x00asm")
 			},
-			want:       []ProblemKind{ProblemIncompleteVersion, ProblemActiveNotInstalled},
+			want:       []string{problemIncompleteVersion, problemActiveNotInstalled},
 			wantActive: "1.0.0", wantKept: []string{"1.0.0"},
 		},
 		{
@@ -69,7 +79,7 @@ func TestDoctorCheck(t *testing.T) {
 			damage: func(t *testing.T, appDir string) {
 				write(t, filepath.Join(appDir, "versions", "1.1.0", "extra"), "x")
 			},
-			want:       []ProblemKind{ProblemIncompleteVersion, ProblemActiveNotInstalled},
+			want:       []string{problemIncompleteVersion, problemActiveNotInstalled},
 			wantActive: "1.0.0", wantKept: []string{"1.0.0"},
 		},
 		{
@@ -77,7 +87,7 @@ func TestDoctorCheck(t *testing.T) {
 			damage: func(t *testing.T, appDir string) {
 				os.Remove(filepath.Join(appDir, "files", "1.0.0.json"))
 			},
-			want:       []ProblemKind{ProblemNoFileList},
+			want:       []string{problemNoFileList},
 			wantActive: "1.1.0", wantKept: []string{"1.0.0", "1.1.0"},
 		},
 		{
@@ -86,7 +96,7 @@ func TestDoctorCheck(t *testing.T) {
 				os.Remove(filepath.Join(appDir, "files", "1.1.0.json"))
 				os.Remove(filepath.Join(appDir, "versions", "1.1.0", "app.json"))
 			},
-			want:       []ProblemKind{ProblemIncompleteVersion, ProblemActiveNotInstalled},
+			want:       []string{problemIncompleteVersion, problemActiveNotInstalled},
 			wantActive: "1.0.0", wantKept: []string{"1.0.0"},
 		},
 		{
@@ -94,7 +104,7 @@ func TestDoctorCheck(t *testing.T) {
 			damage: func(t *testing.T, appDir string) {
 				write(t, filepath.Join(appDir, "state.json"), `{"appId": "demo.app", "installed": [`)
 			},
-			want:       []ProblemKind{ProblemBadState},
+			want:       []string{problemBadState},
 			wantActive: "1.1.0", wantKept: []string{"1.0.0", "1.1.0"},
 		},
 	}
@@ -108,11 +118,11 @@ func TestDoctorCheck(t *testing.T) {
 			appDir := filepath.Join(dir, "apps", app)
 			tt.damage(t, appDir)
 
-			rep, err := s.Check(app, false)
+			rep, err := checkOne(t, s, app, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var kinds []ProblemKind
+			var kinds []string
 			for _, p := range rep.Problems {
 				kinds = append(kinds, p.Kind)
 				if p.Repaired {
@@ -126,14 +136,14 @@ func TestDoctorCheck(t *testing.T) {
 				t.Errorf("OK() = %t with problems %v", rep.OK(), rep.Problems)
 			}
 
-			rep, err = s.Check(app, true)
+			rep, err = checkOne(t, s, app, true)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !rep.OK() || rep.Active != tt.wantActive {
 				t.Errorf("repair: active %q, problems %v; want active %s, all repaired", rep.Active, rep.Problems, tt.wantActive)
 			}
-			rep, err = s.Check(app, false)
+			rep, err = checkOne(t, s, app, false)
 			if err != nil || len(rep.Problems) != 0 {
 				t.Fatalf("after repair: %v, %v", rep.Problems, err)
 			}
@@ -162,7 +172,7 @@ func TestDoctorCheck(t *testing.T) {
 	}
 }
 
-func TestDoctorCheckAll(t *testing.T) {
+func TestDoctorCheckAllApps(t *testing.T) {
 	s, dir := newTestStore(t)
 	installValid(t, s, "a.one", "1.0.0")
 	installValid(t, s, "b.two", "2.0.0")
@@ -170,7 +180,7 @@ func TestDoctorCheckAll(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "apps", "c.three", "versions", ".install-1.0.0-1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	reps, err := s.CheckAll(false)
+	reps, err := s.Check(t.Context(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +191,8 @@ func TestDoctorCheckAll(t *testing.T) {
 	if !slices.Equal(ids, []string{"a.one", "b.two", "c.three"}) || !reps[0].OK() || !reps[1].OK() || reps[2].OK() {
 		t.Fatalf("reports %v: %+v", ids, reps)
 	}
-	if _, err := s.Check("../x", false); err == nil {
-		t.Error("Check accepted a bad app id")
+	reps, err = s.Check(t.Context(), false, "../x", "a.one")
+	if err == nil || len(reps) != 1 || reps[0].AppID != "a.one" {
+		t.Errorf("Check with a bad app id: %v, %+v; want an error and a.one's report", err, reps)
 	}
 }

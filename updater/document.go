@@ -63,16 +63,6 @@ type Document struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// Released returns the fully released version: Latest when its rollout is
-// at 100 percent, else Stable (nil when nothing is fully released yet).
-// MinVersion and PreferLocal never exceed it.
-func (d *Document) Released() *Release {
-	if d.RolloutPercent >= 100 {
-		return d.Latest
-	}
-	return d.Stable
-}
-
 // IsRevoked reports whether v is listed as revoked. Versions follow
 // mpk.ParseVersion and compare by value, so build metadata does not count
 // ("1.2.0+a" is "1.2.0"); a text that is not a version is never revoked.

@@ -104,7 +104,7 @@ func TestIntakeStoreOpenRemovesTempLeftovers(t *testing.T) {
 					t.Errorf("%s removed by the open: %v", name, err)
 				}
 			}
-			rep, err := s.Check("demo.app", false)
+			rep, err := checkOne(t, s, "demo.app", false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,9 +43,6 @@ var (
 	// package file's sha256 is not the one the signed release document
 	// gives.
 	ErrChecksum = errors.New("package checksum mismatch")
-	// ErrNotInstalled is wrapped by RecordOpen and Activate for a version
-	// the store does not hold as installed and verified.
-	ErrNotInstalled = errors.New("version not installed")
 )
 
 const (
@@ -232,7 +230,7 @@ func (s *Store) PackageDir(appID, version string) string {
 	return filepath.Join(s.dir, "apps", appID, storeVersionsDir, version)
 }
 
-// Prune deletes the versions the retention invariant does not protect
+// prune deletes the versions the retention invariant does not protect
 // (rule K1). It keeps the active version; the rollback target (the newest
 // installed verified version older than the active one that last, the
 // last verified document, neither revokes nor puts below its minimum);
@@ -240,8 +238,12 @@ func (s *Store) PackageDir(appID, version string) string {
 // every version in keep (those running instances use). last may be nil.
 // state.json stops listing a version before its folder goes, and folders
 // no state lists (crash leftovers) go too, except extractions in progress.
-func (s *Store) Prune(appID string, last *Document, keep ...string) error {
+// It does nothing once ctx has ended.
+func (s *Store) prune(ctx context.Context, appID string, last *Document, keep ...string) error {
 	if err := safename.AppID(appID); err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}
 	unlock := s.lock(appID)

@@ -107,10 +107,11 @@ func (s *Store) RecordCheck(ctx context.Context, appID string, envelope []byte, 
 }
 
 // RecordOpen records that version v of appID opened at at: v, which must
-// be installed and verified (else ErrNotInstalled, and nothing changes),
+// be installed and verified (else an error, and nothing changes),
 // becomes the active version and at the last use, atomically. Then it
-// prunes (Prune with last, the last verified document or nil, and keep
-// plus v); a prune error, or ctx ending before the prune, is returned
+// deletes the versions the retention rule K1 does not protect (given last,
+// the last verified document or nil, and keep plus v; see prune in
+// store.go); a prune error, or ctx ending before the prune, is returned
 // after the open was recorded. A zero at is an error. It is safe for
 // concurrent use.
 func (s *Store) RecordOpen(ctx context.Context, appID, v string, at time.Time, last *Document, keep ...string) error {
@@ -120,7 +121,7 @@ func (s *Store) RecordOpen(ctx context.Context, appID, v string, at time.Time, l
 	err := s.updateCtx(ctx, appID, func(st *AppState) error {
 		i := installedIndex(*st, v)
 		if i < 0 || !st.Installed[i].Verified {
-			return ErrNotInstalled
+			return errNotInstalled
 		}
 		st.Active, st.LastUsed = st.Installed[i].Version, at
 		return nil
@@ -128,10 +129,7 @@ func (s *Store) RecordOpen(ctx context.Context, appID, v string, at time.Time, l
 	if err != nil {
 		return fmt.Errorf("record open of %s %s: %w", appID, v, err)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("record open of %s %s: prune: %w", appID, v, err)
-	}
-	if err := s.Prune(appID, last, append(slices.Clone(keep), v)...); err != nil {
+	if err := s.prune(ctx, appID, last, append(slices.Clone(keep), v)...); err != nil {
 		return fmt.Errorf("record open of %s %s: %w", appID, v, err)
 	}
 	return nil
@@ -188,6 +186,10 @@ func (s *Store) RecordLaunch(ctx context.Context, appID string, r LaunchRecord) 
 	}
 	return nil
 }
+
+// errNotInstalled is wrapped by RecordOpen for a version the store does
+// not hold as installed and verified.
+var errNotInstalled = errors.New("version not installed")
 
 // errNoChange, returned by an updateCtx callback, ends the update without
 // writing and without an error.

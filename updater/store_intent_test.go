@@ -138,10 +138,7 @@ func TestStoreInstallRelease(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newTestStore(t)
-			ctx := t.Context()
-			if tt.ctx != nil {
-				ctx = tt.ctx(t)
-			}
+			ctx := caseContext(t, tt.ctx)
 			appID := app
 			if tt.name == "unsafe app id" {
 				appID = "../etc"
@@ -190,7 +187,7 @@ func TestStoreInstallRelease(t *testing.T) {
 			t.Errorf("installed: state %v, disk %v; want [1.2.0]", listed, onDisk)
 		}
 		os.Remove(marker)
-		rep, err := s.Check(app, false)
+		rep, err := checkOne(t, s, app, false)
 		if err != nil || len(rep.Problems) != 0 || !slices.Equal(rep.Verified, []string{"1.2.0"}) {
 			t.Errorf("Check after InstallRelease: %v, verified %v, %v", rep.Problems, rep.Verified, err)
 		}
@@ -318,9 +315,9 @@ func TestStoreRecordOpen(t *testing.T) {
 			wantActive: "1.2.0", wantUsed: at, wantKept: []string{"1.0.0", "1.2.0"}},
 		{name: "opening the older version keeps the newer one waiting", v: "1.0.0", at: at,
 			wantActive: "1.0.0", wantUsed: at, wantKept: []string{"1.0.0", "1.2.0"}},
-		{name: "not installed", v: "2.0.0", at: at, wantErr: ErrNotInstalled,
+		{name: "not installed", v: "2.0.0", at: at, wantErr: errNotInstalled,
 			wantActive: "1.1.0", wantUsed: before, wantKept: []string{"1.0.0", "1.1.0", "1.2.0"}},
-		{name: "not verified", unverified: "1.2.0", v: "1.2.0", at: at, wantErr: ErrNotInstalled,
+		{name: "not verified", unverified: "1.2.0", v: "1.2.0", at: at, wantErr: errNotInstalled,
 			wantActive: "1.1.0", wantUsed: before, wantKept: []string{"1.0.0", "1.1.0", "1.2.0"}},
 		{name: "zero time", v: "1.2.0", mention: "time is zero",
 			wantActive: "1.1.0", wantUsed: before, wantKept: []string{"1.0.0", "1.1.0", "1.2.0"}},
@@ -340,10 +337,7 @@ func TestStoreRecordOpen(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			ctx := t.Context()
-			if tt.ctx != nil {
-				ctx = tt.ctx(t)
-			}
+			ctx := caseContext(t, tt.ctx)
 			err := s.RecordOpen(ctx, app, tt.v, tt.at, tt.last, tt.keep...)
 			switch {
 			case tt.wantErr != nil:
@@ -416,10 +410,7 @@ func TestStoreRecordLaunch(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			ctx := t.Context()
-			if tt.ctx != nil {
-				ctx = tt.ctx(t)
-			}
+			ctx := caseContext(t, tt.ctx)
 			err := s.RecordLaunch(ctx, app, tt.rec)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("RecordLaunch = %v, want error %q", err, tt.wantErr)
@@ -438,4 +429,13 @@ func TestStoreRecordLaunch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// caseContext returns the context a test case asks for with ctx (nil: the
+// test's own).
+func caseContext(t *testing.T, ctx func(*testing.T) context.Context) context.Context {
+	if ctx == nil {
+		return t.Context()
+	}
+	return ctx(t)
 }

@@ -216,8 +216,8 @@ func TestStoreInstall(t *testing.T) {
 	})
 
 	t.Run("record open", func(t *testing.T) {
-		if err := s.RecordOpen(t.Context(), "demo.app", "2.0.0", time.Unix(1, 0), nil); !errors.Is(err, ErrNotInstalled) {
-			t.Errorf("RecordOpen(not installed) = %v, want ErrNotInstalled", err)
+		if err := s.RecordOpen(t.Context(), "demo.app", "2.0.0", time.Unix(1, 0), nil); !errors.Is(err, errNotInstalled) {
+			t.Errorf("RecordOpen(not installed) = %v, want errNotInstalled", err)
 		}
 		if err := s.RecordOpen(t.Context(), "demo.app", "1.0.0", time.Unix(1, 0), nil); err != nil {
 			t.Fatal(err)
@@ -445,7 +445,7 @@ func TestStorePrune(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Prune("demo.app", tt.last, tt.keep...); err != nil {
+			if err := s.prune(t.Context(), "demo.app", tt.last, tt.keep...); err != nil {
 				t.Fatal(err)
 			}
 			st, err := s.Load("demo.app")
@@ -476,14 +476,14 @@ func TestStorePrune(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.setInstalling(tmp, +1)
-		if err := s.Prune("demo.app", nil); err != nil {
+		if err := s.prune(t.Context(), "demo.app", nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(tmp); err != nil {
 			t.Errorf("Prune removed an extraction in progress: %v", err)
 		}
 		s.setInstalling(tmp, -1)
-		if err := s.Prune("demo.app", nil); err != nil {
+		if err := s.prune(t.Context(), "demo.app", nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
@@ -522,7 +522,7 @@ func TestStoreConcurrentUpdate(t *testing.T) {
 			v, pkg, sum := p.v, p.path, p.sum
 			var n int
 			errs <- s.installExtract("demo.app", v, pkg, sum, extractTo(s.fs, v, &n))
-			errs <- s.Prune("demo.app", nil)
+			errs <- s.prune(t.Context(), "demo.app", nil)
 		}
 	}()
 	wg.Wait()

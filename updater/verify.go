@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // Errors VerifyDocument (and so Client.FetchDocument) wraps; test with
@@ -29,18 +31,6 @@ var (
 // MaxEnvelopeSize bounds a signed release document envelope in bytes;
 // VerifyDocument and the Client refuse larger ones with ErrTooBig.
 const MaxEnvelopeSize = 1 << 20
-
-// Envelope is the wire format of a signed release document: the exact
-// JSON bytes of the Document that were signed, the ed25519 signature over
-// them, and the id of the key (KeyID) so an operator can tell keys apart.
-// encoding/json writes the byte slices as standard base64. VerifyDocument
-// reads it; the release package's SignDocument writes it. An Envelope is a
-// plain value, not safe for concurrent mutation.
-type Envelope struct {
-	Signed    []byte `json:"signed"`
-	Signature []byte `json:"signature"`
-	KeyID     string `json:"keyId"`
-}
 
 // KeyID returns the short id of a public key: the hex of the first 8 bytes
 // of sha256(pub). It names a key in envelopes and logs; it is not secret
@@ -106,7 +96,7 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) 
 	if len(envelope) > MaxEnvelopeSize {
 		return wrap(fmt.Errorf("%w: envelope is %d bytes, limit %d", ErrTooBig, len(envelope), MaxEnvelopeSize))
 	}
-	var env Envelope
+	var env wire.Envelope
 	if err := json.Unmarshal(envelope, &env); err != nil {
 		return wrap(fmt.Errorf("%w: envelope is not JSON: %v", ErrUnsigned, err))
 	}
@@ -138,24 +128,3 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) 
 	}
 	return &doc, nil
 }
-
-// Key files.
-//
-// A signing (private) key file is a PEM "PRIVATE KEY" block (PKCS #8), as
-// EncodePrivateKey and `minihost keygen` write it and as `openssl genpkey
-// -algorithm ed25519` does. Its first line, "-----BEGIN PRIVATE KEY-----",
-// tells a person what it is, and no public key form looks like it.
-//
-// A public key file is one line: PublicKeyPrefix and the standard base64 of
-// the 32-byte key ("minihost-ed25519-public:..."), as EncodePublicKey and
-// `minihost keygen` write it to KEYFILE.pub. The verifying side also takes
-// PEM "PUBLIC KEY" (PKIX, `openssl pkey -pubout`) and the bare base64 of the
-// key, the form public keys were handed out in before the prefix.
-//
-// Each side refuses the other kind by name: ErrPublicKeyGiven where a
-// signing key is needed, ErrPrivateKeyGiven where a public key is. The old
-// bare-base64 private form (the 32-byte seed, or seed and public key) is
-// refused for signing with ErrOldKeyFormat: a base64 seed reads exactly like
-// a bare public key, so a server given KEYFILE.pub used to sign with a key
-// anyone holding the public file could derive. ConvertKeyFile (`minihost
-// keygen --convert`) rewrites such a file as PEM.

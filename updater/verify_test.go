@@ -12,21 +12,9 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/release"
 )
-
-func testDocument(now time.Time) *updater.Document {
-	return &updater.Document{
-		AppID:    "demo.counter",
-		Sequence: 7,
-		Latest: &updater.Release{Version: "1.2.0", Size: 1234, SHA256: strings.Repeat("ab", 32),
-			Path: "apps/demo.counter/packages/1.2.0.mpk"},
-		RolloutPercent: 100,
-		MinVersion:     "1.0.0",
-		IssuedAt:       now,
-		ExpiresAt:      now.Add(time.Hour),
-	}
-}
 
 // editEnvelope decodes an envelope, lets edit change it, and re-encodes it.
 func editEnvelope(t *testing.T, env []byte, edit func(m map[string]any)) []byte {
@@ -54,20 +42,20 @@ func TestSignVerifyDocument(t *testing.T) {
 		}
 		return env
 	}
-	good := sign(testDocument(now))
+	good := sign(sigtest.Document(now))
 	otherKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
-	byOther, _ := release.SignDocument(testDocument(now), otherKey)
-	bad := testDocument(now)
+	byOther, _ := release.SignDocument(sigtest.Document(now), otherKey)
+	bad := sigtest.Document(now)
 	bad.Latest.SHA256 = "XYZ"
-	stableNewer := testDocument(now)
+	stableNewer := sigtest.Document(now)
 	stableNewer.Stable = &updater.Release{Version: "1.3.0", Size: 1, SHA256: strings.Repeat("cd", 32), Path: "a/b.mpk"}
-	escaping := testDocument(now)
+	escaping := sigtest.Document(now)
 	escaping.Latest.Path = "../../etc/passwd"
 	// A version no client can store as a file name (it names the
 	// download's .part file): the package rule, at most 64 bytes.
-	longVersion := testDocument(now)
+	longVersion := sigtest.Document(now)
 	longVersion.Latest.Version = "1.2.0-" + strings.Repeat("a", 238)
-	longMin := testDocument(now)
+	longMin := sigtest.Document(now)
 	longMin.MinVersion = "1.0.0-" + strings.Repeat("a", 238)
 
 	for _, tc := range []struct {
@@ -95,7 +83,7 @@ func TestSignVerifyDocument(t *testing.T) {
 			m["signature"] = base64.StdEncoding.EncodeToString(sig)
 		}), "demo.counter", 0, now, updater.ErrBadSignature},
 		{"no signature", editEnvelope(t, good, func(m map[string]any) { delete(m, "signature") }), "demo.counter", 0, now, updater.ErrUnsigned},
-		{"bare document", mustJSON(testDocument(now)), "demo.counter", 0, now, updater.ErrUnsigned},
+		{"bare document", mustJSON(sigtest.Document(now)), "demo.counter", 0, now, updater.ErrUnsigned},
 		{"not JSON", []byte("<html>"), "demo.counter", 0, now, updater.ErrUnsigned},
 		{"too big", append(bytes.Repeat([]byte(" "), updater.MaxEnvelopeSize), good...), "demo.counter", 0, now, updater.ErrTooBig},
 		{"bad hash field", sign(bad), "demo.counter", 0, now, updater.ErrInvalidDocument},
@@ -129,11 +117,11 @@ func TestVerifyDocumentOptions(t *testing.T) {
 	key := testKey()
 	pub := key.Public().(ed25519.PublicKey)
 	now := newTestClock().Now()
-	good, err := release.SignDocument(testDocument(now), key) // sequence 7, expires now+1h
+	good, err := release.SignDocument(sigtest.Document(now), key) // sequence 7, expires now+1h
 	if err != nil {
 		t.Fatal(err)
 	}
-	byOther, err := release.SignDocument(testDocument(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
+	byOther, err := release.SignDocument(sigtest.Document(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +190,7 @@ func TestClientRejects(t *testing.T) {
 	clock := newTestClock()
 	now := clock.Now()
 	docFor := func(app string, seq uint64, issued time.Time) []byte {
-		d := testDocument(issued)
+		d := sigtest.Document(issued)
 		d.AppID, d.Sequence = app, seq
 		env, err := release.SignDocument(d, key)
 		if err != nil {
@@ -222,7 +210,7 @@ func TestClientRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	for _, tc := range []struct {
 		name    string
 		env     []byte
@@ -234,10 +222,10 @@ func TestClientRejects(t *testing.T) {
 		{"expired", docFor("demo.counter", 5, now.Add(-2*time.Hour)), 0, updater.ErrExpired},
 		{"replayed older", docFor("demo.counter", 4, now), 5, updater.ErrReplay},
 		{"signed by another key", func() []byte {
-			env, _ := release.SignDocument(testDocument(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)))
+			env, _ := release.SignDocument(sigtest.Document(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)))
 			return env
 		}(), 0, updater.ErrBadSignature},
-		{"unsigned", mustJSON(testDocument(now)), 0, updater.ErrUnsigned},
+		{"unsigned", mustJSON(sigtest.Document(now)), 0, updater.ErrUnsigned},
 		{"over the size limit", bytes.Repeat([]byte("x"), updater.MaxEnvelopeSize+10), 0, updater.ErrTooBig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

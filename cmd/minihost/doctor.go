@@ -33,21 +33,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "minihost doctor: %v\n", err)
 		return 1
 	}
-	var reports []*updater.CheckReport
-	if fs.NArg() == 0 {
-		reports, err = store.CheckAll(*repair)
-	} else {
-		for _, id := range fs.Args() {
-			r, cerr := store.Check(id, *repair)
-			if r != nil {
-				reports = append(reports, r)
-			}
-			if cerr != nil {
-				err = cerr
-				break
-			}
-		}
-	}
+	reports, err := store.Check(ctx, *repair, fs.Args()...)
 	code := 0
 	for _, r := range reports {
 		active := r.Active

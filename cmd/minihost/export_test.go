@@ -46,7 +46,7 @@ func TestExportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	doc, _, err := c.FetchDocument(t.Context(), "demo.hello", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -243,7 +243,7 @@ func TestKeygenConvert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	if _, _, err := c.FetchDocument(t.Context(), "demo.hello", 0); err != nil {
 		t.Fatalf("document signed with the converted key, verified with the old .pub: %v", err)
 	}

@@ -173,7 +173,7 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	doc, _, err := c.FetchDocument(t.Context(), "demo.counter", 4)
 	if err != nil {
 		t.Fatal(err)

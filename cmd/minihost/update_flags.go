@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -77,12 +78,12 @@ func loadPubkey(v string) (ed25519.PublicKey, error) {
 		return updater.ParsePublicKey(v) // key text, never a file name
 	}
 	pub, err := updater.LoadPublicKey(v)
-	if errors.Is(err, updater.ErrKeyNotFound) {
+	if errors.Is(err, fs.ErrNotExist) {
 		p, perr := updater.ParsePublicKey(v)
 		if perr == nil {
 			return p, nil
 		}
-		if errors.Is(perr, updater.ErrPrivateKeyGiven) || looksLikeKeyText(v) {
+		if errors.Is(perr, updater.ErrWrongKeyKind) || looksLikeKeyText(v) {
 			return nil, perr // never quote what may be key material as a path
 		}
 	}

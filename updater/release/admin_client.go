@@ -16,6 +16,7 @@ import (
 
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // DefaultAdminTimeout bounds one admin request of an AdminClient that owns
@@ -58,7 +59,7 @@ func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
 	}
 	a := &AdminClient{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
 	if a.cfg.HTTPClient == nil {
-		a.cfg.HTTPClient = newHTTPClient()
+		a.cfg.HTTPClient = wire.NewHTTPClient(DefaultAdminTimeout)
 		a.own = true
 	}
 	return a, nil
@@ -162,28 +163,10 @@ func (a *AdminClient) do(ctx context.Context, method, appID, rest string, body i
 	return nil
 }
 
-// newHTTPClient returns an http.Client with its own transport (cloned from
-// the default one's settings, not shared) and DefaultAdminTimeout, the
-// same settings as the updater Client's own.
-func newHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, Timeout: DefaultAdminTimeout}
-}
-
 // newAdminError reads the body of a failed response (bounded) for the
-// server's JSON error, if it sent one.
+// server's JSON error, if it sent one (wire.ErrorBody).
 func newAdminError(resp *http.Response) error {
 	e := &updater.HTTPError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
-	var body struct {
-		Error string `json:"error"`
-		Code  string `json:"code"`
-	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(data, &body) == nil && body.Error != "" {
-		e.Message, e.Code = body.Error, body.Code
-	} else {
-		e.Message = http.StatusText(resp.StatusCode)
-	}
+	e.Message, e.Code = wire.ErrorBody(resp)
 	return &adminError{http: e, sentinel: errorForCode(e.Code)}
 }

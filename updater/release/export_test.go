@@ -56,13 +56,13 @@ func TestExportServedByFileServer(t *testing.T) {
 	// own document lifetime.
 	ts.clock.Advance(30 * time.Hour)
 	static := httptestServer(t, http.FileServer(http.Dir(out)))
-	live := ts.client("client-42")
+	live := ts.client()
 	serverDoc, _, err := live.FetchDocument(ctx, "demo.counter", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"client-1", "client-2", "client-3", "client-4", "client-5"} {
-		c, err := updater.NewClient(updater.ClientConfig{BaseURL: static, PublicKey: ts.srv.PublicKey(), ClientID: id, Now: ts.clock.Now})
+		c, err := updater.NewClient(updater.ClientConfig{BaseURL: static, PublicKey: ts.srv.PublicKey(), Now: ts.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestExportServedByFileServer(t *testing.T) {
 		if !jsonEqual(doc, serverDoc) {
 			t.Fatalf("exported document\n%+v\nserver's\n%+v", doc, serverDoc)
 		}
-		rel := c.Latest(doc)
+		rel := doc.LatestFor(id)
 		dst := filepath.Join(t.TempDir(), "p")
 		pkg := testPackage(t, "demo.counter", rel.Version)
 		os.WriteFile(dst, pkg[:len(pkg)/3], 0o644) // resume from the static server too

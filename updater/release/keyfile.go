@@ -29,25 +29,21 @@ import (
 // public key file beside it (KEYFILE.pub) is the updater package's format
 // (updater.EncodePublicKey), which clients read.
 //
-// Each side refuses the other kind by name: ErrPublicKeyGiven here where a
-// signing key is needed, updater.ErrPrivateKeyGiven where a public key is.
-// The old bare-base64 private form (the 32-byte seed, or seed and public
+// Each side refuses the other kind by name ("this is a public key" here
+// where a signing key is needed, "this is a private key" where a public key
+// is), both wrapping updater.ErrWrongKeyKind. The old bare-base64 private form (the 32-byte seed, or seed and public
 // key) is refused for signing with ErrOldKeyFormat: a base64 seed reads
 // exactly like a bare public key, so a server given KEYFILE.pub used to
 // sign with a key anyone holding the public file could derive.
 // ConvertKeyFile (`minihost keygen --convert`) rewrites such a file as PEM.
-// Errors are an *updater.KeyError. The functions keep no state and are safe
-// for concurrent use (two ConvertKeyFile calls on one file race like any
-// two writers of it).
+// A missing file wraps fs.ErrNotExist. The functions keep no state and are
+// safe for concurrent use (two ConvertKeyFile calls on one file race like
+// any two writers of it).
 
-// Errors of the signing key functions, wrapped in an *updater.KeyError
-// beside the updater package's key errors (updater.ErrInvalidKey,
-// updater.ErrKeyNotFound); test with errors.Is. They are read-only values,
-// safe for concurrent use.
+// Errors only the signing key functions return, beside the updater
+// package's key errors (updater.ErrWrongKeyKind, keyform.ErrInvalidKey);
+// test with errors.Is. They are read-only values, safe for concurrent use.
 var (
-	// ErrPublicKeyGiven: a public key was given where a signing key is
-	// needed.
-	ErrPublicKeyGiven = errors.New("this is a public key")
 	// ErrOldKeyFormat: a signing key in the old bare-base64 form, which
 	// cannot be told from a public key; ConvertKeyFile converts it.
 	ErrOldKeyFormat = errors.New("old key format (bare base64), indistinguishable from a public key")
@@ -57,7 +53,7 @@ var (
 )
 
 // EncodePrivateKey returns key as a PEM "PRIVATE KEY" (PKCS #8) block, the
-// signing key file format.
+// signing key file format. It is a pure function.
 func EncodePrivateKey(key ed25519.PrivateKey) ([]byte, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("encode private key: %d bytes, want %d", len(key), ed25519.PrivateKeySize)
@@ -69,27 +65,16 @@ func EncodePrivateKey(key ed25519.PrivateKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
-// ParsePrivateKey parses a signing key: PEM "PRIVATE KEY" (see the key file
-// formats above). It refuses a public key (ErrPublicKeyGiven) and the old
-// bare-base64 form (ErrOldKeyFormat).
-func ParsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
-	key, err := parsePrivate(data)
-	if err != nil {
-		return nil, &updater.KeyError{Op: "parse signing key", Err: err, Hint: signingKeyHint(err, "")}
-	}
-	return key, nil
-}
-
 // LoadPrivateKey reads a signing key file (PEM "PRIVATE KEY"). It refuses a
-// public key file (ErrPublicKeyGiven), an old bare-base64 key
+// public key file (updater.ErrWrongKeyKind), an old bare-base64 key
 // (ErrOldKeyFormat, saying how to convert it) and a missing file
-// (updater.ErrKeyNotFound, saying how to make one), all as a *updater.KeyError naming path.
+// (fs.ErrNotExist, saying how to make one), all in an error naming path.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	const op = "load signing key"
-	data, err := readKeyFile(op, path)
+	data, err := keyform.ReadFile(op, path)
 	if err != nil {
-		var ke *updater.KeyError
-		if errors.As(err, &ke) && errors.Is(err, updater.ErrKeyNotFound) {
+		var ke *keyform.Error
+		if errors.As(err, &ke) && errors.Is(err, fs.ErrNotExist) {
 			if base, ok := strings.CutSuffix(path, ".pub"); ok && base != "" {
 				ke.Hint = "pass the private key file written by keygen (" + base + "), not a .pub file"
 			} else {
@@ -103,9 +88,9 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 		return key, nil
 	}
 	if seed, ok := keyform.BareOldSeed(data); ok && errors.Is(err, ErrOldKeyFormat) && bareKeyIsPublic(path, seed) {
-		err = ErrPublicKeyGiven
+		err = keyform.PublicGiven
 	}
-	return nil, &updater.KeyError{Op: op, Path: path, Err: err, Hint: signingKeyHint(err, path)}
+	return nil, &keyform.Error{Op: op, Path: path, Err: err, Hint: signingKeyHint(err, path)}
 }
 
 // bareKeyIsPublic tells, for a signing key file at path holding the bare
@@ -125,8 +110,8 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 // and the folder tell: a "*.pub" file, or one holding the key of a "*.pub"
 // file beside it, is a public key.
 func bareKeyIsPublic(path string, seed []byte) bool {
-	if data, err := readKeyFile("", path+".pub"); err == nil {
-		if pub, err := parsePublic(data); err == nil {
+	if data, err := keyform.ReadFile("", path+".pub"); err == nil {
+		if pub, err := keyform.ParsePublic(data); err == nil {
 			if pub.Equal(ed25519.NewKeyFromSeed(seed).Public()) {
 				return false
 			}
@@ -141,15 +126,12 @@ func bareKeyIsPublic(path string, seed []byte) bool {
 // signingKeyHint says what to pass instead of a refused signing key.
 func signingKeyHint(err error, path string) string {
 	switch {
-	case errors.Is(err, ErrPublicKeyGiven):
+	case errors.Is(err, keyform.PublicGiven):
 		if base, ok := strings.CutSuffix(path, ".pub"); ok && base != "" {
 			return "pass the private key file written by keygen (" + base + ")"
 		}
 		return "pass the private key file written by keygen"
 	case errors.Is(err, ErrOldKeyFormat):
-		if path == "" {
-			return "convert its file with: minihost keygen --convert KEYFILE"
-		}
 		return "convert it with: minihost keygen --convert " + shellQuote(path)
 	}
 	return ""
@@ -166,9 +148,9 @@ type ConvertedKey struct {
 // as PEM "PRIVATE KEY" with mode 0600, atomically (temporary file, fsync,
 // rename, fsync of the folder). Before, it checks path.pub: when present it
 // must hold the public key derived from path (else ErrKeyMismatch, and
-// ErrPublicKeyGiven when it holds path's own value); when absent it is
-// written (updater.EncodePublicKey). It refuses what is a public key
-// (ErrPublicKeyGiven): a PEM or prefixed public key, a "*.pub" file, or a
+// updater.ErrWrongKeyKind when it holds path's own value); when absent it
+// is written (updater.EncodePublicKey). It refuses what is a public key
+// (updater.ErrWrongKeyKind): a PEM or prefixed public key, a "*.pub" file, or a
 // value that is the key of another public key file in the same folder. A
 // file already in PEM is left alone (Converted false).
 //
@@ -178,9 +160,9 @@ type ConvertedKey struct {
 func ConvertKeyFile(path string) (ConvertedKey, error) {
 	const op = "convert key"
 	fail := func(err error, hint string) (ConvertedKey, error) {
-		return ConvertedKey{}, &updater.KeyError{Op: op, Path: path, Err: err, Hint: hint}
+		return ConvertedKey{}, &keyform.Error{Op: op, Path: path, Err: err, Hint: hint}
 	}
-	data, err := readKeyFile(op, path)
+	data, err := keyform.ReadFile(op, path)
 	if err != nil {
 		return ConvertedKey{}, err
 	}
@@ -193,22 +175,22 @@ func ConvertKeyFile(path string) (ConvertedKey, error) {
 	key, _ := keyform.OldPrivateKey(raw) // parsePrivate said it is one
 	pub := key.Public().(ed25519.PublicKey)
 	if base, ok := strings.CutSuffix(path, ".pub"); ok {
-		return fail(ErrPublicKeyGiven, "convert the private key file ("+base+"), not its .pub")
+		return fail(keyform.PublicGiven, "convert the private key file ("+base+"), not its .pub")
 	}
 	pubPath := path + ".pub"
-	pubData, err := readKeyFile(op, pubPath)
-	if err != nil && !errors.Is(err, updater.ErrKeyNotFound) {
+	pubData, err := keyform.ReadFile(op, pubPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return ConvertedKey{}, err
 	}
 	pubExists := err == nil
 	if pubExists {
-		have, err := parsePublic(pubData)
+		have, err := keyform.ParsePublic(pubData)
 		if err != nil {
-			return ConvertedKey{}, &updater.KeyError{Op: op, Path: path, Err: fmt.Errorf("%s: %w", pubPath, err),
+			return ConvertedKey{}, &keyform.Error{Op: op, Path: path, Err: fmt.Errorf("%s: %w", pubPath, err),
 				Hint: "fix or remove " + pubPath + " first; it must hold this key's public key"}
 		}
 		if len(raw) == ed25519.SeedSize && have.Equal(ed25519.PublicKey(raw)) {
-			return fail(ErrPublicKeyGiven, "it holds the same key as "+pubPath+"; pass the private key file written by keygen")
+			return fail(keyform.PublicGiven, "it holds the same key as "+pubPath+"; pass the private key file written by keygen")
 		}
 		if !have.Equal(pub) {
 			return fail(fmt.Errorf("%w: it derives key id %s, %s holds key id %s", ErrKeyMismatch, updater.KeyID(pub), pubPath, updater.KeyID(have)),
@@ -217,7 +199,7 @@ func ConvertKeyFile(path string) (ConvertedKey, error) {
 	}
 	if len(raw) == ed25519.SeedSize {
 		if other := publicKeyFileHolding(filepath.Dir(path), ed25519.PublicKey(raw)); other != "" {
-			return fail(ErrPublicKeyGiven, "it holds the same key as "+other+"; pass the private key file written by keygen")
+			return fail(keyform.PublicGiven, "it holds the same key as "+other+"; pass the private key file written by keygen")
 		}
 	}
 	pemKey, err := EncodePrivateKey(key)
@@ -249,8 +231,8 @@ func publicKeyFileHolding(dir string, pub ed25519.PublicKey) string {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if data, err := readKeyFile("", p); err == nil {
-			if have, err := parsePublic(data); err == nil && have.Equal(pub) {
+		if data, err := keyform.ReadFile("", p); err == nil {
+			if have, err := keyform.ParsePublic(data); err == nil && have.Equal(pub) {
 				return p
 			}
 		}
@@ -258,25 +240,8 @@ func publicKeyFileHolding(dir string, pub ed25519.PublicKey) string {
 	return ""
 }
 
-// readKeyFile reads a key file (keyform.ReadFile); errors are a
-// *updater.KeyError for op and path (updater.ErrKeyNotFound when it does not exist).
-func readKeyFile(op, path string) ([]byte, error) {
-	data, err := keyform.ReadFile(path)
-	switch pe := (*fs.PathError)(nil); {
-	case err == nil:
-		return data, nil
-	case errors.Is(err, fs.ErrNotExist):
-		err = updater.ErrKeyNotFound
-	case errors.Is(err, keyform.ErrTooBig):
-		err = fmt.Errorf("%w: %w", updater.ErrInvalidKey, err)
-	case errors.As(err, &pe):
-		err = pe.Err // the KeyError names the path
-	}
-	return nil, &updater.KeyError{Op: op, Path: path, Err: err}
-}
-
 // parsePrivate parses a signing key (PEM "PRIVATE KEY") and classifies what
-// is not one: ErrPublicKeyGiven, ErrOldKeyFormat or updater.ErrInvalidKey.
+// is not one: keyform.PublicGiven, ErrOldKeyFormat or keyform.ErrInvalidKey.
 // Its errors never quote the data.
 func parsePrivate(data []byte) (ed25519.PrivateKey, error) {
 	if block, _ := pem.Decode(data); block != nil {
@@ -284,17 +249,17 @@ func parsePrivate(data []byte) (ed25519.PrivateKey, error) {
 		case block.Type == "PRIVATE KEY":
 			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("%w: PEM \"PRIVATE KEY\" does not hold a PKCS #8 key", updater.ErrInvalidKey)
+				return nil, fmt.Errorf("%w: PEM \"PRIVATE KEY\" does not hold a PKCS #8 key", keyform.ErrInvalidKey)
 			}
 			key, ok := k.(ed25519.PrivateKey)
 			if !ok {
-				return nil, fmt.Errorf("%w: PEM \"PRIVATE KEY\" holds a %T, want ed25519", updater.ErrInvalidKey, k)
+				return nil, fmt.Errorf("%w: PEM \"PRIVATE KEY\" holds a %T, want ed25519", keyform.ErrInvalidKey, k)
 			}
 			return key, nil
 		case strings.HasSuffix(block.Type, "PUBLIC KEY"):
-			return nil, ErrPublicKeyGiven
+			return nil, keyform.PublicGiven
 		default:
-			return nil, fmt.Errorf("%w: PEM block is %q, want \"PRIVATE KEY\" (PKCS #8 ed25519, as minihost keygen writes)", updater.ErrInvalidKey, block.Type)
+			return nil, fmt.Errorf("%w: PEM block is %q, want \"PRIVATE KEY\" (PKCS #8 ed25519, as minihost keygen writes)", keyform.ErrInvalidKey, block.Type)
 		}
 	}
 	if raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data))); err == nil {
@@ -302,10 +267,10 @@ func parsePrivate(data []byte) (ed25519.PrivateKey, error) {
 			return nil, ErrOldKeyFormat
 		}
 	}
-	if _, err := parsePublic(data); err == nil {
-		return nil, ErrPublicKeyGiven
+	if _, err := keyform.ParsePublic(data); err == nil {
+		return nil, keyform.PublicGiven
 	}
-	return nil, fmt.Errorf("%w: want PEM \"PRIVATE KEY\", as minihost keygen writes", updater.ErrInvalidKey)
+	return nil, fmt.Errorf("%w: want PEM \"PRIVATE KEY\", as minihost keygen writes", keyform.ErrInvalidKey)
 }
 
 // shellQuote quotes path for a command line in a message when it needs it.
@@ -316,16 +281,4 @@ func shellQuote(path string) string {
 		return path
 	}
 	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
-}
-
-// parsePublic parses a public key as the updater package does
-// (updater.ParsePublicKey) and returns its classified cause
-// (updater.ErrPrivateKeyGiven, updater.ErrInvalidKey), not the KeyError
-// around it, for the messages of this file.
-func parsePublic(data []byte) (ed25519.PublicKey, error) {
-	pub, err := updater.ParsePublicKey(string(data))
-	if ke := (*updater.KeyError)(nil); errors.As(err, &ke) {
-		return nil, ke.Err
-	}
-	return pub, err
 }

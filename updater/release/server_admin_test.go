@@ -27,7 +27,7 @@ func TestServerSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := ts.client("c")
+	c := ts.client()
 	doc, _, err := c.FetchDocument(ctx, "demo.counter", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestServerRevert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := ts.client("c")
+	c := ts.client()
 	doc, _, err := c.FetchDocument(ctx, "demo.counter", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := ts.srv.Status("demo.counter")
-	docBefore, _, err := ts.client("c").FetchDocument(ctx, "demo.counter", 0)
+	docBefore, _, err := ts.client().FetchDocument(ctx, "demo.counter", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestServerRestart(t *testing.T) {
 	if !jsonEqual(before, after) {
 		t.Fatalf("status changed across restart:\n%+v\n%+v", before, after)
 	}
-	c := ts.client("c")
+	c := ts.client()
 	doc, _, err := c.FetchDocument(ctx, "demo.counter", docBefore.Sequence)
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +320,7 @@ func TestServerConcurrentPublish(t *testing.T) {
 		t.Fatalf("uploads left in tmp: %v", got)
 	}
 	// Concurrent readers and a writer on one app.
-	c := ts.client("r")
+	c := ts.client()
 	var rg sync.WaitGroup
 	for range 4 {
 		rg.Go(func() {

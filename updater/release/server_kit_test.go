@@ -117,15 +117,15 @@ func (ts *testServer) restart() {
 	ts.start()
 }
 
-func (ts *testServer) client(id string) *updater.Client {
+func (ts *testServer) client() *updater.Client {
 	ts.t.Helper()
 	c, err := updater.NewClient(updater.ClientConfig{
-		BaseURL: ts.hs.URL, PublicKey: ts.srv.PublicKey(), ClientID: id, Now: ts.clock.Now,
+		BaseURL: ts.hs.URL, PublicKey: ts.srv.PublicKey(), Now: ts.clock.Now,
 	})
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	ts.t.Cleanup(c.Close)
+	ts.t.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
 

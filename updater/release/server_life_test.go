@@ -121,7 +121,7 @@ func TestServerDocumentResign(t *testing.T) {
 	}
 	// Long idle: the next request gets a fresh document, never an expired one.
 	ts.clock.Advance(10 * time.Hour)
-	c := ts.client("c")
+	c := ts.client()
 	if _, _, err := c.FetchDocument(t.Context(), "demo.counter", 1); err != nil {
 		t.Fatalf("after idle: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestServerServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	if _, _, err := c.FetchDocument(t.Context(), "demo.counter", 0); err != nil {
 		t.Fatal(err)
 	}

@@ -160,7 +160,7 @@ func TestServerLoad(t *testing.T) {
 			return fmt.Errorf("%s: fetch: %w", id, err)
 		}
 		*seq = doc.Sequence
-		rel := c.Latest(doc)
+		rel := doc.LatestFor(id)
 		if rel == nil || rel.Version == *have {
 			return nil
 		}
@@ -182,12 +182,12 @@ func TestServerLoad(t *testing.T) {
 		wg.Go(func() {
 			id := fmt.Sprintf("client-%03d", i)
 			fsys := afero.NewMemMapFs()
-			c, err := updater.NewClient(updater.ClientConfig{BaseURL: ss.url, PublicKey: pub, ClientID: id, Fs: fsys})
+			c, err := updater.NewClient(updater.ClientConfig{BaseURL: ss.url, PublicKey: pub, Fs: fsys})
 			if err != nil {
 				fail(err)
 				return
 			}
-			defer c.Close()
+			defer c.Close(t.Context())
 			var seq uint64
 			var have string
 			for !stop.Load() {
@@ -370,7 +370,7 @@ func TestServerLoadMalformedRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	doc, _, err := c.FetchDocument(ctx, "demo.load", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +428,7 @@ func TestServerLoadSlowClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(t.Context())
 	served := 0
 	for time.Since(began) < release.DefaultReadHeaderTimeout/2 {
 		if _, _, err := c.FetchDocument(t.Context(), "demo.load", 0); err != nil {

@@ -31,7 +31,7 @@ func TestServerPublishFetchDownload(t *testing.T) {
 		t.Fatalf("Publish = %+v, want %+v", *rel, want)
 	}
 
-	c := ts.client("client-1")
+	c := ts.client()
 	doc, env, err := c.FetchDocument(t.Context(), "demo.counter", 0)
 	if err != nil {
 		t.Fatalf("FetchDocument: %v", err)
@@ -45,8 +45,8 @@ func TestServerPublishFetchDownload(t *testing.T) {
 	if _, err := updater.VerifyDocument(env, ts.srv.PublicKey(), updater.VerifyOptions{AppID: "demo.counter", MinSequence: 1, Now: ts.clock.Now()}); err != nil {
 		t.Fatalf("raw envelope does not verify offline: %v", err)
 	}
-	if got := c.Latest(doc); got == nil || got.Version != "1.0.0" {
-		t.Fatalf("Latest = %+v", got)
+	if got := doc.LatestFor("client-1"); got == nil || got.Version != "1.0.0" {
+		t.Fatalf("LatestFor = %+v", got)
 	}
 
 	dst := filepath.Join(t.TempDir(), "pkg.part")

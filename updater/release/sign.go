@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // SignDocument encodes doc as JSON, signs those exact bytes with key and
@@ -19,7 +20,7 @@ func SignDocument(doc *updater.Document, key ed25519.PrivateKey) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("sign release document: %w", err)
 	}
-	env := updater.Envelope{
+	env := wire.Envelope{
 		Signed:    body,
 		Signature: ed25519.Sign(key, body),
 		KeyID:     updater.KeyID(key.Public().(ed25519.PublicKey)),

@@ -12,19 +12,6 @@ import (
 	"github.com/minihost/minihost/updater/release"
 )
 
-func testDocument(now time.Time) *updater.Document {
-	return &updater.Document{
-		AppID:    "demo.counter",
-		Sequence: 7,
-		Latest: &updater.Release{Version: "1.2.0", Size: 1234, SHA256: strings.Repeat("ab", 32),
-			Path: "apps/demo.counter/packages/1.2.0.mpk"},
-		RolloutPercent: 100,
-		MinVersion:     "1.0.0",
-		IssuedAt:       now,
-		ExpiresAt:      now.Add(time.Hour),
-	}
-}
-
 func ExampleSignDocument() {
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -29,7 +29,7 @@
 //		if err != nil {
 //			t.Fatal(err)
 //		}
-//		defer c.Close()
+//		defer c.Close(t.Context())
 //
 //		// The next package download dies after 1000 bytes, once.
 //		s.SetFault(updatertest.Fault{

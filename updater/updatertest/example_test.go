@@ -50,7 +50,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(ctx)
 	doc, _, err := c.FetchDocument(ctx, "demo.hello", 0)
 	if err != nil {
 		log.Fatal(err)
