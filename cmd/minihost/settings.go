@@ -47,7 +47,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
-	defer admin.Close()
+	defer admin.Close(ctx)
 	st, err := admin.SetSettings(ctx, pos[0], set)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost settings: %v\n", err)

@@ -108,7 +108,7 @@ func (ts *testServer) start() {
 func (ts *testServer) stop() {
 	ts.hs.Close()
 	closeServer(ts.t, ts.srv)
-	ts.admin.Close()
+	ts.admin.Close(context.Background())
 }
 
 // restart stops the server and starts a new one on the same data folder.
@@ -132,7 +132,7 @@ func (ts *testServer) client(id string) *updater.Client {
 // publish uploads a package over HTTP and fails the test on error.
 func (ts *testServer) publish(appID, version string) *updater.Release {
 	ts.t.Helper()
-	rel, err := ts.admin.Publish(ts.t.Context(), appID, bytes.NewReader(testPackage(ts.t, appID, version)))
+	rel, err := ts.admin.Publish(ts.t.Context(), appID, bytes.NewReader(testPackage(ts.t, appID, version)), 100)
 	if err != nil {
 		ts.t.Fatalf("publish %s %s: %v", appID, version, err)
 	}

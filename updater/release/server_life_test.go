@@ -62,7 +62,7 @@ func TestServerFailingFs(t *testing.T) {
 		t.Run(fail, func(t *testing.T) {
 			ffs.set(fail)
 			defer ffs.set("")
-			_, err := ts.admin.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")))
+			_, err := ts.admin.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100)
 			var he *updater.HTTPError
 			if !errors.As(err, &he) || he.StatusCode != 500 || strings.Contains(he.Message, "injected") {
 				t.Fatalf("publish on a failing fs: %v (want a 500 that hides the detail)", err)
@@ -133,7 +133,7 @@ func TestServerServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeServer(t, srv)
-	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.0.0"))); err != nil {
+	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.0.0")), 100); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -162,7 +162,7 @@ func TestServerServe(t *testing.T) {
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0"))); !errors.Is(err, release.ErrServerClosed) {
+	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100); !errors.Is(err, release.ErrServerClosed) {
 		t.Fatalf("Publish after Close: %v", err)
 	}
 }

@@ -161,12 +161,12 @@ func TestServerAdminAuth(t *testing.T) {
 	}
 	// Wrong tokens cannot publish either.
 	bad, _ := release.NewAdminClient(release.AdminClientConfig{BaseURL: ts.hs.URL, Token: "wrong"})
-	defer bad.Close()
-	if _, err := bad.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0"))); !errors.Is(err, updater.ErrUnauthorized) {
+	defer bad.Close(t.Context())
+	if _, err := bad.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100); !errors.Is(err, updater.ErrUnauthorized) {
 		t.Fatalf("publish with a wrong token: %v", err)
 	}
-	if vs, _ := ts.srv.Versions("demo.counter"); len(vs) != 1 {
-		t.Fatalf("versions after unauthorized publish: %+v", vs)
+	if st, _ := ts.srv.Status("demo.counter"); len(st.Versions) != 1 {
+		t.Fatalf("versions after unauthorized publish: %+v", st)
 	}
 	// Public routes need no token.
 	resp, err := ts.hs.Client().Get(ts.hs.URL + "/apps/demo.counter/release.json")
@@ -263,7 +263,7 @@ func TestServerPublishRejects(t *testing.T) {
 				}
 			}
 			// The AdminClient reads the answer back as the sentinel.
-			if _, err := ts.admin.Publish(t.Context(), tc.app, bytes.NewReader(tc.body)); !errors.Is(err, tc.sentinel) {
+			if _, err := ts.admin.Publish(t.Context(), tc.app, bytes.NewReader(tc.body), 100); !errors.Is(err, tc.sentinel) {
 				t.Errorf("AdminClient.Publish: %v, want %v (code %q)", err, tc.sentinel, e.Code)
 			}
 			after, _ := ts.srv.Status("demo.counter")
@@ -276,7 +276,7 @@ func TestServerPublishRejects(t *testing.T) {
 		})
 	}
 	// And through the Go API.
-	if _, err := ts.srv.Publish(t.Context(), "demo.counter", strings.NewReader("nope")); !errors.Is(err, release.ErrInvalidPackage) {
+	if _, err := ts.srv.Publish(t.Context(), "demo.counter", strings.NewReader("nope"), 100); !errors.Is(err, release.ErrInvalidPackage) {
 		t.Fatalf("Go Publish of junk: %v", err)
 	}
 }

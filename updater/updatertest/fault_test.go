@@ -127,7 +127,7 @@ func TestCloseEndsHangingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := s.Release.Publish(t.Context(), appID, f); err != nil {
+	if _, err := s.Release.Publish(t.Context(), appID, f, 100); err != nil {
 		t.Fatal(err)
 	}
 	s.SetFault(updatertest.Fault{Kind: updatertest.FaultHang})
