@@ -93,34 +93,32 @@ func (a *AdminClient) Publish(ctx context.Context, appID string, r io.Reader, pe
 
 // Status returns appID's settings and versions, as Server.Status.
 func (a *AdminClient) Status(ctx context.Context, appID string) (*AppStatus, error) {
-	var st AppStatus
-	if err := a.do(ctx, http.MethodGet, appID, "versions", nil, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	return a.status(ctx, http.MethodGet, appID, "versions", nil)
 }
 
 // SetSettings changes appID's settings and returns its new status.
 func (a *AdminClient) SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error) {
-	body, err := json.Marshal(set)
-	if err != nil {
-		return nil, err
-	}
-	var st AppStatus
-	if err := a.do(ctx, http.MethodPatch, appID, "settings", bytes.NewReader(body), &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	return a.status(ctx, http.MethodPatch, appID, "settings", set)
 }
 
 // Revert makes version appID's latest again and returns its new status.
 func (a *AdminClient) Revert(ctx context.Context, appID, version string) (*AppStatus, error) {
-	body, err := json.Marshal(map[string]string{"version": version})
-	if err != nil {
-		return nil, err
+	return a.status(ctx, http.MethodPost, appID, "revert", map[string]string{"version": version})
+}
+
+// status sends req as the JSON body (nil: none) and returns the AppStatus
+// the server answers with.
+func (a *AdminClient) status(ctx context.Context, method, appID, rest string, req any) (*AppStatus, error) {
+	var body io.Reader
+	if req != nil {
+		data, err := json.Marshal(req)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(data)
 	}
 	var st AppStatus
-	if err := a.do(ctx, http.MethodPost, appID, "revert", bytes.NewReader(body), &st); err != nil {
+	if err := a.do(ctx, method, appID, rest, body, &st); err != nil {
 		return nil, err
 	}
 	return &st, nil

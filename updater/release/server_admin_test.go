@@ -28,10 +28,7 @@ func TestServerSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := ts.client("c")
-	doc, _, err := c.FetchDocument(ctx, "demo.counter", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := ts.fetch(c, "demo.counter", 0)
 	if doc.Latest.Version != staged.Version || doc.RolloutPercent != 20 || doc.Stable == nil || doc.Stable.Version != "1.1.0" || doc.Sequence != 3 {
 		t.Fatalf("staged document: %+v", doc)
 	}
@@ -148,10 +145,7 @@ func TestServerRevert(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := ts.client("c")
-	doc, _, err := c.FetchDocument(ctx, "demo.counter", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := ts.fetch(c, "demo.counter", 0)
 	if doc.Latest.Version != "1.2.0" || doc.RolloutPercent != 100 || !slices.Equal(doc.Revoked, []string{"1.3.0", "1.4.0"}) ||
 		doc.MinVersion != "1.2.0" || doc.PreferLocal != "1.1.0" || doc.Sequence != st.Sequence {
 		t.Fatalf("after revert: %+v", doc)
@@ -212,10 +206,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := ts.srv.Status("demo.counter")
-	docBefore, _, err := ts.client("c").FetchDocument(ctx, "demo.counter", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	docBefore := ts.fetch(ts.client("c"), "demo.counter", 0)
 	// Leftovers of an interrupted publish: an upload and an unnamed package.
 	stray := filepath.Join(ts.cfg.DataDir, "apps", "demo.counter", "packages", "9.0.0.mpk")
 	os.WriteFile(stray, []byte("half"), 0o644)

@@ -106,6 +106,17 @@ func (ts *testServer) client(id string) *updater.Client {
 	return c
 }
 
+// fetch fetches appID's document with c (newer than sequence since) and
+// fails the test on error.
+func (ts *testServer) fetch(c *updater.Client, appID string, since uint64) *updater.Document {
+	ts.t.Helper()
+	doc, _, err := c.FetchDocument(ts.t.Context(), appID, since)
+	if err != nil {
+		ts.t.Fatalf("fetch the document of %s: %v", appID, err)
+	}
+	return doc
+}
+
 // publish uploads a package over HTTP and fails the test on error.
 func (ts *testServer) publish(appID, version string) *updater.Release {
 	ts.t.Helper()

@@ -33,6 +33,9 @@ type servedServer struct {
 	url  string
 	addr string
 	logs *syncBuffer
+	// stop ends Serve (its context) and returns what Serve returned; the
+	// cleanup calls it too.
+	stop func() error
 }
 
 // syncBuffer is a goroutine-safe log sink.
@@ -74,9 +77,12 @@ func serveServer(t *testing.T, edit func(*release.Config)) *servedServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 		closeServer(t, srv)
@@ -84,7 +90,7 @@ func serveServer(t *testing.T, edit func(*release.Config)) *servedServer {
 			t.Errorf("the server logged a panic:\n%s", logs.String())
 		}
 	})
-	return &servedServer{srv: srv, url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), logs: logs}
+	return &servedServer{srv: srv, url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), logs: logs, stop: stop}
 }
 
 // loadPackage is a small valid package of demo.load at version v (the

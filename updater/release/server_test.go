@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/minihost/minihost/updater"
@@ -119,11 +118,10 @@ func TestServerPackageHeaders(t *testing.T) {
 }
 
 func TestServerAdminAuth(t *testing.T) {
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	logs := &syncBuffer{}
 	ts := newTestServer(t, func(c *release.Config) {
 		c.Tokens = []string{testToken, "second-token"}
-		c.Logger = slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	ts.publish("demo.counter", "1.0.0")
 	for _, tc := range []struct {
@@ -177,10 +175,8 @@ func TestServerAdminAuth(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("public document: %d", resp.StatusCode)
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	if strings.Contains(logs.String(), testToken) || strings.Contains(logs.String(), "second-token") || !strings.Contains(logs.String(), "status=401") {
-		t.Fatalf("log shows a token or lacks the 401s:\n%s", logs.String())
+	if log := logs.String(); strings.Contains(log, testToken) || strings.Contains(log, "second-token") || !strings.Contains(log, "status=401") {
+		t.Fatalf("log shows a token or lacks the 401s:\n%s", log)
 	}
 
 	t.Run("no tokens configured", func(t *testing.T) {
@@ -196,17 +192,6 @@ func TestServerAdminAuth(t *testing.T) {
 			t.Fatalf("status %d, want 403", resp.StatusCode)
 		}
 	})
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestServerPublishRejects(t *testing.T) {
