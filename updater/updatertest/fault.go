@@ -120,17 +120,17 @@ func (f Fault) check() error {
 		value        int64
 		uses, needed bool
 	}{
-		{"Status", "FaultStatus", int64(f.Status), f.Kind == FaultStatus, true},
-		{"After", "FaultCut and FaultCorrupt", f.After, f.Kind == FaultCut || f.Kind == FaultCorrupt, false},
-		{"BytesPerSecond", "FaultSlow", f.BytesPerSecond, f.Kind == FaultSlow, true},
+		{"Fault.Status", "FaultStatus", int64(f.Status), f.Kind == FaultStatus, true},
+		{"Fault.After", "FaultCut and FaultCorrupt", f.After, f.Kind == FaultCut || f.Kind == FaultCorrupt, false},
+		{"Fault.BytesPerSecond", "FaultSlow", f.BytesPerSecond, f.Kind == FaultSlow, true},
 	} {
 		switch {
 		case x.value != 0 && !x.uses:
-			return fmt.Errorf("Fault.%s is for %s, not %s", x.field, x.kinds, f.Kind)
+			return fmt.Errorf("%s is for %s, not %s", x.field, x.kinds, f.Kind)
 		case x.value == 0 && x.uses && x.needed:
-			return fmt.Errorf("%s needs Fault.%s", x.kinds, x.field)
+			return fmt.Errorf("%s needs %s", x.kinds, x.field)
 		case x.value < 0:
-			return fmt.Errorf("Fault.%s %d is negative", x.field, x.value)
+			return fmt.Errorf("%s %d is negative", x.field, x.value)
 		}
 	}
 	if f.Kind == FaultStatus && (f.Status < 200 || f.Status > 599) {
