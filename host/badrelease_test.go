@@ -155,7 +155,7 @@ func newReleaseFixture(t *testing.T, static bool) *releaseFixture {
 		f.url = fs.URL
 	}
 	t.Cleanup(func() {
-		f.admin.Close()
+		f.admin.Close(context.Background())
 		hs.Close()
 		require.NoError(t, f.srv.Close(context.Background()))
 	})
@@ -168,7 +168,7 @@ func (f *releaseFixture) publish(t *testing.T, pkg string) {
 	t.Helper()
 	b, err := os.ReadFile(pkg)
 	require.NoError(t, err)
-	_, err = f.admin.Publish(t.Context(), "test.crashy", bytes.NewReader(b))
+	_, err = f.admin.Publish(t.Context(), "test.crashy", bytes.NewReader(b), 100)
 	require.NoError(t, err)
 	if f.static != "" {
 		_, err := release.Export(t.Context(), release.ExportConfig{DataDir: f.data, OutDir: f.static, Key: f.key, Now: f.clock.Now})

@@ -65,7 +65,7 @@ const (
 func BenchmarkSyncLaunch(b *testing.B) {
 	ctx := context.Background()
 	kit := updatertest.NewServer(b, updatertest.Config{})
-	kit.Publish(b, runtimetest.BuildPackage(b, benchGuestDir, "1.0.0"))
+	kit.Publish(b, runtimetest.BuildPackage(b, benchGuestDir, "1.0.0"), 100)
 	checked := make(chan struct{}, 16)
 	home := b.TempDir()
 	// newHost makes a host over home; with a LongUnused of 1 ns, a launch
@@ -75,7 +75,7 @@ func BenchmarkSyncLaunch(b *testing.B) {
 		h, err := host.New(host.Config{
 			Home:    home,
 			Runtime: runtime.Config{CacheDir: runtimetest.CacheDir(b)},
-			Updates: &host.UpdateConfig{Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.ClientNow,
+			Updates: &host.UpdateConfig{Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.Clock.Now,
 				ClientID: "bench-client", Policy: policy},
 			OnEvent: func(ev host.Event) {
 				if ev.Event == host.EventCheckForUpdate {

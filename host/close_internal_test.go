@@ -25,7 +25,7 @@ func TestCloseDuringBackgroundCheck(t *testing.T) {
 	kit := updatertest.NewServer(t, updatertest.Config{})
 	home := t.TempDir()
 	cfg := UpdateConfig{
-		Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.ClientNow,
+		Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.Clock.Now,
 		ClientID: "test-client", Policy: updater.PolicyConfig{RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 	}
 	ready := make(chan struct{}, 8)
@@ -49,10 +49,10 @@ func TestCloseDuringBackgroundCheck(t *testing.T) {
 		require.NoError(t, h.Close(t.Context()))
 	}
 	guest := "runtime/testdata/guests/updater"
-	kit.Publish(t, runtimetest.BuildPackage(t, guest, "1.0.0"))
+	kit.Publish(t, runtimetest.BuildPackage(t, guest, "1.0.0"), 100)
 	h, a := coldStart() // first install: sync, opens 1.0.0
 	stop(h, a)
-	kit.Publish(t, runtimetest.BuildPackage(t, guest, "2.0.0"))
+	kit.Publish(t, runtimetest.BuildPackage(t, guest, "2.0.0"), 100)
 	h, a = coldStart() // async: 1.0.0 opens, 2.0.0 downloads in the background
 	select {
 	case <-ready:

@@ -27,6 +27,7 @@ import (
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
@@ -49,7 +50,7 @@ func faultFixture(t *testing.T, cfg updatertest.Config) *updFixture {
 	f := newUpdFixture(t)
 	if cfg != (updatertest.Config{}) {
 		f.kit = updatertest.NewServer(t, cfg)
-		f.cfg.Server, f.cfg.PublicKey, f.cfg.Clock, f.cfg.Now = f.kit.URL, f.kit.PublicKey, f.kit.Clock, f.kit.ClientNow
+		f.cfg.Server, f.cfg.PublicKey, f.cfg.Clock, f.cfg.Now = f.kit.URL, f.kit.PublicKey, f.kit.Clock, f.kit.Clock.Now
 	}
 	return f
 }
@@ -85,7 +86,7 @@ func packageFile(t *testing.T, dir, v string) string {
 // publishCached publishes guest dir at version v on the fixture's kit.
 func (f *updFixture) publishCached(t *testing.T, dir, v string) *updater.Release {
 	t.Helper()
-	return f.kit.Publish(t, packageFile(t, dir, v))
+	return f.kit.Publish(t, packageFile(t, dir, v), 100)
 }
 
 // install publishes 1.0.0 of dir and cold-starts it once (a first
@@ -462,14 +463,14 @@ func TestFaultBadDocument(t *testing.T) {
 	f.install(t, guestUpdater, faultApp)
 	old, err := f.kit.Release.DocumentBytes(faultApp) // sequence 1
 	require.NoError(t, err)
-	f.kit.SetMinVersion(t, faultApp, "1.0.0") // sequence 2
-	a, ev, h := f.coldStart(t, faultApp)      // the client sees sequence 2
+	f.kit.SetSettings(t, faultApp, release.Settings{MinVersion: new("1.0.0")}) // sequence 2
+	a, ev, h := f.coldStart(t, faultApp)                                       // the client sees sequence 2
 	ev.waitEvent(t, faultApp, host.EventCheckForUpdate)
 	stop(t, a, h)
 	f.publishCached(t, guestUpdater, "2.0.0") // sequence 3, never seen by the client
 	other := updatertest.NewServer(t, updatertest.Config{Clock: f.kit.Clock})
-	other.Publish(t, packageFile(t, guestUpdater, "9.0.0"))
-	f.kit.Publish(t, packageFile(t, "runtime/testdata/guests/basic", "9.0.0"))
+	other.Publish(t, packageFile(t, guestUpdater, "9.0.0"), 100)
+	f.kit.Publish(t, packageFile(t, "runtime/testdata/guests/basic", "9.0.0"), 100)
 	good := f.cfg
 
 	tests := []struct {

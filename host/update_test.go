@@ -13,6 +13,7 @@ import (
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/release"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
@@ -40,14 +41,14 @@ func newUpdFixture(t *testing.T) *updFixture {
 		home: t.TempDir(),
 		ui:   host.AutoAnswer(false),
 		cfg: host.UpdateConfig{
-			Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.ClientNow,
+			Server: kit.URL, PublicKey: kit.PublicKey, Clock: kit.Clock, Now: kit.Clock.Now,
 			ClientID: "test-client", Policy: updater.PolicyConfig{RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 		},
 	}
 }
 
 func (f *updFixture) publish(t *testing.T, dir, v string) *updater.Release {
-	return f.kit.Publish(t, runtimetest.BuildPackage(t, dir, v))
+	return f.kit.Publish(t, runtimetest.BuildPackage(t, dir, v), 100)
 }
 
 // coldStart starts a new host (a new process, as far as the app can tell)
@@ -279,7 +280,7 @@ func TestUpdateMinVersionSync(t *testing.T) {
 	f := newUpdFixture(t)
 	f.installV1(t, guestUpdater, "test.updater")
 	f.publish(t, guestUpdater, "2.0.0")
-	f.kit.SetMinVersion(t, "test.updater", "2.0.0")
+	f.kit.SetSettings(t, "test.updater", release.Settings{MinVersion: new("2.0.0")})
 	f.kit.Clock.Advance(8 * 24 * time.Hour)
 	// The first two package downloads fail: the launch stays blocked and retries.
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 2})
@@ -310,7 +311,7 @@ func TestUpdateMinVersionAsyncPrompt(t *testing.T) {
 	f.ui = ui
 	f.installV1(t, guestUpdater, "test.updater")
 	f.publish(t, guestUpdater, "2.0.0")
-	f.kit.SetMinVersion(t, "test.updater", "2.0.0")
+	f.kit.SetSettings(t, "test.updater", release.Settings{MinVersion: new("2.0.0")})
 
 	a, ev, h := f.coldStart(t, "test.updater")
 	require.Equal(t, "async", a.Decision().Mode, "the minimum version does not change the mode (N1)")
@@ -336,7 +337,7 @@ func TestUpdatePreferLocal(t *testing.T) {
 	f := newUpdFixture(t)
 	f.installV1(t, guestUpdater, "test.updater")
 	f.publish(t, guestUpdater, "2.0.0")
-	f.kit.SetPreferLocal(t, "test.updater", "1.0.0")
+	f.kit.SetSettings(t, "test.updater", release.Settings{PreferLocal: new("1.0.0")})
 	f.kit.Clock.Advance(8 * 24 * time.Hour)
 	a, ev, _ := f.coldStart(t, "test.updater")
 	d := a.Decision()

@@ -40,9 +40,9 @@ import (
 func BenchmarkDownloadInstall(b *testing.B) {
 	ctx := context.Background()
 	kit := updatertest.NewServer(b, updatertest.Config{})
-	kit.Publish(b, runtimetest.BuildPackage(b, "runtime/testdata/guests/bench", "1.0.0"))
+	kit.Publish(b, runtimetest.BuildPackage(b, "runtime/testdata/guests/bench", "1.0.0"), 100)
 	const appID = "test.bench"
-	client, err := updater.NewClient(updater.ClientConfig{BaseURL: kit.URL, PublicKey: kit.PublicKey, Now: kit.ClientNow})
+	client, err := updater.NewClient(updater.ClientConfig{BaseURL: kit.URL, PublicKey: kit.PublicKey, Now: kit.Clock.Now})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (r *rangeRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func TestClientDownloadResume(t *testing.T) {
 	s := updatertest.NewServer(t, updatertest.Config{})
-	rel := s.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "1.0.0"))
+	rel := s.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "1.0.0"), 100)
 	pkg := testPackage(t, "demo.counter", "1.0.0")
 	half := len(pkg) / 2
 	for _, tc := range []struct {

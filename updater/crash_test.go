@@ -133,12 +133,12 @@ func newCrashKit(t *testing.T) *crashKit {
 	t.Helper()
 	k := &crashKit{rels: map[string]*updater.Release{}, sums: map[string]map[string]string{}, ends: map[string]int{}}
 	k.srv = updatertest.NewServer(t, updatertest.Config{})
-	k.now = k.srv.ClientNow()
+	k.now = k.srv.Clock.Now()
 	pkgs := t.TempDir()
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
 		pkg := crashPackage(t, pkgs, v, v != "1.0.0")
 		k.sums[v] = packageSums(t, pkg)
-		k.rels[v] = k.srv.Publish(t, pkg)
+		k.rels[v] = k.srv.Publish(t, pkg, 100)
 	}
 
 	k.template = t.TempDir()

@@ -69,11 +69,11 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 	for _, step := range []func() error{
 		func() error {
 			_, err := srv.Publish(ctx, "demo.counter", bytes.NewReader(craftPackage(tb, map[string]string{
-				"app.json": manifestJSON("demo.counter", "1.0.0"), "app.wasm": "\x00asm\x01\x00\x00\x00"})))
+				"app.json": manifestJSON("demo.counter", "1.0.0"), "app.wasm": "\x00asm\x01\x00\x00\x00"})), 100)
 			return err
 		},
 		func() error {
-			_, err := srv.PublishStaged(ctx, "demo.counter", bytes.NewReader(craftPackage(tb, map[string]string{
+			_, err := srv.Publish(ctx, "demo.counter", bytes.NewReader(craftPackage(tb, map[string]string{
 				"app.json": manifestJSON("demo.counter", "1.2.0"), "app.wasm": "\x00asm\x01\x00\x00\x00more"})), 10)
 			return err
 		},

@@ -223,7 +223,7 @@ func TestKeygenConvert(t *testing.T) {
 		t.Fatal(err)
 	}
 	pkg, _ := os.ReadFile(runtimetest.BuildPackage(t, "samples/hello", "1.0.0"))
-	if _, err := srv.Publish(t.Context(), "demo.hello", bytes.NewReader(pkg)); err != nil {
+	if _, err := srv.Publish(t.Context(), "demo.hello", bytes.NewReader(pkg), 100); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Close(t.Context()); err != nil {

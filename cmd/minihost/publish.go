@@ -60,10 +60,10 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
-	defer admin.Close()
+	defer admin.Close(ctx)
 	// f itself, still at offset 0 (the checks read with ReadAt), so that
 	// the admin client sends its length.
-	rel, err := admin.PublishStaged(ctx, m.AppID, f, *rollout)
+	rel, err := admin.Publish(ctx, m.AppID, f, *rollout)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
 		return 1

@@ -87,6 +87,10 @@ func (v *runtimeValidator) Close(ctx context.Context) error { return v.eng.Close
 // closeTimeout bounds closing the pieces above when a command ends.
 const closeTimeout = 10 * time.Second
 
+// readHeaderTimeout bounds reading a request's headers on a localServer,
+// as release.Server.Serve does on its own listener.
+const readHeaderTimeout = 10 * time.Second
+
 // localServer is a release server for demo and dev: the real
 // release.Server, with a fresh signing key and its data folder in dir,
 // checking uploads with the runtime and serving on a loopback port until
@@ -132,7 +136,7 @@ func startLocalServer(dir string, log *slog.Logger, wrap func(http.Handler) http
 		URL: "http://" + ln.Addr().String(), PublicKey: pub, srv: srv, val: val, done: make(chan struct{}),
 		hs: &http.Server{
 			Handler:           h,
-			ReadHeaderTimeout: release.DefaultReadHeaderTimeout,
+			ReadHeaderTimeout: readHeaderTimeout,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}
@@ -157,7 +161,7 @@ func (s *localServer) publishFile(ctx context.Context, path string) error {
 		return err
 	}
 	defer f.Close()
-	_, err = s.srv.Publish(ctx, appID, f)
+	_, err = s.srv.Publish(ctx, appID, f, 100)
 	return err
 }
 

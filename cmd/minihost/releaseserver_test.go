@@ -73,7 +73,7 @@ func TestRuntimeValidator(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { closeWithin(srv.Close) })
-			rel, err := srv.Publish(t.Context(), tt.appID, bytes.NewReader(tt.pkg))
+			rel, err := srv.Publish(t.Context(), tt.appID, bytes.NewReader(tt.pkg), 100)
 			if tt.wantErr == nil {
 				if err != nil || rel.Version != "1.0.0" {
 					t.Fatalf("Publish = %+v, %v", rel, err)
@@ -148,8 +148,8 @@ func TestServeCommandValidatesUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	_, err = admin.Publish(t.Context(), "demo.empty", bytes.NewReader(zipPackage(t, "demo.empty", []byte("\x00asm\x01\x00\x00\x00"))))
+	defer admin.Close(t.Context())
+	_, err = admin.Publish(t.Context(), "demo.empty", bytes.NewReader(zipPackage(t, "demo.empty", []byte("\x00asm\x01\x00\x00\x00"))), 100)
 	var he *updater.HTTPError
 	if !errors.Is(err, release.ErrInvalidPackage) || !errors.As(err, &he) || he.StatusCode != http.StatusBadRequest {
 		t.Fatalf("upload of a module that cannot run: %v, want a 400 invalid package", err)

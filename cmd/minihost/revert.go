@@ -28,7 +28,7 @@ func runRevert(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
-	defer admin.Close()
+	defer admin.Close(ctx)
 	st, err := admin.Revert(ctx, appID, *to)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost revert: %v\n", err)

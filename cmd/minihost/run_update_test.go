@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestRunDecisionGolden(t *testing.T) {
 	// The CLI checks expiry against the real clock: start the kit's clock now.
 	kit := updatertest.NewServer(t, updatertest.Config{Clock: updatertest.NewFakeClock(time.Now())})
-	kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "1.0.0"))
+	kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "1.0.0"), 100)
 	home := t.TempDir()
 	args := []string{"--home", home, "--server", kit.URL, "--pubkey", updater.EncodePublicKey(kit.PublicKey),
 		"--client-id", "golden", "--exit-after", "checkForUpdate"}
@@ -39,7 +39,7 @@ func TestRunDecisionGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.publish != "" {
-				kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", tt.publish))
+				kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", tt.publish), 100)
 			}
 			evs := runJSON(t, append(args, "demo.counter")...)
 			var d *host.Decision

@@ -45,8 +45,8 @@ func TestRunNamesCheckFailures(t *testing.T) {
 			install(t, home, kit)
 			// A release signed three hours ago with a one-hour lifetime, as
 			// a stale static export would serve it.
-			kit.Clock.Set(time.Now().Add(-3 * time.Hour))
-			kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "2.0.0"))
+			kit.Clock.Advance(-3 * time.Hour)
+			kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "2.0.0"), 100)
 			return kit.URL, updater.EncodePublicKey(kit.PublicKey), "checkForUpdate"
 		}, []string{"checkFailed: launch-async check:", "expired", "static export refreshed", "checkForUpdate hasUpdate=false"}},
 	}
@@ -68,7 +68,7 @@ func TestRunNamesCheckFailures(t *testing.T) {
 // CLI checks document expiry against the real clock.
 func liveKit(t *testing.T) *updatertest.Server {
 	kit := updatertest.NewServer(t, updatertest.Config{Clock: updatertest.NewFakeClock(time.Now())})
-	kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "1.0.0"))
+	kit.Publish(t, runtimetest.BuildPackage(t, "samples/counter", "1.0.0"), 100)
 	return kit
 }
 

@@ -44,7 +44,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
-	defer admin.Close()
+	defer admin.Close(ctx)
 	st, err := admin.SetSettings(ctx, appID, set)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost settings: %v\n", err)

@@ -29,7 +29,7 @@ func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
-	defer admin.Close()
+	defer admin.Close(ctx)
 	st, err := admin.Status(ctx, appID)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost versions: %v\n", err)

@@ -66,23 +66,21 @@ func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
 }
 
 // Close closes idle connections of the client's own HTTP client (not of
-// one passed in AdminClientConfig). The AdminClient must not be used
-// afterwards.
-func (a *AdminClient) Close() {
+// one passed in AdminClientConfig). It does not wait for anything, so it
+// returns nil at once whatever ctx; requests in flight keep their own
+// contexts. The AdminClient must not be used afterwards. Close is
+// idempotent.
+func (a *AdminClient) Close(ctx context.Context) error {
 	if a.own {
 		a.cfg.HTTPClient.CloseIdleConnections()
 	}
+	return nil
 }
 
-// Publish uploads a package (read from r) as appID's latest version, fully
-// released.
-func (a *AdminClient) Publish(ctx context.Context, appID string, r io.Reader) (*updater.Release, error) {
-	return a.PublishStaged(ctx, appID, r, 100)
-}
-
-// PublishStaged uploads a package as appID's latest version, rolled out to
-// percent of clients.
-func (a *AdminClient) PublishStaged(ctx context.Context, appID string, r io.Reader, percent int) (*updater.Release, error) {
+// Publish uploads a package (read from r) as appID's latest version,
+// rolled out to percent (0-100) of clients, as Server.Publish (100: fully
+// released). It returns the new release.
+func (a *AdminClient) Publish(ctx context.Context, appID string, r io.Reader, percent int) (*updater.Release, error) {
 	var rel updater.Release
 	q := ""
 	if percent != 100 {
@@ -94,36 +92,34 @@ func (a *AdminClient) PublishStaged(ctx context.Context, appID string, r io.Read
 	return &rel, nil
 }
 
-// Status returns appID's versions and settings.
+// Status returns appID's settings and versions, as Server.Status.
 func (a *AdminClient) Status(ctx context.Context, appID string) (*AppStatus, error) {
-	var st AppStatus
-	if err := a.do(ctx, http.MethodGet, appID, "versions", nil, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	return a.status(ctx, http.MethodGet, appID, "versions", nil)
 }
 
 // SetSettings changes appID's settings and returns its new status.
 func (a *AdminClient) SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error) {
-	body, err := json.Marshal(set)
-	if err != nil {
-		return nil, err
-	}
-	var st AppStatus
-	if err := a.do(ctx, http.MethodPatch, appID, "settings", bytes.NewReader(body), &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	return a.status(ctx, http.MethodPatch, appID, "settings", set)
 }
 
 // Revert makes version appID's latest again and returns its new status.
 func (a *AdminClient) Revert(ctx context.Context, appID, version string) (*AppStatus, error) {
-	body, err := json.Marshal(map[string]string{"version": version})
-	if err != nil {
-		return nil, err
+	return a.status(ctx, http.MethodPost, appID, "revert", map[string]string{"version": version})
+}
+
+// status sends req as the JSON body (nil: none) and returns the AppStatus
+// the server answers with.
+func (a *AdminClient) status(ctx context.Context, method, appID, rest string, req any) (*AppStatus, error) {
+	var body io.Reader
+	if req != nil {
+		data, err := json.Marshal(req)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(data)
 	}
 	var st AppStatus
-	if err := a.do(ctx, http.MethodPost, appID, "revert", bytes.NewReader(body), &st); err != nil {
+	if err := a.do(ctx, method, appID, rest, body, &st); err != nil {
 		return nil, err
 	}
 	return &st, nil

@@ -23,7 +23,7 @@ func TestExportServedByFileServer(t *testing.T) {
 	if err := ts.srv.Revert(ctx, "demo.counter", "1.1.0"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.srv.PublishStaged(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.3.0")), 30); err != nil {
+	if _, err := ts.srv.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.3.0")), 30); err != nil {
 		t.Fatal(err)
 	}
 	ts.publish("demo.hello", "1.0.0")

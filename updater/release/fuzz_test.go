@@ -51,7 +51,7 @@ func FuzzPublish(f *testing.F) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			rel, err := ts.srv.Publish(t.Context(), "demo.fuzz", bytes.NewReader(upload))
+			rel, err := ts.srv.Publish(t.Context(), "demo.fuzz", bytes.NewReader(upload), 100)
 			done <- result{rel, err}
 		}()
 		var res result

@@ -31,9 +31,10 @@ const (
 	DefaultRevertLimit = 5
 	// DefaultShutdownTimeout bounds a graceful shutdown in Serve.
 	DefaultShutdownTimeout = 10 * time.Second
-	// DefaultReadHeaderTimeout bounds reading a request's headers.
-	DefaultReadHeaderTimeout = 10 * time.Second
 )
+
+// readHeaderTimeout bounds reading a request's headers in Serve.
+const readHeaderTimeout = 10 * time.Second
 
 // maxAdminBody bounds the JSON body of the settings and revert requests.
 const maxAdminBody = 64 << 10
@@ -270,7 +271,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}

@@ -74,7 +74,9 @@ type AppStatus struct {
 	Versions []VersionInfo `json:"versions"`
 }
 
-// Status returns the app's versions and settings.
+// Status returns a snapshot of the app's settings and published versions
+// (newest first, revoked ones included): what GET .../versions answers.
+// It reads memory only and is safe for concurrent use.
 func (s *Server) Status(appID string) (*AppStatus, error) {
 	_, st, err := s.appState(appID)
 	if err != nil {
@@ -109,29 +111,15 @@ func (s *Server) Status(appID string) (*AppStatus, error) {
 	return out, nil
 }
 
-// Versions returns the app's published versions, newest first.
-func (s *Server) Versions(appID string) ([]VersionInfo, error) {
-	st, err := s.Status(appID)
-	if err != nil {
-		return nil, err
-	}
-	return st.Versions, nil
-}
-
 // Publish reads a package from r, validates it (the server's own checks,
 // then Config.Validator) and publishes it as the app's latest version,
-// fully released (PublishStaged with 100).
-func (s *Server) Publish(ctx context.Context, appID string, r io.Reader) (*updater.Release, error) {
-	return s.publish(ctx, appID, r, 100)
-}
-
-// PublishStaged publishes like Publish, with the new version in a staged
-// rollout to percent (0-100) of clients from the start.
-func (s *Server) PublishStaged(ctx context.Context, appID string, r io.Reader, percent int) (*updater.Release, error) {
-	return s.publish(ctx, appID, r, percent)
-}
-
-func (s *Server) publish(ctx context.Context, appID string, r io.Reader, percent int) (rel *updater.Release, err error) {
+// rolled out to percent (0-100) of clients: 100 releases it fully, a lower
+// share starts a staged rollout (SetSettings widens it later) and 0
+// publishes it to nobody yet. There is no default: the caller states the
+// share, so a forgotten argument never releases to everyone. An upload is
+// read outside the app's lock; concurrent publishes of one app are
+// serialized and at most one of equal versions wins.
+func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent int) (rel *updater.Release, err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("publish %s: %w", appID, err)

@@ -23,15 +23,12 @@ func TestServerSettings(t *testing.T) {
 	ctx := t.Context()
 	ts.publish("demo.counter", "1.0.0")
 	ts.publish("demo.counter", "1.1.0")
-	staged, err := ts.admin.PublishStaged(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.2.0")), 20)
+	staged, err := ts.admin.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.2.0")), 20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := ts.client()
-	doc, _, err := c.FetchDocument(ctx, "demo.counter", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := ts.fetch(c, "demo.counter", 0)
 	if doc.Latest.Version != staged.Version || doc.RolloutPercent != 20 || doc.Stable == nil || doc.Stable.Version != "1.1.0" || doc.Sequence != 3 {
 		t.Fatalf("staged document: %+v", doc)
 	}
@@ -148,10 +145,7 @@ func TestServerRevert(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := ts.client()
-	doc, _, err := c.FetchDocument(ctx, "demo.counter", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := ts.fetch(c, "demo.counter", 0)
 	if doc.Latest.Version != "1.2.0" || doc.RolloutPercent != 100 || !slices.Equal(doc.Revoked, []string{"1.3.0", "1.4.0"}) ||
 		doc.MinVersion != "1.2.0" || doc.PreferLocal != "1.1.0" || doc.Sequence != st.Sequence {
 		t.Fatalf("after revert: %+v", doc)
@@ -172,7 +166,7 @@ func TestServerRevert(t *testing.T) {
 	if _, err := ts.admin.Revert(ctx, "demo.counter", "1.3.0"); !errors.Is(err, release.ErrRuleViolation) {
 		t.Fatalf("revert to revoked: %v", err)
 	}
-	if _, err := ts.admin.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.4.0"))); !errors.Is(err, release.ErrRuleViolation) {
+	if _, err := ts.admin.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.4.0")), 100); !errors.Is(err, release.ErrRuleViolation) {
 		t.Fatalf("republish of revoked: %v", err)
 	}
 	ts.publish("demo.counter", "1.5.0")
@@ -212,10 +206,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := ts.srv.Status("demo.counter")
-	docBefore, _, err := ts.client().FetchDocument(ctx, "demo.counter", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	docBefore := ts.fetch(ts.client(), "demo.counter", 0)
 	// Leftovers of an interrupted publish: an upload and an unnamed package.
 	stray := filepath.Join(ts.cfg.DataDir, "apps", "demo.counter", "packages", "9.0.0.mpk")
 	os.WriteFile(stray, []byte("half"), 0o644)
@@ -249,10 +240,10 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("tmp not cleaned: %v", got)
 	}
 	// And the rules still know every version ever published.
-	if _, err := ts.srv.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.2.0"))); !errors.Is(err, release.ErrRuleViolation) {
+	if _, err := ts.srv.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.2.0")), 100); !errors.Is(err, release.ErrRuleViolation) {
 		t.Fatalf("republish after restart: %v", err)
 	}
-	if hello, err := ts.srv.Versions("demo.hello"); err != nil || len(hello) != 1 {
+	if hello, err := ts.srv.Status("demo.hello"); err != nil || len(hello.Versions) != 1 {
 		t.Fatalf("demo.hello after restart: %v %v", hello, err)
 	}
 }
@@ -283,7 +274,7 @@ func TestServerConcurrentPublish(t *testing.T) {
 		for j, app := range []string{"demo.counter", "demo.hello"} {
 			pkg := testPackage(t, app, fmt.Sprintf("1.%d.0", i))
 			wg.Go(func() {
-				_, errs[i*2+j] = ts.admin.Publish(ctx, app, bytes.NewReader(pkg))
+				_, errs[i*2+j] = ts.admin.Publish(ctx, app, bytes.NewReader(pkg), 100)
 			})
 		}
 	}

@@ -160,7 +160,7 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxPackageSize)
-	rel, err := s.publish(r.Context(), r.PathValue("app"), body, percent)
+	rel, err := s.Publish(r.Context(), r.PathValue("app"), body, percent)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -2,7 +2,6 @@ package release_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net"
 	"os"
@@ -62,7 +61,7 @@ func TestServerFailingFs(t *testing.T) {
 		t.Run(fail, func(t *testing.T) {
 			ffs.set(fail)
 			defer ffs.set("")
-			_, err := ts.admin.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")))
+			_, err := ts.admin.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100)
 			var he *updater.HTTPError
 			if !errors.As(err, &he) || he.StatusCode != 500 || strings.Contains(he.Message, "injected") {
 				t.Fatalf("publish on a failing fs: %v (want a 500 that hides the detail)", err)
@@ -128,23 +127,12 @@ func TestServerDocumentResign(t *testing.T) {
 }
 
 func TestServerServe(t *testing.T) {
-	srv, err := release.New(release.Config{DataDir: t.TempDir(), Key: testKey(), Validator: release.NoValidation{}, Tokens: []string{testToken}})
-	if err != nil {
+	ss := serveServer(t, nil)
+	srv := ss.srv
+	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.0.0")), 100); err != nil {
 		t.Fatal(err)
 	}
-	defer closeServer(t, srv)
-	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.0.0"))); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
-	c, err := updater.NewClient(updater.ClientConfig{BaseURL: base, PublicKey: srv.PublicKey()})
+	c, err := updater.NewClient(updater.ClientConfig{BaseURL: ss.url, PublicKey: srv.PublicKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,17 +140,16 @@ func TestServerServe(t *testing.T) {
 	if _, _, err := c.FetchDocument(t.Context(), "demo.counter", 0); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := ss.stop(); err != nil {
 		t.Fatalf("Serve after cancel: %v", err)
 	}
-	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+	if _, err := net.Dial("tcp", ss.addr); err == nil {
 		t.Fatal("listener still open after shutdown")
 	}
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0"))); !errors.Is(err, release.ErrServerClosed) {
+	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100); !errors.Is(err, release.ErrServerClosed) {
 		t.Fatalf("Publish after Close: %v", err)
 	}
 }

@@ -33,6 +33,9 @@ type servedServer struct {
 	url  string
 	addr string
 	logs *syncBuffer
+	// stop ends Serve (its context) and returns what Serve returned; the
+	// cleanup calls it too.
+	stop func() error
 }
 
 // syncBuffer is a goroutine-safe log sink.
@@ -74,9 +77,12 @@ func serveServer(t *testing.T, edit func(*release.Config)) *servedServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 		closeServer(t, srv)
@@ -84,7 +90,7 @@ func serveServer(t *testing.T, edit func(*release.Config)) *servedServer {
 			t.Errorf("the server logged a panic:\n%s", logs.String())
 		}
 	})
-	return &servedServer{srv: srv, url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), logs: logs}
+	return &servedServer{srv: srv, url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), logs: logs, stop: stop}
 }
 
 // loadPackage is a small valid package of demo.load at version v (the
@@ -117,9 +123,9 @@ func TestServerLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	defer admin.Close(t.Context())
 	ctx := t.Context()
-	if _, err := admin.Publish(ctx, app, bytes.NewReader(loadPackage(t, "1.0.0"))); err != nil {
+	if _, err := admin.Publish(ctx, app, bytes.NewReader(loadPackage(t, "1.0.0")), 100); err != nil {
 		t.Fatal(err)
 	}
 	pub := testKey().Public().(ed25519.PublicKey)
@@ -211,7 +217,7 @@ func TestServerLoad(t *testing.T) {
 		ver := fmt.Sprintf("1.%d.0", v)
 		steps := []func() error{
 			func() error {
-				_, err := admin.PublishStaged(ctx, app, bytes.NewReader(loadPackage(t, ver)), 30)
+				_, err := admin.Publish(ctx, app, bytes.NewReader(loadPackage(t, ver)), 30)
 				return err
 			},
 			func() error {
@@ -290,7 +296,7 @@ func rawRequest(t *testing.T, addr string, req []byte) string {
 func TestServerLoadMalformedRequests(t *testing.T) {
 	ss := serveServer(t, func(cfg *release.Config) { cfg.MaxPackageSize = 64 << 10 })
 	ctx := t.Context()
-	if _, err := ss.srv.Publish(ctx, "demo.load", bytes.NewReader(loadPackage(t, "1.0.0"))); err != nil {
+	if _, err := ss.srv.Publish(ctx, "demo.load", bytes.NewReader(loadPackage(t, "1.0.0")), 100); err != nil {
 		t.Fatal(err)
 	}
 	get := func(path string, headers ...string) []byte {
@@ -382,7 +388,7 @@ func TestServerLoadMalformedRequests(t *testing.T) {
 
 // TestServerLoadSlowClients holds many connections that send their headers a
 // byte at a time (slowloris): the server cuts each off after its header
-// timeout (release.DefaultReadHeaderTimeout, not configurable), and serves
+// timeout (release.ReadHeaderTimeout, not configurable), and serves
 // other clients meanwhile.
 func TestServerLoadSlowClients(t *testing.T) {
 	if testing.Short() {
@@ -390,7 +396,7 @@ func TestServerLoadSlowClients(t *testing.T) {
 	}
 	t.Parallel()
 	ss := serveServer(t, nil)
-	if _, err := ss.srv.Publish(t.Context(), "demo.load", bytes.NewReader(loadPackage(t, "1.0.0"))); err != nil {
+	if _, err := ss.srv.Publish(t.Context(), "demo.load", bytes.NewReader(loadPackage(t, "1.0.0")), 100); err != nil {
 		t.Fatal(err)
 	}
 	const slow = 50
@@ -414,7 +420,7 @@ func TestServerLoadSlowClients(t *testing.T) {
 			}
 		}()
 		go func() {
-			conn.SetReadDeadline(time.Now().Add(release.DefaultReadHeaderTimeout + 15*time.Second))
+			conn.SetReadDeadline(time.Now().Add(release.ReadHeaderTimeout + 15*time.Second))
 			_, err := io.Copy(io.Discard, conn) // returns when the server closes
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				closed <- -1
@@ -430,7 +436,7 @@ func TestServerLoadSlowClients(t *testing.T) {
 	}
 	defer c.Close(t.Context())
 	served := 0
-	for time.Since(began) < release.DefaultReadHeaderTimeout/2 {
+	for time.Since(began) < release.ReadHeaderTimeout/2 {
 		if _, _, err := c.FetchDocument(t.Context(), "demo.load", 0); err != nil {
 			t.Fatalf("a normal client was refused during the slow attack: %v", err)
 		}
@@ -443,11 +449,11 @@ func TestServerLoadSlowClients(t *testing.T) {
 		if d < 0 {
 			t.Fatalf("a slow client was still connected %v after its header timeout", 15*time.Second)
 		}
-		if d < release.DefaultReadHeaderTimeout-time.Second {
+		if d < release.ReadHeaderTimeout-time.Second {
 			t.Fatalf("a slow client was cut off after %v, before the header timeout", d)
 		}
 		last = max(last, d)
 	}
 	t.Logf("%d slow clients cut off by %v (header timeout %v); %d normal requests served meanwhile",
-		slow, last.Round(time.Millisecond), release.DefaultReadHeaderTimeout, served)
+		slow, last.Round(time.Millisecond), release.ReadHeaderTimeout, served)
 }

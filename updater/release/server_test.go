@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/minihost/minihost/updater"
@@ -119,11 +118,10 @@ func TestServerPackageHeaders(t *testing.T) {
 }
 
 func TestServerAdminAuth(t *testing.T) {
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	logs := &syncBuffer{}
 	ts := newTestServer(t, func(c *release.Config) {
 		c.Tokens = []string{testToken, "second-token"}
-		c.Logger = slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	ts.publish("demo.counter", "1.0.0")
 	for _, tc := range []struct {
@@ -161,12 +159,12 @@ func TestServerAdminAuth(t *testing.T) {
 	}
 	// Wrong tokens cannot publish either.
 	bad, _ := release.NewAdminClient(release.AdminClientConfig{BaseURL: ts.hs.URL, Token: "wrong"})
-	defer bad.Close()
-	if _, err := bad.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0"))); !errors.Is(err, updater.ErrUnauthorized) {
+	defer bad.Close(t.Context())
+	if _, err := bad.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100); !errors.Is(err, updater.ErrUnauthorized) {
 		t.Fatalf("publish with a wrong token: %v", err)
 	}
-	if vs, _ := ts.srv.Versions("demo.counter"); len(vs) != 1 {
-		t.Fatalf("versions after unauthorized publish: %+v", vs)
+	if st, _ := ts.srv.Status("demo.counter"); len(st.Versions) != 1 {
+		t.Fatalf("versions after unauthorized publish: %+v", st)
 	}
 	// Public routes need no token.
 	resp, err := ts.hs.Client().Get(ts.hs.URL + "/apps/demo.counter/release.json")
@@ -177,10 +175,8 @@ func TestServerAdminAuth(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("public document: %d", resp.StatusCode)
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	if strings.Contains(logs.String(), testToken) || strings.Contains(logs.String(), "second-token") || !strings.Contains(logs.String(), "status=401") {
-		t.Fatalf("log shows a token or lacks the 401s:\n%s", logs.String())
+	if log := logs.String(); strings.Contains(log, testToken) || strings.Contains(log, "second-token") || !strings.Contains(log, "status=401") {
+		t.Fatalf("log shows a token or lacks the 401s:\n%s", log)
 	}
 
 	t.Run("no tokens configured", func(t *testing.T) {
@@ -196,17 +192,6 @@ func TestServerAdminAuth(t *testing.T) {
 			t.Fatalf("status %d, want 403", resp.StatusCode)
 		}
 	})
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestServerPublishRejects(t *testing.T) {
@@ -263,7 +248,7 @@ func TestServerPublishRejects(t *testing.T) {
 				}
 			}
 			// The AdminClient reads the answer back as the sentinel.
-			if _, err := ts.admin.Publish(t.Context(), tc.app, bytes.NewReader(tc.body)); !errors.Is(err, tc.sentinel) {
+			if _, err := ts.admin.Publish(t.Context(), tc.app, bytes.NewReader(tc.body), 100); !errors.Is(err, tc.sentinel) {
 				t.Errorf("AdminClient.Publish: %v, want %v (code %q)", err, tc.sentinel, e.Code)
 			}
 			after, _ := ts.srv.Status("demo.counter")
@@ -276,7 +261,7 @@ func TestServerPublishRejects(t *testing.T) {
 		})
 	}
 	// And through the Go API.
-	if _, err := ts.srv.Publish(t.Context(), "demo.counter", strings.NewReader("nope")); !errors.Is(err, release.ErrInvalidPackage) {
+	if _, err := ts.srv.Publish(t.Context(), "demo.counter", strings.NewReader("nope"), 100); !errors.Is(err, release.ErrInvalidPackage) {
 		t.Fatalf("Go Publish of junk: %v", err)
 	}
 }

@@ -72,7 +72,7 @@ func TestServerValidator(t *testing.T) {
 			v := &recordingValidator{err: tt.err}
 			ts := newTestServer(t, func(c *release.Config) { c.Validator = v })
 			files := listFiles(t, ts.cfg.DataDir)
-			_, err := ts.admin.Publish(t.Context(), "demo.counter", bytes.NewReader(pkg))
+			_, err := ts.admin.Publish(t.Context(), "demo.counter", bytes.NewReader(pkg), 100)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Publish: %v, want %v", err, tt.wantErr)
 			}
@@ -102,7 +102,7 @@ func TestServerValidator(t *testing.T) {
 		v := &recordingValidator{}
 		ts := newTestServer(t, func(c *release.Config) { c.Validator = v })
 		bad := craftPackage(t, map[string]string{"app.json": manifestJSON("demo.counter", "1.0.0"), "app.wasm": "#!/bin/sh\n"})
-		if _, err := ts.srv.Publish(t.Context(), "demo.counter", bytes.NewReader(bad)); !errors.Is(err, release.ErrInvalidPackage) {
+		if _, err := ts.srv.Publish(t.Context(), "demo.counter", bytes.NewReader(bad), 100); !errors.Is(err, release.ErrInvalidPackage) {
 			t.Fatalf("Publish: %v", err)
 		}
 		if len(v.got) != 0 {
@@ -115,7 +115,7 @@ func TestServerValidator(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {
-			_, err := ts.srv.Publish(ctx, "demo.counter", bytes.NewReader(pkg))
+			_, err := ts.srv.Publish(ctx, "demo.counter", bytes.NewReader(pkg), 100)
 			done <- err
 		}()
 		select {

@@ -10,8 +10,8 @@ import (
 	"github.com/minihost/minihost/updater"
 )
 
-// FakeClock is an updater.Clock that moves only when a test moves it (Set,
-// Advance). Its timers fire when the clock reaches their deadline. All
+// FakeClock is an updater.Clock that moves only when a test moves it
+// (Advance). Its timers fire when the clock reaches their deadline. All
 // methods are safe for concurrent use; the zero value is not usable (call
 // NewFakeClock). A FakeClock holds no goroutines and needs no Close.
 type FakeClock struct {
@@ -37,7 +37,7 @@ func (c *FakeClock) Now() time.Time {
 }
 
 // NewTimer returns a timer due d from now. It fires (sends its deadline on
-// its channel, which has a buffer of one) when Advance or Set moves the
+// its channel, which has a buffer of one) when Advance moves the
 // clock to or past the deadline. A d of zero or less fires at once, like
 // time.NewTimer, and is never pending.
 func (c *FakeClock) NewTimer(d time.Duration) updater.Timer {
@@ -54,22 +54,14 @@ func (c *FakeClock) NewTimer(d time.Duration) updater.Timer {
 	return t
 }
 
-// Advance moves the clock forward by d (a negative d moves it back; timers
-// never fire backwards) and fires every timer that became due, in deadline
-// order (creation order for equal deadlines).
+// Advance moves the clock forward by d and fires every timer that became
+// due, in deadline order (creation order for equal deadlines). A negative
+// d moves it back and fires nothing; pending timers keep their deadlines.
+// To move to a time t, Advance(t.Sub(c.Now())).
 func (c *FakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.setLocked(c.now.Add(d))
-}
-
-// Set moves the clock to t and, if that is a move forward, fires the
-// timers that became due, as Advance does. Moving back fires nothing;
-// pending timers keep their deadlines.
-func (c *FakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.setLocked(t)
 }
 
 func (c *FakeClock) setLocked(t time.Time) {
@@ -112,10 +104,20 @@ func (c *FakeClock) Timers() int {
 // let a goroutine arm its timer before advancing the clock past it. It
 // returns ctx's error if ctx ends first.
 func (c *FakeClock) WaitForTimers(ctx context.Context, n int) error {
-	for {
+	return waitUntil(ctx, func() (bool, <-chan struct{}) {
 		c.mu.Lock()
-		ok, changed := len(c.pending) >= n, c.changed
-		c.mu.Unlock()
+		defer c.mu.Unlock()
+		return len(c.pending) >= n, c.changed
+	})
+}
+
+// waitUntil calls check until it reports true, waiting between calls for
+// the channel it returns (closed when what it checks changes), or returns
+// ctx's cause once ctx ends. FakeClock.WaitForTimers and
+// Server.WaitForRequests wait with it.
+func waitUntil(ctx context.Context, check func() (ok bool, changed <-chan struct{})) error {
+	for {
+		ok, changed := check()
 		if ok {
 			return nil
 		}

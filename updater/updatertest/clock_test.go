@@ -115,24 +115,24 @@ func TestFakeClockNonPositiveDurationFiresAtOnce(t *testing.T) {
 	}
 }
 
-func TestFakeClockSet(t *testing.T) {
+func TestFakeClockAdvanceBack(t *testing.T) {
 	c := updatertest.NewFakeClock(start)
 	tm := c.NewTimer(time.Hour)
 
-	c.Set(start.Add(-time.Hour))
+	c.Advance(-time.Hour)
 	if got := c.Now(); !got.Equal(start.Add(-time.Hour)) {
-		t.Errorf("Now() = %v after Set back, want start-1h", got)
+		t.Errorf("Now() = %v after moving back, want start-1h", got)
 	}
-	c.Set(start.Add(59 * time.Minute))
+	c.Advance(start.Add(59 * time.Minute).Sub(c.Now()))
 	if _, ok := fired(tm); ok {
 		t.Fatal("timer fired before its deadline")
 	}
-	c.Set(start.Add(time.Hour))
+	c.Advance(time.Minute)
 	if v, ok := fired(tm); !ok || !v.Equal(start.Add(time.Hour)) {
 		t.Errorf("timer: fired %v with %v at its deadline", ok, v)
 	}
 	// Moving back does not re-arm or fire anything.
-	c.Set(start)
+	c.Advance(-time.Hour)
 	if _, ok := fired(tm); ok {
 		t.Error("timer fired again after moving back")
 	}

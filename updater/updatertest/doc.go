@@ -13,7 +13,7 @@
 // that checks expiry against the real wall clock would see the kit's
 // documents as expired (or not yet valid) whenever the kit clock is far from
 // real time, so every client in a test must use the same clock as the
-// server: pass [Server.ClientNow] as updater.ClientConfig.Now, and
+// server: pass Server.Clock.Now as updater.ClientConfig.Now, and
 // [Server.Clock] (an updater.Clock) to whatever waits on time (periodic
 // checks, backoff). Advance that one clock to move time for everyone.
 // Without Config.Clock the kit starts a FakeClock at 2026-01-01T00:00:00Z.
@@ -22,9 +22,9 @@
 //
 //	func TestUpdate(t *testing.T) {
 //		s := updatertest.NewServer(t, updatertest.Config{})
-//		s.Publish(t, runtimetest.BuildPackage(t, "samples/hello", "1.0.0"))
+//		s.Publish(t, runtimetest.BuildPackage(t, "samples/hello", "1.0.0"), 100)
 //		c, err := updater.NewClient(updater.ClientConfig{
-//			BaseURL: s.URL, PublicKey: s.PublicKey, Now: s.ClientNow,
+//			BaseURL: s.URL, PublicKey: s.PublicKey, Now: s.Clock.Now,
 //		})
 //		if err != nil {
 //			t.Fatal(err)

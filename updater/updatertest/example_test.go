@@ -38,14 +38,14 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := s.Release.Publish(ctx, "demo.hello", f); err != nil {
+	if _, err := s.Release.Publish(ctx, "demo.hello", f, 100); err != nil {
 		log.Fatal(err)
 	}
 
 	c, err := updater.NewClient(updater.ClientConfig{
 		BaseURL:   s.URL,
 		PublicKey: s.PublicKey,
-		Now:       s.ClientNow, // one clock for the server and its clients
+		Now:       s.Clock.Now, // one clock for the server and its clients
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -56,7 +56,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println("latest:", doc.Latest.Version)
-	fmt.Println("issued:", doc.IssuedAt.Format("2006-01-02 15:04"), "expires in:", doc.ExpiresAt.Sub(s.ClientNow()))
+	fmt.Println("issued:", doc.IssuedAt.Format("2006-01-02 15:04"), "expires in:", doc.ExpiresAt.Sub(s.Clock.Now()))
 	for _, r := range s.Requests() {
 		fmt.Println(r.Method, r.Path, r.Status)
 	}

@@ -113,29 +113,28 @@ func (f Fault) check() error {
 	if f.Times < 0 {
 		return fmt.Errorf("Fault.Times %d is negative", f.Times)
 	}
-	if (f.Kind == FaultStatus) != (f.Status != 0) {
-		if f.Kind == FaultStatus {
-			return errors.New("FaultStatus needs Fault.Status")
+	// Each kind-specific field is for its kinds only, and required by
+	// them unless zero means something (After 0: at the first byte).
+	for _, x := range []struct {
+		field, kinds string // names for the message
+		value        int64
+		uses, needed bool
+	}{
+		{"Fault.Status", "FaultStatus", int64(f.Status), f.Kind == FaultStatus, true},
+		{"Fault.After", "FaultCut and FaultCorrupt", f.After, f.Kind == FaultCut || f.Kind == FaultCorrupt, false},
+		{"Fault.BytesPerSecond", "FaultSlow", f.BytesPerSecond, f.Kind == FaultSlow, true},
+	} {
+		switch {
+		case x.value != 0 && !x.uses:
+			return fmt.Errorf("%s is for %s, not %s", x.field, x.kinds, f.Kind)
+		case x.value == 0 && x.uses && x.needed:
+			return fmt.Errorf("%s needs %s", x.kinds, x.field)
+		case x.value < 0:
+			return fmt.Errorf("%s %d is negative", x.field, x.value)
 		}
-		return fmt.Errorf("Fault.Status is for FaultStatus, not %s", f.Kind)
 	}
 	if f.Kind == FaultStatus && (f.Status < 200 || f.Status > 599) {
 		return fmt.Errorf("Fault.Status %d is outside 200-599", f.Status)
-	}
-	if f.After != 0 && f.Kind != FaultCut && f.Kind != FaultCorrupt {
-		return fmt.Errorf("Fault.After is for FaultCut and FaultCorrupt, not %s", f.Kind)
-	}
-	if f.After < 0 {
-		return fmt.Errorf("Fault.After %d is negative", f.After)
-	}
-	if (f.Kind == FaultSlow) != (f.BytesPerSecond != 0) {
-		if f.Kind == FaultSlow {
-			return errors.New("FaultSlow needs Fault.BytesPerSecond")
-		}
-		return fmt.Errorf("Fault.BytesPerSecond is for FaultSlow, not %s", f.Kind)
-	}
-	if f.BytesPerSecond < 0 {
-		return fmt.Errorf("Fault.BytesPerSecond %d is negative", f.BytesPerSecond)
 	}
 	if f.Kind == FaultRefuse && (f.Target != TargetAll || f.Times != 0) {
 		return errors.New("FaultRefuse takes the whole listener down: Fault.Target and Fault.Times must be zero")

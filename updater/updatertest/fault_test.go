@@ -127,7 +127,7 @@ func TestCloseEndsHangingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := s.Release.Publish(t.Context(), appID, f); err != nil {
+	if _, err := s.Release.Publish(t.Context(), appID, f, 100); err != nil {
 		t.Fatal(err)
 	}
 	s.SetFault(updatertest.Fault{Kind: updatertest.FaultHang})
@@ -249,28 +249,51 @@ func TestFaultSparesOtherRoutes(t *testing.T) {
 	}
 }
 
-func TestFaultCut(t *testing.T) {
-	s, c, rel, data := published(t)
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: 1000, Times: 1})
-	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("Download of a cut body: %v, want io.ErrUnexpectedEOF", err)
+// A body fault that applies once fails one download; the next one
+// succeeds, resuming from what the failed one kept.
+func TestFaultBodyOnce(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   updatertest.Fault
+		wantErr error
+		kept    int64 // bytes the failed download leaves; 0: no file
+	}{
+		{name: "cut", fault: updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: 1000, Times: 1},
+			wantErr: io.ErrUnexpectedEOF, kept: 1000},
+		{name: "corrupt", fault: updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100, Times: 1},
+			wantErr: updater.ErrHashMismatch},
 	}
-	if fi, err := os.Stat(dst); err != nil || fi.Size() != 1000 {
-		t.Fatalf("partial file: %v, %v; want 1000 bytes kept", fi, err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c, rel, data := published(t)
+			s.SetFault(tc.fault)
+			dst := filepath.Join(t.TempDir(), "dl.mpk")
+			if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Download under the fault: %v, want %v", err, tc.wantErr)
+			}
+			fi, err := os.Stat(dst)
+			if tc.kept == 0 && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("failed download left its file: %v", err)
+			} else if tc.kept > 0 && (err != nil || fi.Size() != tc.kept) {
+				t.Fatalf("partial file: %v, %v; want %d bytes kept", fi, err, tc.kept)
+			}
+			n, err := c.Download(t.Context(), rel, dst, nil)
+			if err != nil {
+				t.Fatalf("Download after the fault cleared itself: %v", err)
+			}
+			if n != rel.Size-tc.kept {
+				t.Errorf("second Download transferred %d bytes, want %d", n, rel.Size-tc.kept)
+			}
+			checkFile(t, dst, data)
+			first := summary{Path: pkgPath(rel), Status: 200, Bytes: rel.Size, Fault: tc.fault.Kind}
+			second := summary{Path: pkgPath(rel), Status: 200, Bytes: rel.Size}
+			if tc.kept > 0 {
+				first.Bytes = tc.kept
+				second.Range, second.Status, second.Bytes = "bytes="+strconv.FormatInt(tc.kept, 10)+"-", 206, rel.Size-tc.kept
+			}
+			checkRequests(t, s, []summary{first, second})
+		})
 	}
-	n, err := c.Download(t.Context(), rel, dst, nil)
-	if err != nil {
-		t.Fatalf("resumed Download: %v", err)
-	}
-	if n != rel.Size-1000 {
-		t.Errorf("resumed Download transferred %d bytes, want %d", n, rel.Size-1000)
-	}
-	checkFile(t, dst, data)
-	checkRequests(t, s, []summary{
-		{Path: pkgPath(rel), Status: 200, Bytes: 1000, Fault: updatertest.FaultCut},
-		{Path: pkgPath(rel), Range: "bytes=1000-", Status: 206, Bytes: rel.Size - 1000},
-	})
 }
 
 // A cut that stays on cuts every response, resumed ones included, After
@@ -299,26 +322,9 @@ func TestFaultCutEveryResponse(t *testing.T) {
 	checkRequests(t, s, want)
 }
 
-func TestFaultCorrupt(t *testing.T) {
-	s, c, rel, data := published(t)
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100, Times: 1})
-	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, updater.ErrHashMismatch) {
-		t.Fatalf("Download of a corrupt body: %v, want ErrHashMismatch", err)
-	}
-	if _, err := os.Stat(dst); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("corrupt download left its file: %v", err)
-	}
-	if _, err := c.Download(t.Context(), rel, dst, nil); err != nil {
-		t.Fatalf("Download after the fault cleared itself: %v", err)
-	}
-	checkFile(t, dst, data)
-	checkRequests(t, s, []summary{
-		{Path: pkgPath(rel), Status: 200, Bytes: rel.Size, Fault: updatertest.FaultCorrupt},
-		{Path: pkgPath(rel), Status: 200, Bytes: rel.Size},
-	})
-
-	// A corrupt document fails its signature check.
+// A corrupt document fails its signature check.
+func TestFaultCorruptDocument(t *testing.T) {
+	s, c, _, _ := published(t)
 	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetDocument, After: 60})
 	_, _, err := c.FetchDocument(t.Context(), appID, 0)
 	if !errors.Is(err, updater.ErrBadSignature) && !errors.Is(err, updater.ErrUnsigned) {

@@ -24,13 +24,17 @@ import (
 // reproducible.
 func defaultStart() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 
+// readHeaderTimeout bounds reading a request's headers, so a client stuck
+// mid-request cannot hold a handler past the test.
+const readHeaderTimeout = 10 * time.Second
+
 // Config configures NewServer and New. The zero value is ready to use;
 // zero fields take defaults.
 type Config struct {
 	// Clock drives the server: publish times and the issued-at and
 	// expiry of release documents. nil: a new FakeClock at
 	// 2026-01-01T00:00:00Z. Clients must check expiry against this same
-	// clock (Server.ClientNow); see the package doc.
+	// clock (Server.Clock.Now); see the package doc.
 	Clock *FakeClock
 	// DocumentLifetime is how long a signed document stays valid; 0:
 	// updater.DefaultDocumentLifetime (one hour).
@@ -81,10 +85,11 @@ type Server struct {
 	// PublicKey verifies the Server's release documents.
 	PublicKey ed25519.PublicKey
 	// Clock is the Server's clock (Config.Clock or its own); advance it to
-	// move time for the server and the clients that share it.
+	// move time for the server and the clients that share it, and pass
+	// Clock.Now as updater.ClientConfig.Now.
 	Clock *FakeClock
 	// Release is the real release server, for anything the kit does not
-	// wrap (Status, Versions, DocumentBytes, its Handler). Close closes it.
+	// wrap (Status, DocumentBytes, its Handler). Close closes it.
 	Release *release.Server
 
 	addr   string          // host:port of the listener, reused after FaultRefuse
@@ -180,7 +185,7 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 func (s *Server) serve(ln net.Listener) {
 	hs := &http.Server{
 		Handler:           http.HandlerFunc(s.handle),
-		ReadHeaderTimeout: release.DefaultReadHeaderTimeout,
+		ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 	}
@@ -298,11 +303,6 @@ func (s *Server) Close() {
 	}
 }
 
-// ClientNow returns the Server's clock's time: pass it as
-// updater.ClientConfig.Now so clients check expiry against the clock the
-// server signs with.
-func (s *Server) ClientNow() time.Time { return s.Clock.Now() }
-
 // Requests returns a copy of the log of requests received since the start
 // or the last ResetRequests, oldest first. Requests still in flight show
 // Status and Bytes as far as they got.
@@ -327,19 +327,11 @@ func (s *Server) ResetRequests() {
 // client to reach the server (for example before advancing the clock or
 // closing while a request hangs). It returns ctx's error if ctx ends first.
 func (s *Server) WaitForRequests(ctx context.Context, n int) error {
-	for {
+	return waitUntil(ctx, func() (bool, <-chan struct{}) {
 		s.mu.Lock()
-		ok, changed := len(s.reqs) >= n, s.reqsChanged
-		s.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-	}
+		defer s.mu.Unlock()
+		return len(s.reqs) >= n, s.reqsChanged
+	})
 }
 
 func (s *Server) notifyRequestsLocked() {
@@ -348,21 +340,10 @@ func (s *Server) notifyRequestsLocked() {
 }
 
 // Publish publishes the package file at pkgPath (its app id read from its
-// app.json) as its app's latest version, fully released, and returns the
-// release. It stops the test on error.
-func (s *Server) Publish(tb testing.TB, pkgPath string) *updater.Release {
-	tb.Helper()
-	return s.publish(tb, pkgPath, 100)
-}
-
-// PublishStaged publishes like Publish, with the new version in a staged
-// rollout to percent (0-100) of clients.
-func (s *Server) PublishStaged(tb testing.TB, pkgPath string, percent int) *updater.Release {
-	tb.Helper()
-	return s.publish(tb, pkgPath, percent)
-}
-
-func (s *Server) publish(tb testing.TB, pkgPath string, percent int) *updater.Release {
+// app.json) as its app's latest version, rolled out to percent (0-100) of
+// clients (100: fully released; see release.Server.Publish), and returns
+// the release. It stops the test on error.
+func (s *Server) Publish(tb testing.TB, pkgPath string, percent int) *updater.Release {
 	tb.Helper()
 	p, err := mpk.OpenFile(pkgPath, mpk.Limits{})
 	if err != nil {
@@ -375,35 +356,18 @@ func (s *Server) publish(tb testing.TB, pkgPath string, percent int) *updater.Re
 		tb.Fatalf("updatertest: publish: %v", err)
 	}
 	defer f.Close()
-	rel, err := s.Release.PublishStaged(tb.Context(), appID, f, percent)
+	rel, err := s.Release.Publish(tb.Context(), appID, f, percent)
 	if err != nil {
 		tb.Fatalf("updatertest: %v", err)
 	}
 	return rel
 }
 
-// SetMinVersion sets the app's "minimum available version" ("" clears
-// it). It stops the test on error.
-func (s *Server) SetMinVersion(tb testing.TB, appID, v string) {
-	tb.Helper()
-	s.setSettings(tb, appID, release.Settings{MinVersion: &v})
-}
-
-// SetPreferLocal sets the app's "preference for local version" ("" clears
-// it). It stops the test on error.
-func (s *Server) SetPreferLocal(tb testing.TB, appID, v string) {
-	tb.Helper()
-	s.setSettings(tb, appID, release.Settings{PreferLocal: &v})
-}
-
-// SetRollout sets the share (0-100) of clients that get the app's latest
-// version; 100 releases it fully. It stops the test on error.
-func (s *Server) SetRollout(tb testing.TB, appID string, percent int) {
-	tb.Helper()
-	s.setSettings(tb, appID, release.Settings{RolloutPercent: &percent})
-}
-
-func (s *Server) setSettings(tb testing.TB, appID string, set release.Settings) {
+// SetSettings changes the app's release settings (nil fields stay), as
+// release.Server.SetSettings: the "minimum available version", the
+// "preference for local version" and the rollout share of its latest
+// version. It stops the test on error.
+func (s *Server) SetSettings(tb testing.TB, appID string, set release.Settings) {
 	tb.Helper()
 	if err := s.Release.SetSettings(tb.Context(), appID, set); err != nil {
 		tb.Fatalf("updatertest: %v", err)
