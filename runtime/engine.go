@@ -171,9 +171,6 @@ func probeWritable(dir string) error {
 // cache lives in memory.
 func (e *Engine) CacheDir() string { return e.cacheDir }
 
-// Config returns the Engine's configuration with defaults filled in.
-func (e *Engine) Config() Config { return e.cfg }
-
 // Close releases the compilation cache. Close every Sandbox first.
 func (e *Engine) Close(ctx context.Context) error {
 	if err := e.cache.Close(ctx); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // noticeInterval is the least time between two "lines dropped" notices of
@@ -49,7 +51,7 @@ func newOutputBudget(api HostAPI, cfg SandboxConfig) *outputBudget {
 
 // log passes line to the HostAPI if the budget allows, else counts it,
 // and sends the stream's drop notice when one is due.
-func (o *outputBudget) log(stream Stream, level LogLevel, line string) {
+func (o *outputBudget) log(stream Stream, level abi.LogLevel, line string) {
 	o.mu.Lock()
 	now := o.now()
 	ok := o.lines.take(now)
@@ -65,7 +67,7 @@ func (o *outputBudget) log(stream Stream, level LogLevel, line string) {
 	o.mu.Unlock()
 	// Outside the lock: the HostAPI may take its time.
 	if notice > 0 {
-		o.api.Log(LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
+		o.api.Log(abi.LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
 	}
 	if ok {
 		o.api.Log(level, stream, line)
@@ -81,7 +83,7 @@ func (o *outputBudget) flush(stream Stream) {
 	}
 	o.mu.Unlock()
 	if notice > 0 {
-		o.api.Log(LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
+		o.api.Log(abi.LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
 	}
 }
 
@@ -134,13 +136,13 @@ func (b *bucket) take(now time.Time) bool {
 type lineWriter struct {
 	out     *outputBudget
 	stream  Stream
-	level   LogLevel
+	level   abi.LogLevel
 	partial []byte
 	last    string // the last line, for error reports
 	panic   string // the last Go panic or fatal error line
 }
 
-func newLineWriter(out *outputBudget, stream Stream, level LogLevel) *lineWriter {
+func newLineWriter(out *outputBudget, stream Stream, level abi.LogLevel) *lineWriter {
 	return &lineWriter{out: out, stream: stream, level: level}
 }
 
@@ -193,20 +195,20 @@ func (w *lineWriter) summary() string {
 }
 
 // limitedAPI is the HostAPI the wx module calls: wx.log lines and modals go
-// through the Sandbox's output budget first. A refused modal gets ErrBusy,
-// which the guest sees as EBUSY.
+// through the Sandbox's output budget first. A refused modal gets
+// abi.CodeBusy, which the guest sees as EBUSY.
 type limitedAPI struct {
 	HostAPI
 	out *outputBudget
 }
 
-func (l *limitedAPI) Log(level LogLevel, stream Stream, msg string) {
+func (l *limitedAPI) Log(level abi.LogLevel, stream Stream, msg string) {
 	l.out.log(stream, level, msg)
 }
 
-func (l *limitedAPI) ShowModal(m Modal) (uint32, error) {
+func (l *limitedAPI) ShowModal(m abi.Modal) (uint32, error) {
 	if !l.out.modal() {
-		return 0, fmt.Errorf("%w: modal rate limit", ErrBusy)
+		return 0, fmt.Errorf("%w: modal rate limit", abi.CodeBusy)
 	}
 	return l.HostAPI.ShowModal(m)
 }
