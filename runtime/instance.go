@@ -92,14 +92,6 @@ func (i *Instance) bind(mod api.Module) error {
 // Err returns nil while the instance is usable, else why it is not.
 func (i *Instance) Err() error { return i.err }
 
-// MemoryBytes returns the current size of the guest's linear memory.
-func (i *Instance) MemoryBytes() uint32 {
-	if mem := i.mod.Memory(); mem != nil {
-		return mem.Size()
-	}
-	return 0
-}
-
 // Close closes the instance. Safe to call more than once.
 func (i *Instance) Close(ctx context.Context) error {
 	if i.err == nil {

@@ -15,6 +15,10 @@ import (
 // flood through at half rate.
 const noticeInterval = time.Second
 
+// maxLogLineBytes cuts longer guest output lines and wx.log messages
+// (ABI.md: a line is cut at 4 KiB).
+const maxLogLineBytes = 4096
+
 // outputBudget bounds what the guests of one Sandbox hand its HostAPI:
 // output lines of every stream share one token bucket, modals have another,
 // and both last for the Sandbox's life, so an instance re-created after a
@@ -151,13 +155,13 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			room := DefaultMaxLogLineBytes - len(w.partial)
+			room := maxLogLineBytes - len(w.partial)
 			if room > 0 {
 				w.partial = append(w.partial, p[:min(room, len(p))]...)
 			}
 			break
 		}
-		room := DefaultMaxLogLineBytes - len(w.partial)
+		room := maxLogLineBytes - len(w.partial)
 		if room > 0 {
 			w.partial = append(w.partial, p[:min(room, i)]...)
 		}

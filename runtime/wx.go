@@ -13,9 +13,6 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// maxLogBytes bounds one wx.log message; longer ones are truncated.
-const maxLogBytes = DefaultMaxLogLineBytes
-
 // errCode maps a HostAPI error to its ABI code: the abi.Code it is or
 // wraps, when ABI v1 defines it, else EIO.
 func errCode(err error) abi.Code {
@@ -150,8 +147,8 @@ func wxLog(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	if !ok {
 		return abi.CodeInvalid
 	}
-	if len(msg) > maxLogBytes {
-		msg = strings.ToValidUTF8(msg[:maxLogBytes], "")
+	if len(msg) > maxLogLineBytes {
+		msg = strings.ToValidUTF8(msg[:maxLogLineBytes], "")
 	}
 	h.Log(level, StreamLog, msg)
 	return abi.CodeOK

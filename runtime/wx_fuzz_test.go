@@ -213,7 +213,7 @@ func FuzzWxHostFunctions(f *testing.F) {
 			if code == abi.CodeOK {
 				msg := slice(spec.reads[0])
 				if len(h.logs) != 1 || !utf8.ValidString(h.logs[0]) || !strings.HasPrefix(string(msg), h.logs[0]) ||
-					len(h.logs[0]) > maxLogBytes {
+					len(h.logs[0]) > maxLogLineBytes {
 					t.Fatalf("log passed %q for %q", h.logs, msg)
 				}
 				mem.Write(0, scribble)
