@@ -18,7 +18,7 @@ func TestErrorCodes(t *testing.T) {
 		{"enotfound", -2, ErrNotFound, "wx set_storage: no such storage key (ENOTFOUND)"},
 		{"equota", -3, ErrQuota, "wx set_storage: storage quota exceeded (EQUOTA)"},
 		{"eio", -4, ErrIO, "wx set_storage: host i/o error (EIO)"},
-		{"etoobig", -5, ErrTooBig, "wx set_storage: key, value or modal text too big (ETOOBIG)"},
+		{"etoobig", -5, ErrTooBig, "wx set_storage: argument too big (ETOOBIG)"},
 		{"edenied", -6, ErrDenied, "wx set_storage: permission denied (EDENIED)"},
 		{"ebusy", -7, ErrBusy, "wx set_storage: too many requests outstanding (EBUSY)"},
 		{"enotready", -8, ErrNotReady, "wx set_storage: no update is ready (ENOTREADY)"},

@@ -4,8 +4,8 @@
 // it, so neither writes a code, a kind, a bound or a JSON field by hand.
 // The import and export names are not here: a Go guest must spell them as
 // literals in its directives, so the runtime holds them and its tests
-// check the SDK's directives against them. It lives beside
-// the SDK so that the SDK stays self-contained, imports only the standard
+// check the SDK's directives against them. The package lives beside the
+// SDK so that the SDK stays self-contained, imports only the standard
 // library and builds for GOOS=wasip1 GOARCH=wasm as well as for the host.
 // Everything in it is a constant or plain data: safe for concurrent use.
 package abi
@@ -60,7 +60,7 @@ var codeTexts = [...]string{
 	"no such storage key (ENOTFOUND)",
 	"storage quota exceeded (EQUOTA)",
 	"host i/o error (EIO)",
-	"key, value or modal text too big (ETOOBIG)",
+	"argument too big (ETOOBIG)",
 	"permission denied (EDENIED)",
 	"too many requests outstanding (EBUSY)",
 	"no update is ready (ENOTREADY)",
