@@ -8,6 +8,7 @@ import (
 
 	"github.com/minihost/minihost/host/internal/storage"
 	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // appAPI serves an app's wx calls. The runtime calls it on the app's
@@ -18,7 +19,7 @@ var _ runtime.HostAPI = (*appAPI)(nil)
 
 func (p *appAPI) app() *App { return (*App)(p) }
 
-func (p *appAPI) Log(level runtime.LogLevel, stream runtime.Stream, msg string) {
+func (p *appAPI) Log(level abi.LogLevel, stream runtime.Stream, msg string) {
 	a := p.app()
 	a.h.log.Debug("guest", "app", a.id, "stream", string(stream), "level", level.String(), "msg", msg)
 	a.emit(Event{Event: EventLog, Level: level.String(), Stream: string(stream), Message: msg})
@@ -43,38 +44,39 @@ func (p *appAPI) RemoveStorage(key string) error {
 
 func (p *appAPI) ClearStorage() error { return storageErr(p.store.Clear()) }
 
-func (p *appAPI) StorageInfo() (runtime.StorageInfo, error) {
+func (p *appAPI) StorageInfo() (abi.StorageInfo, error) {
 	info := p.store.Info()
-	return runtime.StorageInfo{
+	return abi.StorageInfo{
 		Keys:        info.Keys,
 		CurrentSize: (info.CurrentSize + 1023) / 1024,
 		LimitSize:   info.LimitSize / 1024,
 	}, nil
 }
 
-// storageErr maps storage errors to the runtime's, which carry ABI codes.
+// storageErr gives storage errors their ABI codes (abi.Code), which the
+// runtime passes to the guest.
 func storageErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, storage.ErrNotFound):
-		return errors.Join(runtime.ErrNotFound, err)
+		return errors.Join(abi.CodeNotFound, err)
 	case errors.Is(err, storage.ErrQuota):
-		return errors.Join(runtime.ErrQuota, err)
+		return errors.Join(abi.CodeQuota, err)
 	case errors.Is(err, storage.ErrTooBig):
-		return errors.Join(runtime.ErrTooBig, err)
+		return errors.Join(abi.CodeTooBig, err)
 	case errors.Is(err, storage.ErrInvalidKey):
-		return errors.Join(runtime.ErrInvalid, err)
+		return errors.Join(abi.CodeInvalid, err)
 	}
 	return err
 }
 
-func (p *appAPI) ShowModal(m runtime.Modal) (uint32, error) {
+func (p *appAPI) ShowModal(m abi.Modal) (uint32, error) {
 	a := p.app()
 	a.mu.Lock()
 	if a.openModals >= DefaultMaxOpenModals {
 		a.mu.Unlock()
-		return 0, runtime.ErrBusy
+		return 0, abi.CodeBusy
 	}
 	a.openModals++
 	a.modalSeq++
@@ -101,22 +103,22 @@ func (a *App) answerModal(id uint32, confirm bool) {
 	a.mu.Lock()
 	a.openModals--
 	a.mu.Unlock()
-	payload, _ := json.Marshal(runtime.ModalResult{ID: id, Confirm: confirm, Cancel: !confirm})
+	payload, _ := json.Marshal(abi.ModalResult{ID: id, Confirm: confirm, Cancel: !confirm})
 	a.enqueue(func(ctx context.Context) {
 		c := confirm
 		a.emit(Event{Event: EventModalResult, ModalID: id, Confirm: &c})
 		a.callGuest(ctx, "onEvent(modal)", func(inst *runtime.Instance) error {
-			return inst.OnEvent(ctx, runtime.EventModal, payload)
+			return inst.OnEvent(ctx, abi.EventModal, payload)
 		}, "")
 	})
 }
 
-func (p *appAPI) SystemInfo() runtime.SystemInfo {
-	return runtime.SystemInfo{
+func (p *appAPI) SystemInfo() abi.SystemInfo {
+	return abi.SystemInfo{
 		HostVersion: Version,
 		AppID:       p.id,
 		AppVersion:  p.cur.ver.v,
-		ABIVersion:  runtime.ABIVersion,
+		ABIVersion:  abi.Version,
 		Platform:    "minihost",
 	}
 }

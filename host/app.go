@@ -15,6 +15,7 @@ import (
 
 	"github.com/minihost/minihost/host/internal/storage"
 	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // ErrClosed is wrapped by calls on an App or a Host that is closed (after
@@ -141,13 +142,13 @@ func (a *App) Emit(ctx context.Context, name string, data json.RawMessage) error
 	if data != nil && !json.Valid(data) {
 		return fmt.Errorf("emit %s to %s: data is not valid JSON", name, a.id)
 	}
-	payload, err := json.Marshal(runtime.CustomEvent{Name: name, Data: data})
+	payload, err := json.Marshal(abi.CustomEvent{Name: name, Data: data})
 	if err != nil {
 		return fmt.Errorf("emit %s to %s: %w", name, a.id, err)
 	}
 	return a.do(ctx, func(ctx context.Context) error {
 		return a.callGuest(ctx, "onEvent", func(inst *runtime.Instance) error {
-			return inst.OnEvent(ctx, runtime.EventCustom, payload)
+			return inst.OnEvent(ctx, abi.EventCustom, payload)
 		}, "")
 	})
 }
@@ -313,7 +314,7 @@ func (e *startError) deterministic() bool {
 
 // launch delivers onLaunch to the current instance.
 func (a *App) launch(ctx context.Context, reason string) error {
-	err := a.cur.inst.OnLaunch(ctx, runtime.LaunchOptions{Version: a.cur.ver.v, Reason: reason, AppID: a.id})
+	err := a.cur.inst.OnLaunch(ctx, abi.LaunchOptions{Version: a.cur.ver.v, Reason: reason, AppID: a.id})
 	if err != nil {
 		a.guestFailed("onLaunch", err)
 		return err
@@ -338,7 +339,7 @@ func (a *App) callGuest(ctx context.Context, name string, call func(*runtime.Ins
 			return err
 		}
 		a.cur.inst = inst
-		a.launch(ctx, runtime.ReasonRelaunch)
+		a.launch(ctx, abi.ReasonRelaunch)
 		if a.cur.inst == nil {
 			return fmt.Errorf("relaunch %s: onLaunch failed", a.id)
 		}

@@ -6,10 +6,5 @@
 // desktop shell embeds and the engine behind cmd/minihost.
 package host
 
-import "github.com/minihost/minihost/runtime"
-
 // Version is the host's version, reported to guests by wx.getSystemInfo.
 const Version = "0.1.0"
-
-// ABIVersion is the guest ABI version the host speaks.
-const ABIVersion = runtime.ABIVersion

@@ -453,12 +453,12 @@ func TestEscapeStorage(t *testing.T) {
 		line  string // the guest's log line
 	}{
 		{"storage-key", map[string]any{"size": 1024}, "setkey 1024: ok"},
-		{"storage-key", map[string]any{"size": 1025}, "setkey 1025: wx set_storage: key or value too big (ETOOBIG)"},
-		{"storage-key", map[string]any{"size": 1 << 20}, "setkey 1048576: wx set_storage: key or value too big (ETOOBIG)"},
+		{"storage-key", map[string]any{"size": 1025}, "setkey 1025: wx set_storage: argument too big (ETOOBIG)"},
+		{"storage-key", map[string]any{"size": 1 << 20}, "setkey 1048576: wx set_storage: argument too big (ETOOBIG)"},
 		{"storage-key", map[string]any{"size": 0}, "setkey 0: wx set_storage: invalid argument (EINVAL)"},
 		{"storage-value", map[string]any{"size": 1 << 20}, "setvalue 1048576: ok"},
-		{"storage-value", map[string]any{"size": 1<<20 + 1}, "setvalue 1048577: wx set_storage: key or value too big (ETOOBIG)"},
-		{"storage-value", map[string]any{"size": 16 << 20}, "setvalue 16777216: wx set_storage: key or value too big (ETOOBIG)"},
+		{"storage-value", map[string]any{"size": 1<<20 + 1}, "setvalue 1048577: wx set_storage: argument too big (ETOOBIG)"},
+		{"storage-value", map[string]any{"size": 16 << 20}, "setvalue 16777216: wx set_storage: argument too big (ETOOBIG)"},
 		{"storage-fill", nil, "fill: 15 keys: wx set_storage: storage quota exceeded (EQUOTA)"},
 		// Another app's storage: keys are names in the app's own store,
 		// never paths.

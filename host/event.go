@@ -3,7 +3,7 @@ package host
 import (
 	"time"
 
-	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // Event names. The JSON stream of `minihost run --events json` prints one
@@ -46,9 +46,9 @@ type Event struct {
 	// Callback names the guest callback an EventError came from.
 	Callback string `json:"callback,omitempty"`
 	// ModalID, Modal and Confirm qualify EventModal and EventModalResult.
-	ModalID uint32         `json:"modalId,omitempty"`
-	Modal   *runtime.Modal `json:"modal,omitempty"`
-	Confirm *bool          `json:"confirm,omitempty"`
+	ModalID uint32     `json:"modalId,omitempty"`
+	Modal   *abi.Modal `json:"modal,omitempty"`
+	Confirm *bool      `json:"confirm,omitempty"`
 	// HasUpdate qualifies EventCheckForUpdate.
 	HasUpdate *bool `json:"hasUpdate,omitempty"`
 	// Attempt, Bytes and Total qualify EventBlocked: the retry number and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // Defaults for Config.
@@ -158,7 +159,7 @@ func (h *Host) Close(ctx context.Context) error {
 
 // LaunchOptions qualify a launch.
 type LaunchOptions struct {
-	// Reason is given to onLaunch; empty means runtime.ReasonLaunch.
+	// Reason is given to onLaunch; empty means abi.ReasonLaunch.
 	Reason string
 }
 
@@ -206,7 +207,7 @@ func (h *Host) LaunchDir(ctx context.Context, dir string, opts LaunchOptions) (*
 	}
 	reason := opts.Reason
 	if reason == "" {
-		reason = runtime.ReasonLaunch
+		reason = abi.ReasonLaunch
 	}
 	if err := a.start(ctx, version{m.Version, dir, wasm}, reason); err != nil {
 		// When ctx has ended, Close aborts the callback still running.

@@ -17,6 +17,7 @@ import (
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // events records every Event a host emits.
@@ -184,7 +185,7 @@ type heldUI struct {
 	answers chan func(bool)
 }
 
-func (u *heldUI) ShowModal(_ string, _ runtime.Modal, answer func(bool)) { u.answers <- answer }
+func (u *heldUI) ShowModal(_ string, _ abi.Modal, answer func(bool)) { u.answers <- answer }
 
 func TestModalOutlivesDeadline(t *testing.T) {
 	ui := &heldUI{answers: make(chan func(bool), 1)}
@@ -232,7 +233,7 @@ func TestGuestFailuresAreContained(t *testing.T) {
 		})
 	}
 	ev.waitFor(t, func(e host.Event) bool {
-		return e.App == "test.bad" && e.Event == host.EventLaunch && e.Reason == runtime.ReasonRelaunch
+		return e.App == "test.bad" && e.Event == host.EventLaunch && e.Reason == abi.ReasonRelaunch
 	})
 }
 

@@ -1,6 +1,6 @@
 package host
 
-import "github.com/minihost/minihost/runtime"
+import "github.com/minihost/minihost/samples/wx/abi"
 
 // UI is what a desktop shell implements to show the host's dialogs. The
 // host calls it from its own goroutines, possibly for several apps at once,
@@ -10,7 +10,7 @@ type UI interface {
 	// any goroutine, when the person answers (confirm true for the confirm
 	// button). It must return without waiting for the person: a guest's
 	// callback deadline never runs while someone reads a dialog.
-	ShowModal(app string, m runtime.Modal, answer func(confirm bool))
+	ShowModal(app string, m abi.Modal, answer func(confirm bool))
 }
 
 // AutoAnswer returns a UI that answers every modal at once with confirm,
@@ -19,6 +19,6 @@ func AutoAnswer(confirm bool) UI { return autoAnswer(confirm) }
 
 type autoAnswer bool
 
-func (a autoAnswer) ShowModal(_ string, _ runtime.Modal, answer func(bool)) { answer(bool(a)) }
+func (a autoAnswer) ShowModal(_ string, _ abi.Modal, answer func(bool)) { answer(bool(a)) }
 
 var _ UI = autoAnswer(false)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/afero"
 
-	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/fsutil"
+	"github.com/minihost/minihost/samples/wx/abi"
 	"github.com/minihost/minihost/updater"
 )
 
@@ -220,8 +220,8 @@ func (h *Host) readVersion(appID, v string) (version, error) {
 	return version{v: v, dir: dir, wasm: wasm}, nil
 }
 
-func restartModal(v string) runtime.Modal {
-	return runtime.Modal{Title: "Update", Content: "Version " + v + " is ready and the version running can no longer be used. Restart now?", ShowCancel: true, ConfirmText: "Restart", CancelText: "Later"}
+func restartModal(v string) abi.Modal {
+	return abi.Modal{Title: "Update", Content: "Version " + v + " is ready and the version running can no longer be used. Restart now?", ShowCancel: true, ConfirmText: "Restart", CancelText: "Later"}
 }
 
 // emitFor emits an event of an app that may not be running yet.

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/host"
-	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/release"
 	"github.com/minihost/minihost/updater/updatertest"
@@ -296,10 +296,10 @@ func TestUpdateMinVersionSync(t *testing.T) {
 // recordingUI answers modals with a fixed answer and records them.
 type recordingUI struct {
 	answer bool
-	shown  chan runtime.Modal
+	shown  chan abi.Modal
 }
 
-func (u *recordingUI) ShowModal(_ string, m runtime.Modal, answer func(bool)) {
+func (u *recordingUI) ShowModal(_ string, m abi.Modal, answer func(bool)) {
 	u.shown <- m
 	answer(u.answer)
 }
@@ -307,7 +307,7 @@ func (u *recordingUI) ShowModal(_ string, m runtime.Modal, answer func(bool)) {
 func TestUpdateMinVersionAsyncPrompt(t *testing.T) {
 	covers(t, "M2", "S6")
 	f := newUpdFixture(t)
-	ui := &recordingUI{answer: false, shown: make(chan runtime.Modal, 4)}
+	ui := &recordingUI{answer: false, shown: make(chan abi.Modal, 4)}
 	f.ui = ui
 	f.installV1(t, guestUpdater, "test.updater")
 	f.publish(t, guestUpdater, "2.0.0")
@@ -316,7 +316,7 @@ func TestUpdateMinVersionAsyncPrompt(t *testing.T) {
 	a, ev, h := f.coldStart(t, "test.updater")
 	require.Equal(t, "async", a.Decision().Mode, "the minimum version does not change the mode (N1)")
 	ev.waitLog(t, "test.updater", "ready")
-	var m runtime.Modal
+	var m abi.Modal
 	select {
 	case m = <-ui.shown: // the host asks to restart; the user declines
 	case <-time.After(30 * time.Second):

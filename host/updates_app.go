@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // Event names of the update mechanism.
@@ -66,7 +67,7 @@ func (p *appAPI) RegisterUpdateManager() error {
 func (p *appAPI) ApplyUpdate() error {
 	a := p.app()
 	if a.upd.ready == nil {
-		return runtime.ErrNotReady
+		return abi.CodeNotReady
 	}
 	a.upd.applyRequested = true
 	return nil
@@ -183,16 +184,16 @@ func (a *App) deliverUpdates(ctx context.Context) {
 	}
 	if !u.sentCheck {
 		u.sentCheck = true
-		payload, _ := json.Marshal(runtime.UpdateCheck{HasUpdate: has})
+		payload, _ := json.Marshal(abi.UpdateCheck{HasUpdate: has})
 		a.callGuest(ctx, "onCheckForUpdate", func(inst *runtime.Instance) error {
-			return inst.OnEvent(ctx, runtime.EventUpdateCheck, payload)
+			return inst.OnEvent(ctx, abi.EventUpdateCheck, payload)
 		}, "")
 	}
 	if u.outcome != updNone && !u.sentResult {
 		u.sentResult = true
-		kind, name := runtime.EventUpdateReady, "onUpdateReady"
+		kind, name := abi.EventUpdateReady, "onUpdateReady"
 		if u.outcome == updFailed {
-			kind, name = runtime.EventUpdateFailed, "onUpdateFailed"
+			kind, name = abi.EventUpdateFailed, "onUpdateFailed"
 		}
 		a.callGuest(ctx, name, func(inst *runtime.Instance) error { return inst.OnEvent(ctx, kind, nil) }, "")
 	}
@@ -234,7 +235,7 @@ func (a *App) swap(ctx context.Context) {
 	if a.onSwap != nil {
 		a.onSwap(next.ver.v)
 	}
-	a.launch(ctx, runtime.ReasonUpdate)
+	a.launch(ctx, abi.ReasonUpdate)
 	a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"time"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // abiModule describes a guest of ABI v1 written by hand, for what a Go
@@ -56,7 +58,7 @@ var (
 	// logThenLoop logs the 7 bytes at offset 256 ("started" in
 	// startedData), then loops.
 	logThenLoop = append(bytes.Join([][]byte{
-		i32Const(int32(LevelInfo)), i32Const(256), i32Const(7), {opCall, fnLog, opDrop},
+		i32Const(int32(abi.LevelInfo)), i32Const(256), i32Const(7), {opCall, fnLog, opDrop},
 	}, nil), loopForever...)
 )
 

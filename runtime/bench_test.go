@@ -11,6 +11,7 @@ import (
 
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // The benchmarks below come in pairs: ours, then the floor (raw wazero
@@ -62,7 +63,7 @@ func launchOurs(b *testing.B, e *runtime.Engine, wasm []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := inst.OnLaunch(ctx, runtime.LaunchOptions{Version: "1.0.0", Reason: "launch"}); err != nil {
+	if err := inst.OnLaunch(ctx, abi.LaunchOptions{Version: "1.0.0", Reason: "launch"}); err != nil {
 		b.Fatal(err)
 	}
 	sb.Close(ctx)

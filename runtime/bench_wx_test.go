@@ -13,6 +13,7 @@ import (
 
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // The wx call benchmarks measure one guest -> host -> guest round trip
@@ -38,23 +39,23 @@ const benchWxGuest = "runtime/testdata/guests/bench"
 // benchmarks make, so that they can check the guest really called.
 type benchAPI struct{ calls int }
 
-func (a *benchAPI) Log(runtime.LogLevel, runtime.Stream, string) { a.calls++ }
+func (a *benchAPI) Log(abi.LogLevel, runtime.Stream, string) { a.calls++ }
 func (a *benchAPI) GetStorage(string) ([]byte, error) {
 	a.calls++
-	return nil, runtime.ErrNotFound
+	return nil, abi.CodeNotFound
 }
 func (a *benchAPI) SetStorage(string, []byte) error { return nil }
 func (a *benchAPI) RemoveStorage(string) error      { a.calls++; return nil }
 func (a *benchAPI) ClearStorage() error             { return nil }
-func (a *benchAPI) StorageInfo() (runtime.StorageInfo, error) {
-	return runtime.StorageInfo{Keys: []string{}}, nil
+func (a *benchAPI) StorageInfo() (abi.StorageInfo, error) {
+	return abi.StorageInfo{Keys: []string{}}, nil
 }
-func (a *benchAPI) ShowModal(runtime.Modal) (uint32, error) { return 1, nil }
-func (a *benchAPI) SystemInfo() runtime.SystemInfo {
-	return runtime.SystemInfo{AppID: "test.bench", ABIVersion: 1}
+func (a *benchAPI) ShowModal(abi.Modal) (uint32, error) { return 1, nil }
+func (a *benchAPI) SystemInfo() abi.SystemInfo {
+	return abi.SystemInfo{AppID: "test.bench", ABIVersion: 1}
 }
 func (a *benchAPI) RegisterUpdateManager() error { return nil }
-func (a *benchAPI) ApplyUpdate() error           { return runtime.ErrNotReady }
+func (a *benchAPI) ApplyUpdate() error           { return abi.CodeNotReady }
 
 var _ runtime.HostAPI = (*benchAPI)(nil)
 
@@ -120,7 +121,7 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 		}
 		payload := benchEvent(b, event, b.N)
 		b.ResetTimer()
-		if err := inst.OnEvent(ctx, runtime.EventCustom, payload); err != nil {
+		if err := inst.OnEvent(ctx, abi.EventCustom, payload); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -161,7 +162,7 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 			b.Fatal("payload outside guest memory")
 		}
 		fn := mod.ExportedFunction("minihost_on_event")
-		stack := []uint64{uint64(runtime.EventCustom), uint64(ptr), uint64(len(payload))}
+		stack := []uint64{uint64(abi.EventCustom), uint64(ptr), uint64(len(payload))}
 		b.ResetTimer()
 		cctx, cancel := context.WithTimeout(ctx, benchCallTimeout)
 		err = fn.CallWithStack(cctx, stack)
@@ -256,7 +257,7 @@ func BenchmarkColdLaunchSingleCompile(b *testing.B) {
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
-		payload, err := json.Marshal(runtime.LaunchOptions{Version: "1.0.0", Reason: "launch", AppID: "test.bench"})
+		payload, err := json.Marshal(abi.LaunchOptions{Version: "1.0.0", Reason: "launch", AppID: "test.bench"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -21,8 +21,6 @@ const (
 	DefaultMemoryLimitPages = 2048
 	// DefaultCallTimeout bounds each callback, _initialize included.
 	DefaultCallTimeout = 5 * time.Second
-	// DefaultMaxLogLineBytes truncates longer guest output lines.
-	DefaultMaxLogLineBytes = 4096
 	// DefaultLogLinesPerSecond is the sustained rate of output lines
 	// (stdout, stderr and wx.log together) all the instances of one app
 	// may write over its Sandbox's life; bursts up to DefaultLogBurst
@@ -47,8 +45,10 @@ const (
 // Config configures an Engine. Zero fields take the defaults above.
 type Config struct {
 	// CacheDir holds the compilation cache shared by every app. Empty
-	// means DefaultCacheDir(). When it cannot be written, the Engine falls
-	// back to an in-memory cache and says so in the log.
+	// means minihost/wazero under the user cache folder (or the temp
+	// folder); Engine.CacheDir reports the one in use. When it cannot be
+	// written, the Engine falls back to an in-memory cache and says so in
+	// the log.
 	CacheDir string
 	// MemoryCache forces an in-memory compilation cache.
 	MemoryCache bool
@@ -76,9 +76,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultCacheDir returns the shared compilation cache folder under the
+// defaultCacheDir returns the shared compilation cache folder under the
 // user cache dir (falling back to the temp dir).
-func DefaultCacheDir() string {
+func defaultCacheDir() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()
@@ -122,7 +122,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.CacheDir == "" {
-		cfg.CacheDir = DefaultCacheDir()
+		cfg.CacheDir = defaultCacheDir()
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger}
 	if !cfg.MemoryCache {
@@ -170,9 +170,6 @@ func probeWritable(dir string) error {
 // CacheDir returns the folder of the compilation cache, or "" when the
 // cache lives in memory.
 func (e *Engine) CacheDir() string { return e.cacheDir }
-
-// Config returns the Engine's configuration with defaults filled in.
-func (e *Engine) Config() Config { return e.cfg }
 
 // Close releases the compilation cache. Close every Sandbox first.
 func (e *Engine) Close(ctx context.Context) error {

@@ -39,23 +39,6 @@ var (
 	ErrMalformedWasm = errors.New("malformed wasm module")
 	// ErrCallback reports a callback that returned a non-zero code.
 	ErrCallback = errors.New("callback returned an error code")
-
-	// Errors a HostAPI returns to have the guest see a specific ABI code.
-
-	// ErrNotFound maps to ENOTFOUND.
-	ErrNotFound = errors.New("not found")
-	// ErrQuota maps to EQUOTA.
-	ErrQuota = errors.New("quota exceeded")
-	// ErrTooBig maps to ETOOBIG.
-	ErrTooBig = errors.New("too big")
-	// ErrDenied maps to EDENIED.
-	ErrDenied = errors.New("denied")
-	// ErrBusy maps to EBUSY.
-	ErrBusy = errors.New("busy")
-	// ErrInvalid maps to EINVAL.
-	ErrInvalid = errors.New("invalid argument")
-	// ErrNotReady maps to ENOTREADY.
-	ErrNotReady = errors.New("no update is ready")
 )
 
 // CallError describes a failed call into a guest: which app, which

@@ -16,30 +16,6 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// EventKind is the kind argument of minihost_on_event (see ABI.md and
-// abi.EventKind).
-type EventKind = abi.EventKind
-
-// Event kinds of ABI v1.
-const (
-	EventCustom       = abi.EventCustom
-	EventModal        = abi.EventModal
-	EventUpdateCheck  = abi.EventUpdateCheck
-	EventUpdateReady  = abi.EventUpdateReady
-	EventUpdateFailed = abi.EventUpdateFailed
-)
-
-// Launch reasons given to onLaunch.
-const (
-	ReasonLaunch   = abi.ReasonLaunch
-	ReasonUpdate   = abi.ReasonUpdate
-	ReasonRelaunch = abi.ReasonRelaunch
-)
-
-// LaunchOptions is the payload of onLaunch (abi.LaunchOptions). Values are
-// plain data.
-type LaunchOptions = abi.LaunchOptions
-
 // Instance is one running instance of a Module. It is not goroutine-safe:
 // one goroutine (the app's dispatcher) makes every call. After a trap, a
 // timeout or an exit, Err reports why and every later call fails: discard
@@ -63,8 +39,8 @@ type Instance struct {
 func newInstance(s *Sandbox) *Instance {
 	return &Instance{
 		sb:     s,
-		stdout: newLineWriter(s.out, StreamStdout, LevelInfo),
-		stderr: newLineWriter(s.out, StreamStderr, LevelWarn),
+		stdout: newLineWriter(s.out, StreamStdout, abi.LevelInfo),
+		stderr: newLineWriter(s.out, StreamStderr, abi.LevelWarn),
 	}
 }
 
@@ -102,9 +78,9 @@ func (i *Instance) bind(mod api.Module) error {
 		dst  *api.Function
 		name string
 	}{
-		{&i.fnInit, "_initialize"}, {&i.fnABI, abi.ExportABIVersion}, {&i.fnAlloc, abi.ExportAlloc},
-		{&i.fnLaunch, abi.ExportOnLaunch}, {&i.fnShow, abi.ExportOnShow}, {&i.fnHide, abi.ExportOnHide},
-		{&i.fnEvent, abi.ExportOnEvent},
+		{&i.fnInit, "_initialize"}, {&i.fnABI, exportABIVersion}, {&i.fnAlloc, exportAlloc},
+		{&i.fnLaunch, exportOnLaunch}, {&i.fnShow, exportOnShow}, {&i.fnHide, exportOnHide},
+		{&i.fnEvent, exportOnEvent},
 	} {
 		if *f.dst = mod.ExportedFunction(f.name); *f.dst == nil {
 			return fmt.Errorf("%w: missing export %s", ErrNotABI, f.name)
@@ -113,19 +89,8 @@ func (i *Instance) bind(mod api.Module) error {
 	return nil
 }
 
-// Name returns the instance's unique module name.
-func (i *Instance) Name() string { return i.mod.Name() }
-
 // Err returns nil while the instance is usable, else why it is not.
 func (i *Instance) Err() error { return i.err }
-
-// MemoryBytes returns the current size of the guest's linear memory.
-func (i *Instance) MemoryBytes() uint32 {
-	if mem := i.mod.Memory(); mem != nil {
-		return mem.Size()
-	}
-	return 0
-}
 
 // Close closes the instance. Safe to call more than once.
 func (i *Instance) Close(ctx context.Context) error {
@@ -138,7 +103,7 @@ func (i *Instance) Close(ctx context.Context) error {
 }
 
 // OnLaunch delivers minihost_on_launch.
-func (i *Instance) OnLaunch(ctx context.Context, opts LaunchOptions) error {
+func (i *Instance) OnLaunch(ctx context.Context, opts abi.LaunchOptions) error {
 	payload, err := json.Marshal(opts)
 	if err != nil {
 		return fmt.Errorf("encode launch options: %w", err)
@@ -162,7 +127,7 @@ func (i *Instance) OnHide(ctx context.Context) error {
 }
 
 // OnEvent delivers minihost_on_event with a payload (nil for none).
-func (i *Instance) OnEvent(ctx context.Context, kind EventKind, payload []byte) error {
+func (i *Instance) OnEvent(ctx context.Context, kind abi.EventKind, payload []byte) error {
 	var ptr uint32
 	if len(payload) > 0 {
 		var err error
@@ -174,17 +139,17 @@ func (i *Instance) OnEvent(ctx context.Context, kind EventKind, payload []byte) 
 	return i.callCode(ctx, eventCallbackName(kind), i.fnEvent)
 }
 
-func eventCallbackName(kind EventKind) string {
+func eventCallbackName(kind abi.EventKind) string {
 	switch kind {
-	case EventCustom:
+	case abi.EventCustom:
 		return "onEvent"
-	case EventModal:
+	case abi.EventModal:
 		return "onEvent(modal)"
-	case EventUpdateCheck:
+	case abi.EventUpdateCheck:
 		return "onCheckForUpdate"
-	case EventUpdateReady:
+	case abi.EventUpdateReady:
 		return "onUpdateReady"
-	case EventUpdateFailed:
+	case abi.EventUpdateFailed:
 		return "onUpdateFailed"
 	}
 	return fmt.Sprintf("onEvent(kind %d)", kind)
@@ -200,17 +165,17 @@ func (i *Instance) writePayload(ctx context.Context, payload []byte) (uint32, er
 	}
 	if n > i.bufCap || i.bufPtr == 0 {
 		i.stack[0] = uint64(n)
-		ptr, err := i.call(ctx, abi.ExportAlloc, i.fnAlloc)
+		ptr, err := i.call(ctx, exportAlloc, i.fnAlloc)
 		if err != nil {
 			return 0, err
 		}
 		if ptr == 0 {
-			return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: abi.ExportAlloc, Err: fmt.Errorf("%w: guest could not allocate %d bytes", ErrMemoryLimit, n)}
+			return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: exportAlloc, Err: fmt.Errorf("%w: guest could not allocate %d bytes", ErrMemoryLimit, n)}
 		}
 		i.bufPtr, i.bufCap = ptr, n
 	}
 	if !i.mod.Memory().Write(i.bufPtr, payload) {
-		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: abi.ExportAlloc, Err: fmt.Errorf("%w: buffer at %#x of %d bytes is outside guest memory", ErrTrap, i.bufPtr, n)}
+		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: exportAlloc, Err: fmt.Errorf("%w: buffer at %#x of %d bytes is outside guest memory", ErrTrap, i.bufPtr, n)}
 	}
 	return i.bufPtr, nil
 }

@@ -6,12 +6,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // noticeInterval is the least time between two "lines dropped" notices of
 // one stream: a notice is output too, and one per dropped burst would let a
 // flood through at half rate.
 const noticeInterval = time.Second
+
+// maxLogLineBytes cuts longer guest output lines and wx.log messages
+// (ABI.md: a line is cut at 4 KiB).
+const maxLogLineBytes = 4096
 
 // outputBudget bounds what the guests of one Sandbox hand its HostAPI:
 // output lines of every stream share one token bucket, modals have another,
@@ -49,7 +55,7 @@ func newOutputBudget(api HostAPI, cfg SandboxConfig) *outputBudget {
 
 // log passes line to the HostAPI if the budget allows, else counts it,
 // and sends the stream's drop notice when one is due.
-func (o *outputBudget) log(stream Stream, level LogLevel, line string) {
+func (o *outputBudget) log(stream Stream, level abi.LogLevel, line string) {
 	o.mu.Lock()
 	now := o.now()
 	ok := o.lines.take(now)
@@ -65,7 +71,7 @@ func (o *outputBudget) log(stream Stream, level LogLevel, line string) {
 	o.mu.Unlock()
 	// Outside the lock: the HostAPI may take its time.
 	if notice > 0 {
-		o.api.Log(LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
+		o.api.Log(abi.LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
 	}
 	if ok {
 		o.api.Log(level, stream, line)
@@ -81,7 +87,7 @@ func (o *outputBudget) flush(stream Stream) {
 	}
 	o.mu.Unlock()
 	if notice > 0 {
-		o.api.Log(LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
+		o.api.Log(abi.LevelWarn, stream, fmt.Sprintf("(%d lines dropped: output rate limit)", notice))
 	}
 }
 
@@ -134,13 +140,13 @@ func (b *bucket) take(now time.Time) bool {
 type lineWriter struct {
 	out     *outputBudget
 	stream  Stream
-	level   LogLevel
+	level   abi.LogLevel
 	partial []byte
 	last    string // the last line, for error reports
 	panic   string // the last Go panic or fatal error line
 }
 
-func newLineWriter(out *outputBudget, stream Stream, level LogLevel) *lineWriter {
+func newLineWriter(out *outputBudget, stream Stream, level abi.LogLevel) *lineWriter {
 	return &lineWriter{out: out, stream: stream, level: level}
 }
 
@@ -149,13 +155,13 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			room := DefaultMaxLogLineBytes - len(w.partial)
+			room := maxLogLineBytes - len(w.partial)
 			if room > 0 {
 				w.partial = append(w.partial, p[:min(room, len(p))]...)
 			}
 			break
 		}
-		room := DefaultMaxLogLineBytes - len(w.partial)
+		room := maxLogLineBytes - len(w.partial)
 		if room > 0 {
 			w.partial = append(w.partial, p[:min(room, i)]...)
 		}
@@ -193,20 +199,20 @@ func (w *lineWriter) summary() string {
 }
 
 // limitedAPI is the HostAPI the wx module calls: wx.log lines and modals go
-// through the Sandbox's output budget first. A refused modal gets ErrBusy,
-// which the guest sees as EBUSY.
+// through the Sandbox's output budget first. A refused modal gets
+// abi.CodeBusy, which the guest sees as EBUSY.
 type limitedAPI struct {
 	HostAPI
 	out *outputBudget
 }
 
-func (l *limitedAPI) Log(level LogLevel, stream Stream, msg string) {
+func (l *limitedAPI) Log(level abi.LogLevel, stream Stream, msg string) {
 	l.out.log(stream, level, msg)
 }
 
-func (l *limitedAPI) ShowModal(m Modal) (uint32, error) {
+func (l *limitedAPI) ShowModal(m abi.Modal) (uint32, error) {
 	if !l.out.modal() {
-		return 0, fmt.Errorf("%w: modal rate limit", ErrBusy)
+		return 0, fmt.Errorf("%w: modal rate limit", abi.CodeBusy)
 	}
 	return l.HostAPI.ShowModal(m)
 }

@@ -72,7 +72,7 @@ func basicEvent(t *testing.T, inst *Instance, name string, data any) error {
 	t.Helper()
 	raw, err := json.Marshal(map[string]any{"name": name, "data": data})
 	require.NoError(t, err)
-	return inst.OnEvent(t.Context(), EventCustom, raw)
+	return inst.OnEvent(t.Context(), abi.EventCustom, raw)
 }
 
 // TestOutputBudgetSharedAcrossInstances floods stdout from an instance and
@@ -133,7 +133,7 @@ func TestDropNotices(t *testing.T) {
 			out := newOutputBudget(api, SandboxConfig{LogLinesPerSecond: rate, LogBurst: burst})
 			out.now = clock.now
 			for i := range lines {
-				out.log(tt.streams[i%len(tt.streams)], LevelInfo, "line")
+				out.log(tt.streams[i%len(tt.streams)], abi.LevelInfo, "line")
 				clock.advance(time.Millisecond)
 			}
 			clock.advance(noticeInterval)
@@ -205,7 +205,7 @@ func TestModalSizes(t *testing.T) {
 	})
 	require.NoError(t, err)
 	text := func(n int) string { return strings.Repeat("x", n) }
-	modalJSON := func(m Modal) string {
+	modalJSON := func(m abi.Modal) string {
 		b, err := json.Marshal(m)
 		require.NoError(t, err)
 		return string(b)
@@ -217,18 +217,18 @@ func TestModalSizes(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string
-		want    int32 // 1 for shown
+		want    abi.Code // 1 for shown
 	}{
-		{"small", modalJSON(Modal{Title: "t", Content: "c", ConfirmText: "ok", CancelText: "no"}), 1},
-		{"title at the bound", modalJSON(Modal{Title: text(abi.MaxModalTitleBytes)}), 1},
-		{"title past the bound", modalJSON(Modal{Title: text(abi.MaxModalTitleBytes + 1)}), abi.CodeTooBig},
-		{"title in 3-byte runes past the bound", modalJSON(Modal{Title: strings.Repeat("中", abi.MaxModalTitleBytes/3+1)}), abi.CodeTooBig},
-		{"content at the bound", modalJSON(Modal{Content: text(abi.MaxModalContentBytes)}), 1},
-		{"content past the bound", modalJSON(Modal{Content: text(abi.MaxModalContentBytes + 1)}), abi.CodeTooBig},
-		{"confirm text at the bound", modalJSON(Modal{ConfirmText: text(abi.MaxModalButtonBytes)}), 1},
-		{"confirm text past the bound", modalJSON(Modal{ConfirmText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
-		{"cancel text at the bound", modalJSON(Modal{CancelText: text(abi.MaxModalButtonBytes)}), 1},
-		{"cancel text past the bound", modalJSON(Modal{CancelText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
+		{"small", modalJSON(abi.Modal{Title: "t", Content: "c", ConfirmText: "ok", CancelText: "no"}), 1},
+		{"title at the bound", modalJSON(abi.Modal{Title: text(abi.MaxModalTitleBytes)}), 1},
+		{"title past the bound", modalJSON(abi.Modal{Title: text(abi.MaxModalTitleBytes + 1)}), abi.CodeTooBig},
+		{"title in 3-byte runes past the bound", modalJSON(abi.Modal{Title: strings.Repeat("中", abi.MaxModalTitleBytes/3+1)}), abi.CodeTooBig},
+		{"content at the bound", modalJSON(abi.Modal{Content: text(abi.MaxModalContentBytes)}), 1},
+		{"content past the bound", modalJSON(abi.Modal{Content: text(abi.MaxModalContentBytes + 1)}), abi.CodeTooBig},
+		{"confirm text at the bound", modalJSON(abi.Modal{ConfirmText: text(abi.MaxModalButtonBytes)}), 1},
+		{"confirm text past the bound", modalJSON(abi.Modal{ConfirmText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
+		{"cancel text at the bound", modalJSON(abi.Modal{CancelText: text(abi.MaxModalButtonBytes)}), 1},
+		{"cancel text past the bound", modalJSON(abi.Modal{CancelText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
 		{"payload at the bound", padded(abi.MaxModalPayloadBytes), 1},
 		{"payload past the bound", padded(abi.MaxModalPayloadBytes + 1), abi.CodeTooBig},
 		{"not JSON", "{", abi.CodeInvalid},

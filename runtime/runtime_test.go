@@ -17,6 +17,7 @@ import (
 
 	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // recorder is a HostAPI that keeps what the guest logged and stores
@@ -32,7 +33,7 @@ var _ runtime.HostAPI = (*recorder)(nil)
 
 func newRecorder() *recorder { return &recorder{storage: map[string][]byte{}} }
 
-func (r *recorder) Log(_ runtime.LogLevel, stream runtime.Stream, msg string) {
+func (r *recorder) Log(_ abi.LogLevel, stream runtime.Stream, msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lines = append(r.lines, string(stream)+": "+msg)
@@ -43,7 +44,7 @@ func (r *recorder) GetStorage(key string) ([]byte, error) {
 	defer r.mu.Unlock()
 	v, ok := r.storage[key]
 	if !ok {
-		return nil, runtime.ErrNotFound
+		return nil, abi.CodeNotFound
 	}
 	return v, nil
 }
@@ -52,7 +53,7 @@ func (r *recorder) SetStorage(key string, value []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(value) > 100 {
-		return runtime.ErrQuota
+		return abi.CodeQuota
 	}
 	r.storage[key] = value
 	return nil
@@ -72,23 +73,23 @@ func (r *recorder) ClearStorage() error {
 	return nil
 }
 
-func (r *recorder) StorageInfo() (runtime.StorageInfo, error) {
-	return runtime.StorageInfo{Keys: []string{}, LimitSize: 1}, nil
+func (r *recorder) StorageInfo() (abi.StorageInfo, error) {
+	return abi.StorageInfo{Keys: []string{}, LimitSize: 1}, nil
 }
 
-func (r *recorder) ShowModal(runtime.Modal) (uint32, error) {
+func (r *recorder) ShowModal(abi.Modal) (uint32, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.modals++
 	return r.modals, nil
 }
 
-func (r *recorder) SystemInfo() runtime.SystemInfo {
-	return runtime.SystemInfo{HostVersion: "test", AppID: "test.basic", AppVersion: "1.0.0", ABIVersion: 1, Platform: "minihost"}
+func (r *recorder) SystemInfo() abi.SystemInfo {
+	return abi.SystemInfo{HostVersion: "test", AppID: "test.basic", AppVersion: "1.0.0", ABIVersion: 1, Platform: "minihost"}
 }
 
 func (r *recorder) RegisterUpdateManager() error { return nil }
-func (r *recorder) ApplyUpdate() error           { return runtime.ErrNotReady }
+func (r *recorder) ApplyUpdate() error           { return abi.CodeNotReady }
 
 // has reports whether some logged line contains sub.
 func (r *recorder) has(sub string) bool {
@@ -152,14 +153,14 @@ func event(t *testing.T, inst *runtime.Instance, name string, data any) error {
 	t.Helper()
 	raw, err := json.Marshal(map[string]any{"name": name, "data": data})
 	require.NoError(t, err)
-	return inst.OnEvent(t.Context(), runtime.EventCustom, raw)
+	return inst.OnEvent(t.Context(), abi.EventCustom, raw)
 }
 
 func TestLifecycle(t *testing.T) {
 	e := newEngine(t, runtime.Config{})
 	f, inst := start(t, e, "basic", runtime.SandboxConfig{})
 	ctx := t.Context()
-	require.NoError(t, inst.OnLaunch(ctx, runtime.LaunchOptions{Version: "1.0.0", Reason: runtime.ReasonLaunch, AppID: "test.basic"}))
+	require.NoError(t, inst.OnLaunch(ctx, abi.LaunchOptions{Version: "1.0.0", Reason: abi.ReasonLaunch, AppID: "test.basic"}))
 	require.NoError(t, inst.OnShow(ctx))
 	require.NoError(t, inst.OnHide(ctx))
 	require.NoError(t, event(t, inst, "echo", "ping"))
@@ -250,7 +251,7 @@ func TestFailingInit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.guest, func(t *testing.T) {
 			_, inst := start(t, e, tt.guest, runtime.SandboxConfig{})
-			err := inst.OnLaunch(t.Context(), runtime.LaunchOptions{Version: "1.0.0", Reason: "launch"})
+			err := inst.OnLaunch(t.Context(), abi.LaunchOptions{Version: "1.0.0", Reason: "launch"})
 			require.ErrorIs(t, err, tt.want)
 			require.Error(t, inst.Err())
 		})
@@ -274,7 +275,7 @@ func TestOtherAppsUnaffected(t *testing.T) {
 func TestBadABIArguments(t *testing.T) {
 	e := newEngine(t, runtime.Config{})
 	f, inst := start(t, e, "badabi", runtime.SandboxConfig{})
-	require.NoError(t, inst.OnLaunch(t.Context(), runtime.LaunchOptions{Version: "1.0.0", Reason: "launch"}))
+	require.NoError(t, inst.OnLaunch(t.Context(), abi.LaunchOptions{Version: "1.0.0", Reason: "launch"}))
 	require.True(t, f.rec.has("done: 0"), f.rec.dump())
 	seen := map[string]bool{}
 	f.rec.mu.Lock()
@@ -351,7 +352,7 @@ func TestConcurrentLaunches(t *testing.T) {
 					errs <- err
 					return
 				}
-				errs <- inst.OnLaunch(ctx, runtime.LaunchOptions{Version: "1.0.0", Reason: "launch"})
+				errs <- inst.OnLaunch(ctx, abi.LaunchOptions{Version: "1.0.0", Reason: "launch"})
 			}()
 		}
 		wg.Wait()

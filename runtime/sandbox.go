@@ -121,12 +121,6 @@ func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, e
 	return s, nil
 }
 
-// AppID returns the app the Sandbox runs.
-func (s *Sandbox) AppID() string { return s.cfg.AppID }
-
-// CallTimeout returns the deadline applied to each callback.
-func (s *Sandbox) CallTimeout() time.Duration { return s.cfg.CallTimeout }
-
 // Close closes the Runtime and everything compiled or instantiated in it.
 // It refuses new Compile and Instantiate calls at once, stops the guest
 // code of those in progress and waits for them to return: a compile in
@@ -194,12 +188,12 @@ var requiredExports = []struct {
 	params, results int
 }{
 	{"_initialize", 0, 0},
-	{abi.ExportABIVersion, 0, 1},
-	{abi.ExportAlloc, 1, 1},
-	{abi.ExportOnLaunch, 2, 1},
-	{abi.ExportOnShow, 0, 1},
-	{abi.ExportOnHide, 0, 1},
-	{abi.ExportOnEvent, 3, 1},
+	{exportABIVersion, 0, 1},
+	{exportAlloc, 1, 1},
+	{exportOnLaunch, 2, 1},
+	{exportOnShow, 0, 1},
+	{exportOnHide, 0, 1},
+	{exportOnEvent, 3, 1},
 }
 
 // Compile compiles wasm for this Sandbox, using the shared compilation
@@ -268,7 +262,7 @@ func limitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 
 func (s *Sandbox) checkABI(c wazero.CompiledModule) error {
 	exports := c.ExportedFunctions()
-	if _, ok := exports[abi.ExportABIVersion]; !ok {
+	if _, ok := exports[exportABIVersion]; !ok {
 		if _, ok := exports["_start"]; ok && exports["_initialize"] == nil {
 			return fmt.Errorf("%w: a command module (exports _start), not a reactor: build with -buildmode=c-shared", ErrNotABI)
 		}
@@ -295,7 +289,7 @@ func (s *Sandbox) checkABI(c wazero.CompiledModule) error {
 		mod, name, _ := fn.Import()
 		switch mod {
 		case wasi_snapshot_preview1.ModuleName:
-		case abi.HostModule:
+		case hostModule:
 			if !wxFunctionNames[name] {
 				return fmt.Errorf("%w: imports wx.%s, which ABI v1 does not offer", ErrNotABI, name)
 			}
@@ -391,19 +385,16 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	if _, err := inst.call(ctx, "_initialize", inst.fnInit); err != nil {
 		return nil, err
 	}
-	v, err := inst.call(ctx, abi.ExportABIVersion, inst.fnABI)
+	v, err := inst.call(ctx, exportABIVersion, inst.fnABI)
 	if err != nil {
 		return nil, err
 	}
-	if v != ABIVersion {
+	if v != abi.Version {
 		inst.Close(ctx)
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: fmt.Errorf("%w: guest speaks ABI version %d, host speaks %d", ErrNotABI, v, ABIVersion)}
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: fmt.Errorf("%w: guest speaks ABI version %d, host speaks %d", ErrNotABI, v, abi.Version)}
 	}
 	return inst, nil
 }
-
-// ABIVersion is the guest ABI version this runtime implements.
-const ABIVersion = abi.Version
 
 // Validate checks that wasm would launch, as a publisher and the release
 // server do before a client sees it: it compiles it in a throwaway Sandbox
@@ -437,13 +428,13 @@ type nopAPI struct{}
 
 var _ HostAPI = nopAPI{}
 
-func (nopAPI) Log(LogLevel, Stream, string)      {}
-func (nopAPI) GetStorage(string) ([]byte, error) { return nil, ErrDenied }
-func (nopAPI) SetStorage(string, []byte) error   { return ErrDenied }
-func (nopAPI) RemoveStorage(string) error        { return ErrDenied }
-func (nopAPI) ClearStorage() error               { return ErrDenied }
-func (nopAPI) StorageInfo() (StorageInfo, error) { return StorageInfo{}, ErrDenied }
-func (nopAPI) ShowModal(Modal) (uint32, error)   { return 0, ErrDenied }
-func (nopAPI) SystemInfo() SystemInfo            { return SystemInfo{} }
-func (nopAPI) RegisterUpdateManager() error      { return nil }
-func (nopAPI) ApplyUpdate() error                { return ErrNotReady }
+func (nopAPI) Log(abi.LogLevel, Stream, string)      {}
+func (nopAPI) GetStorage(string) ([]byte, error)     { return nil, abi.CodeDenied }
+func (nopAPI) SetStorage(string, []byte) error       { return abi.CodeDenied }
+func (nopAPI) RemoveStorage(string) error            { return abi.CodeDenied }
+func (nopAPI) ClearStorage() error                   { return abi.CodeDenied }
+func (nopAPI) StorageInfo() (abi.StorageInfo, error) { return abi.StorageInfo{}, abi.CodeDenied }
+func (nopAPI) ShowModal(abi.Modal) (uint32, error)   { return 0, abi.CodeDenied }
+func (nopAPI) SystemInfo() abi.SystemInfo            { return abi.SystemInfo{} }
+func (nopAPI) RegisterUpdateManager() error          { return nil }
+func (nopAPI) ApplyUpdate() error                    { return abi.CodeNotReady }

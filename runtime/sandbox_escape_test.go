@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // testAPI is a goroutine-safe HostAPI that keeps what the guest logged and
@@ -26,7 +27,7 @@ type testAPI struct {
 	logged chan string
 }
 
-func (a *testAPI) Log(_ LogLevel, stream Stream, msg string) {
+func (a *testAPI) Log(_ abi.LogLevel, stream Stream, msg string) {
 	line := string(stream) + ": " + msg
 	a.mu.Lock()
 	a.lines = append(a.lines, line)
@@ -39,7 +40,7 @@ func (a *testAPI) Log(_ LogLevel, stream Stream, msg string) {
 	}
 }
 
-func (a *testAPI) ShowModal(Modal) (uint32, error) {
+func (a *testAPI) ShowModal(abi.Modal) (uint32, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.modals++
@@ -174,7 +175,7 @@ func TestStartFunctionDeadline(t *testing.T) {
 			require.NoError(t, err)
 			inst, err := sb.Instantiate(t.Context(), healthy, nil)
 			require.NoError(t, err)
-			require.NoError(t, inst.OnLaunch(t.Context(), LaunchOptions{Version: "1.0.0", Reason: ReasonLaunch}))
+			require.NoError(t, inst.OnLaunch(t.Context(), abi.LaunchOptions{Version: "1.0.0", Reason: abi.ReasonLaunch}))
 			require.NoError(t, inst.Close(t.Context()))
 		})
 	}
@@ -290,7 +291,7 @@ func TestTableGrowIsCapped(t *testing.T) {
 	require.NoError(t, err)
 	defer inst.Close(context.Background())
 	grow := func(delta uint32) int32 {
-		return callbackCode(t, inst.OnEvent(t.Context(), EventKind(int32(delta)), nil))
+		return callbackCode(t, inst.OnEvent(t.Context(), abi.EventKind(int32(delta)), nil))
 	}
 	const limit = DefaultMaxTableElements
 	tests := []struct {

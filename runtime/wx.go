@@ -13,31 +13,41 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// maxLogBytes bounds one wx.log message; longer ones are truncated.
-const maxLogBytes = DefaultMaxLogLineBytes
-
-// errCode maps a HostAPI error to its ABI code.
-func errCode(err error) int32 {
-	switch {
-	case err == nil:
+// errCode maps a HostAPI error to its ABI code: the abi.Code it is or
+// wraps, when ABI v1 defines it, else EIO.
+func errCode(err error) abi.Code {
+	if err == nil {
 		return abi.CodeOK
-	case errors.Is(err, ErrNotFound):
-		return abi.CodeNotFound
-	case errors.Is(err, ErrQuota):
-		return abi.CodeQuota
-	case errors.Is(err, ErrTooBig):
-		return abi.CodeTooBig
-	case errors.Is(err, ErrDenied):
-		return abi.CodeDenied
-	case errors.Is(err, ErrBusy):
-		return abi.CodeBusy
-	case errors.Is(err, ErrInvalid):
-		return abi.CodeInvalid
-	case errors.Is(err, ErrNotReady):
-		return abi.CodeNotReady
+	}
+	var c abi.Code
+	if errors.As(err, &c) && c < abi.CodeOK && c >= abi.CodeNotReady {
+		return c
 	}
 	return abi.CodeIO
 }
+
+// Names of ABI v1's host module and guest exports (ABI.md). A Go guest
+// spells them again in its go:wasmimport and go:wasmexport directives,
+// which take no constants; TestSDKDirectivesMatchRuntime checks the SDK's
+// directives (samples/wx/abi_wasip1.go) against these and wxFuncs.
+const (
+	// hostModule is the name of the host module the guest imports.
+	hostModule = "wx"
+
+	// exportABIVersion is the guest export () -> i32 returning abi.Version.
+	exportABIVersion = "minihost_abi_version"
+	// exportAlloc is the guest export (size) -> ptr.
+	exportAlloc = "minihost_alloc"
+	// exportOnLaunch is the guest export (ptr, len) -> i32 taking
+	// abi.LaunchOptions.
+	exportOnLaunch = "minihost_on_launch"
+	// exportOnShow is the guest export () -> i32.
+	exportOnShow = "minihost_on_show"
+	// exportOnHide is the guest export () -> i32.
+	exportOnHide = "minihost_on_hide"
+	// exportOnEvent is the guest export (kind, ptr, len) -> i32.
+	exportOnEvent = "minihost_on_event"
+)
 
 // wxFunctionNames are the imports of module wx that ABI v1 offers.
 var wxFunctionNames = map[string]bool{}
@@ -46,20 +56,22 @@ type wxFunc struct {
 	name    string
 	params  int
 	results int
-	fn      func(h HostAPI, mod api.Module, stack []uint64) int32
+	fn      func(h HostAPI, mod api.Module, stack []uint64) abi.Code
 }
 
+// wxFuncs are the functions of module wx, by their ABI names, with their
+// numbers of i32 params and results.
 var wxFuncs = []wxFunc{
-	{abi.ImportLog, 3, 1, wxLog},
-	{abi.ImportSetStorage, 4, 1, wxSetStorage},
-	{abi.ImportGetStorage, 4, 1, wxGetStorage},
-	{abi.ImportRemoveStorage, 2, 1, wxRemoveStorage},
-	{abi.ImportClearStorage, 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.ClearStorage()) }},
-	{abi.ImportGetStorageInfo, 2, 1, wxGetStorageInfo},
-	{abi.ImportShowModal, 2, 1, wxShowModal},
-	{abi.ImportGetSystemInfo, 2, 1, wxGetSystemInfo},
-	{abi.ImportUpdateManagerRegister, 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.RegisterUpdateManager()) }},
-	{abi.ImportApplyUpdate, 0, 1, func(h HostAPI, _ api.Module, _ []uint64) int32 { return errCode(h.ApplyUpdate()) }},
+	{"log", 3, 1, wxLog},                      // (level, ptr, len)
+	{"set_storage", 4, 1, wxSetStorage},       // (kptr, klen, vptr, vlen)
+	{"get_storage", 4, 1, wxGetStorage},       // (kptr, klen, buf, cap)
+	{"remove_storage", 2, 1, wxRemoveStorage}, // (kptr, klen)
+	{"clear_storage", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) abi.Code { return errCode(h.ClearStorage()) }},
+	{"get_storage_info", 2, 1, wxGetStorageInfo}, // (buf, cap), abi.StorageInfo
+	{"show_modal", 2, 1, wxShowModal},            // (ptr, len), abi.Modal
+	{"get_system_info", 2, 1, wxGetSystemInfo},   // (buf, cap), abi.SystemInfo
+	{"update_manager_register", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) abi.Code { return errCode(h.RegisterUpdateManager()) }},
+	{"apply_update", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) abi.Code { return errCode(h.ApplyUpdate()) }},
 }
 
 func init() {
@@ -72,7 +84,7 @@ func init() {
 // registered with WithGoModuleFunction: the reflection-based WithFunc costs
 // about 9x more per call.
 func newWxModule(rt wazero.Runtime, h HostAPI) wazero.HostModuleBuilder {
-	b := rt.NewHostModuleBuilder(abi.HostModule)
+	b := rt.NewHostModuleBuilder(hostModule)
 	for _, f := range wxFuncs {
 		f := f
 		params := make([]api.ValueType, f.params)
@@ -107,7 +119,7 @@ func readString(mod api.Module, ptr, n uint64) (string, bool) {
 
 // writeResult implements the (buf, cap) result protocol: it returns the
 // full length and writes only when it fits.
-func writeResult(mod api.Module, buf, capacity uint64, data []byte) int32 {
+func writeResult(mod api.Module, buf, capacity uint64, data []byte) abi.Code {
 	// wazero leaves the upper half of an i32 slot unspecified.
 	buf, capacity = uint64(uint32(buf)), uint64(uint32(capacity))
 	if uint64(len(data)) > uint64(^uint32(0)>>1) {
@@ -118,31 +130,31 @@ func writeResult(mod api.Module, buf, capacity uint64, data []byte) int32 {
 		return abi.CodeInvalid
 	}
 	if uint64(len(data)) > capacity {
-		return int32(len(data))
+		return abi.Code(len(data))
 	}
 	if len(data) > 0 && !mod.Memory().Write(uint32(buf), data) {
 		return abi.CodeInvalid
 	}
-	return int32(len(data))
+	return abi.Code(len(data))
 }
 
-func wxLog(h HostAPI, mod api.Module, s []uint64) int32 {
-	level := LogLevel(int32(s[0]))
-	if level < LevelDebug || level > LevelError {
+func wxLog(h HostAPI, mod api.Module, s []uint64) abi.Code {
+	level := abi.LogLevel(int32(s[0]))
+	if level < abi.LevelDebug || level > abi.LevelError {
 		return abi.CodeInvalid
 	}
 	msg, ok := readString(mod, s[1], s[2])
 	if !ok {
 		return abi.CodeInvalid
 	}
-	if len(msg) > maxLogBytes {
-		msg = strings.ToValidUTF8(msg[:maxLogBytes], "")
+	if len(msg) > maxLogLineBytes {
+		msg = strings.ToValidUTF8(msg[:maxLogLineBytes], "")
 	}
 	h.Log(level, StreamLog, msg)
 	return abi.CodeOK
 }
 
-func wxSetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
+func wxSetStorage(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	key, ok := readString(mod, s[0], s[1])
 	if !ok {
 		return abi.CodeInvalid
@@ -154,7 +166,7 @@ func wxSetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 	return errCode(h.SetStorage(key, append([]byte(nil), val...)))
 }
 
-func wxGetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
+func wxGetStorage(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	key, ok := readString(mod, s[0], s[1])
 	if !ok {
 		return abi.CodeInvalid
@@ -166,7 +178,7 @@ func wxGetStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 	return writeResult(mod, s[2], s[3], val)
 }
 
-func wxRemoveStorage(h HostAPI, mod api.Module, s []uint64) int32 {
+func wxRemoveStorage(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	key, ok := readString(mod, s[0], s[1])
 	if !ok {
 		return abi.CodeInvalid
@@ -174,7 +186,7 @@ func wxRemoveStorage(h HostAPI, mod api.Module, s []uint64) int32 {
 	return errCode(h.RemoveStorage(key))
 }
 
-func wxGetStorageInfo(h HostAPI, mod api.Module, s []uint64) int32 {
+func wxGetStorageInfo(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	info, err := h.StorageInfo()
 	if err != nil {
 		return errCode(err)
@@ -189,7 +201,7 @@ func wxGetStorageInfo(h HostAPI, mod api.Module, s []uint64) int32 {
 	return writeResult(mod, s[0], s[1], data)
 }
 
-func wxShowModal(h HostAPI, mod api.Module, s []uint64) int32 {
+func wxShowModal(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	raw, ok := read(mod, s[0], s[1])
 	if !ok {
 		return abi.CodeInvalid
@@ -197,7 +209,7 @@ func wxShowModal(h HostAPI, mod api.Module, s []uint64) int32 {
 	if len(raw) > abi.MaxModalPayloadBytes {
 		return abi.CodeTooBig
 	}
-	var m Modal
+	var m abi.Modal
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return abi.CodeInvalid
 	}
@@ -209,10 +221,10 @@ func wxShowModal(h HostAPI, mod api.Module, s []uint64) int32 {
 	if err != nil {
 		return errCode(err)
 	}
-	return int32(id & 0x7fffffff)
+	return abi.Code(id & 0x7fffffff)
 }
 
-func wxGetSystemInfo(h HostAPI, mod api.Module, s []uint64) int32 {
+func wxGetSystemInfo(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	data, err := json.Marshal(h.SystemInfo())
 	if err != nil {
 		return abi.CodeIO

@@ -28,7 +28,7 @@ type fuzzAPI struct {
 	logs           []string
 	setKey         string
 	setValue       []byte
-	modals         []Modal
+	modals         []abi.Modal
 	removed        []string
 	storageErr     error // returned by SetStorage and RemoveStorage
 	keys           []string
@@ -37,13 +37,13 @@ type fuzzAPI struct {
 
 var _ HostAPI = (*fuzzAPI)(nil)
 
-func (a *fuzzAPI) Log(_ LogLevel, _ Stream, msg string) { a.logs = append(a.logs, msg) }
+func (a *fuzzAPI) Log(_ abi.LogLevel, _ Stream, msg string) { a.logs = append(a.logs, msg) }
 
 func (a *fuzzAPI) GetStorage(key string) ([]byte, error) {
 	if key == "k" {
 		return a.value, nil
 	}
-	return nil, ErrNotFound
+	return nil, abi.CodeNotFound
 }
 
 func (a *fuzzAPI) SetStorage(key string, value []byte) error {
@@ -58,21 +58,21 @@ func (a *fuzzAPI) RemoveStorage(key string) error {
 
 func (a *fuzzAPI) ClearStorage() error { return a.storageErr }
 
-func (a *fuzzAPI) StorageInfo() (StorageInfo, error) {
-	return StorageInfo{Keys: a.keys, CurrentSize: int64(len(a.value)), LimitSize: 10240}, nil
+func (a *fuzzAPI) StorageInfo() (abi.StorageInfo, error) {
+	return abi.StorageInfo{Keys: a.keys, CurrentSize: int64(len(a.value)), LimitSize: 10240}, nil
 }
 
-func (a *fuzzAPI) ShowModal(m Modal) (uint32, error) {
+func (a *fuzzAPI) ShowModal(m abi.Modal) (uint32, error) {
 	a.modals = append(a.modals, m)
 	return uint32(len(a.modals)), nil
 }
 
-func (a *fuzzAPI) SystemInfo() SystemInfo {
-	return SystemInfo{HostVersion: "fuzz", AppID: "test.fuzz", AppVersion: "1.0.0", ABIVersion: ABIVersion, Platform: "minihost"}
+func (a *fuzzAPI) SystemInfo() abi.SystemInfo {
+	return abi.SystemInfo{HostVersion: "fuzz", AppID: "test.fuzz", AppVersion: "1.0.0", ABIVersion: abi.Version, Platform: "minihost"}
 }
 
 func (a *fuzzAPI) RegisterUpdateManager() error { a.registerCalled = true; return nil }
-func (a *fuzzAPI) ApplyUpdate() error           { return ErrNotReady }
+func (a *fuzzAPI) ApplyUpdate() error           { return abi.CodeNotReady }
 
 // span is a (pointer, length) argument pair: stack indexes.
 type span struct{ ptr, n int }
@@ -213,7 +213,7 @@ func FuzzWxHostFunctions(f *testing.F) {
 			if code == abi.CodeOK {
 				msg := slice(spec.reads[0])
 				if len(h.logs) != 1 || !utf8.ValidString(h.logs[0]) || !strings.HasPrefix(string(msg), h.logs[0]) ||
-					len(h.logs[0]) > maxLogBytes {
+					len(h.logs[0]) > maxLogLineBytes {
 					t.Fatalf("log passed %q for %q", h.logs, msg)
 				}
 				mem.Write(0, scribble)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/host"
-	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 const demoSynopsis = `[--home DIR]
@@ -139,7 +139,7 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 			},
 			OnEvent: func(ev host.Event) {
 				s.event(ev)
-				if ev.Event == host.EventLaunch && ev.Reason == runtime.ReasonUpdate {
+				if ev.Event == host.EventLaunch && ev.Reason == abi.ReasonUpdate {
 					close(swapped)
 				}
 			},

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/host"
-	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 const runSynopsis = `[flags] TARGET
@@ -285,7 +285,7 @@ type promptUI struct {
 
 var _ host.UI = (*promptUI)(nil)
 
-func (p *promptUI) ShowModal(app string, m runtime.Modal, answer func(bool)) {
+func (p *promptUI) ShowModal(app string, m abi.Modal, answer func(bool)) {
 	go func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()

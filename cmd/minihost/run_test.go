@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/host"
-	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // runJSON runs `minihost run` with JSON events and returns them.
@@ -109,7 +109,7 @@ func TestGuestTextCannotForgeHostLines(t *testing.T) {
 		ev   host.Event
 	}{
 		{"log", host.Event{Event: host.EventLog, App: "demo.counter", Version: "1.0.0", Message: forged}},
-		{"modal", host.Event{Event: host.EventModal, App: "demo.counter", Version: "1.0.0", Modal: &runtime.Modal{Title: forged, Content: forged}}},
+		{"modal", host.Event{Event: host.EventModal, App: "demo.counter", Version: "1.0.0", Modal: &abi.Modal{Title: forged, Content: forged}}},
 		{"error", host.Event{Event: host.EventError, App: "demo.counter", Version: "1.0.0", Callback: "onShow", Message: forged}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

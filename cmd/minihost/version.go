@@ -7,6 +7,7 @@ import (
 	goruntime "runtime"
 
 	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -17,6 +18,6 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if fs.NArg() != 0 {
 		return usageError(fs, stderr, "takes no arguments")
 	}
-	fmt.Fprintf(stdout, "minihost %s (guest ABI %d, %s)\n", host.Version, host.ABIVersion, goruntime.Version())
+	fmt.Fprintf(stdout, "minihost %s (guest ABI %d, %s)\n", host.Version, abi.Version, goruntime.Version())
 	return 0
 }

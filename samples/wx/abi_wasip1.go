@@ -13,6 +13,10 @@ import (
 // guest is the one guestApp of this module; the exports forward to it.
 var guest guestApp
 
+// The directives below spell the ABI's export and import names as the
+// runtime defines them (runtime/wx.go); runtime/abinames_test.go reads
+// this file and fails when they drift.
+
 //go:wasmexport minihost_abi_version
 func minihostABIVersion() int32 { return abi.Version }
 

@@ -204,5 +204,5 @@ func readResult(buf *[]byte, call func(p []byte) int32) ([]byte, int32) {
 		}
 		*buf = make([]byte, n)
 	}
-	return nil, abi.CodeIO
+	return nil, int32(abi.CodeIO)
 }

@@ -274,8 +274,8 @@ func TestReadResult(t *testing.T) {
 	})
 	t.Run("error", func(t *testing.T) {
 		var buf []byte
-		got, code := readResult(&buf, func([]byte) int32 { return abi.CodeNotFound })
-		if got != nil || code != abi.CodeNotFound {
+		got, code := readResult(&buf, func([]byte) int32 { return int32(abi.CodeNotFound) })
+		if got != nil || code != int32(abi.CodeNotFound) {
 			t.Errorf("got %q, code %d", got, code)
 		}
 	})
@@ -283,7 +283,7 @@ func TestReadResult(t *testing.T) {
 		var buf []byte
 		calls := 0
 		got, code := readResult(&buf, func(p []byte) int32 { calls++; return int32(len(p) + 1) })
-		if got != nil || code != abi.CodeIO || calls != maxResultTries {
+		if got != nil || code != int32(abi.CodeIO) || calls != maxResultTries {
 			t.Errorf("got %q, code %d, %d calls", got, code, calls)
 		}
 	})

@@ -97,5 +97,7 @@
 // Functions that call the host return an *Error carrying the ABI's negative
 // result code; it unwraps to one of ErrInvalid, ErrNotFound, ErrQuota,
 // ErrIO, ErrTooBig, ErrDenied, ErrBusy or ErrNotReady, so callers test
-// with errors.Is.
+// with errors.Is. The sentinels are package abi's codes (ErrNotFound is
+// abi.CodeNotFound), the same values a host returns to give the guest a
+// code.
 package wx

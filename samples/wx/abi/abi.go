@@ -1,8 +1,11 @@
 // Package abi holds the constants and payload types of minihost's guest
 // ABI, version 1, as runtime/ABI.md specifies it: the host side (package
-// runtime) and the Go guest SDK (package wx) both import it, so neither
-// writes a code, a kind, a name or a JSON field by hand. It lives beside
-// the SDK so that the SDK stays self-contained, imports only the standard
+// runtime and its embedders) and the Go guest SDK (package wx) both import
+// it, so neither writes a code, a kind, a bound or a JSON field by hand.
+// The import and export names are not here: a Go guest must spell them as
+// literals in its directives, so the runtime holds them and its tests
+// check the SDK's directives against them. The package lives beside the
+// SDK so that the SDK stays self-contained, imports only the standard
 // library and builds for GOOS=wasip1 GOARCH=wasm as well as for the host.
 // Everything in it is a constant or plain data: safe for concurrent use.
 package abi
@@ -11,91 +14,67 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Version is the guest ABI version this package describes: what
 // minihost_abi_version returns and what app.json's "abi" must say.
 const Version = 1
 
-// Module and function names. A Go guest spells the names again in its
-// wasmexport and wasmimport directives, which take no constants; the SDK's
-// tests check its directives against these.
-const (
-	// HostModule is the name of the host module the guest imports.
-	HostModule = "wx"
+// Code is a result of the host module's functions: a result >= 0 is
+// success (a length or an id), a negative one is one of the codes below.
+// A negative Code is an error: a host's implementation of the wx API
+// returns one, wrapped or not, to give the guest that code, and the guest
+// SDK's errors unwrap to one, so errors.Is(err, CodeNotFound) works on
+// both sides. A Code is a plain value, safe for concurrent use.
+type Code int32
 
-	// ExportABIVersion is the guest export () -> i32 returning Version.
-	ExportABIVersion = "minihost_abi_version"
-	// ExportAlloc is the guest export (size) -> ptr.
-	ExportAlloc = "minihost_alloc"
-	// ExportOnLaunch is the guest export (ptr, len) -> i32 taking
-	// LaunchOptions.
-	ExportOnLaunch = "minihost_on_launch"
-	// ExportOnShow is the guest export () -> i32.
-	ExportOnShow = "minihost_on_show"
-	// ExportOnHide is the guest export () -> i32.
-	ExportOnHide = "minihost_on_hide"
-	// ExportOnEvent is the guest export (kind, ptr, len) -> i32.
-	ExportOnEvent = "minihost_on_event"
-
-	// ImportLog is (level, ptr, len) -> i32.
-	ImportLog = "log"
-	// ImportSetStorage is (kptr, klen, vptr, vlen) -> i32.
-	ImportSetStorage = "set_storage"
-	// ImportGetStorage is (kptr, klen, buf, cap) -> i32.
-	ImportGetStorage = "get_storage"
-	// ImportRemoveStorage is (kptr, klen) -> i32.
-	ImportRemoveStorage = "remove_storage"
-	// ImportClearStorage is () -> i32.
-	ImportClearStorage = "clear_storage"
-	// ImportGetStorageInfo is (buf, cap) -> i32, writing StorageInfo.
-	ImportGetStorageInfo = "get_storage_info"
-	// ImportShowModal is (ptr, len) -> i32, taking Modal.
-	ImportShowModal = "show_modal"
-	// ImportGetSystemInfo is (buf, cap) -> i32, writing SystemInfo.
-	ImportGetSystemInfo = "get_system_info"
-	// ImportUpdateManagerRegister is () -> i32.
-	ImportUpdateManagerRegister = "update_manager_register"
-	// ImportApplyUpdate is () -> i32.
-	ImportApplyUpdate = "apply_update"
-)
-
-// Result codes of the host module's functions: a result >= 0 is success
-// (a length or an id), a negative one is one of these.
+// Result codes of ABI version 1.
 const (
 	// CodeOK is success without a length or an id.
-	CodeOK int32 = 0
+	CodeOK Code = 0
 	// CodeInvalid is EINVAL: a pointer or length out of range, or
 	// malformed UTF-8 or JSON.
-	CodeInvalid int32 = -1
+	CodeInvalid Code = -1
 	// CodeNotFound is ENOTFOUND: no such storage key.
-	CodeNotFound int32 = -2
+	CodeNotFound Code = -2
 	// CodeQuota is EQUOTA: the app's storage quota would be exceeded.
-	CodeQuota int32 = -3
+	CodeQuota Code = -3
 	// CodeIO is EIO: the host could not read or write its storage.
-	CodeIO int32 = -4
+	CodeIO Code = -4
 	// CodeTooBig is ETOOBIG: a key, value or modal text larger than
 	// allowed.
-	CodeTooBig int32 = -5
+	CodeTooBig Code = -5
 	// CodeDenied is EDENIED: not permitted to this guest.
-	CodeDenied int32 = -6
+	CodeDenied Code = -6
 	// CodeBusy is EBUSY: too many requests outstanding or too frequent.
-	CodeBusy int32 = -7
+	CodeBusy Code = -7
 	// CodeNotReady is ENOTREADY: apply_update without a ready update.
-	CodeNotReady int32 = -8
+	CodeNotReady Code = -8
 )
 
-// codeNames are the ABI names of CodeInvalid (index 0) to CodeNotReady.
-var codeNames = [...]string{"EINVAL", "ENOTFOUND", "EQUOTA", "EIO", "ETOOBIG", "EDENIED", "EBUSY", "ENOTREADY"}
+// codeTexts are the meanings and ABI names of CodeInvalid (index 0) to
+// CodeNotReady.
+var codeTexts = [...]string{
+	"invalid argument (EINVAL)",
+	"no such storage key (ENOTFOUND)",
+	"storage quota exceeded (EQUOTA)",
+	"host i/o error (EIO)",
+	"argument too big (ETOOBIG)",
+	"permission denied (EDENIED)",
+	"too many requests outstanding (EBUSY)",
+	"no update is ready (ENOTREADY)",
+}
 
-// CodeName returns the ABI name of a negative result code, such as
-// "ENOTFOUND" for CodeNotFound, or "" for a code version 1 does not define.
-// It is safe for concurrent use.
-func CodeName(code int32) string {
-	if i := -int(code) - 1; i >= 0 && i < len(codeNames) {
-		return codeNames[i]
+// Error returns the code's meaning and ABI name, such as "no such storage
+// key (ENOTFOUND)" for CodeNotFound, or "error code N" for a code version
+// 1 does not define (CodeOK and lengths included). It is safe for
+// concurrent use.
+func (c Code) Error() string {
+	if i := -int(c) - 1; i >= 0 && i < len(codeTexts) {
+		return codeTexts[i]
 	}
-	return ""
+	return "error code " + strconv.Itoa(int(c))
 }
 
 // LogLevel is the level argument of the log import, a plain value safe

@@ -2,6 +2,8 @@ package abi
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -9,13 +11,13 @@ func TestNames(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{"code ok", CodeName(CodeOK), ""},
-		{"first code", CodeName(CodeInvalid), "EINVAL"},
-		{"code not found", CodeName(CodeNotFound), "ENOTFOUND"},
-		{"last code", CodeName(CodeNotReady), "ENOTREADY"},
-		{"past the last code", CodeName(CodeNotReady - 1), ""},
-		{"positive code", CodeName(7), ""},
-		{"most negative code", CodeName(-1 << 31), ""},
+		{"code ok", CodeOK.Error(), "error code 0"},
+		{"first code", CodeInvalid.Error(), "invalid argument (EINVAL)"},
+		{"code not found", CodeNotFound.Error(), "no such storage key (ENOTFOUND)"},
+		{"last code", CodeNotReady.Error(), "no update is ready (ENOTREADY)"},
+		{"past the last code", (CodeNotReady - 1).Error(), "error code -9"},
+		{"positive code", Code(7).Error(), "error code 7"},
+		{"most negative code", Code(-1 << 31).Error(), "error code -2147483648"},
 		{"debug", LevelDebug.String(), "debug"},
 		{"info", LevelInfo.String(), "info"},
 		{"warn", LevelWarn.String(), "warn"},
@@ -58,5 +60,35 @@ func TestUpdateCheckJSON(t *testing.T) {
 	b, err := json.Marshal(UpdateCheck{HasUpdate: true})
 	if err != nil || string(b) != `{"hasUpdate":true}` {
 		t.Errorf("Marshal = %s, %v", b, err)
+	}
+}
+
+func TestCodeIsError(t *testing.T) {
+	wrapped := fmt.Errorf("set %q: %w", "k", CodeQuota)
+	all := []Code{CodeInvalid, CodeNotFound, CodeQuota, CodeIO, CodeTooBig, CodeDenied, CodeBusy, CodeNotReady}
+	tests := []struct {
+		name string
+		err  error
+		want Code // what errors.As finds, and the only code errors.Is matches
+	}{
+		{"bare code", CodeQuota, CodeQuota},
+		{"wrapped code", wrapped, CodeQuota},
+		{"joined code", errors.Join(errors.New("disk full"), CodeIO), CodeIO},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Code
+			if !errors.As(tt.err, &c) || c != tt.want {
+				t.Errorf("errors.As(%v) = %v, want %v", tt.err, c, tt.want)
+			}
+			for _, code := range all {
+				if got := errors.Is(tt.err, code); got != (code == tt.want) {
+					t.Errorf("errors.Is(%v, %v) = %t", tt.err, code, got)
+				}
+			}
+		})
+	}
+	if got, want := wrapped.Error(), `set "k": storage quota exceeded (EQUOTA)`; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
