@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,11 +146,11 @@ func randomBytes(tb testing.TB, n int) string {
 func TestIntakeOpenFileRefusesFolder(t *testing.T) {
 	dir := t.TempDir()
 	_, err := mpk.OpenFile(dir, mpk.Limits{})
-	var nerr *mpk.NotRegularError
-	if !errors.As(err, &nerr) || !errors.Is(err, mpk.ErrNotRegular) || err.Error() != "open "+dir+": not a regular file (folder)" {
+	var perr *fs.PathError
+	if !errors.As(err, &perr) || !errors.Is(err, mpk.ErrNotRegular) || err.Error() != "open "+dir+": not a regular file (folder)" {
 		t.Fatalf("OpenFile(folder) = %v", err)
 	}
-	if nerr.Path != dir || !nerr.Mode.IsDir() {
-		t.Errorf("NotRegularError = %+v", nerr)
+	if perr.Path != dir {
+		t.Errorf("PathError = %+v, want Path %s", perr, dir)
 	}
 }

@@ -22,9 +22,6 @@ import (
 const (
 	// ManifestName is the name of the manifest at the root of a package.
 	ManifestName = "app.json"
-	// ABIVersion is the guest ABI version this host speaks (runtime/ABI.md,
-	// abi.Version). A manifest must declare exactly this version.
-	ABIVersion = abi.Version
 	// Ext is the file name extension of a package.
 	Ext = ".mpk"
 	// MaxAppIDLen bounds an app id in bytes: it names folders on every
@@ -64,7 +61,8 @@ type Manifest struct {
 	// Version is the package's semantic version, as written: see
 	// ParseVersion (at most MaxVersionLen bytes).
 	Version string `json:"version"`
-	// ABI is the guest ABI version; it must equal ABIVersion.
+	// ABI is the guest ABI version; it must equal abi.Version, the one
+	// this host speaks (runtime/ABI.md).
 	ABI int `json:"abi"`
 	// Entry is the slash-separated path of the entry module in the package.
 	Entry string `json:"entry"`
@@ -244,8 +242,8 @@ func (m *Manifest) validate() error {
 		return manifestErr("version", invalid("invalid semantic version "+quoteVersion(m.Version), err))
 	}
 	m.semver = v
-	if m.ABI != ABIVersion {
-		return manifestErr("abi", invalid(fmt.Sprintf("ABI version %d is not supported (this host speaks %d)", m.ABI, ABIVersion), nil))
+	if m.ABI != abi.Version {
+		return manifestErr("abi", invalid(fmt.Sprintf("ABI version %d is not supported (this host speaks %d)", m.ABI, abi.Version), nil))
 	}
 	if err := checkEntry(m.Entry); err != nil {
 		return manifestErr("entry", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // withField returns manifestOK with key set to the raw JSON value (or
@@ -234,7 +235,7 @@ func FuzzParseManifest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-parse of %s: %v", again, err)
 		}
-		if m2.AppID != m.AppID || m2.Version != m.Version || m2.Entry != m.Entry || m2.Name != m.Name || m2.ABI != mpk.ABIVersion {
+		if m2.AppID != m.AppID || m2.Version != m.Version || m2.Entry != m.Entry || m2.Name != m.Name || m2.ABI != abi.Version {
 			t.Fatalf("round trip changed %+v into %+v", m, m2)
 		}
 		if m.SemVer() == nil || m.SemVer().Original() != m.Version {

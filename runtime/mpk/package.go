@@ -249,7 +249,7 @@ func nextSlash(s string, i int) int {
 // OpenFile opens and validates the package file at path, like Open. The
 // returned Package holds the file open: the caller must call Close. A path
 // that is not a regular file (a named pipe, a device) is refused without
-// blocking, with a *NotRegularError (see OpenRegular).
+// blocking, with an error wrapping ErrNotRegular (see OpenRegular).
 func OpenFile(path string, lim Limits) (*Package, error) {
 	f, err := OpenRegular(path)
 	if err != nil {
