@@ -38,10 +38,6 @@ import (
 // into place, lets Check tell a complete folder from a damaged one.
 
 var (
-	// ErrChecksum is wrapped by InstallRelease (and Install) when the
-	// package file's sha256 is not the one the signed release document
-	// gives.
-	ErrChecksum = errors.New("package checksum mismatch")
 	// ErrNotInstalled is wrapped by RecordOpen and Activate for a version
 	// the store does not hold as installed and verified.
 	ErrNotInstalled = errors.New("version not installed")

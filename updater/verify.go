@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/minihost/minihost/runtime/mpk"
 )
 
 // Errors VerifyDocument (and so Client.FetchDocument) wraps; test with
@@ -27,7 +29,7 @@ var (
 )
 
 // MaxEnvelopeSize bounds a signed release document envelope in bytes;
-// VerifyDocument and the Client refuse larger ones with ErrTooBig.
+// VerifyDocument and the Client refuse larger ones with mpk.ErrTooLarge.
 const MaxEnvelopeSize = 1 << 20
 
 // Envelope is the wire format of a signed release document: the exact
@@ -78,7 +80,7 @@ type VerifyOptions struct {
 // VerifyDocument checks a signed release document envelope offline and
 // returns the document it carries. In order: opts is complete (AppID set,
 // Now set unless WaiveExpiry); the envelope is at most MaxEnvelopeSize
-// (ErrTooBig) and has a body and signature (ErrUnsigned); the signature
+// (mpk.ErrTooLarge) and has a body and signature (ErrUnsigned); the signature
 // verifies with pub over the raw signed bytes, before they are parsed
 // (ErrBadSignature); the document is well formed (ErrInvalidDocument), is
 // for opts.AppID (ErrWrongApp), has not expired at opts.Now (ErrExpired,
@@ -104,7 +106,7 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) 
 		return wrap(fmt.Errorf("public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize))
 	}
 	if len(envelope) > MaxEnvelopeSize {
-		return wrap(fmt.Errorf("%w: envelope is %d bytes, limit %d", ErrTooBig, len(envelope), MaxEnvelopeSize))
+		return wrap(fmt.Errorf("%w: envelope is %d bytes, limit %d", mpk.ErrTooLarge, len(envelope), MaxEnvelopeSize))
 	}
 	var env Envelope
 	if err := json.Unmarshal(envelope, &env); err != nil {
