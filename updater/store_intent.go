@@ -77,7 +77,7 @@ func (s *Store) InstallRelease(ctx context.Context, appID string, rel *Release, 
 	if m := p.Manifest; m.AppID != appID || m.Version != rel.Version {
 		return fmt.Errorf("package %s holds %s %s, the release document says %s %s", pkgFile, m.AppID, m.Version, appID, rel.Version)
 	}
-	return s.install(ctx, appID, rel.Version, pkgFile, func(dir string) error { return p.Extract(s.fs, dir) })
+	return s.install(ctx, appID, rel.Version, pkgFile, func(dir string) error { return p.Extract(ctx, s.fs, dir) })
 }
 
 // RecordCheck saves envelope, the raw signed release document a check just

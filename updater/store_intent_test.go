@@ -35,7 +35,7 @@ func packFiles(t *testing.T, appID, v string, files map[string]string) (string, 
 		}
 	}
 	pkg := filepath.Join(dir, v+mpk.Ext)
-	if err := mpk.Pack(src, pkg); err != nil {
+	if err := mpk.Pack(t.Context(), src, pkg); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(pkg)

@@ -69,7 +69,7 @@ func TestIntakePackRefusesLongVersion(t *testing.T) {
 			src := sourceDir(t)
 			writeFile(t, filepath.Join(src, "app.json"), withField(t, "version", fmt.Sprintf("%q", longVersion(n))))
 			outDir := t.TempDir()
-			err := mpk.Pack(src, filepath.Join(outDir, "x.mpk"))
+			err := mpk.Pack(t.Context(), src, filepath.Join(outDir, "x.mpk"))
 			if want := fmt.Sprintf("%d bytes exceeds the limit of 64", n); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `field "version"`) {
 				t.Fatalf("Pack: %v, want an error naming field \"version\" saying %q", err, want)
 			}
@@ -115,7 +115,7 @@ func TestIntakeTotalRatio(t *testing.T) {
 					t.Fatalf("Open: %v", err)
 				}
 				dst := filepath.Join(t.TempDir(), "out")
-				if err := p.Extract(osFs(), dst); err != nil {
+				if err := p.Extract(t.Context(), osFs(), dst); err != nil {
 					t.Fatalf("Extract: %v", err)
 				}
 				return

@@ -228,7 +228,7 @@ func FuzzOpen(f *testing.F) {
 		}
 		dir := t.TempDir()
 		dst := filepath.Join(dir, "out")
-		if err := p.Extract(osFs(), dst); err != nil {
+		if err := p.Extract(t.Context(), osFs(), dst); err != nil {
 			if got := listTree(t, dir); len(got) != 0 {
 				t.Fatalf("Extract failed (%v) and left %q", err, got)
 			}
