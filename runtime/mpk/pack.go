@@ -117,7 +117,7 @@ func collect(srcDir, out string, skip func(name string) bool) ([]srcFile, error)
 		}
 		switch t := d.Type(); {
 		case t&fs.ModeSymlink != 0:
-			return &Error{File: name, Err: because(ErrSymlink, "symbolic links are not allowed in packages", nil)}
+			return &Error{File: name, Err: because(ErrUnsafePath, "symbolic links are not allowed in packages", nil)}
 		case t.IsDir():
 			return nil
 		case !t.IsRegular():

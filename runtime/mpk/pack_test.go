@@ -104,7 +104,7 @@ func TestPackErrors(t *testing.T) {
 					t.Skipf("cannot make a symlink here: %v", err)
 				}
 			},
-			want: mpk.ErrSymlink, msg: `"assets/passwd"`,
+			want: mpk.ErrUnsafePath, msg: `"assets/passwd"`,
 		},
 		{
 			name: "symlinked folder",
@@ -113,7 +113,7 @@ func TestPackErrors(t *testing.T) {
 					t.Skipf("cannot make a symlink here: %v", err)
 				}
 			},
-			want: mpk.ErrSymlink, msg: `"linked"`,
+			want: mpk.ErrUnsafePath, msg: `"linked"`,
 		},
 		{name: "missing manifest", setup: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "app.json")) }, want: mpk.ErrNoManifest},
 		{name: "invalid manifest", setup: func(t *testing.T, dir string) {

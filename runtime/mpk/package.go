@@ -149,7 +149,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 		}
 		switch {
 		case mode&fs.ModeSymlink != 0:
-			return nil, &Error{File: f.Name, Err: because(ErrSymlink, "symbolic links are not allowed in packages", nil)}
+			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, "symbolic links are not allowed in packages", nil)}
 		case mode&fs.ModeType&^fs.ModeDir != 0:
 			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, fmt.Sprintf("not a regular file or folder (mode %v)", mode), nil)}
 		case dir && f.UncompressedSize64 != 0:
