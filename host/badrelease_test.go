@@ -118,7 +118,7 @@ func packAs(t *testing.T, appID, v string, wasm []byte) string {
 	require.NoError(t, os.WriteFile(filepath.Join(stage, mpk.ManifestName), []byte(manifest), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(stage, "app.wasm"), wasm, 0o644))
 	pkg := filepath.Join(t.TempDir(), "app.mpk")
-	require.NoError(t, mpk.Pack(stage, pkg))
+	require.NoError(t, mpk.Pack(t.Context(), stage, pkg))
 	return pkg
 }
 

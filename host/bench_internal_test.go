@@ -43,7 +43,7 @@ func BenchmarkHotSwap(b *testing.B) {
 	}
 	dir := filepath.Join(home, "v2")
 	p, _ = mpk.OpenFile(pkg, mpk.Limits{})
-	if err := p.Extract(afero.NewOsFs(), dir); err != nil {
+	if err := p.Extract(b.Context(), afero.NewOsFs(), dir); err != nil {
 		b.Fatal(err)
 	}
 	p.Close()

@@ -317,7 +317,7 @@ func TestRSSChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(t.TempDir(), "base")
-	err = p.Extract(afero.NewOsFs(), base)
+	err = p.Extract(t.Context(), afero.NewOsFs(), base)
 	p.Close()
 	if err != nil {
 		t.Fatal(err)

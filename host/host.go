@@ -183,7 +183,7 @@ func (h *Host) LaunchPackage(ctx context.Context, path string, opts LaunchOption
 	m := p.Manifest
 	dir := filepath.Join(h.cfg.Home, "packages", m.AppID, m.Version+"-"+sum[:12])
 	release := claimExtraction(dir) // before Extract: an existing dir must not be pruned under us
-	if err := p.Extract(h.cfg.Fs, dir); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := p.Extract(ctx, h.cfg.Fs, dir); err != nil && !errors.Is(err, fs.ErrExist) {
 		release(nil)
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}

@@ -123,7 +123,7 @@ func guestDir(t *testing.T, name, appID string) string {
 	require.NoError(t, err)
 	defer p.Close()
 	dir := filepath.Join(t.TempDir(), appID)
-	require.NoError(t, p.Extract(afero.NewOsFs(), dir))
+	require.NoError(t, p.Extract(t.Context(), afero.NewOsFs(), dir))
 	m := *p.Manifest
 	m.AppID = appID
 	b, err := json.Marshal(m)

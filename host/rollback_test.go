@@ -78,7 +78,7 @@ func TestLaunchFailureRollsBackInOneColdStart(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(stage, "app.json"), []byte(manifest), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(stage, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00 not a module"), 0o644))
 	pkg := filepath.Join(t.TempDir(), "bad.mpk")
-	require.NoError(t, mpk.Pack(stage, pkg))
+	require.NoError(t, mpk.Pack(t.Context(), stage, pkg))
 	f.kit.Publish(t, pkg, 100)
 
 	// Async cold start: 2.0.0 downloads, and does not compile for applyUpdate.

@@ -1,6 +1,10 @@
 package updater
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/minihost/minihost/runtime/mpk"
+)
 
 // Errors a release server answers with that a Client acts on, over HTTP as
 // the JSON "code" of an error response (which HTTPError.Unwrap maps back)
@@ -21,7 +25,7 @@ var (
 // answer to; the release package's server writes them (with its own codes
 // for its admin errors).
 var apiCodes = map[string]error{
-	"too_big":         ErrTooBig,
+	"too_big":         mpk.ErrTooLarge,
 	"unknown_app":     ErrUnknownApp,
 	"unknown_version": ErrUnknownVersion,
 	"unauthorized":    ErrUnauthorized,

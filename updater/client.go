@@ -17,22 +17,18 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/safename"
 	"github.com/minihost/minihost/updater/internal/wire"
 )
 
-// Errors the Client wraps besides those of VerifyDocument; test with
-// errors.Is.
-var (
-	// ErrHashMismatch: a downloaded package's sha256 is not the signed one.
-	ErrHashMismatch = errors.New("package sha256 does not match the release document")
-	// ErrTooBig: a package or document is over its size limit.
-	ErrTooBig = errors.New("too big")
-)
-
-// DefaultMaxPackageSize bounds a package, on the server (uploads) and the
-// client (downloads), unless configured otherwise.
-const DefaultMaxPackageSize = 64 << 20
+// ErrHashMismatch is wrapped by the Client (Download) and the Store
+// (InstallRelease, Install) when a package's sha256 is not the one the
+// signed release document gives. Besides it and the errors of
+// VerifyDocument, a package or document over its size limit wraps
+// mpk.ErrTooLarge, the one size-limit sentinel of mpk, updater and
+// updater/release. Test with errors.Is; it is a read-only value.
+var ErrHashMismatch = errors.New("package sha256 does not match the release document")
 
 // ClientConfig configures a Client. Only BaseURL and PublicKey are required.
 type ClientConfig struct {
@@ -50,8 +46,8 @@ type ClientConfig struct {
 	Now func() time.Time
 	// Fs is where Download writes; nil: the OS file system.
 	Fs afero.Fs
-	// MaxPackageSize refuses releases larger than this (ErrTooBig);
-	// 0: DefaultMaxPackageSize.
+	// MaxPackageSize refuses releases larger than this (mpk.ErrTooLarge);
+	// 0: mpk.DefaultMaxPackageSize.
 	MaxPackageSize int64
 }
 
@@ -85,7 +81,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.cfg.Fs = afero.NewOsFs()
 	}
 	if c.cfg.MaxPackageSize <= 0 {
-		c.cfg.MaxPackageSize = DefaultMaxPackageSize
+		c.cfg.MaxPackageSize = mpk.DefaultMaxPackageSize
 	}
 	return c, nil
 }
@@ -127,7 +123,7 @@ func (e *HTTPError) Unwrap() error {
 	}
 	switch e.StatusCode {
 	case http.StatusRequestEntityTooLarge:
-		return ErrTooBig
+		return mpk.ErrTooLarge
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return ErrUnauthorized
 	}
@@ -196,7 +192,7 @@ func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64
 		return nil, nil, fmt.Errorf("fetch release document: %w", err)
 	}
 	if len(env) > MaxEnvelopeSize {
-		return nil, nil, fmt.Errorf("fetch release document: %w: over %d bytes", ErrTooBig, MaxEnvelopeSize)
+		return nil, nil, fmt.Errorf("fetch release document: %w: over %d bytes", mpk.ErrTooLarge, MaxEnvelopeSize)
 	}
 	doc, err := VerifyDocument(env, c.cfg.PublicKey, VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: c.cfg.Now()})
 	if err != nil {
@@ -230,7 +226,7 @@ func (c *Client) Download(ctx context.Context, rel *Release, path string, progre
 		return 0, fmt.Errorf("download package: %w: %v", ErrInvalidDocument, err)
 	}
 	if rel.Size > c.cfg.MaxPackageSize {
-		return 0, fmt.Errorf("download package %s: %w: %d bytes, limit %d", rel.Version, ErrTooBig, rel.Size, c.cfg.MaxPackageSize)
+		return 0, fmt.Errorf("download package %s: %w: %d bytes, limit %d", rel.Version, mpk.ErrTooLarge, rel.Size, c.cfg.MaxPackageSize)
 	}
 	n, resumed, err := c.download(ctx, rel, path, true, progress)
 	if errors.Is(err, ErrHashMismatch) && resumed {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/updatertest"
@@ -129,8 +130,8 @@ func TestClientDownloadBadServers(t *testing.T) {
 	}
 	t.Run("too big for the client", func(t *testing.T) {
 		c, _ := updater.NewClient(updater.ClientConfig{BaseURL: "http://127.0.0.1:1", PublicKey: testKey().Public().(ed25519PublicKey), MaxPackageSize: 10})
-		if _, err := c.Download(t.Context(), rel, filepath.Join(t.TempDir(), "x"), nil); !errors.Is(err, updater.ErrTooBig) {
-			t.Fatalf("err = %v, want ErrTooBig", err)
+		if _, err := c.Download(t.Context(), rel, filepath.Join(t.TempDir(), "x"), nil); !errors.Is(err, mpk.ErrTooLarge) {
+			t.Fatalf("err = %v, want mpk.ErrTooLarge", err)
 		}
 	})
 }

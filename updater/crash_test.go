@@ -114,7 +114,7 @@ func crashPackage(t *testing.T, dir, v string, assets bool) string {
 		}
 	}
 	pkg := filepath.Join(dir, v+mpk.Ext)
-	if err := mpk.Pack(src, pkg); err != nil {
+	if err := mpk.Pack(t.Context(), src, pkg); err != nil {
 		t.Fatal(err)
 	}
 	return pkg
@@ -637,7 +637,7 @@ func TestCrashPowerCutFirstInstall(t *testing.T) {
 		}
 	}
 	pkg := filepath.Join(t.TempDir(), "first"+mpk.Ext)
-	if err := mpk.Pack(src, pkg); err != nil {
+	if err := mpk.Pack(t.Context(), src, pkg); err != nil {
 		t.Fatal(err)
 	}
 	home := t.TempDir()

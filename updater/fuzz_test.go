@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/release"
@@ -27,7 +28,7 @@ import (
 // verifyErrors are the errors VerifyDocument may return with a valid
 // public key: anything else is a bug.
 var verifyErrors = []error{
-	updater.ErrTooBig, updater.ErrUnsigned, updater.ErrBadSignature, updater.ErrInvalidDocument,
+	mpk.ErrTooLarge, updater.ErrUnsigned, updater.ErrBadSignature, updater.ErrInvalidDocument,
 	updater.ErrWrongApp, updater.ErrExpired, updater.ErrReplay,
 }
 

@@ -38,13 +38,6 @@ import (
 // The file list, written durably before the version's folder is renamed
 // into place, lets Check tell a complete folder from a damaged one.
 
-var (
-	// ErrChecksum is wrapped by InstallRelease (and Install) when the
-	// package file's sha256 is not the one the signed release document
-	// gives.
-	ErrChecksum = errors.New("package checksum mismatch")
-)
-
 const (
 	storeStateFile     = "state.json"
 	storeVersionsDir   = "versions"
@@ -409,7 +402,7 @@ func (s *Store) isInstalling(dir string) bool {
 // usable through ReadAt: one open serves the hash and what follows, so the
 // bytes used are the bytes hashed even if the path is replaced meanwhile.
 func openHashed(fsys afero.Fs, path string) (f afero.File, sum string, size int64, err error) {
-	f, err = mpk.OpenRegularFs(fsys, path)
+	f, err = openRegular(fsys, path)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -418,6 +411,43 @@ func openHashed(fsys afero.Fs, path string) (f afero.File, sum string, size int6
 		return nil, "", 0, fmt.Errorf("read %s: %w", path, err)
 	}
 	return f, sum, size, nil
+}
+
+// openRegular opens path on fsys for reading, refusing anything but a
+// regular file with an error wrapping mpk.ErrNotRegular. On the operating
+// system's file system it is mpk.OpenRegular, which cannot block on a
+// named pipe even one swapped in after the check; on other file systems
+// (wrappers and test doubles) the type is checked before and after the
+// open.
+func openRegular(fsys afero.Fs, path string) (afero.File, error) {
+	if _, ok := fsys.(*afero.OsFs); ok {
+		return mpk.OpenRegular(path)
+	}
+	check := func(st fs.FileInfo) error {
+		if !st.Mode().IsRegular() {
+			return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (mode %v)", mpk.ErrNotRegular, st.Mode().Type())}
+		}
+		return nil
+	}
+	st, err := fsys.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(st); err != nil {
+		return nil, err
+	}
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if st, err = f.Stat(); err == nil {
+		err = check(st)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // mkdirAllSync is MkdirAll that also makes each folder it creates durable

@@ -23,7 +23,7 @@ import (
 //
 // pkgFile is a path on the store's Fs. installExtract first checks that the
 // file's sha256 is wantSHA256 (from the verified release document) and
-// refuses a mismatch with ErrChecksum before anything reads the file. Then
+// refuses a mismatch with ErrHashMismatch before anything reads the file. Then
 // extract creates and fills the folder dir, a path on the store's Fs that
 // does not exist yet; the folder is renamed to PackageDir(appID, version)
 // and recorded as installed and verified. On any error nothing is
@@ -68,7 +68,7 @@ func checkInstallArgs(appID, version, wantSHA256 string) (string, error) {
 }
 
 func checksumError(pkgFile, got, want string) error {
-	return fmt.Errorf("%w: %s has sha256 %s, the release document says %s", ErrChecksum, pkgFile, got, want)
+	return fmt.Errorf("%w: %s has sha256 %s, the release document says %s", ErrHashMismatch, pkgFile, got, want)
 }
 
 // install extracts a checked package (extract fills the folder it is

@@ -22,7 +22,7 @@ import (
 // Fs), downloaded for rel of appID: the one entry point for installing a
 // package. In order it checks that the file is a regular file (a named
 // pipe in its place fails at once) whose sha256 is rel.SHA256 (else
-// ErrChecksum, before anything else reads the file) and whose size is
+// ErrHashMismatch, before anything else reads the file) and whose size is
 // rel.Size; opens it as a package (mpk.Open, with the default limits);
 // checks that its manifest names appID and rel.Version; and extracts it
 // with the package's own checks into PackageDir(appID, rel.Version),
@@ -77,7 +77,7 @@ func (s *Store) InstallRelease(ctx context.Context, appID string, rel *Release, 
 	if m := p.Manifest; m.AppID != appID || m.Version != rel.Version {
 		return fmt.Errorf("package %s holds %s %s, the release document says %s %s", pkgFile, m.AppID, m.Version, appID, rel.Version)
 	}
-	return s.install(ctx, appID, rel.Version, pkgFile, func(dir string) error { return p.Extract(s.fs, dir) })
+	return s.install(ctx, appID, rel.Version, pkgFile, func(dir string) error { return p.Extract(ctx, s.fs, dir) })
 }
 
 // RecordCheck saves envelope, the raw signed release document a check just
@@ -91,7 +91,7 @@ func (s *Store) RecordCheck(ctx context.Context, appID string, envelope []byte, 
 		return fmt.Errorf("record check of %s: empty release document", appID)
 	}
 	if len(envelope) > MaxEnvelopeSize {
-		return fmt.Errorf("record check of %s: %w: document is %d bytes, limit %d", appID, ErrTooBig, len(envelope), MaxEnvelopeSize)
+		return fmt.Errorf("record check of %s: %w: document is %d bytes, limit %d", appID, mpk.ErrTooLarge, len(envelope), MaxEnvelopeSize)
 	}
 	err := s.updateCtx(ctx, appID, func(st *AppState) error {
 		if seq < st.LastSequence || (seq == st.LastSequence && bytes.Equal(envelope, st.LastDocument)) {

@@ -35,7 +35,7 @@ func packFiles(t *testing.T, appID, v string, files map[string]string) (string, 
 		}
 	}
 	pkg := filepath.Join(dir, v+mpk.Ext)
-	if err := mpk.Pack(src, pkg); err != nil {
+	if err := mpk.Pack(t.Context(), src, pkg); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(pkg)
@@ -118,7 +118,7 @@ func TestStoreInstallRelease(t *testing.T) {
 		mention []string // in the error
 	}{
 		{name: "checksum mismatch, before the file is read as a package", pkg: garbage,
-			rel: with(rel, func(r *Release) { r.SHA256 = strings.Repeat("0", 64) }), sentry: ErrChecksum,
+			rel: with(rel, func(r *Release) { r.SHA256 = strings.Repeat("0", 64) }), sentry: ErrHashMismatch,
 			mention: []string{"the release document says " + strings.Repeat("0", 64)}},
 		{name: "sha256 not hex", pkg: pkg, rel: with(rel, func(r *Release) { r.SHA256 = "xyz" }), mention: []string{"not 64 hex digits"}},
 		{name: "version not canonical", pkg: pkg, rel: with(rel, func(r *Release) { r.Version = "1.2" }), mention: []string{`version "1.2"`}},
@@ -247,7 +247,7 @@ func TestStoreRecordCheck(t *testing.T) {
 		{name: "same sequence, re-signed", savedSeq: 3, env: envB, seq: 3, wantEnv: envB, wantSeq: 3},
 		{name: "older sequence: no change", savedSeq: 3, env: envB, seq: 2, wantEnv: envA, wantSeq: 3},
 		{name: "empty document", savedSeq: 3, env: nil, seq: 4, wantErr: "empty release document", wantEnv: envA, wantSeq: 3},
-		{name: "document too big", savedSeq: 3, env: bytes.Repeat([]byte(" "), MaxEnvelopeSize+1), seq: 4, wantErr: "too big", wantEnv: envA, wantSeq: 3},
+		{name: "document too big", savedSeq: 3, env: bytes.Repeat([]byte(" "), MaxEnvelopeSize+1), seq: 4, wantErr: "too large", wantEnv: envA, wantSeq: 3},
 		{name: "context ended", savedSeq: 3, ctx: canceledContext, env: envB, seq: 4, wantErr: "context canceled", wantEnv: envA, wantSeq: 3},
 		{name: "unsafe app id", appID: "../etc", env: envB, seq: 4, wantErr: "app id"},
 	}

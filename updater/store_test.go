@@ -156,7 +156,7 @@ func TestStoreInstall(t *testing.T) {
 		wantErr string
 		sentry  error
 	}{
-		{"wrong sha256", "1.0.0", strings.Repeat("0", 64), nil, "the release document says", ErrChecksum},
+		{"wrong sha256", "1.0.0", strings.Repeat("0", 64), nil, "the release document says", ErrHashMismatch},
 		{"sha256 not hex", "1.0.0", "xyz", nil, "not 64 hex digits", nil},
 		{"version not canonical", "1.0", sum, nil, `version "1.0"`, nil},
 		{"extract fails", "1.0.0", sum, func(n *int) func(string) error {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/wire"
 )
 
@@ -29,7 +30,7 @@ var (
 )
 
 // MaxEnvelopeSize bounds a signed release document envelope in bytes;
-// VerifyDocument and the Client refuse larger ones with ErrTooBig.
+// VerifyDocument and the Client refuse larger ones with mpk.ErrTooLarge.
 const MaxEnvelopeSize = 1 << 20
 
 // KeyID returns the short id of a public key: the hex of the first 8 bytes
@@ -68,7 +69,7 @@ type VerifyOptions struct {
 // VerifyDocument checks a signed release document envelope offline and
 // returns the document it carries. In order: opts is complete (AppID set,
 // Now set unless WaiveExpiry); the envelope is at most MaxEnvelopeSize
-// (ErrTooBig) and has a body and signature (ErrUnsigned); the signature
+// (mpk.ErrTooLarge) and has a body and signature (ErrUnsigned); the signature
 // verifies with pub over the raw signed bytes, before they are parsed
 // (ErrBadSignature); the document is well formed (ErrInvalidDocument), is
 // for opts.AppID (ErrWrongApp), has not expired at opts.Now (ErrExpired,
@@ -94,7 +95,7 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) 
 		return wrap(fmt.Errorf("public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize))
 	}
 	if len(envelope) > MaxEnvelopeSize {
-		return wrap(fmt.Errorf("%w: envelope is %d bytes, limit %d", ErrTooBig, len(envelope), MaxEnvelopeSize))
+		return wrap(fmt.Errorf("%w: envelope is %d bytes, limit %d", mpk.ErrTooLarge, len(envelope), MaxEnvelopeSize))
 	}
 	var env wire.Envelope
 	if err := json.Unmarshal(envelope, &env); err != nil {

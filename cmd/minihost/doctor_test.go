@@ -33,7 +33,7 @@ func doctorHome(t *testing.T) string {
 			}
 		}
 		pkg := filepath.Join(t.TempDir(), v+mpk.Ext)
-		if err := mpk.Pack(src, pkg); err != nil {
+		if err := mpk.Pack(t.Context(), src, pkg); err != nil {
 			t.Fatal(err)
 		}
 		data, err := os.ReadFile(pkg)

@@ -18,7 +18,7 @@ func runPack(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *out == "" {
 		return usageError(fs, stderr, "missing -o FILE")
 	}
-	if err := mpk.Pack(dir, *out); err != nil {
+	if err := mpk.Pack(ctx, dir, *out); err != nil {
 		fmt.Fprintf(stderr, "minihost pack: %v\n", err)
 		return 1
 	}

@@ -177,7 +177,7 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string
 	if len(gos) > 0 {
 		err = mpk.Build(ctx, target, out, mpk.BuildOptions{Stderr: stderr})
 	} else {
-		err = mpk.Pack(target, out)
+		err = mpk.Pack(ctx, target, out)
 	}
 	if err != nil {
 		cleanup()

@@ -51,18 +51,6 @@ func WriteFile(fsys afero.Fs, path string, data []byte, perm os.FileMode) error 
 	}, nil)
 }
 
-// WriteReader is WriteFile with the contents copied from r; it returns the
-// number of bytes copied. It is safe for concurrent use.
-func WriteReader(fsys afero.Fs, path string, r io.Reader, perm os.FileMode) (int64, error) {
-	var n int64
-	err := WriteFunc(fsys, path, perm, func(w io.Writer) error {
-		var err error
-		n, err = io.Copy(w, r)
-		return err
-	}, nil)
-	return n, err
-}
-
 // WriteFunc is WriteFile with the contents written by fill. When check is
 // not nil it runs on the complete, synced and closed temporary file (its
 // path on fsys) before the rename, and its error, returned as it is,

@@ -34,7 +34,7 @@ type BuildOptions struct {
 // does. A stale prebuilt entry file in srcDir is ignored.
 //
 // A failed compilation returns an error naming srcDir and holding the
-// compiler's output. ctx cancels the compiler. On any error out is
+// compiler's output. ctx cancels the compiler and the packing. On any error out is
 // untouched. Build is safe to call concurrently (each call compiles in its
 // own temporary folder).
 func Build(ctx context.Context, srcDir, out string, opt BuildOptions) error {
@@ -62,7 +62,7 @@ func Build(ctx context.Context, srcDir, out string, opt BuildOptions) error {
 		return fmt.Errorf("build %s: %w", srcDir, err)
 	}
 	files = append(files, srcFile{name: m.Entry, path: wasm})
-	if err := writePackage(out, manifest, files); err != nil {
+	if err := writePackage(ctx, out, manifest, files); err != nil {
 		return fmt.Errorf("build %s: %w", srcDir, err)
 	}
 	return nil

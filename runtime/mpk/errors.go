@@ -17,7 +17,8 @@ var (
 	// manifest format.
 	ErrInvalidManifest = errors.New("invalid manifest")
 	// ErrUnsafePath reports an entry name that is not a clean local path,
-	// a duplicate, or an entry that is not a regular file or folder.
+	// a duplicate, or an entry that is not a regular file or folder (a
+	// symbolic link, in a package or a source folder, among them).
 	ErrUnsafePath = errors.New("unsafe path")
 	// ErrTooLarge reports a package, file, file count, total size or
 	// compression ratio above the Limits.
@@ -29,8 +30,6 @@ var (
 	ErrNoManifest = errors.New("no app.json")
 	// ErrNoEntry reports a manifest whose entry file is not in the package.
 	ErrNoEntry = errors.New("entry file missing")
-	// ErrSymlink reports a symbolic link in a package or a source folder.
-	ErrSymlink = errors.New("symbolic link")
 	// ErrInvalidVersion reports a version that breaks the version rule
 	// (see ParseVersion): too long, not SemVer, or not canonical. In an
 	// app.json it comes with ErrInvalidManifest.

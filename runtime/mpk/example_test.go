@@ -3,6 +3,7 @@ package mpk_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -17,6 +18,7 @@ import (
 // A publisher packs a folder holding app.json, the prebuilt module and
 // assets; a host opens the package, which validates it, and installs it.
 func Example() {
+	ctx := context.Background()
 	src, err := os.MkdirTemp("", "mpk-example-")
 	if err != nil {
 		log.Fatal(err)
@@ -34,7 +36,7 @@ func Example() {
 	}
 
 	out := filepath.Join(src, "counter"+mpk.Ext)
-	if err := mpk.Pack(src, out); err != nil {
+	if err := mpk.Pack(ctx, src, out); err != nil {
 		log.Fatal(err)
 	}
 
@@ -46,10 +48,10 @@ func Example() {
 	fmt.Println(p.Manifest.AppID, p.Manifest.SemVer(), p.Files())
 
 	home := afero.NewMemMapFs()
-	if err := p.Extract(home, "/apps/demo.counter/1.0.0"); err != nil {
+	if err := p.Extract(ctx, home, "/apps/demo.counter/1.0.0"); err != nil {
 		log.Fatal(err)
 	}
-	err = p.Extract(home, "/apps/demo.counter/1.0.0")
+	err = p.Extract(ctx, home, "/apps/demo.counter/1.0.0")
 	fmt.Println("second install:", errors.Is(err, os.ErrExist))
 	// Output:
 	// demo.counter 1.0.0 [app.json app.wasm img/logo.svg]

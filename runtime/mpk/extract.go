@@ -2,6 +2,7 @@ package mpk
 
 import (
 	"archive/zip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -29,9 +30,11 @@ import (
 // sync the parent after the rename, reported while dir stays complete.
 // Files get mode 0644, folders 0755.
 //
-// Extract may run concurrently with other reads of the Package; two
-// Extracts racing for the same dir leave one complete copy or fail.
-func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
+// ctx cancels the extraction between files (the error then wraps
+// ctx.Err() and nothing is left behind). Extract may run concurrently with
+// other reads of the Package; two Extracts racing for the same dir leave
+// one complete copy or fail.
+func (p *Package) Extract(ctx context.Context, fsys afero.Fs, dir string) (err error) {
 	dir = filepath.Clean(dir)
 	if _, err := fsys.Stat(dir); err == nil {
 		return fmt.Errorf("extract package to %s: %w", dir, fs.ErrExist)
@@ -79,6 +82,9 @@ func (p *Package) Extract(fsys afero.Fs, dir string) (err error) {
 	// Counted from the bytes actually written, whatever the headers say.
 	remaining := p.lim.maxTotal(p.Size)
 	for _, f := range p.files {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("extract package to %s: %w", dir, err)
+		}
 		n, err := extractFile(fsys, filepath.Join(tmp, filepath.FromSlash(f.Name)), f, min(p.lim.MaxFileSize, remaining))
 		if err != nil {
 			return fmt.Errorf("extract package to %s: %w", dir, err)

@@ -2,6 +2,7 @@ package mpk_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -37,7 +38,7 @@ func TestExtract(t *testing.T) {
 	t.Run("os", func(t *testing.T) {
 		root := t.TempDir()
 		dst := filepath.Join(root, "apps", "demo.counter", "1.0.0")
-		if err := p.Extract(osFs(), dst); err != nil {
+		if err := p.Extract(t.Context(), osFs(), dst); err != nil {
 			t.Fatalf("Extract: %v", err)
 		}
 		want := []string{"a", "a/b", "a/b/c.txt", "app.json", "app.wasm", "empty", "img", "img/logo.png"}
@@ -61,7 +62,7 @@ func TestExtract(t *testing.T) {
 
 	t.Run("memory", func(t *testing.T) {
 		mem := afero.NewMemMapFs()
-		if err := p.Extract(mem, "/apps/x"); err != nil {
+		if err := p.Extract(t.Context(), mem, "/apps/x"); err != nil {
 			t.Fatalf("Extract: %v", err)
 		}
 		got, err := afero.ReadFile(mem, "/apps/x/img/logo.png")
@@ -74,7 +75,7 @@ func TestExtract(t *testing.T) {
 		root := t.TempDir()
 		dst := filepath.Join(root, "1.0.0")
 		writeFile(t, filepath.Join(dst, "keep.txt"), "mine")
-		err := p.Extract(osFs(), dst)
+		err := p.Extract(t.Context(), osFs(), dst)
 		if !errors.Is(err, fs.ErrExist) {
 			t.Fatalf("Extract over an existing folder: %v, want fs.ErrExist", err)
 		}
@@ -88,7 +89,7 @@ func TestExtract(t *testing.T) {
 		if err := os.Mkdir(dst, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Extract(osFs(), dst); !errors.Is(err, fs.ErrExist) {
+		if err := p.Extract(t.Context(), osFs(), dst); !errors.Is(err, fs.ErrExist) {
 			t.Fatalf("Extract: %v, want fs.ErrExist", err)
 		}
 	})
@@ -153,6 +154,7 @@ func TestExtractLeavesNothingOnError(t *testing.T) {
 		name    string
 		entries []entry
 		fs      func(afero.Fs) afero.Fs
+		cancel  bool // the context is canceled before Extract
 		want    error
 	}{
 		{name: "write fails", entries: good, fs: func(base afero.Fs) afero.Fs { return &failFs{Fs: base, writeAfter: 10} }, want: errDiskFull},
@@ -160,6 +162,7 @@ func TestExtractLeavesNothingOnError(t *testing.T) {
 		{name: "rename fails", entries: good, fs: func(base afero.Fs) afero.Fs { return &failFs{Fs: base, writeAfter: -1, renameErr: fs.ErrPermission} }, want: fs.ErrPermission},
 		{name: "entry longer than declared", entries: []entry{{name: "app.json", body: manifestOK}, {name: "a.txt", body: "a"}, stored("app.wasm", body, 8, wasmMin)}, want: mpk.ErrNotZip},
 		{name: "bad checksum", entries: append(basic(), stored("z.txt", "data", 4, "other")), want: mpk.ErrNotZip},
+		{name: "canceled", entries: good, cancel: true, want: context.Canceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +172,12 @@ func TestExtractLeavesNothingOnError(t *testing.T) {
 			if tt.fs != nil {
 				fsys = tt.fs(fsys)
 			}
-			err := p.Extract(fsys, filepath.Join(root, "1.0.0"))
+			ctx, cancel := context.WithCancel(t.Context())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			err := p.Extract(ctx, fsys, filepath.Join(root, "1.0.0"))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Extract: %v, want an error wrapping %v", err, tt.want)
 			}
@@ -191,7 +199,7 @@ func TestExtractBoundedByLimits(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	root := t.TempDir()
-	if err := p.Extract(osFs(), filepath.Join(root, "v")); err == nil {
+	if err := p.Extract(t.Context(), osFs(), filepath.Join(root, "v")); err == nil {
 		t.Fatal("Extract succeeded on entries longer than declared")
 	}
 	if got := listTree(t, root); len(got) != 0 {

@@ -8,6 +8,7 @@ import (
 	version "github.com/hashicorp/go-version"
 
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // FuzzParseVersion checks the package version rules against go-version,
@@ -89,7 +90,7 @@ func withoutBuild(s string) string {
 // exactly when ParseVersion accepts s.
 func checkManifestVersion(t *testing.T, s string, ok bool) {
 	t.Helper()
-	raw, err := json.Marshal(map[string]any{"appId": "demo.fuzz", "version": s, "abi": mpk.ABIVersion, "entry": "app.wasm"})
+	raw, err := json.Marshal(map[string]any{"appId": "demo.fuzz", "version": s, "abi": abi.Version, "entry": "app.wasm"})
 	if err != nil {
 		return // not representable in JSON (invalid UTF-8 is replaced): nothing to compare
 	}

@@ -80,7 +80,7 @@ func TestIntakeExtractCountsWrittenBytes(t *testing.T) {
 	}
 	p.lim.MaxTotalRatio = DefaultMaxTotalRatio // as if the headers had lied to Open
 	root := t.TempDir()
-	err = p.Extract(afero.NewOsFs(), filepath.Join(root, "out"))
+	err = p.Extract(t.Context(), afero.NewOsFs(), filepath.Join(root, "out"))
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "remaining limit of") {
 		t.Fatalf("Extract: %v, want ErrTooLarge on the remaining total", err)
 	}

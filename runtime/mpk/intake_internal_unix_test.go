@@ -43,9 +43,8 @@ func TestIntakeOpenRecheckPipe(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		var nerr *NotRegularError
-		if !errors.As(err, &nerr) || !strings.Contains(err.Error(), "open "+fifo+": not a regular file (named pipe)") {
-			t.Fatalf("openChecked = %v, want a NotRegularError for the named pipe", err)
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "open "+fifo+": not a regular file (named pipe)") {
+			t.Fatalf("openChecked = %v, want ErrNotRegular for the named pipe", err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the open blocked on a named pipe")

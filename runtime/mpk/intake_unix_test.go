@@ -77,7 +77,7 @@ func TestIntakeNamedPipe(t *testing.T) {
 		{name: "Pack with app.json a pipe", run: func(t *testing.T) (string, error) {
 			src := mkfifo(t, "app.json")
 			return src, withinDeadline(t, func() error {
-				return mpk.Pack(filepath.Dir(src), filepath.Join(t.TempDir(), "x.mpk"))
+				return mpk.Pack(t.Context(), filepath.Dir(src), filepath.Join(t.TempDir(), "x.mpk"))
 			})
 		}},
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -22,14 +21,11 @@ import (
 const (
 	// ManifestName is the name of the manifest at the root of a package.
 	ManifestName = "app.json"
-	// ABIVersion is the guest ABI version this host speaks (runtime/ABI.md,
-	// abi.Version). A manifest must declare exactly this version.
-	ABIVersion = abi.Version
 	// Ext is the file name extension of a package.
 	Ext = ".mpk"
-	// MaxAppIDLen bounds an app id in bytes: it names folders on every
+	// maxAppIDLen bounds an app id in bytes: it names folders on every
 	// client and the server and is part of URLs.
-	MaxAppIDLen = 64
+	maxAppIDLen = 64
 	// MaxVersionLen bounds a package version in bytes. A version names
 	// files and folders on every client and the server, with prefixes and
 	// suffixes added (downloads/V.mpk.part, temporary names), and file
@@ -40,16 +36,9 @@ const (
 	maxManifestSize = 64 << 10
 )
 
-// KnownPermissions returns the permission names a manifest may request,
-// sorted. ABI version 1 defines none, so it returns an empty list and every
-// requested permission is refused. Each call returns a fresh slice, which
-// the caller may modify. It is safe for concurrent use.
-func KnownPermissions() []string {
-	return slices.Sorted(maps.Keys(knownPermissions))
-}
-
-// knownPermissions is the set KnownPermissions lists and ParseManifest
-// checks against. Host APIs that need a grant add their names here when
+// knownPermissions is the set of permission names a manifest may request,
+// which ParseManifest checks against. ABI version 1 defines none, so every
+// requested permission is refused. Host APIs that need a grant add their names here when
 // they arrive. Nothing modifies it at run time; tests add names through
 // export_test.go.
 var knownPermissions = map[string]bool{}
@@ -58,20 +47,21 @@ var knownPermissions = map[string]bool{}
 // ParseManifest or found in a Package is valid; treat it as read-only
 // (values are safe to share between goroutines).
 type Manifest struct {
-	// AppID identifies the app: 1 to 64 (MaxAppIDLen) of a-z, 0-9, '.',
+	// AppID identifies the app: 1 to 64 (maxAppIDLen) of a-z, 0-9, '.',
 	// '-', '_', starting with a letter.
 	AppID string `json:"appId"`
 	// Version is the package's semantic version, as written: see
 	// ParseVersion (at most MaxVersionLen bytes).
 	Version string `json:"version"`
-	// ABI is the guest ABI version; it must equal ABIVersion.
+	// ABI is the guest ABI version; it must equal abi.Version, the one
+	// this host speaks (runtime/ABI.md).
 	ABI int `json:"abi"`
 	// Entry is the slash-separated path of the entry module in the package.
 	Entry string `json:"entry"`
 	// Name is the display name; it may be empty.
 	Name string `json:"name,omitempty"`
 	// Permissions lists the host permissions the app asks for; each must
-	// be listed by KnownPermissions.
+	// be one this host knows (ABI version 1 defines none).
 	Permissions []string `json:"permissions,omitempty"`
 
 	semver *version.Version
@@ -244,8 +234,8 @@ func (m *Manifest) validate() error {
 		return manifestErr("version", invalid("invalid semantic version "+quoteVersion(m.Version), err))
 	}
 	m.semver = v
-	if m.ABI != ABIVersion {
-		return manifestErr("abi", invalid(fmt.Sprintf("ABI version %d is not supported (this host speaks %d)", m.ABI, ABIVersion), nil))
+	if m.ABI != abi.Version {
+		return manifestErr("abi", invalid(fmt.Sprintf("ABI version %d is not supported (this host speaks %d)", m.ABI, abi.Version), nil))
 	}
 	if err := checkEntry(m.Entry); err != nil {
 		return manifestErr("entry", err)
@@ -263,7 +253,7 @@ func (m *Manifest) validate() error {
 
 func checkAppID(id string) error {
 	const rule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
-	if len(id) == 0 || len(id) > MaxAppIDLen || id[0] < 'a' || id[0] > 'z' {
+	if len(id) == 0 || len(id) > maxAppIDLen || id[0] < 'a' || id[0] > 'z' {
 		return invalid(fmt.Sprintf("app id %q %s", id, rule), nil)
 	}
 	for i := 0; i < len(id); i++ {

@@ -2,6 +2,7 @@ package mpk
 
 import (
 	"archive/zip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,8 +31,10 @@ var packTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 // The result is validated with Open (default Limits) before it replaces
 // out, written atomically (temporary file, sync, rename, sync folder), and
 // identical inputs give an identical file. On any error out is untouched
-// and no temporary file remains.
-func Pack(srcDir, out string) error {
+// and no temporary file remains. ctx cancels the write between files (the
+// error then wraps ctx.Err()). Pack keeps no state: concurrent calls for
+// distinct outputs are safe, and for one output the last rename wins.
+func Pack(ctx context.Context, srcDir, out string) error {
 	manifest, _, err := readSourceManifest(srcDir)
 	if err != nil {
 		return fmt.Errorf("pack %s: %w", srcDir, err)
@@ -40,7 +43,7 @@ func Pack(srcDir, out string) error {
 	if err != nil {
 		return fmt.Errorf("pack %s: %w", srcDir, err)
 	}
-	if err := writePackage(out, manifest, files); err != nil {
+	if err := writePackage(ctx, out, manifest, files); err != nil {
 		return fmt.Errorf("pack %s: %w", srcDir, err)
 	}
 	return nil
@@ -114,7 +117,7 @@ func collect(srcDir, out string, skip func(name string) bool) ([]srcFile, error)
 		}
 		switch t := d.Type(); {
 		case t&fs.ModeSymlink != 0:
-			return &Error{File: name, Err: because(ErrSymlink, "symbolic links are not allowed in packages", nil)}
+			return &Error{File: name, Err: because(ErrUnsafePath, "symbolic links are not allowed in packages", nil)}
 		case t.IsDir():
 			return nil
 		case !t.IsRegular():
@@ -146,8 +149,9 @@ func collect(srcDir, out string, skip func(name string) bool) ([]srcFile, error)
 }
 
 // writePackage zips app.json (manifest) and files into out atomically,
-// validating the result with Open before the rename.
-func writePackage(out string, manifest []byte, files []srcFile) error {
+// validating the result with Open before the rename. ctx is checked
+// before each file.
+func writePackage(ctx context.Context, out string, manifest []byte, files []srcFile) error {
 	files = append([]srcFile(nil), files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
 	osfs := afero.NewOsFs()
@@ -160,6 +164,9 @@ func writePackage(out string, manifest []byte, files []srcFile) error {
 			return err
 		}
 		for _, f := range files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if err := addFile(zw, f.name, func(w io.Writer) error {
 				src, err := OpenRegular(f.path) // collect saw a regular file; it may have changed since
 				if err != nil {

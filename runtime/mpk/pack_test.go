@@ -43,7 +43,7 @@ func TestPack(t *testing.T) {
 	src := sourceDir(t)
 	outDir := t.TempDir()
 	out := filepath.Join(outDir, "demo.mpk")
-	if err := mpk.Pack(src, out); err != nil {
+	if err := mpk.Pack(t.Context(), src, out); err != nil {
 		t.Fatalf("Pack: %v", err)
 	}
 	p, err := mpk.OpenFile(out, mpk.Limits{})
@@ -61,7 +61,7 @@ func TestPack(t *testing.T) {
 
 	// Same input, same bytes: release hashes are reproducible.
 	out2 := filepath.Join(outDir, "again.mpk")
-	if err := mpk.Pack(src, out2); err != nil {
+	if err := mpk.Pack(t.Context(), src, out2); err != nil {
 		t.Fatalf("second Pack: %v", err)
 	}
 	a, _ := os.ReadFile(out)
@@ -75,7 +75,7 @@ func TestPackIntoSourceFolder(t *testing.T) {
 	src := sourceDir(t)
 	out := filepath.Join(src, "demo.mpk")
 	for i := range 2 { // the second run must not pack the first one's output
-		if err := mpk.Pack(src, out); err != nil {
+		if err := mpk.Pack(t.Context(), src, out); err != nil {
 			t.Fatalf("Pack #%d: %v", i+1, err)
 		}
 	}
@@ -91,10 +91,11 @@ func TestPackIntoSourceFolder(t *testing.T) {
 
 func TestPackErrors(t *testing.T) {
 	tests := []struct {
-		name  string
-		setup func(t *testing.T, dir string)
-		want  error
-		msg   string
+		name   string
+		setup  func(t *testing.T, dir string)
+		want   error
+		msg    string
+		cancel bool // the context is canceled before Pack
 	}{
 		{
 			name: "symlink",
@@ -103,7 +104,7 @@ func TestPackErrors(t *testing.T) {
 					t.Skipf("cannot make a symlink here: %v", err)
 				}
 			},
-			want: mpk.ErrSymlink, msg: `"assets/passwd"`,
+			want: mpk.ErrUnsafePath, msg: `"assets/passwd"`,
 		},
 		{
 			name: "symlinked folder",
@@ -112,7 +113,7 @@ func TestPackErrors(t *testing.T) {
 					t.Skipf("cannot make a symlink here: %v", err)
 				}
 			},
-			want: mpk.ErrSymlink, msg: `"linked"`,
+			want: mpk.ErrUnsafePath, msg: `"linked"`,
 		},
 		{name: "missing manifest", setup: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "app.json")) }, want: mpk.ErrNoManifest},
 		{name: "invalid manifest", setup: func(t *testing.T, dir string) {
@@ -127,6 +128,7 @@ func TestPackErrors(t *testing.T) {
 				t.Skip("case-insensitive file system")
 			}
 		}, want: mpk.ErrUnsafePath, msg: "letter case"},
+		{name: "canceled", setup: func(t *testing.T, dir string) {}, cancel: true, want: context.Canceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +137,12 @@ func TestPackErrors(t *testing.T) {
 			outDir := t.TempDir()
 			out := filepath.Join(outDir, "demo.mpk")
 			writeFile(t, out, "previous")
-			err := mpk.Pack(src, out)
+			ctx, cancel := context.WithCancel(t.Context())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			err := mpk.Pack(ctx, src, out)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Pack: %v, want an error wrapping %v", err, tt.want)
 			}
@@ -160,7 +167,7 @@ func sameFile(t *testing.T, dir string) bool {
 
 func TestPackNoOutputFolder(t *testing.T) {
 	src := sourceDir(t)
-	err := mpk.Pack(src, filepath.Join(t.TempDir(), "missing", "demo.mpk"))
+	err := mpk.Pack(t.Context(), src, filepath.Join(t.TempDir(), "missing", "demo.mpk"))
 	if err == nil {
 		t.Fatal("Pack into a missing folder succeeded")
 	}

@@ -149,7 +149,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 		}
 		switch {
 		case mode&fs.ModeSymlink != 0:
-			return nil, &Error{File: f.Name, Err: because(ErrSymlink, "symbolic links are not allowed in packages", nil)}
+			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, "symbolic links are not allowed in packages", nil)}
 		case mode&fs.ModeType&^fs.ModeDir != 0:
 			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, fmt.Sprintf("not a regular file or folder (mode %v)", mode), nil)}
 		case dir && f.UncompressedSize64 != 0:
@@ -249,7 +249,7 @@ func nextSlash(s string, i int) int {
 // OpenFile opens and validates the package file at path, like Open. The
 // returned Package holds the file open: the caller must call Close. A path
 // that is not a regular file (a named pipe, a device) is refused without
-// blocking, with a *NotRegularError (see OpenRegular).
+// blocking, with an error wrapping ErrNotRegular (see OpenRegular).
 func OpenFile(path string, lim Limits) (*Package, error) {
 	f, err := OpenRegular(path)
 	if err != nil {

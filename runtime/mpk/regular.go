@@ -6,35 +6,24 @@ import (
 	"io"
 	"io/fs"
 	"os"
-
-	"github.com/spf13/afero"
 )
 
-// ErrNotRegular is wrapped by OpenRegular, OpenRegularFs, OpenFile, Pack
-// and Build for a path that is not a regular file: a named pipe, a device,
-// a socket or a folder. Reading one could block forever or never end.
+// ErrNotRegular is wrapped by OpenRegular, OpenFile, Pack and Build for a
+// path that is not a regular file: a named pipe, a device, a socket or a
+// folder. Reading one could block forever or never end. The error is an
+// *fs.PathError naming the path and the kind of file found, like
+//
+//	open /tmp/f.mpk: not a regular file (named pipe)
 var ErrNotRegular = errors.New("not a regular file")
 
 // errChanged reports a path that named another file when it was opened
 // than when it was checked a moment before.
 var errChanged = errors.New("replaced by another file while being opened")
 
-// NotRegularError reports a path that is not a regular file. Mode holds the
-// type bits found. Its message reads like
-//
-//	open /tmp/f.mpk: not a regular file (named pipe)
-type NotRegularError struct {
-	Path string
-	Mode fs.FileMode
+// notRegular returns the error for path, found to be of mode m.
+func notRegular(path string, m fs.FileMode) error {
+	return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fileKind(m))}
 }
-
-// Error implements error.
-func (e *NotRegularError) Error() string {
-	return fmt.Sprintf("open %s: not a regular file (%s)", e.Path, fileKind(e.Mode))
-}
-
-// Unwrap returns ErrNotRegular.
-func (e *NotRegularError) Unwrap() error { return ErrNotRegular }
 
 // fileKind names the type of a file that is not regular, for messages.
 func fileKind(m fs.FileMode) string {
@@ -57,10 +46,12 @@ func fileKind(m fs.FileMode) string {
 }
 
 // OpenRegular opens the file at path for reading, refusing anything but a
-// regular file with a *NotRegularError, without blocking: it stats path
-// first (following symbolic links), opens it without waiting for a peer
-// (O_NONBLOCK on Unix, so a named pipe swapped in meanwhile cannot hang the
-// open), and checks that what it opened is the same regular file.
+// regular file with an error wrapping ErrNotRegular, without blocking: it
+// stats path first (following symbolic links), opens it without waiting
+// for a peer (O_NONBLOCK on Unix, so a named pipe swapped in meanwhile
+// cannot hang the open), and checks that what it opened is the same
+// regular file. It keeps no state and is safe for concurrent use; the
+// caller closes the file.
 func OpenRegular(path string) (*os.File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -73,7 +64,7 @@ func OpenRegular(path string) (*os.File, error) {
 // still is the same regular file.
 func openChecked(path string, st fs.FileInfo) (*os.File, error) {
 	if !st.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
+		return nil, notRegular(path, st.Mode())
 	}
 	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
@@ -86,7 +77,7 @@ func openChecked(path string, st fs.FileInfo) (*os.File, error) {
 	}
 	if !fst.Mode().IsRegular() {
 		f.Close()
-		return nil, &NotRegularError{Path: path, Mode: fst.Mode()}
+		return nil, notRegular(path, fst.Mode())
 	}
 	if !os.SameFile(st, fst) {
 		f.Close()
@@ -95,47 +86,6 @@ func openChecked(path string, st fs.FileInfo) (*os.File, error) {
 	if err := setBlocking(f); err != nil {
 		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	return f, nil
-}
-
-// OpenRegularFs is OpenRegular on fsys. The same-file check needs the
-// operating system's file identity, so it is made only where fsys gives it
-// (afero.OsFs, and file systems over it on Unix); elsewhere the opened file
-// must still be regular.
-func OpenRegularFs(fsys afero.Fs, path string) (afero.File, error) {
-	if _, ok := fsys.(*afero.OsFs); ok {
-		return OpenRegular(path)
-	}
-	st, err := fsys.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
-	}
-	f, err := fsys.OpenFile(path, openFlags, 0)
-	if err != nil {
-		return nil, err
-	}
-	fst, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fst.Mode().IsRegular() {
-		f.Close()
-		return nil, &NotRegularError{Path: path, Mode: fst.Mode()}
-	}
-	if osIdentity(st) && osIdentity(fst) && !os.SameFile(st, fst) {
-		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: path, Err: errChanged}
-	}
-	if osf, ok := f.(*os.File); ok {
-		if err := setBlocking(osf); err != nil {
-			f.Close()
-			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-		}
 	}
 	return f, nil
 }

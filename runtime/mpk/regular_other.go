@@ -3,7 +3,6 @@
 package mpk
 
 import (
-	"io/fs"
 	"os"
 )
 
@@ -13,7 +12,3 @@ const openFlags = os.O_RDONLY
 
 // setBlocking has nothing to undo outside Unix.
 func setBlocking(*os.File) error { return nil }
-
-// osIdentity reports false: outside Unix a FileInfo does not say whether
-// os.SameFile can compare it, so OpenRegularFs checks the type only.
-func osIdentity(fs.FileInfo) bool { return false }

@@ -3,7 +3,6 @@
 package mpk
 
 import (
-	"io/fs"
 	"os"
 	"syscall"
 )
@@ -25,11 +24,4 @@ func setBlocking(f *os.File) error {
 		return err
 	}
 	return serr
-}
-
-// osIdentity reports whether fi carries the device and inode numbers
-// os.SameFile compares.
-func osIdentity(fi fs.FileInfo) bool {
-	_, ok := fi.Sys().(*syscall.Stat_t)
-	return ok
 }

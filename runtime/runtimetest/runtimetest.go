@@ -158,7 +158,7 @@ func BuildPackage(tb testing.TB, dir, version string) string {
 		}
 	}
 	out := filepath.Join(tb.TempDir(), m.AppID+"-"+m.Version+mpk.Ext)
-	if err := mpk.Pack(stage, out); err != nil {
+	if err := mpk.Pack(tb.Context(), stage, out); err != nil {
 		tb.Fatalf("runtimetest: %v", err)
 	}
 	return out

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 )
 
 // Errors of the release server's admin operations, over HTTP (as the JSON
 // "code" of an error response, which the AdminClient maps back) and from
 // the Go methods; test with errors.Is. The server also answers with
-// updater.ErrTooBig (413), updater.ErrUnknownApp and
+// mpk.ErrTooLarge (413), updater.ErrUnknownApp and
 // updater.ErrUnknownVersion (404) and updater.ErrUnauthorized (401, 403),
 // which a Client of the updater package reads as well. The sentinels are
 // read-only values, safe for concurrent use.
@@ -38,7 +39,7 @@ var apiErrors = []struct {
 	code   string
 	status int
 }{
-	{updater.ErrTooBig, "too_big", http.StatusRequestEntityTooLarge},
+	{mpk.ErrTooLarge, "too_big", http.StatusRequestEntityTooLarge},
 	{ErrInvalidPackage, "invalid_package", http.StatusBadRequest},
 	{ErrInvalidArgument, "invalid_argument", http.StatusBadRequest},
 	{ErrRuleViolation, "rule_violation", http.StatusConflict},

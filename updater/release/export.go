@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -152,7 +151,7 @@ func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *Export
 	if err := cfg.OutFs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if _, err := fsutil.WriteReader(cfg.OutFs, dst, bytes.NewReader(body), 0o644); err != nil {
+	if err := fsutil.WriteFile(cfg.OutFs, dst, body, 0o644); err != nil {
 		return err
 	}
 	res.ExpiresAt = doc.ExpiresAt
@@ -181,7 +180,10 @@ func exportPackage(cfg ExportConfig, appID string, v serverVersion) (bool, error
 	// Hash while copying and refuse to land a package that is not the one
 	// the state (and so the document) describes.
 	r := &checkedReader{r: io.TeeReader(io.LimitReader(f, v.Size+1), h), size: v.Size, sum: v.SHA256, h: h, name: src}
-	if _, err := fsutil.WriteReader(cfg.OutFs, dst, r, 0o644); err != nil {
+	if err := fsutil.WriteFunc(cfg.OutFs, dst, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
+		return err
+	}, nil); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -57,7 +57,7 @@ type Config struct {
 	// Tokens are the accepted admin bearer tokens (several, to rotate).
 	// With none, the admin HTTP API answers 403; the Go methods still work.
 	Tokens []string
-	// MaxPackageSize bounds an upload; 0: updater.DefaultMaxPackageSize.
+	// MaxPackageSize bounds an upload; 0: mpk.DefaultMaxPackageSize.
 	MaxPackageSize int64
 	// DocumentLifetime is the validity of a signed release document; the
 	// server re-signs once less than half of it remains. 0:
@@ -148,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Fs = afero.NewOsFs()
 	}
 	if cfg.MaxPackageSize <= 0 {
-		cfg.MaxPackageSize = updater.DefaultMaxPackageSize
+		cfg.MaxPackageSize = mpk.DefaultMaxPackageSize
 	}
 	if cfg.DocumentLifetime <= 0 {
 		cfg.DocumentLifetime = updater.DefaultDocumentLifetime

@@ -155,7 +155,7 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, fmt.Errorf("%w: package over the limit of %d bytes", updater.ErrTooBig, s.cfg.MaxPackageSize)
+			return nil, fmt.Errorf("%w: package over the limit of %d bytes", mpk.ErrTooLarge, s.cfg.MaxPackageSize)
 		}
 		if body.err != nil { // the upload broke off or is malformed: the client's fault
 			return nil, fmt.Errorf("%w: read package: %v", ErrInvalidArgument, err)
@@ -163,7 +163,7 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 		return nil, fmt.Errorf("read package: %w", err)
 	}
 	if n > s.cfg.MaxPackageSize {
-		return nil, fmt.Errorf("%w: package over the limit of %d bytes", updater.ErrTooBig, s.cfg.MaxPackageSize)
+		return nil, fmt.Errorf("%w: package over the limit of %d bytes", mpk.ErrTooLarge, s.cfg.MaxPackageSize)
 	}
 	if n == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrInvalidPackage)
@@ -253,9 +253,6 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 func checkUpload(f afero.File, size, limit int64) (*mpk.Manifest, []byte, error) {
 	p, err := mpk.Open(f, size, mpk.Limits{MaxPackageSize: limit})
 	if err != nil {
-		if errors.Is(err, mpk.ErrTooLarge) {
-			return nil, nil, fmt.Errorf("%w: %w: %w", ErrInvalidPackage, updater.ErrTooBig, err)
-		}
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
 	}
 	defer p.Close()

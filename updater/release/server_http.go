@@ -156,7 +156,7 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 		percent = p
 	}
 	if r.ContentLength > s.cfg.MaxPackageSize {
-		s.writeError(w, r, fmt.Errorf("%w: package is %d bytes, limit %d", updater.ErrTooBig, r.ContentLength, s.cfg.MaxPackageSize))
+		s.writeError(w, r, fmt.Errorf("%w: package is %d bytes, limit %d", mpk.ErrTooLarge, r.ContentLength, s.cfg.MaxPackageSize))
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxPackageSize)
@@ -214,7 +214,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return fmt.Errorf("%w: request body over %d bytes", updater.ErrTooBig, maxAdminBody)
+			return fmt.Errorf("%w: request body over %d bytes", mpk.ErrTooLarge, maxAdminBody)
 		}
 		return fmt.Errorf("%w: request body: %v", ErrInvalidArgument, err)
 	}

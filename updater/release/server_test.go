@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/release"
 )
@@ -219,7 +220,7 @@ func TestServerPublishRejects(t *testing.T) {
 		{"bad version field", "demo.counter", craftPackage(t, map[string]string{"app.json": manifestJSON("demo.counter", "v2"), "app.wasm": wasm}), 400, release.ErrInvalidPackage, []string{"version"}},
 		{"app id other than the URL", "demo.other", craftPackage(t, map[string]string{"app.json": manifest, "app.wasm": wasm}), 400, release.ErrInvalidPackage, []string{"appId", "demo.other", "demo.counter"}},
 		{"entry not wasm", "demo.counter", craftPackage(t, map[string]string{"app.json": manifest, "app.wasm": "#!/bin/sh\n"}), 400, release.ErrInvalidPackage, []string{"app.wasm", "WebAssembly"}},
-		{"over the size limit", "demo.counter", craftPackage(t, map[string]string{"app.json": manifest, "app.wasm": wasm, "other": randomText(int(limit) * 2)}), 413, updater.ErrTooBig, []string{"limit"}},
+		{"over the size limit", "demo.counter", craftPackage(t, map[string]string{"app.json": manifest, "app.wasm": wasm, "other": randomText(int(limit) * 2)}), 413, mpk.ErrTooLarge, []string{"limit"}},
 		{"same version", "demo.counter", testPackage(t, "demo.counter", "1.2.0"), 409, release.ErrRuleViolation, []string{"1.2.0", "not newer"}},
 		{"older version", "demo.counter", testPackage(t, "demo.counter", "1.1.0"), 409, release.ErrRuleViolation, []string{"1.1.0", "1.3.0"}},
 		{"version of a reverted release", "demo.counter", testPackage(t, "demo.counter", "1.3.0"), 409, release.ErrRuleViolation, []string{"1.3.0", "reverted"}},
