@@ -83,7 +83,7 @@ func TestRuntimeValidator(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.mention) {
 				t.Fatalf("Publish: %v, want %v mentioning %q", err, tt.wantErr, tt.mention)
 			}
-			if _, err := srv.Status(tt.appID); err == nil {
+			if _, err := srv.Status(t.Context(), tt.appID); err == nil {
 				t.Fatal("a refused upload was published")
 			}
 		})

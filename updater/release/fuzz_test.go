@@ -73,7 +73,7 @@ func FuzzPublish(f *testing.F) {
 		if _, err := mpk.ParseVersion(rel.Version); err != nil {
 			t.Fatalf("published version %q does not parse: %v", rel.Version, err)
 		}
-		st, err := ts.srv.Status("demo.fuzz")
+		st, err := ts.srv.Status(context.Background(), "demo.fuzz")
 		if err != nil {
 			t.Fatal(err)
 		}

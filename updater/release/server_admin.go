@@ -76,8 +76,9 @@ type AppStatus struct {
 
 // Status returns a snapshot of the app's settings and published versions
 // (newest first, revoked ones included): what GET .../versions answers.
-// It reads memory only and is safe for concurrent use.
-func (s *Server) Status(appID string) (*AppStatus, error) {
+// It reads memory only (ctx is for symmetry with AdminClient.Status and
+// the other admin calls) and is safe for concurrent use.
+func (s *Server) Status(ctx context.Context, appID string) (*AppStatus, error) {
 	_, st, err := s.appState(appID)
 	if err != nil {
 		return nil, err

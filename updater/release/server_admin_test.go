@@ -54,7 +54,7 @@ func TestServerSettings(t *testing.T) {
 			}
 		})
 	}
-	if st, _ := ts.srv.Status("demo.counter"); st.Sequence != seq {
+	if st, _ := ts.srv.Status(ts.t.Context(), "demo.counter"); st.Sequence != seq {
 		t.Fatalf("rejected settings changed the sequence: %d -> %d", seq, st.Sequence)
 	}
 	if _, err := ts.admin.SetSettings(ctx, "demo.nope", release.Settings{RolloutPercent: new(5)}); !errors.Is(err, updater.ErrUnknownApp) {
@@ -113,7 +113,7 @@ func TestServerRevert(t *testing.T) {
 	if _, err := ts.admin.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("1.4.0"), PreferLocal: new("1.1.0")}); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := ts.srv.Status("demo.counter")
+	st, _ := ts.srv.Status(ts.t.Context(), "demo.counter")
 	var revertible []string
 	for _, v := range st.Versions {
 		if v.Revertible {
@@ -205,7 +205,7 @@ func TestServerRestart(t *testing.T) {
 	if err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("1.0.0")}); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := ts.srv.Status("demo.counter")
+	before, _ := ts.srv.Status(ts.t.Context(), "demo.counter")
 	docBefore := ts.fetch(ts.client(), "demo.counter", 0)
 	// Leftovers of an interrupted publish: an upload and an unnamed package.
 	stray := filepath.Join(ts.cfg.DataDir, "apps", "demo.counter", "packages", "9.0.0.mpk")
@@ -214,7 +214,7 @@ func TestServerRestart(t *testing.T) {
 
 	ts.clock.Advance(time.Minute)
 	ts.restart()
-	after, err := ts.srv.Status("demo.counter")
+	after, err := ts.srv.Status(ts.t.Context(), "demo.counter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestServerRestart(t *testing.T) {
 	if _, err := ts.srv.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.2.0")), 100); !errors.Is(err, release.ErrRuleViolation) {
 		t.Fatalf("republish after restart: %v", err)
 	}
-	if hello, err := ts.srv.Status("demo.hello"); err != nil || len(hello.Versions) != 1 {
+	if hello, err := ts.srv.Status(ts.t.Context(), "demo.hello"); err != nil || len(hello.Versions) != 1 {
 		t.Fatalf("demo.hello after restart: %v %v", hello, err)
 	}
 }
@@ -290,7 +290,7 @@ func TestServerConcurrentPublish(t *testing.T) {
 		}
 	}
 	for _, app := range []string{"demo.counter", "demo.hello"} {
-		st, err := ts.srv.Status(app)
+		st, err := ts.srv.Status(ts.t.Context(), app)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -169,7 +169,7 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Status(r.PathValue("app"))
+	st, err := s.Status(r.Context(), r.PathValue("app"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

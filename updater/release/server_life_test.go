@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -66,7 +67,7 @@ func TestServerFailingFs(t *testing.T) {
 			if !errors.As(err, &he) || he.StatusCode != 500 || strings.Contains(he.Message, "injected") {
 				t.Fatalf("publish on a failing fs: %v (want a 500 that hides the detail)", err)
 			}
-			st, _ := ts.srv.Status("demo.counter")
+			st, _ := ts.srv.Status(context.Background(), "demo.counter")
 			if len(st.Versions) != 1 || st.Sequence != 1 {
 				t.Fatalf("state changed: %+v", st)
 			}
@@ -86,7 +87,7 @@ func TestServerFailingFs(t *testing.T) {
 		t.Fatalf("settings on a failing fs: %v", err)
 	}
 	ffs.set("")
-	if st, _ := ts.srv.Status("demo.counter"); st.MinVersion != "" || st.Sequence != 2 {
+	if st, _ := ts.srv.Status(context.Background(), "demo.counter"); st.MinVersion != "" || st.Sequence != 2 {
 		t.Fatalf("settings half-applied: %+v", st)
 	}
 }

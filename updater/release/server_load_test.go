@@ -368,7 +368,7 @@ func TestServerLoadMalformedRequests(t *testing.T) {
 		})
 	}
 	// Nothing was stored, and the server still serves.
-	st, err := ss.srv.Status("demo.load")
+	st, err := ss.srv.Status(context.Background(), "demo.load")
 	if err != nil || len(st.Versions) != 1 || st.Sequence != 1 {
 		t.Fatalf("status after the attacks = %+v, %v", st, err)
 	}

@@ -164,7 +164,7 @@ func TestServerAdminAuth(t *testing.T) {
 	if _, err := bad.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100); !errors.Is(err, updater.ErrUnauthorized) {
 		t.Fatalf("publish with a wrong token: %v", err)
 	}
-	if st, _ := ts.srv.Status("demo.counter"); len(st.Versions) != 1 {
+	if st, _ := ts.srv.Status(ts.t.Context(), "demo.counter"); len(st.Versions) != 1 {
 		t.Fatalf("versions after unauthorized publish: %+v", st)
 	}
 	// Public routes need no token.
@@ -227,7 +227,7 @@ func TestServerPublishRejects(t *testing.T) {
 		{"bad app id in URL", "demo%2F..", testPackage(t, "demo.counter", "2.0.0"), 400, release.ErrInvalidArgument, []string{"app id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := ts.srv.Status("demo.counter")
+			before, _ := ts.srv.Status(ts.t.Context(), "demo.counter")
 			files := listFiles(t, ts.cfg.DataDir)
 			req, _ := http.NewRequest(http.MethodPost, ts.hs.URL+"/admin/apps/"+tc.app+"/packages", bytes.NewReader(tc.body))
 			req.Header.Set("Authorization", "Bearer "+testToken)
@@ -252,7 +252,7 @@ func TestServerPublishRejects(t *testing.T) {
 			if _, err := ts.admin.Publish(t.Context(), tc.app, bytes.NewReader(tc.body), 100); !errors.Is(err, tc.sentinel) {
 				t.Errorf("AdminClient.Publish: %v, want %v (code %q)", err, tc.sentinel, e.Code)
 			}
-			after, _ := ts.srv.Status("demo.counter")
+			after, _ := ts.srv.Status(ts.t.Context(), "demo.counter")
 			if after.Sequence != before.Sequence || len(after.Versions) != len(before.Versions) {
 				t.Errorf("state changed: %+v -> %+v", before, after)
 			}

@@ -86,7 +86,7 @@ func TestServerValidator(t *testing.T) {
 			if !slices.Equal(v.got, []string{"demo.counter"}) || v.man[0].Version != "1.0.0" || v.man[0].Entry != "app.wasm" || string(v.wasm[0]) != wasm {
 				t.Fatalf("Validator got apps %v, manifests %+v, entry %q; want one call with the upload's", v.got, v.man, v.wasm)
 			}
-			st, serr := ts.srv.Status("demo.counter")
+			st, serr := ts.srv.Status(context.Background(), "demo.counter")
 			if tt.wantErr != nil {
 				if serr == nil || !slices.Equal(listFiles(t, ts.cfg.DataDir), files) {
 					t.Fatalf("a refused upload left state %+v or files %v", st, listFiles(t, ts.cfg.DataDir))
