@@ -64,7 +64,7 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 	if err != nil {
 		return err
 	}
-	cfg.Policy = exec.Config()
+	cfg.Policy = cfg.Policy.WithDefaults() // what exec runs
 	if cfg.Clock == nil {
 		cfg.Clock = updater.SystemClock{}
 	}
@@ -130,9 +130,9 @@ var ErrNoUpdates = errors.New("updates are not configured (Config.Updates)")
 // ends; progress arrives as EventBlocked.
 //
 // The launch runs updater's executor (updater.Launch): this host only
-// carries out its commands (see launchRun). Once the app is open, the
-// same run goes on as the app's background work, which App.Close cancels
-// and waits for.
+// carries out what it asks for (launchRun is its updater.Runner). Once
+// the app is open, the same run goes on as the app's background work,
+// which App.Close cancels and waits for.
 func (h *Host) Launch(ctx context.Context, appID string, opts LaunchOptions) (*App, error) {
 	if h.upd == nil {
 		return nil, ErrNoUpdates
