@@ -35,7 +35,7 @@ type launchRun struct {
 	mu       sync.Mutex // guards the fields below
 	queue    []updater.LaunchEvent
 	stopped  bool
-	timers   []*time.Timer
+	timers   []updater.Timer
 	last     *updater.Document // newest verified document, for pruning
 	check    *CheckRecord      // the launch's check (sync or blocked)
 	checkAt  time.Time         // when that check began
@@ -340,12 +340,23 @@ func (r *launchRun) RolledBack(version, reason string) {
 	r.h.emitFor(r.appID, version, Event{Event: EventRollback, Message: reason})
 }
 
-// Sleep posts AlarmFired once after has passed; stop stops the timer.
+// Sleep posts AlarmFired once after has passed on the policy clock
+// (UpdateConfig.Clock, as the periodic checker's timers), so a test's fake
+// clock moves the sync deadline and the backoffs too; stop stops the
+// timer and the goroutine waiting for it.
 func (r *launchRun) Sleep(alarm updater.Alarm, after time.Duration) {
-	t := time.AfterFunc(after, func() { r.post(updater.AlarmFired{Alarm: alarm}) })
+	t := r.h.upd.clock.NewTimer(after)
 	r.mu.Lock()
 	r.timers = append(r.timers, t)
 	r.mu.Unlock()
+	r.goPost(func(ctx context.Context) updater.LaunchEvent {
+		select {
+		case <-t.C():
+			return updater.AlarmFired{Alarm: alarm}
+		case <-ctx.Done():
+			return nil
+		}
+	})
 }
 
 // open opens version as the cold start, replacing what this run opened

@@ -36,8 +36,10 @@ type UpdateConfig struct {
 	// retry backoff, background timeout and attempts, crash-loop limit.
 	Policy updater.PolicyConfig
 	// Clock is the launch policy's clock (last use, long-unused, recent
-	// window, periodic checks). Nil: the system clock. Signatures and
-	// expiry always use Now.
+	// window, periodic checks) and its timers (the sync deadline, the
+	// blocked and background backoffs, the periodic rounds). Nil: the
+	// system clock. Signatures and expiry always use Now; one check or
+	// download attempt is bounded by a context deadline in real time.
 	Clock updater.Clock
 	// Now is the real clock documents expire against. Nil: time.Now.
 	Now func() time.Time
