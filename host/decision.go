@@ -16,7 +16,7 @@ type Decision struct {
 	// check runs after the app opened).
 	Check *CheckRecord `json:"check,omitempty"`
 	// Action, OutcomeRules and OutcomeReason are what the policy made of
-	// the check (updater.Outcome).
+	// the check (updater.Trace).
 	Action        string   `json:"action,omitempty"`
 	OutcomeRules  []string `json:"outcomeRules,omitempty"`
 	OutcomeReason string   `json:"outcomeReason,omitempty"`

@@ -128,7 +128,7 @@ func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *update
 		return 0, fmt.Errorf("download %s %s: %w", appID, rel.Version, err)
 	}
 	path := filepath.Join(dir, rel.Version+mpk.Ext+".part")
-	cctx, cancel := context.WithTimeout(ctx, u.exec.Config().BackgroundTimeout)
+	cctx, cancel := context.WithTimeout(ctx, u.cfg.Policy.BackgroundTimeout)
 	defer cancel()
 	n, err := u.client.Download(cctx, rel, path, progress)
 	if err != nil {

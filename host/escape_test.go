@@ -739,6 +739,9 @@ func TestEscapeHangingUpdateCallbacks(t *testing.T) {
 			good := launchAs(t, h, ev, "basic", "test.good")
 			a, err = h.Launch(t.Context(), app, host.LaunchOptions{})
 			require.NoError(t, err, ev.dump())
+			if cb == "onUpdateFailed" {
+				defer advanceTimers(t, f.kit.Clock, nil)() // the background retries' backoff
+			}
 			e := ev.waitFor(t, func(e host.Event) bool {
 				return e.App == app && e.Event == host.EventError && e.Callback == cb
 			})

@@ -173,6 +173,7 @@ func TestFaultRefuse(t *testing.T) {
 		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
 		cfg := f.cfg
 		h, ev := newHost(t, f.home, host.Config{Updates: &cfg})
+		advanceTimers(t, f.kit.Clock, nil) // blocked: the backoffs pass
 		type result struct {
 			a   *host.App
 			err error
@@ -217,16 +218,17 @@ func TestFaultHang(t *testing.T) {
 		require.Less(t, time.Since(began), deadlineSlack, "Close waited for a hanging check")
 	})
 	tests := []struct {
-		name   string
-		target updatertest.FaultTarget
-		check  func(t *testing.T, d *host.Decision)
+		name     string
+		target   updatertest.FaultTarget
+		requests int // when the hanging request has arrived
+		check    func(t *testing.T, d *host.Decision)
 	}{
-		{"document", updatertest.TargetDocument, func(t *testing.T, d *host.Decision) {
+		{"document", updatertest.TargetDocument, 1, func(t *testing.T, d *host.Decision) {
 			require.Equal(t, "timeout", d.Check.Result, "%+v", d.Check)
 			require.Contains(t, d.Fallback, "check timeout")
 			require.Nil(t, d.Download)
 		}},
-		{"package", updatertest.TargetPackage, func(t *testing.T, d *host.Decision) {
+		{"package", updatertest.TargetPackage, 2, func(t *testing.T, d *host.Decision) {
 			require.Equal(t, "ok", d.Check.Result, "%+v", d.Check)
 			require.Equal(t, "2.0.0", d.Check.Latest)
 			require.Equal(t, "timeout", d.Download.Result, "%+v", d.Download)
@@ -236,7 +238,11 @@ func TestFaultHang(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("sync "+tt.name, func(t *testing.T) {
 			f.longUnused()
+			f.kit.ResetRequests()
 			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: tt.target})
+			// The sync deadline runs on the policy clock: it passes once
+			// the request hangs.
+			advanceTimers(t, f.kit.Clock, func(ctx context.Context) error { return f.kit.WaitForRequests(ctx, tt.requests) })
 			began := time.Now()
 			a, ev, h := f.coldStart(t, faultApp)
 			require.Less(t, time.Since(began), f.cfg.Policy.SyncTimeout+deadlineSlack, "the sync timeout was not honoured")
@@ -298,6 +304,7 @@ func TestFaultServerError(t *testing.T) {
 		f.kit.ResetRequests()
 		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 1})
 		a, ev, h := f.coldStart(t, faultApp)
+		advanceTimers(t, f.kit.Clock, nil) // the background retry's backoff
 		require.Equal(t, "async", a.Decision().Mode)
 		ev.waitLog(t, faultApp, "ready")
 		stop(t, a, h)
@@ -350,6 +357,7 @@ func TestFaultCutDownloadResumes(t *testing.T) {
 		// Cut twice: the third attempt (the last one) finishes.
 		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: third, Times: 2})
 		a, ev, h := f.coldStart(t, faultApp)
+		advanceTimers(t, f.kit.Clock, nil) // the background retries' backoff
 		ev.waitLog(t, faultApp, "ready")
 		stop(t, a, h)
 		reqs := packageRequests(f.kit, "2.0.0")
@@ -369,6 +377,7 @@ func TestFaultCorruptPackage(t *testing.T) {
 	f.longUnused()
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
 	a, ev, h := f.coldStart(t, faultApp)
+	advanceTimers(t, f.kit.Clock, nil) // the background retries' backoff
 	d := a.Decision()
 	require.Equal(t, "sync", d.Mode)
 	require.Equal(t, "1.0.0", d.Opened)
@@ -677,6 +686,7 @@ func TestFailuresAreVisible(t *testing.T) {
 		f.cfg.PublicKey = other.PublicKey
 		cfg := f.cfg
 		h, ev := newHost(t, f.home, host.Config{UI: f.ui, Updates: &cfg})
+		advanceTimers(t, f.kit.Clock, nil) // blocked: the backoffs pass
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		done := make(chan error, 1)

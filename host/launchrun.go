@@ -10,15 +10,17 @@ import (
 	"github.com/minihost/minihost/updater"
 )
 
-// launchRun carries out one updater.Launch: it runs each command the
-// executor returns (checks, downloads, the open, the update manager's
-// events, store records, timers) and feeds the results back as events. It
-// decides nothing. Until the app opens it runs on the caller of
-// Host.Launch; then it goes on as the app's background work (App.goWork),
-// so App.Close cancels it and waits for it. Commands that wait (checks,
-// downloads, compiles, timers, prompts) run on goroutines the run owns;
-// they post their results to the run's queue, which only the run's own
-// loop reads.
+// launchRun carries out one updater.Launch: it is the Launch's
+// updater.Runner, doing what the executor asks for (checks, downloads, the
+// open, the update manager's events, store records, timers), and feeds
+// the results back as events. It decides nothing. Until the app opens it
+// runs on the caller of Host.Launch; then it goes on as the app's
+// background work (App.goWork), so App.Close cancels it and waits for it.
+// Work that waits (checks, downloads, compiles, timers, prompts) runs on
+// goroutines the run owns; they post their results to the run's queue,
+// which only the run's own loop reads. The open itself runs on the loop,
+// once the Start or Handle that asked for it has returned (Runner.Open is
+// the last call of one).
 type launchRun struct {
 	h       *Host
 	appID   string
@@ -33,7 +35,7 @@ type launchRun struct {
 	mu       sync.Mutex // guards the fields below
 	queue    []updater.LaunchEvent
 	stopped  bool
-	timers   []*time.Timer
+	timers   []updater.Timer
 	last     *updater.Document // newest verified document, for pruning
 	check    *CheckRecord      // the launch's check (sync or blocked)
 	checkAt  time.Time         // when that check began
@@ -41,10 +43,20 @@ type launchRun struct {
 	dl       *download         // the download the launch waited for
 	wake     chan struct{}
 
-	app       *App   // owned by the loop
-	attempt   int    // blocked attempt, for progress events
-	preparing string // a version Prepare made ready: retention keeps it
+	app       *App         // owned by the loop
+	attempt   int          // blocked attempt, for progress events
+	preparing string       // a version Prepare made ready: retention keeps it
+	opening   *openRequest // the Open the last Start or Handle asked for
 }
+
+// openRequest is a Runner.Open the loop carries out after the call that
+// asked for it.
+type openRequest struct {
+	version string
+	trace   updater.Trace
+}
+
+var _ updater.Runner = (*launchRun)(nil)
 
 func (h *Host) newLaunchRun(appID string, opts LaunchOptions, last *updater.Document) *launchRun {
 	r := &launchRun{h: h, appID: appID, opts: opts, began: time.Now(), last: last, wake: make(chan struct{}, 1)}
@@ -56,9 +68,9 @@ func (h *Host) newLaunchRun(appID string, opts LaunchOptions, last *updater.Docu
 // the app and returns it. When ctx ends first, or the open fails for a
 // reason that is not the version's, the run stops and nothing stays open.
 func (r *launchRun) untilOpen(ctx context.Context) (*App, error) {
-	cmds := r.machine.Start(r.h.upd.clock.Now())
+	r.machine.Start(r.h.upd.clock.Now(), r)
 	for {
-		if err := r.exec(ctx, cmds); err != nil {
+		if err := r.openAsked(ctx); err != nil {
 			r.abort(ctx, err)
 			return nil, err
 		}
@@ -75,14 +87,14 @@ func (r *launchRun) untilOpen(ctx context.Context) (*App, error) {
 			r.abort(ctx, err)
 			return nil, err
 		}
-		cmds = r.machine.Handle(r.h.upd.clock.Now(), ev)
+		r.machine.Handle(r.h.upd.clock.Now(), ev, r)
 	}
 }
 
 // abort ends a launch that opened nothing for good.
 func (r *launchRun) abort(ctx context.Context, err error) {
 	r.h.emitFor(r.appID, "", Event{Event: EventDecision, Decision: r.decision(r.machine.Trace()), Message: err.Error()})
-	r.machine.Handle(r.h.upd.clock.Now(), updater.Closed{})
+	r.machine.Handle(r.h.upd.clock.Now(), updater.Closed{}, r) // asks for nothing
 	if r.app != nil {
 		r.app.Close(context.WithoutCancel(ctx))
 		r.app = nil
@@ -96,10 +108,11 @@ func (r *launchRun) background(ctx context.Context) {
 	for !r.machine.Done() {
 		ev, err := r.next(ctx)
 		if err != nil {
-			r.machine.Handle(r.h.upd.clock.Now(), updater.Closed{})
+			r.machine.Handle(r.h.upd.clock.Now(), updater.Closed{}, r)
 			return
 		}
-		if err := r.exec(ctx, r.machine.Handle(r.h.upd.clock.Now(), ev)); err != nil {
+		r.machine.Handle(r.h.upd.clock.Now(), ev, r)
+		if err := r.openAsked(ctx); err != nil {
 			r.h.log.Warn("update work", "app", r.appID, "err", err)
 		}
 	}
@@ -164,121 +177,76 @@ func (r *launchRun) goPost(fn func(ctx context.Context) updater.LaunchEvent) {
 	}()
 }
 
-// exec runs one batch of commands in order. It returns an error only
-// when the launch cannot go on (the app could not be created, or ctx
-// ended during the open).
-func (r *launchRun) exec(ctx context.Context, cmds []updater.Command) error {
-	h, u := r.h, r.h.upd
-	for _, c := range cmds {
-		switch c.(type) {
-		case updater.Prepare, updater.PromptRestart, updater.Restart, updater.NotifyCheck, updater.NotifyFailed:
-			if r.app == nil {
-				// The executor asks for these only once the app is open.
-				h.log.Warn("update command without an open app", "app", r.appID, "command", fmt.Sprintf("%T", c))
-				continue
-			}
-		}
-		switch c := c.(type) {
-		case updater.Check:
-			if c.Source != "launch-async" {
-				r.mu.Lock()
-				r.check, r.checkAt = nil, time.Now()
-				r.mu.Unlock()
-			}
-			r.goPost(func(ctx context.Context) updater.LaunchEvent {
-				cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-				defer cancel()
-				var rec *CheckRecord
-				res := h.check(cctx, r.appID, &rec)
-				if res.Err != nil && ctx.Err() == nil {
-					// Never silent: the guest still gets hasUpdate=false.
-					msg := c.Source + " check: " + res.Err.Error()
-					if hint := updater.Hint(res.Err); hint != "" {
-						msg += " (" + hint + ")"
-					}
-					h.emitFor(r.appID, "", Event{Event: EventCheckFailed, Message: msg})
-				}
-				r.mu.Lock()
-				r.checkErr = res.Err
-				if c.Source != "launch-async" {
-					r.check = rec
-				}
-				if res.Doc != nil && (r.last == nil || res.Doc.Sequence >= r.last.Sequence) {
-					r.last = res.Doc
-				}
-				r.mu.Unlock()
-				return updater.Checked{Result: res}
-			})
-		case updater.Download:
-			r.download(c)
-		case updater.Open:
-			if err := r.open(ctx, c); err != nil {
-				return err
-			}
-		case updater.Prepare:
-			a, v := r.app, c.Version
-			r.preparing = v
-			r.goPost(func(ctx context.Context) updater.LaunchEvent {
-				return updater.Prepared{Version: v, Err: a.prepare(ctx, v)}
-			})
-		case updater.PromptRestart:
-			v := c.Version
-			r.app.promptRestart(v, func(restart bool) { r.post(updater.Answered{Version: v, Restart: restart}) })
-		case updater.Restart:
-			r.app.requestRestart()
-		case updater.NotifyCheck:
-			r.app.reportCheck(c.HasUpdate)
-		case updater.NotifyFailed:
-			r.app.reportFailed(c.Reason)
-		case updater.RecordOpen:
-			r.mu.Lock()
-			last := r.last
-			r.mu.Unlock()
-			if err := u.store.RecordOpen(r.ctx, r.appID, c.Version, c.At, last, r.preparing); err != nil {
-				h.log.Warn("record open", "app", r.appID, "err", err)
-			}
-		case updater.RecordLaunch:
-			if err := u.store.RecordLaunch(r.ctx, r.appID, c.Record); err != nil {
-				h.log.Warn("record launch result", "app", r.appID, "err", err)
-			}
-		case updater.Blocked:
-			r.attempt = c.Attempt
-			msg := c.Reason
-			r.mu.Lock()
-			if hint := updater.Hint(r.checkErr); hint != "" {
-				msg += " (" + hint + ")"
-			}
-			r.mu.Unlock()
-			h.emitFor(r.appID, "", Event{Event: EventBlocked, Attempt: c.Attempt, Message: msg})
-		case updater.RolledBack:
-			h.emitFor(r.appID, c.Version, Event{Event: EventRollback, Message: c.Reason})
-		case updater.Sleep:
-			alarm := c.Alarm
-			t := time.AfterFunc(c.After, func() { r.post(updater.AlarmFired{Alarm: alarm}) })
-			r.mu.Lock()
-			r.timers = append(r.timers, t)
-			r.mu.Unlock()
-		default:
-			return fmt.Errorf("unknown launch command %T", c)
-		}
+// openAsked carries out the Open the last Start or Handle asked for, if
+// any. It returns an error only when the launch cannot go on (the app
+// could not be created, or ctx ended during the open).
+func (r *launchRun) openAsked(ctx context.Context) error {
+	o := r.opening
+	if o == nil {
+		return nil
 	}
-	return nil
+	r.opening = nil
+	return r.open(ctx, o.version, o.trace)
 }
 
-// download starts or joins a download and posts Installed when it ends.
+// hasApp reports whether the app is open, for the calls the executor
+// makes only once it is.
+func (r *launchRun) hasApp(call string) bool {
+	if r.app == nil {
+		r.h.log.Warn("update call without an open app", "app", r.appID, "call", call)
+		return false
+	}
+	return true
+}
+
+// Check runs an update check on a goroutine of the run.
+func (r *launchRun) Check(timeout time.Duration, source string) {
+	h := r.h
+	if source != "launch-async" {
+		r.mu.Lock()
+		r.check, r.checkAt = nil, time.Now()
+		r.mu.Unlock()
+	}
+	r.goPost(func(ctx context.Context) updater.LaunchEvent {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var rec *CheckRecord
+		res := h.check(cctx, r.appID, &rec)
+		if res.Err != nil && ctx.Err() == nil {
+			// Never silent: the guest still gets hasUpdate=false.
+			msg := source + " check: " + res.Err.Error()
+			if hint := updater.Hint(res.Err); hint != "" {
+				msg += " (" + hint + ")"
+			}
+			h.emitFor(r.appID, "", Event{Event: EventCheckFailed, Message: msg})
+		}
+		r.mu.Lock()
+		r.checkErr = res.Err
+		if source != "launch-async" {
+			r.check = rec
+		}
+		if res.Doc != nil && (r.last == nil || res.Doc.Sequence >= r.last.Sequence) {
+			r.last = res.Doc
+		}
+		r.mu.Unlock()
+		return updater.Checked{Result: res}
+	})
+}
+
+// Download starts or joins a download and posts Installed when it ends.
 // A blocked launch's download reports progress as EventBlocked.
-func (r *launchRun) download(c updater.Download) {
-	dl := r.h.upd.downloads.start(r.appID, c.Release)
-	if c.Source == "launch-sync" || c.Source == "blocked" {
+func (r *launchRun) Download(rel *updater.Release, source string) {
+	dl := r.h.upd.downloads.start(r.appID, rel)
+	if source == "launch-sync" || source == "blocked" {
 		r.mu.Lock()
 		r.dl = dl
 		r.mu.Unlock()
 	}
-	if c.Source == "blocked" {
+	if source == "blocked" {
 		attempt := r.attempt
 		dl.listen(func(done, total int64) {
 			r.h.emitFor(r.appID, "", Event{Event: EventBlocked, Attempt: attempt, Bytes: done, Total: total,
-				Message: "downloading " + c.Release.Version})
+				Message: "downloading " + rel.Version})
 		})
 	}
 	r.goPost(func(ctx context.Context) updater.LaunchEvent {
@@ -288,23 +256,122 @@ func (r *launchRun) download(c updater.Download) {
 			return nil
 		}
 		dl.listen(nil)
-		return updater.Installed{Version: c.Release.Version, Err: dl.err}
+		return updater.Installed{Version: rel.Version, Err: dl.err}
 	})
 }
 
-// open opens c.Version as the cold start, replacing what this run opened
+// Open asks the loop to open version once the executor's call returns
+// (see openAsked).
+func (r *launchRun) Open(version string, tr updater.Trace) {
+	r.opening = &openRequest{version: version, trace: tr}
+}
+
+// Prepare compiles version for applyUpdate on a goroutine of the run.
+func (r *launchRun) Prepare(version string) {
+	if !r.hasApp("Prepare") {
+		return
+	}
+	a := r.app
+	r.preparing = version
+	r.goPost(func(ctx context.Context) updater.LaunchEvent {
+		return updater.Prepared{Version: version, Err: a.prepare(ctx, version)}
+	})
+}
+
+// PromptRestart asks the user through the app's UI.
+func (r *launchRun) PromptRestart(version string) {
+	if r.hasApp("PromptRestart") {
+		r.app.promptRestart(version, func(restart bool) { r.post(updater.Answered{Version: version, Restart: restart}) })
+	}
+}
+
+// Restart swaps the app to the prepared version.
+func (r *launchRun) Restart(string) {
+	if r.hasApp("Restart") {
+		r.app.requestRestart()
+	}
+}
+
+// NotifyCheck delivers onCheckForUpdate.
+func (r *launchRun) NotifyCheck(hasUpdate bool) {
+	if r.hasApp("NotifyCheck") {
+		r.app.reportCheck(hasUpdate)
+	}
+}
+
+// NotifyFailed delivers onUpdateFailed.
+func (r *launchRun) NotifyFailed(reason string) {
+	if r.hasApp("NotifyFailed") {
+		r.app.reportFailed(reason)
+	}
+}
+
+// RecordOpen records the open in the store.
+func (r *launchRun) RecordOpen(version string, at time.Time) {
+	r.mu.Lock()
+	last := r.last
+	r.mu.Unlock()
+	if err := r.h.upd.store.RecordOpen(r.ctx, r.appID, version, at, last, r.preparing); err != nil {
+		r.h.log.Warn("record open", "app", r.appID, "err", err)
+	}
+}
+
+// RecordLaunch stores the crash-loop counters.
+func (r *launchRun) RecordLaunch(rec updater.LaunchRecord) {
+	if err := r.h.upd.store.RecordLaunch(r.ctx, r.appID, rec); err != nil {
+		r.h.log.Warn("record launch result", "app", r.appID, "err", err)
+	}
+}
+
+// Blocked emits EventBlocked.
+func (r *launchRun) Blocked(attempt int, reason, _ string) {
+	r.attempt = attempt
+	msg := reason
+	r.mu.Lock()
+	if hint := updater.Hint(r.checkErr); hint != "" {
+		msg += " (" + hint + ")"
+	}
+	r.mu.Unlock()
+	r.h.emitFor(r.appID, "", Event{Event: EventBlocked, Attempt: attempt, Message: msg})
+}
+
+// RolledBack emits EventRollback.
+func (r *launchRun) RolledBack(version, reason string) {
+	r.h.emitFor(r.appID, version, Event{Event: EventRollback, Message: reason})
+}
+
+// Sleep posts AlarmFired once after has passed on the policy clock
+// (UpdateConfig.Clock, as the periodic checker's timers), so a test's fake
+// clock moves the sync deadline and the backoffs too; stop stops the
+// timer and the goroutine waiting for it.
+func (r *launchRun) Sleep(alarm updater.Alarm, after time.Duration) {
+	t := r.h.upd.clock.NewTimer(after)
+	r.mu.Lock()
+	r.timers = append(r.timers, t)
+	r.mu.Unlock()
+	r.goPost(func(ctx context.Context) updater.LaunchEvent {
+		select {
+		case <-t.C():
+			return updater.AlarmFired{Alarm: alarm}
+		case <-ctx.Done():
+			return nil
+		}
+	})
+}
+
+// open opens version as the cold start, replacing what this run opened
 // before (a rollback), and posts Opened or LaunchFailed.
-func (r *launchRun) open(ctx context.Context, c updater.Open) error {
+func (r *launchRun) open(ctx context.Context, version string, tr updater.Trace) error {
 	h := r.h
 	if r.app != nil {
 		r.app.Close(context.WithoutCancel(ctx))
 		r.app = nil
 	}
-	d := r.decision(c.Trace)
-	h.emitFor(r.appID, c.Version, Event{Event: EventDecision, Decision: d})
-	ver, err := h.readVersion(r.appID, c.Version)
+	d := r.decision(tr)
+	h.emitFor(r.appID, version, Event{Event: EventDecision, Decision: d})
+	ver, err := h.readVersion(r.appID, version)
 	if err != nil {
-		r.post(updater.LaunchFailed{Version: c.Version, Err: err})
+		r.post(updater.LaunchFailed{Version: version, Err: err})
 		return nil
 	}
 	a, err := h.newApp(ctx, r.appID)
@@ -325,18 +392,18 @@ func (r *launchRun) open(ctx context.Context, c updater.Open) error {
 			return err
 		}
 		var se *startError
-		r.post(updater.LaunchFailed{Version: c.Version, Err: err, Deterministic: errors.As(err, &se) && se.deterministic()})
+		r.post(updater.LaunchFailed{Version: version, Err: err, Deterministic: errors.As(err, &se) && se.deterministic()})
 		return nil
 	}
 	r.app = a
 	switch errorReason(a.launchErr) {
 	case ErrorTimeout, ErrorTrap, ErrorMemory, ErrorExit:
 		if a.launchErr != nil {
-			r.post(updater.LaunchFailed{Version: c.Version, Err: a.launchErr, Running: true})
+			r.post(updater.LaunchFailed{Version: version, Err: a.launchErr, Running: true})
 			return nil
 		}
 	}
-	r.post(updater.Opened{Version: c.Version})
+	r.post(updater.Opened{Version: version})
 	return nil
 }
 

@@ -67,18 +67,18 @@ func (h *Host) CheckNow(ctx context.Context, apps ...string) ([]CheckResult, err
 			results = append(results, CheckResult{App: appID, Reason: "not used within the recent window"})
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, u.exec.Config().BackgroundTimeout)
+		cctx, cancel := context.WithTimeout(ctx, u.cfg.Policy.BackgroundTimeout)
 		var rec *CheckRecord
 		res := h.check(cctx, appID, &rec)
 		cancel()
-		out := u.exec.AfterPeriodicCheck(st.Local(), res)
-		r := CheckResult{App: appID, Checked: true, Latest: rec.Latest, Err: res.Err, Reason: out.Reason}
-		if out.Download != nil {
-			dl := u.downloads.start(appID, out.Download)
+		prefetch, reason := u.exec.AfterPeriodicCheck(st.Local(), res)
+		r := CheckResult{App: appID, Checked: true, Latest: rec.Latest, Err: res.Err, Reason: reason}
+		if prefetch != nil {
+			dl := u.downloads.start(appID, prefetch)
 			select {
 			case <-dl.done:
 				if dl.err != nil {
-					r.Err = fmt.Errorf("prefetch %s: %w", out.Download.Version, dl.err)
+					r.Err = fmt.Errorf("prefetch %s: %w", prefetch.Version, dl.err)
 				}
 			case <-ctx.Done():
 				return results, ctx.Err()

@@ -36,8 +36,10 @@ type UpdateConfig struct {
 	// retry backoff, background timeout and attempts, crash-loop limit.
 	Policy updater.PolicyConfig
 	// Clock is the launch policy's clock (last use, long-unused, recent
-	// window, periodic checks). Nil: the system clock. Signatures and
-	// expiry always use Now.
+	// window, periodic checks) and its timers (the sync deadline, the
+	// blocked and background backoffs, the periodic rounds). Nil: the
+	// system clock. Signatures and expiry always use Now; one check or
+	// download attempt is bounded by a context deadline in real time.
 	Clock updater.Clock
 	// Now is the real clock documents expire against. Nil: time.Now.
 	Now func() time.Time
@@ -64,7 +66,7 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 	if err != nil {
 		return err
 	}
-	cfg.Policy = exec.Config()
+	cfg.Policy = cfg.Policy.WithDefaults() // what exec runs
 	if cfg.Clock == nil {
 		cfg.Clock = updater.SystemClock{}
 	}
@@ -129,9 +131,9 @@ var ErrNoUpdates = errors.New("updates are not configured (Config.Updates)")
 // ends; progress arrives as EventBlocked.
 //
 // The launch runs updater's executor (updater.Launch): this host only
-// carries out its commands (see launchRun). Once the app is open, the
-// same run goes on as the app's background work, which App.Close cancels
-// and waits for.
+// carries out what it asks for (launchRun is its updater.Runner). Once
+// the app is open, the same run goes on as the app's background work,
+// which App.Close cancels and waits for.
 func (h *Host) Launch(ctx context.Context, appID string, opts LaunchOptions) (*App, error) {
 	if h.upd == nil {
 		return nil, ErrNoUpdates

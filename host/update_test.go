@@ -62,6 +62,31 @@ func (f *updFixture) coldStart(t *testing.T, appID string) (*host.App, *events, 
 	return a, ev, h
 }
 
+// advanceTimers moves the fake clock on, 10 ms at a time, whenever one
+// of its timers is pending, from when after returns (nil: at once) until
+// the returned stop or the test's end: the launches' backoffs (a blocked
+// launch's retries, a background download's) and the sync deadline run on
+// the policy clock (UpdateConfig.Clock), and pass in fake time as soon as
+// they are armed, without the test sleeping. Start it only where the
+// sync deadline may pass: after the sync launch's check and download, or
+// in a launch that is blocked anyway.
+func advanceTimers(t *testing.T, c *updatertest.FakeClock, after func(ctx context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if after != nil && after(ctx) != nil {
+			return
+		}
+		for c.WaitForTimers(ctx, 1) == nil {
+			c.Advance(10 * time.Millisecond)
+		}
+	}()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return stop
+}
+
 // stop closes the app and its host.
 func stop(t *testing.T, a *host.App, h *host.Host) {
 	t.Helper()
@@ -264,6 +289,9 @@ func TestUpdateSlowDownloadContinuesInBackground(t *testing.T) {
 	f.kit.Clock.Advance(8 * 24 * time.Hour)
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Target: updatertest.TargetPackage, BytesPerSecond: rel.Size})
 	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
+	f.kit.ResetRequests()
+	// The sync deadline passes (in fake time) once the download began.
+	advanceTimers(t, f.kit.Clock, func(ctx context.Context) error { return f.kit.WaitForRequests(ctx, 2) })
 	a, ev, h := f.coldStart(t, "test.updater")
 	d := a.Decision()
 	require.Equal(t, "1.0.0", d.Opened)
@@ -285,6 +313,10 @@ func TestUpdateMinVersionSync(t *testing.T) {
 	// The first two package downloads fail: the launch stays blocked and retries.
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 2})
 	f.cfg.Policy.SyncTimeout = 200 * time.Millisecond
+	f.kit.ResetRequests()
+	// The backoffs pass once the launch is blocked downloading (the
+	// check found 1.0.0 below the minimum).
+	advanceTimers(t, f.kit.Clock, func(ctx context.Context) error { return f.kit.WaitForRequests(ctx, 2) })
 	a, ev, _ := f.coldStart(t, "test.updater")
 	d := a.Decision()
 	require.Equal(t, "2.0.0", d.Opened, "L below the minimum never opens")
@@ -381,11 +413,13 @@ func TestUpdateFailedDownload(t *testing.T) {
 	f.publish(t, guestUpdater, "2.0.0")
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
 	a, ev, h := f.coldStart(t, "test.updater")
+	stopTimers := advanceTimers(t, f.kit.Clock, nil) // the background retries' backoff
 	ev.waitLog(t, "test.updater", "check hasUpdate=true")
 	ev.waitLog(t, "test.updater", "failed")
 	failed := ev.waitEvent(t, "test.updater", host.EventUpdateFailed)
 	require.Contains(t, failed.Message, "sha256")
 	stop(t, a, h)
+	stopTimers()
 
 	f.cfg.Policy.SyncTimeout = time.Second
 	a, _, _ = f.coldStart(t, "test.updater") // pending: sync, the download fails again

@@ -1,8 +1,9 @@
 // Package updater keeps mini programs up to date the way the WeChat client
 // does. It holds versions, the local package store, checking and
-// downloading, the launch policy (a pure function), the periodic checker,
-// and what a client knows of releases: the signed release document and its
-// verification. It never imports wazero: running a package is the runtime
+// downloading, the launch policy and its executor ([Executor], whose
+// [Launch] runs one cold start as a state machine that asks a [Runner] for
+// the work), the periodic checker's decisions, and what a client knows of
+// releases: the signed release document and its verification. It never imports wazero: running a package is the runtime
 // package's job, deciding which one to run is this one's.
 //
 // The client side of releases: a [Client] fetches a release document,

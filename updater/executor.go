@@ -4,7 +4,8 @@ import "time"
 
 // Executor carries out the launch policy: it makes the Launch machine of
 // each cold start and answers the periodic checker's questions, with one
-// PolicyConfig filled in once by NewExecutor. The host, the fleet
+// PolicyConfig filled in once by NewExecutor (the caller's
+// cfg.WithDefaults() is the configuration it runs). The host, the fleet
 // simulator and the tests all run it. An Executor is immutable and
 // goroutine-safe; the Launches it makes are not.
 type Executor struct{ cfg PolicyConfig }
@@ -17,21 +18,20 @@ func NewExecutor(cfg PolicyConfig) (*Executor, error) {
 	return &Executor{cfg: cfg.WithDefaults()}, nil
 }
 
-// Config returns the policy configuration, defaults filled in.
-func (e *Executor) Config() PolicyConfig { return e.cfg }
-
 // PeriodicDue reports whether the periodic checker checks this app at now
 // (rule S3): it has a local version and was opened within the recent
 // window.
 func (e *Executor) PeriodicDue(st LocalState, now time.Time) bool {
-	return DuePeriodicCheck(st, e.cfg, now)
+	return duePeriodicCheck(st, e.cfg, now)
 }
 
-// AfterPeriodicCheck decides what a periodic check's result leads to: a
-// newer version is prefetched (one attempt, bounded by BackgroundTimeout),
-// and pending holds until it is installed (S3, S6).
-func (e *Executor) AfterPeriodicCheck(st LocalState, res CheckResult) Outcome {
-	return DecidePeriodic(st, res)
+// AfterPeriodicCheck decides what a periodic check's result leads to:
+// prefetch is a newer version to download and install (one attempt,
+// bounded by BackgroundTimeout; nil: nothing to do), and pending holds
+// until it is installed (S3, S6). reason says why, for people.
+func (e *Executor) AfterPeriodicCheck(st LocalState, res CheckResult) (prefetch *Release, reason string) {
+	out := decidePeriodic(st, res)
+	return out.Download, out.Reason
 }
 
 // PeriodicDelay is the wait before the next periodic round; first is true

@@ -8,14 +8,14 @@ import (
 )
 
 // The launch executor: one cold start as a state machine. The pure
-// policy functions (Decide, DecideSync, DecideAsync, AfterDownloadFailure)
+// policy functions (decide, decideSync, decideAsync, afterDownloadFailure)
 // say what one check's result means; the Launch machine strings them
 // together, and owns everything between them: the sync deadline, the
 // blocked wait and its backoff, background retries, crash-loop rollback
 // (rule B1), onCheckForUpdate exactly once, the restart prompt. It does no
 // I/O and reads no clock: events go in with the policy clock's time, and
-// commands come out for the caller to run. The host runs the commands with
-// goroutines, HTTP, files and wazero; the fleet simulator runs them on its
+// it asks its caller's Runner for the work. The host's Runner does it with
+// goroutines, HTTP, files and wazero; the fleet simulator's on its
 // discrete-event clock; both feed the results back as events. So what is
 // simulated is what runs.
 
@@ -34,8 +34,9 @@ type LaunchInput struct {
 
 // Launch is one cold start of one app and the update work that follows it
 // while the app runs, as a state machine: Start, then Handle for each
-// event, running the commands each returns in order. Not goroutine-safe:
-// one runner feeds it. It is finished once Done reports true.
+// event; each asks a Runner for the work that follows. Not
+// goroutine-safe: one runner feeds it. It is finished once Done reports
+// true.
 type Launch struct {
 	cfg      PolicyConfig
 	clientID string
@@ -47,8 +48,8 @@ type Launch struct {
 	failures int
 
 	phase       phase
-	plan        Plan
-	out         Outcome
+	plan        launchPlan
+	out         outcome
 	trace       Trace
 	lastErr     error         // the last download's error
 	syncTimeout time.Duration // the sync deadline this cold start set
@@ -65,7 +66,7 @@ type Launch struct {
 	bgWait   time.Duration
 	prompt   bool   // prompt a restart once bg is prepared
 	promptV  string // asked the user to restart into this
-	cmds     []Command
+	run      Runner // during Start and Handle
 	rollback string
 }
 
@@ -106,21 +107,22 @@ func (l *Launch) Opened() string { return l.opened }
 // before anything opens).
 func (l *Launch) Trace() Trace { return l.trace }
 
-// Start plans the cold start at now (policy clock) and returns the first
-// commands. The returned slice is valid until the next call.
-func (l *Launch) Start(now time.Time) []Command {
-	l.cmds = l.cmds[:0]
+// Start plans the cold start at now (policy clock) and asks r for the
+// first work, in order, before it returns.
+func (l *Launch) Start(now time.Time, r Runner) {
+	l.run = r
+	defer func() { l.run = nil }()
 	l.begin(now)
-	return l.cmds
 }
 
-// Handle feeds one event at now (policy clock) and returns the commands
-// to run next, in order. The returned slice is valid until the next call.
-func (l *Launch) Handle(now time.Time, ev LaunchEvent) []Command {
-	l.cmds = l.cmds[:0]
+// Handle feeds one event at now (policy clock) and asks r for the work
+// that follows, in order, before it returns. After Done it asks nothing.
+func (l *Launch) Handle(now time.Time, ev LaunchEvent, r Runner) {
 	if l.phase == phaseDone {
-		return l.cmds
+		return
 	}
+	l.run = r
+	defer func() { l.run = nil }()
 	switch ev := ev.(type) {
 	case Checked:
 		l.checked(now, ev.Result)
@@ -133,34 +135,32 @@ func (l *Launch) Handle(now time.Time, ev LaunchEvent) []Command {
 	case Prepared:
 		if ev.Err == nil && l.prompt && ev.Version == l.bgVersion() {
 			l.prompt, l.promptV = false, ev.Version
-			l.emit(PromptRestart{Version: ev.Version})
+			l.run.PromptRestart(ev.Version)
 		}
 	case Answered:
 		if ev.Restart && ev.Version == l.promptV && l.phase == phaseRunning {
-			l.emit(Restart{Version: ev.Version})
+			l.run.Restart(ev.Version)
 		}
 	case AlarmFired:
 		l.alarm(now, ev.Alarm)
 	case Closed:
 		l.phase = phaseDone
 	}
-	return l.cmds
 }
 
-func (l *Launch) emit(c Command) { l.cmds = append(l.cmds, c) }
-
 // sleep sets the alarm of kind k, replacing an earlier one of that kind.
-func (l *Launch) sleep(k AlarmKind, d time.Duration) {
+func (l *Launch) sleep(k alarmKind, d time.Duration) {
 	l.seq++
 	l.alarms[k] = l.seq
-	l.emit(Sleep{Alarm: Alarm{Kind: k, Seq: l.seq}, After: d})
+	l.run.Sleep(newAlarm(k, l.seq), d)
 }
 
 func (l *Launch) current(a Alarm) bool {
-	if int(a.Kind) >= len(l.alarms) || l.alarms[a.Kind] != a.Seq {
+	k := a.kind()
+	if int(k) >= len(l.alarms) || l.alarms[k] != a.seq() {
 		return false
 	}
-	l.alarms[a.Kind] = 0
+	l.alarms[k] = 0
 	return true
 }
 
@@ -175,14 +175,14 @@ func (l *Launch) jitter(d time.Duration) time.Duration {
 // begin plans a cold start (again, after a rollback).
 func (l *Launch) begin(now time.Time) {
 	l.st.Pending = PendingUpdate(l.st, l.doc, l.clientID)
-	l.plan = Decide(l.st, l.doc, l.cfg, now)
-	l.trace = Trace{Mode: l.plan.Mode, Rules: l.plan.Rules, Reason: l.plan.Reason,
+	l.plan = decide(l.st, l.doc, l.cfg, now)
+	l.trace = Trace{Mode: string(l.plan.Mode), Rules: l.plan.Rules, Reason: l.plan.Reason,
 		Local: l.plan.Local, Rollback: l.rollback}
-	l.out, l.lastErr, l.opened, l.hasUpdate = Outcome{}, nil, "", false
+	l.out, l.lastErr, l.opened, l.hasUpdate = outcome{}, nil, "", false
 	l.bg, l.bgTries, l.prompt, l.promptV = nil, 0, false, ""
 	l.backoff = l.cfg.RetryMin
 	l.alarms = [4]uint32{}
-	if l.plan.Mode == ModeAsync && l.plan.LocalOpenable {
+	if l.plan.Mode == modeAsync && l.plan.LocalOpenable {
 		l.open(l.plan.Local)
 		return
 	}
@@ -192,19 +192,19 @@ func (l *Launch) begin(now time.Time) {
 	}
 	l.syncTimeout = timeout
 	l.phase = phaseSyncCheck
-	l.sleep(AlarmSync, timeout)
-	l.emit(Check{Timeout: timeout, Source: "launch-sync"})
+	l.sleep(alarmSync, timeout)
+	l.run.Check(timeout, "launch-sync")
 }
 
 func (l *Launch) open(v string) {
 	l.phase = phaseOpening
 	l.trace.Opened = v
-	l.emit(Open{Version: v, Trace: l.trace})
+	l.run.Open(v, l.trace)
 }
 
-func (l *Launch) noteOutcome(out Outcome) {
+func (l *Launch) noteOutcome(out outcome) {
 	l.out = out
-	l.trace.Action, l.trace.OutcomeRules, l.trace.OutcomeReason = out.Action, out.Rules, out.Reason
+	l.trace.Action, l.trace.OutcomeRules, l.trace.OutcomeReason = string(out.Action), out.Rules, out.Reason
 }
 
 // learn takes a checked document as the last known one.
@@ -222,36 +222,36 @@ func (l *Launch) checked(now time.Time, res CheckResult) {
 		l.syncDecided(res, false) // the sync alarm keeps running for a download
 	case phaseBlockedCheck:
 		l.learn(res)
-		plan := Decide(l.st, l.doc, l.cfg, now)
-		out := DecideSync(plan, l.st, res)
+		plan := decide(l.st, l.doc, l.cfg, now)
+		out := decideSync(plan, l.st, res)
 		l.noteOutcome(out)
 		switch out.Action {
-		case ActionOpenLocal:
+		case actionOpenLocal:
 			l.hasUpdate = out.HasUpdate
 			l.open(out.Open)
-		case ActionOpenLocalDownloadBackground:
+		case actionOpenLocalDownloadBackground:
 			l.hasUpdate, l.bg = out.HasUpdate, out.Download
 			l.open(out.Open)
-		case ActionDownloadThenOpen:
+		case actionDownloadThenOpen:
 			// Something may open now, but the launch was blocked: it
 			// fetches the newer version first.
-			out.Action, out.Blocked = ActionBlocked, false
+			out.Action, out.Blocked = actionBlocked, false
 			l.blocked(out)
 		default:
 			l.blocked(out)
 		}
 	case phaseAsyncCheck:
 		l.learn(res)
-		out := DecideAsync(l.plan, l.st, res)
+		out := decideAsync(l.plan, l.st, res)
 		l.phase = phaseRunning
 		l.notify(out.HasUpdate)
 		switch out.Action {
-		case ActionDownloadBackground:
+		case actionDownloadBackground:
 			l.prompt = out.Prompt
 			l.background(out.Download)
-		case ActionSwitchOnRestart:
+		case actionSwitchOnRestart:
 			l.bg, l.prompt = &Release{Version: out.Switch}, true
-			l.emit(Prepare{Version: out.Switch})
+			l.run.Prepare(out.Switch)
 		}
 	default:
 		l.learn(res) // a late sync check: its document still counts
@@ -261,16 +261,16 @@ func (l *Launch) checked(now time.Time, res CheckResult) {
 // syncDecided acts on the sync check's result; timedOut is true when the
 // sync alarm rang before the check returned.
 func (l *Launch) syncDecided(res CheckResult, timedOut bool) {
-	var out Outcome
-	if l.plan.Mode == ModeAsync {
-		out = DecideAsync(l.plan, l.st, res)
+	var out outcome
+	if l.plan.Mode == modeAsync {
+		out = decideAsync(l.plan, l.st, res)
 	} else {
-		out = DecideSync(l.plan, l.st, res)
+		out = decideSync(l.plan, l.st, res)
 	}
 	l.noteOutcome(out)
 	l.hasUpdate = out.HasUpdate
 	switch out.Action {
-	case ActionOpenLocal:
+	case actionOpenLocal:
 		if res.Err != nil {
 			kind := "failed"
 			if timedOut || errors.Is(res.Err, context.DeadlineExceeded) {
@@ -279,11 +279,11 @@ func (l *Launch) syncDecided(res CheckResult, timedOut bool) {
 			l.trace.Fallback = "check " + kind + ": " + res.Err.Error()
 		}
 		l.open(out.Open)
-	case ActionOpenLocalDownloadBackground:
+	case actionOpenLocalDownloadBackground:
 		l.trace.Fallback = out.Reason
 		l.bg = out.Download
 		l.open(out.Open)
-	case ActionDownloadThenOpen:
+	case actionDownloadThenOpen:
 		l.phase = phaseSyncDownload
 		l.download(out.Download, "launch-sync")
 	default:
@@ -294,17 +294,17 @@ func (l *Launch) syncDecided(res CheckResult, timedOut bool) {
 // blocked starts (or continues) a blocked wait: nothing may open until
 // out.Download is installed, or, without one, until a check says so. The
 // sync timeout does not apply (F1, M1, R1); only Closed ends it.
-func (l *Launch) blocked(out Outcome) {
+func (l *Launch) blocked(out outcome) {
 	l.noteOutcome(out)
 	l.trace.BlockedAttempts++
 	attempt := l.trace.BlockedAttempts
 	if out.Download != nil {
 		l.phase = phaseBlockedDl
-		l.emit(Blocked{Attempt: attempt, Reason: out.Reason, Downloading: out.Download.Version})
+		l.run.Blocked(attempt, out.Reason, out.Download.Version)
 		l.download(out.Download, "blocked")
 		return
 	}
-	l.emit(Blocked{Attempt: attempt, Reason: out.Reason})
+	l.run.Blocked(attempt, out.Reason, "")
 	l.retryLater()
 }
 
@@ -312,7 +312,7 @@ func (l *Launch) blocked(out Outcome) {
 // checks again.
 func (l *Launch) retryLater() {
 	l.phase = phaseBlockedWait
-	l.sleep(AlarmRetry, l.jitter(l.backoff))
+	l.sleep(alarmRetry, l.jitter(l.backoff))
 	l.backoff = min(2*l.backoff, l.cfg.RetryMax)
 }
 
@@ -323,7 +323,7 @@ func (l *Launch) download(rel *Release, source string) {
 		return
 	}
 	l.dl = rel
-	l.emit(Download{Release: rel, Source: source})
+	l.run.Download(rel, source)
 }
 
 func (l *Launch) installed(ev Installed) {
@@ -353,14 +353,14 @@ func (l *Launch) installed(ev Installed) {
 			l.open(ev.Version)
 			return
 		}
-		l.emit(Blocked{Attempt: l.trace.BlockedAttempts, Reason: "download failed: " + ev.Err.Error()})
+		l.run.Blocked(l.trace.BlockedAttempts, "download failed: "+ev.Err.Error(), "")
 		l.retryLater()
 	case phaseAsyncCheck, phaseRunning:
 		if l.bg == nil || l.bg.Version != ev.Version {
 			return
 		}
 		if ev.Err == nil {
-			l.emit(Prepare{Version: ev.Version})
+			l.run.Prepare(ev.Version)
 			return
 		}
 		l.retryBackground(ev.Err)
@@ -372,8 +372,8 @@ func (l *Launch) alarm(now time.Time, a Alarm) {
 	if !l.current(a) {
 		return
 	}
-	switch a.Kind {
-	case AlarmSync:
+	switch a.kind() {
+	case alarmSync:
 		switch l.phase {
 		case phaseSyncCheck:
 			l.syncDecided(CheckResult{Err: fmt.Errorf("check: sync timeout %s: %w", l.syncTimeout, context.DeadlineExceeded),
@@ -383,12 +383,12 @@ func (l *Launch) alarm(now time.Time, a Alarm) {
 			// prepared for applyUpdate once installed (S2, S5).
 			l.fallBack(context.DeadlineExceeded, l.dl)
 		}
-	case AlarmRetry:
+	case alarmRetry:
 		if l.phase == phaseBlockedWait {
 			l.phase = phaseBlockedCheck
-			l.emit(Check{Timeout: l.cfg.BackgroundTimeout, Source: "blocked"})
+			l.run.Check(l.cfg.BackgroundTimeout, "blocked")
 		}
-	case AlarmBackground:
+	case alarmBackground:
 		if l.bg != nil && l.phase >= phaseOpening {
 			l.bgTries++
 			l.download(l.bg, "background")
@@ -398,13 +398,13 @@ func (l *Launch) alarm(now time.Time, a Alarm) {
 
 // notify sends onCheckForUpdate. Each cold start reaches it once: after
 // the sync check's open, or after the async check (U1).
-func (l *Launch) notify(hasUpdate bool) { l.emit(NotifyCheck{HasUpdate: hasUpdate}) }
+func (l *Launch) notify(hasUpdate bool) { l.run.NotifyCheck(hasUpdate) }
 
 func (l *Launch) openedEv(now time.Time, ev Opened) {
 	if ev.Swap {
 		// applyUpdate or the restart prompt: not a cold start, no
 		// crash-loop accounting.
-		l.emit(RecordOpen{Version: ev.Version, At: now})
+		l.run.RecordOpen(ev.Version, now)
 		return
 	}
 	if l.phase != phaseOpening || ev.Version != l.trace.Opened {
@@ -413,7 +413,7 @@ func (l *Launch) openedEv(now time.Time, ev Opened) {
 	l.opened = ev.Version
 	if l.failing != "" && sameSemver(l.failing, ev.Version) {
 		l.failing, l.failures = "", 0
-		l.emit(RecordLaunch{Record: LaunchRecord{}})
+		l.run.RecordLaunch(LaunchRecord{})
 	}
 	l.afterOpen(now)
 }
@@ -421,10 +421,10 @@ func (l *Launch) openedEv(now time.Time, ev Opened) {
 // afterOpen runs once the cold start's version is open (even if its
 // onLaunch crashed below the crash-loop limit).
 func (l *Launch) afterOpen(now time.Time) {
-	l.emit(RecordOpen{Version: l.opened, At: now})
-	if l.plan.Mode == ModeAsync && l.plan.LocalOpenable {
+	l.run.RecordOpen(l.opened, now)
+	if l.plan.Mode == modeAsync && l.plan.LocalOpenable {
 		l.phase = phaseAsyncCheck
-		l.emit(Check{Timeout: l.cfg.BackgroundTimeout, Source: "launch-async"})
+		l.run.Check(l.cfg.BackgroundTimeout, "launch-async")
 		return
 	}
 	l.phase = phaseRunning
@@ -434,7 +434,7 @@ func (l *Launch) afterOpen(now time.Time) {
 	case l.dl != nil && l.dl.Version == l.bg.Version:
 		// The sync download that ran out of time carries on.
 	case l.st.hasVersion(l.bg.Version):
-		l.emit(Prepare{Version: l.bg.Version})
+		l.run.Prepare(l.bg.Version)
 	case l.bgTries > 0:
 		l.retryBackground(l.lastErr)
 	default:
@@ -462,7 +462,7 @@ func (l *Launch) launchFailed(now time.Time, ev LaunchFailed) {
 		l.failures = max(l.failures, l.cfg.CrashLoopLimit)
 	}
 	if l.failures < l.cfg.CrashLoopLimit {
-		l.emit(RecordLaunch{Record: LaunchRecord{Version: ev.Version, Failures: l.failures}})
+		l.run.RecordLaunch(LaunchRecord{Version: ev.Version, Failures: l.failures})
 		if ev.Running {
 			l.opened = ev.Version
 			l.afterOpen(now)
@@ -475,8 +475,8 @@ func (l *Launch) launchFailed(now time.Time, ev LaunchFailed) {
 	if ev.Deterministic {
 		why = fmt.Sprintf("%s cannot launch (%v): marked bad, rolling back", ev.Version, ev.Err)
 	}
-	l.emit(RecordLaunch{Record: LaunchRecord{Version: ev.Version, Failures: l.failures, MarkBad: true}})
-	l.emit(RolledBack{Version: ev.Version, Reason: why})
+	l.run.RecordLaunch(LaunchRecord{Version: ev.Version, Failures: l.failures, MarkBad: true})
+	l.run.RolledBack(ev.Version, why)
 	l.st.Bad = append(l.st.Bad, ev.Version)
 	l.failing, l.failures, l.rollback = "", 0, why
 	l.dl = nil

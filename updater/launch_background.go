@@ -23,18 +23,18 @@ func (l *Launch) bgVersion() string {
 // download, or gives up with onUpdateFailed after BackgroundAttempts.
 func (l *Launch) retryBackground(err error) {
 	if l.bgTries >= l.cfg.BackgroundAttempts {
-		l.emit(NotifyFailed{Reason: fmt.Sprintf("download %s: %v", l.bg.Version, err)})
+		l.run.NotifyFailed(fmt.Sprintf("download %s: %v", l.bg.Version, err))
 		l.bg = nil
 		return
 	}
-	l.sleep(AlarmBackground, l.jitter(l.bgWait))
+	l.sleep(alarmBackground, l.jitter(l.bgWait))
 	l.bgWait = min(2*l.bgWait, l.cfg.RetryMax)
 }
 
 // fallBack opens L after the sync download of rel failed or ran out of
 // time (err), keeping rel as the background update of this cold start.
 func (l *Launch) fallBack(err error, rel *Release) {
-	next := AfterDownloadFailure(l.out, err)
+	next := afterDownloadFailure(l.out, err)
 	l.noteOutcome(next)
 	l.trace.Fallback = next.Reason
 	if next.Open == "" {
@@ -66,6 +66,6 @@ func PendingUpdate(st LocalState, last *Document, clientID string) bool {
 	if v == nil {
 		return false
 	}
-	l := semver(LocalVersion(st, last))
+	l := semver(localVersion(st, last))
 	return l != nil && v.GreaterThan(l) // no L at all: F1 or R1 decide
 }

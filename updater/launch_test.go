@@ -12,39 +12,111 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// launchRun drives one Launch by hand: each feed returns the commands, and
-// the helpers pick out the ones a test expects. Time is the policy clock,
-// moved by the test; nothing sleeps.
+// launchRun drives one Launch by hand: it is the Launch's Runner, and
+// records each call as a command value; each feed keeps the batch it
+// brought, and the helpers pick out the ones a test expects. Time is the
+// policy clock, moved by the test; nothing sleeps.
 type launchRun struct {
-	t    *testing.T
-	l    *Launch
-	now  time.Time
-	cmds []Command
-	all  []Command // every command so far, for counting
+	t     *testing.T
+	l     *Launch
+	now   time.Time
+	batch []command // what the last Start or Handle asked for
+	cmds  []command // the last batch, for the helpers
+	all   []command // every command so far, for counting
 }
+
+// command is one recorded Runner call: one of the cmd types below.
+type command any
+
+type (
+	cmdCheck struct {
+		Timeout time.Duration
+		Source  string
+	}
+	cmdDownload struct {
+		Release *Release
+		Source  string
+	}
+	cmdOpen struct {
+		Version string
+		Trace   Trace
+	}
+	cmdPrepare       struct{ Version string }
+	cmdPromptRestart struct{ Version string }
+	cmdRestart       struct{ Version string }
+	cmdNotifyCheck   struct{ HasUpdate bool }
+	cmdNotifyFailed  struct{ Reason string }
+	cmdRecordOpen    struct {
+		Version string
+		At      time.Time
+	}
+	cmdRecordLaunch struct{ Record LaunchRecord }
+	cmdBlocked      struct {
+		Attempt             int
+		Reason, Downloading string
+	}
+	cmdRolledBack struct{ Version, Reason string }
+	cmdSleep      struct {
+		Alarm Alarm
+		After time.Duration
+	}
+)
+
+var _ Runner = (*launchRun)(nil)
+
+// add records c, failing the test when it follows an Open in one batch
+// (Runner.Open promises to be the last call).
+func (r *launchRun) add(c command) {
+	r.t.Helper()
+	if n := len(r.batch); n > 0 {
+		if _, ok := r.batch[n-1].(cmdOpen); ok {
+			r.t.Fatalf("%T after Open in one batch", c)
+		}
+	}
+	r.batch = append(r.batch, c)
+}
+
+func (r *launchRun) Check(timeout time.Duration, source string) { r.add(cmdCheck{timeout, source}) }
+func (r *launchRun) Download(rel *Release, source string)       { r.add(cmdDownload{rel, source}) }
+func (r *launchRun) Open(version string, tr Trace)              { r.add(cmdOpen{version, tr}) }
+func (r *launchRun) Prepare(version string)                     { r.add(cmdPrepare{version}) }
+func (r *launchRun) PromptRestart(version string)               { r.add(cmdPromptRestart{version}) }
+func (r *launchRun) Restart(version string)                     { r.add(cmdRestart{version}) }
+func (r *launchRun) NotifyCheck(hasUpdate bool)                 { r.add(cmdNotifyCheck{hasUpdate}) }
+func (r *launchRun) NotifyFailed(reason string)                 { r.add(cmdNotifyFailed{reason}) }
+func (r *launchRun) RecordOpen(version string, at time.Time)    { r.add(cmdRecordOpen{version, at}) }
+func (r *launchRun) RecordLaunch(rec LaunchRecord)              { r.add(cmdRecordLaunch{rec}) }
+func (r *launchRun) Blocked(attempt int, reason, downloading string) {
+	r.add(cmdBlocked{attempt, reason, downloading})
+}
+func (r *launchRun) RolledBack(version, reason string)      { r.add(cmdRolledBack{version, reason}) }
+func (r *launchRun) Sleep(alarm Alarm, after time.Duration) { r.add(cmdSleep{alarm, after}) }
 
 func newLaunchRun(t *testing.T, cfg PolicyConfig, st AppState, last *Document) *launchRun {
 	t.Helper()
 	e, err := NewExecutor(cfg)
 	require.NoError(t, err)
 	r := &launchRun{t: t, now: polNow, l: e.NewLaunch(LaunchInput{State: st, Last: last, ClientID: polClient})}
-	r.record(r.l.Start(r.now))
+	r.l.Start(r.now, r)
+	r.record()
 	return r
 }
 
-func (r *launchRun) record(cmds []Command) {
-	r.cmds = append([]Command(nil), cmds...)
+// record ends a batch.
+func (r *launchRun) record() {
+	r.cmds, r.batch = r.batch, nil
 	r.all = append(r.all, r.cmds...)
 }
 
 func (r *launchRun) feed(ev LaunchEvent) *launchRun {
 	r.t.Helper()
-	r.record(r.l.Handle(r.now, ev))
+	r.l.Handle(r.now, ev, r)
+	r.record()
 	return r
 }
 
 // names lists the command types, for failure messages.
-func names(cmds []Command) string {
+func names(cmds []command) string {
 	var s []string
 	for _, c := range cmds {
 		s = append(s, reflect.TypeOf(c).Name())
@@ -54,7 +126,7 @@ func names(cmds []Command) string {
 
 // pick returns the first command of type T in the last batch, failing the
 // test when there is none.
-func pick[T Command](r *launchRun) T {
+func pick[T command](r *launchRun) T {
 	r.t.Helper()
 	for _, c := range r.cmds {
 		if v, ok := c.(T); ok {
@@ -67,7 +139,7 @@ func pick[T Command](r *launchRun) T {
 }
 
 // none fails the test when the last batch holds a command of type T.
-func none[T Command](r *launchRun) {
+func none[T command](r *launchRun) {
 	r.t.Helper()
 	for _, c := range r.cmds {
 		if _, ok := c.(T); ok {
@@ -76,7 +148,7 @@ func none[T Command](r *launchRun) {
 	}
 }
 
-func count[T Command](cmds []Command) int {
+func count[T command](cmds []command) int {
 	n := 0
 	for _, c := range cmds {
 		if _, ok := c.(T); ok {
@@ -97,9 +169,9 @@ func TestLaunchSyncTimeoutIsConfigured(t *testing.T) {
 	for _, timeout := range []time.Duration{300 * time.Millisecond, 2 * time.Second, 9 * time.Second} {
 		t.Run(timeout.String(), func(t *testing.T) {
 			r := newLaunchRun(t, PolicyConfig{SyncTimeout: timeout}, appState("1.0.0", polNow.Add(-8*24*time.Hour), "1.0.0"), polDoc("1.0.0"))
-			require.Equal(t, timeout, pick[Check](r).Timeout)
-			s := pick[Sleep](r)
-			require.Equal(t, AlarmSync, s.Alarm.Kind)
+			require.Equal(t, timeout, pick[cmdCheck](r).Timeout)
+			s := pick[cmdSleep](r)
+			require.Equal(t, alarmSync, s.Alarm.kind())
 			require.Equal(t, timeout, s.After)
 		})
 	}
@@ -113,36 +185,36 @@ func TestLaunchSyncDeadline(t *testing.T) {
 	long := appState("1.0.0", polNow.Add(-8*24*time.Hour), "1.0.0")
 	t.Run("check outlives the deadline", func(t *testing.T) {
 		r := newLaunchRun(t, PolicyConfig{}, long, polDoc("1.0.0"))
-		r.feed(AlarmFired{Alarm: pick[Sleep](r).Alarm})
-		require.Equal(t, "1.0.0", pick[Open](r).Version)
-		require.Contains(t, pick[Open](r).Trace.Fallback, "check timeout")
+		r.feed(AlarmFired{Alarm: pick[cmdSleep](r).Alarm})
+		require.Equal(t, "1.0.0", pick[cmdOpen](r).Version)
+		require.Contains(t, pick[cmdOpen](r).Trace.Fallback, "check timeout")
 		r.feed(Checked{Result: okResult(polDoc("1.1.0"))}) // late: no second open
-		none[Open](r)
+		none[cmdOpen](r)
 	})
 	t.Run("download outlives the deadline", func(t *testing.T) {
 		r := newLaunchRun(t, PolicyConfig{}, long, polDoc("1.0.0"))
-		alarm := pick[Sleep](r).Alarm
+		alarm := pick[cmdSleep](r).Alarm
 		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
-		require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
-		none[Open](r)
+		require.Equal(t, "1.1.0", pick[cmdDownload](r).Release.Version)
+		none[cmdOpen](r)
 		r.feed(AlarmFired{Alarm: alarm})
-		open := pick[Open](r)
+		open := pick[cmdOpen](r)
 		require.Equal(t, "1.0.0", open.Version)
 		require.Contains(t, open.Trace.OutcomeRules, "S5")
 		r.feed(Opened{Version: "1.0.0"})
-		none[Download](r) // joined, not restarted
-		require.True(t, pick[NotifyCheck](r).HasUpdate)
+		none[cmdDownload](r) // joined, not restarted
+		require.True(t, pick[cmdNotifyCheck](r).HasUpdate)
 		r.feed(Installed{Version: "1.1.0"})
-		require.Equal(t, "1.1.0", pick[Prepare](r).Version)
-		none[Restart](r)
+		require.Equal(t, "1.1.0", pick[cmdPrepare](r).Version)
+		none[cmdRestart](r)
 	})
 	t.Run("download within the deadline opens V", func(t *testing.T) {
 		r := newLaunchRun(t, PolicyConfig{}, long, polDoc("1.0.0"))
 		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
 		r.feed(Installed{Version: "1.1.0"})
-		require.Equal(t, "1.1.0", pick[Open](r).Version)
+		require.Equal(t, "1.1.0", pick[cmdOpen](r).Version)
 		r.feed(Opened{Version: "1.1.0"})
-		require.False(t, pick[NotifyCheck](r).HasUpdate, "V opened: nothing newer")
+		require.False(t, pick[cmdNotifyCheck](r).HasUpdate, "V opened: nothing newer")
 	})
 }
 
@@ -162,16 +234,16 @@ func TestLaunchBlockedIgnoresSyncTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newLaunchRun(t, PolicyConfig{SyncTimeout: time.Second}, tc.st, tc.doc)
-			alarm := pick[Sleep](r).Alarm
-			require.Equal(t, AlarmSync, alarm.Kind)
+			alarm := pick[cmdSleep](r).Alarm
+			require.Equal(t, alarmSync, alarm.kind())
 			r.feed(Checked{Result: okResult(tc.doc)})
-			require.Equal(t, 1, pick[Blocked](r).Attempt)
-			require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
+			require.Equal(t, 1, pick[cmdBlocked](r).Attempt)
+			require.Equal(t, "1.1.0", pick[cmdDownload](r).Release.Version)
 			r.now = r.now.Add(time.Hour)
 			r.feed(AlarmFired{Alarm: alarm})
 			require.Empty(t, r.cmds, "the sync deadline must not end a blocked wait")
 			r.feed(Installed{Version: "1.1.0"})
-			require.Equal(t, "1.1.0", pick[Open](r).Version)
+			require.Equal(t, "1.1.0", pick[cmdOpen](r).Version)
 		})
 	}
 }
@@ -184,11 +256,11 @@ func TestLaunchBlockedBackoff(t *testing.T) {
 	r.feed(Checked{Result: CheckResult{Err: errors.New("offline"), ClientID: polClient}})
 	var waits []time.Duration
 	for range 5 {
-		s := pick[Sleep](r)
-		require.Equal(t, AlarmRetry, s.Alarm.Kind)
+		s := pick[cmdSleep](r)
+		require.Equal(t, alarmRetry, s.Alarm.kind())
 		waits = append(waits, s.After)
 		r.feed(AlarmFired{Alarm: s.Alarm})
-		require.Equal(t, "blocked", pick[Check](r).Source)
+		require.Equal(t, "blocked", pick[cmdCheck](r).Source)
 		r.feed(Checked{Result: CheckResult{Err: errors.New("offline"), ClientID: polClient}})
 	}
 	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}, waits)
@@ -205,25 +277,25 @@ func TestLaunchNotifiesOnce(t *testing.T) {
 	recentSt := appState("1.0.0", polNow.Add(-time.Hour), "1.0.0")
 	t.Run("async", func(t *testing.T) {
 		r := newLaunchRun(t, PolicyConfig{}, recentSt, polDoc("1.0.0"))
-		require.Equal(t, "1.0.0", pick[Open](r).Version)
+		require.Equal(t, "1.0.0", pick[cmdOpen](r).Version)
 		r.feed(Opened{Version: "1.0.0"})
-		none[NotifyCheck](r) // not before the check
+		none[cmdNotifyCheck](r) // not before the check
 		r.feed(Checked{Result: okResult(polDoc("1.1.0", withMin("1.1.0")))})
-		require.True(t, pick[NotifyCheck](r).HasUpdate)
+		require.True(t, pick[cmdNotifyCheck](r).HasUpdate)
 		r.feed(Installed{Version: "1.1.0"})
 		r.feed(Prepared{Version: "1.1.0"})
 		r.feed(Checked{Result: okResult(polDoc("1.2.0"))})
-		require.Equal(t, 1, count[NotifyCheck](r.all))
+		require.Equal(t, 1, count[cmdNotifyCheck](r.all))
 	})
 	t.Run("sync with a background download", func(t *testing.T) {
 		r := newLaunchRun(t, PolicyConfig{}, appState("1.0.0", time.Time{}, "1.0.0"), polDoc("1.0.0"))
 		r.feed(Checked{Result: okResult(polDoc("1.1.0", withPrefer("1.0.0")))})
 		r.feed(Opened{Version: "1.0.0"})
 		r.feed(Installed{Version: "1.1.0", Err: errors.New("reset")})
-		r.feed(AlarmFired{Alarm: pick[Sleep](r).Alarm})
+		r.feed(AlarmFired{Alarm: pick[cmdSleep](r).Alarm})
 		r.feed(Installed{Version: "1.1.0"})
-		require.Equal(t, 1, count[NotifyCheck](r.all))
-		require.Equal(t, 1, count[Prepare](r.all))
+		require.Equal(t, 1, count[cmdNotifyCheck](r.all))
+		require.Equal(t, 1, count[cmdPrepare](r.all))
 	})
 }
 
@@ -236,18 +308,18 @@ func TestLaunchAfterAsyncDownloadIsAsync(t *testing.T) {
 	r := newLaunchRun(t, PolicyConfig{}, appState("1.0.0", polNow.Add(-time.Hour), "1.0.0"), polDoc("1.0.0"))
 	r.feed(Opened{Version: "1.0.0"})
 	r.feed(Checked{Result: okResult(doc)})
-	require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
+	require.Equal(t, "1.1.0", pick[cmdDownload](r).Release.Version)
 	r.feed(Installed{Version: "1.1.0"})
-	require.Equal(t, "1.1.0", pick[Prepare](r).Version)
-	none[Restart](r)
-	none[PromptRestart](r)
+	require.Equal(t, "1.1.0", pick[cmdPrepare](r).Version)
+	none[cmdRestart](r)
+	none[cmdPromptRestart](r)
 
 	st := appState("1.0.0", polNow, "1.0.0", "1.1.0")
 	require.False(t, PendingUpdate(st.Local(), doc, polClient))
 	next := newLaunchRun(t, PolicyConfig{}, st, doc)
-	require.Equal(t, "1.1.0", pick[Open](next).Version)
-	require.Equal(t, ModeAsync, pick[Open](next).Trace.Mode)
-	none[Check](next)
+	require.Equal(t, "1.1.0", pick[cmdOpen](next).Version)
+	require.Equal(t, string(modeAsync), pick[cmdOpen](next).Trace.Mode)
+	none[cmdCheck](next)
 }
 
 // TestLaunchPendingAfterFailedPrefetch: V > L with V not installed keeps
@@ -257,8 +329,8 @@ func TestLaunchPendingAfterFailedPrefetch(t *testing.T) {
 	st := appState("1.0.0", polNow.Add(-time.Hour), "1.0.0")
 	require.True(t, PendingUpdate(st.Local(), polDoc("1.1.0"), polClient))
 	r := newLaunchRun(t, PolicyConfig{}, st, polDoc("1.1.0"))
-	require.Equal(t, "launch-sync", pick[Check](r).Source)
-	none[Open](r)
+	require.Equal(t, "launch-sync", pick[cmdCheck](r).Source)
+	none[cmdOpen](r)
 }
 
 // TestLaunchRestartPrompt: below the new minimum (or revoked) the running
@@ -280,20 +352,20 @@ func TestLaunchRestartPrompt(t *testing.T) {
 			r.feed(Opened{Version: "1.0.0"})
 			r.feed(Checked{Result: okResult(tc.doc)})
 			r.feed(Installed{Version: "1.1.0"})
-			none[Restart](r)
+			none[cmdRestart](r)
 			r.feed(Prepared{Version: "1.1.0"})
-			none[Restart](r)
+			none[cmdRestart](r)
 			if !tc.prompt {
-				none[PromptRestart](r)
+				none[cmdPromptRestart](r)
 				r.feed(Answered{Version: "1.1.0", Restart: true})
-				none[Restart](r)
+				none[cmdRestart](r)
 				return
 			}
-			require.Equal(t, "1.1.0", pick[PromptRestart](r).Version)
+			require.Equal(t, "1.1.0", pick[cmdPromptRestart](r).Version)
 			r.feed(Answered{Version: "1.1.0", Restart: true})
-			require.Equal(t, "1.1.0", pick[Restart](r).Version)
+			require.Equal(t, "1.1.0", pick[cmdRestart](r).Version)
 			r.feed(Opened{Version: "1.1.0", Swap: true})
-			require.Equal(t, "1.1.0", pick[RecordOpen](r).Version)
+			require.Equal(t, "1.1.0", pick[cmdRecordOpen](r).Version)
 		})
 	}
 }
@@ -313,21 +385,21 @@ func TestLaunchCrashLoop(t *testing.T) {
 				// place, so it fails again within the same cold start.
 				r := newLaunchRun(t, cfg, st, polDoc("1.1.0"))
 				for failures := 1; ; failures++ {
-					require.Equal(t, "1.1.0", pick[Open](r).Version)
+					require.Equal(t, "1.1.0", pick[cmdOpen](r).Version)
 					r.feed(crash)
-					rec := pick[RecordLaunch](r).Record
+					rec := pick[cmdRecordLaunch](r).Record
 					require.Equal(t, failures, rec.Failures)
 					if failures == limit {
 						require.True(t, rec.MarkBad)
-						require.Equal(t, "1.1.0", pick[RolledBack](r).Version)
-						open := pick[Open](r)
+						require.Equal(t, "1.1.0", pick[cmdRolledBack](r).Version)
+						open := pick[cmdOpen](r)
 						require.Equal(t, "1.0.0", open.Version)
 						require.Contains(t, open.Trace.Rollback, "1.1.0")
 						return
 					}
 					require.False(t, rec.MarkBad, "marked bad after %d of %d failures", failures, limit)
 					if running {
-						none[Open](r)
+						none[cmdOpen](r)
 						st.FailingVersion, st.LaunchFailures = rec.Version, rec.Failures
 						r = newLaunchRun(t, cfg, st, polDoc("1.1.0")) // the next cold start
 					}
@@ -347,26 +419,26 @@ func TestLaunchDeterministicFailure(t *testing.T) {
 			st := appState("1.0.0", polNow.Add(-time.Hour), "1.0.0", "1.1.0")
 			r := newLaunchRun(t, PolicyConfig{CrashLoopLimit: limit}, st, polDoc("1.1.0"))
 			r.feed(LaunchFailed{Version: "1.1.0", Err: errors.New("compile: invalid section order"), Deterministic: true})
-			rec := pick[RecordLaunch](r).Record
+			rec := pick[cmdRecordLaunch](r).Record
 			require.True(t, rec.MarkBad)
 			require.Equal(t, limit, rec.Failures)
-			require.Contains(t, pick[RolledBack](r).Reason, "cannot launch")
-			require.Equal(t, "1.0.0", pick[Open](r).Version)
+			require.Contains(t, pick[cmdRolledBack](r).Reason, "cannot launch")
+			require.Equal(t, "1.0.0", pick[cmdOpen](r).Version)
 			r.feed(Opened{Version: "1.0.0"})
-			require.Equal(t, "launch-async", pick[Check](r).Source, "the check for a fixed release still runs")
+			require.Equal(t, "launch-async", pick[cmdCheck](r).Source, "the check for a fixed release still runs")
 		})
 	}
 	t.Run("nothing to roll back to", func(t *testing.T) {
 		st := appState("", time.Time{}, "1.1.0")
 		r := newLaunchRun(t, PolicyConfig{}, st, polDoc("1.1.0"))
 		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
-		require.Equal(t, "1.1.0", pick[Open](r).Version)
+		require.Equal(t, "1.1.0", pick[cmdOpen](r).Version)
 		r.feed(LaunchFailed{Version: "1.1.0", Err: errors.New("trap in start"), Deterministic: true})
-		none[Open](r)
-		require.Equal(t, "launch-sync", pick[Check](r).Source, "blocked: checking for a newer release")
+		none[cmdOpen](r)
+		require.Equal(t, "launch-sync", pick[cmdCheck](r).Source, "blocked: checking for a newer release")
 		r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
-		require.NotEmpty(t, pick[Blocked](r).Reason)
-		none[Download](r) // the bad version is not fetched again
+		require.NotEmpty(t, pick[cmdBlocked](r).Reason)
+		none[cmdDownload](r) // the bad version is not fetched again
 	})
 }
 
@@ -377,7 +449,7 @@ func TestLaunchCrashLoopResets(t *testing.T) {
 	st.FailingVersion, st.LaunchFailures = "1.1.0", 1
 	r := newLaunchRun(t, PolicyConfig{}, st, polDoc("1.1.0"))
 	r.feed(Opened{Version: "1.1.0"})
-	require.Equal(t, LaunchRecord{}, pick[RecordLaunch](r).Record)
+	require.Equal(t, LaunchRecord{}, pick[cmdRecordLaunch](r).Record)
 }
 
 // TestLaunchBackgroundRetries: a background download is tried
@@ -389,13 +461,13 @@ func TestLaunchBackgroundRetries(t *testing.T) {
 	r.feed(Checked{Result: okResult(polDoc("1.1.0"))})
 	for attempt := 1; attempt < 3; attempt++ {
 		r.feed(Installed{Version: "1.1.0", Err: context.DeadlineExceeded})
-		none[NotifyFailed](r)
-		r.feed(AlarmFired{Alarm: pick[Sleep](r).Alarm})
-		require.Equal(t, "1.1.0", pick[Download](r).Release.Version)
+		none[cmdNotifyFailed](r)
+		r.feed(AlarmFired{Alarm: pick[cmdSleep](r).Alarm})
+		require.Equal(t, "1.1.0", pick[cmdDownload](r).Release.Version)
 	}
 	r.feed(Installed{Version: "1.1.0", Err: context.DeadlineExceeded})
-	require.Contains(t, pick[NotifyFailed](r).Reason, "1.1.0")
-	require.Equal(t, 3, count[Download](r.all))
+	require.Contains(t, pick[cmdNotifyFailed](r).Reason, "1.1.0")
+	require.Equal(t, 3, count[cmdDownload](r.all))
 }
 
 // TestExecutorPeriodicDelay: the periodic wait is the configured interval,

@@ -2,130 +2,97 @@ package updater
 
 import "time"
 
-// The vocabulary of the launch executor (launch.go): the commands a Launch
-// returns, the events its runner feeds back, and the Trace of a decision.
+// The vocabulary of the launch executor (launch.go): the Runner a Launch
+// asks to do things, the events the Runner feeds back, and the Trace of a
+// decision.
 
-// Command is something a Launch asks its runner to do. It is one of Check,
-// Download, Open, Prepare, PromptRestart, Restart, NotifyCheck,
-// NotifyFailed, RecordOpen, RecordLaunch, Blocked, RolledBack, Sleep.
-type Command interface{ command() }
-
-// Check asks for an update check bounded by Timeout; feed Checked.
-type Check struct {
-	Timeout time.Duration
-	// Source says why: "launch-sync", "launch-async" or "blocked".
-	Source string
+// Runner carries out what a Launch asks for. The Launch calls it from
+// inside Start and Handle, in the order the work must be done; the
+// results come back later as events fed to Handle. Its methods must
+// return promptly (work that waits, such as a check, a download, a timer
+// or the user, goes on elsewhere) and must not call the Launch. The host
+// and the fleet simulator each implement it; the consumer owns the
+// interface, so an implementation that misses a method does not compile.
+type Runner interface {
+	// Check asks for an update check bounded by timeout; feed Checked.
+	// source says why: "launch-sync", "launch-async" or "blocked".
+	Check(timeout time.Duration, source string)
+	// Download asks to start (or join) the download and install of rel;
+	// feed Installed when it ends. It runs outside the launch's
+	// deadlines: a sync launch that stops waiting lets it carry on.
+	// source says why: "launch-sync", "blocked" or "background".
+	Download(rel *Release, source string)
+	// Open asks to open version as this cold start, replacing whatever
+	// this Launch opened before (a crash-loop rollback); feed Opened or
+	// LaunchFailed. tr says why this version. Open is the last call of
+	// its Start or Handle, so a runner may carry it out once that returns.
+	Open(version string, tr Trace)
+	// Prepare asks to make the installed version ready for applyUpdate
+	// (compile it, then deliver onUpdateReady, or onUpdateFailed if it
+	// does not compile); feed Prepared. Only once the app is open.
+	Prepare(version string)
+	// PromptRestart asks the user to restart into the prepared version,
+	// because the running one may no longer be used (M2, R1); feed
+	// Answered. Only once the app is open.
+	PromptRestart(version string)
+	// Restart swaps the running app to the prepared version now (the
+	// user accepted the prompt); feed Opened with Swap set once it ran.
+	Restart(version string)
+	// NotifyCheck delivers this cold start's onCheckForUpdate (rule U1),
+	// once per cold start, after the open.
+	NotifyCheck(hasUpdate bool)
+	// NotifyFailed delivers onUpdateFailed: the update this cold start
+	// found could not be downloaded (rule U3). Only once the app is open.
+	NotifyFailed(reason string)
+	// RecordOpen records version as the active, just used version at at
+	// (Store.RecordOpen).
+	RecordOpen(version string, at time.Time)
+	// RecordLaunch stores the crash-loop counters (Store.RecordLaunch).
+	RecordLaunch(rec LaunchRecord)
+	// Blocked reports a blocked launch's progress: nothing may open yet.
+	// downloading is the version being downloaded, "" while checking.
+	Blocked(attempt int, reason, downloading string)
+	// RolledBack reports that version was marked bad (rule B1) and the
+	// cold start begins again without it.
+	RolledBack(version, reason string)
+	// Sleep asks for AlarmFired{Alarm: alarm} after after. A runner may
+	// drop a pending alarm once the Launch is closed.
+	Sleep(alarm Alarm, after time.Duration)
 }
 
-// Download asks to start (or join) the download and install of Release;
-// feed Installed when it ends. It runs outside the launch's deadlines: a
-// sync launch that stops waiting lets it carry on.
-type Download struct {
-	Release *Release
-	// Source says why: "launch-sync", "blocked" or "background".
-	Source string
-}
+// Alarm names one Runner.Sleep: an opaque token the runner hands back in
+// AlarmFired. The Launch ignores alarms it no longer waits for. It is a
+// number so that a runner can keep it compactly; its value means nothing
+// outside the Launch that made it.
+type Alarm uint32
 
-// Open asks to open Version as this cold start, replacing whatever this
-// Launch opened before (a crash-loop rollback); feed Opened or
-// LaunchFailed. Trace says why this version.
-type Open struct {
-	Version string
-	Trace   Trace
-}
-
-// Prepare asks to make the installed Version ready for applyUpdate
-// (compile it, then deliver onUpdateReady, or onUpdateFailed if it does
-// not compile); feed Prepared.
-type Prepare struct{ Version string }
-
-// PromptRestart asks the user to restart into the prepared Version,
-// because the running one may no longer be used (M2, R1); feed Answered.
-type PromptRestart struct{ Version string }
-
-// Restart asks to swap the running app to the prepared Version now (the
-// user accepted the prompt); feed Opened with Swap set once it ran.
-type Restart struct{ Version string }
-
-// NotifyCheck delivers this cold start's onCheckForUpdate (rule U1). A
-// Launch sends it once per cold start.
-type NotifyCheck struct{ HasUpdate bool }
-
-// NotifyFailed delivers onUpdateFailed: the update this cold start found
-// could not be downloaded (rule U3).
-type NotifyFailed struct{ Reason string }
-
-// RecordOpen asks to record Version as the active, just used version at At
-// (Store.RecordOpen).
-type RecordOpen struct {
-	Version string
-	At      time.Time
-}
-
-// RecordLaunch asks to store the crash-loop counters (Store.RecordLaunch).
-type RecordLaunch struct{ Record LaunchRecord }
-
-// Blocked reports a blocked launch's progress: nothing may open yet.
-type Blocked struct {
-	Attempt int
-	Reason  string
-	// Downloading is the version being downloaded, "" while checking.
-	Downloading string
-}
-
-// RolledBack reports that Version was marked bad (rule B1) and the cold
-// start begins again without it.
-type RolledBack struct{ Version, Reason string }
-
-// Sleep asks for AlarmFired{Alarm} after After. A runner may drop a
-// pending alarm when the Launch is closed.
-type Sleep struct {
-	Alarm Alarm
-	After time.Duration
-}
-
-// Alarm names one Sleep; the Launch ignores alarms it no longer waits for.
-type Alarm struct {
-	Kind AlarmKind
-	Seq  uint32
-}
-
-// AlarmKind is what an Alarm is for.
-type AlarmKind uint8
+// alarmKind is what an Alarm is for; it is the Alarm's low two bits.
+type alarmKind uint8
 
 const (
-	// AlarmSync is the end of a sync launch's timeout.
-	AlarmSync AlarmKind = iota + 1
-	// AlarmRetry is the end of a blocked launch's backoff.
-	AlarmRetry
-	// AlarmBackground is the end of a background download's backoff.
-	AlarmBackground
+	// alarmSync is the end of a sync launch's timeout.
+	alarmSync alarmKind = iota + 1
+	// alarmRetry is the end of a blocked launch's backoff.
+	alarmRetry
+	// alarmBackground is the end of a background download's backoff.
+	alarmBackground
 )
 
-func (Check) command()         {}
-func (Download) command()      {}
-func (Open) command()          {}
-func (Prepare) command()       {}
-func (PromptRestart) command() {}
-func (Restart) command()       {}
-func (NotifyCheck) command()   {}
-func (NotifyFailed) command()  {}
-func (RecordOpen) command()    {}
-func (RecordLaunch) command()  {}
-func (Blocked) command()       {}
-func (RolledBack) command()    {}
-func (Sleep) command()         {}
+func newAlarm(k alarmKind, seq uint32) Alarm { return Alarm(seq<<2 | uint32(k)) }
+
+func (a Alarm) kind() alarmKind { return alarmKind(a & 3) }
+func (a Alarm) seq() uint32     { return uint32(a >> 2) }
 
 // LaunchEvent is something a Launch's runner reports. It is one of
 // Checked, Installed, Opened, LaunchFailed, Prepared, Answered,
 // AlarmFired, Closed.
 type LaunchEvent interface{ launchEvent() }
 
-// Checked is the result of a Check. A verified document must already be
+// Checked is the result of a Runner.Check. A verified document must already be
 // recorded (Store.RecordCheck) when it is fed.
 type Checked struct{ Result CheckResult }
 
-// Installed ends a Download: Err is nil once Version is installed and
+// Installed ends a Runner.Download: Err is nil once Version is installed and
 // verified.
 type Installed struct {
 	Version string
@@ -155,20 +122,20 @@ type LaunchFailed struct {
 	Deterministic bool
 }
 
-// Prepared ends a Prepare: Err is nil when Version is ready for
+// Prepared ends a Runner.Prepare: Err is nil when Version is ready for
 // applyUpdate.
 type Prepared struct {
 	Version string
 	Err     error
 }
 
-// Answered is the user's answer to a PromptRestart.
+// Answered is the user's answer to a Runner.PromptRestart.
 type Answered struct {
 	Version string
 	Restart bool
 }
 
-// AlarmFired reports that a Sleep's time has come.
+// AlarmFired reports that a Runner.Sleep's time has come.
 type AlarmFired struct{ Alarm Alarm }
 
 // Closed reports that the app (or the caller of a launch still blocked)
@@ -187,14 +154,20 @@ func (Closed) launchEvent()       {}
 // Trace records why a launch opens what it opens: the plan, what the
 // policy made of the check, and how the launch got there.
 type Trace struct {
-	// Mode, Rules and Reason are the plan (Decide).
-	Mode   Mode
+	// Mode ("sync" or "async"), Rules and Reason are the plan: whether
+	// the launch waits for its check, and why.
+	Mode   string
 	Rules  []string
 	Reason string
 	// Local is L before the launch.
 	Local string
-	// Action, OutcomeRules and OutcomeReason are the last Outcome.
-	Action        Action
+	// Action, OutcomeRules and OutcomeReason are what the policy made of
+	// the last check: Action names it for people ("open-local",
+	// "download-then-open", "open-local-download-background", "blocked",
+	// "keep", "download-background", "switch-on-restart"; "" before any
+	// check), and OutcomeRules lists the IDs of the rules (see Rules) that
+	// decided, for code that tells the cases apart.
+	Action        string
 	OutcomeRules  []string
 	OutcomeReason string
 	// Fallback says why the local version opened instead of the latest.
@@ -203,6 +176,6 @@ type Trace struct {
 	BlockedAttempts int
 	// Rollback says which version was marked bad before this open.
 	Rollback string
-	// Opened is the version the Open names.
+	// Opened is the version the Runner.Open names.
 	Opened string
 }

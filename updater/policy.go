@@ -13,23 +13,24 @@ import (
 
 // The launch policy: which version opens, whether the launch waits for a
 // check, and what to do with a check's result. Everything here is a pure
-// function of its arguments (no clock, no I/O), so the host runs checks and
-// downloads and asks these functions what to do; each branch names the
-// rules (see Rules) that decided it.
+// function of its arguments (no clock, no I/O); the executor (launch.go,
+// executor.go) strings them together and asks its Runner for the checks
+// and downloads. Each branch names the rules (see Rules) that decided it.
 //
 // A launch goes:
 //
-//	plan := Decide(state, lastDoc, cfg, now)
+//	plan := decide(state, lastDoc, cfg, now)
 //	async: open plan.Local at once if plan.LocalOpenable; check in the
-//	       background; out := DecideAsync(plan, state, result)
-//	sync:  check within plan.Timeout; out := DecideSync(plan, state, result);
-//	       if out.Action is ActionDownloadThenOpen and the download fails or
-//	       the remaining timeout runs out: out = AfterDownloadFailure(out, err)
+//	       background; out := decideAsync(plan, state, result)
+//	sync:  check within plan.Timeout; out := decideSync(plan, state, result);
+//	       if out.Action is actionDownloadThenOpen and the download fails or
+//	       the remaining timeout runs out: out = afterDownloadFailure(out, err)
 //
-// and, while the host runs, for each app with DuePeriodicCheck:
-// out := DecidePeriodic(state, result).
+// and, while the host runs, for each app with duePeriodicCheck
+// (Executor.PeriodicDue): out := decidePeriodic(state, result)
+// (Executor.AfterPeriodicCheck).
 
-// Decide chooses the launch mode (DESIGN "Update policy" 1) and computes L.
+// decide chooses the launch mode (DESIGN "Update policy" 1) and computes L.
 // last is the last verified release document, kept after it expires (nil
 // if the app was never checked). cfg's zero fields take their defaults.
 //
@@ -40,9 +41,9 @@ import (
 // (the clock went back) counts as just used. Otherwise async (A1). The mode
 // never depends on last: M, P and revocations only decide what may open
 // (N1).
-func Decide(st LocalState, last *Document, cfg PolicyConfig, now time.Time) Plan {
+func decide(st LocalState, last *Document, cfg PolicyConfig, now time.Time) launchPlan {
 	cfg = cfg.WithDefaults()
-	p := Plan{Local: LocalVersion(st, last)}
+	p := launchPlan{Local: localVersion(st, last)}
 	lc := checkLocal(st, last, p.Local)
 	p.LocalOpenable, p.LocalBlockedReason, p.blockedRule = lc.ok, lc.why, lc.rule
 
@@ -63,18 +64,18 @@ func Decide(st LocalState, last *Document, cfg PolicyConfig, now time.Time) Plan
 		}
 	}
 	if len(rules) == 0 {
-		p.Mode, p.Rules, p.Reason = ModeAsync, []string{"A1"}, "cold start"
+		p.Mode, p.Rules, p.Reason = modeAsync, []string{"A1"}, "cold start"
 		return p
 	}
-	p.Mode, p.Rules, p.Reason = ModeSync, append([]string{"S1"}, rules...), strings.Join(reasons, "; ")
+	p.Mode, p.Rules, p.Reason = modeSync, append([]string{"S1"}, rules...), strings.Join(reasons, "; ")
 	p.Timeout = cfg.SyncTimeout
 	return p
 }
 
-// LocalVersion returns L: the highest installed, verified version that is
+// localVersion returns L: the highest installed, verified version that is
 // neither revoked by last (nil: nothing revoked) nor marked bad, "" if none
 // (rule L1). A prefetched version counts.
-func LocalVersion(st LocalState, last *Document) string {
+func localVersion(st LocalState, last *Document) string {
 	var best *version.Version
 	var bestS string
 	for _, iv := range st.Installed {
@@ -86,11 +87,11 @@ func LocalVersion(st LocalState, last *Document) string {
 	return bestS
 }
 
-// RollbackTarget returns the newest installed, verified version older than
+// rollbackTarget returns the newest installed, verified version older than
 // current that is not revoked, not marked bad and not below the minimum
 // version of last; "" if none. Retention keeps it (K1) so that a revert
 // can open it without a download.
-func RollbackTarget(st LocalState, last *Document, current string) string {
+func rollbackTarget(st LocalState, last *Document, current string) string {
 	cur := semver(current)
 	if cur == nil {
 		return ""
@@ -110,16 +111,16 @@ func RollbackTarget(st LocalState, last *Document, current string) string {
 	return bestS
 }
 
-// DuePeriodicCheck reports whether the periodic checker should check this
+// duePeriodicCheck reports whether the periodic checker should check this
 // app now: it has a local version and was opened within the recent window
 // (rule S3). Long-unused apps are left to their next (sync) launch.
-func DuePeriodicCheck(st LocalState, cfg PolicyConfig, now time.Time) bool {
+func duePeriodicCheck(st LocalState, cfg PolicyConfig, now time.Time) bool {
 	cfg = cfg.WithDefaults()
 	return hasInstalled(st) && !st.LastUsed.IsZero() && now.Sub(st.LastUsed) < cfg.RecentWindow
 }
 
-// DecideSync decides a sync launch from its check's result (DESIGN
-// "Update policy" 2). plan comes from Decide for the same launch.
+// decideSync decides a sync launch from its check's result (DESIGN
+// "Update policy" 2). plan comes from decide for the same launch.
 //
 // The check failed: open L if it may open (S2), else blocked, retrying the
 // check. V <= L: open L. V > L with prefer-local P, L >= P and L allowed:
@@ -128,69 +129,69 @@ func DuePeriodicCheck(st LocalState, cfg PolicyConfig, now time.Time) bool {
 // else blocked until V is installed (F1, M1, R1). L and M are recomputed
 // from the new document, so a revocation or minimum version it brings
 // counts at once.
-func DecideSync(plan Plan, st LocalState, res CheckResult) Outcome {
+func decideSync(plan launchPlan, st LocalState, res CheckResult) outcome {
 	if res.Err != nil || res.Doc == nil {
 		if plan.LocalOpenable {
-			return Outcome{Action: ActionOpenLocal, Open: plan.Local, Rules: []string{"S2"},
+			return outcome{Action: actionOpenLocal, Open: plan.Local, Rules: []string{"S2"},
 				Reason: "check failed: " + errText(res.Err) + "; opening local " + plan.Local}
 		}
-		return Outcome{Action: ActionBlocked, Blocked: true, Rules: []string{plan.blockedRule},
+		return outcome{Action: actionBlocked, Blocked: true, Rules: []string{plan.blockedRule},
 			Reason: "check failed: " + errText(res.Err) + "; " + plan.LocalBlockedReason + ": retrying"}
 	}
 	doc := res.Doc
-	l := LocalVersion(st, doc)
+	l := localVersion(st, doc)
 	lc := checkLocal(st, doc, l)
 	latest := latestUsable(st, doc, res.ClientID)
 	lv, vv := semver(l), releaseSemver(latest)
 
 	if vv == nil || (lv != nil && !vv.GreaterThan(lv)) {
 		if lc.ok {
-			return Outcome{Action: ActionOpenLocal, Open: l, Rules: []string{"S1", "S6"}, Reason: "local " + l + " is up to date"}
+			return outcome{Action: actionOpenLocal, Open: l, Rules: []string{"S1", "S6"}, Reason: "local " + l + " is up to date"}
 		}
-		return Outcome{Action: ActionBlocked, Blocked: true, Rules: []string{lc.rule},
+		return outcome{Action: actionBlocked, Blocked: true, Rules: []string{lc.rule},
 			Reason: lc.why + "; no newer release to download: retrying"}
 	}
 
 	// V > L.
-	out := Outcome{Download: latest, HasUpdate: true}
+	out := outcome{Download: latest, HasUpdate: true}
 	if pref := semver(doc.PreferLocal); lc.ok && pref != nil && !lv.LessThan(pref) {
-		out.Action, out.Open, out.Background = ActionOpenLocalDownloadBackground, l, true
+		out.Action, out.Open, out.Background = actionOpenLocalDownloadBackground, l, true
 		out.Rules = []string{"P1", "S6"}
 		out.Reason = fmt.Sprintf("%s is newer, but local %s >= prefer-local %s: opening local, downloading %s in the background",
 			latest.Version, l, doc.PreferLocal, latest.Version)
 		return out
 	}
 	if lc.ok {
-		out.Action, out.Fallback = ActionDownloadThenOpen, l
+		out.Action, out.Fallback = actionDownloadThenOpen, l
 		out.Rules = append([]string{"S1", "S6"}, withoutIDs(plan.Rules, "S1", "S6", "A1")...)
 		out.Reason = fmt.Sprintf("downloading %s (local %s opens if that fails or times out)", latest.Version, l)
 		return out
 	}
-	out.Action, out.Blocked = ActionBlocked, true
+	out.Action, out.Blocked = actionBlocked, true
 	out.Rules = []string{lc.rule, "S6"}
 	out.Reason = fmt.Sprintf("%s: downloading %s before opening", lc.why, latest.Version)
 	return out
 }
 
-// AfterDownloadFailure decides what a sync launch does when the download
-// of an ActionDownloadThenOpen outcome failed or ran out of time (err
+// afterDownloadFailure decides what a sync launch does when the download
+// of an actionDownloadThenOpen outcome failed or ran out of time (err
 // wrapping context.DeadlineExceeded): open the fallback L (S2, and S5 when
 // the sync was forced by long disuse); a download that timed out carries
 // on in the background. Pending stays set, so the next start is sync
 // again. An outcome with no fallback is returned blocked: keep retrying.
-func AfterDownloadFailure(out Outcome, err error) Outcome {
+func afterDownloadFailure(out outcome, err error) outcome {
 	if out.Fallback == "" {
-		out.Action, out.Blocked, out.Open = ActionBlocked, true, ""
+		out.Action, out.Blocked, out.Open = actionBlocked, true, ""
 		out.Reason = "download failed: " + errText(err) + ": retrying"
 		return out
 	}
-	next := Outcome{Action: ActionOpenLocal, Open: out.Fallback, HasUpdate: out.HasUpdate,
+	next := outcome{Action: actionOpenLocal, Open: out.Fallback, HasUpdate: out.HasUpdate,
 		Rules: []string{"S2"}}
 	if slices.Contains(out.Rules, "S4") {
 		next.Rules = append(next.Rules, "S5")
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		next.Action, next.Download, next.Background = ActionOpenLocalDownloadBackground, out.Download, true
+		next.Action, next.Download, next.Background = actionOpenLocalDownloadBackground, out.Download, true
 		next.Reason = fmt.Sprintf("download of %s timed out: opening local %s, download continues in the background", releaseName(out.Download), out.Fallback)
 		return next
 	}
@@ -198,8 +199,8 @@ func AfterDownloadFailure(out Outcome, err error) Outcome {
 	return next
 }
 
-// DecideAsync decides what an async launch does with its background check
-// (DESIGN "Update policy" 3). plan comes from Decide for the same launch;
+// decideAsync decides what an async launch does with its background check
+// (DESIGN "Update policy" 3). plan comes from decide for the same launch;
 // plan.Local was opened at once if plan.LocalOpenable. When nothing could
 // open (the last known document revokes every installed version or puts L
 // below its minimum), the launch is blocked and the sync table decides.
@@ -208,19 +209,19 @@ func AfterDownloadFailure(out Outcome, err error) Outcome {
 // the opened version is below the new minimum or revoked, the host prompts
 // a restart once V is ready (M2, R1). V <= L but the opened version must
 // go (a revert): switch to L, already installed, at a prompted restart.
-func DecideAsync(plan Plan, st LocalState, res CheckResult) Outcome {
+func decideAsync(plan launchPlan, st LocalState, res CheckResult) outcome {
 	if !plan.LocalOpenable {
-		out := DecideSync(plan, st, res)
+		out := decideSync(plan, st, res)
 		out.Rules = append(out.Rules, "N1")
 		return out
 	}
 	opened := plan.Local
 	if res.Err != nil || res.Doc == nil {
-		return Outcome{Action: ActionKeep, Rules: []string{"A1"},
+		return outcome{Action: actionKeep, Rules: []string{"A1"},
 			Reason: "background check failed: " + errText(res.Err)}
 	}
 	doc := res.Doc
-	l := LocalVersion(st, doc)
+	l := localVersion(st, doc)
 	lv, ov := semver(l), semver(opened)
 	latest := latestUsable(st, doc, res.ClientID)
 	vv := releaseSemver(latest)
@@ -234,7 +235,7 @@ func DecideAsync(plan Plan, st LocalState, res CheckResult) Outcome {
 	}
 
 	if vv != nil && (lv == nil || vv.GreaterThan(lv)) {
-		out := Outcome{Action: ActionDownloadBackground, Download: latest, Background: true,
+		out := outcome{Action: actionDownloadBackground, Download: latest, Background: true,
 			HasUpdate: true, Prompt: why != "",
 			Rules:  append([]string{"A2", "S6"}, badRules...),
 			Reason: fmt.Sprintf("%s is newer than %s: downloading in the background for the next cold start", latest.Version, opened)}
@@ -245,32 +246,32 @@ func DecideAsync(plan Plan, st LocalState, res CheckResult) Outcome {
 	}
 	if why != "" {
 		if checkLocal(st, doc, l).ok && l != opened {
-			return Outcome{Action: ActionSwitchOnRestart, Switch: l, HasUpdate: true, Prompt: true,
+			return outcome{Action: actionSwitchOnRestart, Switch: l, HasUpdate: true, Prompt: true,
 				Rules: badRules, Reason: why + "; prompting a restart into installed " + l}
 		}
-		return Outcome{Action: ActionKeep, Rules: badRules, Reason: why + "; no replacement available"}
+		return outcome{Action: actionKeep, Rules: badRules, Reason: why + "; no replacement available"}
 	}
-	return Outcome{Action: ActionKeep,
+	return outcome{Action: actionKeep,
 		Rules: []string{"A1"}, Reason: "running " + opened + " is up to date"}
 }
 
-// DecidePeriodic decides what a periodic check of an app (see
-// DuePeriodicCheck) leads to: V > L sets pending, so the next launch is
+// decidePeriodic decides what a periodic check of an app (see
+// duePeriodicCheck) leads to: V > L sets pending, so the next launch is
 // sync, and prefetches V in the background, so that launch needs only a
 // check (S3, S6).
-func DecidePeriodic(st LocalState, res CheckResult) Outcome {
+func decidePeriodic(st LocalState, res CheckResult) outcome {
 	if res.Err != nil || res.Doc == nil {
-		return Outcome{Action: ActionKeep, Rules: []string{"S3"}, Reason: "periodic check failed: " + errText(res.Err)}
+		return outcome{Action: actionKeep, Rules: []string{"S3"}, Reason: "periodic check failed: " + errText(res.Err)}
 	}
-	l := LocalVersion(st, res.Doc)
+	l := localVersion(st, res.Doc)
 	latest := latestUsable(st, res.Doc, res.ClientID)
 	lv, vv := semver(l), releaseSemver(latest)
 	if vv != nil && (lv == nil || vv.GreaterThan(lv)) {
-		return Outcome{Action: ActionDownloadBackground, Download: latest, Background: true,
+		return outcome{Action: actionDownloadBackground, Download: latest, Background: true,
 			HasUpdate: true, Rules: []string{"S3", "S6"},
 			Reason: fmt.Sprintf("%s is newer than local %s: pending, prefetching", latest.Version, orNone(l))}
 	}
-	return Outcome{Action: ActionKeep, Rules: []string{"S3"}, Reason: "local " + l + " is up to date"}
+	return outcome{Action: actionKeep, Rules: []string{"S3"}, Reason: "local " + l + " is up to date"}
 }
 
 // localCheck says whether L may open and, if not, why and by which rule.

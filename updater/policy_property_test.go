@@ -99,9 +99,9 @@ func TestPropertyModeIgnoresSettings(t *testing.T) {
 			d2 = &c
 		}
 		randSettings(r, d2, st)
-		base := Decide(st, nil, cfg, polNow)
+		base := decide(st, nil, cfg, polNow)
 		for _, d := range []*Document{d1, d2} {
-			p := Decide(st, d, cfg, polNow)
+			p := decide(st, d, cfg, polNow)
 			if p.Mode != base.Mode || !slices.Equal(p.Rules, base.Rules) || p.Timeout != base.Timeout {
 				t.Fatalf("run %d: settings changed the mode\nstate %+v\nno document: %s %v\ndocument %+v: %s %v",
 					i, st, base.Mode, base.Rules, d, p.Mode, p.Rules)
@@ -138,21 +138,21 @@ func TestPropertyNeverOpensForbidden(t *testing.T) {
 		if res.Doc != nil {
 			known = res.Doc
 		}
-		plan := Decide(st, last, cfg, polNow)
-		fail := func(what string, out Outcome) {
+		plan := decide(st, last, cfg, polNow)
+		fail := func(what string, out outcome) {
 			t.Helper()
 			t.Fatalf("run %d: %s\nstate %+v\nlast %+v\nresult doc %+v err %v\nplan %+v\noutcome %+v",
 				i, what, st, last, res.Doc, res.Err, plan, out)
 		}
 		if plan.LocalOpenable && !propAllowed(st, last, plan.Local) {
-			fail("plan calls a forbidden local version openable", Outcome{})
+			fail("plan calls a forbidden local version openable", outcome{})
 		}
-		var outs []Outcome
-		if plan.Mode == ModeSync {
-			out := DecideSync(plan, st, res)
+		var outs []outcome
+		if plan.Mode == modeSync {
+			out := decideSync(plan, st, res)
 			outs = append(outs, out)
-			if out.Action == ActionDownloadThenOpen {
-				after := AfterDownloadFailure(out, errs[r.IntN(len(errs))])
+			if out.Action == actionDownloadThenOpen {
+				after := afterDownloadFailure(out, errs[r.IntN(len(errs))])
 				if !after.HasUpdate || after.Open != out.Fallback {
 					fail("after a failed download: not the fallback with hasUpdate and pending kept", after)
 				}
@@ -161,13 +161,13 @@ func TestPropertyNeverOpensForbidden(t *testing.T) {
 				}
 			}
 		} else {
-			out := DecideAsync(plan, st, res)
+			out := decideAsync(plan, st, res)
 			if plan.LocalOpenable && out.Open != "" {
 				fail("async outcome opens a version", out)
 			}
 			outs = append(outs, out)
 		}
-		outs = append(outs, DecidePeriodic(st, res))
+		outs = append(outs, decidePeriodic(st, res))
 		for _, out := range outs {
 			for _, v := range []string{out.Open, out.Fallback, out.Switch} {
 				if v != "" && !propAllowed(st, known, v) {

@@ -68,9 +68,9 @@ func okResult(d *Document) CheckResult { return CheckResult{Doc: d, ClientID: po
 
 var failResult = CheckResult{Err: fmt.Errorf("fetch document: %w", context.DeadlineExceeded), ClientID: polClient}
 
-// want is the part of an Outcome a case checks; Rules must all be present.
+// want is the part of an outcome a case checks; Rules must all be present.
 type want struct {
-	Action                   Action
+	Action                   outcomeAction
 	Open, Download, Fallback string
 	Switch                   string
 	Background, Blocked      bool
@@ -78,7 +78,7 @@ type want struct {
 	Rules                    []string
 }
 
-func checkOutcome(t *testing.T, got Outcome, w want) {
+func checkOutcome(t *testing.T, got outcome, w want) {
 	t.Helper()
 	dl := ""
 	if got.Download != nil {
@@ -100,7 +100,7 @@ func checkOutcome(t *testing.T, got Outcome, w want) {
 }
 
 // apply does what the host does with an outcome's state changes.
-func apply(st *LocalState, out Outcome, now time.Time) {
+func apply(st *LocalState, out outcome, now time.Time) {
 	if out.Open != "" {
 		st.Active, st.LastUsed = out.Open, now
 	}
@@ -113,35 +113,35 @@ func TestDecideMode(t *testing.T) {
 		name   string
 		st     LocalState
 		cfg    PolicyConfig
-		mode   Mode
+		mode   launchMode
 		rules  []string
 		reason string
 	}{
-		{"no local version", LocalState{}, PolicyConfig{}, ModeSync, []string{"S1", "F1"}, "no local version"},
+		{"no local version", LocalState{}, PolicyConfig{}, modeSync, []string{"S1", "F1"}, "no local version"},
 		{"only an unverified version", LocalState{Installed: []InstalledVersion{{Version: "1.0.0"}}, LastUsed: polNow},
-			PolicyConfig{}, ModeSync, []string{"F1"}, "no local version"},
+			PolicyConfig{}, modeSync, []string{"F1"}, "no local version"},
 		{"only a version marked bad", LocalState{Installed: polInst("1.0.0"), Bad: []string{"1.0.0"}, LastUsed: polNow},
-			PolicyConfig{}, ModeSync, []string{"F1"}, "no local version"},
-		{"pending update", pending("1.0.0", "1.0.0"), PolicyConfig{}, ModeSync, []string{"S1", "S3"}, "pending update"},
-		{"unused 8 days", longUnused("1.0.0", "1.0.0"), PolicyConfig{}, ModeSync, []string{"S1", "S4"}, "unused for 8d (>= 7d)"},
+			PolicyConfig{}, modeSync, []string{"F1"}, "no local version"},
+		{"pending update", pending("1.0.0", "1.0.0"), PolicyConfig{}, modeSync, []string{"S1", "S3"}, "pending update"},
+		{"unused 8 days", longUnused("1.0.0", "1.0.0"), PolicyConfig{}, modeSync, []string{"S1", "S4"}, "unused for 8d (>= 7d)"},
 		{"unused exactly the threshold", LocalState{Installed: polInst("1.0.0"), LastUsed: polNow.Add(-7 * day)},
-			PolicyConfig{}, ModeSync, []string{"S4"}, "unused for 7d (>= 7d)"},
+			PolicyConfig{}, modeSync, []string{"S4"}, "unused for 7d (>= 7d)"},
 		{"unused just under the threshold", LocalState{Installed: polInst("1.0.0"), LastUsed: polNow.Add(-7*day + time.Second)},
-			PolicyConfig{}, ModeAsync, []string{"A1"}, "cold start"},
+			PolicyConfig{}, modeAsync, []string{"A1"}, "cold start"},
 		{"custom threshold", LocalState{Installed: polInst("1.0.0"), LastUsed: polNow.Add(-90 * time.Minute)},
-			PolicyConfig{LongUnused: time.Hour}, ModeSync, []string{"S4"}, "unused for 1h30m0s (>= 1h0m0s)"},
-		{"installed but never opened", LocalState{Installed: polInst("1.0.0")}, PolicyConfig{}, ModeSync, []string{"S4"}, "never opened"},
+			PolicyConfig{LongUnused: time.Hour}, modeSync, []string{"S4"}, "unused for 1h30m0s (>= 1h0m0s)"},
+		{"installed but never opened", LocalState{Installed: polInst("1.0.0")}, PolicyConfig{}, modeSync, []string{"S4"}, "never opened"},
 		{"pending and long unused", func() LocalState { s := longUnused("1.0.0", "1.0.0"); s.Pending = true; return s }(),
-			PolicyConfig{}, ModeSync, []string{"S3", "S4"}, "pending update; unused for 8d (>= 7d)"},
-		{"recently used: async", recent("1.0.0", "1.0.0"), PolicyConfig{}, ModeAsync, []string{"A1"}, "cold start"},
+			PolicyConfig{}, modeSync, []string{"S3", "S4"}, "pending update; unused for 8d (>= 7d)"},
+		{"recently used: async", recent("1.0.0", "1.0.0"), PolicyConfig{}, modeAsync, []string{"A1"}, "cold start"},
 		{"last use in the future (clock went back)", LocalState{Installed: polInst("1.0.0"), LastUsed: polNow.Add(time.Hour)},
-			PolicyConfig{}, ModeAsync, []string{"A1"}, "cold start"},
+			PolicyConfig{}, modeAsync, []string{"A1"}, "cold start"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Decide(tt.st, nil, tt.cfg, polNow)
+			p := decide(tt.st, nil, tt.cfg, polNow)
 			if p.Mode != tt.mode || p.Reason != tt.reason {
-				t.Errorf("Decide = %s %q, want %s %q", p.Mode, p.Reason, tt.mode, tt.reason)
+				t.Errorf("decide = %s %q, want %s %q", p.Mode, p.Reason, tt.mode, tt.reason)
 			}
 			for _, id := range tt.rules {
 				if !slices.Contains(p.Rules, id) {
@@ -149,7 +149,7 @@ func TestDecideMode(t *testing.T) {
 				}
 			}
 			wantTimeout := time.Duration(0)
-			if tt.mode == ModeSync {
+			if tt.mode == modeSync {
 				wantTimeout = DefaultSyncTimeout
 			}
 			if p.Timeout != wantTimeout {
@@ -185,12 +185,12 @@ func TestPolicyLocalVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := LocalVersion(tt.st, tt.last); got != tt.want {
-				t.Errorf("LocalVersion = %q, want %q", got, tt.want)
+			if got := localVersion(tt.st, tt.last); got != tt.want {
+				t.Errorf("localVersion = %q, want %q", got, tt.want)
 			}
-			p := Decide(tt.st, tt.last, PolicyConfig{}, polNow)
+			p := decide(tt.st, tt.last, PolicyConfig{}, polNow)
 			if p.Local != tt.want || p.LocalOpenable != tt.openable || p.LocalBlockedReason != tt.blocked {
-				t.Errorf("Plan local = %q openable %v %q, want %q %v %q", p.Local, p.LocalOpenable, p.LocalBlockedReason,
+				t.Errorf("launchPlan local = %q openable %v %q, want %q %v %q", p.Local, p.LocalOpenable, p.LocalBlockedReason,
 					tt.want, tt.openable, tt.blocked)
 			}
 		})
@@ -216,8 +216,8 @@ func TestPolicyRollbackTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := RollbackTarget(tt.st, tt.last, tt.current); got != tt.want {
-				t.Errorf("RollbackTarget = %q, want %q", got, tt.want)
+			if got := rollbackTarget(tt.st, tt.last, tt.current); got != tt.want {
+				t.Errorf("rollbackTarget = %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -263,7 +263,7 @@ func TestPolicyConfig(t *testing.T) {
 func rolloutClient(t *testing.T, version string) (string, int) {
 	for i := range 1000 {
 		id := fmt.Sprintf("client-%d", i)
-		if b := RolloutBucket(id, "demo.app", version); b >= 1 && b <= 98 {
+		if b := rolloutBucket(id, "demo.app", version); b >= 1 && b <= 98 {
 			return id, b
 		}
 	}
@@ -285,61 +285,61 @@ func TestDecideSync(t *testing.T) {
 		want want
 	}{
 		{"check fails: open local", pending("1.0.0", "1.0.0"), polDoc("1.0.0"), failResult,
-			want{Action: ActionOpenLocal, Open: "1.0.0", Rules: []string{"S2"}}},
+			want{Action: actionOpenLocal, Open: "1.0.0", Rules: []string{"S2"}}},
 		{"check fails, nothing installed: blocked", LocalState{}, nil, failResult,
-			want{Action: ActionBlocked, Blocked: true, Rules: []string{"F1"}}},
+			want{Action: actionBlocked, Blocked: true, Rules: []string{"F1"}}},
 		{"check fails, local below last known minimum: blocked", pending("1.0.0", "1.0.0"), polDoc("1.2.0", withMin("1.1.0")), failResult,
-			want{Action: ActionBlocked, Blocked: true, Rules: []string{"M1"}}},
+			want{Action: actionBlocked, Blocked: true, Rules: []string{"M1"}}},
 		{"check fails, every installed version revoked: blocked", pending("1.0.0", "1.0.0"), polDoc("1.1.0", withRevoked("1.0.0")), failResult,
-			want{Action: ActionBlocked, Blocked: true, Rules: []string{"R1"}}},
+			want{Action: actionBlocked, Blocked: true, Rules: []string{"R1"}}},
 		{"V equals a prefetched L: open it, clear pending", pending("1.0.0", "1.0.0", "1.1.0"), polDoc("1.0.0"), okResult(polDoc("1.1.0")),
-			want{Action: ActionOpenLocal, Open: "1.1.0", Rules: []string{"S1", "S6"}}},
+			want{Action: actionOpenLocal, Open: "1.1.0", Rules: []string{"S1", "S6"}}},
 		{"V below L after a revert: open the installed older version", pending("1.1.0", "1.0.0", "1.1.0"), polDoc("1.1.0"),
 			okResult(polDoc("1.0.0", withRevoked("1.1.0"))),
-			want{Action: ActionOpenLocal, Open: "1.0.0", Rules: []string{"S1"}}},
+			want{Action: actionOpenLocal, Open: "1.0.0", Rules: []string{"S1"}}},
 		{"prefer-local, L >= P: open L, download V in the background", longUnused("1.1.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.1.0"))),
-			want{Action: ActionOpenLocalDownloadBackground, Open: "1.1.0", Download: "1.2.0", Background: true,
+			want{Action: actionOpenLocalDownloadBackground, Open: "1.1.0", Download: "1.2.0", Background: true,
 				HasUpdate: true, Rules: []string{"P1"}}},
 		{"prefer-local, L below P: download V first", longUnused("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.1.0"))),
-			want{Action: ActionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true,
+			want{Action: actionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1", "S4"}}},
 		{"prefer-local never opens a version below the minimum", longUnused("1.1.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.0.0"), withMin("1.2.0"))),
-			want{Action: ActionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, Rules: []string{"M1"}}},
+			want{Action: actionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, Rules: []string{"M1"}}},
 		{"prefer-local never opens a revoked version", longUnused("1.1.0", "1.0.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withPrefer("1.1.0"), withRevoked("1.1.0"))),
-			want{Action: ActionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true,
+			want{Action: actionDownloadThenOpen, Download: "1.2.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1"}}},
 		{"revoked, nothing else installed: blocked until V is installed", pending("1.1.0", "1.1.0"), nil,
 			okResult(polDoc("1.2.0", withRevoked("1.1.0"))),
-			want{Action: ActionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, Rules: []string{"R1"}}},
+			want{Action: actionBlocked, Download: "1.2.0", Blocked: true, HasUpdate: true, Rules: []string{"R1"}}},
 		{"V > L: download within the timeout, L as fallback", pending("1.0.0", "1.0.0"), polDoc("1.0.0"), okResult(polDoc("1.1.0")),
-			want{Action: ActionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true,
+			want{Action: actionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1", "S3", "S6"}}},
 		{"first install: blocked until downloaded", LocalState{}, nil, okResult(polDoc("1.0.0")),
-			want{Action: ActionBlocked, Download: "1.0.0", Blocked: true, HasUpdate: true, Rules: []string{"F1"}}},
+			want{Action: actionBlocked, Download: "1.0.0", Blocked: true, HasUpdate: true, Rules: []string{"F1"}}},
 		{"first install, nothing released: blocked", LocalState{}, nil, okResult(polDoc("")),
-			want{Action: ActionBlocked, Blocked: true, Rules: []string{"F1"}}},
+			want{Action: actionBlocked, Blocked: true, Rules: []string{"F1"}}},
 		{"a minimum the new document brings counts at once", pending("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.1.0", withMin("1.1.0"))),
-			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, Rules: []string{"M1"}}},
+			want{Action: actionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, Rules: []string{"M1"}}},
 		{"staged rollout, client outside: stable is V", pending("1.0.0", "1.0.0"), nil,
 			CheckResult{Doc: polDoc("1.1.0", staged(bucket)), ClientID: rc},
-			want{Action: ActionOpenLocal, Open: "1.0.0", Rules: []string{"S1"}}},
+			want{Action: actionOpenLocal, Open: "1.0.0", Rules: []string{"S1"}}},
 		{"staged rollout, client inside: latest is V", pending("1.0.0", "1.0.0"), nil,
 			CheckResult{Doc: polDoc("1.1.0", staged(bucket+1)), ClientID: rc},
-			want{Action: ActionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true,
+			want{Action: actionDownloadThenOpen, Download: "1.1.0", Fallback: "1.0.0", HasUpdate: true,
 				Rules: []string{"S1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := Decide(tt.st, tt.last, PolicyConfig{}, polNow)
-			if plan.Mode != ModeSync {
+			plan := decide(tt.st, tt.last, PolicyConfig{}, polNow)
+			if plan.Mode != modeSync {
 				t.Fatalf("test state gives a %s launch (%s), want sync", plan.Mode, plan.Reason)
 			}
-			checkOutcome(t, DecideSync(plan, tt.st, tt.res), tt.want)
+			checkOutcome(t, decideSync(plan, tt.st, tt.res), tt.want)
 		})
 	}
 }
@@ -355,20 +355,20 @@ func TestDecideSyncAfterDownloadFailure(t *testing.T) {
 		want want
 	}{
 		{"weak network on a forced sync: open the local lower version", longUnused("1.0.0", "1.0.0"), netErr,
-			want{Action: ActionOpenLocal, Open: "1.0.0", HasUpdate: true, Rules: []string{"S2", "S5"}}},
+			want{Action: actionOpenLocal, Open: "1.0.0", HasUpdate: true, Rules: []string{"S2", "S5"}}},
 		{"timeout: open local, the download carries on", longUnused("1.0.0", "1.0.0"), timeout,
-			want{Action: ActionOpenLocalDownloadBackground, Open: "1.0.0", Download: "1.1.0", Background: true,
+			want{Action: actionOpenLocalDownloadBackground, Open: "1.0.0", Download: "1.1.0", Background: true,
 				HasUpdate: true, Rules: []string{"S2", "S5"}}},
 		{"pending sync: open local", pending("1.0.0", "1.0.0"), netErr,
-			want{Action: ActionOpenLocal, Open: "1.0.0", HasUpdate: true, Rules: []string{"S2"}}},
+			want{Action: actionOpenLocal, Open: "1.0.0", HasUpdate: true, Rules: []string{"S2"}}},
 		{"nothing may open: stay blocked", LocalState{}, timeout,
-			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, Rules: []string{"F1"}}},
+			want{Action: actionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true, Rules: []string{"F1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := Decide(tt.st, nil, PolicyConfig{}, polNow)
-			out := DecideSync(plan, tt.st, okResult(polDoc("1.1.0")))
-			got := AfterDownloadFailure(out, tt.err)
+			plan := decide(tt.st, nil, PolicyConfig{}, polNow)
+			out := decideSync(plan, tt.st, okResult(polDoc("1.1.0")))
+			got := afterDownloadFailure(out, tt.err)
 			checkOutcome(t, got, tt.want)
 			if !slices.Contains(plan.Rules, "S4") && slices.Contains(got.Rules, "S5") {
 				t.Errorf("S5 (weak network on a forced sync) claimed for a sync that was not forced: %v", got.Rules)
@@ -387,36 +387,36 @@ func TestDecideAsync(t *testing.T) {
 		want want
 	}{
 		{"check fails: keep running", recent("1.0.0", "1.0.0"), nil, failResult,
-			want{Action: ActionKeep, Rules: []string{"A1"}}},
+			want{Action: actionKeep, Rules: []string{"A1"}}},
 		{"up to date: keep running", recent("1.0.0", "1.0.0"), nil, okResult(polDoc("1.0.0")),
-			want{Action: ActionKeep, Rules: []string{"A1"}}},
+			want{Action: actionKeep, Rules: []string{"A1"}}},
 		{"newer version: download in the background for the next cold start", recent("1.0.0", "1.0.0"), nil, okResult(polDoc("1.1.0")),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
+			want{Action: actionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
 				Rules: []string{"A2", "S6"}}},
 		{"prefer-local changes nothing in async", recent("1.0.0", "1.0.0"), nil, okResult(polDoc("1.1.0", withPrefer("1.0.0"))),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
+			want{Action: actionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
 				Rules: []string{"A2"}}},
 		{"below the new minimum: prompt a restart once ready", recent("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.1.0", withMin("1.1.0"))),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true, Rules: []string{"A2", "M2"}}},
+			want{Action: actionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true, Rules: []string{"A2", "M2"}}},
 		{"running version revoked: prompt a restart once ready", recent("1.0.0", "1.0.0"), nil,
 			okResult(polDoc("1.1.0", withRevoked("1.0.0"))),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true, Rules: []string{"A2", "R1"}}},
+			want{Action: actionDownloadBackground, Download: "1.1.0", Background: true, Prompt: true, HasUpdate: true, Rules: []string{"A2", "R1"}}},
 		{"revert to an installed version: switch at a prompted restart", recent("1.1.0", "1.0.0", "1.1.0"), nil,
 			okResult(polDoc("1.0.0", withRevoked("1.1.0"))),
-			want{Action: ActionSwitchOnRestart, Switch: "1.0.0", Prompt: true, HasUpdate: true, Rules: []string{"R1"}}},
+			want{Action: actionSwitchOnRestart, Switch: "1.0.0", Prompt: true, HasUpdate: true, Rules: []string{"R1"}}},
 		{"last known minimum above L: nothing opened, blocked until V is in", recent("1.0.0", "1.0.0"),
 			polDoc("1.1.0", withMin("1.1.0")), okResult(polDoc("1.1.0", withMin("1.1.0"))),
-			want{Action: ActionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true,
+			want{Action: actionBlocked, Download: "1.1.0", Blocked: true, HasUpdate: true,
 				Rules: []string{"M1", "N1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := Decide(tt.st, tt.last, PolicyConfig{}, polNow)
-			if plan.Mode != ModeAsync {
+			plan := decide(tt.st, tt.last, PolicyConfig{}, polNow)
+			if plan.Mode != modeAsync {
 				t.Fatalf("test state gives a %s launch (%s), want async", plan.Mode, plan.Reason)
 			}
-			got := DecideAsync(plan, tt.st, tt.res)
+			got := decideAsync(plan, tt.st, tt.res)
 			checkOutcome(t, got, tt.want)
 			if got.Open != "" {
 				t.Errorf("async outcome opens %s; the launch opened its version before the check", got.Open)
@@ -444,8 +444,8 @@ func TestDecidePeriodic(t *testing.T) {
 	}
 	for _, tt := range due {
 		t.Run("due/"+tt.name, func(t *testing.T) {
-			if got := DuePeriodicCheck(tt.st, tt.cfg, polNow); got != tt.want {
-				t.Errorf("DuePeriodicCheck = %v, want %v", got, tt.want)
+			if got := duePeriodicCheck(tt.st, tt.cfg, polNow); got != tt.want {
+				t.Errorf("duePeriodicCheck = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -456,16 +456,16 @@ func TestDecidePeriodic(t *testing.T) {
 		want want
 	}{
 		{"update found: pending and prefetch", recent("1.0.0", "1.0.0"), okResult(polDoc("1.1.0")),
-			want{Action: ActionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
+			want{Action: actionDownloadBackground, Download: "1.1.0", Background: true, HasUpdate: true,
 				Rules: []string{"S3", "S6"}}},
 		{"already prefetched: nothing to do", pending("1.0.0", "1.0.0", "1.1.0"), okResult(polDoc("1.1.0")),
-			want{Action: ActionKeep, Rules: []string{"S3"}}},
+			want{Action: actionKeep, Rules: []string{"S3"}}},
 		{"check fails: nothing to do", recent("1.0.0", "1.0.0"), failResult,
-			want{Action: ActionKeep, Rules: []string{"S3"}}},
+			want{Action: actionKeep, Rules: []string{"S3"}}},
 	}
 	for _, tt := range decide {
 		t.Run("decide/"+tt.name, func(t *testing.T) {
-			checkOutcome(t, DecidePeriodic(tt.st, tt.res), tt.want)
+			checkOutcome(t, decidePeriodic(tt.st, tt.res), tt.want)
 		})
 	}
 }
@@ -483,12 +483,12 @@ func TestPolicyPendingLifecycle(t *testing.T) {
 	doc := polDoc("1.1.0")
 	now := polNow
 
-	out := DecidePeriodic(st, okResult(doc))
+	out := decidePeriodic(st, okResult(doc))
 	derive(&st, doc)
 	if !st.Pending || out.Download == nil {
 		t.Fatalf("periodic check: pending %v, download %v", st.Pending, out.Download)
 	}
-	if plan := Decide(st, doc, PolicyConfig{}, now); plan.Mode != ModeSync {
+	if plan := decide(st, doc, PolicyConfig{}, now); plan.Mode != modeSync {
 		t.Fatalf("before the prefetch: %s launch (%s), want sync", plan.Mode, plan.Reason)
 	}
 	st.Installed = append(st.Installed, InstalledVersion{Version: out.Download.Version, Verified: true}) // prefetch done
@@ -498,8 +498,8 @@ func TestPolicyPendingLifecycle(t *testing.T) {
 	}
 
 	now = now.Add(time.Hour)
-	plan := Decide(st, doc, PolicyConfig{}, now)
-	if plan.Mode != ModeAsync || plan.Local != "1.1.0" || !plan.LocalOpenable {
+	plan := decide(st, doc, PolicyConfig{}, now)
+	if plan.Mode != modeAsync || plan.Local != "1.1.0" || !plan.LocalOpenable {
 		t.Fatalf("after prefetch: %s launch of %q (%s), want async opening the prefetched 1.1.0", plan.Mode, plan.Local, plan.Reason)
 	}
 }
@@ -512,12 +512,12 @@ func TestPolicyAsyncUpdateNextColdStart(t *testing.T) {
 	st := recent("1.0.0", "1.0.0")
 	doc := polDoc("1.1.0")
 
-	plan := Decide(st, nil, PolicyConfig{}, polNow)
-	if plan.Mode != ModeAsync || !plan.LocalOpenable || plan.Local != "1.0.0" {
+	plan := decide(st, nil, PolicyConfig{}, polNow)
+	if plan.Mode != modeAsync || !plan.LocalOpenable || plan.Local != "1.0.0" {
 		t.Fatalf("plan = %+v, want async opening 1.0.0", plan)
 	}
-	apply(&st, Outcome{Open: plan.Local}, polNow) // opened at once
-	out := DecideAsync(plan, st, okResult(doc))
+	apply(&st, outcome{Open: plan.Local}, polNow) // opened at once
+	out := decideAsync(plan, st, okResult(doc))
 	apply(&st, out, polNow)
 	if st.Active != "1.0.0" || out.Download == nil || out.Download.Version != "1.1.0" || !out.HasUpdate {
 		t.Fatalf("async check: active %s, outcome %+v", st.Active, out)
@@ -526,8 +526,8 @@ func TestPolicyAsyncUpdateNextColdStart(t *testing.T) {
 	derive(&st, doc)
 
 	next := polNow.Add(10 * time.Minute)
-	plan = Decide(st, doc, PolicyConfig{}, next)
-	if plan.Mode != ModeAsync || plan.Local != "1.1.0" || !plan.LocalOpenable {
+	plan = decide(st, doc, PolicyConfig{}, next)
+	if plan.Mode != modeAsync || plan.Local != "1.1.0" || !plan.LocalOpenable {
 		t.Fatalf("next cold start: %s of %q (%s), want async opening the downloaded 1.1.0 without waiting", plan.Mode, plan.Local, plan.Reason)
 	}
 }
@@ -540,43 +540,50 @@ func TestPolicyDeclinedMandatoryRestart(t *testing.T) {
 	covers(t, "M1", "M2", "S6")
 	st := recent("1.0.0", "1.0.0")
 	doc := polDoc("1.1.0", withMin("1.1.0"))
-	plan := Decide(st, nil, PolicyConfig{}, polNow)
-	out := DecideAsync(plan, st, okResult(doc))
+	plan := decide(st, nil, PolicyConfig{}, polNow)
+	out := decideAsync(plan, st, okResult(doc))
 	if !out.Prompt {
 		t.Fatalf("async check below the minimum does not prompt: %+v", out)
 	}
 	apply(&st, out, polNow) // the user declines: nothing else changes
 	derive(&st, doc)
-	plan = Decide(st, doc, PolicyConfig{}, polNow.Add(time.Minute))
-	if plan.Mode != ModeSync || plan.LocalOpenable {
+	plan = decide(st, doc, PolicyConfig{}, polNow.Add(time.Minute))
+	if plan.Mode != modeSync || plan.LocalOpenable {
 		t.Fatalf("next launch: %s, local openable %v, want sync with 1.0.0 blocked", plan.Mode, plan.LocalOpenable)
 	}
-	if out := DecideSync(plan, st, failResult); !out.Blocked || out.Open != "" {
+	if out := decideSync(plan, st, failResult); !out.Blocked || out.Open != "" {
 		t.Fatalf("next launch with a failed check: %+v, want blocked", out)
 	}
 }
 
-func ExampleDecide() {
+// TestPolicyWalkthrough walks one weak-network sync launch through the
+// policy functions the executor strings together (S2, S4, S5).
+func TestPolicyWalkthrough(t *testing.T) {
+	covers(t, "S2", "S4", "S5")
 	st := LocalState{
 		Installed: []InstalledVersion{{Version: "1.0.0", Verified: true}},
 		Active:    "1.0.0",
 		LastUsed:  time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
 	}
 	now := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
-	plan := Decide(st, nil, PolicyConfig{}, now)
-	fmt.Println(plan.Mode, plan.Rules, plan.Reason, plan.Timeout)
+	plan := decide(st, nil, PolicyConfig{}, now)
+	got := []string{fmt.Sprint(plan.Mode, " ", plan.Rules, " ", plan.Reason, " ", plan.Timeout)}
 
-	// The host checks within plan.Timeout; a new version is out.
+	// The check within plan.Timeout finds a new version.
 	doc := &Document{AppID: "demo.counter", RolloutPercent: 100,
 		Latest: &Release{Version: "1.1.0", Size: 1, SHA256: strings.Repeat("0", 64), Path: "p.mpk"}}
-	out := DecideSync(plan, st, CheckResult{Doc: doc, ClientID: "c1"})
-	fmt.Println(out.Action, out.Download.Version, "fallback", out.Fallback)
+	out := decideSync(plan, st, CheckResult{Doc: doc, ClientID: "c1"})
+	got = append(got, fmt.Sprint(out.Action, " ", out.Download.Version, " fallback ", out.Fallback))
 
 	// The network is weak: the download fails, the local version opens.
-	out = AfterDownloadFailure(out, errors.New("connection reset"))
-	fmt.Println(out.Action, out.Open, out.Rules)
-	// Output:
-	// sync [S1 S4] unused for 9d (>= 7d) 5s
-	// download-then-open 1.1.0 fallback 1.0.0
-	// open-local 1.0.0 [S2 S5]
+	out = afterDownloadFailure(out, errors.New("connection reset"))
+	got = append(got, fmt.Sprint(out.Action, " ", out.Open, " ", out.Rules))
+	want := []string{
+		"sync [S1 S4] unused for 9d (>= 7d) 5s",
+		"download-then-open 1.1.0 fallback 1.0.0",
+		"open-local 1.0.0 [S2 S5]",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("walkthrough\n got  %q\n want %q", got, want)
+	}
 }

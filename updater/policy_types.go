@@ -3,7 +3,10 @@ package updater
 import "time"
 
 // The vocabulary of the launch policy (policy.go): the local state it
-// reads, a check's result, and the Plan and Outcome it returns.
+// reads, a check's result, and the plan and outcome it returns. Only
+// LocalState, InstalledVersion and CheckResult leave the package: the
+// executor (executor.go, launch.go) is how the host and the simulator
+// reach the rest.
 
 // InstalledVersion is one version of an app in the local store.
 type InstalledVersion struct {
@@ -33,21 +36,21 @@ type LocalState struct {
 	Bad []string
 }
 
-// Mode is how a launch treats the update check.
-type Mode string
+// launchMode is how a launch treats the update check (Trace.Mode).
+type launchMode string
 
 const (
-	// ModeSync: the launch waits for the check (and a download if needed).
-	ModeSync Mode = "sync"
-	// ModeAsync: the launch opens the local version at once and checks in
+	// modeSync: the launch waits for the check (and a download if needed).
+	modeSync launchMode = "sync"
+	// modeAsync: the launch opens the local version at once and checks in
 	// the background.
-	ModeAsync Mode = "async"
+	modeAsync launchMode = "async"
 )
 
-// Plan is the decision taken before a launch's check, by Decide.
-type Plan struct {
+// launchPlan is the decision taken before a launch's check, by decide.
+type launchPlan struct {
 	// Mode is sync or async (never changed by M, P or revocations: N1).
-	Mode Mode
+	Mode launchMode
 	// Rules lists the IDs of the rules that decided the mode.
 	Rules []string
 	// Reason says why, for people: "no local version", "pending update",
@@ -70,7 +73,7 @@ type Plan struct {
 }
 
 // CheckResult is the result of one update check, as the host hands it to
-// DecideSync, DecideAsync or DecidePeriodic.
+// the executor (Checked, Executor.AfterPeriodicCheck).
 type CheckResult struct {
 	// Doc is the verified release document, nil if the check failed.
 	Doc *Document
@@ -81,37 +84,37 @@ type CheckResult struct {
 	ClientID string
 }
 
-// Action is what an Outcome asks the host to do.
-type Action string
+// outcomeAction is what an outcome asks the executor to do (Trace.Action).
+type outcomeAction string
 
 const (
-	// ActionOpenLocal: open Outcome.Open now; nothing to download.
-	ActionOpenLocal Action = "open-local"
-	// ActionDownloadThenOpen: download Outcome.Download within what is left
+	// actionOpenLocal: open outcome.Open now; nothing to download.
+	actionOpenLocal outcomeAction = "open-local"
+	// actionDownloadThenOpen: download outcome.Download within what is left
 	// of the sync timeout, then open it; if that fails or runs out, ask
-	// AfterDownloadFailure.
-	ActionDownloadThenOpen Action = "download-then-open"
-	// ActionOpenLocalDownloadBackground: open Outcome.Open now and download
-	// Outcome.Download in the background for the next cold start.
-	ActionOpenLocalDownloadBackground Action = "open-local-download-background"
-	// ActionBlocked: open nothing. With a Download, download it without
+	// afterDownloadFailure.
+	actionDownloadThenOpen outcomeAction = "download-then-open"
+	// actionOpenLocalDownloadBackground: open outcome.Open now and download
+	// outcome.Download in the background for the next cold start.
+	actionOpenLocalDownloadBackground outcomeAction = "open-local-download-background"
+	// actionBlocked: open nothing. With a Download, download it without
 	// the sync timeout, retrying with capped backoff and showing progress,
 	// and open it once installed; without one, retry the check.
-	ActionBlocked Action = "blocked"
-	// ActionKeep: after an async or periodic check, nothing to do.
-	ActionKeep Action = "keep"
-	// ActionDownloadBackground: after an async or periodic check, download
-	// Outcome.Download in the background; the app keeps its version.
-	ActionDownloadBackground Action = "download-background"
-	// ActionSwitchOnRestart: after an async check, the running version may
-	// no longer be used and Outcome.Switch, already installed, replaces it
+	actionBlocked outcomeAction = "blocked"
+	// actionKeep: after an async or periodic check, nothing to do.
+	actionKeep outcomeAction = "keep"
+	// actionDownloadBackground: after an async or periodic check, download
+	// outcome.Download in the background; the app keeps its version.
+	actionDownloadBackground outcomeAction = "download-background"
+	// actionSwitchOnRestart: after an async check, the running version may
+	// no longer be used and outcome.Switch, already installed, replaces it
 	// at the restart the host prompts for.
-	ActionSwitchOnRestart Action = "switch-on-restart"
+	actionSwitchOnRestart outcomeAction = "switch-on-restart"
 )
 
-// Outcome is what to do with one check's result.
-type Outcome struct {
-	Action Action
+// outcome is what to do with one check's result.
+type outcome struct {
+	Action outcomeAction
 	// Open is the version to open now ("" for none).
 	Open string
 	// Download is the release to download (nil for none).
@@ -120,9 +123,9 @@ type Outcome struct {
 	// opening (or running) without waiting for it.
 	Background bool
 	// Fallback is the version to open if a sync download fails or runs out
-	// of time (see AfterDownloadFailure); "" when nothing may open.
+	// of time (see afterDownloadFailure); "" when nothing may open.
 	Fallback string
-	// Switch is an installed version to restart into (ActionSwitchOnRestart).
+	// Switch is an installed version to restart into (actionSwitchOnRestart).
 	Switch string
 	// Blocked is true when nothing may open until Download is installed.
 	Blocked bool

@@ -20,8 +20,8 @@ import (
 // each new release, so the same few are not always first. Clients need a
 // stable random id of their own (an empty id is one bucket shared by all).
 
-// RolloutBucket returns the client's bucket, 0 to 99, for one app version.
-func RolloutBucket(clientID, appID, version string) int {
+// rolloutBucket returns the client's bucket, 0 to 99, for one app version.
+func rolloutBucket(clientID, appID, version string) int {
 	h := sha256.New()
 	// Length-prefix each part so ("a", "bc") and ("ab", "c") differ.
 	for _, s := range []string{clientID, appID, version} {
@@ -41,7 +41,7 @@ func (d *Document) LatestFor(clientID string) *Release {
 	if d.Latest == nil {
 		return nil
 	}
-	if d.RolloutPercent >= 100 || RolloutBucket(clientID, d.AppID, d.Latest.Version) < d.RolloutPercent {
+	if d.RolloutPercent >= 100 || rolloutBucket(clientID, d.AppID, d.Latest.Version) < d.RolloutPercent {
 		return d.Latest
 	}
 	return d.Stable

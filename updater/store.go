@@ -323,9 +323,9 @@ func retained(st AppState, last *Document, keep []string) func(string) bool {
 	local := st.Local()
 	var protect []string
 	if st.Active != "" {
-		protect = append(protect, st.Active, RollbackTarget(local, last, st.Active))
+		protect = append(protect, st.Active, rollbackTarget(local, last, st.Active))
 	}
-	if l := LocalVersion(local, last); l != "" {
+	if l := localVersion(local, last); l != "" {
 		lv, av := semver(l), semver(st.Active)
 		if av == nil || lv.GreaterThan(av) {
 			protect = append(protect, l)

@@ -539,7 +539,7 @@ func TestStoreConcurrentUpdate(t *testing.T) {
 	if st.LastSequence != workers*each {
 		t.Errorf("LastSequence = %d after %d increments: an update was lost", st.LastSequence, workers*each)
 	}
-	if l := st.Local(); LocalVersion(l, nil) != "1.2.0" {
+	if l := st.Local(); localVersion(l, nil) != "1.2.0" {
 		t.Errorf("installed = %+v, want 1.2.0 kept", st.Installed)
 	}
 	apps, err := s.Apps()

@@ -4,8 +4,9 @@
 // updater.Rules: "99% of users within 24 hours"). Every cold start is an
 // updater.Launch made by one updater.Executor per run, and the periodic
 // checker asks the same Executor when to check and what a check leads to:
-// the simulator only carries out the commands (checks, downloads, opens,
-// timers, the restart prompt) on its clock and feeds their results back.
+// the simulator is only the Launches' updater.Runner, carrying out what
+// they ask for (checks, downloads, opens, timers, the restart prompt) on
+// its clock and feeding the results back.
 //
 // It is a discrete-event simulation: every client has documented habits
 // (cold starts per day with a day/night cycle, session length, host uptime

@@ -1,20 +1,20 @@
 package simulate
 
 import (
-	"fmt"
+	"slices"
 	"time"
 
 	"github.com/minihost/minihost/updater"
 )
 
-// The runner of a client's Launch: a cold start, carrying out the
-// commands the executor returns and feeding back the events they bring,
-// and the sessions they open.
+// The runner of a client's Launch: a cold start, carrying out what the
+// executor asks for and feeding back the events that brings, and the
+// sessions it opens.
 
 // open starts a session at t on v, opened by a cold start (source
 // "launch") or a restart into it. The Launch's RecordOpen makes v the
 // active version.
-func (s *shard) open(i int, t time.Duration, v, source string, mode updater.Mode) {
+func (s *shard) open(i int, t time.Duration, v, source string, mode string) {
 	c := &s.clients[i]
 	if v == "" {
 		return
@@ -102,14 +102,14 @@ func (s *shard) onLaunch(i int, t time.Duration) {
 	c.coldAt, c.waiting, c.blocked = t, true, false
 	// The launch waits at most the sync timeout unless it is blocked
 	// (which sets its own end).
-	c.waitEnd = t + s.exec.Config().SyncTimeout
-	cmds := c.launch.Start(s.at(t))
-	if c.launch.Trace().Mode == updater.ModeAsync {
+	c.waitEnd = t + s.cfg.Policy.SyncTimeout
+	c.launch.Start(s.at(t), s.runner(i, t))
+	if c.launch.Trace().Mode == "async" {
 		s.tot.AsyncLaunches++
 	} else {
 		s.tot.SyncLaunches++
 	}
-	s.carry(i, t, cmds)
+	s.carry(i, t)
 }
 
 // closeLaunch feeds Closed to client i's Launch at t: the app left the
@@ -128,7 +128,7 @@ func (s *shard) closeLaunch(i int, t time.Duration) {
 			s.tot.BlockedAbandoned++
 		}
 	}
-	c.launch.Handle(s.at(t), updater.Closed{})
+	c.launch.Handle(s.at(t), updater.Closed{}, s.runner(i, t)) // asks for nothing
 	c.launch = nil
 	c.launchEpoch++
 	c.dlWanted = false
@@ -144,7 +144,7 @@ func (s *shard) waited(wait time.Duration) {
 }
 
 // feed is an event that the runner of a Launch has at once, after the
-// command that brings it (the simulated open, compile and prompt take no
+// call that brings it (the simulated open, compile and prompt take no
 // time): an updater.LaunchEvent kept unboxed.
 type feed struct {
 	kind    uint8
@@ -162,104 +162,145 @@ const (
 	feedChecked
 )
 
-// carry carries out cmds, which client i's Launch returned at t, in
-// order, then feeds the Launch the events they bring at once, and carries
-// out what those return, until nothing more happens at t. What takes time
-// (a check, a download, a Sleep, the user's patience) is queued as an
-// event that feeds the Launch later.
-func (s *shard) carry(i int, t time.Duration, cmds []updater.Command) {
-	c := &s.clients[i]
+// runner is the shard's updater.Runner: it carries out what client i's
+// Launch asks for at t. What takes time (a check, a download, a Sleep,
+// the user's patience) it queues as an event that feeds the Launch later;
+// what comes back at once it keeps in the shard's feeds, for carry.
+type runner struct {
+	s *shard
+	i int
+	t time.Duration
+}
+
+var _ updater.Runner = (*runner)(nil)
+
+// runner returns the shard's runner for client i at t, for one Start or
+// Handle of its Launch; carry(i, t) follows.
+func (s *shard) runner(i int, t time.Duration) *runner {
+	s.lr = runner{s: s, i: i, t: t}
 	s.feeds = s.feeds[:0]
-	for k := 0; ; k++ {
-		// cmds stays valid until the next Handle: exec never calls it.
-		for _, cmd := range cmds {
-			s.exec1(i, t, cmd)
-		}
-		if k >= len(s.feeds) || c.launch == nil {
-			return
-		}
-		cmds = s.handle(c, t, s.feeds[k])
-	}
+	return &s.lr
 }
 
-// handle feeds f to c's Launch at t.
-func (s *shard) handle(c *client, t time.Duration, f feed) []updater.Command {
-	now := s.at(t)
-	switch f.kind {
-	case feedOpened:
-		return c.launch.Handle(now, updater.Opened{Version: f.version, Swap: f.flag})
-	case feedPrepared:
-		return c.launch.Handle(now, updater.Prepared{Version: f.version})
-	case feedAnswered:
-		return c.launch.Handle(now, updater.Answered{Version: f.version, Restart: f.flag})
-	case feedInstalled:
-		return c.launch.Handle(now, updater.Installed{Version: f.version, Err: f.err})
-	default:
-		return c.launch.Handle(now, updater.Checked{Result: s.checkResult(c, f.arg)})
-	}
-}
-
-// exec1 carries out one command of client i's Launch at t.
-func (s *shard) exec1(i int, t time.Duration, cmd updater.Command) {
+// carry feeds client i's Launch the events that came back at once from
+// the Start or Handle that just ran at t, and those the Launch's calls
+// bring in turn, until nothing more happens at t.
+func (s *shard) carry(i int, t time.Duration) {
 	c := &s.clients[i]
-	switch cmd := cmd.(type) {
-	case updater.Check:
-		res, lat := s.check(i, t, cmd.Timeout, cmd.Source)
-		if lat == 0 {
-			s.feeds = append(s.feeds, feed{kind: feedChecked, arg: s.checkArg(res)})
-			return
+	for k := 0; k < len(s.feeds) && c.launch != nil; k++ {
+		f, now := s.feeds[k], s.at(t)
+		switch f.kind {
+		case feedOpened:
+			c.launch.Handle(now, updater.Opened{Version: f.version, Swap: f.flag}, &s.lr)
+		case feedPrepared:
+			c.launch.Handle(now, updater.Prepared{Version: f.version}, &s.lr)
+		case feedAnswered:
+			c.launch.Handle(now, updater.Answered{Version: f.version, Restart: f.flag}, &s.lr)
+		case feedInstalled:
+			c.launch.Handle(now, updater.Installed{Version: f.version, Err: f.err}, &s.lr)
+		default:
+			c.launch.Handle(now, updater.Checked{Result: s.checkResult(c, f.arg)}, &s.lr)
 		}
-		s.q.push(event{at: t + lat, client: int32(i), kind: evChecked, epoch: c.launchEpoch, arg: s.checkArg(res)})
-	case updater.Download:
-		if v := cmd.Release.Version; v != s.m.to.Version {
-			// Only the new version is published: nothing else downloads.
-			s.feeds = append(s.feeds, feed{kind: feedInstalled, version: v, err: errNotPublished})
-			return
-		}
-		if c.hasNew {
-			// Installed already (prefetched): the download ends at once.
-			s.feeds = append(s.feeds, feed{kind: feedInstalled, version: s.m.to.Version})
-			return
-		}
-		c.dlWanted, c.dlWantEpoch = true, c.launchEpoch
-		s.startJob(i, t, cmd.Source)
-	case updater.Open:
-		if c.waiting {
-			c.waiting = false
-			s.waited(t - c.coldAt)
-			// Trace.Fallback also explains a preferred local version
-			// (P1), which is no failure.
-			if cmd.Trace.Fallback != "" && cmd.Trace.Action != updater.ActionOpenLocalDownloadBackground {
-				s.tot.Fallbacks++
-			}
-		}
-		s.open(i, t, cmd.Version, "launch", cmd.Trace.Mode)
-		s.feeds = append(s.feeds, feed{kind: feedOpened, version: cmd.Version})
-	case updater.Prepare:
-		s.feeds = append(s.feeds, feed{kind: feedPrepared, version: cmd.Version})
-	case updater.PromptRestart:
-		// The user, if still in the app, may accept (rules M2, R1).
-		accept := t < c.sessionEnd && s.r.Float64() < s.cfg.Habits.RestartAccept
-		s.feeds = append(s.feeds, feed{kind: feedAnswered, version: cmd.Version, flag: accept})
-	case updater.Restart:
-		s.open(i, t, cmd.Version, "restart", "")
-		s.feeds = append(s.feeds, feed{kind: feedOpened, version: cmd.Version, flag: true})
-	case updater.RecordOpen:
-		c.st.Active, c.st.LastUsed = cmd.Version, cmd.At
-	case updater.Blocked:
-		if !c.blocked {
-			c.blocked = true
-			s.tot.Blocked++
-			c.waitEnd = t + s.cfg.Habits.BlockedPatience
-			s.q.push(event{at: c.waitEnd, client: int32(i), kind: evGiveUp, epoch: c.launchEpoch})
-		}
-	case updater.Sleep:
-		s.q.push(event{at: t + cmd.After, client: int32(i), kind: evAlarm, epoch: c.launchEpoch,
-			seq: cmd.Alarm.Seq, arg: uint8(cmd.Alarm.Kind)})
-	case updater.NotifyCheck, updater.NotifyFailed, updater.RecordLaunch, updater.RolledBack:
-		// The app's callbacks and the crash-loop records change nothing
-		// the simulation measures (no simulated launch fails).
-	default:
-		panic(fmt.Sprintf("simulate: unknown launch command %T", cmd))
 	}
 }
+
+func (r *runner) feed(f feed) { r.s.feeds = append(r.s.feeds, f) }
+
+// Check runs the check on the simulated network.
+func (r *runner) Check(timeout time.Duration, source string) {
+	s, c := r.s, &r.s.clients[r.i]
+	res, lat := s.check(r.i, r.t, timeout, source)
+	if lat == 0 {
+		r.feed(feed{kind: feedChecked, arg: s.checkArg(res)})
+		return
+	}
+	s.q.push(event{at: r.t + lat, client: int32(r.i), kind: evChecked, epoch: c.launchEpoch, arg: s.checkArg(res)})
+}
+
+// Download starts or joins the client's download of the new version.
+func (r *runner) Download(rel *updater.Release, source string) {
+	s, c := r.s, &r.s.clients[r.i]
+	if v := rel.Version; v != s.m.to.Version {
+		// Only the new version is published: nothing else downloads.
+		r.feed(feed{kind: feedInstalled, version: v, err: errNotPublished})
+		return
+	}
+	if c.hasNew {
+		// Installed already (prefetched): the download ends at once.
+		r.feed(feed{kind: feedInstalled, version: s.m.to.Version})
+		return
+	}
+	c.dlWanted, c.dlWantEpoch = true, c.launchEpoch
+	s.startJob(r.i, r.t, source)
+}
+
+// Open opens version as the cold start; it always succeeds.
+func (r *runner) Open(version string, tr updater.Trace) {
+	s, c := r.s, &r.s.clients[r.i]
+	if c.waiting {
+		c.waiting = false
+		s.waited(r.t - c.coldAt)
+		// Trace.Fallback also explains a preferred local version (P1),
+		// which is no failure.
+		if tr.Fallback != "" && !slices.Contains(tr.OutcomeRules, "P1") {
+			s.tot.Fallbacks++
+		}
+	}
+	s.open(r.i, r.t, version, "launch", tr.Mode)
+	r.feed(feed{kind: feedOpened, version: version})
+}
+
+// Prepare succeeds at once.
+func (r *runner) Prepare(version string) { r.feed(feed{kind: feedPrepared, version: version}) }
+
+// PromptRestart asks the user, who, if still in the app, may accept
+// (rules M2, R1).
+func (r *runner) PromptRestart(version string) {
+	s, c := r.s, &r.s.clients[r.i]
+	accept := r.t < c.sessionEnd && s.r.Float64() < s.cfg.Habits.RestartAccept
+	r.feed(feed{kind: feedAnswered, version: version, flag: accept})
+}
+
+// Restart opens version as a restart.
+func (r *runner) Restart(version string) {
+	r.s.open(r.i, r.t, version, "restart", "")
+	r.feed(feed{kind: feedOpened, version: version, flag: true})
+}
+
+// RecordOpen makes version the client's active, just used one.
+func (r *runner) RecordOpen(version string, at time.Time) {
+	c := &r.s.clients[r.i]
+	c.st.Active, c.st.LastUsed = version, at
+}
+
+// Blocked starts the user's patience at the first report.
+func (r *runner) Blocked(int, string, string) {
+	s, c := r.s, &r.s.clients[r.i]
+	if !c.blocked {
+		c.blocked = true
+		s.tot.Blocked++
+		c.waitEnd = r.t + s.cfg.Habits.BlockedPatience
+		s.q.push(event{at: c.waitEnd, client: int32(r.i), kind: evGiveUp, epoch: c.launchEpoch})
+	}
+}
+
+// Sleep queues the alarm.
+func (r *runner) Sleep(alarm updater.Alarm, after time.Duration) {
+	c := &r.s.clients[r.i]
+	r.s.q.push(event{at: r.t + after, client: int32(r.i), kind: evAlarm, epoch: c.launchEpoch, seq: uint32(alarm)})
+}
+
+// The app's callbacks and the crash-loop records change nothing the
+// simulation measures (no simulated launch fails).
+
+// NotifyCheck does nothing.
+func (r *runner) NotifyCheck(bool) {}
+
+// NotifyFailed does nothing.
+func (r *runner) NotifyFailed(string) {}
+
+// RecordLaunch does nothing.
+func (r *runner) RecordLaunch(updater.LaunchRecord) {}
+
+// RolledBack does nothing.
+func (r *runner) RolledBack(string, string) {}

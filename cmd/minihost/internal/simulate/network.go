@@ -120,7 +120,7 @@ func (s *shard) attempt(i int, t time.Duration, source string) (time.Duration, b
 		f := s.r.Float64()
 		ok, d, got = false, d*f, size*f
 	}
-	if limit := float64(s.exec.Config().BackgroundTimeout); d > limit {
+	if limit := float64(s.cfg.Policy.BackgroundTimeout); d > limit {
 		ok, got, d = false, got*limit/d, limit
 	}
 	h := s.hour(t)
@@ -168,7 +168,8 @@ func (s *shard) onDownload(i int, t time.Duration) {
 	}
 	c.dlWanted = false
 	if c.launch != nil && c.dlWantEpoch == c.launchEpoch {
-		s.carry(i, t, c.launch.Handle(s.at(t), updater.Installed{Version: s.m.to.Version, Err: err}))
+		c.launch.Handle(s.at(t), updater.Installed{Version: s.m.to.Version, Err: err}, s.runner(i, t))
+		s.carry(i, t)
 	}
 }
 
@@ -196,7 +197,7 @@ func (s *shard) onPeriodic(i int, t time.Duration) {
 	if !s.exec.PeriodicDue(c.st, s.at(t)) {
 		return
 	}
-	res, lat := s.check(i, t, s.exec.Config().BackgroundTimeout, "periodic")
+	res, lat := s.check(i, t, s.cfg.Policy.BackgroundTimeout, "periodic")
 	if lat == 0 {
 		s.afterPeriodic(i, t, res)
 		return
@@ -208,8 +209,7 @@ func (s *shard) onPeriodic(i int, t time.Duration) {
 // prefetched, one attempt.
 func (s *shard) afterPeriodic(i int, t time.Duration, res updater.CheckResult) {
 	c := &s.clients[i]
-	out := s.exec.AfterPeriodicCheck(c.st, res)
-	if out.Download != nil && out.Download.Version == s.m.to.Version {
+	if prefetch, _ := s.exec.AfterPeriodicCheck(c.st, res); prefetch != nil && prefetch.Version == s.m.to.Version {
 		s.startJob(i, t, "periodic")
 	}
 }

@@ -27,8 +27,8 @@ const (
 
 // event is one entry of a shard's queue: what happens to which client when.
 // epoch invalidates events made stale by a later change (the host stopped,
-// a download ended, the cold start was closed). seq and arg carry an
-// alarm's sequence and kind, or a check's result (see checkArg).
+// a download ended, the cold start was closed). seq carries an alarm
+// (updater.Alarm), arg a check's result (see checkArg).
 type event struct {
 	at     time.Duration
 	client int32

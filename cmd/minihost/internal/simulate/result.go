@@ -2,8 +2,6 @@ package simulate
 
 import (
 	"time"
-
-	"github.com/minihost/minihost/updater"
 )
 
 // NotReached is the milestone (T50, T90, T99) of a share never reached
@@ -118,8 +116,8 @@ type Totals struct {
 	// Habits.HotStartWindow, which run no policy.
 	Launches  int `json:"launches"`
 	HotStarts int `json:"hotStarts"`
-	// SyncLaunches and AsyncLaunches split Launches by updater.Decide's
-	// mode.
+	// SyncLaunches and AsyncLaunches split Launches by the mode of the
+	// launch's updater.Trace.
 	SyncLaunches  int `json:"syncLaunches"`
 	AsyncLaunches int `json:"asyncLaunches"`
 	// SyncWait is the total time cold starts waited, from the cold start
@@ -200,8 +198,9 @@ type Event struct {
 	Sent bool
 	// OK is true when a check or download succeeded.
 	OK bool
-	// Mode is the launch's mode, for opens from a launch.
-	Mode updater.Mode
+	// Mode is the launch's mode, "sync" or "async" (updater.Trace.Mode),
+	// for opens from a launch.
+	Mode string
 	// Sequence is the release document's sequence the client knew after
 	// the event (0: none).
 	Sequence uint64

@@ -86,6 +86,7 @@ type shard struct {
 	float   func() float64 // s.r.Float64, the Launches' jitter
 	observe func(Event)
 	feeds   []feed // events a Launch gets at once (see carry)
+	lr      runner // the runner of the Launch being handled (see runner)
 
 	now     counts
 	samples []counts
@@ -280,12 +281,13 @@ func (s *shard) run(ctx context.Context) error {
 			}
 		case evChecked:
 			if e.epoch == c.launchEpoch && c.launch != nil {
-				s.carry(i, e.at, c.launch.Handle(s.at(e.at), updater.Checked{Result: s.checkResult(c, e.arg)}))
+				c.launch.Handle(s.at(e.at), updater.Checked{Result: s.checkResult(c, e.arg)}, s.runner(i, e.at))
+				s.carry(i, e.at)
 			}
 		case evAlarm:
 			if e.epoch == c.launchEpoch && c.launch != nil {
-				a := updater.Alarm{Kind: updater.AlarmKind(e.arg), Seq: e.seq}
-				s.carry(i, e.at, c.launch.Handle(s.at(e.at), updater.AlarmFired{Alarm: a}))
+				c.launch.Handle(s.at(e.at), updater.AlarmFired{Alarm: updater.Alarm(e.seq)}, s.runner(i, e.at))
+				s.carry(i, e.at)
 			}
 		case evGiveUp:
 			if e.epoch == c.launchEpoch && c.launch != nil && c.waiting {

@@ -219,9 +219,10 @@ func TestSimulateRolloutOnlyReachesItsBuckets(t *testing.T) {
 	if len(got) == 0 {
 		t.Fatal("no client installed the new version")
 	}
+	doc := &updater.Document{AppID: cfg.Release.AppID, Latest: &updater.Release{Version: cfg.Release.To}, RolloutPercent: 20}
 	for _, c := range got {
-		if b := updater.RolloutBucket("client-"+strconv.Itoa(c), cfg.Release.AppID, cfg.Release.To); b >= 20 {
-			t.Errorf("client %d in bucket %d installed the new version of a 20%% rollout", c, b)
+		if doc.LatestFor("client-"+strconv.Itoa(c)) == nil {
+			t.Errorf("client %d, outside a 20%% rollout, installed the new version", c)
 		}
 	}
 }
