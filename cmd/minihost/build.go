@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -11,6 +12,15 @@ import (
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("build", "DIR [-version V] -o FILE", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
 	version := fs.String("version", "", "`version` to put in the package's app.json (default: the one in DIR/app.json)")
+	return writePackage(ctx, fs, args, stdout, stderr, func(ctx context.Context, dir, out string) error {
+		return mpk.Build(ctx, dir, out, mpk.BuildOptions{Version: *version})
+	})
+}
+
+// writePackage is the command line build and pack share, which differ only
+// in how they make the package (write, from the folder DIR to the file out):
+// it adds -o to fs, takes exactly one DIR, and reports the package written.
+func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer, write func(ctx context.Context, dir, out string) error) int {
 	out := fs.String("o", "", "package `file` to write (required)")
 	dir, code := parseOne(fs, args, stderr, "DIR")
 	if code >= 0 {
@@ -19,11 +29,11 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *out == "" {
 		return usageError(fs, stderr, "missing -o FILE")
 	}
-	if err := mpk.Build(ctx, dir, *out, mpk.BuildOptions{Version: *version}); err != nil {
-		fmt.Fprintf(stderr, "minihost build: %v\n", err)
+	if err := write(ctx, dir, *out); err != nil {
+		fmt.Fprintf(stderr, "minihost %s: %v\n", fs.Name(), err)
 		return 1
 	}
-	return reportPackage("build", *out, stdout, stderr)
+	return reportPackage(fs.Name(), *out, stdout, stderr)
 }
 
 // reportPackage prints what the package at path holds: its path, app id and

@@ -24,14 +24,10 @@ func doctorHome(t *testing.T) string {
 	}
 	for _, v := range []string{"1.0.0", "1.1.0"} {
 		src := t.TempDir()
-		for name, body := range map[string]string{
+		writeFiles(t, src, map[string]string{
 			"app.json": `{"appId": "demo.app", "version": "` + v + `", "abi": 1, "entry": "app.wasm"}`,
 			"app.wasm": "\x00asm\x01\x00\x00\x00",
-		} {
-			if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		})
 		pkg := filepath.Join(t.TempDir(), v+mpk.Ext)
 		if err := mpk.Pack(t.Context(), src, pkg); err != nil {
 			t.Fatal(err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/ed25519"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,38 +17,63 @@ import (
 	"github.com/minihost/minihost/updater/release"
 )
 
-func TestExportCommand(t *testing.T) {
-	keyFile := relKeygen(t)
-	key, err := release.LoadPrivateKey(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := t.TempDir()
+// publishedHello returns the data folder of a release server, signing
+// with key, that holds demo.hello 1.0.0 (samples/hello), and that package.
+func publishedHello(t *testing.T, key ed25519.PrivateKey) (data string, pkg []byte) {
+	t.Helper()
+	data = t.TempDir()
 	srv, err := release.New(release.Config{DataDir: data, Key: key, Validator: release.NoValidation{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkg, _ := os.ReadFile(runtimetest.BuildPackage(t, "samples/hello", "1.0.0"))
+	pkg, _ = os.ReadFile(runtimetest.BuildPackage(t, "samples/hello", "1.0.0"))
 	if _, err := srv.Publish(t.Context(), "demo.hello", bytes.NewReader(pkg), 100); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	return data, pkg
+}
+
+// exportClient serves the exported folder out over HTTP until the test
+// ends and returns a client of it that trusts pub and reads the time from
+// now.
+func exportClient(t *testing.T, out string, pub ed25519.PublicKey, now func() time.Time) *updater.Client {
+	t.Helper()
+	hs := httptest.NewServer(http.FileServer(http.Dir(out)))
+	t.Cleanup(hs.Close)
+	return newTestClient(t, hs.URL, pub, now)
+}
+
+// newTestClient returns a client of the release server at url that trusts
+// pub and reads the time from now (nil: the clock), closed when the test
+// ends.
+func newTestClient(t *testing.T, url string, pub ed25519.PublicKey, now func() time.Time) *updater.Client {
+	t.Helper()
+	c, err := updater.NewClient(updater.ClientConfig{BaseURL: url, PublicKey: pub, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.WithoutCancel(t.Context())) })
+	return c
+}
+
+func TestExportCommand(t *testing.T) {
+	keyFile := relKeygen(t)
+	key, err := release.LoadPrivateKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, pkg := publishedHello(t, key)
 
 	out := filepath.Join(t.TempDir(), "public")
 	code, stdout, stderr := relRun(t, "export", "--data", data, "--to", out, "--key", keyFile, "--expires", "72h")
 	if code != 0 || !strings.Contains(stdout, "exported 1 apps (demo.hello), 1 packages (1 copied)") {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
-	hs := httptest.NewServer(http.FileServer(http.Dir(out)))
-	defer hs.Close()
 	now := time.Now().Add(71 * time.Hour) // within --expires, far past the server's lifetime
-	c, err := updater.NewClient(updater.ClientConfig{BaseURL: hs.URL, PublicKey: srv.PublicKey(), Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(t.Context())
+	c := exportClient(t, out, key.Public().(ed25519.PublicKey), func() time.Time { return now })
 	doc, _, err := c.FetchDocument(t.Context(), "demo.hello", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -22,36 +21,14 @@ func TestIntakeBuildRefusesLongVersion(t *testing.T) {
 	long := longVersion(244)
 	src := t.TempDir()
 	manifest, _ := json.Marshal(map[string]any{"appId": "test.tiny", "version": long, "abi": 1, "entry": "app.wasm"})
-	for name, body := range map[string]string{"app.json": string(manifest), "app.wasm": "\x00asm\x01\x00\x00\x00", "main.go": "package main\n"} {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, src, map[string]string{"app.json": string(manifest), "app.wasm": "\x00asm\x01\x00\x00\x00", "main.go": "package main\n"})
 	out := filepath.Join(t.TempDir(), "x.mpk")
-	tests := []struct {
-		name string
-		args []string
-	}{
-		{name: "build -version", args: []string{"build", tinyGuest, "-version", long, "-o", out}},
-		{name: "build, version in app.json", args: []string{"build", src, "-o", out}},
-		{name: "pack, version in app.json", args: []string{"pack", src, "-o", out}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := relRun(t, tt.args...)
-			if code != 1 || stdout != "" {
-				t.Errorf("exit %d, stdout %q; want 1 and nothing", code, stdout)
-			}
-			for _, want := range []string{`field "version"`, "244 bytes exceeds the limit of 64"} {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr %q does not say %q", stderr, want)
-				}
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("a refused %s wrote %s", tt.args[0], out)
-			}
-		})
-	}
+	says := []string{`field "version"`, "244 bytes exceeds the limit of 64"}
+	checkRefusals(t, out, []refusal{
+		{name: "build -version", args: []string{"build", tinyGuest, "-version", long, "-o", out}, code: 1, stderr: says},
+		{name: "build, version in app.json", args: []string{"build", src, "-o", out}, code: 1, stderr: says},
+		{name: "pack, version in app.json", args: []string{"pack", src, "-o", out}, code: 1, stderr: says},
+	})
 }
 
 // TestIntakePublishRefusesLongVersion: publish checks the version rule
@@ -64,23 +41,9 @@ func TestIntakePublishRefusesLongVersion(t *testing.T) {
 		long := longVersion(n)
 		t.Run(fmt.Sprintf("%d bytes", n), func(t *testing.T) {
 			pkg := filepath.Join(t.TempDir(), "long.mpk")
-			f, err := os.Create(pkg)
-			if err != nil {
+			if err := os.WriteFile(pkg, zipPackage(t, "test.tiny", long, wasm), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			zw := zip.NewWriter(f)
-			manifest, _ := json.Marshal(map[string]any{"appId": "test.tiny", "version": long, "abi": 1, "entry": "app.wasm"})
-			for name, body := range map[string][]byte{"app.json": manifest, "app.wasm": wasm} {
-				w, err := zw.Create(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				w.Write(body)
-			}
-			if err := zw.Close(); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
 			// Port 1 on loopback: nothing listens, so an upload attempt
 			// would fail with a connection error instead.
 			code, _, stderr := relRun(t, "publish", "--server", "http://127.0.0.1:1", pkg)

@@ -7,17 +7,13 @@ import (
 	"encoding/base64"
 	"flag"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
-	"github.com/minihost/minihost/updater/release"
 )
 
 // keyFixture is a folder with one key pair in every form the commands meet:
@@ -217,18 +213,7 @@ func TestKeygenConvert(t *testing.T) {
 
 	// Export signs with the converted key; a client holding the old .pub
 	// verifies the documents.
-	data := t.TempDir()
-	srv, err := release.New(release.Config{DataDir: data, Key: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32)), Validator: release.NoValidation{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, _ := os.ReadFile(runtimetest.BuildPackage(t, "samples/hello", "1.0.0"))
-	if _, err := srv.Publish(t.Context(), "demo.hello", bytes.NewReader(pkg), 100); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	data, _ := publishedHello(t, ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32)))
 	out := filepath.Join(t.TempDir(), "public")
 	if code, _, stderr := relRun(t, "export", "--data", data, "--to", out, "--key", f.old); code != 0 {
 		t.Fatalf("export with the converted key: exit %d: %s", code, stderr)
@@ -237,13 +222,7 @@ func TestKeygenConvert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(http.FileServer(http.Dir(out)))
-	defer hs.Close()
-	c, err := updater.NewClient(updater.ClientConfig{BaseURL: hs.URL, PublicKey: pub, Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(t.Context())
+	c := exportClient(t, out, pub, time.Now)
 	if _, _, err := c.FetchDocument(t.Context(), "demo.hello", 0); err != nil {
 		t.Fatalf("document signed with the converted key, verified with the old .pub: %v", err)
 	}

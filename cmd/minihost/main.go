@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -144,6 +145,14 @@ func usageError(fs *flag.FlagSet, stderr io.Writer, msg string) int {
 	fmt.Fprintf(stderr, "minihost %s: %s\n", fs.Name(), msg)
 	fs.Usage()
 	return 2
+}
+
+// printJSON writes v to w as indented JSON, the form of every command's
+// --json output.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // parseOne parses a command line of flags and exactly one positional

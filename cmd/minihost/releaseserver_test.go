@@ -21,13 +21,14 @@ import (
 	"github.com/minihost/minihost/updater/release"
 )
 
-// zipPackage zips an app.json for appID 1.0.0 and wasm as its entry.
-func zipPackage(t *testing.T, appID string, wasm []byte) []byte {
+// zipPackage zips an app.json for appID at version and wasm as its entry,
+// with no check of either: the tests hand it to what must check them.
+func zipPackage(t *testing.T, appID, version string, wasm []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for name, body := range map[string][]byte{
-		"app.json": []byte(`{"appId": "` + appID + `", "version": "1.0.0", "abi": 1, "entry": "app.wasm"}`),
+		"app.json": []byte(`{"appId": "` + appID + `", "version": "` + version + `", "abi": 1, "entry": "app.wasm"}`),
 		"app.wasm": wasm,
 	} {
 		w, err := zw.Create(name)
@@ -63,8 +64,8 @@ func TestRuntimeValidator(t *testing.T) {
 		mention string
 	}{
 		{"a sample", "demo.counter", counter, nil, ""},
-		{"an empty module", "demo.empty", zipPackage(t, "demo.empty", []byte("\x00asm\x01\x00\x00\x00")), release.ErrInvalidPackage, "publish demo.empty: invalid package"},
-		{"a module that does not decode", "demo.broken", zipPackage(t, "demo.broken", []byte("\x00asm\x01\x00\x00\x00\x04\x0a\x01")), release.ErrInvalidPackage, "invalid package"},
+		{"an empty module", "demo.empty", zipPackage(t, "demo.empty", "1.0.0", []byte("\x00asm\x01\x00\x00\x00")), release.ErrInvalidPackage, "publish demo.empty: invalid package"},
+		{"a module that does not decode", "demo.broken", zipPackage(t, "demo.broken", "1.0.0", []byte("\x00asm\x01\x00\x00\x00\x04\x0a\x01")), release.ErrInvalidPackage, "invalid package"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +150,7 @@ func TestServeCommandValidatesUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(t.Context())
-	_, err = admin.Publish(t.Context(), "demo.empty", bytes.NewReader(zipPackage(t, "demo.empty", []byte("\x00asm\x01\x00\x00\x00"))), 100)
+	_, err = admin.Publish(t.Context(), "demo.empty", bytes.NewReader(zipPackage(t, "demo.empty", "1.0.0", []byte("\x00asm\x01\x00\x00\x00"))), 100)
 	var he *updater.HTTPError
 	if !errors.Is(err, release.ErrInvalidPackage) || !errors.As(err, &he) || he.StatusCode != http.StatusBadRequest {
 		t.Fatalf("upload of a module that cannot run: %v, want a 400 invalid package", err)

@@ -169,11 +169,7 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := updater.NewClient(updater.ClientConfig{BaseURL: url, PublicKey: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(t.Context())
+	c := newTestClient(t, url, pub, nil)
 	doc, _, err := c.FetchDocument(t.Context(), "demo.counter", 4)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -108,13 +107,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
 		var v any = results
 		if !*sweep {
 			v = results[0]
 		}
-		if err := enc.Encode(v); err != nil {
+		if err := printJSON(stdout, v); err != nil {
 			fmt.Fprintf(stderr, "minihost simulate: %v\n", err)
 			return 1
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -36,9 +35,7 @@ func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
+		if err := printJSON(stdout, st); err != nil {
 			fmt.Fprintf(stderr, "minihost versions: %v\n", err)
 			return 1
 		}
