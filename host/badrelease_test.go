@@ -97,12 +97,7 @@ func TestBadReleaseNeverBricks(t *testing.T) {
 
 				// A fixed release reaches the client at the next cold start.
 				f.publish(t, runtimetest.BuildPackage(t, guest, "3.0.0"))
-				a, ev, h = f.coldStart(t, app)
-				ev.waitEvent(t, app, host.EventUpdateReady)
-				stop(t, a, h)
-				a, ev, h = f.coldStart(t, app)
-				require.Equal(t, "3.0.0", a.Version(), ev.dump())
-				stop(t, a, h)
+				requireFixArrives(t, f, app, "3.0.0")
 				t.Logf("back on 1.0.0 after %d cold start(s) on 2.0.0", starts)
 			})
 		}
