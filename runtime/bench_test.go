@@ -49,50 +49,83 @@ type noop struct{}
 
 func (noop) Call(context.Context, api.Module, []uint64) {}
 
-func launchOurs(b *testing.B, e *runtime.Engine, wasm []byte) {
+// floorRuntime is the raw wazero Runtime of a floor: our runtime config,
+// on cache; closeOnDone is true as in ours unless a floor measures what
+// watching the context costs.
+func floorRuntime(ctx context.Context, cache wazero.CompilationCache, closeOnDone bool) wazero.Runtime {
+	return wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(closeOnDone).WithCompilationCache(cache))
+}
+
+// ourInstance compiles wasm in a new sandbox of e and instantiates it;
+// the caller closes the sandbox.
+func ourInstance(b *testing.B, e *runtime.Engine, cfg runtime.SandboxConfig, wasm []byte) (*runtime.Sandbox, *runtime.Instance) {
+	b.Helper()
 	ctx := context.Background()
-	sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "demo.counter", API: newRecorder()})
+	sb, err := e.NewSandbox(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	mod, err := sb.Compile(ctx, wasm)
 	if err != nil {
+		sb.Close(ctx)
 		b.Fatal(err)
 	}
 	inst, err := sb.Instantiate(ctx, mod, nil)
 	if err != nil {
+		sb.Close(ctx)
 		b.Fatal(err)
 	}
+	return sb, inst
+}
+
+func launchOurs(b *testing.B, e *runtime.Engine, wasm []byte) {
+	ctx := context.Background()
+	sb, inst := ourInstance(b, e, runtime.SandboxConfig{AppID: "demo.counter", API: newRecorder()}, wasm)
+	defer sb.Close(ctx)
 	if err := inst.OnLaunch(ctx, abi.LaunchOptions{Version: "1.0.0", Reason: "launch"}); err != nil {
 		b.Fatal(err)
 	}
-	sb.Close(ctx)
 }
 
-func launchRaw(b *testing.B, cache wazero.CompilationCache, wasm []byte) {
-	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true).WithCompilationCache(cache))
+// launchFresh launches wasm on an Engine of its own, opened with cfg and
+// closed after, as a new process would.
+func launchFresh(b *testing.B, cfg runtime.Config, wasm []byte) {
+	e, err := runtime.NewEngine(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	launchOurs(b, e, wasm)
+}
+
+// rawInstance instantiates wasm in rt, on the do-nothing wx of rawWx,
+// with the reactor's _initialize as ours does.
+func rawInstance(ctx context.Context, b *testing.B, rt wazero.Runtime, wasm []byte) api.Module {
+	b.Helper()
 	rawWx(ctx, b, rt)
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize")); err != nil {
+	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
 		b.Fatal(err)
 	}
-	rt.Close(ctx)
+	return mod
+}
+
+func launchRaw(b *testing.B, cache wazero.CompilationCache, wasm []byte) {
+	ctx := context.Background()
+	rt := floorRuntime(ctx, cache, true)
+	defer rt.Close(ctx)
+	rawInstance(ctx, b, rt, wasm)
 }
 
 func BenchmarkColdLaunchEmptyCache(b *testing.B) {
 	wasm := runtimetest.BuildWasm(b, benchGuest)
 	b.Run("minihost", func(b *testing.B) {
 		for b.Loop() {
-			e, err := runtime.NewEngine(runtime.Config{MemoryCache: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			launchOurs(b, e, wasm)
-			e.Close(context.Background())
+			launchFresh(b, runtime.Config{MemoryCache: true}, wasm)
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
@@ -107,21 +140,10 @@ func BenchmarkColdLaunchEmptyCache(b *testing.B) {
 func BenchmarkColdLaunchWarmCache(b *testing.B) {
 	wasm := runtimetest.BuildWasm(b, benchGuest)
 	dir := b.TempDir()
-	// Warm the file cache once.
-	e, err := runtime.NewEngine(runtime.Config{CacheDir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	launchOurs(b, e, wasm)
-	e.Close(context.Background())
+	launchFresh(b, runtime.Config{CacheDir: dir}, wasm) // warms the file cache
 	b.Run("minihost", func(b *testing.B) {
 		for b.Loop() {
-			e, err := runtime.NewEngine(runtime.Config{CacheDir: dir})
-			if err != nil {
-				b.Fatal(err)
-			}
-			launchOurs(b, e, wasm)
-			e.Close(context.Background())
+			launchFresh(b, runtime.Config{CacheDir: dir}, wasm)
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
@@ -147,19 +169,8 @@ func BenchmarkDispatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer e.Close(ctx)
-		sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "demo.counter", API: newRecorder()})
-		if err != nil {
-			b.Fatal(err)
-		}
+		sb, inst := ourInstance(b, e, runtime.SandboxConfig{AppID: "demo.counter", API: newRecorder()}, wasm)
 		defer sb.Close(ctx)
-		mod, err := sb.Compile(ctx, wasm)
-		if err != nil {
-			b.Fatal(err)
-		}
-		inst, err := sb.Instantiate(ctx, mod, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
 		for b.Loop() {
 			if err := inst.OnShow(ctx); err != nil {
 				b.Fatal(err)
@@ -167,18 +178,9 @@ func BenchmarkDispatch(b *testing.B) {
 		}
 	})
 	raw := func(b *testing.B, closeOnDone bool) {
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(closeOnDone).WithCompilationCache(cache))
+		rt := floorRuntime(ctx, cache, closeOnDone)
 		defer rt.Close(ctx)
-		rawWx(ctx, b, rt)
-		compiled, err := rt.CompileModule(ctx, wasm)
-		if err != nil {
-			b.Fatal(err)
-		}
-		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		fn := mod.ExportedFunction("minihost_on_show")
+		fn := rawInstance(ctx, b, rt, wasm).ExportedFunction("minihost_on_show")
 		stack := make([]uint64, 1)
 		for b.Loop() {
 			cctx := ctx

@@ -106,19 +106,8 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 		}
 		defer e.Close(ctx)
 		counter := &benchAPI{}
-		sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "test.bench", API: counter, CallTimeout: benchCallTimeout})
-		if err != nil {
-			b.Fatal(err)
-		}
+		sb, inst := ourInstance(b, e, runtime.SandboxConfig{AppID: "test.bench", API: counter, CallTimeout: benchCallTimeout}, wasm)
 		defer sb.Close(ctx)
-		mod, err := sb.Compile(ctx, wasm)
-		if err != nil {
-			b.Fatal(err)
-		}
-		inst, err := sb.Instantiate(ctx, mod, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
 		payload := benchEvent(b, event, b.N)
 		b.ResetTimer()
 		if err := inst.OnEvent(ctx, abi.EventCustom, payload); err != nil {
@@ -135,32 +124,12 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 			b.Fatal(err)
 		}
 		defer cache.Close(ctx)
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true).WithCompilationCache(cache))
+		rt := floorRuntime(ctx, cache, true)
 		defer rt.Close(ctx)
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-			b.Fatal(err)
-		}
-		compiled, err := rt.CompileModule(ctx, wasm)
-		if err != nil {
-			b.Fatal(err)
-		}
 		calls := 0
-		if _, err := stubWx(rt, compiled, &calls).Instantiate(ctx); err != nil {
-			b.Fatal(err)
-		}
-		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		mod := stubInstance(ctx, b, rt, wasm, &calls)
 		payload := benchEvent(b, event, b.N)
-		res, err := mod.ExportedFunction("minihost_alloc").Call(ctx, uint64(len(payload)))
-		if err != nil || res[0] == 0 {
-			b.Fatalf("minihost_alloc: %v %v", res, err)
-		}
-		ptr := uint32(res[0])
-		if !mod.Memory().Write(ptr, payload) {
-			b.Fatal("payload outside guest memory")
-		}
+		ptr := writePayload(ctx, b, mod, payload)
 		fn := mod.ExportedFunction("minihost_on_event")
 		stack := []uint64{uint64(abi.EventCustom), uint64(ptr), uint64(len(payload))}
 		b.ResetTimer()
@@ -208,6 +177,42 @@ func stubWx(rt wazero.Runtime, compiled wazero.CompiledModule, calls *int) wazer
 	return hb
 }
 
+// stubInstance instantiates wasm in rt, on WASI and the counting wx of
+// stubWx, with the reactor's _initialize as ours does.
+func stubInstance(ctx context.Context, b *testing.B, rt wazero.Runtime, wasm []byte, calls *int) api.Module {
+	b.Helper()
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		b.Fatal(err)
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := stubWx(rt, compiled, calls).Instantiate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return mod
+}
+
+// writePayload copies payload into memory the guest allocates for it, as
+// the runtime does before a callback, and returns its address.
+func writePayload(ctx context.Context, b *testing.B, mod api.Module, payload []byte) uint32 {
+	b.Helper()
+	res, err := mod.ExportedFunction("minihost_alloc").Call(ctx, uint64(len(payload)))
+	if err != nil || res[0] == 0 {
+		b.Fatalf("minihost_alloc: %v %v", res, err)
+	}
+	ptr := uint32(res[0])
+	if !mod.Memory().Write(ptr, payload) {
+		b.Fatal("payload outside guest memory")
+	}
+	return ptr
+}
+
 // BenchmarkCompileWorkers measures a cold launch with an empty cache with
 // 1 and 2 parallel compile workers (runtime.Config.CompileWorkers; the
 // default is the number of CPUs). It has no floor: it answers whether
@@ -217,12 +222,7 @@ func BenchmarkCompileWorkers(b *testing.B) {
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			for b.Loop() {
-				e, err := runtime.NewEngine(runtime.Config{MemoryCache: true, CompileWorkers: workers})
-				if err != nil {
-					b.Fatal(err)
-				}
-				launchOurs(b, e, wasm)
-				e.Close(context.Background())
+				launchFresh(b, runtime.Config{MemoryCache: true, CompileWorkers: workers}, wasm)
 			}
 		})
 	}
@@ -240,20 +240,10 @@ func BenchmarkColdLaunchSingleCompile(b *testing.B) {
 	ctx := context.Background()
 	wasm := runtimetest.BuildWasm(b, benchWxGuest)
 	dir := b.TempDir()
-	e, err := runtime.NewEngine(runtime.Config{CacheDir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	launchOurs(b, e, wasm) // warms the cache
-	e.Close(ctx)
+	launchFresh(b, runtime.Config{CacheDir: dir}, wasm) // warms the cache
 	b.Run("minihost", func(b *testing.B) {
 		for b.Loop() {
-			e, err := runtime.NewEngine(runtime.Config{CacheDir: dir})
-			if err != nil {
-				b.Fatal(err)
-			}
-			launchOurs(b, e, wasm)
-			e.Close(ctx)
+			launchFresh(b, runtime.Config{CacheDir: dir}, wasm)
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
@@ -266,27 +256,11 @@ func BenchmarkColdLaunchSingleCompile(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true).WithCompilationCache(cache))
-			if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-				b.Fatal(err)
-			}
-			compiled, err := rt.CompileModule(ctx, wasm)
-			if err != nil {
-				b.Fatal(err)
-			}
+			rt := floorRuntime(ctx, cache, true)
 			calls := 0
-			if _, err := stubWx(rt, compiled, &calls).Instantiate(ctx); err != nil {
-				b.Fatal(err)
-			}
-			mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			res, err := mod.ExportedFunction("minihost_alloc").Call(ctx, uint64(len(payload)))
-			if err != nil || res[0] == 0 || !mod.Memory().Write(uint32(res[0]), payload) {
-				b.Fatalf("minihost_alloc: %v, %v", res, err)
-			}
-			if out, err := mod.ExportedFunction("minihost_on_launch").Call(ctx, res[0], uint64(len(payload))); err != nil || out[0] != 0 {
+			mod := stubInstance(ctx, b, rt, wasm, &calls)
+			ptr := writePayload(ctx, b, mod, payload)
+			if out, err := mod.ExportedFunction("minihost_on_launch").Call(ctx, uint64(ptr), uint64(len(payload))); err != nil || out[0] != 0 {
 				b.Fatalf("minihost_on_launch: %v, %v", out, err)
 			}
 			rt.Close(ctx)

@@ -39,7 +39,7 @@ func TestIntakeOpenRecheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := openChecked(tt.path, stA)
+			f, _, err := openChecked(tt.path, stA)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -4,6 +4,7 @@ package mpk_test
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,20 @@ func withinDeadline(t *testing.T, fn func() error) error {
 	}
 }
 
+// openPipe opens a new named pipe called name with open, within the
+// deadline, closes what open returned if it succeeded, and returns the
+// pipe's path and open's error.
+func openPipe(t *testing.T, name string, open func(path string) (io.Closer, error)) (string, error) {
+	fifo := mkfifo(t, name)
+	return fifo, withinDeadline(t, func() error {
+		c, err := open(fifo)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
 // TestIntakeNamedPipe: a named pipe given as a package, or as app.json of a
 // source folder, is refused at once with an error naming it, instead of
 // hanging the command (minihost run f.mpk on a FIFO hung).
@@ -55,24 +70,24 @@ func TestIntakeNamedPipe(t *testing.T) {
 		run  func(t *testing.T) (path string, err error)
 	}{
 		{name: "OpenFile", run: func(t *testing.T) (string, error) {
-			fifo := mkfifo(t, "f.mpk")
-			return fifo, withinDeadline(t, func() error {
-				p, err := mpk.OpenFile(fifo, mpk.Limits{})
-				if err == nil {
-					p.Close()
-				}
-				return err
-			})
+			return openPipe(t, "f.mpk", func(p string) (io.Closer, error) { return mpk.OpenFile(p, mpk.Limits{}) })
 		}},
 		{name: "OpenRegular", run: func(t *testing.T) (string, error) {
-			fifo := mkfifo(t, "key.pub")
-			return fifo, withinDeadline(t, func() error {
-				f, err := mpk.OpenRegular(fifo)
-				if err == nil {
-					f.Close()
-				}
-				return err
-			})
+			return openPipe(t, "key.pub", func(p string) (io.Closer, error) { return mpk.OpenRegular(p) })
+		}},
+		// The path swapped for a named pipe between OpenRegular's stat and
+		// its open: opened without blocking (O_NONBLOCK), refused by the
+		// check after the open.
+		{name: "swapped for a pipe after the stat", run: func(t *testing.T) (string, error) {
+			regular := filepath.Join(t.TempDir(), "f.mpk")
+			if err := os.WriteFile(regular, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			st, err := os.Stat(regular)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return openPipe(t, "fifo", func(p string) (io.Closer, error) { return mpk.OpenChecked(p, st) })
 		}},
 		{name: "Pack with app.json a pipe", run: func(t *testing.T) (string, error) {
 			src := mkfifo(t, "app.json")

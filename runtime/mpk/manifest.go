@@ -162,6 +162,14 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, manifestErr("", invalid("not a JSON object", nil))
 	}
 	m := &Manifest{}
+	fields := map[string]any{ // where each known key decodes
+		"appId":       &m.AppID,
+		"version":     &m.Version,
+		"abi":         &m.ABI,
+		"entry":       &m.Entry,
+		"name":        &m.Name,
+		"permissions": &m.Permissions,
+	}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -169,21 +177,8 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			return nil, manifestErr("", invalid("not valid JSON", err))
 		}
 		key := tok.(string) // inside an object, the decoder yields keys as strings
-		var dst any
-		switch key {
-		case "appId":
-			dst = &m.AppID
-		case "version":
-			dst = &m.Version
-		case "abi":
-			dst = &m.ABI
-		case "entry":
-			dst = &m.Entry
-		case "name":
-			dst = &m.Name
-		case "permissions":
-			dst = &m.Permissions
-		default:
+		dst, ok := fields[key]
+		if !ok {
 			return nil, manifestErr(key, invalid("unknown field", nil))
 		}
 		if seen[key] {

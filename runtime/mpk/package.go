@@ -55,25 +55,20 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxPackageSize <= 0 {
-		l.MaxPackageSize = DefaultMaxPackageSize
-	}
-	if l.MaxFileSize <= 0 {
-		l.MaxFileSize = DefaultMaxFileSize
-	}
-	if l.MaxTotalSize <= 0 {
-		l.MaxTotalSize = DefaultMaxTotalSize
-	}
-	if l.MaxFiles <= 0 {
-		l.MaxFiles = DefaultMaxFiles
-	}
-	if l.MaxRatio <= 0 {
-		l.MaxRatio = DefaultMaxRatio
-	}
-	if l.MaxTotalRatio <= 0 {
-		l.MaxTotalRatio = DefaultMaxTotalRatio
-	}
+	orDefault(&l.MaxPackageSize, DefaultMaxPackageSize)
+	orDefault(&l.MaxFileSize, DefaultMaxFileSize)
+	orDefault(&l.MaxTotalSize, DefaultMaxTotalSize)
+	orDefault(&l.MaxFiles, DefaultMaxFiles)
+	orDefault(&l.MaxRatio, DefaultMaxRatio)
+	orDefault(&l.MaxTotalRatio, DefaultMaxTotalRatio)
 	return l
+}
+
+// orDefault sets a limit left at zero (or below) to its default.
+func orDefault[T int | int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // maxTotal returns how many uncompressed bytes a package of size bytes may
@@ -251,13 +246,8 @@ func nextSlash(s string, i int) int {
 // that is not a regular file (a named pipe, a device) is refused without
 // blocking, with an error wrapping ErrNotRegular (see OpenRegular).
 func OpenFile(path string, lim Limits) (*Package, error) {
-	f, err := OpenRegular(path)
+	f, st, err := openRegular(path)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	p, err := Open(f, st.Size(), lim)

@@ -25,24 +25,28 @@ func notRegular(path string, m fs.FileMode) error {
 	return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fileKind(m))}
 }
 
+// fileKinds names the types of file that are not regular, for messages,
+// first match wins: a character device also has ModeDevice set.
+var fileKinds = []struct {
+	mode fs.FileMode
+	name string
+}{
+	{fs.ModeNamedPipe, "named pipe"},
+	{fs.ModeSocket, "socket"},
+	{fs.ModeCharDevice, "character device"},
+	{fs.ModeDevice, "device"},
+	{fs.ModeDir, "folder"},
+	{fs.ModeSymlink, "symbolic link"},
+}
+
 // fileKind names the type of a file that is not regular, for messages.
 func fileKind(m fs.FileMode) string {
-	switch t := m.Type(); {
-	case t&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case t&fs.ModeSocket != 0:
-		return "socket"
-	case t&fs.ModeCharDevice != 0:
-		return "character device"
-	case t&fs.ModeDevice != 0:
-		return "device"
-	case t&fs.ModeDir != 0:
-		return "folder"
-	case t&fs.ModeSymlink != 0:
-		return "symbolic link"
-	default:
-		return "irregular file, mode " + t.String()
+	for _, k := range fileKinds {
+		if m.Type()&k.mode != 0 {
+			return k.name
+		}
 	}
+	return "irregular file, mode " + m.Type().String()
 }
 
 // OpenRegular opens the file at path for reading, refusing anything but a
@@ -53,41 +57,55 @@ func fileKind(m fs.FileMode) string {
 // regular file. It keeps no state and is safe for concurrent use; the
 // caller closes the file.
 func OpenRegular(path string) (*os.File, error) {
+	f, _, err := openRegular(path)
+	return f, err
+}
+
+// openRegular is OpenRegular, returning the stat of the file opened too.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return openChecked(path, st)
 }
 
 // openChecked opens path, which was found to be st, and checks that it
-// still is the same regular file.
-func openChecked(path string, st fs.FileInfo) (*os.File, error) {
+// still is the same regular file. It returns the stat of the file opened,
+// for a caller that needs its size.
+func openChecked(path string, st fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	if !st.Mode().IsRegular() {
-		return nil, notRegular(path, st.Mode())
+		return nil, nil, notRegular(path, st.Mode())
 	}
 	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fst, err := f.Stat()
+	fst, err := checkOpened(f, path, st)
 	if err != nil {
 		f.Close()
+		return nil, nil, err
+	}
+	return f, fst, nil
+}
+
+// checkOpened checks that f, opened at path, is the regular file st and
+// makes its reads blocking again; it returns f's stat.
+func checkOpened(f *os.File, path string, st fs.FileInfo) (fs.FileInfo, error) {
+	fst, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
 	if !fst.Mode().IsRegular() {
-		f.Close()
 		return nil, notRegular(path, fst.Mode())
 	}
 	if !os.SameFile(st, fst) {
-		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: path, Err: errChanged}
 	}
 	if err := setBlocking(f); err != nil {
-		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	return f, nil
+	return fst, nil
 }
 
 // readRegular reads the regular file at path, at most limit bytes; a

@@ -225,21 +225,8 @@ func cacheKey(tb testing.TB, root, dir string) (string, error) {
 // (hidden ones excepted) that keep accepts, in a fixed order.
 func hashTree(h hash.Hash, prefix, dir string, keep func(name string) bool) error {
 	var names []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	err := walkVisible(dir, func(_, rel string, d fs.DirEntry) error {
 		if d.Type().IsRegular() && keep(d.Name()) {
-			rel, err := filepath.Rel(dir, p)
-			if err != nil {
-				return err
-			}
 			names = append(names, filepath.ToSlash(rel))
 		}
 		return nil
@@ -281,20 +268,7 @@ func hashFile(h hash.Hash, name, path string) error {
 // the entry module (replaced by the fresh build). Symbolic links are an
 // error, as in mpk.Pack; Pack leaves out the sources copied along.
 func copyAssets(src, dst, entry string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		if p != src && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	return walkVisible(src, func(p, rel string, d fs.DirEntry) error {
 		target := filepath.Join(dst, rel)
 		switch {
 		case d.IsDir():
@@ -309,5 +283,27 @@ func copyAssets(src, dst, entry string) error {
 			return err
 		}
 		return os.WriteFile(target, data, 0o644)
+	})
+}
+
+// walkVisible walks dir as filepath.WalkDir does, passing fn each path,
+// the path relative to dir and its entry, and leaves out the hidden files
+// and folders below dir (a name starting with a dot).
+func walkVisible(dir string, fn func(p, rel string, d fs.DirEntry) error) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		return fn(p, rel, d)
 	})
 }

@@ -82,14 +82,24 @@ func (a *guestApp) payloadAt(ptr uintptr, n uint32) ([]byte, bool) {
 	return a.payload[off : off+uintptr(n) : off+uintptr(n)], true
 }
 
-func (a *guestApp) onLaunch(ptr uintptr, n uint32) int32 {
+// decode decodes the n-byte JSON payload at ptr into v. It returns
+// resultOK, or the code to return to the host when the payload is out of
+// bounds or not the JSON the ABI specifies.
+func (a *guestApp) decode(ptr uintptr, n uint32, v any) int32 {
 	p, ok := a.payloadAt(ptr, n)
 	if !ok {
 		return resultBadPointer
 	}
-	var o LaunchOptions
-	if err := json.Unmarshal(p, &o); err != nil {
+	if err := json.Unmarshal(p, v); err != nil {
 		return resultBadPayload
+	}
+	return resultOK
+}
+
+func (a *guestApp) onLaunch(ptr uintptr, n uint32) int32 {
+	var o LaunchOptions
+	if c := a.decode(ptr, n, &o); c != resultOK {
+		return c
 	}
 	for _, f := range a.launch {
 		f(o)
@@ -117,25 +127,17 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		if len(a.event) == 0 {
 			return resultOK
 		}
-		p, ok := a.payloadAt(ptr, n)
-		if !ok {
-			return resultBadPointer
-		}
 		var e abi.CustomEvent
-		if err := json.Unmarshal(p, &e); err != nil {
-			return resultBadPayload
+		if c := a.decode(ptr, n, &e); c != resultOK {
+			return c
 		}
 		for _, f := range a.event {
 			f(e.Name, e.Data)
 		}
 	case abi.EventModal:
-		p, ok := a.payloadAt(ptr, n)
-		if !ok {
-			return resultBadPointer
-		}
 		var r ModalResult
-		if err := json.Unmarshal(p, &r); err != nil {
-			return resultBadPayload
+		if c := a.decode(ptr, n, &r); c != resultOK {
+			return c
 		}
 		// An unknown id is an answer meant for an instance that no
 		// longer exists (the host re-created it): nothing waits for it.
@@ -149,13 +151,9 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		if len(a.updates.check) == 0 {
 			return resultOK
 		}
-		p, ok := a.payloadAt(ptr, n)
-		if !ok {
-			return resultBadPointer
-		}
 		var r abi.UpdateCheck
-		if err := json.Unmarshal(p, &r); err != nil {
-			return resultBadPayload
+		if c := a.decode(ptr, n, &r); c != resultOK {
+			return c
 		}
 		for _, f := range a.updates.check {
 			f(r.HasUpdate)

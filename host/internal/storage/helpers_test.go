@@ -10,18 +10,30 @@ import (
 
 // Small assertion helpers, so the tests need nothing outside the standard
 // library. Each takes an optional message (a format and its arguments);
-// the assert forms report and go on, the require forms stop the test.
+// the assert forms report and go on, returning whether the check held;
+// the require forms are the assert forms that stop the test on failure.
 
-func fail(t testing.TB, fatal bool, msg []any, format string, args ...any) {
+// check reports a failure, described by format and args and prefixed by
+// msg, unless ok; it returns ok.
+func check(t testing.TB, ok bool, msg []any, format string, args ...any) bool {
 	t.Helper()
+	if ok {
+		return true
+	}
 	s := fmt.Sprintf(format, args...)
 	if len(msg) > 0 {
 		s = fmt.Sprintf(fmt.Sprint(msg[0]), msg[1:]...) + ": " + s
 	}
-	if fatal {
-		t.Fatal(s)
-	}
 	t.Error(s)
+	return false
+}
+
+// stopUnless ends the test when a check failed.
+func stopUnless(t testing.TB, ok bool) {
+	t.Helper()
+	if !ok {
+		t.FailNow()
+	}
 }
 
 func isEmpty(v any) bool {
@@ -38,93 +50,67 @@ func isEmpty(v any) bool {
 
 func length(v any) int { return reflect.ValueOf(v).Len() }
 
-func assertEqual(t testing.TB, want, got any, msg ...any) {
+func assertEqual(t testing.TB, want, got any, msg ...any) bool {
 	t.Helper()
-	if !reflect.DeepEqual(want, got) {
-		fail(t, false, msg, "got %#v, want %#v", got, want)
-	}
+	return check(t, reflect.DeepEqual(want, got), msg, "got %#v, want %#v", got, want)
 }
 
-func assertNotEqual(t testing.TB, a, b any, msg ...any) {
+func assertNotEqual(t testing.TB, a, b any, msg ...any) bool {
 	t.Helper()
-	if reflect.DeepEqual(a, b) {
-		fail(t, false, msg, "both are %#v", a)
-	}
+	return check(t, !reflect.DeepEqual(a, b), msg, "both are %#v", a)
 }
 
-func assertEmpty(t testing.TB, v any, msg ...any) {
+func assertEmpty(t testing.TB, v any, msg ...any) bool {
 	t.Helper()
-	if !isEmpty(v) {
-		fail(t, false, msg, "%#v is not empty", v)
-	}
+	return check(t, isEmpty(v), msg, "%#v is not empty", v)
 }
 
-func assertLen(t testing.TB, v any, n int, msg ...any) {
+func assertLen(t testing.TB, v any, n int, msg ...any) bool {
 	t.Helper()
-	if length(v) != n {
-		fail(t, false, msg, "length %d, want %d", length(v), n)
-	}
+	return check(t, length(v) == n, msg, "length %d, want %d", length(v), n)
 }
 
 func requireLen(t testing.TB, v any, n int, msg ...any) {
 	t.Helper()
-	if length(v) != n {
-		fail(t, true, msg, "length %d, want %d", length(v), n)
-	}
+	stopUnless(t, assertLen(t, v, n, msg...))
 }
 
-func assertContains(t testing.TB, s, sub string, msg ...any) {
+func assertContains(t testing.TB, s, sub string, msg ...any) bool {
 	t.Helper()
-	if !strings.Contains(s, sub) {
-		fail(t, false, msg, "%q does not contain %q", s, sub)
-	}
+	return check(t, strings.Contains(s, sub), msg, "%q does not contain %q", s, sub)
 }
 
-func assertLessOrEqual(t testing.TB, a, b int64, msg ...any) {
+func assertLessOrEqual(t testing.TB, a, b int64, msg ...any) bool {
 	t.Helper()
-	if a > b {
-		fail(t, false, msg, "%d > %d", a, b)
-	}
+	return check(t, a <= b, msg, "%d > %d", a, b)
 }
 
-func assertNoError(t testing.TB, err error, msg ...any) {
+func assertNoError(t testing.TB, err error, msg ...any) bool {
 	t.Helper()
-	if err != nil {
-		fail(t, false, msg, "unexpected error: %v", err)
-	}
+	return check(t, err == nil, msg, "unexpected error: %v", err)
 }
 
 func requireNoError(t testing.TB, err error, msg ...any) {
 	t.Helper()
-	if err != nil {
-		fail(t, true, msg, "unexpected error: %v", err)
-	}
+	stopUnless(t, assertNoError(t, err, msg...))
 }
 
 func requireError(t testing.TB, err error, msg ...any) {
 	t.Helper()
-	if err == nil {
-		fail(t, true, msg, "no error")
-	}
+	stopUnless(t, check(t, err != nil, msg, "no error"))
 }
 
-func assertErrorIs(t testing.TB, err, target error, msg ...any) {
+func assertErrorIs(t testing.TB, err, target error, msg ...any) bool {
 	t.Helper()
-	if !errors.Is(err, target) {
-		fail(t, false, msg, "error %v is not %v", err, target)
-	}
+	return check(t, errors.Is(err, target), msg, "error %v is not %v", err, target)
 }
 
 func requireErrorIs(t testing.TB, err, target error, msg ...any) {
 	t.Helper()
-	if !errors.Is(err, target) {
-		fail(t, true, msg, "error %v is not %v", err, target)
-	}
+	stopUnless(t, assertErrorIs(t, err, target, msg...))
 }
 
 func requireErrorContains(t testing.TB, err error, sub string, msg ...any) {
 	t.Helper()
-	if err == nil || !strings.Contains(err.Error(), sub) {
-		fail(t, true, msg, "error %v does not contain %q", err, sub)
-	}
+	stopUnless(t, check(t, err != nil && strings.Contains(err.Error(), sub), msg, "error %v does not contain %q", err, sub))
 }

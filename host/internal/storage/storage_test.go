@@ -35,13 +35,17 @@ func contents(t *testing.T, s *Store) map[string]string {
 	return m
 }
 
+// setCase is one Set of a table: key to value, and the error it must wrap
+// (nil for none).
+type setCase struct {
+	name    string
+	key     string
+	value   string
+	wantErr error
+}
+
 func TestValidation(t *testing.T) {
-	tests := []struct {
-		name    string
-		key     string
-		value   string
-		wantErr error
-	}{
+	tests := []setCase{
 		{"ok", "a", "1", nil},
 		{"empty value", "empty", "", nil},
 		{"binary value", "bin", "\x00\xff\x00", nil},
@@ -143,12 +147,7 @@ func TestQuota(t *testing.T) {
 	before, err := afero.ReadFile(fs, "/app/"+FileName)
 	requireNoError(t, err)
 
-	tests := []struct {
-		name    string
-		key     string
-		value   string
-		wantErr error
-	}{
+	tests := []setCase{
 		{"new key over", "c", "12", ErrQuota},
 		{"growing a value over", "b", "1234567890", ErrQuota},
 		{"exactly at quota", "c", "", nil}, // 19 + 1 = 20

@@ -73,20 +73,10 @@ func rawGetSystemInfo(buf unsafe.Pointer, bufCap uint32) int32
 
 func init() {
 	wx.OnLaunch(func(o wx.LaunchOptions) {
-		defer enter("onLaunch")()
-		wx.Logf("launch version=%s reason=%s", o.Version, o.Reason)
-		armed("onLaunch")
+		callback("onLaunch", fmt.Sprintf("launch version=%s reason=%s", o.Version, o.Reason))
 	})
-	wx.OnShow(func() {
-		defer enter("onShow")()
-		wx.Log("show")
-		armed("onShow")
-	})
-	wx.OnHide(func() {
-		defer enter("onHide")()
-		wx.Log("hide")
-		armed("onHide")
-	})
+	wx.OnShow(func() { callback("onShow", "show") })
+	wx.OnHide(func() { callback("onHide", "hide") })
 	wx.OnEvent(func(name string, data []byte) {
 		defer enter("onEvent")()
 		if name != "arm" && name != "disarm" {
@@ -95,21 +85,17 @@ func init() {
 		onEvent(name, data)
 	})
 	um := wx.GetUpdateManager()
-	um.OnCheckForUpdate(func(has bool) {
-		defer enter("onCheckForUpdate")()
-		wx.Logf("check hasUpdate=%t", has)
-		armed("onCheckForUpdate")
-	})
-	um.OnUpdateReady(func() {
-		defer enter("onUpdateReady")()
-		wx.Log("ready")
-		armed("onUpdateReady")
-	})
-	um.OnUpdateFailed(func() {
-		defer enter("onUpdateFailed")()
-		wx.Log("failed")
-		armed("onUpdateFailed")
-	})
+	um.OnCheckForUpdate(func(has bool) { callback("onCheckForUpdate", fmt.Sprintf("check hasUpdate=%t", has)) })
+	um.OnUpdateReady(func() { callback("onUpdateReady", "ready") })
+	um.OnUpdateFailed(func() { callback("onUpdateFailed", "failed") })
+}
+
+// callback is the body of every callback but onEvent: marked as cb
+// running, it logs line, then runs the action armed for cb.
+func callback(cb, line string) {
+	defer enter(cb)()
+	wx.Log(line)
+	armed(cb)
 }
 
 // current is the callback running now ("" between callbacks).
@@ -240,9 +226,7 @@ func showModal() {
 	modals++
 	n := modals
 	err := wx.ShowModal(wx.Modal{Title: "adversary", Content: fmt.Sprint(n)}, func(r wx.ModalResult) {
-		defer enter("onModal")()
-		wx.Logf("modal %d answered confirm=%t", n, r.Confirm)
-		armed("onModal")
+		callback("onModal", fmt.Sprintf("modal %d answered confirm=%t", n, r.Confirm))
 	})
 	if err != nil {
 		wx.Logf("modal %d: %v", n, err)
