@@ -76,7 +76,8 @@ func TestBadReleaseNeverBricks(t *testing.T) {
 				// The cold start that finds 2.0.0 keeps 1.0.0 and downloads it.
 				a, ev, h = f.coldStart(t, app)
 				require.Equal(t, "1.0.0", a.Version())
-				ev.waitFor(t, func(e host.Event) bool {
+				// Preparing 2.0.0 is its first compile: give it time.
+				ev.waitWithin(t, 3*time.Minute, func(e host.Event) bool {
 					return e.Event == host.EventUpdateReady || e.Event == host.EventUpdateFailed
 				})
 				stop(t, a, h)

@@ -82,6 +82,13 @@ func (e *events) dump() string {
 // waitFor waits (bounded) for an event of app matching ok.
 func (e *events) waitFor(t *testing.T, ok func(host.Event) bool) host.Event {
 	t.Helper()
+	return e.waitWithin(t, 30*time.Second, ok)
+}
+
+// waitWithin is waitFor with its own deadline, for waits that include a
+// guest's first compile (tens of seconds under -race on a busy machine).
+func (e *events) waitWithin(t *testing.T, limit time.Duration, ok func(host.Event) bool) host.Event {
+	t.Helper()
 	e.mu.Lock()
 	for _, ev := range e.all {
 		if ok(ev) {
@@ -90,7 +97,7 @@ func (e *events) waitFor(t *testing.T, ok func(host.Event) bool) host.Event {
 		}
 	}
 	e.mu.Unlock()
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(limit)
 	for {
 		select {
 		case ev := <-e.ch:
@@ -98,7 +105,7 @@ func (e *events) waitFor(t *testing.T, ok func(host.Event) bool) host.Event {
 				return ev
 			}
 		case <-timeout:
-			t.Fatalf("event not seen; events:\n%s", e.dump())
+			t.Fatalf("event not seen within %v; events:\n%s", limit, e.dump())
 		}
 	}
 }
