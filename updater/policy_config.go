@@ -77,37 +77,25 @@ type PolicyConfig struct {
 
 // WithDefaults returns c with every zero field set to its default.
 func (c PolicyConfig) WithDefaults() PolicyConfig {
-	if c.SyncTimeout == 0 {
-		c.SyncTimeout = DefaultSyncTimeout
-	}
-	if c.LongUnused == 0 {
-		c.LongUnused = DefaultLongUnused
-	}
-	if c.RecentWindow == 0 {
-		c.RecentWindow = DefaultRecentWindow
-	}
-	if c.PeriodicInterval == 0 {
-		c.PeriodicInterval = DefaultPeriodicInterval
-	}
-	if c.PeriodicJitter == 0 {
-		c.PeriodicJitter = DefaultPeriodicJitter
-	}
-	if c.RetryMin == 0 {
-		c.RetryMin = DefaultRetryMin
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = max(DefaultRetryMax, c.RetryMin)
-	}
-	if c.BackgroundTimeout == 0 {
-		c.BackgroundTimeout = DefaultBackgroundTimeout
-	}
-	if c.BackgroundAttempts == 0 {
-		c.BackgroundAttempts = DefaultBackgroundAttempts
-	}
-	if c.CrashLoopLimit == 0 {
-		c.CrashLoopLimit = DefaultCrashLoopLimit
-	}
+	orDefault(&c.SyncTimeout, DefaultSyncTimeout)
+	orDefault(&c.LongUnused, DefaultLongUnused)
+	orDefault(&c.RecentWindow, DefaultRecentWindow)
+	orDefault(&c.PeriodicInterval, DefaultPeriodicInterval)
+	orDefault(&c.PeriodicJitter, DefaultPeriodicJitter)
+	orDefault(&c.RetryMin, DefaultRetryMin)
+	orDefault(&c.RetryMax, max(DefaultRetryMax, c.RetryMin))
+	orDefault(&c.BackgroundTimeout, DefaultBackgroundTimeout)
+	orDefault(&c.BackgroundAttempts, DefaultBackgroundAttempts)
+	orDefault(&c.CrashLoopLimit, DefaultCrashLoopLimit)
 	return c
+}
+
+// orDefault sets *v to def when it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // Validate reports the first bad field of c (after WithDefaults), naming it.

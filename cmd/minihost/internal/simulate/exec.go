@@ -30,20 +30,8 @@ func (s *shard) open(i int, t time.Duration, v, source string, mode string) {
 	if isNew != c.onNew {
 		flip = 2*b2i(isNew) - 1
 	}
-	if !c.opened {
-		c.opened = true
-		s.now.opened++
-		s.now.openedNew += b2i(isNew)
-	} else {
-		s.now.openedNew += flip
-	}
-	if !c.daily {
-		c.daily = true
-		s.now.daily++
-		s.now.dailyNew += b2i(isNew)
-	} else {
-		s.now.dailyNew += flip
-	}
+	countOpen(&c.opened, &s.now.opened, &s.now.openedNew, isNew, flip)
+	countOpen(&c.daily, &s.now.daily, &s.now.dailyNew, isNew, flip)
 	s.now.fleetNew += flip
 	c.onNew = isNew
 	c.openSeq++
@@ -65,6 +53,19 @@ func (s *shard) appExitAt(i int) {
 	if c.launch != nil {
 		s.q.push(event{at: c.sessionEnd + s.cfg.Habits.HotStartWindow, client: int32(i), kind: evAppExit, epoch: c.launchEpoch})
 	}
+}
+
+// countOpen updates a count of clients that opened (n, and nNew of them
+// on the new version) for a client's open: its first (seen false) adds it,
+// a later one only moves it by flip between old and new.
+func countOpen(seen *bool, n, nNew *int, isNew bool, flip int) {
+	if !*seen {
+		*seen = true
+		*n++
+		*nNew += b2i(isNew)
+		return
+	}
+	*nNew += flip
 }
 
 func b2i(b bool) int {
