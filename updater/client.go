@@ -169,36 +169,76 @@ func PackagePath(appID, version string) string {
 // returns the document and the raw envelope, which a store keeps to
 // re-verify later. A 404 wraps ErrUnknownApp.
 func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64) (*Document, []byte, error) {
-	if err := safename.AppID(appID); err != nil {
-		return nil, nil, fmt.Errorf("fetch release document: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.documentURL(appID), nil)
+	doc, env, _, err := c.fetchDocument(ctx, appID, lastSeq, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch release document: %w", err)
+	}
+	return doc, env, nil
+}
+
+// WaitDocument is FetchDocument on the push path: the release server holds
+// the request until appID's sequence is above lastSeq or wait (at most the
+// server's own bound, about a minute) passes, and then answers with the
+// current document, which may be lastSeq's again. ctx bounds the whole
+// request, so give it more than wait. A server that does not hold
+// requests (a static export, or a server at its limit of held requests)
+// answers at once: then the error wraps ErrNoPush, with no document, and
+// the caller polls instead. Safe for concurrent use.
+func (c *Client) WaitDocument(ctx context.Context, appID string, lastSeq uint64, wait time.Duration) (*Document, []byte, error) {
+	secs := max(1, int64(wait/time.Second))
+	doc, env, pushed, err := c.fetchDocument(ctx, appID, lastSeq, secs)
+	switch {
+	case err != nil:
+		return nil, nil, fmt.Errorf("wait for release document: %w", err)
+	case !pushed && doc.Sequence <= lastSeq:
+		return nil, nil, fmt.Errorf("wait for release document: %w", ErrNoPush)
+	}
+	return doc, env, nil
+}
+
+// ErrNoPush is wrapped by WaitDocument when the server answered a held
+// request at once, with nothing new: it does not push, and polling is the
+// way to learn of releases. It is a read-only value.
+var ErrNoPush = errors.New("release server does not hold document requests")
+
+// fetchDocument gets and verifies appID's document; with waitSecs > 0 it
+// asks the server to hold the request, and pushed tells whether the server
+// was ready to.
+func (c *Client) fetchDocument(ctx context.Context, appID string, lastSeq uint64, waitSecs int64) (doc *Document, env []byte, pushed bool, err error) {
+	if err := safename.AppID(appID); err != nil {
+		return nil, nil, false, err
+	}
+	u := c.documentURL(appID)
+	if waitSecs > 0 {
+		u += "?after=" + strconv.FormatUint(lastSeq, 10) + "&wait=" + strconv.FormatInt(waitSecs, 10)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, false, err
 	}
 	req.Header.Set("Accept", "application/json")
 	// Ask caches on the way to revalidate: a stale copy could be expired.
 	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetch release document: %w", err)
+		return nil, nil, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("fetch release document: %w", notFound(newHTTPError(resp), ErrUnknownApp))
+		return nil, nil, false, notFound(newHTTPError(resp), ErrUnknownApp)
 	}
-	env, err := io.ReadAll(io.LimitReader(resp.Body, MaxEnvelopeSize+1))
+	env, err = io.ReadAll(io.LimitReader(resp.Body, MaxEnvelopeSize+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetch release document: %w", err)
+		return nil, nil, false, err
 	}
 	if len(env) > MaxEnvelopeSize {
-		return nil, nil, fmt.Errorf("fetch release document: %w: over %d bytes", mpk.ErrTooLarge, MaxEnvelopeSize)
+		return nil, nil, false, fmt.Errorf("%w: over %d bytes", mpk.ErrTooLarge, MaxEnvelopeSize)
 	}
-	doc, err := VerifyDocument(env, c.cfg.PublicKey, VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: c.cfg.Now()})
+	doc, err = VerifyDocument(env, c.cfg.PublicKey, VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: c.cfg.Now()})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return doc, env, nil
+	return doc, env, resp.Header.Get(wire.WaitHeader) != "", nil
 }
 
 // Download fetches rel's package into the file at path (in ClientConfig.Fs)

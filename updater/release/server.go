@@ -31,6 +31,13 @@ const (
 	DefaultRevertLimit = 5
 	// DefaultShutdownTimeout bounds a graceful shutdown in Serve.
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultMaxWait bounds how long a document request with ?wait= is
+	// held for a new sequence: under the minute after which proxies and
+	// load balancers commonly cut an idle response.
+	DefaultMaxWait = 55 * time.Second
+	// DefaultMaxWaiters bounds the document requests held at once; past
+	// it a request with ?wait= is answered at once, as a plain poll.
+	DefaultMaxWaiters = 4096
 )
 
 // readHeaderTimeout bounds reading a request's headers in Serve.
@@ -74,6 +81,12 @@ type Config struct {
 	// ShutdownTimeout bounds Serve's graceful shutdown; 0:
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// MaxWait bounds how long a document request with ?wait= is held
+	// (the push path, see Server); 0: DefaultMaxWait; negative: requests
+	// are never held, and clients fall back to polling.
+	MaxWait time.Duration
+	// MaxWaiters bounds the requests held at once; 0: DefaultMaxWaiters.
+	MaxWaiters int
 }
 
 // Server is a release server: it stores published packages and app
@@ -85,6 +98,12 @@ type Config struct {
 //
 //	GET  /apps/{app}/release.json              signed release document
 //	GET  /apps/{app}/packages/{version}.mpk    a package (Range, ETag)
+//
+// The push path: GET release.json?after=SEQ&wait=SECONDS is held until the
+// app's sequence passes SEQ, SECONDS (at most MaxWait) pass, or the server
+// closes, and then answered with the current document. Such an answer
+// carries the header Minihost-Wait, so a client can tell a server that
+// holds from a static export, which answers at once without it.
 //
 // Admin routes (Authorization: Bearer TOKEN; errors are JSON
 // {"error": "...", "code": "..."}):
@@ -111,6 +130,9 @@ type Server struct {
 	closed  bool
 	https   map[*http.Server]struct{}
 	serving sync.WaitGroup // Serve calls running; Add only under mu while !closed
+
+	done    chan struct{} // closed by Close: held document requests end
+	waiters atomic.Int64  // document requests held now
 }
 
 // serverEntry is one app in memory. mu serializes changes; state and doc
@@ -119,6 +141,26 @@ type serverEntry struct {
 	mu    sync.Mutex
 	state atomic.Pointer[serverApp]
 	doc   atomic.Pointer[signedDoc]
+	// changed is closed and replaced each time state is stored: held
+	// document requests wait on it.
+	changed atomic.Pointer[chan struct{}]
+}
+
+func newServerEntry(st *serverApp) *serverEntry {
+	e := &serverEntry{}
+	ch := make(chan struct{})
+	e.changed.Store(&ch)
+	if st != nil {
+		e.state.Store(st)
+	}
+	return e
+}
+
+// setState stores st and wakes the requests waiting for a change.
+func (e *serverEntry) setState(st *serverApp) {
+	e.state.Store(st)
+	ch := make(chan struct{})
+	close(*e.changed.Swap(&ch))
 }
 
 // signedDoc is a release document signed once and served many times.
@@ -162,7 +204,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, apps: map[string]*serverEntry{}, https: map[*http.Server]struct{}{}}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.MaxWaiters <= 0 {
+		cfg.MaxWaiters = DefaultMaxWaiters
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, apps: map[string]*serverEntry{}, https: map[*http.Server]struct{}{}, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -207,9 +255,7 @@ func (s *Server) load() error {
 		}
 		s.cleanApp(id, st)
 		if st != nil {
-			e := &serverEntry{}
-			e.state.Store(st)
-			s.apps[id] = e
+			s.apps[id] = newServerEntry(st)
 		}
 	}
 	return nil
@@ -269,11 +315,17 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // ShutdownTimeout) and returns nil; after Close it returns nil too. It
 // closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// Held document requests end when this Serve starts shutting down, so
+	// the graceful shutdown does not wait out their MaxWait.
+	shuttingDown := make(chan struct{})
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context {
+			return context.WithValue(context.Background(), shutdownKey{}, shuttingDown)
+		},
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -300,6 +352,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		return fmt.Errorf("serve releases: %w", err)
 	case <-ctx.Done():
+		close(shuttingDown)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		defer cancel()
 		err := hs.Shutdown(sctx)
@@ -319,6 +372,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // and safe to call from any goroutine.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	var err error
 	for hs := range s.https {
@@ -353,7 +409,7 @@ func (s *Server) entry(appID string, create bool) (*serverEntry, error) {
 	}
 	e := s.apps[appID]
 	if e == nil && create {
-		e = &serverEntry{}
+		e = newServerEntry(nil)
 		s.apps[appID] = e
 	}
 	if e == nil {
@@ -378,10 +434,16 @@ func (s *Server) appState(appID string) (*serverEntry, *serverApp, error) {
 // document returns the app's signed document, re-signing when it is
 // missing, out of date or past half its lifetime.
 func (s *Server) document(appID string) (*signedDoc, error) {
-	e, st, err := s.appState(appID)
+	e, _, err := s.appState(appID)
 	if err != nil {
 		return nil, err
 	}
+	return s.entryDocument(e)
+}
+
+// entryDocument is document for an entry in hand, also after Close.
+func (s *Server) entryDocument(e *serverEntry) (*signedDoc, error) {
+	st := e.state.Load()
 	now := s.cfg.Now()
 	if d := e.doc.Load(); d != nil && d.seq == st.Sequence && now.Before(d.renewAt) && !now.Before(d.issuedAt) {
 		return d, nil

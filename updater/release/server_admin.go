@@ -240,7 +240,7 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 		}
 		return nil, err
 	}
-	e.state.Store(st)
+	e.setState(st)
 	if _, err := s.sign(e, st, now); err != nil {
 		s.log.Error("sign release document", "app", appID, "err", err)
 	}
@@ -313,7 +313,7 @@ func (s *Server) change(ctx context.Context, appID string, edit func(st *serverA
 	if err := s.saveState(st); err != nil {
 		return err
 	}
-	e.state.Store(st)
+	e.setState(st)
 	if _, err := s.sign(e, st, now); err != nil {
 		s.log.Error("sign release document", "app", appID, "err", err)
 	}

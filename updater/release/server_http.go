@@ -39,7 +39,17 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, ErrServerClosed)
 		return
 	}
-	d, err := s.document(r.PathValue("app"))
+	appID := r.PathValue("app")
+	if r.URL.Query().Has("wait") {
+		held, err := s.holdDocument(w, r, appID)
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+		if held || err != nil {
+			return
+		}
+	}
+	d, err := s.document(appID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

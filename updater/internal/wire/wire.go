@@ -50,3 +50,9 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	t.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{Transport: t, Timeout: timeout}
 }
+
+// WaitHeader is the response header a release server sets on a document
+// request it holds (?after=SEQ&wait=SECONDS, the push path); its value is
+// the longest hold in seconds. A static export never sets it, which is how
+// a client tells the two apart.
+const WaitHeader = "Minihost-Wait"
