@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -178,8 +179,9 @@ func (c *Client) FetchDocument(ctx context.Context, appID string, lastSeq uint64
 
 // WaitDocument is FetchDocument on the push path: the release server holds
 // the request until appID's sequence is above lastSeq or wait (at most the
-// server's own bound, about a minute) passes, and then answers with the
-// current document, which may be lastSeq's again. ctx bounds the whole
+// server's own bound, an hour by default) passes, and then answers with
+// the current document, which may be lastSeq's again: one request that
+// stands for every poll it replaces. ctx bounds the whole
 // request, so give it more than wait. A server that does not hold
 // requests (a static export, or a server at its limit of held requests)
 // answers at once: then the error wraps ErrNoPush, with no document, and
@@ -234,6 +236,7 @@ func (c *Client) fetchDocument(ctx context.Context, appID string, lastSeq uint64
 	if len(env) > MaxEnvelopeSize {
 		return nil, nil, false, fmt.Errorf("%w: over %d bytes", mpk.ErrTooLarge, MaxEnvelopeSize)
 	}
+	env = bytes.TrimSpace(env) // a held answer starts with heartbeat newlines
 	doc, err = VerifyDocument(env, c.cfg.PublicKey, VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: c.cfg.Now()})
 	if err != nil {
 		return nil, nil, false, err

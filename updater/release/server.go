@@ -32,12 +32,14 @@ const (
 	// DefaultShutdownTimeout bounds a graceful shutdown in Serve.
 	DefaultShutdownTimeout = 10 * time.Second
 	// DefaultMaxWait bounds how long a document request with ?wait= is
-	// held for a new sequence: under the minute after which proxies and
-	// load balancers commonly cut an idle response.
-	DefaultMaxWait = 55 * time.Second
-	// DefaultMaxWaiters bounds the document requests held at once; past
-	// it a request with ?wait= is answered at once, as a plain poll.
-	DefaultMaxWaiters = 4096
+	// held for a new sequence. Each hold is one request where a poll
+	// would be one per check, so holds are long; a newline every
+	// heartbeat keeps proxies from cutting them as idle.
+	DefaultMaxWait = time.Hour
+	// DefaultMaxWaiters bounds the document requests held at once (each
+	// costs a goroutine and a connection, some 20 KiB); past it a request
+	// with ?wait= is answered at once, and its client polls.
+	DefaultMaxWaiters = 10000
 )
 
 // readHeaderTimeout bounds reading a request's headers in Serve.

@@ -15,6 +15,10 @@ import (
 // static export ignores the query and answers at once without
 // wire.WaitHeader, and its clients fall back to polling.
 
+// heartbeat is how often a held response gets a newline, under the minute
+// after which proxies and load balancers commonly cut an idle response.
+const heartbeat = 25 * time.Second
+
 // shutdownKey keys the request context value holding a Serve's
 // shutting-down channel.
 type shutdownKey struct{}
@@ -65,13 +69,27 @@ func (s *Server) holdDocument(w http.ResponseWriter, r *http.Request, appID stri
 	shuttingDown, _ := r.Context().Value(shutdownKey{}).(chan struct{})
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case <-changed:
-	case <-t.C:
-	case <-r.Context().Done():
-		return true, nil
-	case <-s.done:
-	case <-shuttingDown: // nil outside Serve: never ready
+	beat := time.NewTicker(heartbeat)
+	defer beat.Stop()
+hold:
+	for {
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-r.Context().Done():
+			return true, nil
+		case <-s.done:
+		case <-shuttingDown: // nil outside Serve: never ready
+		case <-beat.C:
+			// JSON allows leading white space, so the document that
+			// follows still parses.
+			if _, err := w.Write([]byte("\n")); err != nil {
+				return true, nil
+			}
+			_ = http.NewResponseController(w).Flush()
+			continue
+		}
+		break hold
 	}
 	d, err := s.entryDocument(e)
 	if err != nil {
