@@ -177,7 +177,9 @@ func TestHeldDocumentRequestTimesOut(t *testing.T) {
 				}
 				// A newline every 25 s keeps proxies from cutting the hold.
 				body := rec.Body.Bytes()
-				if beats := len(body) - len(bytes.TrimLeft(body, "\n")); beats != int(tt.want/(25*time.Second)) {
+				// (A beat due the instant the hold ends may or may not go.)
+				beats, due := len(body)-len(bytes.TrimLeft(body, "\n")), int(tt.want/(25*time.Second))
+				if beats != due && beats != due-1 {
 					t.Errorf("%d heartbeat newlines in %v, want one per 25 s", beats, tt.want)
 				}
 				doc, err := updater.VerifyDocument(body, srv.PublicKey(), updater.VerifyOptions{AppID: "demo.hello", Now: clock.Now()})
