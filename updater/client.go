@@ -236,7 +236,7 @@ func (c *Client) fetchDocument(ctx context.Context, appID string, lastSeq uint64
 	if len(env) > MaxEnvelopeSize {
 		return nil, nil, false, fmt.Errorf("%w: over %d bytes", mpk.ErrTooLarge, MaxEnvelopeSize)
 	}
-	env = bytes.TrimSpace(env) // a held answer starts with heartbeat newlines
+	env = bytes.TrimLeft(env, "\n") // a held answer starts with heartbeat newlines
 	doc, err = VerifyDocument(env, c.cfg.PublicKey, VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: c.cfg.Now()})
 	if err != nil {
 		return nil, nil, false, err

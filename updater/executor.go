@@ -35,11 +35,20 @@ func (e *Executor) AfterPeriodicCheck(st LocalState, res CheckResult) (prefetch 
 }
 
 // PeriodicDelay is the wait before the next periodic round; first is true
-// for the round after the host starts. u is uniform in [0, 1).
+// for the round after the host starts, which comes soon (PeriodicFirst),
+// so a host that was down when a release came learns of it. u is uniform
+// in [0, 1).
 func (e *Executor) PeriodicDelay(first bool, u float64) time.Duration {
-	if first && e.cfg.PeriodicFirst > 0 {
-		return e.cfg.PeriodicFirst
+	if first {
+		return time.Duration(float64(e.cfg.PeriodicFirst) * (0.5 + u))
 	}
 	j := max(e.cfg.PeriodicJitter, 0)
 	return time.Duration(float64(e.cfg.PeriodicInterval) * (1 + j*(2*u-1)))
+}
+
+// PushDelay is the wait between learning of a release on the push path
+// and prefetching it: below PushJitter, so a fleet's downloads spread.
+// u is uniform in [0, 1).
+func (e *Executor) PushDelay(u float64) time.Duration {
+	return time.Duration(float64(e.cfg.PushJitter) * u)
 }

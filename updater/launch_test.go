@@ -478,10 +478,13 @@ func TestExecutorPeriodicDelay(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 6*time.Hour, e.PeriodicDelay(false, 0.5))
 	require.Equal(t, 6*time.Hour*9/10, e.PeriodicDelay(false, 0))
-	require.Equal(t, 6*time.Hour, e.PeriodicDelay(true, 0.5), "first round: one interval")
+	require.Equal(t, time.Minute, e.PeriodicDelay(true, 0.5), "first round: soon after the host starts")
+	require.Equal(t, 30*time.Second, e.PeriodicDelay(true, 0), "first round, jittered down")
+	require.Equal(t, time.Duration(0), e.PushDelay(0))
+	require.Equal(t, 7*time.Minute+30*time.Second, e.PushDelay(0.75), "a push's prefetch spread over PushJitter")
 	e, err = NewExecutor(PolicyConfig{PeriodicInterval: time.Hour, PeriodicFirst: time.Minute, PeriodicJitter: -1})
 	require.NoError(t, err)
-	require.Equal(t, time.Minute, e.PeriodicDelay(true, 0.9))
+	require.Equal(t, time.Minute*14/10, e.PeriodicDelay(true, 0.9))
 	require.Equal(t, time.Hour, e.PeriodicDelay(false, 0.9))
 }
 

@@ -24,6 +24,18 @@ const (
 	// DefaultPeriodicJitter spreads each periodic interval by up to ±10%,
 	// so that clients started together do not check together.
 	DefaultPeriodicJitter = 0.1
+	// DefaultPeriodicFirst is the typical wait before the first periodic
+	// round after the host starts (jittered to ½ to 1½ of it): soon, so a
+	// host that was down when a release came learns of it.
+	DefaultPeriodicFirst = time.Minute
+	// DefaultPushWait is how long a host asks the release server to hold
+	// a push request (the server caps it): one request stands for the
+	// polls of that time.
+	DefaultPushWait = 12 * time.Hour
+	// DefaultPushJitter spreads the prefetches a release pushes to a
+	// fleet over ten minutes, so they do not hit the server at once (a
+	// million hosts up: about a thousand downloads a second).
+	DefaultPushJitter = 10 * time.Minute
 	// DefaultRetryMin and DefaultRetryMax bound the capped exponential
 	// backoff of a blocked launch and of background downloads.
 	DefaultRetryMin = 500 * time.Millisecond
@@ -57,9 +69,19 @@ type PolicyConfig struct {
 	// PeriodicJitter spreads each interval by up to ±PeriodicJitter of it
 	// (0.1: ±10%). Default DefaultPeriodicJitter; negative: none.
 	PeriodicJitter float64
-	// PeriodicFirst is the wait before the first periodic round after the
-	// host starts. Default: one (jittered) interval.
+	// PeriodicFirst is the typical wait before the first periodic round
+	// after the host starts; the round comes after ½ to 1½ of it. Default
+	// DefaultPeriodicFirst.
 	PeriodicFirst time.Duration
+	// PushWait is how long a push request is held (the push path: a
+	// release server that holds document requests tells a running host of
+	// a release at once; see updater.Client.WaitDocument). While a push
+	// request is held, periodic rounds skip the app. Default
+	// DefaultPushWait; negative: no push, periodic rounds only.
+	PushWait time.Duration
+	// PushJitter: a pushed release is prefetched after a uniform random
+	// wait below PushJitter. Default DefaultPushJitter.
+	PushJitter time.Duration
 	// RetryMin and RetryMax bound the capped, jittered backoff of blocked
 	// launches and background downloads. Defaults DefaultRetryMin and
 	// DefaultRetryMax.
@@ -82,6 +104,9 @@ func (c PolicyConfig) WithDefaults() PolicyConfig {
 	orDefault(&c.RecentWindow, DefaultRecentWindow)
 	orDefault(&c.PeriodicInterval, DefaultPeriodicInterval)
 	orDefault(&c.PeriodicJitter, DefaultPeriodicJitter)
+	orDefault(&c.PeriodicFirst, DefaultPeriodicFirst)
+	orDefault(&c.PushWait, DefaultPushWait)
+	orDefault(&c.PushJitter, DefaultPushJitter)
 	orDefault(&c.RetryMin, DefaultRetryMin)
 	orDefault(&c.RetryMax, max(DefaultRetryMax, c.RetryMin))
 	orDefault(&c.BackgroundTimeout, DefaultBackgroundTimeout)
@@ -108,7 +133,7 @@ func (c PolicyConfig) Validate() error {
 		name string
 		d    time.Duration
 	}{{"SyncTimeout", c.SyncTimeout}, {"LongUnused", c.LongUnused}, {"RecentWindow", c.RecentWindow},
-		{"PeriodicInterval", c.PeriodicInterval}, {"PeriodicFirst", c.PeriodicFirst}, {"RetryMin", c.RetryMin},
+		{"PeriodicInterval", c.PeriodicInterval}, {"PeriodicFirst", c.PeriodicFirst}, {"PushJitter", c.PushJitter}, {"RetryMin", c.RetryMin},
 		{"RetryMax", c.RetryMax}, {"BackgroundTimeout", c.BackgroundTimeout}} {
 		if f.d < 0 {
 			return fmt.Errorf("policy config: %s %v is negative", f.name, f.d)

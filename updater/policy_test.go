@@ -227,7 +227,7 @@ func TestPolicyConfig(t *testing.T) {
 	covers(t, "C1")
 	d := PolicyConfig{}.WithDefaults()
 	if d != (PolicyConfig{SyncTimeout: 5 * time.Second, LongUnused: 7 * 24 * time.Hour, RecentWindow: 7 * 24 * time.Hour, PeriodicInterval: 6 * time.Hour,
-		PeriodicJitter: 0.1, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, BackgroundTimeout: 2 * time.Minute,
+		PeriodicJitter: 0.1, PeriodicFirst: time.Minute, PushWait: 12 * time.Hour, PushJitter: 10 * time.Minute, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, BackgroundTimeout: 2 * time.Minute,
 		BackgroundAttempts: 3, CrashLoopLimit: 2}) {
 		t.Errorf("defaults = %+v", d)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,7 +39,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	longUnused := fs.Duration("long-unused", updater.DefaultLongUnused, "long-unused threshold: a launch after this long unused is sync")
 	syncTimeout := fs.Duration("sync-timeout", updater.DefaultSyncTimeout, "sync launch timeout")
 	noPeriodic := fs.Bool("no-periodic", false, "turn the periodic checker off")
-	first := fs.Duration("periodic-first", 0, "what-if: first periodic round this long after the host starts (0: one interval, as the host does)")
+	first := fs.Duration("periodic-first", updater.DefaultPeriodicFirst, "typical wait before the first periodic round after the host starts (jittered ½-1½×)")
+	noPush := fs.Bool("no-push", false, "model a server without the push path (a static export): hosts poll at each round")
+	pushWait := fs.Duration("push-wait", updater.DefaultPushWait, "how long a push request is held (the next round on the push path)")
+	pushJitter := fs.Duration("push-jitter", updater.DefaultPushJitter, "a pushed release is prefetched after a random wait below this")
 	workers := fs.Int("workers", 0, "goroutines sharing the fleet (0: GOMAXPROCS; does not change the result)")
 	sweep := fs.Bool("sweep", false, "run the sweep of policy variants")
 	svg := fs.String("svg", "", "write the coverage chart (SVG) to `FILE`")
@@ -60,19 +64,17 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"periodic", *periodic}, {"window", *window}, {"long-unused", *longUnused}, {"sync-timeout", *syncTimeout}} {
+	}{{"periodic", *periodic}, {"window", *window}, {"long-unused", *longUnused}, {"sync-timeout", *syncTimeout},
+		{"periodic-first", *first}, {"push-wait", *pushWait}, {"push-jitter", *pushJitter}} {
 		if d.v <= 0 {
 			return usageError(fs, stderr, fmt.Sprintf("--%s %v is not positive", d.name, d.v))
 		}
 	}
-	if *first < 0 {
-		return usageError(fs, stderr, fmt.Sprintf("--periodic-first %v is negative", *first))
-	}
 	cfg := simulate.Config{
 		Clients: *clients, Seed: *seed, Duration: time.Duration(*hours) * time.Hour, Workers: *workers,
 		Policy: updater.PolicyConfig{PeriodicInterval: *periodic, RecentWindow: *window,
-			LongUnused: *longUnused, SyncTimeout: *syncTimeout},
-		NoPeriodic: *noPeriodic, PeriodicFirst: *first,
+			LongUnused: *longUnused, SyncTimeout: *syncTimeout, PushWait: *pushWait, PushJitter: *pushJitter},
+		NoPeriodic: *noPeriodic, NoPush: *noPush, PeriodicFirst: *first,
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError(fs, stderr, err.Error())
@@ -136,12 +138,14 @@ func printSimulation(w io.Writer, r *simulate.Result) {
 	c, p, t := r.Config, r.Config.Policy, r.Totals
 	fmt.Fprintf(w, "minihost simulate: %d clients, %dh after a release, seed %d (%d workers, %s)\n",
 		c.Clients, c.Duration/time.Hour, c.Seed, c.Workers, r.Elapsed.Round(time.Millisecond))
-	periodic := fmt.Sprintf("periodic %s", simDur(p.PeriodicInterval))
+	periodic := fmt.Sprintf("periodic %s (first round ~%s after the host starts)", simDur(p.PeriodicInterval), simDur(p.PeriodicFirst))
 	switch {
 	case c.NoPeriodic:
-		periodic = "no periodic checks"
-	case c.PeriodicFirst > 0:
-		periodic += fmt.Sprintf(" (first round %s after the host starts)", simDur(c.PeriodicFirst))
+		periodic = "no periodic checks, no push"
+	case c.NoPush:
+		periodic += ", no push (a static export)"
+	default:
+		periodic += fmt.Sprintf(", push (held %s, prefetch within %s)", simDur(p.PushWait), simDur(p.PushJitter))
 	}
 	fmt.Fprintf(w, "policy: %s, recent window %s, long-unused %s, sync timeout %s\n",
 		periodic, simDur(p.RecentWindow), simDur(p.LongUnused), simDur(p.SyncTimeout))
@@ -192,6 +196,10 @@ func printSimulation(w io.Writer, r *simulate.Result) {
 	fmt.Fprintf(w, "per client: %.2f checks a day, %.2f downloads in all; busiest hour %.3f requests per client\n",
 		q.ChecksPerClientDay, q.DownloadsPerClient, q.PeakRequestsPerClientHour)
 	fmt.Fprintf(w, "at 1,000,000 clients: busiest hour %.0f requests/s\n", q.PeakRequestsPerClientHour*1e6/3600)
+	if held := slices.MaxFunc(r.Curve, func(a, b simulate.Point) int { return a.Held - b.Held }).Held; held > 0 {
+		fmt.Fprintf(w, "push path: up to %d requests held at once (%.2f per client; at 1,000,000 clients %.0fk connections); each answer counts as a periodic check\n",
+			held, float64(held)/float64(c.Clients), float64(held)/float64(c.Clients)*1e3)
+	}
 	fmt.Fprintf(w, "checks: %d launch, %d periodic, %d blocked retries; %d failed, %d timed out, %d not sent (offline)\n",
 		t.LaunchChecks, t.PeriodicChecks, t.RetryChecks, t.FailedChecks, t.TimedOutChecks, t.OfflineChecks)
 	fmt.Fprintf(w, "downloads: %d attempts, %d failed, %d cut off by the host stopping, %.1f GiB; %d installs (%d prefetched by periodic checks)\n",

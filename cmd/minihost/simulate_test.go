@@ -18,7 +18,7 @@ func TestSimulateCommand(t *testing.T) {
 	}
 	for _, want := range []string{
 		"2000 clients, 48h after a release, seed 1",
-		"policy: periodic 6h, recent window 7d, long-unused 7d, sync timeout 5s",
+		"policy: periodic 6h (first round ~1m after the host starts), push (held 12h, prefetch within 10m), recent window 7d, long-unused 7d, sync timeout 5s",
 		"ACTIVE USERS", "active users (opened since the release)", "whole fleet",
 		"checks (release documents)", "downloads (packages)",
 		"opens of a version the policy forbids: 0",

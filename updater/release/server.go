@@ -35,7 +35,7 @@ const (
 	// held for a new sequence. Each hold is one request where a poll
 	// would be one per check, so holds are long; a newline every
 	// heartbeat keeps proxies from cutting them as idle.
-	DefaultMaxWait = time.Hour
+	DefaultMaxWait = 12 * time.Hour // updater.DefaultPushWait
 	// DefaultMaxWaiters bounds the document requests held at once (each
 	// costs a goroutine and a connection, some 20 KiB); past it a request
 	// with ?wait= is answered at once, and its client polls.

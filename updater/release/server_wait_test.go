@@ -86,8 +86,8 @@ func TestHeldDocumentRequest(t *testing.T) {
 				after--
 			}
 			resp := heldRequest(t, ts.hs.URL, strconv.FormatUint(after, 10), "50")
-			if resp.StatusCode != http.StatusOK || resp.Header.Get("Minihost-Wait") != "3600" {
-				t.Fatalf("status %d, Minihost-Wait %q; want 200 and the server's bound, 3600", resp.StatusCode, resp.Header.Get("Minihost-Wait"))
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Minihost-Wait") != "43200" {
+				t.Fatalf("status %d, Minihost-Wait %q; want 200 and the server's bound, 43200", resp.StatusCode, resp.Header.Get("Minihost-Wait"))
 			}
 			if tt.act != nil {
 				if got := ts.srv.HeldRequests(); got != 1 {
@@ -156,7 +156,7 @@ func TestHeldDocumentRequestTimesOut(t *testing.T) {
 		want time.Duration
 	}{
 		{"its own wait", "30", 30 * time.Second},
-		{"capped by MaxWait", "86400", release.DefaultMaxWait},
+		{"capped by MaxWait", "172800", release.DefaultMaxWait},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

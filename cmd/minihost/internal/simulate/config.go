@@ -60,13 +60,18 @@ type Config struct {
 	// updater.Executor (its timings, retries and backoff included); zero
 	// fields take the updater defaults.
 	Policy updater.PolicyConfig `json:"policy"`
-	// NoPeriodic turns the periodic checker off in every client.
+	// NoPeriodic turns the periodic checker off in every client (and with
+	// it the push path, which replaces its rounds).
 	NoPeriodic bool `json:"noPeriodic,omitempty"`
+	// NoPush models a release server without the push path (a static
+	// export): hosts poll at every periodic round. Otherwise a host that
+	// is up holds a push request (Policy.PushWait) and learns of the
+	// release at once.
+	NoPush bool `json:"noPush,omitempty"`
 	// PeriodicFirst is the delay of the periodic checker's first round
 	// after the host starts; when set, it replaces Policy.PeriodicFirst
-	// (WithDefaults copies the one into the other). Zero means one
-	// jittered interval, the executor's default; a shorter one is a
-	// what-if for a host that checks soon after it starts.
+	// (WithDefaults copies the one into the other). Zero means the
+	// executor's default (updater.DefaultPeriodicFirst).
 	PeriodicFirst time.Duration `json:"periodicFirst,omitempty"`
 	// Habits describes the users. The zero value means DefaultHabits().
 	Habits Habits `json:"habits"`

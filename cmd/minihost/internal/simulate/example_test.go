@@ -20,7 +20,7 @@ func ExampleRun() {
 	fmt.Printf("whole fleet at 24h: %.0f%%\n", 100*p.FleetShare)
 	fmt.Println("violations:", r.Totals.Violations)
 	// Output:
-	// active users on the new version at 24h: 74%
-	// whole fleet at 24h: 33%
+	// active users on the new version at 24h: 95%
+	// whole fleet at 24h: 41%
 	// violations: 0
 }

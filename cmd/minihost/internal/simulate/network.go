@@ -191,13 +191,29 @@ func (s *shard) install(i int, t time.Duration, source string) {
 // onPeriodic is one round of the host's periodic checker (rule S3): the
 // app is checked if the executor says it is due; the result arrives
 // after the check's latency.
+//
+// On the push path a round is a held push request instead: it is answered
+// with the document at once when the release is newer than the client's,
+// or after PushWait (the next round), and a host up when the release came
+// is answered by it (init). Either answer counts as one check, so the
+// fleet's requests are the holds, and a failed one falls back to the
+// interval.
 func (s *shard) onPeriodic(i int, t time.Duration) {
 	c := &s.clients[i]
-	s.q.push(event{at: t + s.exec.PeriodicDelay(false, s.r.Float64()), client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
 	if !s.exec.PeriodicDue(c.st, s.at(t)) {
+		s.unhold(c)
+		s.q.push(event{at: t + s.exec.PeriodicDelay(false, s.r.Float64()), client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
 		return
 	}
 	res, lat := s.check(i, t, s.cfg.Policy.BackgroundTimeout, "periodic")
+	next := s.exec.PeriodicDelay(false, s.r.Float64())
+	if s.push() && res.Err == nil {
+		s.hold(c)
+		next = s.cfg.Policy.PushWait
+	} else {
+		s.unhold(c)
+	}
+	s.q.push(event{at: t + lat + next, client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
 	if lat == 0 {
 		s.afterPeriodic(i, t, res)
 		return

@@ -74,6 +74,9 @@ type Point struct {
 	// Daily the number of daily active users.
 	Active int `json:"active"`
 	Daily  int `json:"daily"`
+	// Held is the number of push requests the release server holds (one
+	// per host that is up, on the push path).
+	Held int `json:"held"`
 }
 
 // HourStats is one hour since the release.

@@ -38,6 +38,7 @@ type client struct {
 	sessionEnd time.Duration
 
 	hostUp    bool
+	holding   bool // a push request is held for the app
 	hostEpoch uint32
 	dlEpoch   uint32
 	dl        job
@@ -71,6 +72,7 @@ func (c *client) offline(t time.Duration) bool { return t >= c.offFrom && t < c.
 // counts are the curve's counters at one moment.
 type counts struct {
 	opened, openedNew, fleetNew, installed, daily, dailyNew int
+	held                                                    int // push requests held
 }
 
 // shard simulates a slice of the fleet (clients w, w+n, w+2n...) with its
@@ -193,7 +195,14 @@ func (s *shard) init(i int) {
 		c.hostUp = true
 		c.hostEpoch++
 		s.q.push(event{at: length - elapsed, client: int32(i), kind: evHostDown, epoch: c.hostEpoch})
-		if !s.cfg.NoPeriodic {
+		switch {
+		case s.push() && s.exec.PeriodicDue(c.st, s.at(0)):
+			// Up since before the release and holding a push request:
+			// the release answers it, and the host prefetches after
+			// the executor's jitter.
+			s.hold(c)
+			s.q.push(event{at: s.exec.PushDelay(s.r.Float64()), client: int32(i), kind: evPeriodic, epoch: c.hostEpoch})
+		case !s.cfg.NoPeriodic:
 			next := s.exec.PeriodicDelay(true, s.r.Float64())
 			if elapsed >= next {
 				d := s.exec.PeriodicDelay(false, s.r.Float64())
@@ -339,6 +348,7 @@ func (s *shard) hostStop(i int, t time.Duration) {
 	hp := &s.cfg.Habits.Hosts[c.host]
 	c.hostUp = false
 	c.hostEpoch++
+	s.unhold(c)
 	s.closeLaunch(i, t)
 	if c.dl.busy {
 		c.dl.busy = false
@@ -346,6 +356,26 @@ func (s *shard) hostStop(i int, t time.Duration) {
 		s.tot.AbortedDownloads++
 	}
 	s.q.push(event{at: t + s.lognormalDur(hp.DownMedian, hp.Sigma), client: int32(i), kind: evHostUp, epoch: c.hostEpoch})
+}
+
+// push tells whether hosts hold push requests (the push path).
+func (s *shard) push() bool {
+	return !s.cfg.NoPeriodic && !s.cfg.NoPush && s.cfg.Policy.PushWait > 0
+}
+
+// hold and unhold track the push requests client c's host holds.
+func (s *shard) hold(c *client) {
+	if !c.holding {
+		c.holding = true
+		s.now.held++
+	}
+}
+
+func (s *shard) unhold(c *client) {
+	if c.holding {
+		c.holding = false
+		s.now.held--
+	}
 }
 
 func (s *shard) emit(e Event) {

@@ -176,8 +176,9 @@ func merge(cfg Config, m *model, shards []*shard) *Result {
 			sum.installed += c.installed
 			sum.daily += c.daily
 			sum.dailyNew += c.dailyNew
+			sum.held += c.held
 		}
-		p := Point{T: time.Duration(k) * cfg.Step, Active: sum.opened, Daily: sum.daily}
+		p := Point{T: time.Duration(k) * cfg.Step, Active: sum.opened, Daily: sum.daily, Held: sum.held}
 		if sum.opened > 0 {
 			p.ActiveShare = float64(sum.openedNew) / float64(sum.opened)
 		}

@@ -296,7 +296,8 @@ func TestSimulateReproducible(t *testing.T) {
 }
 
 func TestSimulateSweepPeriodicInterval(t *testing.T) {
-	base := Config{Clients: testClients, Seed: 5, Duration: 48 * time.Hour}
+	// Polling (no push path), whose rounds the interval sets.
+	base := Config{Clients: testClients, Seed: 5, Duration: 48 * time.Hour, NoPush: true}
 	rs, err := Sweep(t.Context(), base, []Variant{
 		{Name: "2h", Policy: updater.PolicyConfig{PeriodicInterval: 2 * time.Hour}},
 		{Name: "12h", Policy: updater.PolicyConfig{PeriodicInterval: 12 * time.Hour}},
@@ -326,7 +327,7 @@ func TestSimulateSweepPeriodicInterval(t *testing.T) {
 // sync: with every launch sync (long-unused 1ns), active users reach the
 // new version far sooner.
 func TestSimulateEveryLaunchSyncCoversFaster(t *testing.T) {
-	base := Config{Clients: testClients, Seed: 9, Duration: 24 * time.Hour}
+	base := Config{Clients: testClients, Seed: 9, Duration: 24 * time.Hour, NoPush: true}
 	rs, err := Sweep(t.Context(), base, []Variant{{Name: "defaults"}, {Name: "sync", Policy: updater.PolicyConfig{LongUnused: 1}}})
 	if err != nil {
 		t.Fatal(err)
@@ -489,5 +490,30 @@ func TestVariantApply(t *testing.T) {
 	}
 	if c := (Config{PeriodicFirst: 2 * time.Minute, Policy: updater.PolicyConfig{PeriodicFirst: time.Hour}}).WithDefaults(); c.Policy.PeriodicFirst != 2*time.Minute {
 		t.Errorf("Config.PeriodicFirst did not replace the policy's: %v", c.Policy.PeriodicFirst)
+	}
+}
+
+// TestSimulatePush: on the push path the hosts that are up hold one
+// request each and learn of the release at once, so the new version
+// reaches users sooner than with polling, for no more checks; without it
+// (a static export) nothing is held.
+func TestSimulatePush(t *testing.T) {
+	base := Config{Clients: testClients, Seed: 11, Duration: 24 * time.Hour}
+	rs, err := Sweep(t.Context(), base, []Variant{{Name: "push"}, {Name: "poll", NoPush: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push, poll := rs[0], rs[1]
+	if a, b := push.At(3*time.Hour).InstalledShare, poll.At(3*time.Hour).InstalledShare; a <= b+0.1 {
+		t.Errorf("installed at 3h: push %.3f, poll %.3f: want push well ahead", a, b)
+	}
+	if push.Totals.Checks > poll.Totals.Checks {
+		t.Errorf("checks: push %d, poll %d: a held request stands for the polls of its wait, so push may not cost more", push.Totals.Checks, poll.Totals.Checks)
+	}
+	if held := push.At(2 * time.Hour).Held; held < testClients/10 {
+		t.Errorf("push requests held at 2h: %d of %d clients, want the hosts that are up", held, testClients)
+	}
+	if held := poll.At(2 * time.Hour).Held; held != 0 {
+		t.Errorf("push requests held without the push path: %d", held)
 	}
 }

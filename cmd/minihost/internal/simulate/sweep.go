@@ -16,6 +16,8 @@ type Variant struct {
 	Policy updater.PolicyConfig `json:"policy"`
 	// NoPeriodic turns the periodic checker off.
 	NoPeriodic bool `json:"noPeriodic,omitempty"`
+	// NoPush models a server without the push path (a static export).
+	NoPush bool `json:"noPush,omitempty"`
 	// PeriodicFirst, when non-zero, replaces the base's.
 	PeriodicFirst time.Duration `json:"periodicFirst,omitempty"`
 }
@@ -27,6 +29,7 @@ func (v Variant) Apply(base Config) Config {
 		{&p.SyncTimeout, &q.SyncTimeout}, {&p.LongUnused, &q.LongUnused}, {&p.RecentWindow, &q.RecentWindow},
 		{&p.PeriodicInterval, &q.PeriodicInterval}, {&p.PeriodicFirst, &q.PeriodicFirst},
 		{&p.RetryMin, &q.RetryMin}, {&p.RetryMax, &q.RetryMax}, {&p.BackgroundTimeout, &q.BackgroundTimeout},
+		{&p.PushWait, &q.PushWait}, {&p.PushJitter, &q.PushJitter},
 	} {
 		if *f.from != 0 {
 			*f.to = *f.from
@@ -44,9 +47,8 @@ func (v Variant) Apply(base Config) Config {
 	if q.PeriodicFirst != 0 {
 		base.PeriodicFirst = q.PeriodicFirst // it replaces Policy.PeriodicFirst
 	}
-	if v.NoPeriodic {
-		base.NoPeriodic = true
-	}
+	base.NoPeriodic = base.NoPeriodic || v.NoPeriodic
+	base.NoPush = base.NoPush || v.NoPush
 	if v.PeriodicFirst != 0 {
 		base.PeriodicFirst = v.PeriodicFirst
 	}
@@ -55,35 +57,30 @@ func (v Variant) Apply(base Config) Config {
 
 // DefaultVariants is the sweep BENCHMARKS.md reports: the defaults, then
 // one setting moved at a time (periodic interval, recent window,
-// long-unused threshold, sync timeout), then combinations that come
-// closest to "99% within 24 hours". Variants named "what-if" move the
-// periodic checker's first round after the host starts
-// (Config.PeriodicFirst), away from the default of one interval.
+// long-unused threshold, sync timeout, the push path's hold and jitter),
+// then polling without the push path (a static export), alone and with
+// shorter intervals.
 func DefaultVariants() []Variant {
 	const h, d = time.Hour, 24 * time.Hour
 	return []Variant{
 		{Name: "defaults"},
 		{Name: "periodic 1h", Policy: updater.PolicyConfig{PeriodicInterval: h}},
-		{Name: "periodic 3h", Policy: updater.PolicyConfig{PeriodicInterval: 3 * h}},
 		{Name: "periodic 12h", Policy: updater.PolicyConfig{PeriodicInterval: 12 * h}},
-		{Name: "periodic 24h", Policy: updater.PolicyConfig{PeriodicInterval: d}},
-		{Name: "no periodic", NoPeriodic: true},
+		{Name: "no periodic (and no push)", NoPeriodic: true},
 		{Name: "window 3d, long-unused 3d", Policy: updater.PolicyConfig{RecentWindow: 3 * d, LongUnused: 3 * d}},
 		{Name: "window 14d", Policy: updater.PolicyConfig{RecentWindow: 14 * d}},
-		{Name: "window 30d", Policy: updater.PolicyConfig{RecentWindow: 30 * d}},
 		{Name: "long-unused 1d", Policy: updater.PolicyConfig{LongUnused: d}},
-		{Name: "long-unused 3d", Policy: updater.PolicyConfig{LongUnused: 3 * d}},
 		{Name: "sync timeout 2s", Policy: updater.PolicyConfig{SyncTimeout: 2 * time.Second}},
-		{Name: "sync timeout 10s", Policy: updater.PolicyConfig{SyncTimeout: 10 * time.Second}},
 		{Name: "sync timeout 30s", Policy: updater.PolicyConfig{SyncTimeout: 30 * time.Second}},
-		{Name: "periodic 3h, long-unused 1d", Policy: updater.PolicyConfig{PeriodicInterval: 3 * h, LongUnused: d}},
-		{Name: "periodic 1h, long-unused 1d", Policy: updater.PolicyConfig{PeriodicInterval: h, LongUnused: d}},
 		{Name: "every launch sync (long-unused 1m), 30s", Policy: updater.PolicyConfig{LongUnused: time.Minute, SyncTimeout: 30 * time.Second}},
-		{Name: "what-if: first round 1m", PeriodicFirst: time.Minute},
-		{Name: "what-if: first round 1m, periodic 3h", PeriodicFirst: time.Minute, Policy: updater.PolicyConfig{PeriodicInterval: 3 * h}},
-		{Name: "what-if: first round 1m, periodic 12h", PeriodicFirst: time.Minute, Policy: updater.PolicyConfig{PeriodicInterval: 12 * h}},
-		{Name: "what-if: first round 1m, periodic 24h", PeriodicFirst: time.Minute, Policy: updater.PolicyConfig{PeriodicInterval: d}},
-		{Name: "what-if: first round 1m, periodic 24h, long-unused 1d", PeriodicFirst: time.Minute, Policy: updater.PolicyConfig{PeriodicInterval: d, LongUnused: d}},
+		{Name: "push wait 6h", Policy: updater.PolicyConfig{PushWait: 6 * h}},
+		{Name: "push wait 24h", Policy: updater.PolicyConfig{PushWait: d}},
+		{Name: "push jitter 1m", Policy: updater.PolicyConfig{PushJitter: time.Minute}},
+		{Name: "push jitter 1h", Policy: updater.PolicyConfig{PushJitter: h}},
+		{Name: "first round 30m", PeriodicFirst: 30 * time.Minute},
+		{Name: "no push (static export)", NoPush: true},
+		{Name: "no push, periodic 3h", NoPush: true, Policy: updater.PolicyConfig{PeriodicInterval: 3 * h}},
+		{Name: "no push, periodic 1h, long-unused 1d", NoPush: true, Policy: updater.PolicyConfig{PeriodicInterval: h, LongUnused: d}},
 	}
 }
 
