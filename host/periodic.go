@@ -9,8 +9,10 @@ import (
 )
 
 // startPeriodic starts the periodic checker (rule S3) on a host goroutine:
-// after each wait the executor gives (the interval, jittered), it runs
-// CheckNow over the apps used within the recent window. Close stops it.
+// after each wait the executor gives (soon after the host starts, then
+// the interval, jittered), it runs CheckNow over the apps used within the
+// recent window, and holds a push request for each app it checked (see
+// push.go). Close stops it.
 func (h *Host) startPeriodic() {
 	h.goBackground(func(ctx context.Context) {
 		clock, exec := h.upd.clock, h.upd.exec
@@ -22,8 +24,14 @@ func (h *Host) startPeriodic() {
 				return
 			case <-t.C():
 			}
-			if _, err := h.CheckNow(ctx); err != nil {
+			results, err := h.CheckNow(ctx)
+			if err != nil {
 				h.log.Warn("periodic check", "err", err)
+			}
+			for _, r := range results {
+				if r.Checked && r.Err == nil {
+					h.startPush(r.App)
+				}
 			}
 		}
 	})
@@ -43,7 +51,9 @@ type CheckResult struct {
 // installed apps when none are named): each app used within the recent
 // window is checked, and a newer version is downloaded and installed
 // before CheckNow returns (one attempt), so the next cold start opens it.
-// Named apps are checked even when unused for longer than the window.
+// Named apps are checked even when unused for longer than the window; of
+// the others, those whose push request is held (push.go) are skipped, as
+// the server tells of their releases.
 func (h *Host) CheckNow(ctx context.Context, apps ...string) ([]CheckResult, error) {
 	if h.upd == nil {
 		return nil, ErrNoUpdates
@@ -65,6 +75,10 @@ func (h *Host) CheckNow(ctx context.Context, apps ...string) ([]CheckResult, err
 		}
 		if !named && !u.exec.PeriodicDue(st.Local(), u.clock.Now()) {
 			results = append(results, CheckResult{App: appID, Reason: "not used within the recent window"})
+			continue
+		}
+		if !named && u.push.held(appID) {
+			results = append(results, CheckResult{App: appID, Reason: "a push request is held: the server tells of a release"})
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, u.cfg.Policy.BackgroundTimeout)

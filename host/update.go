@@ -59,6 +59,7 @@ type updates struct {
 	clientID  string
 	clock     updater.Clock
 	downloads downloads
+	push      pushes
 }
 
 func (h *Host) initUpdates(cfg UpdateConfig) error {
@@ -82,6 +83,7 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 	}
 	u := &updates{cfg: cfg, exec: exec, store: store, clientID: id, clock: cfg.Clock}
 	u.downloads = downloads{h: h, running: map[string]*download{}}
+	u.push.holding = map[string]bool{}
 	u.client, err = updater.NewClient(updater.ClientConfig{
 		BaseURL:    cfg.Server,
 		PublicKey:  cfg.PublicKey,
