@@ -43,7 +43,9 @@ type UpdateConfig struct {
 	Clock updater.Clock
 	// Now is the real clock documents expire against. Nil: time.Now.
 	Now func() time.Time
-	// HTTPClient makes the requests. Nil: one of the host's own.
+	// HTTPClient makes the requests. Nil: one of the host's own. Deadlines
+	// come from contexts; a Timeout of its own must exceed Policy.PushWait,
+	// or it cuts every push request.
 	HTTPClient *http.Client
 	// Periodic starts the periodic checker with the host.
 	Periodic bool
