@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
@@ -77,42 +78,23 @@ func startedData() []byte {
 	return append(b, "started"...)
 }
 
-func i32Const(v int32) []byte { return appendSLEB128([]byte{opI32Const}, v) }
+func i32Const(v int32) []byte { return wasmbin.AppendSLEB128([]byte{opI32Const}, v) }
 
-func appendSLEB128(b []byte, v int32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
-
-func appendULEB128(b []byte, v uint32) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
-
-func wasmName(s string) []byte { return append(appendULEB128(nil, uint32(len(s))), s...) }
+func wasmName(s string) []byte { return append(wasmbin.AppendULEB128(nil, uint32(len(s))), s...) }
 
 // wasmVec returns the vector of items.
 func wasmVec(items ...[]byte) []byte {
-	return append(appendULEB128(nil, uint32(len(items))), bytes.Join(items, nil)...)
+	return append(wasmbin.AppendULEB128(nil, uint32(len(items))), bytes.Join(items, nil)...)
 }
 
 func wasmSection(id byte, payload []byte) []byte {
-	return append(appendULEB128([]byte{id}, uint32(len(payload))), payload...)
+	return append(wasmbin.AppendULEB128([]byte{id}, uint32(len(payload))), payload...)
 }
 
 // bytes encodes the module.
 func (m abiModule) bytes() []byte {
 	i32s := func(n int) []byte { // a vector of n i32 value types
-		return append(appendULEB128(nil, uint32(n)), bytes.Repeat([]byte{0x7f}, n)...)
+		return append(wasmbin.AppendULEB128(nil, uint32(n)), bytes.Repeat([]byte{0x7f}, n)...)
 	}
 	fn := func(params, results int) []byte {
 		return append(append([]byte{0x60}, i32s(params)...), i32s(results)...)
@@ -159,25 +141,25 @@ func (m abiModule) bytes() []byte {
 	for i, f := range funcs {
 		decls = append(decls, []byte{f.typ})
 		if f.name != "" {
-			exports = append(exports, appendULEB128(append(wasmName(f.name), 0x00), uint32(nImported+i)))
+			exports = append(exports, wasmbin.AppendULEB128(append(wasmName(f.name), 0x00), uint32(nImported+i)))
 		}
 		body := append(append([]byte{0x00}, f.body...), 0x0b) // no locals; end
-		codes = append(codes, append(appendULEB128(nil, uint32(len(body))), body...))
+		codes = append(codes, append(wasmbin.AppendULEB128(nil, uint32(len(body))), body...))
 	}
 	out := []byte("\x00asm\x01\x00\x00\x00")
 	out = append(out, wasmSection(1, types)...)
 	out = append(out, wasmSection(2, wasmVec(imports...))...)
 	out = append(out, wasmSection(3, wasmVec(decls...))...)
-	out = append(out, wasmSection(4, wasmVec(appendULEB128([]byte{0x70, 0x00}, m.tableMin)))...)
+	out = append(out, wasmSection(4, wasmVec(wasmbin.AppendULEB128([]byte{0x70, 0x00}, m.tableMin)))...)
 	out = append(out, wasmSection(5, wasmVec([]byte{0x00, 0x01}))...)
 	out = append(out, wasmSection(7, wasmVec(exports...))...)
 	if m.start != nil {
-		out = append(out, wasmSection(8, appendULEB128(nil, uint32(nImported+len(funcs)-1)))...)
+		out = append(out, wasmSection(8, wasmbin.AppendULEB128(nil, uint32(nImported+len(funcs)-1)))...)
 	}
 	out = append(out, wasmSection(10, wasmVec(codes...))...)
 	if m.data != nil {
 		seg := append(append([]byte{0x00}, i32Const(0)...), 0x0b)
-		seg = append(appendULEB128(seg, uint32(len(m.data))), m.data...)
+		seg = append(wasmbin.AppendULEB128(seg, uint32(len(m.data))), m.data...)
 		out = append(out, wasmSection(11, wasmVec(seg))...)
 	}
 	return out

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
 
 // BuildOptions configures Build. The zero value is ready to use.
@@ -22,13 +24,22 @@ type BuildOptions struct {
 	GoCmd string
 	// Stderr, when set, also receives the compiler's output as it runs.
 	Stderr io.Writer
+	// KeepDataSegments skips merging the module's data segments (see
+	// Compile), to measure or debug the module as Go's linker wrote it.
+	KeepDataSegments bool
 }
+
+// mergeGap is the widest gap between two data segments that Compile fills
+// with zeros to merge them: Go's linker leaves gaps of up to 64 bytes
+// between nearly all of its segments, and a few of some KiB.
+const mergeGap = 4096
 
 // Build compiles the Go guest in srcDir and packs it to out. It runs
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath
 //
-// in srcDir (a WASI reactor, as runtime/ABI.md requires), then packs
+// in srcDir (a WASI reactor, as runtime/ABI.md requires), merges the
+// module's data segments (see Compile), then packs
 // app.json (with Version replaced when opt.Version is set), the compiled
 // module as the manifest's entry, and the assets of srcDir, exactly as Pack
 // does. A stale prebuilt entry file in srcDir is ignored.
@@ -90,7 +101,12 @@ func withVersion(m *Manifest, v string) ([]byte, *Manifest, error) {
 
 // Compile compiles the Go guest in srcDir to the WebAssembly file wasm, the
 // way Build does, without packing (opt.Version is not used). srcDir needs no
-// app.json. A failed compilation returns an error naming srcDir and holding
+// app.json. Unless opt.KeepDataSegments is set, it then merges the
+// module's active data segments across gaps of up to 4 KiB, filling them
+// with zeros: Go's linker writes tens of thousands of small segments, and
+// wazero decodes each on every compile, cached or not. The merge keeps
+// the module's meaning, and leaves a module alone where it could not
+// (runtime/internal/wasmbin.MergeData). A failed compilation returns an error naming srcDir and holding
 // the compiler's output; wasm may then be missing or partial, so pass a
 // path in a temporary folder. ctx cancels the compiler.
 func Compile(ctx context.Context, srcDir, wasm string, opt BuildOptions) error {
@@ -122,7 +138,31 @@ func Compile(ctx context.Context, srcDir, wasm string, opt BuildOptions) error {
 		}
 		return fmt.Errorf("build guest in %s: %w\n%s", srcDir, err, msg)
 	}
+	if opt.KeepDataSegments {
+		return nil
+	}
+	if err := mergeData(wasm); err != nil {
+		return fmt.Errorf("build guest in %s: %w", srcDir, err)
+	}
 	return nil
+}
+
+// mergeData merges the data segments of the module at path, in place
+// (wasmbin.MergeData): a warm-cache launch of a Go guest then decodes a
+// few segments instead of tens of thousands.
+func mergeData(path string) error {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	merged, st, err := wasmbin.MergeData(wasm, mergeGap)
+	if err != nil {
+		return fmt.Errorf("merge data segments: %w", err)
+	}
+	if st.After == st.Before {
+		return nil
+	}
+	return os.WriteFile(path, merged, 0o644) // the caller's temporary file
 }
 
 // guestEnv returns env for a guest compile: GOOS and GOARCH set for WASI,

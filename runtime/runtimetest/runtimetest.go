@@ -52,7 +52,7 @@ const SDKDir = "samples/wx"
 
 // cacheVersion changes when the way guests are built changes, to retire
 // every cached module at once.
-const cacheVersion = "minihost-test guest 1"
+const cacheVersion = "minihost-test guest 2 (data segments merged)"
 
 // ModuleRoot returns the folder of the minihost module: the nearest folder
 // holding go.mod, going up from the working directory (a test's working

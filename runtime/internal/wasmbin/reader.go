@@ -41,6 +41,41 @@ func (r *reader) u32() (uint32, error) {
 	return 0, errOverflow
 }
 
+// s32 reads a signed LEB128 of at most 32 bits (an i32.const).
+func (r *reader) s32() (int32, error) {
+	var v int64
+	for i := 0; i < maxLEB128Len32; i++ {
+		c, err := r.byte()
+		if err != nil {
+			return 0, err
+		}
+		v |= int64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if shift := 7 * (i + 1); shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			if v < -1<<31 || v > 1<<31-1 {
+				return 0, errOverflow
+			}
+			return int32(v), nil
+		}
+	}
+	return 0, errOverflow
+}
+
+// AppendSLEB128 appends v to b as a signed LEB128 (an i32.const), for
+// rewrites and for tests that write modules.
+func AppendSLEB128(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
 // errOverflow reports a LEB128 of more than 32 bits.
 var errOverflow = fmt.Errorf("%w: LEB128 overflows 32 bits", ErrMalformed)
 
@@ -105,7 +140,8 @@ func (r *reader) valueType() error {
 	return nil
 }
 
-func appendULEB128(b []byte, v uint32) []byte {
+// AppendULEB128 appends v to b as an unsigned LEB128 of minimal length.
+func AppendULEB128(b []byte, v uint32) []byte {
 	for v >= 0x80 {
 		b = append(b, byte(v)|0x80)
 		v >>= 7

@@ -187,8 +187,8 @@ func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 				payload = append(payload, wasm[next:t.start]...)
 			}
 			payload = append(payload, t.ref, limitsMinMax)
-			payload = appendULEB128(payload, t.Min)
-			payload = appendULEB128(payload, limit)
+			payload = AppendULEB128(payload, t.Min)
+			payload = AppendULEB128(payload, limit)
 			next = t.end
 		}
 		if !changed {
@@ -200,7 +200,7 @@ func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 		}
 		out = append(out, wasm[copied:s.start]...)
 		out = append(out, sectionTable)
-		out = appendULEB128(out, uint32(len(payload)))
+		out = AppendULEB128(out, uint32(len(payload)))
 		out = append(out, payload...)
 		copied = s.end
 	}
@@ -222,6 +222,9 @@ type scan struct {
 	// Imported globals and tags, which count against MaxGlobals and
 	// MaxTags.
 	globalImports, tagImports uint32
+	// memImports is the number of imported memories: MergeData leaves a
+	// module alone whose memory may not start zeroed.
+	memImports uint32
 	// The module's counts, summed over sections, checked against the
 	// caps of bounds.go and reported by the tests of real guests.
 	types        uint64 // function types, in recursion groups or not
@@ -404,6 +407,8 @@ func (m *scan) checkImports(wasm []byte, off int) error {
 			m.globalImports++
 		case importTag:
 			m.tagImports++
+		case importMemory:
+			m.memImports++
 		}
 	}
 	if r.off != len(wasm) {

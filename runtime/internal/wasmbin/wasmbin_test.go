@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
-
-	"github.com/minihost/minihost/runtime/runtimetest"
 )
 
 // module returns a wasm module made of sections.
@@ -22,10 +18,10 @@ func module(sections ...[]byte) []byte {
 // sec returns a section of id with payload.
 func sec(id byte, payload ...[]byte) []byte {
 	p := bytes.Join(payload, nil)
-	return append(appendULEB128([]byte{id}, uint32(len(p))), p...)
+	return append(AppendULEB128([]byte{id}, uint32(len(p))), p...)
 }
 
-func uleb(v uint32) []byte { return appendULEB128(nil, v) }
+func uleb(v uint32) []byte { return AppendULEB128(nil, v) }
 
 func name(s string) []byte { return append(uleb(uint32(len(s))), s...) }
 
@@ -37,9 +33,9 @@ func tables(entries ...[]byte) []byte {
 // funcref returns a funcref table type with min and, when max >= 0, max.
 func funcref(min uint32, max int64) []byte {
 	if max < 0 {
-		return appendULEB128([]byte{refFuncref, limitsMin}, min)
+		return AppendULEB128([]byte{refFuncref, limitsMin}, min)
 	}
-	return appendULEB128(appendULEB128([]byte{refFuncref, limitsMinMax}, min), uint32(max))
+	return AppendULEB128(AppendULEB128([]byte{refFuncref, limitsMinMax}, min), uint32(max))
 }
 
 // imports returns an import section with entries.
@@ -262,135 +258,4 @@ func FuzzLimitTables(f *testing.F) {
 			t.Fatalf("a limited module needs another rewrite: %v", err)
 		}
 	})
-}
-
-// TestLimitTablesGoGuest limits the table of a real Go guest: Go's linker
-// declares one funcref table with no maximum, sized to its functions.
-func TestLimitTablesGoGuest(t *testing.T) {
-	wasm := runtimetest.BuildWasm(t, "runtime/testdata/guests/basic")
-	before, err := Tables(wasm)
-	require.NoError(t, err)
-	require.Len(t, before, 1)
-	require.False(t, before[0].HasMax)
-	out, err := LimitTables(wasm, 1<<20)
-	require.NoError(t, err)
-	after, err := Tables(out)
-	require.NoError(t, err)
-	require.Equal(t, []Table{{before[0].Min, 1 << 20, true}}, after)
-	// Go's linker pads its LEB128s; the new table section is minimal.
-	require.InDelta(t, len(wasm), len(out), 16, "only the table section changes")
-	requireCompiles(t, wasm, out)
-}
-
-// BenchmarkParse measures the scan alone (sections, tables and every
-// count wazero allocates by), on a real Go guest.
-func BenchmarkParse(b *testing.B) {
-	wasm := runtimetest.BuildWasm(b, "runtime/testdata/guests/basic")
-	b.SetBytes(int64(len(wasm)))
-	for b.Loop() {
-		if _, err := parse(wasm, 1<<20); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkLimitTables measures the scan and the rewrite every launch
-// pays, on a real Go guest.
-func BenchmarkLimitTables(b *testing.B) {
-	wasm := runtimetest.BuildWasm(b, "runtime/testdata/guests/basic")
-	b.SetBytes(int64(len(wasm)))
-	for b.Loop() {
-		if _, err := LimitTables(wasm, 1<<20); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// goGuests returns the folders of every Go guest of the module, relative
-// to its root: the runtime's test guests and the samples (but the SDK).
-func goGuests(t testing.TB) []string {
-	t.Helper()
-	root := runtimetest.ModuleRoot(t)
-	var guests []string
-	for _, parent := range []string{"runtime/testdata/guests", "samples"} {
-		entries, err := os.ReadDir(filepath.Join(root, parent))
-		require.NoError(t, err)
-		for _, e := range entries {
-			dir := parent + "/" + e.Name()
-			if !e.IsDir() || dir == runtimetest.SDKDir {
-				continue
-			}
-			guests = append(guests, dir)
-		}
-	}
-	require.GreaterOrEqual(t, len(guests), 13, "guests found: %v", guests)
-	return guests
-}
-
-// TestGoGuestsPass scans every Go guest we build: each passes, with its
-// counts well within the caps.
-func TestGoGuestsPass(t *testing.T) {
-	const tableCap = 1 << 20 // runtime.DefaultMaxTableElements
-	var most scan
-	for _, guest := range goGuests(t) {
-		wasm := runtimetest.BuildWasm(t, guest)
-		m, err := parse(wasm, tableCap)
-		require.NoError(t, err, guest)
-		_, err = LimitTables(wasm, tableCap)
-		require.NoError(t, err, guest)
-		funcs := uint64(m.funcImports) + m.definedFuncs
-		t.Logf("%s: %d bytes; %d types, %d imports, %d functions (%d imported), largest body %d bytes, %d exports, "+
-			"%d globals (%d imported), %d tags, %d element segments of %d entries, %d data segments; "+
-			"names: %d functions, %d with %d local names; locals: %d at most in a function, %d in all; at most %d params, %d results",
-			guest, len(wasm), m.types, m.imports, funcs, m.funcImports, m.maxBody, m.exports,
-			uint64(m.globalImports)+m.globals, m.globalImports, uint64(m.tagImports)+m.tags, m.elemSegments, m.elemEntries, m.dataSegments,
-			m.funcNames, m.localNameFuncs, m.localNames, m.maxLocals, m.locals, m.maxParams, m.maxResults)
-		most.types = max(most.types, m.types)
-		most.imports = max(most.imports, m.imports)
-		most.definedFuncs = max(most.definedFuncs, funcs) // imported ones included
-		most.maxBody = max(most.maxBody, m.maxBody)
-		most.exports = max(most.exports, m.exports)
-		most.globals = max(most.globals, uint64(m.globalImports)+m.globals)
-		most.tags = max(most.tags, uint64(m.tagImports)+m.tags)
-		most.elemSegments = max(most.elemSegments, m.elemSegments)
-		most.elemEntries = max(most.elemEntries, m.elemEntries)
-		most.dataSegments = max(most.dataSegments, m.dataSegments)
-		most.funcNames = max(most.funcNames, m.funcNames)
-		most.localNameFuncs = max(most.localNameFuncs, m.localNameFuncs)
-		most.localNames = max(most.localNames, m.localNames)
-		most.maxLocals = max(most.maxLocals, m.maxLocals)
-		most.locals = max(most.locals, m.locals)
-		most.maxParams = max(most.maxParams, m.maxParams)
-		most.maxResults = max(most.maxResults, m.maxResults)
-	}
-	// Room for a Go program many times larger than ours.
-	for _, c := range []struct {
-		what        string
-		most, limit uint64
-	}{
-		{"types", most.types, MaxTypes},
-		{"imports", most.imports, MaxImports},
-		{"functions", most.definedFuncs, MaxFunctions},
-		{"body size", uint64(most.maxBody), MaxFunctionSize},
-		{"exports", most.exports, MaxExports},
-		{"globals", most.globals, MaxGlobals},
-		{"tags", most.tags, MaxTags},
-		{"element segments", most.elemSegments, MaxElementSegments},
-		{"element entries", most.elemEntries, tableCap},
-		{"function names", most.funcNames, MaxFunctions},
-		{"functions with local names", most.localNameFuncs, MaxFunctions},
-		{"local names", most.localNames, MaxLocalNames},
-		{"locals in a function", uint64(most.maxLocals), MaxLocals},
-		{"locals in all", most.locals, MaxModuleLocals},
-		{"parameters", uint64(most.maxParams), MaxParams},
-		{"results", uint64(most.maxResults), MaxResults},
-	} {
-		t.Logf("at most %d %s, limit %d", c.most, c.what, c.limit)
-		require.Less(t, c.most*10, c.limit, c.what)
-	}
-	// Go's linker merges data segments rather than emit more than 100 000
-	// (cmd/link/internal/wasm, maxNumSegments), the same cap for the same
-	// reason: no Go guest exceeds it, however large.
-	t.Logf("at most %d data segments, limit %d", most.dataSegments, MaxDataSegments)
-	require.LessOrEqual(t, most.dataSegments, uint64(MaxDataSegments), "data segments")
 }

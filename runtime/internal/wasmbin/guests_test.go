@@ -1,0 +1,109 @@
+package wasmbin_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
+	"github.com/minihost/minihost/runtime/runtimetest"
+)
+
+// TestLimitTablesGoGuest limits the table of a real Go guest: Go's linker
+// declares one funcref table with no maximum, sized to its functions.
+func TestLimitTablesGoGuest(t *testing.T) {
+	wasm := runtimetest.BuildWasm(t, "runtime/testdata/guests/basic")
+	before, err := wasmbin.Tables(wasm)
+	require.NoError(t, err)
+	require.Len(t, before, 1)
+	require.False(t, before[0].HasMax)
+	out, err := wasmbin.LimitTables(wasm, 1<<20)
+	require.NoError(t, err)
+	after, err := wasmbin.Tables(out)
+	require.NoError(t, err)
+	require.Equal(t, []wasmbin.Table{{before[0].Min, 1 << 20, true}}, after)
+	// Go's linker pads its LEB128s; the new table section is minimal.
+	require.InDelta(t, len(wasm), len(out), 16, "only the table section changes")
+	wasmbin.RequireCompiles(t, wasm, out)
+}
+
+// BenchmarkParse measures the scan alone (sections, tables and every
+// count wazero allocates by), on a real Go guest.
+func BenchmarkParse(b *testing.B) {
+	wasm := runtimetest.BuildWasm(b, "runtime/testdata/guests/basic")
+	b.SetBytes(int64(len(wasm)))
+	for b.Loop() {
+		if _, err := wasmbin.Parse(wasm, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLimitTables measures the scan and the rewrite every launch
+// pays, on a real Go guest.
+func BenchmarkLimitTables(b *testing.B) {
+	wasm := runtimetest.BuildWasm(b, "runtime/testdata/guests/basic")
+	b.SetBytes(int64(len(wasm)))
+	for b.Loop() {
+		if _, err := wasmbin.LimitTables(wasm, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// goGuests returns the folders of every Go guest of the module, relative
+// to its root: the runtime's test guests and the samples (but the SDK).
+func goGuests(t testing.TB) []string {
+	t.Helper()
+	root := runtimetest.ModuleRoot(t)
+	var guests []string
+	for _, parent := range []string{"runtime/testdata/guests", "samples"} {
+		entries, err := os.ReadDir(filepath.Join(root, parent))
+		require.NoError(t, err)
+		for _, e := range entries {
+			dir := parent + "/" + e.Name()
+			if !e.IsDir() || dir == runtimetest.SDKDir {
+				continue
+			}
+			guests = append(guests, dir)
+		}
+	}
+	require.GreaterOrEqual(t, len(guests), 13, "guests found: %v", guests)
+	return guests
+}
+
+// TestGoGuestsPass scans every Go guest we build: each passes, with its
+// counts well within the caps.
+func TestGoGuestsPass(t *testing.T) {
+	const tableCap = 1 << 20 // runtime.DefaultMaxTableElements
+	most := map[string]uint64{}
+	for _, guest := range goGuests(t) {
+		wasm := runtimetest.BuildWasm(t, guest)
+		counts, err := wasmbin.Counts(wasm, tableCap)
+		require.NoError(t, err, guest)
+		_, err = wasmbin.LimitTables(wasm, tableCap)
+		require.NoError(t, err, guest)
+		t.Logf("%s: %d bytes; %v", guest, len(wasm), counts)
+		for k, v := range counts {
+			most[k] = max(most[k], v)
+		}
+	}
+	// Room for a Go program many times larger than ours.
+	for what, limit := range map[string]uint64{
+		"types": wasmbin.MaxTypes, "imports": wasmbin.MaxImports, "functions": wasmbin.MaxFunctions,
+		"body size": wasmbin.MaxFunctionSize, "exports": wasmbin.MaxExports, "globals": wasmbin.MaxGlobals,
+		"tags": wasmbin.MaxTags, "element segments": wasmbin.MaxElementSegments, "element entries": tableCap,
+		"function names": wasmbin.MaxFunctions, "functions with local names": wasmbin.MaxFunctions,
+		"local names": wasmbin.MaxLocalNames, "locals in a function": wasmbin.MaxLocals,
+		"locals in all": wasmbin.MaxModuleLocals, "parameters": wasmbin.MaxParams, "results": wasmbin.MaxResults,
+		// Go's linker merges data segments rather than emit more than
+		// 100 000 (cmd/link/internal/wasm, maxNumSegments), and the build
+		// merges them further: no Go guest comes near the cap.
+		"data segments": wasmbin.MaxDataSegments,
+	} {
+		t.Logf("at most %d %s, limit %d", most[what], what, limit)
+		require.Less(t, most[what]*10, limit, what)
+	}
+}
