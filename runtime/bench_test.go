@@ -186,13 +186,20 @@ func BenchmarkColdLaunchWarmCache(b *testing.B) {
 		wasm []byte
 	}{{"floor", wasm}, {"floor-unmerged", unmergedWasm}} {
 		b.Run(f.name, func(b *testing.B) {
-			for b.Loop() {
+			launch := func() {
 				cache, err := wazero.NewCompilationCacheWithDir(dir)
 				if err != nil {
 					b.Fatal(err)
 				}
 				launchRaw(b, cache, f.wasm)
 				cache.Close(context.Background())
+			}
+			// Warm the floor's own cache entry (our table rewrite makes
+			// the bytes ours compiles differ); b.Loop times from its
+			// first call, so no run times a compile.
+			launch()
+			for b.Loop() {
+				launch()
 			}
 		})
 	}

@@ -251,7 +251,7 @@ func BenchmarkColdLaunchSingleCompile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for b.Loop() {
+		launch := func() {
 			cache, err := wazero.NewCompilationCacheWithDir(dir)
 			if err != nil {
 				b.Fatal(err)
@@ -265,6 +265,10 @@ func BenchmarkColdLaunchSingleCompile(b *testing.B) {
 			}
 			rt.Close(ctx)
 			cache.Close(ctx)
+		}
+		launch() // warms the floor's own cache entry; b.Loop times from its first call
+		for b.Loop() {
+			launch()
 		}
 	})
 }
