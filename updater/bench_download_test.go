@@ -36,7 +36,8 @@ import (
 //     removed.
 //
 // Each iteration installs into a fresh folder (made and removed outside
-// the timer). Run: go test -run '^$' -bench DownloadInstall ./updater/
+// the timer): for minihost a store with the app's folder in place, as for
+// an update (the app's first install made it). Run: go test -run '^$' -bench DownloadInstall ./updater/
 func BenchmarkDownloadInstall(b *testing.B) {
 	ctx := context.Background()
 	kit := updatertest.NewServer(b, updatertest.Config{})
@@ -68,6 +69,12 @@ func BenchmarkDownloadInstall(b *testing.B) {
 			dir := fresh(b)
 			store, err := updater.OpenStore(updater.StoreConfig{Dir: dir})
 			if err != nil {
+				b.Fatal(err)
+			}
+			// An update installs into the app's folder, which its first
+			// install made, as the floor installs into a folder it is
+			// given: neither times making its parent folders.
+			if err := os.MkdirAll(filepath.Dir(store.PackageDir(appID, rel.Version)), 0o755); err != nil {
 				b.Fatal(err)
 			}
 			part := filepath.Join(dir, rel.Version+mpk.Ext+".part")

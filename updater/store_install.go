@@ -72,7 +72,9 @@ func checksumError(pkgFile, got, want string) error {
 }
 
 // install extracts a checked package (extract fills the folder it is
-// given) into PackageDir(appID, version) and records the version as
+// given and makes it durable, files and folders synced, as
+// mpk.Package.Extract does: install does not sync it again) into
+// PackageDir(appID, version) and records the version as
 // installed and verified; installing an installed version is a no-op. It
 // gives up, removing its extraction, when ctx ends before the first write
 // or before the extraction is renamed into place.
@@ -105,9 +107,6 @@ func (s *Store) install(ctx context.Context, appID, version, pkgFile string, ext
 	}
 	if ok, err := afero.DirExists(s.fs, pkgDir); err != nil || !ok {
 		return fmt.Errorf("extract %s: made no folder %s (%v)", pkgFile, pkgDir, err)
-	}
-	if err := fsutil.SyncDir(s.fs, pkgDir); err != nil {
-		return err
 	}
 	list, err := listFiles(s.fs, pkgDir)
 	if err != nil {
