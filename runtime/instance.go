@@ -52,7 +52,7 @@ func (i *Instance) start(ctx context.Context, compiled wazero.CompiledModule, mc
 	cctx, cancel := context.WithTimeout(ctx, i.sb.cfg.CallTimeout)
 	defer cancel()
 	actx := experimental.WithMemoryAllocator(cctx, &cappedAllocator{
-		limit: uint64(i.sb.cfg.MemoryLimitPages) * 65536, refused: &i.memRefused})
+		limit: uint64(i.sb.cfg.MemoryLimitPages) * 65536, refused: &i.memRefused, peak: &i.sb.memPeak})
 	i.done = cctx.Done() // a start function may sleep
 	mod, err := i.sb.rt.InstantiateModule(actx, compiled, mc)
 	i.done = nil

@@ -52,6 +52,9 @@ type Sandbox struct {
 	rt  wazero.Runtime
 	out *outputBudget
 	seq atomic.Uint64
+	// memPeak is the largest linear memory an instance reached: the next
+	// one (a hot swap, a relaunch) starts with that much (cappedAllocator).
+	memPeak atomic.Uint64
 
 	// life ends when Close starts; it stops the guest code that
 	// Instantiate calls in progress run.
