@@ -3,7 +3,6 @@ package hosttest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -134,7 +133,9 @@ func (k *Kit) closeHost(ctx context.Context) error {
 		k.app = nil
 	}
 	if k.h != nil {
-		err = errors.Join(err, k.h.Close(ctx))
+		if herr := k.h.Close(ctx); err == nil {
+			err = herr
+		}
 		k.h = nil
 	}
 	return err
