@@ -58,6 +58,7 @@ type App struct {
 	onSwap  func(version string)
 
 	decision  *Decision // set once by Host.Launch before the app is shared
+	updates   bool      // launched with updates: set once, like decision
 	launchErr error     // the cold start's onLaunch failure, set by start
 
 	ctx    context.Context // cancelled to abort a call in progress on Close
@@ -78,6 +79,8 @@ type App struct {
 	version    string
 	modalSeq   uint32
 	openModals int
+	result     UpdateResult  // the cold start's update outcome, once settled
+	settled    chan struct{} // closed when result is set (settle)
 }
 
 func (h *Host) newApp(ctx context.Context, appID string) (*App, error) {
@@ -89,7 +92,7 @@ func (h *Host) newApp(ctx context.Context, appID string) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: open storage: %w", appID, err)
 	}
-	a := &App{h: h, id: appID, store: st, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a := &App{h: h, id: appID, store: st, wake: make(chan struct{}, 1), done: make(chan struct{}), settled: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.workCtx, a.workCancel = context.WithCancel(h.bgCtx)
 	sb, err := h.engine.NewSandbox(ctx, runtime.SandboxConfig{AppID: appID, API: (*appAPI)(a)})

@@ -378,7 +378,7 @@ func (r *launchRun) open(ctx context.Context, version string, tr updater.Trace) 
 	if err != nil {
 		return err
 	}
-	a.upd.enabled = true
+	a.upd.enabled, a.updates = true, true
 	a.decision = d
 	a.onSwap = func(v string) { r.post(updater.Opened{Version: v, Swap: true}) }
 	reason := r.opts.Reason

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/minihost/minihost/runtime"
@@ -170,12 +171,17 @@ func (a *App) deliverUpdates(ctx context.Context) {
 	if !u.emittedCheck {
 		u.emittedCheck = true
 		a.emit(Event{Event: EventCheckForUpdate, HasUpdate: &has})
+		if !has {
+			a.settle(UpdateResult{})
+		}
 	}
 	if u.outcome != updNone && !u.emittedResult {
 		u.emittedResult = true
 		if u.outcome == updReady {
+			a.settle(UpdateResult{HasUpdate: has, Version: u.ready.ver.v})
 			a.emit(Event{Event: EventUpdateReady})
 		} else {
+			a.settle(UpdateResult{HasUpdate: has, Err: errors.New(u.failure)})
 			a.emit(Event{Event: EventUpdateFailed, Message: u.failure})
 		}
 	}
@@ -201,12 +207,12 @@ func (a *App) deliverUpdates(ctx context.Context) {
 
 // swap replaces the running module with the ready update (applyUpdate):
 // the new instance starts before the old one closes, so a failure keeps
-// the old one running and fires onUpdateFailed instead.
-func (a *App) swap(ctx context.Context) {
+// the old one running, fires onUpdateFailed instead and is returned.
+func (a *App) swap(ctx context.Context) error {
 	a.upd.applyRequested = false
 	next := a.upd.ready
 	if next == nil {
-		return
+		return ErrNoUpdateReady
 	}
 	fsys, closeFS := packageFS(a.h.cfg.Fs, next.ver.dir)
 	inst, err := a.sb.Instantiate(ctx, next.mod, fsys)
@@ -217,7 +223,7 @@ func (a *App) swap(ctx context.Context) {
 		a.upd.outcome, a.upd.sentResult, a.upd.emittedResult = updFailed, false, false
 		a.upd.failure = fmt.Sprintf("instantiate %s: %v", next.ver.v, err)
 		a.deliverUpdates(ctx)
-		return
+		return fmt.Errorf("instantiate %s: %w", next.ver.v, err)
 	}
 	old := a.cur
 	a.cur = running{ver: next.ver, mod: next.mod, inst: inst, fsys: fsys, closeFS: closeFS}
@@ -237,6 +243,7 @@ func (a *App) swap(ctx context.Context) {
 	}
 	a.launch(ctx, abi.ReasonUpdate)
 	a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
+	return nil
 }
 
 // requestRestart asks for the swap from outside a guest callback (the
