@@ -27,7 +27,7 @@ var ErrClosed = errors.New("closed")
 type version struct {
 	v    string
 	dir  string // extracted package folder
-	wasm []byte
+	wasm []byte // the entry module, until it is compiled
 }
 
 // running is the code the dispatcher is running now.
@@ -272,6 +272,7 @@ func (a *App) start(ctx context.Context, ver version, reason string) error {
 		if err != nil {
 			return &startError{stage: "compile", err: fmt.Errorf("launch %s %s: %w", a.id, ver.v, err)}
 		}
+		ver.wasm = nil // compiled: the module's bytes (MBs) are not kept while it runs
 		mount, closeFS := packageFS(a.h.cfg.Fs, ver.dir)
 		a.cur = running{ver: ver, mod: mod, fsys: mount, closeFS: closeFS}
 		a.setVersion(ver.v)

@@ -120,6 +120,7 @@ func (a *App) prepare(ctx context.Context, v string) error {
 		if a.upd.ready != nil {
 			a.upd.ready.mod.Close(ctx)
 		}
+		ver.wasm = nil // compiled: not kept while it waits for applyUpdate
 		a.upd.ready = &prepared{ver: ver, mod: mod}
 		a.setOutcome(ctx, updReady, "")
 		return nil
