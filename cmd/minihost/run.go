@@ -89,15 +89,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	launching, stopLaunch := context.WithCancel(running)
 	defer stopLaunch()
 	var once sync.Once
+	dl := newDownloadProgress(stderr)
 	h, err := host.New(host.Config{
 		Home:    *home,
 		UI:      ui,
 		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Updates: upd,
 		OnEvent: func(ev host.Event) {
-			o.print(ev)
-			if !o.json && ev.Event == host.EventBlocked {
-				progressBar(stderr, ev)
+			// In text, a download's progress goes to the progress
+			// display on stderr only; in JSON every event is a line.
+			if o.json || !dl.show(ev) {
+				o.print(ev)
 			}
 			if stopOn.event != "" && ev.Event == stopOn.event {
 				once.Do(func() {
@@ -119,6 +121,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		h.Close(cctx)
 	}()
 
+	if !o.json {
+		fmt.Fprintf(stdout, "minihost run: starting %s; %s\n", target, quitHint(stopOn))
+	}
 	var app *host.App
 	if upd != nil {
 		app, err = h.Launch(launching, target, host.LaunchOptions{})
@@ -184,6 +189,18 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string
 		return "", nil, err
 	}
 	return out, cleanup, nil
+}
+
+// quitHint says how a run ends: the text output's first line, so that
+// nobody is left guessing how to quit.
+func quitHint(stopOn exitAfter) string {
+	switch {
+	case stopOn.event != "":
+		return fmt.Sprintf("exits after the %s event (--exit-after); press Ctrl-C to quit sooner", stopOn.event)
+	case stopOn.d > 0:
+		return fmt.Sprintf("exits after %v (--exit-after); press Ctrl-C to quit sooner", stopOn.d)
+	}
+	return "press Ctrl-C to quit (or pass --exit-after EVENT|DURATION)"
 }
 
 type exitAfter struct {
