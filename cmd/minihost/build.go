@@ -13,6 +13,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := newFlagSet("build", "DIR [-version V] -o FILE [--json]", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
 	version := fs.String("version", "", "`version` to put in the package's app.json (default: the one in DIR/app.json)")
 	return writePackage(ctx, fs, args, stdout, stderr, func(ctx context.Context, dir, out string) error {
+		compiling(stderr, "build", dir)
 		return mpk.Build(ctx, dir, out, mpk.BuildOptions{Version: *version})
 	})
 }
@@ -35,6 +36,12 @@ func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 		return 1
 	}
 	return reportPackage(fs.Name(), *out, *asJSON, stdout, stderr)
+}
+
+// compiling says on stderr that a Go guest is being compiled: the first
+// build of a module takes a while, and a silent command looks stuck.
+func compiling(stderr io.Writer, cmd, dir string) {
+	fmt.Fprintf(stderr, "minihost %s: compiling %s for wasip1 (go build)...\n", cmd, dir)
 }
 
 // reportPackage prints what the package at path holds: its path, app id and

@@ -10,8 +10,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/samples/wx/abi"
 	"github.com/minihost/minihost/updater/release"
 )
 
@@ -330,5 +332,22 @@ func TestSimulatePrintsProgress(t *testing.T) {
 		return strings.Contains(l, "variant 1 of ") && strings.Contains(l, "100% (3h of 3h simulated)")
 	}) {
 		t.Fatalf("%d progress lines for %d variants, want 10 each:\n%s", len(lines), len(rs), stderr)
+	}
+}
+
+// TestPromptAtEndOfInput shows a modal to a prompt whose input is empty,
+// as run's is under a pipe or in CI: it answers cancel and says why.
+func TestPromptAtEndOfInput(t *testing.T) {
+	var out bytes.Buffer
+	answers := make(chan bool, 1)
+	p := &promptUI{in: strings.NewReader(""), out: &out}
+	p.ShowModal("demo.counter", abi.Modal{Title: "Update", Content: "restart now?", ShowCancel: true}, func(ok bool) { answers <- ok })
+	select {
+	case ok := <-answers:
+		if ok || !strings.Contains(out.String(), "no answer (stdin: EOF): answering Cancel; --yes or --no answers without asking") {
+			t.Fatalf("answer %t, output:\n%s", ok, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the prompt gave no answer within 10s at the end of its input")
 	}
 }

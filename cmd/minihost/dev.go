@@ -64,6 +64,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "minihost dev: stdin is not a terminal: modals are answered confirm (--no answers cancel)")
 		ui = host.AutoAnswer(true)
 	}
+	if *events == "text" {
+		hint := quitHint(stopOn)
+		if stopOn.event == "" && stopOn.d == 0 {
+			hint = fmt.Sprintf("exits %v after the update result (--linger); press Ctrl-C to quit sooner", *linger)
+		}
+		fmt.Fprintf(stdout, "minihost dev: starting %s; %s\n", dir, hint)
+	}
 	if err := dev(ctx, dir, fail, devOptions{ui: ui,
 		out: &runOutput{w: stdout, json: *events == "json"}, linger: *linger, stopOn: stopOn, stderr: stderr,
 	}); err != nil {

@@ -180,6 +180,7 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string
 	out := filepath.Join(tmp, filepath.Base(target)+mpk.Ext)
 	gos, _ := filepath.Glob(filepath.Join(target, "*.go"))
 	if len(gos) > 0 {
+		compiling(stderr, "run", target)
 		err = mpk.Build(ctx, target, out, mpk.BuildOptions{Stderr: stderr})
 	} else {
 		err = mpk.Pack(ctx, target, out)
@@ -325,6 +326,10 @@ func (p *promptUI) ShowModal(app string, m abi.Modal, answer func(bool)) {
 		}
 		fmt.Fprintf(p.out, "%s [y] / %s [n]: ", confirm, cancel)
 		line, err := p.rd.ReadString('\n')
+		if err != nil {
+			// Say why, or a closed stdin (a pipe, CI) cancels unseen.
+			fmt.Fprintf(p.out, "\nno answer (stdin: %v): answering %s; --yes or --no answers without asking\n", err, cancel)
+		}
 		answer(err == nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "y"))
 	}()
 }

@@ -122,6 +122,7 @@ func TestDevConfirmsWithoutTerminal(t *testing.T) {
 	code := run(t.Context(), []string{"dev", "../../samples/counter", "--simulate-update", "success", "--exit-after", host.EventApplyUpdate}, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	require.Contains(t, stderr.String(), "stdin is not a terminal: modals are answered confirm")
+	require.Contains(t, stdout.String(), "minihost dev: starting ../../samples/counter; exits after the applyUpdate event (--exit-after); press Ctrl-C to quit sooner\n")
 	require.Contains(t, stdout.String(), "answered confirm")
 	require.Contains(t, stdout.String(), "applyUpdate")
 }
