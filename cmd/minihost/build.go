@@ -10,9 +10,10 @@ import (
 )
 
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("build", "DIR [-version V] -o FILE", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
+	fs := newFlagSet("build", "DIR [-version V] -o FILE [--json]", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
 	version := fs.String("version", "", "`version` to put in the package's app.json (default: the one in DIR/app.json)")
 	return writePackage(ctx, fs, args, stdout, stderr, func(ctx context.Context, dir, out string) error {
+		compiling(stderr, "build", dir)
 		return mpk.Build(ctx, dir, out, mpk.BuildOptions{Version: *version})
 	})
 }
@@ -22,6 +23,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // it adds -o to fs, takes exactly one DIR, and reports the package written.
 func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer, write func(ctx context.Context, dir, out string) error) int {
 	out := fs.String("o", "", "package `file` to write (required)")
+	asJSON := jsonFlag(fs)
 	dir, code := parseOne(fs, args, stderr, "DIR")
 	if code >= 0 {
 		return code
@@ -33,18 +35,31 @@ func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 		fmt.Fprintf(stderr, "minihost %s: %v\n", fs.Name(), err)
 		return 1
 	}
-	return reportPackage(fs.Name(), *out, stdout, stderr)
+	return reportPackage(fs.Name(), *out, *asJSON, stdout, stderr)
+}
+
+// compiling says on stderr that a Go guest is being compiled: the first
+// build of a module takes a while, and a silent command looks stuck.
+func compiling(stderr io.Writer, cmd, dir string) {
+	fmt.Fprintf(stderr, "minihost %s: compiling %s for wasip1 (go build)...\n", cmd, dir)
 }
 
 // reportPackage prints what the package at path holds: its path, app id and
-// version. It opens the package again, which also proves it valid.
-func reportPackage(cmd, path string, stdout, stderr io.Writer) int {
+// version, as JSON ({"file", "appId", "version"}) with asJSON. It opens
+// the package again, which also proves it valid.
+func reportPackage(cmd, path string, asJSON bool, stdout, stderr io.Writer) int {
 	p, err := mpk.OpenFile(path, mpk.Limits{})
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost %s: %v\n", cmd, err)
 		return 1
 	}
 	defer p.Close()
-	fmt.Fprintf(stdout, "%s: %s %s\n", path, p.Manifest.AppID, p.Manifest.Version)
-	return 0
+	res := struct {
+		File    string `json:"file"`
+		AppID   string `json:"appId"`
+		Version string `json:"version"`
+	}{path, p.Manifest.AppID, p.Manifest.Version}
+	return printResult(stdout, stderr, cmd, asJSON, res, func(w io.Writer) {
+		fmt.Fprintf(w, "%s: %s %s\n", res.File, res.AppID, res.Version)
+	})
 }

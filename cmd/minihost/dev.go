@@ -16,18 +16,21 @@ import (
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
-const devSynopsis = `--simulate-update success|fail [flags] DIR
+const devSynopsis = `--simulate-update success|failure [flags] DIR
 
 Like WeChat DevTools' "simulate update on next compile": builds the mini
 program in DIR as its version V and as V with the patch number raised,
 runs an in-process release server holding both, installs V, then cold
 starts it so the program sees onCheckForUpdate and onUpdateReady (success)
-or onUpdateFailed (fail: the server corrupts the new package) with no real
-server. It runs until the update result plus --linger, or --exit-after.`
+or onUpdateFailed (failure, or fail: the server corrupts the new package)
+with no real server. It runs until the update result plus --linger (a
+modal the program shows then, such as "restart now?", is waited for), or
+--exit-after. Modals are asked on the terminal; when stdin is not a
+terminal they are confirmed, as --yes does, and the output says so.`
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("dev", devSynopsis, "minihost dev --simulate-update success samples/counter", stderr)
-	simulate := fs.String("simulate-update", "success", "success or fail")
+	simulate := fs.String("simulate-update", "success", "success or failure (fail works too)")
 	events := fs.String("events", "text", "event output: text or json")
 	yes := fs.Bool("yes", false, "answer every modal with confirm")
 	no := fs.Bool("no", false, "answer every modal with cancel")
@@ -37,8 +40,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	if *simulate != "success" && *simulate != "fail" {
-		return usageError(fs, stderr, fmt.Sprintf("--simulate-update %q: want success or fail", *simulate))
+	fail, ok := simulateModes[*simulate]
+	if !ok {
+		return usageError(fs, stderr, fmt.Sprintf("--simulate-update %q: want success or failure", *simulate))
 	}
 	if *yes && *no {
 		return usageError(fs, stderr, "--yes and --no exclude each other")
@@ -47,8 +51,28 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
-	if err := dev(ctx, dir, *simulate == "fail", devOptions{
-		out: &runOutput{w: stdout, json: *events == "json"}, yes: *yes, no: *no, linger: *linger, stopOn: stopOn, stderr: stderr,
+	if *events != "text" && *events != "json" {
+		return usageError(fs, stderr, fmt.Sprintf("--events %q: want text or json", *events))
+	}
+	ui := host.UI(&promptUI{in: os.Stdin, out: stderr})
+	switch {
+	case *yes || *no:
+		ui = host.AutoAnswer(*yes)
+	case !isTerminal(os.Stdin):
+		// Reading a modal's answer from a pipe or /dev/null gets EOF,
+		// which would cancel "restart now?" and hide the update.
+		fmt.Fprintln(stderr, "minihost dev: stdin is not a terminal: modals are answered confirm (--no answers cancel)")
+		ui = host.AutoAnswer(true)
+	}
+	if *events == "text" {
+		hint := quitHint(stopOn)
+		if stopOn.event == "" && stopOn.d == 0 {
+			hint = fmt.Sprintf("exits %v after the update result (--linger); press Ctrl-C to quit sooner", *linger)
+		}
+		fmt.Fprintf(stdout, "minihost dev: starting %s; %s\n", dir, hint)
+	}
+	if err := dev(ctx, dir, fail, devOptions{ui: ui,
+		out: &runOutput{w: stdout, json: *events == "json"}, linger: *linger, stopOn: stopOn, stderr: stderr,
 	}); err != nil {
 		fmt.Fprintf(stderr, "minihost dev: %v\n", err)
 		return 1
@@ -56,12 +80,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// simulateModes maps --simulate-update to whether the update fails.
+var simulateModes = map[string]bool{"success": false, "failure": true, "fail": true}
+
 type devOptions struct {
-	out     *runOutput
-	yes, no bool
-	linger  time.Duration
-	stopOn  exitAfter
-	stderr  io.Writer
+	out    *runOutput
+	ui     host.UI
+	linger time.Duration
+	stopOn exitAfter
+	stderr io.Writer
 }
 
 func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
@@ -134,19 +161,19 @@ func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
 		defer c2()
 	}
 	var once sync.Once
-	cfg.UI = &promptUI{in: os.Stdin, out: o.stderr}
-	if o.yes || o.no {
-		cfg.UI = host.AutoAnswer(o.yes)
-	}
+	stop := func() { once.Do(cancel) }
+	ending := lingerTimer{d: o.linger, stop: stop}
+	defer ending.pause()
+	cfg.UI = o.ui
 	cfg.OnEvent = func(ev host.Event) {
 		o.out.print(ev)
 		switch {
 		case o.stopOn.event != "":
 			if ev.Event == o.stopOn.event {
-				once.Do(cancel)
+				stop()
 			}
-		case o.stopOn.d == 0 && (ev.Event == host.EventUpdateReady || ev.Event == host.EventUpdateFailed):
-			time.AfterFunc(o.linger, func() { once.Do(cancel) })
+		case o.stopOn.d == 0:
+			ending.on(ev)
 		}
 	}
 	h, err = host.New(cfg)
@@ -173,4 +200,52 @@ func bumpPatch(v string) (string, error) {
 	}
 	seg := sv.Segments64()
 	return fmt.Sprintf("%d.%d.%d", seg[0], seg[1], seg[2]+1), nil
+}
+
+// lingerTimer ends a dev run --linger after the update result, but not
+// while a modal shown after the result (such as "restart now?") waits for
+// its answer: the linger starts again from the answer, and from
+// applyUpdate, so the new version is seen starting. Goroutine-safe.
+type lingerTimer struct {
+	d    time.Duration
+	stop func()
+
+	mu     sync.Mutex
+	result bool // an update result has come
+	t      *time.Timer
+}
+
+// on takes each event of the run.
+func (l *lingerTimer) on(ev host.Event) {
+	switch ev.Event {
+	case host.EventUpdateReady, host.EventUpdateFailed:
+		l.mu.Lock()
+		l.result = true
+		l.mu.Unlock()
+		l.restart()
+	case host.EventModalResult, host.EventApplyUpdate:
+		l.restart()
+	case host.EventModal:
+		l.pause()
+	}
+}
+
+func (l *lingerTimer) restart() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.result {
+		return
+	}
+	if l.t != nil {
+		l.t.Stop()
+	}
+	l.t = time.AfterFunc(l.d, l.stop)
+}
+
+func (l *lingerTimer) pause() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.t != nil {
+		l.t.Stop()
+	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/minihost/minihost/updater/release"
 )
 
-const exportSynopsis = `--data DIR --to OUT --key KEYFILE [--expires DURATION] [--app ID]...
+const exportSynopsis = `--data DIR --to OUT --key KEYFILE [--expires DURATION] [--app ID]... [--json]
 
 Writes the public part of a release server's data folder to OUT: each app's
 release document, signed with KEYFILE and valid for DURATION, and its
@@ -25,6 +25,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	to := fs.String("to", "", "output folder (created if missing)")
 	keyFile := fs.String("key", "", "the release server's private key file, written by minihost keygen (not its .pub)")
 	expires := fs.Duration("expires", release.DefaultExportLifetime, "validity of the exported release documents")
+	asJSON := jsonFlag(fs)
 	var apps appList
 	fs.Var(&apps, "app", "export only this app (repeatable; default all)")
 	if code := parseFlags(fs, args); code >= 0 {
@@ -49,9 +50,24 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "minihost export: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "exported %d apps (%s), %d packages (%d copied) to %s\ndocuments expire at %s: re-export before then\n",
-		len(res.Apps), strings.Join(res.Apps, ", "), res.Packages, res.Copied, *to, res.ExpiresAt.Format(time.RFC3339))
-	return 0
+	out := exportJSON{Apps: res.Apps, Packages: res.Packages, Copied: res.Copied, To: *to, ExpiresAt: res.ExpiresAt}
+	if out.Apps == nil {
+		out.Apps = []string{}
+	}
+	return printResult(stdout, stderr, "export", *asJSON, out, func(w io.Writer) {
+		fmt.Fprintf(w, "exported %d apps (%s), %d packages (%d copied) to %s\ndocuments expire at %s: re-export before then\n",
+			len(out.Apps), strings.Join(out.Apps, ", "), out.Packages, out.Copied, out.To, out.ExpiresAt.Format(time.RFC3339))
+	})
+}
+
+// exportJSON is what "export --json" prints; a script re-exports before
+// expiresAt.
+type exportJSON struct {
+	Apps      []string  `json:"apps"`
+	Packages  int       `json:"packages"`
+	Copied    int       `json:"copied"`
+	To        string    `json:"to"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // appList is a repeatable --app flag.

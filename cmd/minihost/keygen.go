@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/afero"
 )
 
-const keygenSynopsis = `-o KEYFILE | --convert KEYFILE
+const keygenSynopsis = `-o KEYFILE | --convert KEYFILE [--json]
 
 Makes an ed25519 key pair for a release server. KEYFILE holds the private
 key as PEM ("-----BEGIN PRIVATE KEY-----", PKCS #8), mode 0600: keep it
@@ -35,6 +35,7 @@ func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("keygen", keygenSynopsis, "minihost keygen -o release.key\n  minihost keygen --convert release.key", stderr)
 	out := fs.String("o", "", "private key file to write (the public key goes to FILE.pub)")
 	convert := fs.String("convert", "", "old-format (bare base64) private key file to rewrite as PEM")
+	asJSON := jsonFlag(fs)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -45,7 +46,7 @@ func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case *out != "" && *convert != "":
 		return usageError(fs, stderr, "-o and --convert exclude each other")
 	case *convert != "":
-		return convertKey(*convert, stdout, stderr)
+		return convertKey(*convert, *asJSON, stdout, stderr)
 	case *out == "":
 		return usageError(fs, stderr, "-o KEYFILE (or --convert KEYFILE) is required")
 	}
@@ -54,31 +55,50 @@ func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "minihost keygen: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "wrote private key %s (keep it secret) and public key %s.pub (key id %s)\npublic key: %s\n",
-		*out, *out, updater.KeyID(pub), updater.EncodePublicKey(pub))
-	return 0
+	res := newKeygenJSON(*out, pub)
+	return printResult(stdout, stderr, "keygen", *asJSON, res, func(w io.Writer) {
+		fmt.Fprintf(w, "wrote private key %s (keep it secret) and public key %s (key id %s)\npublic key: %s\n",
+			res.PrivateKeyFile, res.PublicKeyFile, res.KeyID, res.PublicKey)
+	})
+}
+
+// keygenJSON is what "keygen --json" prints; Converted and WrotePublic
+// only with --convert.
+type keygenJSON struct {
+	PrivateKeyFile string `json:"privateKeyFile"`
+	PublicKeyFile  string `json:"publicKeyFile"`
+	KeyID          string `json:"keyId"`
+	PublicKey      string `json:"publicKey"` // the text KEYFILE.pub holds, what --pubkey takes
+	Converted      *bool  `json:"converted,omitempty"`
+	WrotePublic    *bool  `json:"wrotePublic,omitempty"`
+}
+
+func newKeygenJSON(path string, pub ed25519.PublicKey) keygenJSON {
+	return keygenJSON{PrivateKeyFile: path, PublicKeyFile: path + ".pub", KeyID: updater.KeyID(pub), PublicKey: updater.EncodePublicKey(pub)}
 }
 
 // convertKey runs "keygen --convert path".
-func convertKey(path string, stdout, stderr io.Writer) int {
+func convertKey(path string, asJSON bool, stdout, stderr io.Writer) int {
 	res, err := release.ConvertKeyFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost keygen: %v\n", err)
 		return 1
 	}
-	id, text := updater.KeyID(res.Public), updater.EncodePublicKey(res.Public)
-	if !res.Converted {
-		fmt.Fprintf(stdout, "%s is already a PEM private key (key id %s); nothing to convert\npublic key: %s\n", path, id, text)
-		return 0
-	}
-	pubNote := "matches " + path + ".pub"
-	if res.WrotePublic {
-		pubNote = "wrote " + path + ".pub"
-	}
-	fmt.Fprintf(stdout, "converted %s to a PEM private key (key id %s; %s)\npublic key: %s\n"+
-		"check that this is the public key your clients have; if the old file's text was ever shared, it is no secret: make a new key with minihost keygen -o\n",
-		path, id, pubNote, text)
-	return 0
+	out := newKeygenJSON(path, res.Public)
+	out.Converted, out.WrotePublic = &res.Converted, &res.WrotePublic
+	return printResult(stdout, stderr, "keygen", asJSON, out, func(w io.Writer) {
+		if !res.Converted {
+			fmt.Fprintf(w, "%s is already a PEM private key (key id %s); nothing to convert\npublic key: %s\n", path, out.KeyID, out.PublicKey)
+			return
+		}
+		pubNote := "matches " + out.PublicKeyFile
+		if res.WrotePublic {
+			pubNote = "wrote " + out.PublicKeyFile
+		}
+		fmt.Fprintf(w, "converted %s to a PEM private key (key id %s; %s)\npublic key: %s\n"+
+			"check that this is the public key your clients have; if the old file's text was ever shared, it is no secret: make a new key with minihost keygen -o\n",
+			path, out.KeyID, pubNote, out.PublicKey)
+	})
 }
 
 // writeKeyPair makes a key pair and writes path (0600) and path.pub,

@@ -61,10 +61,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run(ctx, []string{"-h"}, stdout, stderr)
+		switch {
+		case len(args) > 2:
+			fmt.Fprintln(stderr, "minihost help: want at most one COMMAND")
+			usage(stderr)
+			return 2
+		case len(args) == 2:
+			c, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(stderr, "minihost help: unknown command %q\n", args[1])
+				usage(stderr)
+				return 2
 			}
+			return c.run(ctx, []string{"-h"}, stdout, stderr)
 		}
 		usage(stdout)
 		return 0

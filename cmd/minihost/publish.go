@@ -14,7 +14,7 @@ import (
 	"github.com/minihost/minihost/updater/release"
 )
 
-const publishSynopsis = `--server URL [--token T] [--rollout PERCENT] FILE.mpk
+const publishSynopsis = `--server URL [--token T] [--rollout PERCENT] [--json] FILE.mpk
 
 Validates FILE.mpk locally, then uploads it to the release server as the
 app's latest version (app id and version come from its app.json). With
@@ -25,6 +25,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := newFlagSet("publish", publishSynopsis, "MINIHOST_TOKEN=s3cret minihost publish --server http://127.0.0.1:8700 counter-1.1.0.mpk", stderr)
 	server, token := adminFlags(fs)
 	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the new version")
+	asJSON := jsonFlag(fs)
 	file, code := parseOne(fs, args, stderr, "FILE.mpk")
 	if code >= 0 {
 		return code
@@ -68,9 +69,22 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "minihost publish: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "published %s %s (%d bytes, sha256 %s, rollout %d%%)\n  %s/%s\n",
-		m.AppID, rel.Version, rel.Size, rel.SHA256, *rollout, strings.TrimRight(*server, "/"), rel.Path)
-	return 0
+	res := publishJSON{AppID: m.AppID, Version: rel.Version, Size: rel.Size, SHA256: rel.SHA256,
+		Rollout: *rollout, URL: strings.TrimRight(*server, "/") + "/" + strings.TrimLeft(rel.Path, "/")}
+	return printResult(stdout, stderr, "publish", *asJSON, res, func(w io.Writer) {
+		fmt.Fprintf(w, "published %s %s (%d bytes, sha256 %s, rollout %d%%)\n  %s\n",
+			res.AppID, res.Version, res.Size, res.SHA256, res.Rollout, res.URL)
+	})
+}
+
+// publishJSON is what "publish --json" prints.
+type publishJSON struct {
+	AppID   string `json:"appId"`
+	Version string `json:"version"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	Rollout int    `json:"rollout"`
+	URL     string `json:"url"` // the package's URL
 }
 
 // validatePackage checks the package in r (size bytes, read from path)

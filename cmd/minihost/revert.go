@@ -6,7 +6,7 @@ import (
 	"io"
 )
 
-const revertSynopsis = `--server URL APPID --to VERSION
+const revertSynopsis = `--server URL APPID --to VERSION [--json]
 
 Makes an earlier version the app's latest again, fully released. VERSION
 must be one of the last 5 versions before the latest that are not revoked
@@ -17,6 +17,7 @@ func runRevert(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("revert", revertSynopsis, "minihost revert demo.counter --to 1.1.0", stderr)
 	server, token := adminFlags(fs)
 	to := fs.String("to", "", "version to go back to")
+	asJSON := jsonFlag(fs)
 	appID, code := parseOne(fs, args, stderr, "APPID")
 	if code >= 0 {
 		return code
@@ -34,6 +35,5 @@ func runRevert(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "minihost revert: %v\n", err)
 		return 1
 	}
-	printStatus(stdout, st)
-	return 0
+	return printResult(stdout, stderr, "revert", *asJSON, st, func(w io.Writer) { printStatus(w, st) })
 }

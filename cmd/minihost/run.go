@@ -89,15 +89,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	launching, stopLaunch := context.WithCancel(running)
 	defer stopLaunch()
 	var once sync.Once
+	dl := newDownloadProgress(stderr)
 	h, err := host.New(host.Config{
 		Home:    *home,
 		UI:      ui,
 		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Updates: upd,
 		OnEvent: func(ev host.Event) {
-			o.print(ev)
-			if !o.json && ev.Event == host.EventBlocked {
-				progressBar(stderr, ev)
+			// In text, a download's progress goes to the progress
+			// display on stderr only; in JSON every event is a line.
+			if o.json || !dl.show(ev) {
+				o.print(ev)
 			}
 			if stopOn.event != "" && ev.Event == stopOn.event {
 				once.Do(func() {
@@ -119,6 +121,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		h.Close(cctx)
 	}()
 
+	if !o.json {
+		fmt.Fprintf(stdout, "minihost run: starting %s; %s\n", target, quitHint(stopOn))
+	}
 	var app *host.App
 	if upd != nil {
 		app, err = h.Launch(launching, target, host.LaunchOptions{})
@@ -175,6 +180,7 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string
 	out := filepath.Join(tmp, filepath.Base(target)+mpk.Ext)
 	gos, _ := filepath.Glob(filepath.Join(target, "*.go"))
 	if len(gos) > 0 {
+		compiling(stderr, "run", target)
 		err = mpk.Build(ctx, target, out, mpk.BuildOptions{Stderr: stderr})
 	} else {
 		err = mpk.Pack(ctx, target, out)
@@ -184,6 +190,18 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string
 		return "", nil, err
 	}
 	return out, cleanup, nil
+}
+
+// quitHint says how a run ends: the text output's first line, so that
+// nobody is left guessing how to quit.
+func quitHint(stopOn exitAfter) string {
+	switch {
+	case stopOn.event != "":
+		return fmt.Sprintf("exits after the %s event (--exit-after); press Ctrl-C to quit sooner", stopOn.event)
+	case stopOn.d > 0:
+		return fmt.Sprintf("exits after %v (--exit-after); press Ctrl-C to quit sooner", stopOn.d)
+	}
+	return "press Ctrl-C to quit (or pass --exit-after EVENT|DURATION)"
 }
 
 type exitAfter struct {
@@ -308,6 +326,10 @@ func (p *promptUI) ShowModal(app string, m abi.Modal, answer func(bool)) {
 		}
 		fmt.Fprintf(p.out, "%s [y] / %s [n]: ", confirm, cancel)
 		line, err := p.rd.ReadString('\n')
+		if err != nil {
+			// Say why, or a closed stdin (a pipe, CI) cancels unseen.
+			fmt.Fprintf(p.out, "\nno answer (stdin: %v): answering %s; --yes or --no answers without asking\n", err, cancel)
+		}
 		answer(err == nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "y"))
 	}()
 }

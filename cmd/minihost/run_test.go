@@ -66,12 +66,7 @@ func TestSamples(t *testing.T) {
 }
 
 func TestRunUsage(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		code int
-		want string
-	}{
+	testExits(t, []exitCase{
 		{"no target", []string{"run"}, 2, "missing TARGET"},
 		{"bad events", []string{"run", "--events", "xml", "x"}, 2, "--events"},
 		{"yes and no", []string{"run", "--yes", "--no", "x"}, 2, "exclude"},
@@ -80,23 +75,7 @@ func TestRunUsage(t *testing.T) {
 		{"flags after the target", []string{"run", "/no/such/dir", "--exit-after", "bogus"}, 2, `--exit-after "bogus"`},
 		{"missing target", []string{"run", "--home", "HOME", "/no/such/dir"}, 1, "no such file"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := tt.args
-			for i, a := range args {
-				if a == "HOME" {
-					args[i] = t.TempDir()
-				}
-			}
-			var stdout, stderr bytes.Buffer
-			require.Equal(t, tt.code, run(t.Context(), args, &stdout, &stderr))
-			require.Contains(t, stderr.String(), tt.want)
-			if tt.code == 2 {
-				require.Contains(t, stderr.String(), "usage:")
-			}
-		})
-	}
+	})
 }
 
 // TestGuestTextCannotForgeHostLines: a guest's log line or modal text

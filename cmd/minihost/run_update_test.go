@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,24 +71,13 @@ func TestRunDecisionGolden(t *testing.T) {
 }
 
 func TestRunUpdateUsage(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"server without pubkey", []string{"run", "--server", "http://127.0.0.1:1", "demo.counter"}, "--server needs --pubkey"},
-		{"pubkey without server", []string{"run", "--pubkey", "x", "demo.counter"}, "need --server"},
-		{"bad pubkey", []string{"run", "--server", "http://127.0.0.1:1", "--pubkey", "not-a-key", "demo.counter"}, "--pubkey"},
-		{"bad now", []string{"run", "--server", "http://127.0.0.1:1", "--pubkey", updater.EncodePublicKey(make([]byte, 32)), "--now", "tomorrow", "demo.counter"}, "RFC 3339"},
-		{"check without server", []string{"check"}, "needs --server"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			require.Equal(t, 2, run(t.Context(), tt.args, &stdout, &stderr))
-			require.Contains(t, stderr.String(), tt.want)
-		})
-	}
+	testExits(t, []exitCase{
+		{"server without pubkey", []string{"run", "--server", "http://127.0.0.1:1", "demo.counter"}, 2, "--server needs --pubkey"},
+		{"pubkey without server", []string{"run", "--pubkey", "x", "demo.counter"}, 2, "need --server"},
+		{"bad pubkey", []string{"run", "--server", "http://127.0.0.1:1", "--pubkey", "not-a-key", "demo.counter"}, 2, "--pubkey"},
+		{"bad now", []string{"run", "--server", "http://127.0.0.1:1", "--pubkey", updater.EncodePublicKey(make([]byte, 32)), "--now", "tomorrow", "demo.counter"}, 2, "RFC 3339"},
+		{"check without server", []string{"check"}, 2, "needs --server"},
+	})
 }
 
 // TestDevSimulateUpdate runs `minihost dev` as an author would.
@@ -96,7 +86,8 @@ func TestDevSimulateUpdate(t *testing.T) {
 		mode, want string
 	}{
 		{"success", host.EventUpdateReady},
-		{"fail", host.EventUpdateFailed},
+		{"failure", host.EventUpdateFailed},
+		{"fail", host.EventUpdateFailed}, // the older name
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -111,6 +102,49 @@ func TestDevSimulateUpdate(t *testing.T) {
 			}
 			require.Contains(t, seen, host.EventCheckForUpdate)
 			require.Contains(t, seen, tt.want)
+		})
+	}
+}
+
+// TestDevConfirmsWithoutTerminal runs `minihost dev` with stdin a file,
+// as in CI or an editor's task runner: the sample's "restart now?" modal
+// is confirmed, not cancelled by the end of input, the output says so, and
+// applyUpdate runs the new version.
+func TestDevConfirmsWithoutTerminal(t *testing.T) {
+	in, err := os.Create(filepath.Join(t.TempDir(), "stdin")) // empty
+	require.NoError(t, err)
+	defer in.Close()
+	saved := os.Stdin
+	os.Stdin = in
+	t.Cleanup(func() { os.Stdin = saved })
+
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"dev", "../../samples/counter", "--simulate-update", "success", "--exit-after", host.EventApplyUpdate}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	require.Contains(t, stderr.String(), "stdin is not a terminal: modals are answered confirm")
+	require.Contains(t, stdout.String(), "minihost dev: starting ../../samples/counter; exits after the applyUpdate event (--exit-after); press Ctrl-C to quit sooner\n")
+	require.Contains(t, stdout.String(), "answered confirm")
+	require.Contains(t, stdout.String(), "applyUpdate")
+}
+
+// TestRunSaysHowToQuit checks the first line of run's text output, for
+// each way a run ends.
+func TestRunSaysHowToQuit(t *testing.T) {
+	code, stdout, stderr := relRunBounded(t, "run", "../../samples/hello", "--exit-after", "show")
+	require.Equal(t, 0, code, stderr)
+	first, _, _ := strings.Cut(stdout, "\n")
+	require.Equal(t, "minihost run: starting ../../samples/hello; exits after the show event (--exit-after); press Ctrl-C to quit sooner", first)
+	tests := []struct {
+		name   string
+		stopOn exitAfter
+		want   string
+	}{
+		{"no --exit-after", exitAfter{}, "press Ctrl-C to quit (or pass --exit-after EVENT|DURATION)"},
+		{"duration", exitAfter{d: 30 * time.Second}, "exits after 30s (--exit-after); press Ctrl-C to quit sooner"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, quitHint(tt.stopOn))
 		})
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/minihost/minihost/updater/release"
 )
 
-const settingsSynopsis = `--server URL APPID [--min-version V] [--prefer-local V] [--rollout PERCENT]
+const settingsSynopsis = `--server URL APPID [--min-version V] [--prefer-local V] [--rollout PERCENT] [--json]
 
 Changes an app's release settings; only the flags given change. An empty
 value ("") clears --min-version or --prefer-local. Neither may exceed the
@@ -22,6 +22,7 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	minV := fs.String("min-version", "", `minimum available version ("" clears)`)
 	prefer := fs.String("prefer-local", "", `preference-for-local version ("" clears)`)
 	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the latest version")
+	asJSON := jsonFlag(fs)
 	appID, code := parseOne(fs, args, stderr, "APPID")
 	if code >= 0 {
 		return code
@@ -50,6 +51,5 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "minihost settings: %v\n", err)
 		return 1
 	}
-	printStatus(stdout, st)
-	return 0
+	return printResult(stdout, stderr, "settings", *asJSON, st, func(w io.Writer) { printStatus(w, st) })
 }

@@ -80,9 +80,28 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return usageError(fs, stderr, err.Error())
 	}
 
+	// Progress goes to stderr, one line per tenth off a terminal, so
+	// that --json output stays clean and a long sweep is not silent.
+	variants := simulate.DefaultVariants()
+	runs, prog := 1, newProgress(stderr)
+	if *sweep {
+		runs = len(variants)
+	}
+	run := 0
+	cfg.Progress = func(done time.Duration) {
+		if done == cfg.Duration/10 {
+			run++
+			label := "minihost simulate: "
+			if runs > 1 {
+				label += fmt.Sprintf("variant %d of %d: ", run, runs)
+			}
+			prog.reset(label)
+		}
+		prog.update(int64(done), int64(cfg.Duration), fmt.Sprintf("(%s of %s simulated)", simDur(done), simDur(cfg.Duration)))
+	}
 	var results []simulate.Result
 	if *sweep {
-		rs, err := simulate.Sweep(ctx, cfg, simulate.DefaultVariants())
+		rs, err := simulate.Sweep(ctx, cfg, variants)
 		if err != nil {
 			fmt.Fprintf(stderr, "minihost simulate: %v\n", err)
 			return 1

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 	"time"
@@ -106,19 +105,6 @@ var _ updater.Clock = offsetClock{}
 func (c offsetClock) Now() time.Time { return time.Now().Add(c.offset) }
 func (c offsetClock) NewTimer(d time.Duration) updater.Timer {
 	return updater.SystemClock{}.NewTimer(d)
-}
-
-// progressBar draws a blocked launch's download progress on a terminal.
-func progressBar(w io.Writer, ev host.Event) {
-	if ev.Total <= 0 {
-		return
-	}
-	const width = 30
-	n := int(ev.Bytes * width / ev.Total)
-	fmt.Fprintf(w, "\r[%s%s] %3d%% %s", strings.Repeat("#", n), strings.Repeat(" ", width-n), ev.Bytes*100/ev.Total, ev.Message)
-	if ev.Bytes == ev.Total {
-		fmt.Fprintln(w)
-	}
 }
 
 // formatDecision renders a decision trace on one line.

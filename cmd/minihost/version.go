@@ -11,13 +11,20 @@ import (
 )
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("version", "", "minihost version", stderr)
+	fs := newFlagSet("version", "[--json]", "minihost version", stderr)
+	asJSON := jsonFlag(fs)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() != 0 {
 		return usageError(fs, stderr, "takes no arguments")
 	}
-	fmt.Fprintf(stdout, "minihost %s (guest ABI %d, %s)\n", host.Version, abi.Version, goruntime.Version())
-	return 0
+	res := struct {
+		Version string `json:"version"`
+		ABI     int    `json:"abi"` // the guest ABI version
+		Go      string `json:"go"`
+	}{host.Version, int(abi.Version), goruntime.Version()}
+	return printResult(stdout, stderr, "version", *asJSON, res, func(w io.Writer) {
+		fmt.Fprintf(w, "minihost %s (guest ABI %d, %s)\n", res.Version, res.ABI, res.Go)
+	})
 }

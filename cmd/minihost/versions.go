@@ -19,7 +19,7 @@ server's answer as JSON for scripts.`
 func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("versions", versionsSynopsis, "minihost versions demo.counter", stderr)
 	server, token := adminFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := jsonFlag(fs)
 	appID, code := parseOne(fs, args, stderr, "APPID")
 	if code >= 0 {
 		return code
@@ -34,15 +34,7 @@ func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "minihost versions: %v\n", err)
 		return 1
 	}
-	if *asJSON {
-		if err := printJSON(stdout, st); err != nil {
-			fmt.Fprintf(stderr, "minihost versions: %v\n", err)
-			return 1
-		}
-		return 0
-	}
-	printStatus(stdout, st)
-	return 0
+	return printResult(stdout, stderr, "versions", *asJSON, st, func(w io.Writer) { printStatus(w, st) })
 }
 
 // printStatus prints an app's release state as a table.

@@ -89,6 +89,11 @@ type Config struct {
 	// events come in time order, different clients' events interleave.
 	// Setting it slows the run down.
 	Observe func(Event) `json:"-"`
+	// Progress, when set, is called each time the simulated clock passes
+	// a tenth of Duration, with the time reached (Duration last), so a
+	// long run can show how far it is. The first worker calls it from its
+	// goroutine (the others keep about its pace); calls come in order.
+	Progress func(done time.Duration) `json:"-"`
 }
 
 // Release is the model of the release server: before t0 its release

@@ -87,8 +87,12 @@ type shard struct {
 	r       *rand.Rand
 	float   func() float64 // s.r.Float64, the Launches' jitter
 	observe func(Event)
-	feeds   []feed // events a Launch gets at once (see carry)
-	lr      runner // the runner of the Launch being handled (see runner)
+	// progress is Config.Progress on the first shard, nil on the others;
+	// tenths counts its calls.
+	progress func(time.Duration)
+	tenths   int
+	feeds    []feed // events a Launch gets at once (see carry)
+	lr       runner // the runner of the Launch being handled (see runner)
 
 	now     counts
 	samples []counts
@@ -317,6 +321,10 @@ func (s *shard) sampleUpTo(t time.Duration) {
 	for s.next < len(s.samples) && time.Duration(s.next)*s.cfg.Step < t {
 		s.samples[s.next] = s.now
 		s.next++
+	}
+	for s.progress != nil && s.tenths < 10 && time.Duration(s.tenths+1)*s.cfg.Duration/10 < t {
+		s.tenths++
+		s.progress(time.Duration(s.tenths) * s.cfg.Duration / 10)
 	}
 }
 

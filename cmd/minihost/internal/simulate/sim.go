@@ -43,6 +43,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	errs := make([]error, workers)
 	for w := range workers {
 		shards[w] = newShard(m, w, workers, observe)
+		if w == 0 {
+			shards[w].progress = cfg.Progress
+		}
 		wg.Go(func() { errs[w] = shards[w].run(ctx) })
 	}
 	wg.Wait()
@@ -165,7 +168,7 @@ const DailyWindow = 24 * time.Hour
 // merge sums the shards into a Result.
 func merge(cfg Config, m *model, shards []*shard) *Result {
 	r := &Result{Config: cfg, RequestsPerHour: make([]HourStats, m.hours), Curve: make([]Point, m.samples)}
-	r.Config.Observe = nil
+	r.Config.Observe, r.Config.Progress = nil, nil
 	for k := range r.Curve {
 		var sum counts
 		for _, s := range shards {
