@@ -50,8 +50,9 @@ func Root() string {
 const refDir = ".lru"
 
 // Index bounds the wazero file cache in one folder. It is safe for
-// concurrent use; several processes may share the folder (each bounds it,
-// and sees the others' uses through the files' times).
+// concurrent use; several Indexes and processes may share the folder
+// (each bounds it; they see each other's uses through the files' times,
+// and the pins of every Index in the process).
 type Index struct {
 	dir string
 	max int64
@@ -61,9 +62,8 @@ type Index struct {
 	// recency, never a compile; nil drops them. Set before the first call.
 	OnError func(error)
 
-	mu     sync.Mutex       // guards pins; serialises Evict
-	pins   map[[32]byte]int // module hashes a live Module uses
-	learn  sync.Mutex       // one compile at a time learns its file
+	mu     sync.Mutex // serialises Evict
+	learn  sync.Mutex // one compile at a time learns its file
 	refsMu sync.Mutex
 	refs   map[[32]byte]string // learned or read by this process: key -> entry
 }
@@ -72,7 +72,23 @@ type Index struct {
 // wazero.NewCompilationCacheWithDir), keeping its entries' total size at
 // most max bytes.
 func New(dir string, max int64) *Index {
-	return &Index{dir: dir, max: max, Now: time.Now, pins: map[[32]byte]int{}, refs: map[[32]byte]string{}}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // pins are keyed by the folder
+	}
+	return &Index{dir: dir, max: max, Now: time.Now, refs: map[[32]byte]string{}}
+}
+
+// pins counts, per cache folder and module hash, the live Modules of the
+// process using the entry. It is process-wide, like runtime's compile
+// locks, so that two Engines on one folder do not evict each other's.
+var pins = struct {
+	sync.Mutex
+	m map[pinKey]int
+}{m: map[pinKey]int{}}
+
+type pinKey struct {
+	dir string
+	key [32]byte
 }
 
 // Pin marks the module with hash key as in use by a live Runtime, so that
@@ -81,9 +97,9 @@ func (x *Index) Pin(key [32]byte) {
 	if x == nil {
 		return
 	}
-	x.mu.Lock()
-	x.pins[key]++
-	x.mu.Unlock()
+	pins.Lock()
+	pins.m[pinKey{x.dir, key}]++
+	pins.Unlock()
 }
 
 // Unpin undoes one Pin of key.
@@ -91,11 +107,12 @@ func (x *Index) Unpin(key [32]byte) {
 	if x == nil {
 		return
 	}
-	x.mu.Lock()
-	if x.pins[key]--; x.pins[key] <= 0 {
-		delete(x.pins, key)
+	k := pinKey{x.dir, key}
+	pins.Lock()
+	if pins.m[k]--; pins.m[k] <= 0 {
+		delete(pins.m, k)
 	}
-	x.mu.Unlock()
+	pins.Unlock()
 }
 
 // Use runs compile, which compiles the module whose bytes hash to key
@@ -163,8 +180,16 @@ func (x *Index) Evict() (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	var keys [][32]byte
+	pins.Lock()
+	for k := range pins.m {
+		if k.dir == x.dir {
+			keys = append(keys, k.key)
+		}
+	}
+	pins.Unlock()
 	pinned := map[string]bool{}
-	for key := range x.pins {
+	for _, key := range keys {
 		if entry, ok := x.ref(key); ok {
 			pinned[entry] = true
 		}
