@@ -112,9 +112,9 @@ func defaultAppID(dir string) string {
 	return string(b)
 }
 
-// scaffold writes the mini program's files into dir and returns their
-// slash paths, sorted. It stages them in a hidden sibling folder and
-// renames that onto dir, so a failure leaves no half-written program.
+// scaffold writes the mini program's files into dir, made with its
+// parents when missing, and returns their slash paths, sorted. A failure
+// leaves no half-written program.
 func scaffold(id, dir string) ([]string, error) {
 	manifest := fmt.Sprintf("{\n  \"appId\": %q,\n  \"version\": \"1.0.0\",\n  \"abi\": 1,\n  \"entry\": \"app.wasm\"\n}\n", id)
 	if _, err := mpk.ParseManifest([]byte(manifest)); err != nil {
@@ -142,36 +142,43 @@ replace github.com/minihost/minihost => ./%s
 	for p, data := range wx.Sources() {
 		files[path.Join(newSDKDir, "samples/wx", p)] = data
 	}
-	stage, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), ".minihost-new-*")
-	if err != nil {
+	// On failure, take away what this call made, so that a retry finds
+	// the folder as it was: new, or empty.
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, os.ErrNotExist)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	defer os.RemoveAll(stage) // a no-op once renamed
 	names := make([]string, 0, len(files))
-	for p, data := range files {
+	for p := range files {
 		names = append(names, p)
-		full := filepath.Join(stage, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return nil, fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := writeScaffold(dir, files); err != nil {
+		if created {
+			os.RemoveAll(dir)
+		} else {
+			for _, top := range []string{"main.go", "app.json", "go.mod", newSDKDir} {
+				os.RemoveAll(filepath.Join(dir, top))
+			}
 		}
-		if err := os.WriteFile(full, data, 0o644); err != nil {
-			return nil, fmt.Errorf("write %s: %w", p, err)
-		}
-	}
-	// MkdirTemp made the stage 0700; the program's folder is an ordinary one.
-	if err := os.Chmod(stage, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	// An empty dir, which checkEmptyTarget allowed, goes first: not every
-	// system renames onto an empty folder.
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	if err := os.Rename(stage, dir); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
+		return nil, err
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// writeScaffold writes files (slash paths relative to dir) under dir.
+func writeScaffold(dir string, files map[string][]byte) error {
+	for p, data := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		if err := os.WriteFile(full, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // checkEmptyTarget refuses a dir that exists and is not an empty folder.

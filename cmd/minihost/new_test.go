@@ -55,6 +55,8 @@ func TestNewUsage(t *testing.T) {
 		{"bad id", []string{"new", filepath.Join(t.TempDir(), "x"), "--id", "Bad!"}, 2, "bad --id"},
 		{"folder not empty", []string{"new", full}, 1, "not empty"},
 		{"empty folder, flags after", []string{"new", empty, "--id", "demo.empty"}, 0, ""},
+		{"missing parents are made", []string{"new", filepath.Join(t.TempDir(), "a", "b")}, 0, ""},
+		{"a file", []string{"new", filepath.Join(full, "keep.txt")}, 1, "check "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
