@@ -56,7 +56,7 @@ type Config struct {
 	CacheDir string
 	// CacheMaxBytes bounds the size of CacheDir's entries: the least
 	// recently used ones are removed, at NewEngine and after a compile
-	// adds one, except those of Modules still open in this Engine.
+	// adds one, except those of Modules still open in the process.
 	// Zero means DefaultCacheMaxBytes.
 	CacheMaxBytes int64
 	// MemoryCache forces an in-memory compilation cache.
