@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/minihost/minihost/runtime/internal/compilecache"
 )
 
 // Defaults for Config.
@@ -40,16 +42,23 @@ const (
 	// all: 8 MiB of host memory per instance at wazero's 8 bytes per
 	// element, about 160 times the table of our largest test guest.
 	DefaultMaxTableElements = 1 << 20
+	// DefaultCacheMaxBytes bounds the compilation cache folder's entries:
+	// 1 GiB, about 70 compiled guests of our size (15 MB each).
+	DefaultCacheMaxBytes = 1 << 30
 )
 
 // Config configures an Engine. Zero fields take the defaults above.
 type Config struct {
 	// CacheDir holds the compilation cache shared by every app. Empty
-	// means minihost/wazero under the user cache folder (or the temp
-	// folder); Engine.CacheDir reports the one in use. When it cannot be
-	// written, the Engine falls back to an in-memory cache and says so in
-	// the log.
+	// means "wazero" under CacheRoot(); Engine.CacheDir reports the one in
+	// use. When it cannot be written, the Engine falls back to an
+	// in-memory cache and says so in the log.
 	CacheDir string
+	// CacheMaxBytes bounds the size of CacheDir's entries: the least
+	// recently used ones are removed, at NewEngine and after a compile
+	// adds one, except those of Modules still open in the process.
+	// Zero means DefaultCacheMaxBytes.
+	CacheMaxBytes int64
 	// MemoryCache forces an in-memory compilation cache.
 	MemoryCache bool
 	// MemoryLimitPages caps each instance's linear memory.
@@ -76,15 +85,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// defaultCacheDir returns the shared compilation cache folder under the
-// user cache dir (falling back to the temp dir).
-func defaultCacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "minihost", "wazero")
-}
+// CacheRoot returns the folder under which minihost keeps its caches:
+// $MINIHOST_CACHE when set, else "minihost" under the user cache folder
+// (or the temp folder). The compilation cache is its "wazero" folder
+// unless Config.CacheDir says otherwise; the test kits keep theirs in
+// "test". It creates nothing and is safe for concurrent use.
+func CacheRoot() string { return compilecache.Root() }
 
 // Engine is the process-wide part of the runtime: the compilation cache
 // shared by all apps and the configuration new Sandboxes inherit. Create
@@ -93,7 +99,8 @@ func defaultCacheDir() string {
 type Engine struct {
 	cfg      Config
 	cache    wazero.CompilationCache
-	cacheDir string // "" when the cache is in memory
+	cacheDir string              // "" when the cache is in memory
+	lru      *compilecache.Index // nil when the cache is in memory
 	log      *slog.Logger
 }
 
@@ -122,7 +129,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.CacheDir == "" {
-		cfg.CacheDir = defaultCacheDir()
+		cfg.CacheDir = filepath.Join(CacheRoot(), "wazero")
+	}
+	if cfg.CacheMaxBytes <= 0 {
+		cfg.CacheMaxBytes = DefaultCacheMaxBytes
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger}
 	if !cfg.MemoryCache {
@@ -132,6 +142,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 			e.log.Warn("open compilation cache; using memory", "dir", cfg.CacheDir, "err", err)
 		} else {
 			e.cache, e.cacheDir = c, cfg.CacheDir
+			e.lru = compilecache.New(cfg.CacheDir, cfg.CacheMaxBytes)
+			e.lru.OnError = func(err error) { e.log.Warn("compilation cache bookkeeping", "dir", cfg.CacheDir, "err", err) }
+			if _, err := e.lru.Evict(); err != nil {
+				e.lru.OnError(err)
+			}
 		}
 	}
 	if e.cache == nil {

@@ -217,13 +217,21 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	// wazero caches by the bytes it compiles, so the lock is on those.
 	hash := moduleHash(wasm)
 	cctx := experimental.WithCompilationWorkers(ctx, s.eng.cfg.CompileWorkers)
+	// The pin keeps the cache entry from eviction until the Module closes.
+	s.eng.lru.Pin(hash)
+	var compiled wazero.CompiledModule
 	unlock := compileLocks.lock(hash)
-	compiled, err := s.rt.CompileModule(cctx, wasm)
+	err = s.eng.lru.Use(hash, func() (err error) {
+		compiled, err = s.rt.CompileModule(cctx, wasm)
+		return err
+	})
 	unlock()
 	if err != nil {
+		s.eng.lru.Unpin(hash)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
 	if err := s.checkABI(compiled); err != nil {
+		s.eng.lru.Unpin(hash)
 		compiled.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
@@ -236,6 +244,7 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	s.mu.Unlock()
 	if closed {
 		// Close started during the compile: the Module would outlive it.
+		s.eng.lru.Unpin(hash)
 		compiled.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: errSandboxClosed}
 	}
@@ -323,6 +332,7 @@ func (m *Module) Close(ctx context.Context) error {
 		m.sb.mu.Lock()
 		delete(m.sb.modules, m)
 		m.sb.mu.Unlock()
+		m.sb.eng.lru.Unpin(m.hash)
 		m.closeErr = m.compiled.Close(ctx)
 	})
 	return m.closeErr

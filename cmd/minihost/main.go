@@ -44,6 +44,8 @@ var commands = map[string]command{
 	"simulate": {"simulate a fleet after a release: coverage over time and server load", runSimulate},
 	"bench":    {"run the benchmarks beside their floors and print ratios and goals", runBench},
 	"doctor":   {"check installed packages for crash leftovers and damage, and repair them", runDoctor},
+	"cache":    {"show the caches (compiled modules, test builds) and their sizes, or clean them", runCache},
+	"new":      {"write a new mini program (main.go, app.json, go.mod, a copy of the SDK) that builds anywhere", runNew},
 }
 
 func main() {

@@ -6,9 +6,11 @@
 // Compiling a guest takes seconds, so BuildWasm caches the module on disk,
 // keyed by a hash of everything that goes into it: the guest folder's files,
 // the guest SDK (samples/wx), the module's go.mod and go.sum, and the Go
-// version. The cache lives under os.UserCacheDir()/minihost-test/guests and
-// is written atomically, so concurrent test binaries share it safely; it is
-// safe to delete at any time.
+// version. The cache lives in test/guests under the cache root (see
+// runtime.CacheRoot: $MINIHOST_CACHE, else minihost under the user cache
+// folder), beside CacheDir's test/wazero, and is written atomically, so
+// concurrent test binaries share it safely; it is safe to delete at any
+// time ("minihost cache clean").
 //
 // Typical use, in a test of package runtime:
 //
@@ -43,6 +45,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/minihost/minihost/runtime/fsutil"
+	"github.com/minihost/minihost/runtime/internal/compilecache"
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
@@ -171,13 +174,7 @@ func resolve(root, dir string) string {
 	return filepath.Join(root, filepath.FromSlash(dir))
 }
 
-func cacheDir() string {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	return filepath.Join(base, "minihost-test", "guests")
-}
+func cacheDir() string { return filepath.Join(compilecache.Root(), "test", "guests") }
 
 // setVersion returns app.json with its version replaced, other fields kept
 // as they are (mpk.Pack validates the result).

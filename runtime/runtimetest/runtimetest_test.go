@@ -3,7 +3,6 @@ package runtimetest_test
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,21 +27,13 @@ func TestModuleRoot(t *testing.T) {
 	}
 }
 
-// isolateCache points os.UserCacheDir at a fresh folder for this test,
-// keeping the go command's own build cache where it is.
+// isolateCache points the cache root ($MINIHOST_CACHE) at a fresh folder
+// for this test and returns the guest cache's folder under it. The go
+// command's own build cache is not under the root and stays where it is.
 func isolateCache(t *testing.T) string {
-	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatalf("go env GOCACHE: %v", err)
-	}
-	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
 	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", dir) // honoured on Linux and the BSDs
-	cache, err := os.UserCacheDir()
-	if err != nil || !strings.HasPrefix(cache, dir) {
-		t.Skipf("cannot redirect the user cache folder on this system (%s, %v)", cache, err)
-	}
-	return filepath.Join(cache, "minihost-test", "guests")
+	t.Setenv("MINIHOST_CACHE", dir)
+	return filepath.Join(dir, "test", "guests")
 }
 
 func cached(t *testing.T, dir string) []string {
