@@ -151,6 +151,7 @@ func TestJSONOutput(t *testing.T) {
 	})
 	pkg1, pkg2 := filepath.Join(dir, "counter-1.0.0"+mpk.Ext), filepath.Join(dir, "counter-1.1.0"+mpk.Ext)
 	t.Setenv("MINIHOST_TOKEN", "json-token")
+	t.Setenv("MINIHOST_CACHE", filepath.Join(dir, "cache")) // cache clean must not empty the machine's
 	var url string
 
 	steps := []struct {
@@ -229,6 +230,14 @@ func TestJSONOutput(t *testing.T) {
 			[]string{"config", "curve", "t50"}, nil},
 		{"bench", func() []string { return []string{"bench", "--input", "testdata/bench.txt", "--json"} },
 			[]string{"figures", "goals"}, nil},
+		{"new", func() []string { return []string{"new", filepath.Join(dir, "newapp"), "--json"} },
+			[]string{"dir", "appId", "version", "files"}, nil},
+		{"cache", func() []string { return []string{"cache", "clean", "--json"} },
+			[]string{"root", "cleaned", "caches"}, func(t *testing.T, v map[string]any) {
+				if v["root"] != filepath.Join(dir, "cache") || v["cleaned"] != true {
+					t.Errorf("cache clean %v", v)
+				}
+			}},
 	}
 	seen := map[string]bool{}
 	for _, s := range steps {
