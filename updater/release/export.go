@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/afero"
@@ -70,7 +71,10 @@ type ExportResult struct {
 // names them, each file atomically, so a client reading the tree during an
 // export sees the old document or the new one, with its packages. Packages
 // already present and intact are not copied again; files of revoked
-// versions are left in place (no document names them). Export does not
+// versions are left in place (no document names them). Files are written
+// with mode 0644 and the folders Export creates (OutDir too when it is
+// missing), like those inside OutDir, get at least 0755 whatever the
+// umask, since a web server usually runs as another user. Export does not
 // start goroutines; ctx cancels it between files.
 func Export(ctx context.Context, cfg ExportConfig) (*ExportResult, error) {
 	if cfg.DataDir == "" || cfg.OutDir == "" {
@@ -148,7 +152,7 @@ func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *Export
 		return err
 	}
 	dst := filepath.Join(cfg.OutDir, filepath.FromSlash(updater.DocumentPath(st.AppID)))
-	if err := cfg.OutFs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := mkdirPublic(cfg.OutFs, cfg.OutDir, filepath.Dir(dst)); err != nil {
 		return err
 	}
 	if err := fsutil.WriteFile(cfg.OutFs, dst, body, 0o644); err != nil {
@@ -173,7 +177,7 @@ func exportPackage(cfg ExportConfig, appID string, v serverVersion) (bool, error
 		return false, err
 	}
 	defer f.Close()
-	if err := cfg.OutFs.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := mkdirPublic(cfg.OutFs, cfg.OutDir, filepath.Dir(dst)); err != nil {
 		return false, err
 	}
 	h := sha256.New()
@@ -187,6 +191,51 @@ func exportPackage(cfg ExportConfig, appID string, v serverVersion) (bool, error
 		return false, err
 	}
 	return true, nil
+}
+
+// publicDirMode is the least a folder of the public tree allows: read
+// and traverse for everyone.
+const publicDirMode fs.FileMode = 0o755
+
+// mkdirPublic is MkdirAll(dir) for the public tree: every folder it
+// creates, and every folder below outDir on the way to dir, gets at least
+// publicDirMode. MkdirAll's mode goes through the umask, and a tree
+// exported under umask 077 answers 403 to every client of a web server
+// running as another user (README.md, "Serving from a static web
+// server"). An existing outDir and the folders above it are the
+// operator's and are left as they are.
+func mkdirPublic(fsys afero.Fs, outDir, dir string) error {
+	var fix []string
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := fsys.Stat(d)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		rel, _ := filepath.Rel(outDir, d)
+		inside := rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+		if err == nil && !inside {
+			break // outDir itself or above it, and already there
+		}
+		if err != nil || fi.Mode().Perm()&publicDirMode != publicDirMode {
+			fix = append(fix, d)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := fsys.MkdirAll(dir, publicDirMode); err != nil {
+		return err
+	}
+	for _, d := range fix {
+		fi, err := fsys.Stat(d)
+		if err != nil {
+			return err
+		}
+		if err := fsys.Chmod(d, fi.Mode().Perm()|publicDirMode); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fileHasHash reports whether path exists with the given size and sha256.
