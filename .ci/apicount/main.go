@@ -4,10 +4,13 @@
 // interface methods), package by package, and the total. Packages under
 // internal/, main packages and test files do not count.
 //
-//	go run ./.ci/apicount [-max N] [-list]
+//	go run ./.ci/apicount [-max N] [-budget FILE] [-list]
 //
-// With -max, it exits 1 when the total is above N; with -list, it prints
-// every name it counts first.
+// With -max, it exits 1 when the total is above N. With -budget, it exits 1
+// when a package is above its line in FILE ("N package" lines, # starts a
+// comment) or has no line there, so the surface grows only by an edit that
+// review sees (.ci/apicount/budget.txt; RATIONALE.md says why per-package
+// budgets). With -list, it prints every name it counts first.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 
 func main() {
 	limit := flag.Int("max", 0, "fail when the total is above this (0: no limit)")
+	budget := flag.String("budget", "", "fail when a package is above its budget in this file")
 	list := flag.Bool("list", false, "print every counted name")
 	flag.Parse()
 	counts := map[string]int{}
@@ -73,10 +77,59 @@ func main() {
 		fmt.Printf("%5d  %s\n", counts[p], p)
 	}
 	fmt.Printf("%5d  total exported names\n", total)
+	failed := false
 	if *limit > 0 && total > *limit {
 		fmt.Fprintf(os.Stderr, "apicount: %d exported names, limit %d\n", total, *limit)
+		failed = true
+	}
+	if *budget != "" {
+		over, err := overBudget(*budget, counts)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "apicount:", err)
+			os.Exit(2)
+		}
+		for _, o := range over {
+			fmt.Fprintln(os.Stderr, "apicount:", o)
+			failed = true
+		}
+	}
+	if failed {
 		os.Exit(1)
 	}
+}
+
+// overBudget reads a budget file and returns one line per package whose
+// count is above its budget or that has none.
+func overBudget(path string, counts map[string]int) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read budget: %w", err)
+	}
+	budget := map[string]int{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var n int
+		if _, err := fmt.Sscanf(f[0], "%d", &n); err != nil || len(f) != 2 {
+			return nil, fmt.Errorf("read budget: %s:%d: want \"N package\", got %q", path, i+1, line)
+		}
+		budget[f[1]] = n
+	}
+	var over []string
+	for p, n := range counts {
+		b, ok := budget[p]
+		switch {
+		case !ok:
+			over = append(over, fmt.Sprintf("%s: %d exported names and no budget in %s", p, n, path))
+		case n > b:
+			over = append(over, fmt.Sprintf("%s: %d exported names, budget %d (%s)", p, n, b, path))
+		}
+	}
+	sort.Strings(over)
+	return over, nil
 }
 
 // exported returns f's top-level exported names, methods as Type.Method.
