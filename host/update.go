@@ -92,6 +92,14 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 		HTTPClient: cfg.HTTPClient,
 		Now:        cfg.Now,
 		Fs:         h.cfg.Fs,
+		// The release server counts fetches per running version.
+		RunningVersion: func(appID string) string {
+			st, err := store.Load(appID)
+			if err != nil {
+				return ""
+			}
+			return st.Active
+		},
 	})
 	if err != nil {
 		return err

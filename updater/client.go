@@ -50,6 +50,11 @@ type ClientConfig struct {
 	// MaxPackageSize refuses releases larger than this (mpk.ErrTooLarge);
 	// 0: mpk.DefaultMaxPackageSize.
 	MaxPackageSize int64
+	// RunningVersion, if set, returns the version of appID this client
+	// runs now ("" for none). Document fetches send it (and nothing that
+	// identifies the client) so a release server can count adoption. It
+	// is called on the fetching goroutine and must be goroutine-safe.
+	RunningVersion func(appID string) string
 }
 
 // Client fetches and verifies release documents and downloads packages
@@ -221,6 +226,11 @@ func (c *Client) fetchDocument(ctx context.Context, appID string, lastSeq uint64
 	req.Header.Set("Accept", "application/json")
 	// Ask caches on the way to revalidate: a stale copy could be expired.
 	req.Header.Set("Cache-Control", "no-cache")
+	if c.cfg.RunningVersion != nil {
+		if v := c.cfg.RunningVersion(appID); v != "" {
+			req.Header.Set(wire.VersionHeader, v)
+		}
+	}
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		return nil, nil, false, err

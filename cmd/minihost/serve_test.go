@@ -131,7 +131,7 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 		{"publish again", []string{"publish", "--server", url, pkg2}, 1, nil, "not newer"},
 		{"versions", []string{"versions", "--server", url, "demo.counter"}, 0, []string{
 			`demo\.counter  sequence 2  rollout 20%  min version -  prefer local -`,
-			`VERSION +STATE +REVERT +SIZE +PUBLISHED +SHA256`,
+			`VERSION +STATE +REVERT +SIZE +PUBLISHED +FETCHES +24H +DOWNLOADS +SHA256`, `adoption since .*; 0 fetches from clients of no published version`,
 			`1\.1\.0 +latest +\d+ `, `1\.0\.0 +stable +yes +\d+ `}, ""},
 		{"min above released", []string{"settings", "--server", url, "demo.counter", "--min-version", "1.1.0"}, 1, nil, "above the fully released version 1.0.0"},
 		{"settings", []string{"settings", "--server", url, "demo.counter", "--rollout", "100", "--min-version", "1.1.0", "--prefer-local", "1.0.0"}, 0, []string{`sequence 3  rollout 100%  min version 1\.1\.0  prefer local 1\.0\.0`}, ""},
@@ -184,6 +184,14 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 	want, _ := os.ReadFile(pkg1)
 	if got, _ := os.ReadFile(dst); !bytes.Equal(got, want) {
 		t.Fatal("downloaded package differs from the published file")
+	}
+
+	// The server counted what it saw: the fetch (the client sent no
+	// running version) and the download.
+	code, stdout, stderr = relRun(t, "versions", "--json", "--server", url, "demo.counter")
+	st = release.AppStatus{}
+	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || st.UnknownFetches != 1 || st.Versions[1].Downloads != 1 {
+		t.Fatalf("versions --json after a fetch and a download: exit %d, %+v\n%s", code, st, stderr)
 	}
 }
 

@@ -13,8 +13,11 @@ import (
 const versionsSynopsis = `--server URL APPID [--json]
 
 Lists an app's published versions, newest first, with their state (latest,
-stable, superseded, revoked) and the app's settings. --json prints the
-server's answer as JSON for scripts.`
+stable, superseded, revoked), the app's settings, and the adoption the
+server saw over the last 30 days: document fetches by clients running each
+version (and in the last 24 hours) and package downloads. A static export
+sees no fetches. --json prints the server's answer as JSON for scripts
+(fetches, downloads, patches, fetches24h per version; unknownFetches).`
 
 func runVersions(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("versions", versionsSynopsis, "minihost versions demo.counter", stderr)
@@ -48,14 +51,16 @@ func printStatus(w io.Writer, st *release.AppStatus) {
 	fmt.Fprintf(w, "%s  sequence %d  rollout %d%%  min version %s  prefer local %s\n",
 		st.AppID, st.Sequence, st.RolloutPercent, orNone(st.MinVersion), orNone(st.PreferLocal))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSTATE\tREVERT\tSIZE\tPUBLISHED\tSHA256")
+	fmt.Fprintln(tw, "VERSION\tSTATE\tREVERT\tSIZE\tPUBLISHED\tFETCHES\t24H\tDOWNLOADS\tSHA256")
 	for _, v := range st.Versions {
 		revert := ""
 		if v.Revertible {
 			revert = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.12s\n", v.Version, v.State, revert, v.Size,
-			v.PublishedAt.UTC().Format(time.DateTime), v.SHA256)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%.12s\n", v.Version, v.State, revert, v.Size,
+			v.PublishedAt.UTC().Format(time.DateTime), v.Fetches, v.Fetches24h, v.Downloads, v.SHA256)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "adoption since %s; %d fetches from clients of no published version\n",
+		st.AdoptionSince.UTC().Format(time.DateTime), st.UnknownFetches)
 }

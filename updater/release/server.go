@@ -135,6 +135,10 @@ type Server struct {
 
 	done    chan struct{} // closed by Close: held document requests end
 	waiters atomic.Int64  // document requests held now
+
+	adoption    *adoption     // counts per version (adoption.go)
+	flusherDone chan struct{} // closed when runFlusher returns
+	dash        *dashboard    // the operators' pages (dashboard.go)
 }
 
 // serverEntry is one app in memory. mu serializes changes; state and doc
@@ -225,7 +229,14 @@ func New(cfg Config) (*Server, error) {
 	if err := s.load(); err != nil {
 		return nil, fmt.Errorf("new release server: %w", err)
 	}
+	ad, err := loadAdoption(cfg.Fs, cfg.DataDir, s.log.Warn, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("new release server: %w", err)
+	}
+	s.adoption, s.flusherDone = ad, make(chan struct{})
+	s.dash = newDashboard(s)
 	s.handler = s.routes()
+	go s.runFlusher()
 	return s, nil
 }
 
@@ -369,8 +380,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close stops every Serve at once (open connections are closed, in-flight
 // requests end) and makes later admin calls and requests fail with
-// ErrServerClosed. It then waits for the Serve calls to return, until ctx
-// ends (ctx's error, the Server closed all the same). It is idempotent
+// ErrServerClosed. It then waits for the Serve calls and its own
+// goroutine to return, until ctx ends (ctx's error, the Server closed all
+// the same), and writes the adoption counts a last time. It is idempotent
 // and safe to call from any goroutine.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
@@ -386,11 +398,12 @@ func (s *Server) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.serving.Wait()
+		<-s.flusherDone
 		close(done)
 	}()
 	select {
 	case <-done:
-		return err
+		return errors.Join(err, s.flushAdoption())
 	case <-ctx.Done():
 		return errors.Join(err, fmt.Errorf("close release server: %w", context.Cause(ctx)))
 	}

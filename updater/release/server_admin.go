@@ -60,6 +60,15 @@ type VersionInfo struct {
 	Released bool `json:"released"`
 	// Revertible: a revert may go back to this version now.
 	Revertible bool `json:"revertible"`
+	// Adoption the server saw of this version since AppStatus's
+	// AdoptionSince (see Server): document fetches by clients running it,
+	// package downloads of it (resumed ones once), patch downloads to it
+	// (delta updates), and fetches in the last 24 hours. A static export
+	// sees none of this; these are then 0.
+	Fetches    int64 `json:"fetches"`
+	Downloads  int64 `json:"downloads"`
+	Patches    int64 `json:"patches"`
+	Fetches24h int64 `json:"fetches24h"`
 }
 
 // AppStatus is an app's release state as the admin API reports it: a
@@ -72,6 +81,12 @@ type AppStatus struct {
 	RolloutPercent int    `json:"rolloutPercent"`
 	// Versions, newest first, revoked ones included.
 	Versions []VersionInfo `json:"versions"`
+	// AdoptionSince starts the window of the versions' counts (30 days).
+	AdoptionSince time.Time `json:"adoptionSince"`
+	// UnknownFetches counts the window's document fetches whose client
+	// sent no version this app has published (none, malformed, or a
+	// build the server never saw).
+	UnknownFetches int64 `json:"unknownFetches"`
 }
 
 // Status returns a snapshot of the app's settings and published versions
@@ -109,6 +124,7 @@ func (s *Server) Status(ctx context.Context, appID string) (*AppStatus, error) {
 			Released: v.Released, Revertible: revertible[i],
 		})
 	}
+	s.addAdoption(out)
 	return out, nil
 }
 

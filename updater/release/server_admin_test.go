@@ -205,8 +205,8 @@ func TestServerRestart(t *testing.T) {
 	if err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("1.0.0")}); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := ts.srv.Status(ts.t.Context(), "demo.counter")
 	docBefore := ts.fetch(ts.client(), "demo.counter", 0)
+	before, _ := ts.srv.Status(ts.t.Context(), "demo.counter") // after the fetch: it counts
 	// Leftovers of an interrupted publish: an upload and an unnamed package.
 	stray := filepath.Join(ts.cfg.DataDir, "apps", "demo.counter", "packages", "9.0.0.mpk")
 	os.WriteFile(stray, []byte("half"), 0o644)

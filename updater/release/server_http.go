@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /admin/apps/{app}/versions", s.admin(s.handleVersions))
 	mux.HandleFunc("PATCH /admin/apps/{app}/settings", s.admin(s.handleSettings))
 	mux.HandleFunc("POST /admin/apps/{app}/revert", s.admin(s.handleRevert))
+	s.dash.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
 	})
@@ -40,6 +41,7 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	appID := r.PathValue("app")
+	s.countFetch(r, appID)
 	if r.URL.Query().Has("wait") {
 		held, err := s.holdDocument(w, r, appID)
 		if err != nil {
@@ -92,6 +94,7 @@ func (s *Server) handlePackage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	s.countDownload(r, appID, sv.Version)
 	h := w.Header()
 	h.Set("Content-Type", "application/zip")
 	h.Set("ETag", `"`+sv.SHA256+`"`)

@@ -56,3 +56,9 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 // the longest hold in seconds. A static export never sets it, which is how
 // a client tells the two apart.
 const WaitHeader = "Minihost-Wait"
+
+// VersionHeader is the request header a client sends with a document
+// fetch: the version of the app it runs now, and nothing that identifies
+// the client. The release server counts fetches per running version
+// (adoption); a missing or malformed value counts as unknown.
+const VersionHeader = "Minihost-Running-Version"
