@@ -19,7 +19,8 @@ const (
 var chartColors = []string{"#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#65a30d", "#db2777"}
 
 type dashChart struct {
-	W, H   int
+	W, H   int // H: the bars' height; SVGH adds the axis labels
+	SVGH   int
 	Max    int64
 	Bars   []dashBar
 	Legend []dashSeries
@@ -46,7 +47,7 @@ type dashSeries struct {
 
 // newDashChart lays out ad's daily fetches for st's versions.
 func newDashChart(st *AppStatus, ad *appAdoption) dashChart {
-	c := dashChart{W: chartBarW * adoptionDays, H: chartHeight, From: ad.start.Format(time.DateOnly)}
+	c := dashChart{W: chartBarW * adoptionDays, H: chartHeight, SVGH: chartHeight + 18, From: ad.start.Format(time.DateOnly)}
 	series := make([]dashSeries, 0, len(st.Versions)+1)
 	for _, v := range st.Versions { // newest first
 		if t := ad.total[v.Version].Fetches; t > 0 {
