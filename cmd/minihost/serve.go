@@ -21,7 +21,9 @@ app's signed release document and packages. Uploads are compiled before
 they are published, so a module no host can run is refused. The admin API
 (publish, settings, revert, versions) needs a bearer token: --token, or
 MINIHOST_TOKEN (several tokens, comma-separated, for rotation). Without one
-the admin API is disabled. Stops gracefully on Ctrl-C.`
+the admin API is disabled. The same token logs in to the dashboard at
+/dashboard/ (apps, versions, rollout, settings, revert, and the adoption the
+server saw). Stops gracefully on Ctrl-C.`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", serveSynopsis,
@@ -83,7 +85,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "minihost: serving releases at http://%s/ (data %s)\n", ln.Addr(), *data)
 	fmt.Fprintf(stdout, "public key (key id %s): %s\n", updater.KeyID(pub), updater.EncodePublicKey(pub))
 	if len(tokens) == 0 {
-		fmt.Fprintln(stdout, "admin API disabled: no token (set MINIHOST_TOKEN or --token)")
+		fmt.Fprintln(stdout, "admin API and dashboard disabled: no token (set MINIHOST_TOKEN or --token)")
+	} else {
+		fmt.Fprintf(stdout, "dashboard: http://%s/dashboard/ (log in with the admin token)\n", ln.Addr())
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintf(stderr, "minihost serve: %v\n", err)

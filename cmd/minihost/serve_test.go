@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -155,6 +156,17 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 				t.Errorf("stderr does not contain %q:\n%s", s.err, stderr)
 			}
 		})
+	}
+
+	// The dashboard is served, behind a login.
+	resp, err := http.Get(url + "/dashboard/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(page), `id="login"`) {
+		t.Fatalf("GET /dashboard/ without a session: %d, want 401 and the login page", resp.StatusCode)
 	}
 
 	// --json for scripts.

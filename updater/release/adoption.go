@@ -98,6 +98,8 @@ type adoption struct {
 	// saving serializes writes of the file (flush runs on the flusher
 	// goroutine and in Close).
 	saving sync.Mutex
+	// stopped is closed when the Server's flusher goroutine returns.
+	stopped chan struct{}
 }
 
 func hourOf(t time.Time) int64 { return t.Unix() / 3600 }

@@ -60,10 +60,23 @@ func (s *Server) flushAdoption() error {
 	return err
 }
 
+// startAdoption loads the counts and starts the flusher goroutine, which
+// Close stops (s.done) and waits for (s.adoption.stopped).
+func (s *Server) startAdoption() error {
+	ad, err := loadAdoption(s.cfg.Fs, s.cfg.DataDir, s.log.Warn, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	ad.stopped = make(chan struct{})
+	s.adoption = ad
+	go s.runFlusher()
+	return nil
+}
+
 // runFlusher writes the counts every adoptionFlushEvery until Close
 // (which writes them a last time after the requests have stopped).
 func (s *Server) runFlusher() {
-	defer close(s.flusherDone)
+	defer close(s.adoption.stopped)
 	t := time.NewTicker(adoptionFlushEvery)
 	defer t.Stop()
 	for {

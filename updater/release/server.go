@@ -115,6 +115,9 @@ type Config struct {
 //	PATCH /admin/apps/{app}/settings              body: Settings; AppStatus
 //	POST  /admin/apps/{app}/revert                body: {"version": V}; AppStatus
 //
+// The dashboard (/dashboard/, same tokens) is in dashboard.go, adoption
+// counts (fetches by running version, downloads) in adoption.go.
+//
 // Changes to one app are serialized and each lands whole (package, then
 // state, both atomic) or not at all. A signed document is kept in memory
 // and served as is until less than half its lifetime remains; then the
@@ -136,9 +139,7 @@ type Server struct {
 	done    chan struct{} // closed by Close: held document requests end
 	waiters atomic.Int64  // document requests held now
 
-	adoption    *adoption     // counts per version (adoption.go)
-	flusherDone chan struct{} // closed when runFlusher returns
-	dash        *dashboard    // the operators' pages (dashboard.go)
+	adoption *adoption // counts per version (adoption.go)
 }
 
 // serverEntry is one app in memory. mu serializes changes; state and doc
@@ -229,14 +230,10 @@ func New(cfg Config) (*Server, error) {
 	if err := s.load(); err != nil {
 		return nil, fmt.Errorf("new release server: %w", err)
 	}
-	ad, err := loadAdoption(cfg.Fs, cfg.DataDir, s.log.Warn, cfg.Now())
-	if err != nil {
+	if err := s.startAdoption(); err != nil {
 		return nil, fmt.Errorf("new release server: %w", err)
 	}
-	s.adoption, s.flusherDone = ad, make(chan struct{})
-	s.dash = newDashboard(s)
 	s.handler = s.routes()
-	go s.runFlusher()
 	return s, nil
 }
 
@@ -398,7 +395,7 @@ func (s *Server) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.serving.Wait()
-		<-s.flusherDone
+		<-s.adoption.stopped
 		close(done)
 	}()
 	select {

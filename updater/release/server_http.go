@@ -28,7 +28,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /admin/apps/{app}/versions", s.admin(s.handleVersions))
 	mux.HandleFunc("PATCH /admin/apps/{app}/settings", s.admin(s.handleSettings))
 	mux.HandleFunc("POST /admin/apps/{app}/revert", s.admin(s.handleRevert))
-	s.dash.routes(mux)
+	newDashboard(s).routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
 	})
