@@ -164,6 +164,11 @@ func TestUpdateAsyncThenNextColdStart(t *testing.T) {
 	require.Equal(t, "1.0.0", a.Version(), "no swap without applyUpdate")
 	require.Zero(t, ev.countEvents("test.updater", host.EventApplyUpdate, ""))
 	require.Equal(t, 1, ev.countEvents("test.updater", host.EventLog, "check hasUpdate="), "onCheckForUpdate reaches the guest once per cold start")
+	// The check sent the running version: the server counted it (adoption).
+	st, err := f.kit.Release.Status(t.Context(), "test.updater")
+	require.NoError(t, err)
+	require.Equal(t, "1.0.0", st.Versions[len(st.Versions)-1].Version)
+	require.Positive(t, st.Versions[len(st.Versions)-1].Fetches, "fetches counted under the running 1.0.0")
 	stop(t, a, h)
 
 	a, _, _ = f.coldStart(t, "test.updater")
