@@ -40,6 +40,8 @@ const (
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
+const dashDisabled = "dashboard disabled: the server has no admin token (set MINIHOST_TOKEN or --token)"
+
 type dashSession struct {
 	csrf    string
 	expires time.Time
@@ -177,7 +179,7 @@ func (d *dashboard) setCookie(w http.ResponseWriter, r *http.Request, id string,
 func (d *dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 	dashHeaders(w)
 	if len(d.s.tokenHashes) == 0 {
-		d.render(w, http.StatusForbidden, "login", dashView{Error: "dashboard disabled: the server has no admin token (set MINIHOST_TOKEN or --token)"})
+		d.render(w, http.StatusForbidden, "login", dashView{Error: dashDisabled})
 		return
 	}
 	if !d.loginAllowed(false) {
@@ -212,6 +214,10 @@ func (d *dashboard) open(w http.ResponseWriter, r *http.Request, msg string) (id
 	dashHeaders(w)
 	if d.s.isClosed() {
 		http.Error(w, ErrServerClosed.Error(), http.StatusServiceUnavailable)
+		return "", ss, false
+	}
+	if len(d.s.tokenHashes) == 0 {
+		d.render(w, http.StatusForbidden, "login", dashView{Error: dashDisabled})
 		return "", ss, false
 	}
 	if id, ss, ok = d.session(r); !ok {

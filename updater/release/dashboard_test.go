@@ -100,6 +100,27 @@ func TestDashboardLoginAndSession(t *testing.T) {
 	}
 }
 
+func TestDashboardDisabledWithoutTokens(t *testing.T) {
+	ts := newTestServer(t, func(c *release.Config) { c.Tokens = nil })
+	dc := &dashClient{ts: ts}
+	for _, tt := range []struct {
+		name string
+		code func() (int, string)
+	}{
+		{"page", func() (int, string) { c, _, b := dc.do("/dashboard/", nil, nil); return c, b }},
+		{"login", func() (int, string) {
+			c, _, b := dc.do("/dashboard/login", url.Values{"token": {""}}, nil)
+			return c, b
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, body := tt.code(); code != http.StatusForbidden || !strings.Contains(body, "dashboard disabled") {
+				t.Fatalf("%d, want 403 naming the missing token:\n%.400s", code, body)
+			}
+		})
+	}
+}
+
 func TestDashboardSessionAndLoginBounds(t *testing.T) {
 	ts := newTestServer(t, nil)
 	ts.publish("demo.counter", "1.0.0")
