@@ -218,3 +218,40 @@ func TestAdoptionInStatusJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAdoptionClientSendsOnlyItsVersion: the headers of a document fetch
+// are the fixed ones and the running version, nothing per client.
+func TestAdoptionClientSendsOnlyItsVersion(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.publish("demo.counter", "1.0.0")
+	got := make(chan http.Header, 1)
+	url := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.Header.Clone():
+		default:
+		}
+		ts.srv.Handler().ServeHTTP(w, r)
+	}))
+	c, err := updater.NewClient(updater.ClientConfig{
+		BaseURL: url, PublicKey: ts.srv.PublicKey(), Now: ts.clock.Now,
+		RunningVersion: func(string) string { return "1.0.0" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(t.Context())
+	ts.fetch(c, "demo.counter", 0)
+	h := <-got
+	want := map[string]bool{"Accept": true, "Accept-Encoding": true, "Cache-Control": true, "User-Agent": true, "Minihost-Running-Version": true}
+	for k := range h {
+		if !want[k] {
+			t.Errorf("the client sent header %s: %q", k, h[k])
+		}
+	}
+	if v := h.Get("Minihost-Running-Version"); v != "1.0.0" {
+		t.Errorf("Minihost-Running-Version = %q, want 1.0.0", v)
+	}
+	if ua := h.Get("User-Agent"); ua != "Go-http-client/1.1" {
+		t.Errorf("User-Agent = %q, want Go's default (nothing per client)", ua)
+	}
+}

@@ -78,6 +78,10 @@ func TestDashboardLoginAndSession(t *testing.T) {
 		!strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") {
 		t.Fatalf("without a session: %d, CSP %q, want 401 and the login page", code, h.Get("Content-Security-Policy"))
 	}
+	// Login CSRF: a form on another site cannot log the browser in.
+	if code, _, _ := dc.do("/dashboard/login", url.Values{"token": {testToken}}, http.Header{"Sec-Fetch-Site": {"cross-site"}}); code != http.StatusForbidden || dc.cookie != nil {
+		t.Fatalf("cross-site login: %d, cookie %v; want 403 and none", code, dc.cookie)
+	}
 	if code := dc.login("wrong"); code != http.StatusUnauthorized || dc.cookie != nil {
 		t.Fatalf("wrong token: %d, cookie %v; want 401 and none", code, dc.cookie)
 	}
