@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -45,6 +46,10 @@ const (
 	// DefaultCacheMaxBytes bounds the compilation cache folder's entries:
 	// 1 GiB, about 70 compiled guests of our size (15 MB each).
 	DefaultCacheMaxBytes = 1 << 30
+	// DefaultIdleBytes bounds what the Runtimes of closed apps, kept for
+	// their reopening, hold: 64 MiB, three of our guests (about 20 MB
+	// each as the pool counts them: the compiled code and the module).
+	DefaultIdleBytes = 64 << 20
 )
 
 // Config configures an Engine. Zero fields take the defaults above.
@@ -78,6 +83,12 @@ type Config struct {
 	// ModalsPerSecond and ModalBurst bound each app's wx.showModal calls;
 	// calls past them get EBUSY.
 	ModalsPerSecond, ModalBurst int
+	// IdleBytes bounds the Runtimes the Engine keeps, with their compiled
+	// module, after their apps' Sandboxes closed, so that reopening such
+	// an app costs an instantiate, not a compile: the least recently
+	// closed go first. Zero means DefaultIdleBytes; a negative value
+	// turns the reuse off.
+	IdleBytes int64
 	// CompileWorkers is the number of parallel compile workers per module;
 	// zero means the number of CPUs.
 	CompileWorkers int
@@ -95,12 +106,15 @@ func CacheRoot() string { return compilecache.Root() }
 // Engine is the process-wide part of the runtime: the compilation cache
 // shared by all apps and the configuration new Sandboxes inherit. Create
 // one with NewEngine and Close it after every Sandbox made from it is
-// closed. An Engine is safe for concurrent use.
+// closed: it also closes the Runtimes of closed Sandboxes it keeps for
+// reuse (Config.IdleBytes). An Engine is safe for concurrent use.
 type Engine struct {
 	cfg      Config
 	cache    wazero.CompilationCache
 	cacheDir string              // "" when the cache is in memory
 	lru      *compilecache.Index // nil when the cache is in memory
+	pool     *pool               // Runtimes of closed apps (pool.go)
+	seed     maphash.Seed        // of sourceOf
 	log      *slog.Logger
 }
 
@@ -134,7 +148,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.CacheMaxBytes <= 0 {
 		cfg.CacheMaxBytes = DefaultCacheMaxBytes
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger}
+	if cfg.IdleBytes == 0 {
+		cfg.IdleBytes = DefaultIdleBytes
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, pool: &pool{budget: cfg.IdleBytes}, seed: maphash.MakeSeed()}
 	if !cfg.MemoryCache {
 		if err := probeWritable(cfg.CacheDir); err != nil {
 			e.log.Warn("compilation cache not writable; using memory", "dir", cfg.CacheDir, "err", err)
@@ -186,8 +203,12 @@ func probeWritable(dir string) error {
 // cache lives in memory.
 func (e *Engine) CacheDir() string { return e.cacheDir }
 
-// Close releases the compilation cache. Close every Sandbox first.
+// Close closes the Runtimes parked for reuse and releases the compilation
+// cache. Close every Sandbox first.
 func (e *Engine) Close(ctx context.Context) error {
+	if err := e.pool.close(ctx); err != nil {
+		e.log.Warn("close idle sandboxes", "err", err)
+	}
 	if err := e.cache.Close(ctx); err != nil {
 		return fmt.Errorf("close compilation cache: %w", err)
 	}

@@ -49,12 +49,15 @@ type SandboxConfig struct {
 type Sandbox struct {
 	eng *Engine
 	cfg SandboxConfig // cfg.API is the embedder's HostAPI, unlimited
+	c   *core         // the Runtime, new or taken from the Engine's pool
 	rt  wazero.Runtime
 	out *outputBudget
-	seq atomic.Uint64
-	// memPeak is the largest linear memory an instance reached: the next
-	// one (a hot swap, a relaunch) starts with that much (cappedAllocator).
-	memPeak atomic.Uint64
+	// noPark keeps Close from parking the Runtime (Validate's throwaway
+	// Sandboxes).
+	noPark bool
+	// failed is set when an instance trapped, exited, ran out of time or
+	// memory, or was stopped: such a Runtime is closed, never parked.
+	failed atomic.Bool
 
 	// life ends when Close starts; it stops the guest code that
 	// Instantiate calls in progress run.
@@ -62,10 +65,12 @@ type Sandbox struct {
 	kill context.CancelFunc
 
 	mu      sync.Mutex
-	closed  atomic.Bool          // set under mu, read anywhere
-	busy    sync.WaitGroup       // Compile and Instantiate calls in progress; Add under mu
-	modules map[*Module]struct{} // open Modules, guarded by mu; nil once closed
-	done    chan struct{}        // closed when Close has finished
+	closed  atomic.Bool             // set under mu, read anywhere
+	busy    sync.WaitGroup          // Compile and Instantiate calls in progress; Add under mu
+	modules map[*Module]struct{}    // open Modules, guarded by mu; nil once closed
+	insts   map[api.Module]struct{} // guest instances not closed by Instance.Close, guarded by mu
+	last    *Module                 // of the last successful Instantiate, guarded by mu
+	done    chan struct{}           // closed when Close has finished
 }
 
 // closedError reports the use of a closed Sandbox or Module; it is
@@ -80,8 +85,17 @@ const (
 	errModuleClosed  = closedError("module")
 )
 
-// NewSandbox creates the Runtime of one app.
+// NewSandbox creates the Runtime of one app, or takes the one the app's
+// last Sandbox parked in the Engine's pool when it closed (same AppID and
+// same limits; see Close): then Compile of the same module returns the
+// compiled module kept with it, at no compile cost. Either way the new
+// Sandbox has its own limits, output budgets and HostAPI: the wx host
+// functions call cfg.API from now on.
 func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, error) {
+	return e.newSandbox(ctx, cfg, true)
+}
+
+func (e *Engine) newSandbox(ctx context.Context, cfg SandboxConfig, pooled bool) (*Sandbox, error) {
 	if cfg.API == nil {
 		return nil, errors.New("new sandbox: SandboxConfig.API is nil")
 	}
@@ -101,40 +115,63 @@ func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, e
 	cfg.LogBurst = positiveOr(cfg.LogBurst, e.cfg.LogBurst)
 	cfg.ModalsPerSecond = positiveOr(cfg.ModalsPerSecond, e.cfg.ModalsPerSecond)
 	cfg.ModalBurst = positiveOr(cfg.ModalBurst, e.cfg.ModalBurst)
+	key := poolKey{appID: cfg.AppID, memoryLimitPages: cfg.MemoryLimitPages, maxTableElements: cfg.MaxTableElements}
+	var c *core
+	if pooled {
+		c = e.pool.take(key)
+	}
+	if c == nil {
+		var err error
+		if c, err = e.newCore(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+	s := &Sandbox{eng: e, cfg: cfg, c: c, rt: c.rt, out: newOutputBudget(cfg.API, cfg), noPark: !pooled,
+		modules: map[*Module]struct{}{}, insts: map[api.Module]struct{}{}, done: make(chan struct{})}
+	s.life, s.kill = context.WithCancel(context.Background())
+	// Before the Sandbox is returned, so every guest call of it reaches
+	// its own HostAPI, through its own budget.
+	c.api.Store(&limitedAPI{HostAPI: cfg.API, out: s.out})
+	return s, nil
+}
+
+// newCore creates a Runtime with the WASI and wx host modules.
+func (e *Engine) newCore(ctx context.Context, key poolKey) (*core, error) {
 	// The memory cap is enforced by cappedAllocator rather than by
 	// WithMemoryLimitPages, so that a refused grow is seen and reported as
 	// "memory limit reached" instead of a bare trap (see RATIONALE.md).
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithCloseOnContextDone(true).
 		WithCompilationCache(e.cache)
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	s := &Sandbox{eng: e, cfg: cfg, rt: rt, out: newOutputBudget(cfg.API, cfg),
-		modules: map[*Module]struct{}{}, done: make(chan struct{})}
-	s.life, s.kill = context.WithCancel(context.Background())
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		s.kill()
-		rt.Close(ctx)
-		return nil, fmt.Errorf("new sandbox %s: instantiate wasi: %w", cfg.AppID, err)
+	c := &core{eng: e, key: key, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
+	c.api.Store(parkedAPI)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
+		c.rt.Close(ctx)
+		return nil, fmt.Errorf("new sandbox %s: instantiate wasi: %w", key.appID, err)
 	}
-	if _, err := newWxModule(rt, &limitedAPI{HostAPI: cfg.API, out: s.out}).Instantiate(ctx); err != nil {
-		s.kill()
-		rt.Close(ctx)
-		return nil, fmt.Errorf("new sandbox %s: instantiate wx: %w", cfg.AppID, err)
+	if _, err := newWxModule(c.rt, &c.api).Instantiate(ctx); err != nil {
+		c.rt.Close(ctx)
+		return nil, fmt.Errorf("new sandbox %s: instantiate wx: %w", key.appID, err)
 	}
-	return s, nil
+	return c, nil
 }
 
-// Close closes the Runtime and everything compiled or instantiated in it.
+// Close closes the Runtime and everything compiled or instantiated in it,
+// or parks the Runtime in the Engine's pool for the app's next Sandbox.
 // It refuses new Compile and Instantiate calls at once, stops the guest
 // code of those in progress and waits for them to return: a compile in
 // progress runs to its end, since wazero can neither stop it nor survive
-// the Runtime closing under it. Then it closes the Runtime, with every
-// Instance, and every Module not closed yet (with a shared compilation
-// cache, closing the Runtime alone would keep their compiled code until
-// the Engine closes). Safe to call more than once and concurrently: later
-// calls wait for the first. Do not call it from a HostAPI method that a
-// guest calls during Instantiate (from its start function or _initialize):
-// Close would wait for that Instantiate, which waits for it.
+// the Runtime closing under it. Then it closes every Instance, and every
+// Module not closed yet (with a shared compilation cache, closing the
+// Runtime alone would keep their compiled code until the Engine closes).
+// The Module of the last successful Instantiate, when it is still open
+// and no instance ever failed (trapped, exited, ran out of time or
+// memory, was stopped), stays compiled with the Runtime in the pool, if
+// the pool has room (Config.IdleBytes); else the Runtime is closed. Safe
+// to call more than once and concurrently: later calls wait for the
+// first. Do not call it from a HostAPI method that a guest calls during
+// Instantiate (from its start function or _initialize): Close would wait
+// for that Instantiate, which waits for it.
 func (s *Sandbox) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed.Load() {
@@ -148,17 +185,58 @@ func (s *Sandbox) Close(ctx context.Context) error {
 	s.kill()
 	s.busy.Wait()
 	s.mu.Lock()
-	modules := s.modules
-	s.modules = nil
+	modules, insts, keep := s.modules, s.insts, s.last
+	s.modules, s.insts, s.last = nil, nil, nil
 	s.mu.Unlock()
-	err := s.rt.Close(ctx)
-	for m := range modules {
-		m.Close(ctx)
+	if _, open := modules[keep]; !open || s.noPark || s.failed.Load() {
+		keep = nil
 	}
-	if err != nil {
+	var errs []error
+	for mod := range insts {
+		errs = append(errs, mod.Close(ctx))
+	}
+	for m := range modules {
+		if m != keep {
+			errs = append(errs, m.Close(ctx))
+		}
+	}
+	if err := errors.Join(errs...); keep != nil && err == nil && s.park(ctx, keep) {
+		return nil
+	}
+	if keep != nil {
+		errs = append(errs, keep.Close(ctx))
+	}
+	errs = append(errs, s.c.close(ctx))
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close sandbox %s: %w", s.cfg.AppID, err)
 	}
 	return nil
+}
+
+// park hands the Runtime, with keep's compiled code, to the Engine's pool
+// and reports whether the pool took it. Every instance is closed; keep's
+// handle is closed for its Sandbox without releasing the code, which the
+// core owns now (with keep's cache pin).
+func (s *Sandbox) park(ctx context.Context, keep *Module) bool {
+	owned := false
+	keep.closeOnce.Do(func() { keep.closed.Store(true); owned = true })
+	if !owned {
+		return false // its Close ran meanwhile and released the code
+	}
+	c := s.c
+	c.dropKept(ctx) // kept from before and taken by no Compile here
+	// No pointer to this app's HostAPI may stay with the parked Runtime.
+	c.api.Store(parkedAPI)
+	c.kept = &keptModule{compiled: keep.compiled, hash: keep.hash, src: keep.src, size: keep.size}
+	c.bytes = estimateBytes(keep.size)
+	ok, err := s.eng.pool.put(ctx, c)
+	if err != nil {
+		s.eng.log.Warn("close evicted sandboxes", "err", err)
+	}
+	if !ok {
+		c.dropKept(ctx)
+	}
+	return ok
 }
 
 // enter registers a Compile or Instantiate call; the caller calls
@@ -180,6 +258,8 @@ type Module struct {
 	sb        *Sandbox
 	compiled  wazero.CompiledModule
 	hash      [32]byte // of the bytes compiled, after LimitTables
+	src       source   // of the bytes given to Compile
+	size      int      // of the bytes compiled
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -210,6 +290,10 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
 	defer s.busy.Done()
+	src := s.eng.sourceOf(wasm)
+	if m, err := s.takeKept(ctx, src); m != nil || err != nil {
+		return m, err
+	}
 	wasm, err := limitTables(wasm, s.cfg.MaxTableElements)
 	if err != nil {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
@@ -235,7 +319,12 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		compiled.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
-	m := &Module{sb: s, compiled: compiled, hash: hash}
+	return s.addModule(ctx, &Module{sb: s, compiled: compiled, hash: hash, src: src, size: len(wasm)})
+}
+
+// addModule registers m, or releases it when Close started meanwhile: it
+// would outlive the Sandbox.
+func (s *Sandbox) addModule(ctx context.Context, m *Module) (*Module, error) {
 	s.mu.Lock()
 	closed := s.closed.Load()
 	if !closed {
@@ -243,12 +332,29 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	}
 	s.mu.Unlock()
 	if closed {
-		// Close started during the compile: the Module would outlive it.
-		s.eng.lru.Unpin(hash)
-		compiled.Close(ctx)
+		m.release(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: errSandboxClosed}
 	}
 	return m, nil
+}
+
+// takeKept returns the module parked with the Sandbox's Runtime when it
+// was compiled from the same bytes (src; the limits, and so the table
+// rewrite, are the same: they are the pool's key), or nil. Any other
+// module kept is released: this Sandbox runs other code.
+func (s *Sandbox) takeKept(ctx context.Context, src source) (*Module, error) {
+	s.mu.Lock()
+	k := s.c.kept
+	s.c.kept = nil
+	s.mu.Unlock()
+	if k == nil {
+		return nil, nil
+	}
+	if k.src != src {
+		k.release(ctx, s.eng)
+		return nil, nil
+	}
+	return s.addModule(ctx, &Module{sb: s, compiled: k.compiled, hash: k.hash, src: k.src, size: k.size})
 }
 
 // isStopped reports whether err is a guest stopped by a cancelled context.
@@ -332,10 +438,15 @@ func (m *Module) Close(ctx context.Context) error {
 		m.sb.mu.Lock()
 		delete(m.sb.modules, m)
 		m.sb.mu.Unlock()
-		m.sb.eng.lru.Unpin(m.hash)
-		m.closeErr = m.compiled.Close(ctx)
+		m.closeErr = m.release(ctx)
 	})
 	return m.closeErr
+}
+
+// release unpins and closes the compiled code; the caller calls it once.
+func (m *Module) release(ctx context.Context) error {
+	m.sb.eng.lru.Unpin(m.hash)
+	return m.compiled.Close(ctx)
 }
 
 // Instantiate starts an instance of m with fsys mounted read-only at "/"
@@ -376,7 +487,7 @@ func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Instance, error) {
 	inst := newInstance(s)
 	mc := wazero.NewModuleConfig().
-		WithName(fmt.Sprintf("%s#%d", s.cfg.AppID, s.seq.Add(1))).
+		WithName(fmt.Sprintf("%s#%d", s.cfg.AppID, s.c.seq.Add(1))).
 		WithStartFunctions(). // _initialize runs below, under the deadline
 		WithStdout(inst.stdout).
 		WithStderr(inst.stderr).
@@ -391,6 +502,9 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	s.insts[mod] = struct{}{} // Close closes it, unless Instance.Close does
+	s.mu.Unlock()
 	if err := inst.bind(mod); err != nil {
 		mod.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
@@ -406,7 +520,18 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 		inst.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: fmt.Errorf("%w: guest speaks ABI version %d, host speaks %d", ErrNotABI, v, abi.Version)}
 	}
+	s.mu.Lock()
+	s.last = m
+	s.mu.Unlock()
 	return inst, nil
+}
+
+// forget drops mod, which Instance.Close closed, from the instances
+// Close closes.
+func (s *Sandbox) forget(mod api.Module) {
+	s.mu.Lock()
+	delete(s.insts, mod)
+	s.mu.Unlock()
 }
 
 // Validate checks that wasm would launch, as a publisher and the release
@@ -419,7 +544,8 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 // runs out of time in its start code is refused with the runtime's error
 // (ErrMalformedWasm, ErrNotABI, ErrTrap, ErrExit, ErrTimeout...).
 func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
-	sb, err := e.NewSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}})
+	// Not pooled: it would take the app's parked Runtime, or park one.
+	sb, err := e.newSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}}, false)
 	if err != nil {
 		return err
 	}
