@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,23 +13,23 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// storeAPI is a testAPI whose SetStorage records the keys it is given.
+// storeAPI is a testAPI whose SetStorage records the keys it is given,
+// under the testAPI's mutex.
 type storeAPI struct {
 	testAPI
-	smu  sync.Mutex
 	keys []string
 }
 
 func (a *storeAPI) SetStorage(key string, _ []byte) error {
-	a.smu.Lock()
-	defer a.smu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.keys = append(a.keys, key)
 	return nil
 }
 
 func (a *storeAPI) stored() []string {
-	a.smu.Lock()
-	defer a.smu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return append([]string(nil), a.keys...)
 }
 
