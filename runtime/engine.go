@@ -217,6 +217,34 @@ func (e *Engine) Close(ctx context.Context) error {
 	return nil
 }
 
+// Validate checks that wasm would launch, as a publisher and the release
+// server do before a client sees it: it compiles it in a throwaway Sandbox
+// with the Engine's limits, checks that it implements guest ABI v1, and
+// instantiates it once with nothing mounted, so its start function and
+// _initialize run under the same limits and call deadline as on a client.
+// No callback (onLaunch and the rest) runs, and the guest's host calls are
+// denied. A module that cannot compile, lacks the exports, traps, exits or
+// runs out of time in its start code is refused with the runtime's error
+// (ErrMalformedWasm, ErrNotABI, ErrTrap, ErrExit, ErrTimeout...).
+func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
+	// Not pooled: it would take the app's parked Runtime, or park one.
+	sb, err := e.newSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}}, false)
+	if err != nil {
+		return err
+	}
+	defer sb.Close(ctx)
+	m, err := sb.Compile(ctx, wasm)
+	if err != nil {
+		return err
+	}
+	defer m.Close(ctx)
+	inst, err := sb.Instantiate(ctx, m, nil)
+	if err != nil {
+		return err
+	}
+	return inst.Close(ctx)
+}
+
 // compileLocks serializes CompileModule per module hash across every
 // Runtime of the process, cache hits included: wazero v1.12 corrupts its
 // file cache when Runtimes sharing it compile the same module at once

@@ -3,11 +3,14 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
 // The warm pool: the Engine keeps the Runtimes of recently closed apps,
@@ -189,4 +192,78 @@ func (p *pool) close(ctx context.Context) error {
 		errs = append(errs, c.close(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// newCore creates a Runtime with the WASI and wx host modules.
+func (e *Engine) newCore(ctx context.Context, key poolKey) (*core, error) {
+	// The memory cap is enforced by cappedAllocator rather than by
+	// WithMemoryLimitPages, so that a refused grow is seen and reported as
+	// "memory limit reached" instead of a bare trap (see RATIONALE.md).
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(true).
+		WithCompilationCache(e.cache)
+	c := &core{eng: e, key: key, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
+	c.api.Store(parkedAPI)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
+		c.rt.Close(ctx)
+		return nil, fmt.Errorf("new sandbox %s: instantiate wasi: %w", key.appID, err)
+	}
+	if _, err := newWxModule(c.rt, &c.api).Instantiate(ctx); err != nil {
+		c.rt.Close(ctx)
+		return nil, fmt.Errorf("new sandbox %s: instantiate wx: %w", key.appID, err)
+	}
+	return c, nil
+}
+
+// park hands the Runtime, with keep's compiled code, to the Engine's pool
+// and reports whether the pool took it. Every instance is closed; keep's
+// handle is closed for its Sandbox without releasing the code, which the
+// core owns now (with keep's cache pin).
+func (s *Sandbox) park(ctx context.Context, keep *Module) bool {
+	owned := false
+	keep.closeOnce.Do(func() { keep.closed.Store(true); owned = true })
+	if !owned {
+		return false // its Close ran meanwhile and released the code
+	}
+	c := s.c
+	c.dropKept(ctx) // kept from before and taken by no Compile here
+	// No pointer to this app's HostAPI may stay with the parked Runtime.
+	c.api.Store(parkedAPI)
+	c.kept = &keptModule{compiled: keep.compiled, hash: keep.hash, src: keep.src, size: keep.size}
+	c.bytes = estimateBytes(keep.size)
+	ok, err := s.eng.pool.put(ctx, c)
+	if err != nil {
+		s.eng.log.Warn("close evicted sandboxes", "err", err)
+	}
+	if !ok {
+		c.dropKept(ctx)
+	}
+	return ok
+}
+
+// takeKept returns the module parked with the Sandbox's Runtime when it
+// was compiled from the same bytes (src; the limits, and so the table
+// rewrite, are the same: they are the pool's key), or nil. Any other
+// module kept is released: this Sandbox runs other code.
+func (s *Sandbox) takeKept(ctx context.Context, src source) (*Module, error) {
+	s.mu.Lock()
+	k := s.c.kept
+	s.c.kept = nil
+	s.mu.Unlock()
+	if k == nil {
+		return nil, nil
+	}
+	if k.src != src {
+		k.release(ctx, s.eng)
+		return nil, nil
+	}
+	return s.addModule(ctx, &Module{sb: s, compiled: k.compiled, hash: k.hash, src: k.src, size: k.size})
+}
+
+// forget drops mod, which Instance.Close closed, from the instances
+// Close closes.
+func (s *Sandbox) forget(mod api.Module) {
+	s.mu.Lock()
+	delete(s.insts, mod)
+	s.mu.Unlock()
 }

@@ -88,7 +88,7 @@ func TestPoolReusesClosedSandbox(t *testing.T) {
 	api := &storeAPI{}
 	sb2, m2, inst2 := openApp(t, e, "test.pool", api, wasm, SandboxConfig{})
 	require.Same(t, c1, sb2.c, "the Runtime is reused")
-	require.Equal(t, compiled, m2.compiled, "the compiled module is reused")
+	require.Same(t, compiled, m2.compiled, "the compiled module is reused")
 	require.Zero(t, e.pool.size(), "taken out of the pool")
 	require.NoError(t, emit(t, inst2, "storage-set", map[string]string{"key": "after", "value": "2"}))
 	require.Equal(t, []string{"after"}, api.stored(), "the new HostAPI serves the reused Runtime")
@@ -273,5 +273,22 @@ func TestPoolAfterHotSwap(t *testing.T) {
 	require.Same(t, sb.c, sb2.c)
 	m, err := sb2.Compile(t.Context(), crashy)
 	require.NoError(t, err)
-	require.Equal(t, m2.compiled, m.compiled, "the module running at close was kept")
+	require.Same(t, m2.compiled, m.compiled, "the module running at close was kept")
+}
+
+// TestPoolSecondWindow: a second Sandbox of an app that is open gets a
+// Runtime of its own (the first one's is in use); once both close, the
+// pool keeps one Runtime per app, the last closed, and closes the other.
+func TestPoolSecondWindow(t *testing.T) {
+	wasm := guestWasm(t, "basic")
+	e := testEngine(t, Config{})
+	sb1, m1, _ := openApp(t, e, "test.window", &testAPI{}, wasm, SandboxConfig{})
+	sb2, m2, _ := openApp(t, e, "test.window", &testAPI{}, wasm, SandboxConfig{})
+	require.NotSame(t, sb1.c, sb2.c)
+	require.NotSame(t, m1.compiled, m2.compiled, "a compile of its own")
+	require.NoError(t, sb1.Close(t.Context()))
+	require.NoError(t, sb2.Close(t.Context()))
+	require.True(t, runtimeClosed(t, sb1.c), "replaced by the later one")
+	require.False(t, runtimeClosed(t, sb2.c))
+	require.Equal(t, sb2.c.bytes, e.pool.size())
 }

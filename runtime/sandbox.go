@@ -43,7 +43,8 @@ type SandboxConfig struct {
 // Runtime) with the WASI and wx host modules, and the app's output budget,
 // shared by all its instances. Modules compiled in it are only for it.
 // Create one with Engine.NewSandbox and Close it when the app ends; Close
-// also closes its Modules and Instances. Compile and Instantiate are safe
+// also closes its Instances and Modules, or parks the Runtime with the
+// running Module in the Engine's pool for the app's next Sandbox. Compile and Instantiate are safe
 // for concurrent use, with each other and with Close; after Close they
 // fail with ErrClosed. An Instance is not safe for concurrent use.
 type Sandbox struct {
@@ -135,27 +136,6 @@ func (e *Engine) newSandbox(ctx context.Context, cfg SandboxConfig, pooled bool)
 	return s, nil
 }
 
-// newCore creates a Runtime with the WASI and wx host modules.
-func (e *Engine) newCore(ctx context.Context, key poolKey) (*core, error) {
-	// The memory cap is enforced by cappedAllocator rather than by
-	// WithMemoryLimitPages, so that a refused grow is seen and reported as
-	// "memory limit reached" instead of a bare trap (see RATIONALE.md).
-	rc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
-		WithCompilationCache(e.cache)
-	c := &core{eng: e, key: key, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
-	c.api.Store(parkedAPI)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
-		c.rt.Close(ctx)
-		return nil, fmt.Errorf("new sandbox %s: instantiate wasi: %w", key.appID, err)
-	}
-	if _, err := newWxModule(c.rt, &c.api).Instantiate(ctx); err != nil {
-		c.rt.Close(ctx)
-		return nil, fmt.Errorf("new sandbox %s: instantiate wx: %w", key.appID, err)
-	}
-	return c, nil
-}
-
 // Close closes the Runtime and everything compiled or instantiated in it,
 // or parks the Runtime in the Engine's pool for the app's next Sandbox.
 // It refuses new Compile and Instantiate calls at once, stops the guest
@@ -213,32 +193,6 @@ func (s *Sandbox) Close(ctx context.Context) error {
 	return nil
 }
 
-// park hands the Runtime, with keep's compiled code, to the Engine's pool
-// and reports whether the pool took it. Every instance is closed; keep's
-// handle is closed for its Sandbox without releasing the code, which the
-// core owns now (with keep's cache pin).
-func (s *Sandbox) park(ctx context.Context, keep *Module) bool {
-	owned := false
-	keep.closeOnce.Do(func() { keep.closed.Store(true); owned = true })
-	if !owned {
-		return false // its Close ran meanwhile and released the code
-	}
-	c := s.c
-	c.dropKept(ctx) // kept from before and taken by no Compile here
-	// No pointer to this app's HostAPI may stay with the parked Runtime.
-	c.api.Store(parkedAPI)
-	c.kept = &keptModule{compiled: keep.compiled, hash: keep.hash, src: keep.src, size: keep.size}
-	c.bytes = estimateBytes(keep.size)
-	ok, err := s.eng.pool.put(ctx, c)
-	if err != nil {
-		s.eng.log.Warn("close evicted sandboxes", "err", err)
-	}
-	if !ok {
-		c.dropKept(ctx)
-	}
-	return ok
-}
-
 // enter registers a Compile or Instantiate call; the caller calls
 // s.busy.Done when it returns.
 func (s *Sandbox) enter() error {
@@ -252,7 +206,8 @@ func (s *Sandbox) enter() error {
 }
 
 // Module is a guest compiled in one Sandbox. Close it once when no
-// Instance will be made from it any more (Sandbox.Close also does).
+// Instance will be made from it any more (Sandbox.Close also does); leave
+// the running one open for Sandbox.Close to park.
 // Safe for concurrent use.
 type Module struct {
 	sb        *Sandbox
@@ -336,25 +291,6 @@ func (s *Sandbox) addModule(ctx context.Context, m *Module) (*Module, error) {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: errSandboxClosed}
 	}
 	return m, nil
-}
-
-// takeKept returns the module parked with the Sandbox's Runtime when it
-// was compiled from the same bytes (src; the limits, and so the table
-// rewrite, are the same: they are the pool's key), or nil. Any other
-// module kept is released: this Sandbox runs other code.
-func (s *Sandbox) takeKept(ctx context.Context, src source) (*Module, error) {
-	s.mu.Lock()
-	k := s.c.kept
-	s.c.kept = nil
-	s.mu.Unlock()
-	if k == nil {
-		return nil, nil
-	}
-	if k.src != src {
-		k.release(ctx, s.eng)
-		return nil, nil
-	}
-	return s.addModule(ctx, &Module{sb: s, compiled: k.compiled, hash: k.hash, src: k.src, size: k.size})
 }
 
 // isStopped reports whether err is a guest stopped by a cancelled context.
@@ -525,55 +461,3 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	s.mu.Unlock()
 	return inst, nil
 }
-
-// forget drops mod, which Instance.Close closed, from the instances
-// Close closes.
-func (s *Sandbox) forget(mod api.Module) {
-	s.mu.Lock()
-	delete(s.insts, mod)
-	s.mu.Unlock()
-}
-
-// Validate checks that wasm would launch, as a publisher and the release
-// server do before a client sees it: it compiles it in a throwaway Sandbox
-// with the Engine's limits, checks that it implements guest ABI v1, and
-// instantiates it once with nothing mounted, so its start function and
-// _initialize run under the same limits and call deadline as on a client.
-// No callback (onLaunch and the rest) runs, and the guest's host calls are
-// denied. A module that cannot compile, lacks the exports, traps, exits or
-// runs out of time in its start code is refused with the runtime's error
-// (ErrMalformedWasm, ErrNotABI, ErrTrap, ErrExit, ErrTimeout...).
-func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
-	// Not pooled: it would take the app's parked Runtime, or park one.
-	sb, err := e.newSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}}, false)
-	if err != nil {
-		return err
-	}
-	defer sb.Close(ctx)
-	m, err := sb.Compile(ctx, wasm)
-	if err != nil {
-		return err
-	}
-	defer m.Close(ctx)
-	inst, err := sb.Instantiate(ctx, m, nil)
-	if err != nil {
-		return err
-	}
-	return inst.Close(ctx)
-}
-
-// nopAPI serves a Sandbox that never runs guest code.
-type nopAPI struct{}
-
-var _ HostAPI = nopAPI{}
-
-func (nopAPI) Log(abi.LogLevel, Stream, string)      {}
-func (nopAPI) GetStorage(string) ([]byte, error)     { return nil, abi.CodeDenied }
-func (nopAPI) SetStorage(string, []byte) error       { return abi.CodeDenied }
-func (nopAPI) RemoveStorage(string) error            { return abi.CodeDenied }
-func (nopAPI) ClearStorage() error                   { return abi.CodeDenied }
-func (nopAPI) StorageInfo() (abi.StorageInfo, error) { return abi.StorageInfo{}, abi.CodeDenied }
-func (nopAPI) ShowModal(abi.Modal) (uint32, error)   { return 0, abi.CodeDenied }
-func (nopAPI) SystemInfo() abi.SystemInfo            { return abi.SystemInfo{} }
-func (nopAPI) RegisterUpdateManager() error          { return nil }
-func (nopAPI) ApplyUpdate() error                    { return abi.CodeNotReady }
