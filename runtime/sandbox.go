@@ -44,9 +44,10 @@ type SandboxConfig struct {
 // shared by all its instances. Modules compiled in it are only for it.
 // Create one with Engine.NewSandbox and Close it when the app ends; Close
 // also closes its Instances and Modules, or parks the Runtime with the
-// running Module in the Engine's pool for the app's next Sandbox. Compile and Instantiate are safe
-// for concurrent use, with each other and with Close; after Close they
-// fail with ErrClosed. An Instance is not safe for concurrent use.
+// running Module in the Engine's pool for the app's next Sandbox. Compile
+// and Instantiate are safe for concurrent use, with each other and with
+// Close; after Close they fail with ErrClosed. An Instance is not safe
+// for concurrent use.
 type Sandbox struct {
 	eng *Engine
 	cfg SandboxConfig // cfg.API is the embedder's HostAPI, unlimited
