@@ -395,9 +395,8 @@ func (a *App) shutdown(ctx context.Context) {
 	if a.cur.inst != nil {
 		a.cur.inst.Close(ctx)
 	}
-	if a.cur.mod != nil {
-		a.cur.mod.Close(ctx)
-	}
+	// a.cur.mod stays open: the Sandbox's Close parks it, with the
+	// Runtime, for the app's next launch (runtime/pool.go), or closes it.
 	if a.cur.closeFS != nil {
 		a.cur.closeFS()
 	}

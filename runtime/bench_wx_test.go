@@ -119,13 +119,7 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
-		cache, err := wazero.NewCompilationCacheWithDir(runtimetest.CacheDir(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cache.Close(ctx)
-		rt := floorRuntime(ctx, cache, true)
-		defer rt.Close(ctx)
+		rt := testCacheFloor(ctx, b)
 		calls := 0
 		mod := stubInstance(ctx, b, rt, wasm, &calls)
 		payload := benchEvent(b, event, b.N)
@@ -134,7 +128,7 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 		stack := []uint64{uint64(abi.EventCustom), uint64(ptr), uint64(len(payload))}
 		b.ResetTimer()
 		cctx, cancel := context.WithTimeout(ctx, benchCallTimeout)
-		err = fn.CallWithStack(cctx, stack)
+		err := fn.CallWithStack(cctx, stack)
 		cancel()
 		b.StopTimer()
 		if err != nil || stack[0] != 0 {
@@ -144,6 +138,21 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 			b.Fatalf("guest made %d wx calls, want %d", calls, b.N)
 		}
 	})
+}
+
+// testCacheFloor returns a floor Runtime on the shared test compile
+// cache, both closed when b ends.
+func testCacheFloor(ctx context.Context, b *testing.B) wazero.Runtime {
+	cache, err := wazero.NewCompilationCacheWithDir(runtimetest.CacheDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt := floorRuntime(ctx, cache, true)
+	b.Cleanup(func() {
+		rt.Close(ctx)
+		cache.Close(ctx)
+	})
+	return rt
 }
 
 // stubWx builds a "wx" host module for the imports of compiled whose

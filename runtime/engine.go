@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -47,6 +48,12 @@ const (
 	DefaultCacheMaxBytes = 1 << 30
 )
 
+// defaultIdleBytes is Config.IdleBytes' default: 64 MiB, three or four of
+// our guests (15 to 21 MB each as the pool counts them: the compiled code
+// and the decoded module). Unexported, unlike the other defaults, to keep
+// the package's exported names within .ci/apicount/budget.txt.
+const defaultIdleBytes = 64 << 20
+
 // Config configures an Engine. Zero fields take the defaults above.
 type Config struct {
 	// CacheDir holds the compilation cache shared by every app. Empty
@@ -78,6 +85,12 @@ type Config struct {
 	// ModalsPerSecond and ModalBurst bound each app's wx.showModal calls;
 	// calls past them get EBUSY.
 	ModalsPerSecond, ModalBurst int
+	// IdleBytes bounds the Runtimes the Engine keeps, with their compiled
+	// module, after their apps' Sandboxes closed, so that reopening such
+	// an app costs an instantiate, not a compile: the least recently
+	// closed go first. Zero means 64 MiB; a negative value
+	// turns the reuse off.
+	IdleBytes int64
 	// CompileWorkers is the number of parallel compile workers per module;
 	// zero means the number of CPUs.
 	CompileWorkers int
@@ -95,12 +108,15 @@ func CacheRoot() string { return compilecache.Root() }
 // Engine is the process-wide part of the runtime: the compilation cache
 // shared by all apps and the configuration new Sandboxes inherit. Create
 // one with NewEngine and Close it after every Sandbox made from it is
-// closed. An Engine is safe for concurrent use.
+// closed: it also closes the Runtimes of closed Sandboxes it keeps for
+// reuse (Config.IdleBytes). An Engine is safe for concurrent use.
 type Engine struct {
 	cfg      Config
 	cache    wazero.CompilationCache
 	cacheDir string              // "" when the cache is in memory
 	lru      *compilecache.Index // nil when the cache is in memory
+	pool     *pool               // Runtimes of closed apps (pool.go)
+	seed     maphash.Seed        // of sourceOf
 	log      *slog.Logger
 }
 
@@ -134,7 +150,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.CacheMaxBytes <= 0 {
 		cfg.CacheMaxBytes = DefaultCacheMaxBytes
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger}
+	if cfg.IdleBytes == 0 {
+		cfg.IdleBytes = defaultIdleBytes
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, pool: &pool{budget: cfg.IdleBytes}, seed: maphash.MakeSeed()}
 	if !cfg.MemoryCache {
 		if err := probeWritable(cfg.CacheDir); err != nil {
 			e.log.Warn("compilation cache not writable; using memory", "dir", cfg.CacheDir, "err", err)
@@ -186,12 +205,44 @@ func probeWritable(dir string) error {
 // cache lives in memory.
 func (e *Engine) CacheDir() string { return e.cacheDir }
 
-// Close releases the compilation cache. Close every Sandbox first.
+// Close closes the Runtimes parked for reuse and releases the compilation
+// cache. Close every Sandbox first.
 func (e *Engine) Close(ctx context.Context) error {
+	if err := e.pool.close(ctx); err != nil {
+		e.log.Warn("close idle sandboxes", "err", err)
+	}
 	if err := e.cache.Close(ctx); err != nil {
 		return fmt.Errorf("close compilation cache: %w", err)
 	}
 	return nil
+}
+
+// Validate checks that wasm would launch, as a publisher and the release
+// server do before a client sees it: it compiles it in a throwaway Sandbox
+// with the Engine's limits, checks that it implements guest ABI v1, and
+// instantiates it once with nothing mounted, so its start function and
+// _initialize run under the same limits and call deadline as on a client.
+// No callback (onLaunch and the rest) runs, and the guest's host calls are
+// denied. A module that cannot compile, lacks the exports, traps, exits or
+// runs out of time in its start code is refused with the runtime's error
+// (ErrMalformedWasm, ErrNotABI, ErrTrap, ErrExit, ErrTimeout...).
+func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
+	// Not pooled: it would take the app's parked Runtime, or park one.
+	sb, err := e.newSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}}, false)
+	if err != nil {
+		return err
+	}
+	defer sb.Close(ctx)
+	m, err := sb.Compile(ctx, wasm)
+	if err != nil {
+		return err
+	}
+	defer m.Close(ctx)
+	inst, err := sb.Instantiate(ctx, m, nil)
+	if err != nil {
+		return err
+	}
+	return inst.Close(ctx)
 }
 
 // compileLocks serializes CompileModule per module hash across every

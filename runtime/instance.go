@@ -52,7 +52,7 @@ func (i *Instance) start(ctx context.Context, compiled wazero.CompiledModule, mc
 	cctx, cancel := context.WithTimeout(ctx, i.sb.cfg.CallTimeout)
 	defer cancel()
 	actx := experimental.WithMemoryAllocator(cctx, &cappedAllocator{
-		limit: uint64(i.sb.cfg.MemoryLimitPages) * 65536, refused: &i.memRefused, peak: &i.sb.memPeak})
+		limit: uint64(i.sb.cfg.MemoryLimitPages) * 65536, refused: &i.memRefused, peak: &i.sb.c.peak})
 	i.done = cctx.Done() // a start function may sleep
 	mod, err := i.sb.rt.InstantiateModule(actx, compiled, mc)
 	i.done = nil
@@ -69,6 +69,7 @@ func (i *Instance) start(ctx context.Context, compiled wazero.CompiledModule, mc
 		err = i.classify(cctx, err)
 	}
 	i.err = err
+	i.sb.failed.Store(true)
 	return nil, &CallError{AppID: i.sb.cfg.AppID, Callback: "instantiate", Err: err, Stderr: i.stderr.summary()}
 }
 
@@ -99,6 +100,7 @@ func (i *Instance) Close(ctx context.Context) error {
 	}
 	i.stdout.Flush()
 	i.stderr.Flush()
+	i.sb.forget(i.mod)
 	return i.mod.Close(ctx)
 }
 
@@ -213,6 +215,7 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function) (uint
 	cause := i.classify(cctx, err)
 	cancel()
 	i.err = cause
+	i.sb.failed.Store(true) // its Runtime is not parked (Sandbox.Close)
 	i.stdout.Flush()
 	i.stderr.Flush()
 	ce := &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: cause, Stderr: i.stderr.summary()}

@@ -43,18 +43,23 @@ type SandboxConfig struct {
 // Runtime) with the WASI and wx host modules, and the app's output budget,
 // shared by all its instances. Modules compiled in it are only for it.
 // Create one with Engine.NewSandbox and Close it when the app ends; Close
-// also closes its Modules and Instances. Compile and Instantiate are safe
-// for concurrent use, with each other and with Close; after Close they
-// fail with ErrClosed. An Instance is not safe for concurrent use.
+// also closes its Instances and Modules, or parks the Runtime with the
+// running Module in the Engine's pool for the app's next Sandbox. Compile
+// and Instantiate are safe for concurrent use, with each other and with
+// Close; after Close they fail with ErrClosed. An Instance is not safe
+// for concurrent use.
 type Sandbox struct {
 	eng *Engine
 	cfg SandboxConfig // cfg.API is the embedder's HostAPI, unlimited
+	c   *core         // the Runtime, new or taken from the Engine's pool
 	rt  wazero.Runtime
 	out *outputBudget
-	seq atomic.Uint64
-	// memPeak is the largest linear memory an instance reached: the next
-	// one (a hot swap, a relaunch) starts with that much (cappedAllocator).
-	memPeak atomic.Uint64
+	// noPark keeps Close from parking the Runtime (Validate's throwaway
+	// Sandboxes).
+	noPark bool
+	// failed is set when an instance trapped, exited, ran out of time or
+	// memory, or was stopped: such a Runtime is closed, never parked.
+	failed atomic.Bool
 
 	// life ends when Close starts; it stops the guest code that
 	// Instantiate calls in progress run.
@@ -62,10 +67,12 @@ type Sandbox struct {
 	kill context.CancelFunc
 
 	mu      sync.Mutex
-	closed  atomic.Bool          // set under mu, read anywhere
-	busy    sync.WaitGroup       // Compile and Instantiate calls in progress; Add under mu
-	modules map[*Module]struct{} // open Modules, guarded by mu; nil once closed
-	done    chan struct{}        // closed when Close has finished
+	closed  atomic.Bool             // set under mu, read anywhere
+	busy    sync.WaitGroup          // Compile and Instantiate calls in progress; Add under mu
+	modules map[*Module]struct{}    // open Modules, guarded by mu; nil once closed
+	insts   map[api.Module]struct{} // guest instances not closed by Instance.Close, guarded by mu
+	last    *Module                 // of the last successful Instantiate, guarded by mu
+	done    chan struct{}           // closed when Close has finished
 }
 
 // closedError reports the use of a closed Sandbox or Module; it is
@@ -80,8 +87,17 @@ const (
 	errModuleClosed  = closedError("module")
 )
 
-// NewSandbox creates the Runtime of one app.
+// NewSandbox creates the Runtime of one app, or takes the one the app's
+// last Sandbox parked in the Engine's pool when it closed (same AppID and
+// same limits; see Close): then Compile of the same module returns the
+// compiled module kept with it, at no compile cost. Either way the new
+// Sandbox has its own limits, output budgets and HostAPI: the wx host
+// functions call cfg.API from now on.
 func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, error) {
+	return e.newSandbox(ctx, cfg, true)
+}
+
+func (e *Engine) newSandbox(ctx context.Context, cfg SandboxConfig, pooled bool) (*Sandbox, error) {
 	if cfg.API == nil {
 		return nil, errors.New("new sandbox: SandboxConfig.API is nil")
 	}
@@ -101,40 +117,42 @@ func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, e
 	cfg.LogBurst = positiveOr(cfg.LogBurst, e.cfg.LogBurst)
 	cfg.ModalsPerSecond = positiveOr(cfg.ModalsPerSecond, e.cfg.ModalsPerSecond)
 	cfg.ModalBurst = positiveOr(cfg.ModalBurst, e.cfg.ModalBurst)
-	// The memory cap is enforced by cappedAllocator rather than by
-	// WithMemoryLimitPages, so that a refused grow is seen and reported as
-	// "memory limit reached" instead of a bare trap (see RATIONALE.md).
-	rc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
-		WithCompilationCache(e.cache)
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	s := &Sandbox{eng: e, cfg: cfg, rt: rt, out: newOutputBudget(cfg.API, cfg),
-		modules: map[*Module]struct{}{}, done: make(chan struct{})}
+	key := poolKey{appID: cfg.AppID, memoryLimitPages: cfg.MemoryLimitPages, maxTableElements: cfg.MaxTableElements}
+	var c *core
+	if pooled {
+		c = e.pool.take(key)
+	}
+	if c == nil {
+		var err error
+		if c, err = e.newCore(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+	s := &Sandbox{eng: e, cfg: cfg, c: c, rt: c.rt, out: newOutputBudget(cfg.API, cfg), noPark: !pooled,
+		modules: map[*Module]struct{}{}, insts: map[api.Module]struct{}{}, done: make(chan struct{})}
 	s.life, s.kill = context.WithCancel(context.Background())
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		s.kill()
-		rt.Close(ctx)
-		return nil, fmt.Errorf("new sandbox %s: instantiate wasi: %w", cfg.AppID, err)
-	}
-	if _, err := newWxModule(rt, &limitedAPI{HostAPI: cfg.API, out: s.out}).Instantiate(ctx); err != nil {
-		s.kill()
-		rt.Close(ctx)
-		return nil, fmt.Errorf("new sandbox %s: instantiate wx: %w", cfg.AppID, err)
-	}
+	// Before the Sandbox is returned, so every guest call of it reaches
+	// its own HostAPI, through its own budget.
+	c.api.Store(&limitedAPI{HostAPI: cfg.API, out: s.out})
 	return s, nil
 }
 
-// Close closes the Runtime and everything compiled or instantiated in it.
+// Close closes the Runtime and everything compiled or instantiated in it,
+// or parks the Runtime in the Engine's pool for the app's next Sandbox.
 // It refuses new Compile and Instantiate calls at once, stops the guest
 // code of those in progress and waits for them to return: a compile in
 // progress runs to its end, since wazero can neither stop it nor survive
-// the Runtime closing under it. Then it closes the Runtime, with every
-// Instance, and every Module not closed yet (with a shared compilation
-// cache, closing the Runtime alone would keep their compiled code until
-// the Engine closes). Safe to call more than once and concurrently: later
-// calls wait for the first. Do not call it from a HostAPI method that a
-// guest calls during Instantiate (from its start function or _initialize):
-// Close would wait for that Instantiate, which waits for it.
+// the Runtime closing under it. Then it closes every Instance, and every
+// Module not closed yet (with a shared compilation cache, closing the
+// Runtime alone would keep their compiled code until the Engine closes).
+// The Module of the last successful Instantiate, when it is still open
+// and no instance ever failed (trapped, exited, ran out of time or
+// memory, was stopped), stays compiled with the Runtime in the pool, if
+// the pool has room (Config.IdleBytes); else the Runtime is closed. Safe
+// to call more than once and concurrently: later calls wait for the
+// first. Do not call it from a HostAPI method that a guest calls during
+// Instantiate (from its start function or _initialize): Close would wait
+// for that Instantiate, which waits for it.
 func (s *Sandbox) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed.Load() {
@@ -148,14 +166,29 @@ func (s *Sandbox) Close(ctx context.Context) error {
 	s.kill()
 	s.busy.Wait()
 	s.mu.Lock()
-	modules := s.modules
-	s.modules = nil
+	modules, insts, keep := s.modules, s.insts, s.last
+	s.modules, s.insts, s.last = nil, nil, nil
 	s.mu.Unlock()
-	err := s.rt.Close(ctx)
-	for m := range modules {
-		m.Close(ctx)
+	if _, open := modules[keep]; !open || s.noPark || s.failed.Load() {
+		keep = nil
 	}
-	if err != nil {
+	var errs []error
+	for mod := range insts {
+		errs = append(errs, mod.Close(ctx))
+	}
+	for m := range modules {
+		if m != keep {
+			errs = append(errs, m.Close(ctx))
+		}
+	}
+	if err := errors.Join(errs...); keep != nil && err == nil && s.park(ctx, keep) {
+		return nil
+	}
+	if keep != nil {
+		errs = append(errs, keep.Close(ctx))
+	}
+	errs = append(errs, s.c.close(ctx))
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close sandbox %s: %w", s.cfg.AppID, err)
 	}
 	return nil
@@ -174,12 +207,15 @@ func (s *Sandbox) enter() error {
 }
 
 // Module is a guest compiled in one Sandbox. Close it once when no
-// Instance will be made from it any more (Sandbox.Close also does).
+// Instance will be made from it any more (Sandbox.Close also does); leave
+// the running one open for Sandbox.Close to park.
 // Safe for concurrent use.
 type Module struct {
 	sb        *Sandbox
 	compiled  wazero.CompiledModule
 	hash      [32]byte // of the bytes compiled, after LimitTables
+	src       source   // of the bytes given to Compile
+	size      int      // of the bytes compiled
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -210,6 +246,10 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
 	defer s.busy.Done()
+	src := s.eng.sourceOf(wasm)
+	if m, err := s.takeKept(ctx, src); m != nil || err != nil {
+		return m, err
+	}
 	wasm, err := limitTables(wasm, s.cfg.MaxTableElements)
 	if err != nil {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
@@ -235,7 +275,12 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		compiled.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
-	m := &Module{sb: s, compiled: compiled, hash: hash}
+	return s.addModule(ctx, &Module{sb: s, compiled: compiled, hash: hash, src: src, size: len(wasm)})
+}
+
+// addModule registers m, or releases it when Close started meanwhile: it
+// would outlive the Sandbox.
+func (s *Sandbox) addModule(ctx context.Context, m *Module) (*Module, error) {
 	s.mu.Lock()
 	closed := s.closed.Load()
 	if !closed {
@@ -243,9 +288,7 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	}
 	s.mu.Unlock()
 	if closed {
-		// Close started during the compile: the Module would outlive it.
-		s.eng.lru.Unpin(hash)
-		compiled.Close(ctx)
+		m.release(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: errSandboxClosed}
 	}
 	return m, nil
@@ -332,10 +375,15 @@ func (m *Module) Close(ctx context.Context) error {
 		m.sb.mu.Lock()
 		delete(m.sb.modules, m)
 		m.sb.mu.Unlock()
-		m.sb.eng.lru.Unpin(m.hash)
-		m.closeErr = m.compiled.Close(ctx)
+		m.closeErr = m.release(ctx)
 	})
 	return m.closeErr
+}
+
+// release unpins and closes the compiled code; the caller calls it once.
+func (m *Module) release(ctx context.Context) error {
+	m.sb.eng.lru.Unpin(m.hash)
+	return m.compiled.Close(ctx)
 }
 
 // Instantiate starts an instance of m with fsys mounted read-only at "/"
@@ -376,7 +424,7 @@ func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Instance, error) {
 	inst := newInstance(s)
 	mc := wazero.NewModuleConfig().
-		WithName(fmt.Sprintf("%s#%d", s.cfg.AppID, s.seq.Add(1))).
+		WithName(fmt.Sprintf("%s#%d", s.cfg.AppID, s.c.seq.Add(1))).
 		WithStartFunctions(). // _initialize runs below, under the deadline
 		WithStdout(inst.stdout).
 		WithStderr(inst.stderr).
@@ -391,6 +439,9 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	s.insts[mod] = struct{}{} // Close closes it, unless Instance.Close does
+	s.mu.Unlock()
 	if err := inst.bind(mod); err != nil {
 		mod.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
@@ -406,48 +457,8 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 		inst.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: fmt.Errorf("%w: guest speaks ABI version %d, host speaks %d", ErrNotABI, v, abi.Version)}
 	}
+	s.mu.Lock()
+	s.last = m
+	s.mu.Unlock()
 	return inst, nil
 }
-
-// Validate checks that wasm would launch, as a publisher and the release
-// server do before a client sees it: it compiles it in a throwaway Sandbox
-// with the Engine's limits, checks that it implements guest ABI v1, and
-// instantiates it once with nothing mounted, so its start function and
-// _initialize run under the same limits and call deadline as on a client.
-// No callback (onLaunch and the rest) runs, and the guest's host calls are
-// denied. A module that cannot compile, lacks the exports, traps, exits or
-// runs out of time in its start code is refused with the runtime's error
-// (ErrMalformedWasm, ErrNotABI, ErrTrap, ErrExit, ErrTimeout...).
-func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
-	sb, err := e.NewSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}})
-	if err != nil {
-		return err
-	}
-	defer sb.Close(ctx)
-	m, err := sb.Compile(ctx, wasm)
-	if err != nil {
-		return err
-	}
-	defer m.Close(ctx)
-	inst, err := sb.Instantiate(ctx, m, nil)
-	if err != nil {
-		return err
-	}
-	return inst.Close(ctx)
-}
-
-// nopAPI serves a Sandbox that never runs guest code.
-type nopAPI struct{}
-
-var _ HostAPI = nopAPI{}
-
-func (nopAPI) Log(abi.LogLevel, Stream, string)      {}
-func (nopAPI) GetStorage(string) ([]byte, error)     { return nil, abi.CodeDenied }
-func (nopAPI) SetStorage(string, []byte) error       { return abi.CodeDenied }
-func (nopAPI) RemoveStorage(string) error            { return abi.CodeDenied }
-func (nopAPI) ClearStorage() error                   { return abi.CodeDenied }
-func (nopAPI) StorageInfo() (abi.StorageInfo, error) { return abi.StorageInfo{}, abi.CodeDenied }
-func (nopAPI) ShowModal(abi.Modal) (uint32, error)   { return 0, abi.CodeDenied }
-func (nopAPI) SystemInfo() abi.SystemInfo            { return abi.SystemInfo{} }
-func (nopAPI) RegisterUpdateManager() error          { return nil }
-func (nopAPI) ApplyUpdate() error                    { return abi.CodeNotReady }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -80,10 +81,12 @@ func init() {
 	}
 }
 
-// newWxModule builds the host module "wx" serving api. Functions are
-// registered with WithGoModuleFunction: the reflection-based WithFunc costs
-// about 9x more per call.
-func newWxModule(rt wazero.Runtime, h HostAPI) wazero.HostModuleBuilder {
+// newWxModule builds the host module "wx" serving the HostAPI in host,
+// loaded at each call: a Runtime reused from the Engine's pool serves its
+// new Sandbox's HostAPI (pool.go). Functions are registered with
+// WithGoModuleFunction: the reflection-based WithFunc costs about 9x more
+// per call.
+func newWxModule(rt wazero.Runtime, host *atomic.Pointer[limitedAPI]) wazero.HostModuleBuilder {
 	b := rt.NewHostModuleBuilder(hostModule)
 	for _, f := range wxFuncs {
 		f := f
@@ -93,7 +96,7 @@ func newWxModule(rt wazero.Runtime, h HostAPI) wazero.HostModuleBuilder {
 		}
 		b.NewFunctionBuilder().
 			WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, mod api.Module, stack []uint64) {
-				stack[0] = uint64(uint32(f.fn(h, mod, stack)))
+				stack[0] = uint64(uint32(f.fn(host.Load(), mod, stack)))
 			}), params, []api.ValueType{api.ValueTypeI32}).
 			Export(f.name)
 	}

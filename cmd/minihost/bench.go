@@ -96,6 +96,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rep := buildBenchReport(results, parseBenchFailures(out))
 	rep.Command = command
+	var missing []benchGoalResult
+	if *input == "" {
+		missing = missingBenchGoals(rep, *re)
+		rep.Goals = append(rep.Goals, missing...)
+	}
 	if len(rep.Figures) == 0 && len(rep.Failed) == 0 {
 		if runErr != nil {
 			fmt.Fprintf(stderr, "minihost bench: go test: %v\n", runErr)
@@ -121,7 +126,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if runErr != nil {
 		fmt.Fprintf(stderr, "minihost bench: go test: %v (the table shows what finished)\n", runErr)
 	}
-	if runErr != nil || len(rep.Failed) > 0 {
+	for _, g := range missing {
+		fmt.Fprintf(stderr, "minihost bench: MISSING %s: %s\n", g.Goal, g.Value)
+	}
+	if runErr != nil || len(rep.Failed) > 0 || len(missing) > 0 {
 		return 1
 	}
 	return 0
@@ -311,12 +319,43 @@ var benchGoals = []benchGoal{
 		return fmt.Sprintf("%+.2f MiB/app", d), d <= 0.5, true
 	}},
 	{"download and install <= 1.1x floor", "DownloadInstall", ratioAtMost(1.1)},
+	{relaunchGoal, "RelaunchWarmPool", func(f *benchFigure, all map[string]*benchFigure) (string, bool, bool) {
+		if f.Floor == nil {
+			return "floor not measured", false, true
+		}
+		return ratioAtMost(1.3)(f, all)
+	}},
 	{"document throughput >= 0.9x file server", "Document", func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
 		if f.Floor == nil || f.Unit != "req/s" {
 			return "", false, false
 		}
 		return fmt.Sprintf("ratio %.2f", f.Ratio), f.Ratio >= 0.9, true
 	}},
+}
+
+// relaunchGoal is issue 14's: reopening a recently closed app costs an
+// instantiate (runtime/pool.go).
+const relaunchGoal = "relaunch in a running host <= 1.3x raw instantiate"
+
+// requiredBenchGoals are goals that must not vanish from a run whose
+// --bench matches their benchmark: missingBenchGoals lists them as missed
+// when their figure is missing.
+var requiredBenchGoals = map[string]string{"RelaunchWarmPool": relaunchGoal}
+
+// missingBenchGoals returns, as missed, the required goals whose
+// benchmark re selects (go test matches its first element against the
+// top-level name) but whose figure rep lacks and whose benchmark did not
+// fail (checkBenchGoals lists those).
+func missingBenchGoals(rep *benchReport, re string) []benchGoalResult {
+	var out []benchGoalResult
+	for figure, goal := range requiredBenchGoals {
+		top, _, _ := strings.Cut(re, "/")
+		if ok, _ := regexp.MatchString(top, "Benchmark"+figure); !ok || slices.ContainsFunc(rep.Goals, func(g benchGoalResult) bool { return g.Goal == goal }) {
+			continue
+		}
+		out = append(out, benchGoalResult{Goal: goal, Value: "not measured: benchmark " + figure + " reported no figure"})
+	}
+	return out
 }
 
 // checkBenchGoals checks each goal whose figure was measured; a goal whose

@@ -116,6 +116,40 @@ func TestBenchReportFromCapturedOutput(t *testing.T) {
 	}
 }
 
+// withFloor gives f a floor of one run at median.
+func withFloor(f *benchFigure, median float64) *benchFigure {
+	f.Floor = newBenchStats([]float64{median})
+	f.Ratio = f.Ours.Median / median
+	return f
+}
+
+// TestBenchMissingRequiredGoal: a run whose --bench selects
+// BenchmarkRelaunchWarmPool but that reports no figure of it lists the
+// relaunch goal as missed; a run that does not select it, or that has
+// the goal, lists nothing.
+func TestBenchMissingRequiredGoal(t *testing.T) {
+	measured := &benchReport{Goals: []benchGoalResult{{Goal: relaunchGoal, Value: "ratio 1.10", Met: true}}}
+	tests := []struct {
+		name string
+		rep  *benchReport
+		re   string
+		want int
+	}{
+		{"all benchmarks, no figure", &benchReport{}, ".", 1},
+		{"selected by name, no figure", &benchReport{}, "Relaunch|HotSwap/minihost", 1},
+		{"not selected", &benchReport{}, "HotSwap", 0},
+		{"measured", measured, ".", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := missingBenchGoals(tt.rep, tt.re)
+			if len(got) != tt.want || (tt.want > 0 && (got[0].Goal != relaunchGoal || got[0].Met)) {
+				t.Fatalf("missing goals %+v, want %d of %q, missed", got, tt.want, relaunchGoal)
+			}
+		})
+	}
+}
+
 // TestBenchGoalsAgainstVariants: the goals that compare ours with another
 // variant of the same benchmark (the unmerged floor, a Runtime per app).
 func TestBenchGoalsAgainstVariants(t *testing.T) {
@@ -137,6 +171,12 @@ func TestBenchGoalsAgainstVariants(t *testing.T) {
 			"RSS per app <= a Runtime per app in raw wazero + 0.5 MiB", "+0.40 MiB/app", true},
 		{"RSS past it", []*benchFigure{fig("RSSPerApp", "MiB/app", 9.2), fig("RSSPerApp/floor-runtime-per-app", "MiB/app", 8.2)},
 			"RSS per app <= a Runtime per app in raw wazero + 0.5 MiB", "+1.00 MiB/app", false},
+		{"relaunch within 1.3x of a raw instantiate", []*benchFigure{withFloor(fig("RelaunchWarmPool", "ns/op", 3.0e6), 2.5e6)},
+			relaunchGoal, "ratio 1.20", true},
+		{"relaunch past it", []*benchFigure{withFloor(fig("RelaunchWarmPool", "ns/op", 3.5e6), 2.5e6)},
+			relaunchGoal, "ratio 1.40", false},
+		{"relaunch without its floor", []*benchFigure{fig("RelaunchWarmPool", "ns/op", 3.0e6)},
+			relaunchGoal, "floor not measured", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
