@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/hashicorp/go-version v1.9.0
+	github.com/klauspost/compress v1.20.4
 	github.com/spf13/afero v1.15.0
 	github.com/stretchr/testify v1.12.1
 	github.com/tetratelabs/wazero v1.12.0
