@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /apps/{app}/release.json", s.handleDocument)
 	mux.HandleFunc("GET /apps/{app}/packages/{file}", s.handlePackage)
+	mux.HandleFunc("GET /apps/{app}/patches/{to}/{file}", s.handlePatch)
 	mux.HandleFunc("POST /admin/apps/{app}/packages", s.admin(s.handlePublish))
 	mux.HandleFunc("GET /admin/apps/{app}/versions", s.admin(s.handleVersions))
 	mux.HandleFunc("PATCH /admin/apps/{app}/settings", s.admin(s.handleSettings))
