@@ -49,12 +49,12 @@ func TestDeltaUpdate(t *testing.T) {
 			// resumed retry may read it twice), then the package.
 			minimum: func(pkg, patch int64) int64 { return pkg + patch }, maximum: func(pkg, patch int64) int64 { return pkg + 2*patch }},
 		{name: "missing patch falls back to the package",
-			fault: updatertest.Fault{Kind: updatertest.FaultStatus, Status: 404, Target: updatertest.TargetPatch},
-			via:   "full after patch from 1.0.0 failed",
+			fault:   updatertest.Fault{Kind: updatertest.FaultStatus, Status: 404, Target: updatertest.TargetPatch},
+			via:     "full after patch from 1.0.0 failed",
 			minimum: func(pkg, _ int64) int64 { return pkg }, maximum: func(pkg, _ int64) int64 { return pkg }},
 		{name: "cut patch falls back to the package",
-			fault: updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPatch, After: 10},
-			via:   "full after patch from 1.0.0 failed",
+			fault:   updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPatch, After: 10},
+			via:     "full after patch from 1.0.0 failed",
 			minimum: func(pkg, _ int64) int64 { return pkg }, maximum: func(pkg, patch int64) int64 { return pkg + patch }},
 	}
 	for _, tt := range tests {
