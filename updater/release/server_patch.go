@@ -256,9 +256,9 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	from, _ := strings.CutSuffix(r.PathValue("file"), patchExt)
+	from, ok := strings.CutSuffix(r.PathValue("file"), patchExt)
 	sv, p := st.findPatch(to, from)
-	if p == nil {
+	if !ok || p == nil {
 		s.writeError(w, r, fmt.Errorf("%w: %s has no patch %s/%s", updater.ErrUnknownVersion, appID, to, r.PathValue("file")))
 		return
 	}
