@@ -258,4 +258,3 @@ func BenchmarkDeltaInstall(b *testing.B) {
 		})
 	}
 }
-
