@@ -228,16 +228,34 @@ func writeChecked(out afero.Fs, dst string, src io.Reader, want File) (err error
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(src, want.Size+1))
+	fw := &fileWriter{w: f}
+	n, err := io.Copy(io.MultiWriter(fw, h), io.LimitReader(src, want.Size+1))
 	switch {
+	case fw.err != nil: // the disk's fault, not the patch's
+		return fw.err
 	case err != nil:
-		return fmt.Errorf("%w: %v", ErrBadPatch, err)
+		return fmt.Errorf("%w: %w", ErrBadPatch, err)
 	case n != want.Size:
 		return fmt.Errorf("%w: rebuilt %d bytes or more, want %d", ErrBadPatch, n, want.Size)
 	case hex.EncodeToString(h.Sum(nil)) != want.SHA256:
 		return fmt.Errorf("%w: rebuilt bytes have another sha256 than the digest's", ErrBadPatch)
 	}
 	return f.Sync()
+}
+
+// fileWriter passes writes to w and keeps the first error, so a failed
+// write is told apart from a bad frame in the same copy.
+type fileWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (fw *fileWriter) Write(p []byte) (int, error) {
+	n, err := fw.w.Write(p)
+	if err != nil && fw.err == nil {
+		fw.err = err
+	}
+	return n, err
 }
 
 // folders returns every folder the files need, parents first.
