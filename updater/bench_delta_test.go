@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/delta"
+	"github.com/minihost/minihost/updater/internal/testpkg"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
@@ -71,59 +74,29 @@ func textAsset(edit int) []byte {
 // imageAsset returns n reproducible incompressible bytes, like a PNG.
 func imageAsset(n int) []byte {
 	out := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range out {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		out[i] = byte(x)
-	}
+	rand.NewChaCha8([32]byte{15}).Read(out)
 	return out
 }
 
 // packed packs app.json at version, wasm and assets into a package and
 // returns its bytes.
 func packed(b *testing.B, version string, wasm []byte, assets map[string][]byte) []byte {
-	stage := b.TempDir()
-	files := map[string][]byte{"app.json": []byte(`{"appId": "demo.counter", "version": "` + version + `", "abi": 1, "entry": "app.wasm"}`), "app.wasm": wasm}
-	for k, v := range assets {
-		files[k] = v
+	stage := filepath.Join(b.TempDir(), "stage")
+	files := fstest.MapFS{
+		"app.json": {Data: []byte(`{"appId": "demo.counter", "version": "` + version + `", "abi": 1, "entry": "app.wasm"}`)},
+		"app.wasm": {Data: wasm},
 	}
-	for name, data := range files {
-		p := filepath.Join(stage, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			b.Fatal(err)
-		}
+	for k, v := range assets {
+		files[k] = &fstest.MapFile{Data: v}
+	}
+	if err := os.CopyFS(stage, files); err != nil {
+		b.Fatal(err)
 	}
 	out := filepath.Join(b.TempDir(), version+mpk.Ext)
 	if err := mpk.Pack(context.Background(), stage, out); err != nil {
 		b.Fatal(err)
 	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
-}
-
-// entries returns the files of package bytes pkg.
-func entries(b *testing.B, pkg []byte) []delta.Entry {
-	p, err := mpk.Open(bytes.NewReader(pkg), int64(len(pkg)), mpk.Limits{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var out []delta.Entry
-	for _, name := range p.Files() {
-		data, err := p.ReadFile(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, delta.Entry{Path: name, Data: data})
-	}
-	return out
+	return mustRead(b, out)
 }
 
 // deltaCases returns the base and target packages of each change.
@@ -153,7 +126,7 @@ func deltaCases(b *testing.B) []struct {
 // time. Run: go test -run '^$' -bench DeltaPatch ./updater/
 func BenchmarkDeltaPatch(b *testing.B) {
 	for _, c := range deltaCases(b) {
-		base, target := entries(b, c.base), entries(b, c.target)
+		base, target := testpkg.Entries(b, c.base), testpkg.Entries(b, c.target)
 		b.Run(c.name, func(b *testing.B) {
 			var patch []byte
 			for b.Loop() {
@@ -221,18 +194,25 @@ func BenchmarkDeltaInstall(b *testing.B) {
 		}
 		return store, dir
 	}
+	// Each path downloads into part, installs from it and removes it.
 	paths := map[string]func(store *updater.Store, part string) error{
 		"minihost": func(store *updater.Store, part string) error {
 			if _, err := client.Download(ctx, &updater.Release{Version: rel.Version, Size: p.Size, SHA256: p.SHA256, Path: p.Path}, part, nil); err != nil {
 				return err
 			}
-			return store.InstallPatch(ctx, appID, rel, p.From, part)
+			if err := store.InstallPatch(ctx, appID, rel, p.From, part); err != nil {
+				return err
+			}
+			return os.Remove(part)
 		},
 		"full": func(store *updater.Store, part string) error {
 			if _, err := client.Download(ctx, rel, part, nil); err != nil {
 				return err
 			}
-			return store.InstallRelease(ctx, appID, rel, part)
+			if err := store.InstallRelease(ctx, appID, rel, part); err != nil {
+				return err
+			}
+			return os.Remove(part)
 		},
 	}
 	for _, name := range []string{"minihost", "full"} {
@@ -240,16 +220,13 @@ func BenchmarkDeltaInstall(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				store, dir := fresh(b)
-				part := filepath.Join(dir, "download.part")
 				b.StartTimer()
-				if err := paths[name](store, part); err != nil {
-					b.Fatal(err)
-				}
-				if err := os.Remove(part); err != nil {
-					b.Fatal(err)
-				}
+				err := paths[name](store, filepath.Join(dir, "download.part"))
 				b.StopTimer()
-				if _, err := os.Stat(filepath.Join(store.PackageDir(appID, rel.Version), "app.wasm")); err != nil {
+				if err == nil {
+					_, err = os.Stat(filepath.Join(store.PackageDir(appID, rel.Version), "app.wasm"))
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 				os.RemoveAll(dir)

@@ -68,19 +68,13 @@ func (s *Store) InstallPatch(ctx context.Context, appID string, rel *Release, fr
 	if err != nil {
 		return err
 	}
-	f, got, size, err := openHashed(s.fs, patchFile)
+	f, err := openSigned(s.fs, patchFile, want, patch.Size)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if got != want {
-		return checksumError(patchFile, got, want)
-	}
-	if size != patch.Size {
-		return fmt.Errorf("%s is %d bytes, the release document says %d", patchFile, size, patch.Size)
-	}
 	return s.install(ctx, appID, rel.Version, patchFile, func(dir string) error {
-		if err := delta.Apply(ctx, io.NewSectionReader(f, 0, size), base, s.fs, dir, rel.Content, delta.Limits{}); err != nil {
+		if err := delta.Apply(ctx, io.NewSectionReader(f, 0, patch.Size), base, s.fs, dir, rel.Content, delta.Limits{}); err != nil {
 			return err
 		}
 		return checkRebuiltManifest(s.fs, dir, appID, rel.Version)

@@ -2,50 +2,15 @@ package updater
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/delta"
 	"github.com/minihost/minihost/updater/internal/testpkg"
 )
-
-// entriesOf returns the files of package bytes b.
-func entriesOf(t *testing.T, b []byte) []delta.Entry {
-	t.Helper()
-	p, err := mpk.Open(bytes.NewReader(b), int64(len(b)), mpk.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []delta.Entry
-	for _, name := range p.Files() {
-		data, err := p.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, delta.Entry{Path: name, Data: data})
-	}
-	return out
-}
-
-func digestOf(entries []delta.Entry) string {
-	var files []delta.File
-	for _, e := range entries {
-		s := sha256.Sum256(e.Data)
-		files = append(files, delta.File{Path: e.Path, Size: int64(len(e.Data)), SHA256: hex.EncodeToString(s[:])})
-	}
-	return delta.Digest(files)
-}
-
-func hexSum(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
 
 // patchFixture is a store with demo.counter 1.0.0 installed from its
 // package, and 1.1.0's release with a patch from 1.0.0 in a file.
@@ -65,12 +30,12 @@ func newPatchFixture(t *testing.T) *patchFixture {
 	if err := os.WriteFile(pkg, f.v1, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rel1 := &Release{Version: "1.0.0", Size: int64(len(f.v1)), SHA256: hexSum(f.v1), Path: "p"}
+	rel1 := &Release{Version: "1.0.0", Size: int64(len(f.v1)), SHA256: testpkg.SHA256(f.v1), Path: "p"}
 	if err := s.InstallRelease(t.Context(), "demo.counter", rel1, pkg); err != nil {
 		t.Fatal(err)
 	}
-	f.v2 = entriesOf(t, f.v2pkg)
-	patch, err := delta.Build(entriesOf(t, f.v1), f.v2)
+	f.v2 = testpkg.Entries(t, f.v2pkg)
+	patch, err := delta.Build(testpkg.Entries(t, f.v1), f.v2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +43,8 @@ func newPatchFixture(t *testing.T) *patchFixture {
 	if err := os.WriteFile(f.patch, patch, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.rel = &Release{Version: "1.1.0", Size: int64(len(f.v2pkg)), SHA256: hexSum(f.v2pkg), Path: "p", Content: digestOf(f.v2),
-		Patches: []Patch{{From: "1.0.0", Size: int64(len(patch)), SHA256: hexSum(patch), Path: "q"}}}
+	f.rel = &Release{Version: "1.1.0", Size: int64(len(f.v2pkg)), SHA256: testpkg.SHA256(f.v2pkg), Path: "p", Content: testpkg.Digest(f.v2),
+		Patches: []Patch{{From: "1.0.0", Size: int64(len(patch)), SHA256: testpkg.SHA256(patch), Path: "q"}}}
 	return f
 }
 
@@ -134,13 +99,13 @@ func TestInstallPatchRefuses(t *testing.T) {
 		{name: "signed patch rebuilds other files", is: delta.ErrBadPatch, edit: func(t *testing.T, f *patchFixture) (*Release, string) {
 			other := slices.Clone(f.v2)
 			other[0].Data = append(slices.Clone(other[0].Data), ' ')
-			b, err := delta.Build(entriesOf(t, f.v1), other)
+			b, err := delta.Build(testpkg.Entries(t, f.v1), other)
 			if err != nil {
 				t.Fatal(err)
 			}
 			os.WriteFile(f.patch, b, 0o644)
 			rel := *f.rel
-			rel.Patches = []Patch{{From: "1.0.0", Size: int64(len(b)), SHA256: hexSum(b), Path: "q"}}
+			rel.Patches = []Patch{{From: "1.0.0", Size: int64(len(b)), SHA256: testpkg.SHA256(b), Path: "q"}}
 			return &rel, "1.0.0"
 		}},
 		{name: "truncated patch", is: delta.ErrBadPatch, edit: func(t *testing.T, f *patchFixture) (*Release, string) {
@@ -148,7 +113,7 @@ func TestInstallPatchRefuses(t *testing.T) {
 			b = b[:len(b)/2]
 			os.WriteFile(f.patch, b, 0o644)
 			rel := *f.rel
-			rel.Patches = []Patch{{From: "1.0.0", Size: int64(len(b)), SHA256: hexSum(b), Path: "q"}}
+			rel.Patches = []Patch{{From: "1.0.0", Size: int64(len(b)), SHA256: testpkg.SHA256(b), Path: "q"}}
 			return &rel, "1.0.0"
 		}},
 		{name: "base version not installed", is: errNoPatchBase, edit: func(t *testing.T, f *patchFixture) (*Release, string) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -87,18 +88,23 @@ func (s *Server) handlePackage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: %s has no package %q", updater.ErrUnknownVersion, appID, r.PathValue("file")))
 		return
 	}
-	f, err := s.cfg.Fs.Open(packageFile(s.cfg.DataDir, appID, sv.Version))
+	s.serveImmutable(w, r, packageFile(s.cfg.DataDir, appID, sv.Version), "application/zip", sv.SHA256, sv.PublishedAt)
+}
+
+// serveImmutable serves a file that never changes once published (a
+// package or patch, named by its sha256): Range, ETag, cached for a year.
+func (s *Server) serveImmutable(w http.ResponseWriter, r *http.Request, path, contentType, sum string, published time.Time) {
+	f, err := s.cfg.Fs.Open(path)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("open package: %w", err))
+		s.writeError(w, r, fmt.Errorf("open %s: %w", filepath.Base(path), err))
 		return
 	}
 	defer f.Close()
 	h := w.Header()
-	h.Set("Content-Type", "application/zip")
-	h.Set("ETag", `"`+sv.SHA256+`"`)
-	// A version's package never changes.
+	h.Set("Content-Type", contentType)
+	h.Set("ETag", `"`+sum+`"`)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(w, r, "", sv.PublishedAt, f)
+	http.ServeContent(w, r, "", published, f)
 }
 
 // admin wraps an admin handler with the bearer token check and a log line

@@ -262,15 +262,5 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: %s has no patch %s/%s", updater.ErrUnknownVersion, appID, to, r.PathValue("file")))
 		return
 	}
-	f, err := s.cfg.Fs.Open(patchFile(s.cfg.DataDir, appID, to, from))
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("open patch: %w", err))
-		return
-	}
-	defer f.Close()
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("ETag", `"`+p.SHA256+`"`)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(w, r, "", sv.PublishedAt, f)
+	s.serveImmutable(w, r, patchFile(s.cfg.DataDir, appID, to, from), "application/octet-stream", p.SHA256, sv.PublishedAt)
 }
