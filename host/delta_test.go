@@ -79,6 +79,8 @@ func TestDeltaUpdate(t *testing.T) {
 			require.LessOrEqual(t, d.Download.Bytes, tt.maximum(rel.Size, patch.Size), "bytes on the wire")
 			requireInstalled(t, f, "1.0.0", "2.0.0")
 			requireSameFiles(t, f, "2.0.0")
+			left, _ := os.ReadDir(filepath.Join(f.home, "downloads", faultApp))
+			require.Empty(t, left, "downloads left after the update installed")
 		})
 	}
 }

@@ -137,9 +137,10 @@ func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *update
 	}
 	cctx, cancel := context.WithTimeout(ctx, u.cfg.Policy.BackgroundTimeout)
 	defer cancel()
-	via, n := "full", int64(0)
+	via, n, patchPart := "full", int64(0), ""
 	if p := patchFor(st, rel); p != nil {
-		pn, err := h.installPatch(cctx, appID, rel, p, filepath.Join(dir, rel.Version+".from-"+p.From+".mpd.part"), progress)
+		patchPart = filepath.Join(dir, rel.Version+".from-"+p.From+".mpd.part")
+		pn, err := h.installPatch(cctx, appID, rel, p, patchPart, progress)
 		n += pn
 		if err == nil {
 			return n, "patch from " + p.From, nil
@@ -158,6 +159,9 @@ func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *update
 	}
 	err = u.store.InstallRelease(cctx, appID, rel, path)
 	h.removeDownload(path, err)
+	if err == nil && patchPart != "" {
+		h.removeDownload(patchPart, nil) // a partial patch kept for a resume nobody needs now
+	}
 	return n, via, err
 }
 
