@@ -98,6 +98,9 @@ func TestPatchesOfRevokedVersions(t *testing.T) {
 	if got := froms(rel); !slices.Equal(got, []string{"1.0.0", "1.1.0"}) {
 		t.Fatalf("1.3.0 has patches from %v, want 1.0.0 and 1.1.0: never from revoked 1.2.0", got)
 	}
+	if _, err := os.Stat(filepath.Join(ts.cfg.DataDir, "apps", "demo.counter", "patches", "1.3.0", "1.2.0.mpd")); !os.IsNotExist(err) {
+		t.Errorf("a patch from revoked 1.2.0 was built (%v)", err)
+	}
 	for _, path := range []string{
 		"apps/demo.counter/patches/1.2.0/1.1.0.mpd", // to a revoked version
 		"apps/demo.counter/patches/1.3.0/1.2.0.mpd", // from one
