@@ -64,8 +64,9 @@ type Base struct {
 // header's file list has exactly that digest before it writes anything,
 // then rebuilds each file, hashing it as it is written, and refuses one
 // whose bytes are not the header's (and so the digest's). Memory is
-// bounded: one base file as dictionary (at most MaxFileSize) and a zstd
-// window of at most twice MaxFileSize, whatever the frame declares.
+// bounded per file: its base file as dictionary (at most MaxFileSize) and
+// a zstd window of at most the smallest power of two over base and file
+// (the one Build used), whatever the frame declares.
 //
 // Files and folders are synced, so dir is durable when Apply returns nil.
 // On error the caller removes dir; errors for the patch's own faults wrap
@@ -177,10 +178,13 @@ func applyEntry(r io.Reader, base Base, baseFiles map[string]File, out afero.Fs,
 			dict = []byte{0} // as encode did
 		}
 		frame := io.LimitReader(r, e.Len)
+		// The window Build used for this file (its base and itself, both
+		// within lim), whatever the frame declares.
+		bound := uint64(windowFor(int64(len(dict)) + e.Size))
 		opts := []zstd.DOption{
 			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxWindow(uint64(windowFor(2 * lim.MaxFileSize))),
-			zstd.WithDecoderMaxMemory(uint64(windowFor(2 * lim.MaxFileSize))),
+			zstd.WithDecoderMaxWindow(bound),
+			zstd.WithDecoderMaxMemory(bound),
 		}
 		if e.Op == opPatch {
 			opts = append(opts, zstd.WithDecoderDictRaw(dictID, dict))

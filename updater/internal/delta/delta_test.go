@@ -7,8 +7,10 @@ import (
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/spf13/afero"
 )
 
@@ -184,5 +186,55 @@ func TestDigestIsOrderFree(t *testing.T) {
 	}
 	if Digest(a) == Digest([]File{{"a", 2, "y"}, {"b", 1, "z"}}) {
 		t.Error("Digest ignores a file's hash")
+	}
+}
+
+// TestApplyStopsAHugeFrame: a frame that decodes to far more than the
+// header's size (a zstd bomb: 64 MiB of zeros in at most 512 KiB) is refused
+// without being decoded: by the decoder's bound (the window Build would
+// have used) when the frame declares its size, else when the output
+// passes the header's size by a byte.
+func TestApplyStopsAHugeFrame(t *testing.T) {
+	// stream compresses 64 MiB of zeros with a 1 KiB window and no declared
+	// size, as a streaming encoder writes it.
+	stream := func() ([]byte, error) {
+		var buf bytes.Buffer
+		w, err := zstd.NewWriter(&buf, zstd.WithWindowSize(zstd.MinWindowSize))
+		if err != nil {
+			return nil, err
+		}
+		w.Write(make([]byte, 64<<20))
+		err = w.Close()
+		return buf.Bytes(), err
+	}
+	tests := []struct {
+		name  string
+		frame func() ([]byte, error)
+		want  string
+	}{
+		{name: "declared size over the bound", frame: func() ([]byte, error) { return encode(make([]byte, 64<<20), nil, false) },
+			want: "exceeds configured limit"},
+		{name: "no declared size", frame: stream, want: "rebuilt 11 bytes or more"},
+	}
+	small := []Entry{{"app.wasm", make([]byte, 10)}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frame, err := tt.frame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(frame) > 1<<20 {
+				t.Fatalf("the bomb's frame is %d bytes; the test wants a small one", len(frame))
+			}
+			h := header{Files: []entry{{File: File{Path: "app.wasm", Size: 10, SHA256: sum(small[0].Data)}, Op: opNew, Len: int64(len(frame))}}}
+			hdr, _ := json.Marshal(h)
+			patch := append([]byte(magic), binary.BigEndian.AppendUint32(nil, uint32(len(hdr)))...)
+			patch = append(append(patch, hdr...), frame...)
+			b := tree(t, nil)
+			err = Apply(t.Context(), bytes.NewReader(patch), b, b.Fs, filepath.Join(t.TempDir(), "out"), digestOf(small), Limits{})
+			if !errors.Is(err, ErrBadPatch) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Apply = %v, want ErrBadPatch saying %q", err, tt.want)
+			}
+		})
 	}
 }
