@@ -54,5 +54,9 @@ type DownloadRecord struct {
 	Result   string        `json:"result"`
 	Bytes    int64         `json:"bytes"`
 	Duration time.Duration `json:"duration"`
-	Error    string        `json:"error,omitempty"`
+	// Via is how the version came: "full" (the package), "patch from V"
+	// (a delta patch over installed version V) or "full after patch from
+	// V failed"; "" when nothing was downloaded.
+	Via   string `json:"via,omitempty"`
+	Error string `json:"error,omitempty"`
 }

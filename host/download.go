@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
+
+	goversion "github.com/hashicorp/go-version"
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
@@ -34,6 +37,7 @@ type download struct {
 	// Set before done closes.
 	took  time.Duration
 	bytes int64
+	via   string // how it came: "full", "patch from V", "full after patch from V failed"
 	err   error
 
 	mu       sync.Mutex
@@ -61,7 +65,7 @@ func (m *downloads) start(appID string, rel *updater.Release) *download {
 	}
 	started := m.h.goBackground(func(ctx context.Context) {
 		defer finish()
-		dl.bytes, dl.err = m.h.downloadAndInstall(ctx, appID, rel, dl.onProgress)
+		dl.bytes, dl.via, dl.err = m.h.downloadAndInstall(ctx, appID, rel, dl.onProgress)
 	})
 	if !started {
 		dl.err = fmt.Errorf("download %s %s: host is %w", appID, rel.Version, ErrClosed)
@@ -98,7 +102,7 @@ func (dl *download) record() *DownloadRecord {
 	r := &DownloadRecord{Version: dl.rel.Version}
 	select {
 	case <-dl.done:
-		r.Bytes, r.Duration, r.Result = dl.bytes, dl.took, "ok"
+		r.Bytes, r.Duration, r.Result, r.Via = dl.bytes, dl.took, "ok", dl.via
 		if dl.err != nil {
 			r.Result, r.Error = "failed", dl.err.Error()
 		}
@@ -109,34 +113,96 @@ func (dl *download) record() *DownloadRecord {
 }
 
 // downloadAndInstall fetches rel into the downloads folder and installs
-// it (updater.Store.InstallRelease), each attempt bounded by the policy's
-// background timeout. progress (nil: none) receives the download's
-// progress, as for updater.Client.Download.
-func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *updater.Release, progress func(done, total int64)) (int64, error) {
+// it, each attempt bounded by the policy's background timeout: from a
+// patch when rel lists one from a version installed here
+// (updater.Store.InstallPatch), and else, or when anything about the patch
+// fails, from the package (updater.Store.InstallRelease) in the same
+// attempt. It returns the bytes on the wire (patch and package) and the
+// way it went, for the decision trace. progress (nil: none) receives the
+// download's progress, as for updater.Client.Download.
+func (h *Host) downloadAndInstall(ctx context.Context, appID string, rel *updater.Release, progress func(done, total int64)) (int64, string, error) {
 	u := h.upd
 	st, err := u.store.Load(appID)
 	if err != nil {
-		return 0, fmt.Errorf("download %s %s: %w", appID, rel.Version, err)
+		return 0, "", fmt.Errorf("download %s %s: %w", appID, rel.Version, err)
 	}
 	for _, iv := range st.Installed {
 		if iv.Version == rel.Version && iv.Verified {
-			return 0, nil // prefetched already
+			return 0, "", nil // prefetched already
 		}
 	}
 	dir := filepath.Join(h.cfg.Home, "downloads", appID)
 	if err := h.cfg.Fs.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("download %s %s: %w", appID, rel.Version, err)
+		return 0, "", fmt.Errorf("download %s %s: %w", appID, rel.Version, err)
 	}
-	path := filepath.Join(dir, rel.Version+mpk.Ext+".part")
 	cctx, cancel := context.WithTimeout(ctx, u.cfg.Policy.BackgroundTimeout)
 	defer cancel()
-	n, err := u.client.Download(cctx, rel, path, progress)
+	via, n, patchPart := "full", int64(0), ""
+	if p := patchFor(st, rel); p != nil {
+		patchPart = filepath.Join(dir, rel.Version+".from-"+p.From+".mpd.part")
+		pn, err := h.installPatch(cctx, appID, rel, p, patchPart, progress)
+		n += pn
+		if err == nil {
+			return n, "patch from " + p.From, nil
+		}
+		if cctx.Err() != nil {
+			return n, "patch from " + p.From, err
+		}
+		h.log.Warn("patch failed, downloading the package", "app", appID, "version", rel.Version, "from", p.From, "err", err)
+		via = "full after patch from " + p.From + " failed"
+	}
+	path := filepath.Join(dir, rel.Version+mpk.Ext+".part")
+	pn, err := u.client.Download(cctx, rel, path, progress)
+	n += pn
 	if err != nil {
-		return n, err
+		return n, via, err
 	}
 	err = u.store.InstallRelease(cctx, appID, rel, path)
-	if rerr := h.cfg.Fs.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
-		h.log.Warn("remove downloaded package", "path", path, "err", rerr)
+	h.removeDownload(path, err)
+	if err == nil && patchPart != "" {
+		h.removeDownload(patchPart, nil) // a partial patch kept for a resume nobody needs now
 	}
+	return n, via, err
+}
+
+// patchFor returns the patch of rel from the newest version installed and
+// verified in st that is not marked bad, or nil.
+func patchFor(st updater.AppState, rel *updater.Release) *updater.Patch {
+	var best *updater.Patch
+	var bestV *goversion.Version
+	for i, p := range rel.Patches {
+		v, err := mpk.ParseVersion(p.From)
+		if err != nil || slices.Contains(st.Bad, p.From) || !slices.ContainsFunc(st.Installed, func(iv updater.InstalledVersion) bool {
+			return iv.Version == p.From && iv.Verified
+		}) {
+			continue
+		}
+		if best == nil || v.GreaterThan(bestV) {
+			best, bestV = &rel.Patches[i], v
+		}
+	}
+	return best
+}
+
+// installPatch downloads p to path (resuming a partial file there) and
+// installs rel from it. A patch whose bytes are wrong is removed, so the
+// next attempt starts over; a partial one stays for the next to resume.
+func (h *Host) installPatch(ctx context.Context, appID string, rel *updater.Release, p *updater.Patch, path string, progress func(done, total int64)) (int64, error) {
+	u := h.upd
+	// Client.Download fetches any signed file by size, sha256 and path.
+	n, err := u.client.Download(ctx, &updater.Release{Version: rel.Version, Size: p.Size, SHA256: p.SHA256, Path: p.Path}, path, progress)
+	if err != nil {
+		return n, fmt.Errorf("download patch: %w", err)
+	}
+	err = u.store.InstallPatch(ctx, appID, rel, p.From, path)
+	h.removeDownload(path, err)
 	return n, err
+}
+
+// removeDownload removes a downloaded file once it was installed from or
+// refused (installErr is the install's result, for the log only).
+func (h *Host) removeDownload(path string, installErr error) {
+	if rerr := h.cfg.Fs.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && installErr == nil {
+		h.log.Warn("remove downloaded file", "path", path, "err", rerr)
+	}
 }

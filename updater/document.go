@@ -30,6 +30,31 @@ type Release struct {
 	// Path is the package's URL path relative to the server root,
 	// for example "apps/demo.counter/packages/1.2.0.mpk".
 	Path string `json:"path"`
+	// Content is the version's content digest: the hex sha256 of its file
+	// list (updater/internal/delta.Digest). A client that rebuilds the
+	// version's files from a patch checks them against it; "" in
+	// documents older than delta updates, which then carry no Patches.
+	Content string `json:"content,omitempty"`
+	// Patches rebuild this version's files from older versions' files,
+	// one per base version, each smaller than the package. A client uses
+	// one only for a version it has installed and verified, and falls back
+	// to the package on any failure.
+	Patches []Patch `json:"patches,omitempty"`
+}
+
+// Patch is one delta update in a Release: a file that rebuilds the
+// release's files from those of version From. Like Release it is a plain
+// value, safe to read from many goroutines.
+type Patch struct {
+	// From is the base version the patch applies to.
+	From string `json:"from"`
+	// Size is the patch file's size in bytes; a client reads no more.
+	Size int64 `json:"size"`
+	// SHA256 is the hex sha256 of the patch file.
+	SHA256 string `json:"sha256"`
+	// Path is the patch's URL path relative to the server root, for
+	// example "apps/demo.counter/patches/1.2.0/1.1.0.mpd".
+	Path string `json:"path"`
 }
 
 // Document is the body of an app's signed release document: what the
@@ -138,11 +163,48 @@ func (r *Release) check() (*version.Version, error) {
 	if r.Size <= 0 {
 		return nil, fmt.Errorf("size %d is not positive", r.Size)
 	}
-	if len(r.SHA256) != 64 || strings.Trim(r.SHA256, "0123456789abcdef") != "" {
+	if !isHexSHA256(r.SHA256) {
 		return nil, fmt.Errorf("sha256 %q is not 64 lowercase hex digits", r.SHA256)
 	}
 	if err := safename.RelPath(r.Path); err != nil {
 		return nil, fmt.Errorf("path: %v", err)
 	}
+	if r.Content != "" && !isHexSHA256(r.Content) {
+		return nil, fmt.Errorf("content %q is not 64 lowercase hex digits", r.Content)
+	}
+	if len(r.Patches) > 0 && r.Content == "" {
+		return nil, errors.New("patches without a content digest")
+	}
+	for _, p := range r.Patches {
+		if err := p.check(v); err != nil {
+			return nil, fmt.Errorf("patch from %q: %v", p.From, err)
+		}
+	}
 	return v, nil
+}
+
+// check validates a patch to version to.
+func (p *Patch) check(to *version.Version) error {
+	from, err := mpk.ParseVersion(p.From)
+	if err != nil {
+		return fmt.Errorf("from: %w", err)
+	}
+	if !from.LessThan(to) {
+		return errors.New("base version is not older than the release")
+	}
+	if p.Size <= 0 {
+		return fmt.Errorf("size %d is not positive", p.Size)
+	}
+	if !isHexSHA256(p.SHA256) {
+		return fmt.Errorf("sha256 %q is not 64 lowercase hex digits", p.SHA256)
+	}
+	if err := safename.RelPath(p.Path); err != nil {
+		return fmt.Errorf("path: %v", err)
+	}
+	return nil
+}
+
+// isHexSHA256 reports whether s is a sha256 in lowercase hex.
+func isHexSHA256(s string) bool {
+	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }

@@ -71,6 +71,25 @@ func checksumError(pkgFile, got, want string) error {
 	return fmt.Errorf("%w: %s has sha256 %s, the release document says %s", ErrHashMismatch, pkgFile, got, want)
 }
 
+// openSigned opens a downloaded file (openHashed) and checks it is the one
+// the signed document describes: sha256 want (else ErrHashMismatch) and
+// size bytes. The caller closes the file; its bytes are the bytes hashed.
+func openSigned(fsys afero.Fs, path, want string, size int64) (afero.File, error) {
+	f, got, n, err := openHashed(fsys, path)
+	if err != nil {
+		return nil, err
+	}
+	if got != want {
+		f.Close()
+		return nil, checksumError(path, got, want)
+	}
+	if n != size {
+		f.Close()
+		return nil, fmt.Errorf("%s is %d bytes, the release document says %d", path, n, size)
+	}
+	return f, nil
+}
+
 // install extracts a checked package (extract fills the folder it is
 // given and makes it durable, files and folders synced, as
 // mpk.Package.Extract does: install does not sync it again) into

@@ -58,18 +58,12 @@ func (s *Store) InstallRelease(ctx context.Context, appID string, rel *Release, 
 	}
 
 	// One open serves the hash and the extraction (openHashed).
-	f, got, size, err := openHashed(s.fs, pkgFile)
+	f, err := openSigned(s.fs, pkgFile, want, rel.Size)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if got != want {
-		return checksumError(pkgFile, got, want)
-	}
-	if size != rel.Size {
-		return fmt.Errorf("%s is %d bytes, the release document says %d", pkgFile, size, rel.Size)
-	}
-	p, err := mpk.Open(f, size, mpk.Limits{})
+	p, err := mpk.Open(f, rel.Size, mpk.Limits{})
 	if err != nil {
 		return fmt.Errorf("open %s: %w", pkgFile, err)
 	}

@@ -291,6 +291,16 @@ func ratioToVariant(variant string, limit float64) func(*benchFigure, map[string
 	}
 }
 
+// medianAtMost compares ours, in unit, with limit.
+func medianAtMost(limit float64, unit string) func(*benchFigure, map[string]*benchFigure) (string, bool, bool) {
+	return func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
+		if f.Unit != unit {
+			return "", false, false
+		}
+		return formatBenchValue(f.Ours.Median, unit) + " " + unit, f.Ours.Median <= limit, true
+	}
+}
+
 var benchGoals = []benchGoal{
 	{"cold launch, warm cache <= 1.2x floor", "ColdLaunchWarmCache", ratioAtMost(1.2)},
 	{"cold launch, warm cache <= 0.8x the floor on the unmerged module", "ColdLaunchWarmCache", ratioToVariant("floor-unmerged", 0.8)},
@@ -325,6 +335,11 @@ var benchGoals = []benchGoal{
 		}
 		return ratioAtMost(1.3)(f, all)
 	}},
+	// Issue 15: delta updates, patch size as a share of the package.
+	{"delta patch, one-line code change <= 25% of the package", "DeltaPatch/code", medianAtMost(25, "%pkg")},
+	{"delta patch, asset-only change <= 5% of the package", "DeltaPatch/asset", medianAtMost(5, "%pkg")},
+	{"delta patch, large change never larger than the package", "DeltaPatch/large", medianAtMost(100, "%pkg")},
+	{"delta install <= 1.5x a full download and install", "DeltaInstall", ratioToVariant("full", 1.5)},
 	{"document throughput >= 0.9x file server", "Document", func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
 		if f.Floor == nil || f.Unit != "req/s" {
 			return "", false, false

@@ -186,12 +186,15 @@ func closeWithin(close func(context.Context) error) error {
 }
 
 // corruptPackages wraps a release server's handler so that, while on is
-// set, the byte at body offset 64 of every package response (of the range,
-// for a Range response) is flipped: a download the client's sha256 check
-// refuses, for dev --simulate-update fail. Documents pass unchanged.
+// set, the byte at body offset 64 of every package and delta patch
+// response (of the range, for a Range response) is flipped: a download the
+// client's sha256 check refuses, for dev --simulate-update fail (a good
+// patch would install the update the package cannot). Documents pass
+// unchanged.
 func corruptPackages(h http.Handler, on *atomic.Bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rest, ok := strings.CutPrefix(r.URL.Path, "/apps/"); !on.Load() || !ok || !strings.Contains(rest, "/packages/") {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/apps/")
+		if !on.Load() || !ok || !strings.Contains(rest, "/packages/") && !strings.Contains(rest, "/patches/") {
 			h.ServeHTTP(w, r)
 			return
 		}

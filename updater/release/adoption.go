@@ -49,9 +49,7 @@ type adoptionKind int
 const (
 	countFetch    adoptionKind = iota // a document fetch, by running version
 	countDownload                     // a package download (its first byte range)
-	// countPatch is a patch download (delta updates), by target version:
-	// the patch route calls s.count(appID, version, countPatch).
-	countPatch
+	countPatch                        // a patch download (delta updates), by target version
 )
 
 // adoptionCounts are the counters of one hour, or a sum of hours.

@@ -38,16 +38,17 @@ func (s *Server) countFetch(r *http.Request, appID string) {
 	s.countVersion(appID, r.Header.Get(wire.VersionHeader), countFetch)
 }
 
-// countDownload counts a package request that starts at its first byte:
-// a resumed download (Range from further on) is the same download.
-func (s *Server) countDownload(r *http.Request, appID, ver string) {
+// countDownload counts a package or patch request (kind) that starts at
+// its first byte: a resumed download (Range from further on) is the same
+// download.
+func (s *Server) countDownload(r *http.Request, appID, ver string, kind adoptionKind) {
 	if r.Method != http.MethodGet {
 		return
 	}
 	if rg := r.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=0-") {
 		return
 	}
-	s.countVersion(appID, ver, countDownload)
+	s.countVersion(appID, ver, kind)
 }
 
 // flushAdoption writes the counts if they changed, logging a failure:

@@ -80,9 +80,16 @@ func TestAdoptionCountsFetchesAndDownloads(t *testing.T) {
 	ts.rawGet(rel.Path, http.Header{"Range": {"bytes=10-"}}, http.StatusPartialContent)
 	ts.rawGet(rel.Path, http.Header{"Range": {"bytes=0-"}}, http.StatusPartialContent)
 	ts.rawGet("apps/demo.nope/release.json", http.Header{"Minihost-Running-Version": {"1.0.0"}}, http.StatusNotFound)
+	// A patch download counts under the version it builds, once per
+	// download too.
+	if len(rel.Patches) != 1 {
+		t.Fatalf("1.1.0 lists %d patches, want one from 1.0.0", len(rel.Patches))
+	}
+	ts.rawGet(rel.Patches[0].Path, nil, http.StatusOK)
+	ts.rawGet(rel.Patches[0].Path, http.Header{"Range": {"bytes=10-"}}, http.StatusPartialContent)
 
 	got, unknown := ts.counts("demo.counter")
-	want := map[string][4]int64{"1.0.0": {3, 0, 0, 3}, "1.1.0": {1, 2, 0, 1}}
+	want := map[string][4]int64{"1.0.0": {3, 0, 0, 3}, "1.1.0": {1, 2, 1, 1}}
 	for v, w := range want {
 		if got[v] != w {
 			t.Errorf("version %s: fetches, downloads, patches, fetches24h = %v, want %v", v, got[v], w)

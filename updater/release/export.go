@@ -66,6 +66,7 @@ type ExportResult struct {
 //
 //	OUT/apps/APPID/release.json            signed, valid for Lifetime
 //	OUT/apps/APPID/packages/VERSION.mpk    every version not revoked
+//	OUT/apps/APPID/patches/TO/FROM.mpd     their patches the document lists
 //
 // Packages are copied (with their sha256 checked) before the document that
 // names them, each file atomically, so a client reading the tree during an
@@ -129,20 +130,25 @@ func Export(ctx context.Context, cfg ExportConfig) (*ExportResult, error) {
 }
 
 func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *ExportResult) error {
-	for _, v := range st.Versions {
+	for i, v := range st.Versions {
 		if v.Revoked {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		copied, err := exportPackage(cfg, st.AppID, v)
+		copied, err := exportFile(cfg, packageFile(cfg.DataDir, st.AppID, v.Version), updater.PackagePath(st.AppID, v.Version), v.Size, v.SHA256)
 		if err != nil {
 			return err
 		}
 		res.Packages++
 		if copied {
 			res.Copied++
+		}
+		for _, p := range st.patches(i) { // at the paths the document names
+			if _, err := exportFile(cfg, patchFile(cfg.DataDir, st.AppID, v.Version, p.From), p.Path, p.Size, p.SHA256); err != nil {
+				return err
+			}
 		}
 	}
 	now := cfg.Now()
@@ -162,16 +168,16 @@ func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *Export
 	return nil
 }
 
-// exportPackage copies one package unless an intact copy is there; it
-// reports whether it copied.
-func exportPackage(cfg ExportConfig, appID string, v serverVersion) (bool, error) {
-	dst := filepath.Join(cfg.OutDir, filepath.FromSlash(updater.PackagePath(appID, v.Version)))
-	if ok, err := fileHasHash(cfg.OutFs, dst, v.Size, v.SHA256); err != nil {
+// exportFile copies one package or patch, src in the data folder, to its
+// public path rel unless an intact copy is there; it reports whether it
+// copied.
+func exportFile(cfg ExportConfig, src, rel string, size int64, sum string) (bool, error) {
+	dst := filepath.Join(cfg.OutDir, filepath.FromSlash(rel))
+	if ok, err := fileHasHash(cfg.OutFs, dst, size, sum); err != nil {
 		return false, err
 	} else if ok {
 		return false, nil
 	}
-	src := packageFile(cfg.DataDir, appID, v.Version)
 	f, err := cfg.Fs.Open(src)
 	if err != nil {
 		return false, err
@@ -183,7 +189,7 @@ func exportPackage(cfg ExportConfig, appID string, v serverVersion) (bool, error
 	h := sha256.New()
 	// Hash while copying and refuse to land a package that is not the one
 	// the state (and so the document) describes.
-	r := &checkedReader{r: io.TeeReader(io.LimitReader(f, v.Size+1), h), size: v.Size, sum: v.SHA256, h: h, name: src}
+	r := &checkedReader{r: io.TeeReader(io.LimitReader(f, size+1), h), size: size, sum: sum, h: h, name: src}
 	if err := fsutil.WriteFunc(cfg.OutFs, dst, 0o644, func(w io.Writer) error {
 		_, err := io.Copy(w, r)
 		return err

@@ -45,6 +45,7 @@ func TestExportServedByFileServer(t *testing.T) {
 	}
 	want := []string{
 		"apps/demo.counter/packages/1.0.0.mpk", "apps/demo.counter/packages/1.1.0.mpk", "apps/demo.counter/packages/1.3.0.mpk",
+		"apps/demo.counter/patches/1.1.0/1.0.0.mpd", "apps/demo.counter/patches/1.3.0/1.0.0.mpd", "apps/demo.counter/patches/1.3.0/1.1.0.mpd",
 		"apps/demo.counter/release.json",
 		"apps/demo.hello/packages/1.0.0.mpk", "apps/demo.hello/release.json",
 	}

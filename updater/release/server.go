@@ -89,6 +89,9 @@ type Config struct {
 	MaxWait time.Duration
 	// MaxWaiters bounds the requests held at once; 0: DefaultMaxWaiters.
 	MaxWaiters int
+	// PatchBases is how many earlier versions a publish builds delta
+	// patches from; 0: DefaultPatchBases; negative: none.
+	PatchBases int
 }
 
 // Server is a release server: it stores published packages and app
@@ -217,6 +220,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxWaiters <= 0 {
 		cfg.MaxWaiters = DefaultMaxWaiters
 	}
+	if cfg.PatchBases == 0 {
+		cfg.PatchBases = DefaultPatchBases
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, apps: map[string]*serverEntry{}, https: map[*http.Server]struct{}{}, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -264,6 +270,7 @@ func (s *Server) load() error {
 			return err
 		}
 		s.cleanApp(id, st)
+		s.cleanPatches(id, st)
 		if st != nil {
 			s.apps[id] = newServerEntry(st)
 		}

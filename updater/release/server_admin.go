@@ -17,6 +17,7 @@ import (
 	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/delta"
 	"github.com/minihost/minihost/updater/internal/safename"
 )
 
@@ -188,7 +189,7 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, wasm, err := checkUpload(f, n, s.cfg.MaxPackageSize)
+	m, wasm, files, err := checkUpload(f, n, s.cfg.MaxPackageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +216,17 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 	if err != nil {
 		return nil, err
 	}
+	// Patches too are built outside the lock, from the versions published
+	// when the upload finished; one published meanwhile just gets none.
+	built, err := s.buildPatches(ctx, appID, s.patchBases(e.state.Load()), files, n)
+	defer func() {
+		for _, b := range built {
+			_ = fsys.Remove(b.tmp) // gone already when committed
+		}
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("build patches: %w", err)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -235,8 +247,18 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 	now := s.cfg.Now().UTC()
 	st.Sequence++
 	st.RolloutPercent = percent
+	patches, err := s.commitPatches(appID, m.Version, built)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil { // the state does not name them
+			s.removePatches(appID, m.Version)
+		}
+	}()
 	st.Versions = append(st.Versions, serverVersion{
 		Version: m.Version, Size: n, SHA256: sum, PublishedAt: now, Released: percent == 100,
+		Content: contentDigest(files), Patches: patches,
 	})
 	if err := st.checkSettings(); err != nil {
 		return nil, err // unreachable: publishing never lowers the released version
@@ -266,29 +288,24 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 
 // checkUpload validates an uploaded package: structure and manifest
 // (mpk.Open), then every file's contents (sizes, CRC) by reading them. It
-// returns the manifest and the entry's bytes, for the Validator.
-func checkUpload(f afero.File, size, limit int64) (*mpk.Manifest, []byte, error) {
+// returns the manifest, the entry's bytes (for the Validator) and every
+// file (for the content digest and patches).
+func checkUpload(f afero.File, size, limit int64) (*mpk.Manifest, []byte, []delta.Entry, error) {
 	p, err := mpk.Open(f, size, mpk.Limits{MaxPackageSize: limit})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
 	}
 	defer p.Close()
-	var wasm []byte
-	for _, name := range p.Files() {
-		data, err := p.ReadFile(name)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
-		}
-		if name == p.Manifest.Entry {
-			wasm = data
+	files, err := packageEntries(p)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
+	}
+	for _, e := range files { // mpk.Open checked that the entry exists
+		if e.Path == p.Manifest.Entry {
+			return p.Manifest, e.Data, files, nil
 		}
 	}
-	if wasm == nil { // mpk.Open checked that the entry exists
-		if wasm, err = p.ReadEntry(); err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
-		}
-	}
-	return p.Manifest, wasm, nil
+	return nil, nil, nil, fmt.Errorf("%w: no entry file %s", ErrInvalidPackage, p.Manifest.Entry)
 }
 
 // saveState writes st to its state.json atomically.

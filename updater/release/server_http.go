@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /apps/{app}/release.json", s.handleDocument)
 	mux.HandleFunc("GET /apps/{app}/packages/{file}", s.handlePackage)
+	mux.HandleFunc("GET /apps/{app}/patches/{to}/{file}", s.handlePatch)
 	mux.HandleFunc("POST /admin/apps/{app}/packages", s.admin(s.handlePublish))
 	mux.HandleFunc("GET /admin/apps/{app}/versions", s.admin(s.handleVersions))
 	mux.HandleFunc("PATCH /admin/apps/{app}/settings", s.admin(s.handleSettings))
@@ -88,19 +90,27 @@ func (s *Server) handlePackage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: %s has no package %q", updater.ErrUnknownVersion, appID, r.PathValue("file")))
 		return
 	}
-	f, err := s.cfg.Fs.Open(packageFile(s.cfg.DataDir, appID, sv.Version))
+	if s.serveImmutable(w, r, packageFile(s.cfg.DataDir, appID, sv.Version), "application/zip", sv.SHA256, sv.PublishedAt) {
+		s.countDownload(r, appID, sv.Version, countDownload)
+	}
+}
+
+// serveImmutable serves a file that never changes once published (a
+// package or patch, named by its sha256): Range, ETag, cached for a year.
+// It reports whether the file was there to serve.
+func (s *Server) serveImmutable(w http.ResponseWriter, r *http.Request, path, contentType, sum string, published time.Time) bool {
+	f, err := s.cfg.Fs.Open(path)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("open package: %w", err))
-		return
+		s.writeError(w, r, fmt.Errorf("open %s: %w", filepath.Base(path), err))
+		return false
 	}
 	defer f.Close()
-	s.countDownload(r, appID, sv.Version)
 	h := w.Header()
-	h.Set("Content-Type", "application/zip")
-	h.Set("ETag", `"`+sv.SHA256+`"`)
-	// A version's package never changes.
+	h.Set("Content-Type", contentType)
+	h.Set("ETag", `"`+sum+`"`)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(w, r, "", sv.PublishedAt, f)
+	http.ServeContent(w, r, "", published, f)
+	return true
 }
 
 // admin wraps an admin handler with the bearer token check and a log line

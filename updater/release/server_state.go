@@ -58,11 +58,16 @@ type serverVersion struct {
 	Released  bool      `json:"released,omitempty"`
 	Revoked   bool      `json:"revoked,omitempty"`
 	RevokedAt time.Time `json:"revokedAt,omitzero"`
+	// Content is the content digest of the package's files; Patches the
+	// patches to this version (server_patch.go). Both empty for versions
+	// published before delta updates.
+	Content string        `json:"content,omitempty"`
+	Patches []serverPatch `json:"patches,omitempty"`
 }
 
 func (st *serverApp) clone() *serverApp {
 	c := *st
-	c.Versions = slices.Clone(st.Versions)
+	c.Versions = slices.Clone(st.Versions) // Patches slices are never edited in place
 	return &c
 }
 
@@ -147,7 +152,8 @@ func (st *serverApp) release(i int) *updater.Release {
 		return nil
 	}
 	v := st.Versions[i]
-	return &updater.Release{Version: v.Version, Size: v.Size, SHA256: v.SHA256, Path: updater.PackagePath(st.AppID, v.Version)}
+	return &updater.Release{Version: v.Version, Size: v.Size, SHA256: v.SHA256, Path: updater.PackagePath(st.AppID, v.Version),
+		Content: v.Content, Patches: st.patches(i)}
 }
 
 // document returns the app's release document, issued at now.
@@ -197,6 +203,9 @@ func (st *serverApp) check(appID string) error {
 		}
 		prev = sv
 		if err := checkRelease(st.release(i)); err != nil {
+			return fmt.Errorf("version %s: %v", v.Version, err)
+		}
+		if err := checkPatches(v); err != nil {
 			return fmt.Errorf("version %s: %v", v.Version, err)
 		}
 	}

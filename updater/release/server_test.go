@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -26,8 +27,8 @@ func TestServerPublishFetchDownload(t *testing.T) {
 	rel := ts.publish("demo.counter", "1.0.0")
 	sum := sha256.Sum256(pkg)
 	want := updater.Release{Version: "1.0.0", Size: int64(len(pkg)), SHA256: hex.EncodeToString(sum[:]),
-		Path: "apps/demo.counter/packages/1.0.0.mpk"}
-	if *rel != want {
+		Path: "apps/demo.counter/packages/1.0.0.mpk", Content: rel.Content} // Content: delta_test.go
+	if !reflect.DeepEqual(*rel, want) {
 		t.Fatalf("Publish = %+v, want %+v", *rel, want)
 	}
 
@@ -36,7 +37,7 @@ func TestServerPublishFetchDownload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FetchDocument: %v", err)
 	}
-	if doc.Latest == nil || *doc.Latest != want || doc.Stable != nil || doc.RolloutPercent != 100 || doc.Sequence != 1 {
+	if doc.Latest == nil || !reflect.DeepEqual(*doc.Latest, want) || doc.Stable != nil || doc.RolloutPercent != 100 || doc.Sequence != 1 {
 		t.Fatalf("document = %+v", doc)
 	}
 	if !doc.IssuedAt.Equal(ts.clock.Now()) || !doc.ExpiresAt.Equal(ts.clock.Now().Add(updater.DefaultDocumentLifetime)) {

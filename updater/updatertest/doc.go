@@ -41,6 +41,14 @@
 //		}
 //	}
 //
+// # Delta updates
+//
+// With Config.Patches, publishes build delta patches (release.Config's
+// PatchBases) and the document lists them; TargetPatch puts a fault on the
+// patch URLs alone, to test a client's fallback to the package. Without
+// it the kit publishes packages only, so a fault on TargetPackage always
+// meets the download.
+//
 // The kit keeps no global state: every Server owns its listener, key, data
 // folder and goroutines, and Close (registered with tb.Cleanup by
 // NewServer) stops them all.

@@ -65,15 +65,18 @@ type FaultTarget int
 
 // Fault targets.
 const (
-	// TargetAll: release documents and packages.
+	// TargetAll: release documents, packages and patches.
 	TargetAll FaultTarget = iota
 	// TargetDocument: GET (or HEAD) /apps/{app}/release.json.
 	TargetDocument
 	// TargetPackage: GET (or HEAD) /apps/{app}/packages/{version}.mpk.
 	TargetPackage
+	// TargetPatch: GET (or HEAD) /apps/{app}/patches/{to}/{from}.mpd, the
+	// delta patches.
+	TargetPatch
 )
 
-var faultTargetNames = [...]string{"all", "document", "package"}
+var faultTargetNames = [...]string{"all", "document", "package", "patch"}
 
 // String returns the target's lowercase name, such as "package".
 func (t FaultTarget) String() string {
@@ -107,7 +110,7 @@ func (f Fault) check() error {
 	if f.Kind < FaultNone || f.Kind > FaultCorrupt {
 		return fmt.Errorf("Fault.Kind %d is unknown", int(f.Kind))
 	}
-	if f.Target < TargetAll || f.Target > TargetPackage {
+	if f.Target < TargetAll || f.Target > TargetPatch {
 		return fmt.Errorf("Fault.Target %d is unknown", int(f.Target))
 	}
 	if f.Times < 0 {
@@ -152,6 +155,7 @@ const (
 	routeOther route = iota
 	routeDocument
 	routePackage
+	routePatch
 )
 
 // routeOf classifies r by the release server's public routes.
@@ -165,6 +169,8 @@ func routeOf(r *http.Request) route {
 		return routeDocument
 	case len(parts) == 5 && parts[0] == "" && parts[1] == "apps" && parts[2] != "" && parts[3] == "packages" && parts[4] != "":
 		return routePackage
+	case len(parts) == 6 && parts[0] == "" && parts[1] == "apps" && parts[2] != "" && parts[3] == "patches" && parts[4] != "" && parts[5] != "":
+		return routePatch
 	}
 	return routeOther
 }
@@ -176,8 +182,10 @@ func (f Fault) matches(rt route) bool {
 		return rt == routeDocument
 	case TargetPackage:
 		return rt == routePackage
+	case TargetPatch:
+		return rt == routePatch
 	default:
-		return rt == routeDocument || rt == routePackage
+		return rt != routeOther
 	}
 }
 

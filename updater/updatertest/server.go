@@ -46,6 +46,11 @@ type Config struct {
 	// host then fails to compile. Pass a runtime-backed Validator to test
 	// the refusal of such uploads.
 	Validator release.Validator
+	// Patches makes publishes build delta patches from earlier versions
+	// (release.DefaultPatchBases of them). Off by default, so that a test
+	// of the package path downloads the package even with a base
+	// installed; tests of delta updates turn it on.
+	Patches bool
 }
 
 // Request is one request the Server received, as Server.Requests reports
@@ -157,6 +162,7 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 		Validator:        cfg.Validator,
 		DocumentLifetime: cfg.DocumentLifetime,
 		Now:              cfg.Clock.Now,
+		PatchBases:       map[bool]int{true: release.DefaultPatchBases, false: -1}[cfg.Patches],
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start test release server: %w", err)

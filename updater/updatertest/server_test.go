@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -102,7 +103,7 @@ func TestPublishFetchDownload(t *testing.T) {
 		t.Errorf("URL = %q, want http://127.0.0.1:PORT", s.URL)
 	}
 	doc := fetch(t, c)
-	if doc.Latest == nil || *doc.Latest != *rel {
+	if doc.Latest == nil || !reflect.DeepEqual(*doc.Latest, *rel) {
 		t.Fatalf("document's latest = %+v, want the published %+v", doc.Latest, rel)
 	}
 	if rel.Version != "1.0.0" || rel.Size != int64(len(data)) {

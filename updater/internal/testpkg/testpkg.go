@@ -1,6 +1,7 @@
 // Package testpkg holds the test helpers that the tests of the updater and
 // release packages share: a fixed signing key, real and hand-made
-// packages, a file listing and a loopback server. Only tests import it;
+// packages, a file listing, a loopback server, and packages' files and
+// content digests for delta patches. Only tests import it;
 // it is internal so that it adds nothing to either package's API. Every
 // helper is safe for concurrent use and stops the test (tb.Fatal) on
 // error, so call them from the test's goroutine.
@@ -10,6 +11,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +21,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/updater/internal/delta"
 )
 
 // Key returns a fixed signing key, so failures are reproducible.
@@ -111,4 +116,38 @@ func Serve(tb testing.TB, h http.Handler) string {
 	hs := httptest.NewServer(h)
 	tb.Cleanup(hs.Close)
 	return hs.URL
+}
+
+// Entries returns the files of the package bytes pkg, for delta.Build.
+func Entries(tb testing.TB, pkg []byte) []delta.Entry {
+	tb.Helper()
+	p, err := mpk.Open(bytes.NewReader(pkg), int64(len(pkg)), mpk.Limits{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []delta.Entry
+	for _, name := range p.Files() {
+		data, err := p.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, delta.Entry{Path: name, Data: data})
+	}
+	return out
+}
+
+// Digest returns the content digest of entries (delta.Digest of their
+// file list), as a release document carries it.
+func Digest(entries []delta.Entry) string {
+	files := make([]delta.File, len(entries))
+	for i, e := range entries {
+		files[i] = delta.File{Path: e.Path, Size: int64(len(e.Data)), SHA256: SHA256(e.Data)}
+	}
+	return delta.Digest(files)
+}
+
+// SHA256 returns the hex sha256 of b.
+func SHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
