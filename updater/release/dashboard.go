@@ -74,11 +74,11 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 	static, _ := fs.Sub(dashAssets, "dashboard_assets")
 	files := http.FileServerFS(static)
 	mux.HandleFunc("GET /dashboard/assets/{file}", func(w http.ResponseWriter, r *http.Request) {
+		dashHeaders(w)
 		if f := r.PathValue("file"); !strings.HasSuffix(f, ".js") && !strings.HasSuffix(f, ".css") {
 			http.NotFound(w, r)
 			return
 		}
-		dashHeaders(w)
 		w.Header().Set("Cache-Control", "no-cache")
 		http.StripPrefix("/dashboard/assets/", files).ServeHTTP(w, r)
 	})
@@ -90,7 +90,14 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 	mux.Handle("POST /dashboard/apps/{app}/settings", d.cop.Handler(d.action(d.handleSettings)))
 	mux.Handle("POST /dashboard/apps/{app}/revert", d.cop.Handler(d.action(d.handleRevert)))
 	mux.HandleFunc("GET /dashboard", func(w http.ResponseWriter, r *http.Request) {
+		dashHeaders(w)
 		http.Redirect(w, r, "/dashboard/", http.StatusMovedPermanently)
+	})
+	// Any other path or method under /dashboard/ (the server's catch-all
+	// would answer it without the dashboard's headers).
+	mux.HandleFunc("/dashboard/", func(w http.ResponseWriter, r *http.Request) {
+		dashHeaders(w)
+		http.Error(w, "no such dashboard page: "+r.Method+" "+r.URL.Path, http.StatusNotFound)
 	})
 }
 
@@ -154,19 +161,29 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// loginAllowed counts a failed login and tells whether one more may be
-// tried now.
-func (d *dashboard) loginAllowed(failed bool) bool {
+// takeLoginTry takes one of the window's dashMaxFailures tries, before
+// the token is read: counted only after the check, concurrent logins (or
+// ones slow to send their body) would all pass it first. A right token
+// gives its try back (loginOK).
+func (d *dashboard) takeLoginTry() bool {
 	now := d.s.cfg.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if now.Sub(d.failFrom) >= dashFailureWindow || now.Before(d.failFrom) {
 		d.failures, d.failFrom = 0, now
 	}
-	if failed {
-		d.failures++
+	if d.failures >= dashMaxFailures {
+		return false
 	}
-	return d.failures < dashMaxFailures
+	d.failures++
+	return true
+}
+
+// loginOK gives back the try of a login with a right token.
+func (d *dashboard) loginOK() {
+	d.mu.Lock()
+	d.failures = max(0, d.failures-1)
+	d.mu.Unlock()
 }
 
 func (d *dashboard) setCookie(w http.ResponseWriter, r *http.Request, id string, maxAge int) {
@@ -182,17 +199,17 @@ func (d *dashboard) handleLogin(w http.ResponseWriter, r *http.Request) {
 		d.render(w, http.StatusForbidden, "login", dashView{Error: dashDisabled})
 		return
 	}
-	if !d.loginAllowed(false) {
+	if !d.takeLoginTry() {
 		d.render(w, http.StatusTooManyRequests, "login", dashView{Error: "too many wrong tokens; wait a minute"})
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
 	if !d.s.tokenOK(r.PostFormValue("token")) {
-		d.loginAllowed(true)
 		d.s.log.Warn("dashboard login refused: wrong token")
 		d.render(w, http.StatusUnauthorized, "login", dashView{Error: "wrong admin token"})
 		return
 	}
+	d.loginOK()
 	id, _ := d.newSession()
 	d.setCookie(w, r, id, int(dashSessionTTL/time.Second))
 	d.s.log.Info("dashboard login")

@@ -195,7 +195,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.screenshot("dashboard")
 
 	// Revert (the page asks; the dialog handler accepts).
-	b.do("revert to 1.0.0", chromedp.Click(chromedp.CSS(`button[id="revert-1.0.0"]`)), chromedp.WaitVisible(chromedp.ID("done")))
+	// The rollout's notice is still on the page: wait for the revert's.
+	b.do("revert to 1.0.0", chromedp.Click(chromedp.CSS(`button[id="revert-1.0.0"]`)),
+		chromedp.WaitVisible(`//p[@id="done"][starts-with(., "Reverted")]`))
 	if got := b.text(`tr[id="v-1.1.0"] .state`); !strings.Contains(got, "revoked") {
 		t.Fatalf("after revert, 1.1.0 state %q, want revoked", got)
 	}
