@@ -106,7 +106,9 @@ func (a *App) prepare(ctx context.Context, v string) error {
 		// _initialize run once here, under the same limits and deadline,
 		// so applyUpdate never swaps to a version that cannot start.
 		fsys, closeFS := packageFS(a.h.cfg.Fs, ver.dir)
+		prev := a.timers.enter()
 		inst, err := a.sb.Instantiate(ctx, mod, fsys)
+		a.timers.abort(prev) // the trial instance's timers end with it
 		if err == nil {
 			err = inst.Close(ctx)
 		}
@@ -216,8 +218,10 @@ func (a *App) swap(ctx context.Context) error {
 		return ErrNoUpdateReady
 	}
 	fsys, closeFS := packageFS(a.h.cfg.Fs, next.ver.dir)
+	prev := a.timers.enter()
 	inst, err := a.sb.Instantiate(ctx, next.mod, fsys)
 	if err != nil {
+		a.timers.abort(prev)
 		closeFS()
 		a.upd.ready = nil
 		next.mod.Close(ctx)
@@ -226,6 +230,7 @@ func (a *App) swap(ctx context.Context) error {
 		a.deliverUpdates(ctx)
 		return fmt.Errorf("instantiate %s: %w", next.ver.v, err)
 	}
+	a.timers.commit()
 	old := a.cur
 	a.cur = running{ver: next.ver, mod: next.mod, inst: inst, fsys: fsys, closeFS: closeFS}
 	if old.inst != nil {

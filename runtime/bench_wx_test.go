@@ -54,8 +54,10 @@ func (a *benchAPI) ShowModal(abi.Modal) (uint32, error) { return 1, nil }
 func (a *benchAPI) SystemInfo() abi.SystemInfo {
 	return abi.SystemInfo{AppID: "test.bench", ABIVersion: 1}
 }
-func (a *benchAPI) RegisterUpdateManager() error { return nil }
-func (a *benchAPI) ApplyUpdate() error           { return abi.CodeNotReady }
+func (a *benchAPI) RegisterUpdateManager() error           { return nil }
+func (a *benchAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
+func (a *benchAPI) SetTimer(time.Duration) (uint32, error) { return 1, nil }
+func (a *benchAPI) ClearTimer(uint32)                      {}
 
 var _ runtime.HostAPI = (*benchAPI)(nil)
 

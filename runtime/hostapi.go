@@ -3,7 +3,11 @@ package runtime
 // The embedder's side of the wx ABI: HostAPI. The values it passes are
 // package abi's (samples/wx/abi), shared with the guest SDK.
 
-import "github.com/minihost/minihost/samples/wx/abi"
+import (
+	"time"
+
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 // Stream names where a guest line came from.
 type Stream string
@@ -36,4 +40,10 @@ type HostAPI interface {
 	// ApplyUpdate records a request to restart into the ready update; it
 	// must not swap modules during the call (the guest is running).
 	ApplyUpdate() error
+	// SetTimer starts a one-shot timer that delivers abi.EventTimer with
+	// the returned id (> 0) after delay, in a later callback, or returns
+	// abi.CodeBusy when abi.MaxTimers are pending.
+	SetTimer(delay time.Duration) (id uint32, err error)
+	// ClearTimer cancels a pending timer; an unknown id is ignored.
+	ClearTimer(id uint32)
 }

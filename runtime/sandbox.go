@@ -441,13 +441,15 @@ type nopAPI struct{}
 
 var _ HostAPI = nopAPI{}
 
-func (nopAPI) Log(abi.LogLevel, Stream, string)      {}
-func (nopAPI) GetStorage(string) ([]byte, error)     { return nil, abi.CodeDenied }
-func (nopAPI) SetStorage(string, []byte) error       { return abi.CodeDenied }
-func (nopAPI) RemoveStorage(string) error            { return abi.CodeDenied }
-func (nopAPI) ClearStorage() error                   { return abi.CodeDenied }
-func (nopAPI) StorageInfo() (abi.StorageInfo, error) { return abi.StorageInfo{}, abi.CodeDenied }
-func (nopAPI) ShowModal(abi.Modal) (uint32, error)   { return 0, abi.CodeDenied }
-func (nopAPI) SystemInfo() abi.SystemInfo            { return abi.SystemInfo{} }
-func (nopAPI) RegisterUpdateManager() error          { return nil }
-func (nopAPI) ApplyUpdate() error                    { return abi.CodeNotReady }
+func (nopAPI) Log(abi.LogLevel, Stream, string)       {}
+func (nopAPI) GetStorage(string) ([]byte, error)      { return nil, abi.CodeDenied }
+func (nopAPI) SetStorage(string, []byte) error        { return abi.CodeDenied }
+func (nopAPI) RemoveStorage(string) error             { return abi.CodeDenied }
+func (nopAPI) ClearStorage() error                    { return abi.CodeDenied }
+func (nopAPI) StorageInfo() (abi.StorageInfo, error)  { return abi.StorageInfo{}, abi.CodeDenied }
+func (nopAPI) ShowModal(abi.Modal) (uint32, error)    { return 0, abi.CodeDenied }
+func (nopAPI) SystemInfo() abi.SystemInfo             { return abi.SystemInfo{} }
+func (nopAPI) RegisterUpdateManager() error           { return nil }
+func (nopAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
+func (nopAPI) SetTimer(time.Duration) (uint32, error) { return 0, abi.CodeDenied }
+func (nopAPI) ClearTimer(uint32)                      {}
