@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/host/hosttest"
+	"github.com/minihost/minihost/runtime"
 )
 
 // The seed's JavaScript, unchanged (samples/seed-js/app.js), drives the
@@ -40,4 +42,48 @@ func waitLog(ctx context.Context, k *hosttest.Kit, sub string) host.Event {
 			return ev
 		}
 	}
+}
+
+// A JS exception in onLaunch fails the callback as a Go guest's panic
+// does (exit code 2, reason exit), with the JS stack in the message; two
+// cold starts in a row of it roll back to the previous version.
+func TestJSThrowInOnLaunchRollsBack(t *testing.T) {
+	ctx := t.Context()
+	k := hosttest.New(t, hosttest.Config{})
+	k.Publish(ctx, "crash-js", "1.0.0")
+	k.ColdStart(ctx, "demo.crash-js")
+	waitLog(ctx, k, "crash-js launch version=1.0.0")
+	k.Publish(ctx, "crash-js", "2.0.0")
+	k.ColdStart(ctx, "demo.crash-js")
+	k.WaitEvent(ctx, host.EventUpdateReady) // prefetched for the next cold start
+
+	require.Equal(t, "2.0.0", k.ColdStart(ctx, "demo.crash-js").Version())
+	// The whole JS stack is on stderr, as a Go panic's stack is...
+	waitLog(ctx, k, "\tat onLaunch (app.js:8:")
+	// ...and the panic line is the failure's summary.
+	ev := k.WaitEvent(ctx, host.EventError)
+	require.Equal(t, "onLaunch", ev.Callback)
+	require.Equal(t, host.ErrorExit, ev.Reason, "the reason of a Go guest's panic")
+	for _, want := range []string{"panic: uncaught exception in onLaunch: Error: crash-js 2.0.0 throws on launch at explode (app.js:18:"} {
+		require.Contains(t, ev.Message, want)
+	}
+
+
+	app := k.ColdStart(ctx, "demo.crash-js")
+	require.Equal(t, "2.0.0", k.WaitEvent(ctx, host.EventRollback).Version)
+	require.Equal(t, "1.0.0", app.Version())
+	waitLog(ctx, k, "crash-js launch version=1.0.0")
+}
+
+// The JS engine runs inside the guest, so the sandbox's callback deadline
+// stops a JavaScript infinite loop like any guest's.
+func TestJSInfiniteLoopStopped(t *testing.T) {
+	ctx := t.Context()
+	const timeout = time.Second
+	k := hosttest.New(t, hosttest.Config{Runtime: runtime.Config{CallTimeout: timeout}})
+	k.Publish(ctx, "crash-js", "3.0.0") // 3.x: while (true) {} in onLaunch
+	k.ColdStart(ctx, "demo.crash-js")
+	ev := k.WaitEvent(ctx, host.EventError)
+	require.Equal(t, "onLaunch", ev.Callback)
+	require.Equal(t, host.ErrorTimeout, ev.Reason, ev.Message)
 }

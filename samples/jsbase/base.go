@@ -210,19 +210,33 @@ func resolve(dir, spec string) (string, error) {
 	return p, nil
 }
 
-// report formats an uncaught exception with its JS stack, as a crash
-// prints it.
+// report formats an uncaught exception as a Go panic's message (crash
+// prints it after "panic: ", which the host takes as the failure's
+// summary): a first line with the exception and where it was thrown, then
+// the whole JS stack, a frame a line.
 func report(where string, err error) string {
+	head := "uncaught exception in " + where + ": "
 	var so *goja.StackOverflowError
 	if errors.As(err, &so) {
 		// Its value is empty: name it as a browser does.
-		return "uncaught exception in " + where + ": RangeError: Maximum call stack size exceeded\n\t" + strings.TrimSpace(so.String())
+		return head + "RangeError: Maximum call stack size exceeded\n" + stack(so.String())
 	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
-		return "uncaught exception in " + where + ": " + strings.TrimSpace(ex.String())
+		return head + ex.Error() + "\n" + stack(ex.String())
 	}
 	return "error in " + where + ": " + err.Error()
+}
+
+// stack keeps the frame lines ("\tat ...") of a goja stack text.
+func stack(s string) string {
+	var frames []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "at ") {
+			frames = append(frames, "\t"+strings.TrimSpace(line))
+		}
+	}
+	return strings.Join(frames, "\n")
 }
 
 // main never runs: the host starts the module as a reactor.

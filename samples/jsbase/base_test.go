@@ -35,7 +35,9 @@ func newFake(files map[string]string) *fakeHost {
 	return f
 }
 
-func (f *fakeHost) log(level abi.LogLevel, msg string) { f.logs = append(f.logs, level.String()+" "+msg) }
+func (f *fakeHost) log(level abi.LogLevel, msg string) {
+	f.logs = append(f.logs, level.String()+" "+msg)
+}
 func (f *fakeHost) readFile(name string, limit int) ([]byte, error) {
 	b, err := fs.ReadFile(f.files, name)
 	if err == nil && len(b) > limit {
@@ -143,11 +145,11 @@ func TestExceptionsCrashWithStack(t *testing.T) {
 		name, src, want string
 	}{
 		{"in onLaunch", "App({onLaunch() {\n  boom()\n}})\nfunction boom() { throw new Error('bad launch') }",
-			"uncaught exception in onLaunch: Error: bad launch\n\tat boom (app.js:4:25(3))\n\tat onLaunch (app.js:2:7(3))"},
-		{"at the top level", "\nnull.x", "uncaught exception in app.js: TypeError: Cannot read property 'x' of undefined\n\tat app.js:2:6"},
+			"uncaught exception in onLaunch: Error: bad launch at boom (app.js:4:25(3))\n\tat boom (app.js:4:25(3))\n\tat onLaunch (app.js:2:7(3))"},
+		{"at the top level", "\nnull.x", "uncaught exception in app.js: TypeError: Cannot read property 'x' of undefined at app.js:2:6"},
 		{"require outside", "require('../etc/passwd')", `require "../etc/passwd": outside the package`},
 		{"syntax", "App({", "SyntaxError"},
-		{"deep recursion", "App({onLaunch() { (function f() { f() })() }})", "RangeError: Maximum call stack size exceeded"},
+		{"deep recursion", "App({onLaunch() { (function f() { f() })() }})", "RangeError: Maximum call stack size exceeded\n\tat f (app.js:1:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,10 +42,11 @@ func entry() string {
 	return m.Entry
 }
 
-// crash ends the instance as a Go panic does: the message on stderr, exit
-// code 2. The host sees a trap with that stderr, like any guest's.
+// crash ends the instance as a Go panic does: "panic: " and the message
+// on stderr, then exit code 2. The host reports it like any guest's panic,
+// with the panic line as the failure's summary.
 func crash(where string, err error) {
-	fmt.Fprintln(os.Stderr, report(where, err))
+	fmt.Fprintln(os.Stderr, "panic: "+report(where, err))
 	os.Exit(2)
 }
 
