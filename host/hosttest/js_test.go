@@ -2,6 +2,8 @@ package hosttest_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +70,6 @@ func TestJSThrowInOnLaunchRollsBack(t *testing.T) {
 		require.Contains(t, ev.Message, want)
 	}
 
-
 	app := k.ColdStart(ctx, "demo.crash-js")
 	require.Equal(t, "2.0.0", k.WaitEvent(ctx, host.EventRollback).Version)
 	require.Equal(t, "1.0.0", app.Version())
@@ -86,4 +87,43 @@ func TestJSInfiniteLoopStopped(t *testing.T) {
 	ev := k.WaitEvent(ctx, host.EventError)
 	require.Equal(t, "onLaunch", ev.Callback)
 	require.Equal(t, host.ErrorTimeout, ev.Reason, ev.Message)
+}
+
+// setTimeout runs on the host's one clock (the kit's fake clock here) and
+// never blocks: the callback runs in a later event, and clearTimeout
+// cancels a pending timer.
+func TestJSTimers(t *testing.T) {
+	ctx := t.Context()
+	k := hosttest.New(t, hosttest.Config{})
+	k.Publish(ctx, "seed-js", "1.0.0")
+	k.ColdStart(ctx, "demo.seed-js")
+	waitLog(ctx, k, "seed-js: onShow")
+	k.Clock.Advance(250 * time.Millisecond)
+	waitLog(ctx, k, "seed-js: a timer fired")
+	k.Clock.Advance(time.Second)
+	require.NoError(t, k.App().Hide(ctx)) // a callback after the cleared timer's time
+	require.Equal(t, "seed-js: onHide", waitLog(ctx, k, "seed-js").Message, "the cleared timer did not fire")
+}
+
+// jsApp writes a JS package folder with app.js src, for Kit.Package.
+func jsApp(t *testing.T, appID, src string) string {
+	dir := t.TempDir()
+	manifest := `{"appId": "` + appID + `", "version": "1.0.0", "abi": 1, "runtime": "js", "entry": "app.js"}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.json"), []byte(manifest), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.js"), []byte(src), 0o644))
+	return dir
+}
+
+// A guest's pending timers are bounded (abi.MaxTimers): past them
+// setTimeout throws, with the host's EBUSY.
+func TestJSTimersBounded(t *testing.T) {
+	ctx := t.Context()
+	k := hosttest.New(t, hosttest.Config{})
+	k.Publish(ctx, jsApp(t, "test.timers", `App({onLaunch() {
+		for (let i = 0; i < 1000; i++) {
+			try { setTimeout(function () {}, 60000) } catch (e) { console.log('refused #' + i + ': ' + e.message); return }
+		}
+	}})`), "1.0.0")
+	k.ColdStart(ctx, "test.timers")
+	require.Contains(t, waitLog(ctx, k, "refused").Message, "refused #256: setTimeout: wx set_timer: too many requests outstanding (EBUSY)")
 }

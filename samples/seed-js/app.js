@@ -27,8 +27,8 @@ updateManager.onUpdateFailed(function () {
 })
 
 // Beyond the seed: the app's lifecycle, logged with the version running,
-// and a launch counter in storage, so a test sees which version runs and
-// that storage survives the update.
+// a launch counter in storage, so a test sees which version runs and that
+// storage survives the update, and timers, which run on the host's clock.
 const util = require('./util')
 
 App({
@@ -38,6 +38,11 @@ App({
     console.log(util.describe(options) + ' launch #' + launches)
   },
   onShow() {
+    const never = setTimeout(function () { console.log('seed-js: cleared timer fired') }, 500)
+    setTimeout(function (what) {
+      clearTimeout(never)
+      console.log('seed-js: ' + what)
+    }, 250, 'a timer fired')
     console.log('seed-js: onShow')
   },
   onHide() {
