@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -33,6 +34,23 @@ type baseCandidate struct {
 // same module bytes, so the compile cache, keyed by the module's hash,
 // compiles a base library version once for all of them.
 func (h *Host) baseLibrary(m *mpk.Manifest) ([]byte, error) {
+	best, err := h.pickBase(m)
+	if err != nil {
+		return nil, err
+	}
+	bm, wasm, err := h.loadDir(best.dir)
+	if err != nil {
+		return nil, fmt.Errorf("open JS base library %s: %w", best.v, err)
+	}
+	if bm.Runtime != "" {
+		return nil, fmt.Errorf("open JS base library %s: it is itself a %s package", best.v, bm.Runtime)
+	}
+	return wasm, nil
+}
+
+// pickBase returns the newest base library that can run m, or an error
+// wrapping ErrNoBaseLibrary that says what m needs and what there is.
+func (h *Host) pickBase(m *mpk.Manifest) (*baseCandidate, error) {
 	var minV *goversion.Version
 	if m.BaseLibrary != "" {
 		minV, _ = mpk.ParseVersion(m.BaseLibrary) // ParseManifest checked it
@@ -45,25 +63,71 @@ func (h *Host) baseLibrary(m *mpk.Manifest) ([]byte, error) {
 			best = &c
 		}
 	}
-	if best == nil {
-		have := "none"
-		if len(seen) > 0 {
-			have = strings.Join(seen, ", ")
-		}
-		need := "any version"
-		if minV != nil {
-			need = m.BaseLibrary + " or newer"
-		}
-		return nil, fmt.Errorf("%s %s needs JS base library %s, this host has %s: %w", m.AppID, m.Version, need, have, ErrNoBaseLibrary)
+	if best != nil {
+		return best, nil
 	}
-	bm, wasm, err := h.loadDir(best.dir)
+	have := "none"
+	if len(seen) > 0 {
+		have = strings.Join(seen, ", ")
+	}
+	return nil, fmt.Errorf("%s %s needs JS base library %s, this host has %s: %w", m.AppID, m.Version, needs(m), have, ErrNoBaseLibrary)
+}
+
+func needs(m *mpk.Manifest) string {
+	if m.BaseLibrary == "" {
+		return "of any version"
+	}
+	return m.BaseLibrary + " or newer"
+}
+
+// ensureBaseLibrary makes sure that the installed version v of appID, if
+// it is a JS package, has a base library to run on: when none here is
+// recent enough, it installs the latest base library from the release
+// server (one check and one download, within the background timeout),
+// as WeChat's client fetches a newer base library for a mini program
+// that needs one. It returns why it could not; opening the version then
+// fails with the same reason.
+func (h *Host) ensureBaseLibrary(ctx context.Context, appID, v string) error {
+	b, err := h.readBounded(filepath.Join(h.upd.store.PackageDir(appID, v), mpk.ManifestName), 1<<20)
 	if err != nil {
-		return nil, fmt.Errorf("open JS base library %s: %w", best.v, err)
+		return nil // readVersion says what is wrong
 	}
-	if bm.Runtime != "" {
-		return nil, fmt.Errorf("open JS base library %s: it is itself a %s package", best.v, bm.Runtime)
+	m, err := mpk.ParseManifest(b)
+	if err != nil || m.Runtime != mpk.RuntimeJS {
+		return nil
 	}
-	return wasm, nil
+	_, missing := h.pickBase(m)
+	if missing == nil {
+		return nil
+	}
+	if err := h.fetchBase(ctx); err != nil {
+		return fmt.Errorf("%w; fetch one from the release server: %w", missing, err)
+	}
+	_, err = h.pickBase(m)
+	return err // the server's latest is still too old: says so
+}
+
+// fetchBase downloads and installs the latest base library of the
+// release server.
+func (h *Host) fetchBase(ctx context.Context) error {
+	u := h.upd
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.Policy.BackgroundTimeout)
+	defer cancel()
+	res := h.check(ctx, mpk.BaseLibraryAppID, nil)
+	if res.Err != nil {
+		return res.Err
+	}
+	rel := res.Doc.LatestFor(u.clientID)
+	if rel == nil {
+		return errors.New("it has none for this client")
+	}
+	dl := u.downloads.start(mpk.BaseLibraryAppID, rel)
+	select {
+	case <-dl.done:
+		return dl.err
+	case <-ctx.Done():
+		return fmt.Errorf("download %s: %w", rel.Version, ctx.Err())
+	}
 }
 
 // baseCandidates lists the base libraries this host has, skipping (with a

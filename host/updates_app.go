@@ -89,7 +89,11 @@ func (a *App) reportCheck(hasUpdate bool) {
 // reports ready, or failed when it does not compile or instantiate. It
 // returns why it is not ready.
 func (a *App) prepare(ctx context.Context, v string) error {
-	ver, err := a.h.readVersion(a.id, v)
+	err := a.h.ensureBaseLibrary(ctx, a.id, v)
+	var ver version
+	if err == nil {
+		ver, err = a.h.readVersion(a.id, v)
+	}
 	if err != nil {
 		a.reportFailed(err.Error())
 		return err

@@ -105,10 +105,11 @@ func TestJSTimers(t *testing.T) {
 	require.Equal(t, "seed-js: onHide", waitLog(ctx, k, "seed-js").Message, "the cleared timer did not fire")
 }
 
-// jsApp writes a JS package folder with app.js src, for Kit.Package.
-func jsApp(t *testing.T, appID, src string) string {
+// jsApp writes a JS package folder with app.js src, for Kit.Package;
+// extra is more app.json fields, e.g. `"baseLibrary": "1.2.0", `.
+func jsApp(t *testing.T, appID, extra, src string) string {
 	dir := t.TempDir()
-	manifest := `{"appId": "` + appID + `", "version": "1.0.0", "abi": 1, "runtime": "js", "entry": "app.js"}`
+	manifest := `{"appId": "` + appID + `", "version": "1.0.0", "abi": 1, ` + extra + `"runtime": "js", "entry": "app.js"}`
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.json"), []byte(manifest), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.js"), []byte(src), 0o644))
 	return dir
@@ -119,11 +120,28 @@ func jsApp(t *testing.T, appID, src string) string {
 func TestJSTimersBounded(t *testing.T) {
 	ctx := t.Context()
 	k := hosttest.New(t, hosttest.Config{})
-	k.Publish(ctx, jsApp(t, "test.timers", `App({onLaunch() {
+	k.Publish(ctx, jsApp(t, "test.timers", "", `App({onLaunch() {
 		for (let i = 0; i < 1000; i++) {
 			try { setTimeout(function () {}, 60000) } catch (e) { console.log('refused #' + i + ': ' + e.message); return }
 		}
 	}})`), "1.0.0")
 	k.ColdStart(ctx, "test.timers")
 	require.Contains(t, waitLog(ctx, k, "refused").Message, "refused #256: setTimeout: wx set_timer: too many requests outstanding (EBUSY)")
+}
+
+// An app that needs a newer base library than the host has does not open,
+// and says why, until the release server has one: then the host fetches
+// it and the app opens on it.
+func TestJSMinimumBaseLibrary(t *testing.T) {
+	ctx := t.Context()
+	tb := &fatalTB{TB: t}
+	k := hosttest.New(tb, hosttest.Config{})
+	app := jsApp(t, "test.needs", `"baseLibrary": "1.2.0", `, `App({onLaunch() { console.log('opened on ' + wx.getSystemInfoSync().platform) }})`)
+	k.Publish(ctx, app, "1.0.0") // the kit's own base library is 1.0.0 (samples/jsbase/app.json)
+	tb.run(func() { k.ColdStart(ctx, "test.needs") })
+	require.Contains(t, tb.msg, "test.needs 1.0.0 needs JS base library 1.2.0 or newer, this host has 1.0.0")
+
+	k.Publish(ctx, "jsbase", "1.2.0")
+	k.ColdStart(ctx, "test.needs")
+	waitLog(ctx, k, "opened on minihost")
 }
