@@ -10,11 +10,15 @@ import (
 	"github.com/minihost/minihost/updater"
 )
 
+// maxTimers bounds the timers one app may have pending; past it
+// set_timer returns abi.CodeBusy (runtime/ABI.md, Timers).
+const maxTimers = 256
+
 // timerSet holds an app's pending guest timers (set_timer, which JS's
 // setTimeout uses). It is owned by the dispatcher: set_timer and
 // clear_timer run during callbacks, firing is a dispatcher task, and the
 // instance changes that end timers happen there too, so it needs no lock.
-// Each timer waits on its own goroutine (at most abi.MaxTimers per app),
+// Each timer waits on its own goroutine (at most maxTimers per app),
 // owned by the app's work group, so Close stops and waits for them.
 //
 // Timers belong to the instance that set them, known by generation: every
@@ -44,7 +48,7 @@ func (a *App) timerClock() updater.Clock {
 // SetTimer implements runtime.HostAPI.
 func (p *appAPI) SetTimer(delay time.Duration) (uint32, error) {
 	a, ts := p.app(), &p.timers
-	if len(ts.pending) >= abi.MaxTimers {
+	if len(ts.pending) >= maxTimers {
 		return 0, abi.CodeBusy
 	}
 	if ts.pending == nil {

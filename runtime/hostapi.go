@@ -42,7 +42,7 @@ type HostAPI interface {
 	ApplyUpdate() error
 	// SetTimer starts a one-shot timer that delivers abi.EventTimer with
 	// the returned id (> 0) after delay, in a later callback, or returns
-	// abi.CodeBusy when abi.MaxTimers are pending.
+	// abi.CodeBusy when 256 are pending (runtime/ABI.md, Timers).
 	SetTimer(delay time.Duration) (id uint32, err error)
 	// ClearTimer cancels a pending timer; an unknown id is ignored.
 	ClearTimer(id uint32)

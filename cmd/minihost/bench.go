@@ -252,7 +252,7 @@ func values(rs []benchResult, unit string) []float64 {
 	return vs
 }
 
-// benchGoal is a goal of issues 6 and 14 on one figure.
+// benchGoal is a goal of issues 6, 14 and 18 on one figure.
 type benchGoal struct {
 	text   string
 	figure string
@@ -267,6 +267,16 @@ func ratioAtMost(limit float64) func(*benchFigure, map[string]*benchFigure) (str
 			return "", false, false
 		}
 		return fmt.Sprintf("ratio %.2f", f.Ratio), f.Ratio <= limit, true
+	}
+}
+
+// medianAtMost checks ours against an absolute time per operation.
+func medianAtMost(limit time.Duration) func(*benchFigure, map[string]*benchFigure) (string, bool, bool) {
+	return func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
+		if f.Unit != "ns/op" {
+			return "", false, false
+		}
+		return formatBenchValue(f.Ours.Median, "ns/op"), f.Ours.Median <= float64(limit), true
 	}
 }
 
@@ -310,6 +320,8 @@ var benchGoals = []benchGoal{
 		d := f.Ours.Median - perApp.Ours.Median
 		return fmt.Sprintf("%+.2f MiB/app", d), d <= 0.5, true
 	}},
+	{"JS cold launch, warm cache <= 300 ms (moonshot 100 ms)", "JSColdLaunch", medianAtMost(300 * time.Millisecond)},
+	{"wx call from JS <= 3x the same call from a Go guest", "JSWxCall", ratioAtMost(3)},
 	{"download and install <= 1.1x floor", "DownloadInstall", ratioAtMost(1.1)},
 	{"document throughput >= 0.9x file server", "Document", func(f *benchFigure, _ map[string]*benchFigure) (string, bool, bool) {
 		if f.Floor == nil || f.Unit != "req/s" {

@@ -115,7 +115,7 @@ func jsApp(t *testing.T, appID, extra, src string) string {
 	return dir
 }
 
-// A guest's pending timers are bounded (abi.MaxTimers): past them
+// A guest's pending timers are bounded (256, runtime/ABI.md): past them
 // setTimeout throws, with the host's EBUSY.
 func TestJSTimersBounded(t *testing.T) {
 	ctx := t.Context()

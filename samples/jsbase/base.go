@@ -5,7 +5,8 @@
 // "js", with that package's files mounted read-only at "/" (see
 // RATIONALE.md, "JS mini programs").
 //
-// To JavaScript it offers App({onLaunch, onShow, onHide}), getApp(),
+// To JavaScript it offers App({onLaunch, onShow, onHide}) (and onEvent(name,
+// data) for the embedder's custom events, host.App.Emit), getApp(),
 // require (inside the package only), console, setTimeout/clearTimeout and
 // wx.getUpdateManager, wx.showModal, wx.getSystemInfoSync and the storage
 // calls in their Sync and callback forms. An uncaught JS exception ends

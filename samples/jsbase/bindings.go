@@ -65,17 +65,16 @@ func (b *base) install() {
 
 // storageCall is one storage API, in its Sync form: it returns the result
 // or an error. The callback form runs it and settles success/fail/complete.
-type storageCall func(opts *goja.Object) (goja.Value, error)
+type storageCall func(key string, data goja.Value) (goja.Value, error)
 
 func (b *base) installStorage(wx *goja.Object, set func(*goja.Object, string, func(goja.FunctionCall) goja.Value)) {
 	vm := b.vm
-	key := func(o *goja.Object) string { return str(o, "key") }
 	calls := map[string]storageCall{
-		"setStorage": func(o *goja.Object) (goja.Value, error) {
-			return goja.Undefined(), b.p.setStorage(key(o), b.toJSON(o.Get("data")))
+		"setStorage": func(key string, data goja.Value) (goja.Value, error) {
+			return goja.Undefined(), b.p.setStorage(key, b.toJSON(data))
 		},
-		"getStorage": func(o *goja.Object) (goja.Value, error) {
-			s, err := b.p.getStorage(key(o))
+		"getStorage": func(key string, _ goja.Value) (goja.Value, error) {
+			s, err := b.p.getStorage(key)
 			if err != nil {
 				return nil, err
 			}
@@ -85,17 +84,15 @@ func (b *base) installStorage(wx *goja.Object, set func(*goja.Object, string, fu
 			}
 			return vm.ToValue(v), nil
 		},
-		"removeStorage": func(o *goja.Object) (goja.Value, error) { return goja.Undefined(), b.p.removeStorage(key(o)) },
-		"clearStorage":  func(*goja.Object) (goja.Value, error) { return goja.Undefined(), b.p.clearStorage() },
+		"removeStorage": func(key string, _ goja.Value) (goja.Value, error) { return goja.Undefined(), b.p.removeStorage(key) },
+		"clearStorage":  func(string, goja.Value) (goja.Value, error) { return goja.Undefined(), b.p.clearStorage() },
 	}
+	empty := vm.ToValue("")
 	for name, call := range calls {
 		set(wx, name+"Sync", func(c goja.FunctionCall) goja.Value {
-			o := vm.NewObject()
-			_ = o.Set("key", c.Argument(0))
-			_ = o.Set("data", c.Argument(1))
-			v, err := call(o)
+			v, err := call(c.Argument(0).String(), c.Argument(1))
 			if name == "getStorage" && errors.Is(err, errNotFound) {
-				return vm.ToValue("") // as WeChat: a missing key reads ""
+				return empty // as WeChat: a missing key reads ""
 			}
 			if err != nil {
 				panic(vm.NewGoError(fmt.Errorf("%sSync: %w", name, err)))
@@ -104,7 +101,7 @@ func (b *base) installStorage(wx *goja.Object, set func(*goja.Object, string, fu
 		})
 		set(wx, name, func(c goja.FunctionCall) goja.Value {
 			o := c.Argument(0).ToObject(vm)
-			v, err := call(o)
+			v, err := call(str(o, "key"), o.Get("data"))
 			res := b.result(name, err)
 			if err == nil && name == "getStorage" {
 				_ = res.Set("data", v)

@@ -24,6 +24,13 @@ func init() {
 	})
 	wx.OnShow(func() { js.lifecycle("onShow") })
 	wx.OnHide(func() { js.lifecycle("onHide") })
+	wx.OnEvent(func(name string, data []byte) {
+		var v any
+		if json.Unmarshal(data, &v) != nil {
+			v = nil
+		}
+		js.lifecycle("onEvent", js.vm.ToValue(name), js.vm.ToValue(v))
+	})
 	js.load(entry())
 }
 

@@ -255,10 +255,6 @@ func (u *UpdateCheck) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MaxTimers bounds the timers one app may have pending; past it set_timer
-// returns CodeBusy.
-const MaxTimers = 256
-
 // TimerEvent is the payload of EventTimer: the id set_timer returned.
 // Values are plain data, safe to share when not modified.
 type TimerEvent struct {
