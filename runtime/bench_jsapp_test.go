@@ -20,19 +20,8 @@ const jsBase = "samples/jsbase"
 // package, delivers onLaunch and onShow, and closes everything.
 func launchPackage(b *testing.B, e *runtime.Engine, wasm []byte, fsys fstest.MapFS) {
 	ctx := context.Background()
-	sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "demo.bench", API: &benchAPI{}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	sb, inst := mountedInstance(b, e, runtime.SandboxConfig{AppID: "demo.bench", API: &benchAPI{}}, wasm, fsys)
 	defer sb.Close(ctx)
-	mod, err := sb.Compile(ctx, wasm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	inst, err := sb.Instantiate(ctx, mod, fsys)
-	if err != nil {
-		b.Fatal(err)
-	}
 	if err := inst.OnLaunch(ctx, abi.LaunchOptions{Version: "1.0.0", Reason: abi.ReasonLaunch, AppID: "demo.bench"}); err != nil {
 		b.Fatal(err)
 	}
@@ -110,28 +99,9 @@ func BenchmarkJSWxCall(b *testing.B) {
 		wasm := runtimetest.BuildWasm(b, v.guest)
 		b.Run(v.name, func(b *testing.B) {
 			counter := &benchAPI{}
-			sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: "demo.bench", API: counter, CallTimeout: benchCallTimeout})
-			if err != nil {
-				b.Fatal(err)
-			}
+			sb, inst := mountedInstance(b, e, runtime.SandboxConfig{AppID: "demo.bench", API: counter, CallTimeout: benchCallTimeout}, wasm, v.fsys)
 			defer sb.Close(ctx)
-			mod, err := sb.Compile(ctx, wasm)
-			if err != nil {
-				b.Fatal(err)
-			}
-			inst, err := sb.Instantiate(ctx, mod, v.fsys)
-			if err != nil {
-				b.Fatal(err)
-			}
-			payload := benchEvent(b, "get-missing", b.N)
-			b.ResetTimer()
-			if err := inst.OnEvent(ctx, abi.EventCustom, payload); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			if counter.calls != b.N {
-				b.Fatalf("guest made %d wx calls, want %d", counter.calls, b.N)
-			}
+			timeCalls(b, inst, counter, "get-missing")
 		})
 	}
 }

@@ -74,6 +74,20 @@ func benchEvent(b *testing.B, name string, n int) []byte {
 	return p
 }
 
+// timeCalls times custom event name with data b.N, which makes b.N wx
+// calls, and checks that counter saw them.
+func timeCalls(b *testing.B, inst *runtime.Instance, counter *benchAPI, name string) {
+	payload := benchEvent(b, name, b.N)
+	b.ResetTimer()
+	if err := inst.OnEvent(context.Background(), abi.EventCustom, payload); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if counter.calls != b.N {
+		b.Fatalf("guest made %d wx calls, want %d", counter.calls, b.N)
+	}
+}
+
 // benchCallTimeout bounds one event of b.N calls: far above any b.N the
 // default benchtime picks, so the deadline never fires, but set, as in
 // production, so that wazero watches the context in both runs.
@@ -110,15 +124,7 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 		counter := &benchAPI{}
 		sb, inst := ourInstance(b, e, runtime.SandboxConfig{AppID: "test.bench", API: counter, CallTimeout: benchCallTimeout}, wasm)
 		defer sb.Close(ctx)
-		payload := benchEvent(b, event, b.N)
-		b.ResetTimer()
-		if err := inst.OnEvent(ctx, abi.EventCustom, payload); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		if counter.calls != b.N {
-			b.Fatalf("guest made %d wx calls, want %d", counter.calls, b.N)
-		}
+		timeCalls(b, inst, counter, event)
 	})
 	b.Run("floor", func(b *testing.B) {
 		cache, err := wazero.NewCompilationCacheWithDir(runtimetest.CacheDir(b))
