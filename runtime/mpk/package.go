@@ -229,7 +229,11 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 	_, err = io.ReadFull(rc, head)
 	rc.Close()
 	if m.Runtime == RuntimeJS {
-		return p, nil // JavaScript is checked whole, by ReadFile
+		// JavaScript is checked whole: an entry is small text.
+		if _, err := p.ReadFile(m.Entry); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
 	if err != nil || string(head) != wasmMagic {
 		return nil, &Error{File: m.Entry, Err: because(ErrNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
