@@ -4,9 +4,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/minihost/minihost/samples/wx"
@@ -31,12 +34,19 @@ func init() {
 		}
 		js.lifecycle("onEvent", js.vm.ToValue(name), js.vm.ToValue(v))
 	})
-	js.load(entry())
+	if e := entry(); e != "" {
+		js.load(e)
+	}
 }
 
-// entry is the JS entry module the package's app.json names.
+// entry is the JS entry module the package's app.json names, or "" when
+// no package is mounted: the base library instantiated on its own, as the
+// release side's validator and a host's checks do, runs no JavaScript.
 func entry() string {
 	data, err := os.ReadFile("/app.json")
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EBADF) {
+		return "" // no package mounted (EBADF: no preopened folder at all)
+	}
 	if err != nil {
 		crash("app.json", err)
 	}
