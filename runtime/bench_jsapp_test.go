@@ -50,7 +50,7 @@ func seedJS(b *testing.B) fstest.MapFS {
 // (and util.js) evaluated, onLaunch and onShow; "floor" is the same cold
 // start of the Go bench guest, the cost of a mini program without JS.
 func BenchmarkJSColdLaunch(b *testing.B) {
-	dir := b.TempDir()
+	dir := runtimetest.CacheDir(b) // the base library compiles once per machine, not per run
 	for _, v := range []struct {
 		name  string
 		guest string
