@@ -54,6 +54,7 @@ type App struct {
 
 	cur     running     // owned by the dispatcher
 	upd     updateState // owned by the dispatcher
+	timers  timerSet    // owned by the dispatcher
 	stopped bool        // owned by the dispatcher: shutdown ran
 	onSwap  func(version string)
 
@@ -276,6 +277,7 @@ func (a *App) start(ctx context.Context, ver version, reason string) error {
 		mount, closeFS := packageFS(a.h.cfg.Fs, ver.dir)
 		a.cur = running{ver: ver, mod: mod, fsys: mount, closeFS: closeFS}
 		a.setVersion(ver.v)
+		a.timers.enter()
 		inst, err := a.sb.Instantiate(ctx, mod, a.cur.fsys)
 		if err != nil {
 			mod.Close(ctx)
@@ -337,7 +339,9 @@ func (a *App) callGuest(ctx context.Context, name string, call func(*runtime.Ins
 	if a.cur.inst == nil {
 		// A fresh instance must register again and is told again.
 		a.upd.registered, a.upd.sentCheck, a.upd.sentResult = false, false, false
+		a.timers.enter()
 		inst, err := a.sb.Instantiate(ctx, a.cur.mod, a.cur.fsys)
+		a.timers.commit() // the failed instance's timers end with it
 		if err != nil {
 			a.guestFailed("instantiate", err)
 			return err

@@ -50,6 +50,12 @@ type Config struct {
 	// Updates, when set, turns on updates from a release server: see
 	// Launch. Without it the host runs local packages only.
 	Updates *UpdateConfig
+	// BaseLibrary is the folder of an extracted JS base library package
+	// (app id mpk.BaseLibraryAppID, built from samples/jsbase), which runs
+	// JavaScript packages beside the versions of it installed in Home;
+	// the newest that satisfies a package's "baseLibrary" is used. Empty:
+	// installed ones only.
+	BaseLibrary string
 }
 
 // DefaultHome returns $MINIHOST_HOME, else minihost under the user config
@@ -227,6 +233,11 @@ func (h *Host) loadDir(dir string) (*mpk.Manifest, []byte, error) {
 	m, err := mpk.ParseManifest(b)
 	if err != nil {
 		return nil, nil, err
+	}
+	if m.Runtime == mpk.RuntimeJS {
+		// The module is the base library's; the package is mounted.
+		wasm, err := h.baseLibrary(m)
+		return m, wasm, err
 	}
 	wasm, err := h.readBounded(filepath.Join(dir, filepath.FromSlash(m.Entry)), mpk.DefaultMaxFileSize)
 	if err != nil {

@@ -369,6 +369,10 @@ func (r *launchRun) open(ctx context.Context, version string, tr updater.Trace) 
 	}
 	d := r.decision(tr)
 	h.emitFor(r.appID, version, Event{Event: EventDecision, Decision: d})
+	if err := h.ensureBaseLibrary(ctx, r.appID, version); err != nil {
+		// Not the version's fault: it is neither counted nor marked bad.
+		return fmt.Errorf("open %s %s: %w", r.appID, version, err)
+	}
 	ver, err := h.readVersion(r.appID, version)
 	if err != nil {
 		r.post(updater.LaunchFailed{Version: version, Err: err})

@@ -89,7 +89,11 @@ func (a *App) reportCheck(hasUpdate bool) {
 // reports ready, or failed when it does not compile or instantiate. It
 // returns why it is not ready.
 func (a *App) prepare(ctx context.Context, v string) error {
-	ver, err := a.h.readVersion(a.id, v)
+	err := a.h.ensureBaseLibrary(ctx, a.id, v)
+	var ver version
+	if err == nil {
+		ver, err = a.h.readVersion(a.id, v)
+	}
 	if err != nil {
 		a.reportFailed(err.Error())
 		return err
@@ -106,7 +110,9 @@ func (a *App) prepare(ctx context.Context, v string) error {
 		// _initialize run once here, under the same limits and deadline,
 		// so applyUpdate never swaps to a version that cannot start.
 		fsys, closeFS := packageFS(a.h.cfg.Fs, ver.dir)
+		prev := a.timers.enter()
 		inst, err := a.sb.Instantiate(ctx, mod, fsys)
+		a.timers.abort(prev) // the trial instance's timers end with it
 		if err == nil {
 			err = inst.Close(ctx)
 		}
@@ -216,8 +222,10 @@ func (a *App) swap(ctx context.Context) error {
 		return ErrNoUpdateReady
 	}
 	fsys, closeFS := packageFS(a.h.cfg.Fs, next.ver.dir)
+	prev := a.timers.enter()
 	inst, err := a.sb.Instantiate(ctx, next.mod, fsys)
 	if err != nil {
+		a.timers.abort(prev)
 		closeFS()
 		a.upd.ready = nil
 		next.mod.Close(ctx)
@@ -226,6 +234,7 @@ func (a *App) swap(ctx context.Context) error {
 		a.deliverUpdates(ctx)
 		return fmt.Errorf("instantiate %s: %w", next.ver.v, err)
 	}
+	a.timers.commit()
 	old := a.cur
 	a.cur = running{ver: next.ver, mod: next.mod, inst: inst, fsys: fsys, closeFS: closeFS}
 	if old.inst != nil {

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -82,6 +83,12 @@ func floorRuntime(ctx context.Context, cache wazero.CompilationCache, closeOnDon
 // the caller closes the sandbox.
 func ourInstance(b *testing.B, e *runtime.Engine, cfg runtime.SandboxConfig, wasm []byte) (*runtime.Sandbox, *runtime.Instance) {
 	b.Helper()
+	return mountedInstance(b, e, cfg, wasm, nil)
+}
+
+// mountedInstance is ourInstance with fsys mounted as the guest's files.
+func mountedInstance(b *testing.B, e *runtime.Engine, cfg runtime.SandboxConfig, wasm []byte, fsys fs.FS) (*runtime.Sandbox, *runtime.Instance) {
+	b.Helper()
 	ctx := context.Background()
 	sb, err := e.NewSandbox(ctx, cfg)
 	if err != nil {
@@ -92,7 +99,7 @@ func ourInstance(b *testing.B, e *runtime.Engine, cfg runtime.SandboxConfig, was
 		sb.Close(ctx)
 		b.Fatal(err)
 	}
-	inst, err := sb.Instantiate(ctx, mod, nil)
+	inst, err := sb.Instantiate(ctx, mod, fsys)
 	if err != nil {
 		sb.Close(ctx)
 		b.Fatal(err)

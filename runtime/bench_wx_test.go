@@ -54,8 +54,10 @@ func (a *benchAPI) ShowModal(abi.Modal) (uint32, error) { return 1, nil }
 func (a *benchAPI) SystemInfo() abi.SystemInfo {
 	return abi.SystemInfo{AppID: "test.bench", ABIVersion: 1}
 }
-func (a *benchAPI) RegisterUpdateManager() error { return nil }
-func (a *benchAPI) ApplyUpdate() error           { return abi.CodeNotReady }
+func (a *benchAPI) RegisterUpdateManager() error           { return nil }
+func (a *benchAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
+func (a *benchAPI) SetTimer(time.Duration) (uint32, error) { return 1, nil }
+func (a *benchAPI) ClearTimer(uint32)                      {}
 
 var _ runtime.HostAPI = (*benchAPI)(nil)
 
@@ -70,6 +72,20 @@ func benchEvent(b *testing.B, name string, n int) []byte {
 		b.Fatal(err)
 	}
 	return p
+}
+
+// timeCalls times custom event name with data b.N, which makes b.N wx
+// calls, and checks that counter saw them.
+func timeCalls(b *testing.B, inst *runtime.Instance, counter *benchAPI, name string) {
+	payload := benchEvent(b, name, b.N)
+	b.ResetTimer()
+	if err := inst.OnEvent(context.Background(), abi.EventCustom, payload); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if counter.calls != b.N {
+		b.Fatalf("guest made %d wx calls, want %d", counter.calls, b.N)
+	}
 }
 
 // benchCallTimeout bounds one event of b.N calls: far above any b.N the
@@ -108,15 +124,7 @@ func benchWx(b *testing.B, event string, cfg runtime.Config) {
 		counter := &benchAPI{}
 		sb, inst := ourInstance(b, e, runtime.SandboxConfig{AppID: "test.bench", API: counter, CallTimeout: benchCallTimeout}, wasm)
 		defer sb.Close(ctx)
-		payload := benchEvent(b, event, b.N)
-		b.ResetTimer()
-		if err := inst.OnEvent(ctx, abi.EventCustom, payload); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		if counter.calls != b.N {
-			b.Fatalf("guest made %d wx calls, want %d", counter.calls, b.N)
-		}
+		timeCalls(b, inst, counter, event)
 	})
 	b.Run("floor", func(b *testing.B) {
 		rt := testCacheFloor(ctx, b)

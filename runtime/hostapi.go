@@ -3,7 +3,11 @@ package runtime
 // The embedder's side of the wx ABI: HostAPI. The values it passes are
 // package abi's (samples/wx/abi), shared with the guest SDK.
 
-import "github.com/minihost/minihost/samples/wx/abi"
+import (
+	"time"
+
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 // Stream names where a guest line came from.
 type Stream string
@@ -36,6 +40,12 @@ type HostAPI interface {
 	// ApplyUpdate records a request to restart into the ready update; it
 	// must not swap modules during the call (the guest is running).
 	ApplyUpdate() error
+	// SetTimer starts a one-shot timer that delivers abi.EventTimer with
+	// the returned id (> 0) after delay, in a later callback, or returns
+	// abi.CodeBusy when 256 are pending (runtime/ABI.md, Timers).
+	SetTimer(delay time.Duration) (id uint32, err error)
+	// ClearTimer cancels a pending timer; an unknown id is ignored.
+	ClearTimer(id uint32)
 }
 
 // nopAPI serves a Sandbox that never runs guest code.
@@ -43,13 +53,15 @@ type nopAPI struct{}
 
 var _ HostAPI = nopAPI{}
 
-func (nopAPI) Log(abi.LogLevel, Stream, string)      {}
-func (nopAPI) GetStorage(string) ([]byte, error)     { return nil, abi.CodeDenied }
-func (nopAPI) SetStorage(string, []byte) error       { return abi.CodeDenied }
-func (nopAPI) RemoveStorage(string) error            { return abi.CodeDenied }
-func (nopAPI) ClearStorage() error                   { return abi.CodeDenied }
-func (nopAPI) StorageInfo() (abi.StorageInfo, error) { return abi.StorageInfo{}, abi.CodeDenied }
-func (nopAPI) ShowModal(abi.Modal) (uint32, error)   { return 0, abi.CodeDenied }
-func (nopAPI) SystemInfo() abi.SystemInfo            { return abi.SystemInfo{} }
-func (nopAPI) RegisterUpdateManager() error          { return nil }
-func (nopAPI) ApplyUpdate() error                    { return abi.CodeNotReady }
+func (nopAPI) Log(abi.LogLevel, Stream, string)       {}
+func (nopAPI) GetStorage(string) ([]byte, error)      { return nil, abi.CodeDenied }
+func (nopAPI) SetStorage(string, []byte) error        { return abi.CodeDenied }
+func (nopAPI) RemoveStorage(string) error             { return abi.CodeDenied }
+func (nopAPI) ClearStorage() error                    { return abi.CodeDenied }
+func (nopAPI) StorageInfo() (abi.StorageInfo, error)  { return abi.StorageInfo{}, abi.CodeDenied }
+func (nopAPI) ShowModal(abi.Modal) (uint32, error)    { return 0, abi.CodeDenied }
+func (nopAPI) SystemInfo() abi.SystemInfo             { return abi.SystemInfo{} }
+func (nopAPI) RegisterUpdateManager() error           { return nil }
+func (nopAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
+func (nopAPI) SetTimer(time.Duration) (uint32, error) { return 0, abi.CodeDenied }
+func (nopAPI) ClearTimer(uint32)                      {}

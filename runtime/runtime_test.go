@@ -88,8 +88,10 @@ func (r *recorder) SystemInfo() abi.SystemInfo {
 	return abi.SystemInfo{HostVersion: "test", AppID: "test.basic", AppVersion: "1.0.0", ABIVersion: 1, Platform: "minihost"}
 }
 
-func (r *recorder) RegisterUpdateManager() error { return nil }
-func (r *recorder) ApplyUpdate() error           { return abi.CodeNotReady }
+func (r *recorder) RegisterUpdateManager() error           { return nil }
+func (r *recorder) ApplyUpdate() error                     { return abi.CodeNotReady }
+func (r *recorder) SetTimer(time.Duration) (uint32, error) { return 1, nil }
+func (r *recorder) ClearTimer(uint32)                      {}
 
 // has reports whether some logged line contains sub.
 func (r *recorder) has(sub string) bool {

@@ -73,6 +73,8 @@ var wxFuncs = []wxFunc{
 	{"get_system_info", 2, 1, wxGetSystemInfo},   // (buf, cap), abi.SystemInfo
 	{"update_manager_register", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) abi.Code { return errCode(h.RegisterUpdateManager()) }},
 	{"apply_update", 0, 1, func(h HostAPI, _ api.Module, _ []uint64) abi.Code { return errCode(h.ApplyUpdate()) }},
+	{"set_timer", 1, 1, wxSetTimer},     // (delay_ms)
+	{"clear_timer", 1, 1, wxClearTimer}, // (id)
 }
 
 func init() {

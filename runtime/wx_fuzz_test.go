@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -71,8 +72,10 @@ func (a *fuzzAPI) SystemInfo() abi.SystemInfo {
 	return abi.SystemInfo{HostVersion: "fuzz", AppID: "test.fuzz", AppVersion: "1.0.0", ABIVersion: abi.Version, Platform: "minihost"}
 }
 
-func (a *fuzzAPI) RegisterUpdateManager() error { a.registerCalled = true; return nil }
-func (a *fuzzAPI) ApplyUpdate() error           { return abi.CodeNotReady }
+func (a *fuzzAPI) RegisterUpdateManager() error           { a.registerCalled = true; return nil }
+func (a *fuzzAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
+func (a *fuzzAPI) SetTimer(time.Duration) (uint32, error) { return 1, nil }
+func (a *fuzzAPI) ClearTimer(uint32)                      {}
 
 // span is a (pointer, length) argument pair: stack indexes.
 type span struct{ ptr, n int }
@@ -93,6 +96,8 @@ var wxArgs = map[string]struct {
 	"get_system_info":         {nil, span{0, 1}},
 	"update_manager_register": {nil, span{-1, -1}},
 	"apply_update":            {nil, span{-1, -1}},
+	"set_timer":               {nil, span{-1, -1}},
+	"clear_timer":             {nil, span{-1, -1}},
 }
 
 // inRange reports whether guest memory holds [ptr, ptr+n), reading the i32

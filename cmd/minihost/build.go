@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/minihost/minihost/runtime/mpk"
 )
@@ -39,8 +40,12 @@ func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 }
 
 // compiling says on stderr that a Go guest is being compiled: the first
-// build of a module takes a while, and a silent command looks stuck.
+// build of a module takes a while, and a silent command looks stuck. A
+// folder without Go files (a JavaScript package) compiles nothing.
 func compiling(stderr io.Writer, cmd, dir string) {
+	if gos, _ := filepath.Glob(filepath.Join(dir, "*.go")); len(gos) == 0 {
+		return
+	}
 	fmt.Fprintf(stderr, "minihost %s: compiling %s for wasip1 (go build)...\n", cmd, dir)
 }
 

@@ -28,13 +28,14 @@ updates. With --server, APPID is opened from that release server (or a
 static export of one) and kept up to date as the WeChat client does.`
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", runSynopsis, "minihost run --exit-after 2s samples/counter\n  minihost run --server http://127.0.0.1:8700 --pubkey release.key.pub demo.counter", stderr)
+	fs := newFlagSet("run", runSynopsis, "minihost run --exit-after 2s samples/counter\n  minihost run --exit-after show samples/seed-js\n  minihost run --server http://127.0.0.1:8700 --pubkey release.key.pub demo.counter", stderr)
 	var o runOutput
 	home := fs.String("home", host.DefaultHome(), "host home folder (packages, storage); default $MINIHOST_HOME or the user config dir")
 	events := fs.String("events", "text", "event output: text or json (one JSON object per line)")
 	yes := fs.Bool("yes", false, "answer every modal with confirm")
 	no := fs.Bool("no", false, "answer every modal with cancel")
 	exitAfter := fs.String("exit-after", "", "exit after this event name (launch, show, modalResult, ...) or duration (2s)")
+	baseLib := fs.String("base-library", "", "JS base library for JavaScript packages: a source folder, extracted folder or .mpk (default: this module's samples/jsbase, built)")
 	uf := addUpdateFlags(fs)
 	target, code := parseOne(fs, args, stderr, "TARGET")
 	if code >= 0 {
@@ -72,6 +73,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer cleanup()
 		pkg = p
 	}
+	base := ""
+	if (pkg != "" && isJSPackage(pkg)) || *baseLib != "" {
+		dir, cleanup, err := localBaseLibrary(ctx, *baseLib, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "minihost run: %v\n", err)
+			return 1
+		}
+		defer cleanup()
+		base = dir
+	}
 	// running bounds the run: an interrupt or --exit-after DURATION ends
 	// it. Everything the run does, a blocked launch and a callback
 	// included, happens under it. --exit-after EVENT only asks the run to
@@ -91,10 +102,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var once sync.Once
 	dl := newDownloadProgress(stderr)
 	h, err := host.New(host.Config{
-		Home:    *home,
-		UI:      ui,
-		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Updates: upd,
+		Home:        *home,
+		UI:          ui,
+		Logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Updates:     upd,
+		BaseLibrary: base,
 		OnEvent: func(ev host.Event) {
 			// In text, a download's progress goes to the progress
 			// display on stderr only; in JSON every event is a line.

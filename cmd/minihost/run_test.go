@@ -65,6 +65,14 @@ func TestSamples(t *testing.T) {
 	}
 }
 
+// A JavaScript package runs on this module's samples/jsbase, which run
+// builds as its base library.
+func TestRunJSPackage(t *testing.T) {
+	evs := runJSON(t, "--home", t.TempDir(), "--exit-after", "show", "../../samples/seed-js")
+	require.Equal(t, "seed-js v1.0.0: onLaunch (reason launch) launch #1", logs(evs)[0])
+	require.Equal(t, host.EventExit, evs[len(evs)-1].Event)
+}
+
 func TestRunUsage(t *testing.T) {
 	testExits(t, []exitCase{
 		{"no target", []string{"run"}, 2, "missing TARGET"},

@@ -21,7 +21,12 @@
 // "hello") at any version, found with `go list`, so they work from any
 // module that requires this one, with no path into this repository. They
 // also take an import path or a folder of the caller's own mini program.
-// Each (sample, version) is built once per test process.
+// Each (sample, version) is built once per test process. JavaScript
+// samples ("seed-js", "crash-js", or a folder whose app.json says
+// "runtime": "js") need the JS base library: the first one a Kit builds
+// also builds samples/jsbase (once per process) and gives it to the Kit's
+// hosts as host.Config.BaseLibrary; publish "jsbase" at a version to
+// offer hosts a newer one from the server.
 //
 // # Waits
 //

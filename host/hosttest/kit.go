@@ -64,8 +64,9 @@ type Kit struct {
 	dir   string // scratch folder: packages, builds
 	owned bool   // dir is the kit's to remove (no tb)
 
-	h   *host.Host
-	app *host.App
+	h    *host.Host
+	app  *host.App
+	base string // the extracted base library, once a JS sample is built
 
 	mu      sync.Mutex // guards the fields below
 	events  []host.Event
@@ -155,10 +156,14 @@ func (k *Kit) pkg(ctx context.Context, sample, version string) (path, appID stri
 	}
 	ctx, cancel := k.bound(ctx)
 	defer cancel()
-	appID, data, err := buildSample(ctx, k.dir, sample, version)
+	b, err := buildSample(ctx, k.dir, sample, version)
+	if err == nil && b.js {
+		err = k.baseLibrary(ctx)
+	}
 	if err != nil {
 		k.fatalf("%v", err)
 	}
+	appID, data := b.appID, b.data
 	path = filepath.Join(k.dir, fmt.Sprintf("%s-%s.mpk", appID, version))
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		k.fatalf("write package: %v", err)
@@ -202,7 +207,7 @@ func (k *Kit) ColdStart(ctx context.Context, appID string) *host.App {
 	k.start, k.cursor = len(k.events), len(k.events)
 	k.mu.Unlock()
 	h, err := host.New(host.Config{
-		Home: k.Home, UI: k.cfg.UI, OnEvent: k.record, Runtime: k.cfg.Runtime,
+		Home: k.Home, UI: k.cfg.UI, OnEvent: k.record, Runtime: k.cfg.Runtime, BaseLibrary: k.base,
 		Updates: &host.UpdateConfig{
 			Server: k.Server.URL, PublicKey: k.Server.PublicKey, ClientID: clientID, Policy: k.cfg.Policy,
 			Clock: k.Clock, Now: k.Clock.Now, // the one clock: see the package doc

@@ -34,7 +34,8 @@ type BuildOptions struct {
 // between nearly all of its segments, and a few of some KiB.
 const mergeGap = 4096
 
-// Build compiles the Go guest in srcDir and packs it to out. It runs
+// Build compiles the Go guest in srcDir and packs it to out; a package of
+// JavaScript (Runtime RuntimeJS) is packed as it is, with no compile. It runs
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath
 //
@@ -58,6 +59,17 @@ func Build(ctx context.Context, srcDir, out string, opt BuildOptions) error {
 		if err != nil {
 			return fmt.Errorf("build %s: -version: %w", srcDir, err)
 		}
+	}
+	if m.Runtime == RuntimeJS {
+		// JavaScript is its own source: pack it as it is, entry included.
+		files, err := collect(srcDir, out, nil)
+		if err == nil {
+			err = writePackage(ctx, out, manifest, files)
+		}
+		if err != nil {
+			return fmt.Errorf("build %s: %w", srcDir, err)
+		}
+		return nil
 	}
 	tmp, err := os.MkdirTemp("", "minihost-build-")
 	if err != nil {

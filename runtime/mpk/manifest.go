@@ -34,6 +34,12 @@ const (
 	MaxVersionLen = 64
 	// maxManifestSize bounds app.json; real manifests are a few hundred bytes.
 	maxManifestSize = 64 << 10
+	// RuntimeJS is the Runtime of a package of JavaScript: its entry is a
+	// .js file that the JS base library (app id BaseLibraryAppID) runs.
+	RuntimeJS = "js"
+	// BaseLibraryAppID is the reserved app id of the JS base library, the
+	// wasm package that runs every JS package (built from samples/jsbase).
+	BaseLibraryAppID = "minihost.jsbase"
 )
 
 // knownPermissions is the set of permission names a manifest may request,
@@ -56,8 +62,15 @@ type Manifest struct {
 	// ABI is the guest ABI version; it must equal abi.Version, the one
 	// this host speaks (runtime/ABI.md).
 	ABI int `json:"abi"`
-	// Entry is the slash-separated path of the entry module in the package.
+	// Entry is the slash-separated path of the entry module in the
+	// package: a .wasm module, or with Runtime RuntimeJS a .js file.
 	Entry string `json:"entry"`
+	// Runtime is empty for a wasm guest, or RuntimeJS for a package of
+	// JavaScript, which ships no wasm and runs on the JS base library.
+	Runtime string `json:"runtime,omitempty"`
+	// BaseLibrary, only with RuntimeJS, is the lowest version of the JS
+	// base library the package needs; empty means any.
+	BaseLibrary string `json:"baseLibrary,omitempty"`
 	// Name is the display name; it may be empty.
 	Name string `json:"name,omitempty"`
 	// Permissions lists the host permissions the app asks for; each must
@@ -169,6 +182,8 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		"entry":       &m.Entry,
 		"name":        &m.Name,
 		"permissions": &m.Permissions,
+		"runtime":     &m.Runtime,
+		"baseLibrary": &m.BaseLibrary,
 	}
 	seen := map[string]bool{}
 	for dec.More() {
@@ -232,7 +247,10 @@ func (m *Manifest) validate() error {
 	if m.ABI != abi.Version {
 		return manifestErr("abi", invalid(fmt.Sprintf("ABI version %d is not supported (this host speaks %d)", m.ABI, abi.Version), nil))
 	}
-	if err := checkEntry(m.Entry); err != nil {
+	if err := m.checkRuntime(); err != nil {
+		return err
+	}
+	if err := checkEntry(m.Entry, m.entryExt()); err != nil {
 		return manifestErr("entry", err)
 	}
 	for i, p := range m.Permissions {
@@ -260,9 +278,36 @@ func checkAppID(id string) error {
 	return nil
 }
 
-func checkEntry(entry string) error {
-	if !strings.HasSuffix(entry, ".wasm") {
-		return invalid(fmt.Sprintf("entry %q must end in .wasm", entry), nil)
+// checkRuntime checks runtime and baseLibrary.
+func (m *Manifest) checkRuntime() error {
+	switch m.Runtime {
+	case "", RuntimeJS:
+	default:
+		return manifestErr("runtime", invalid(fmt.Sprintf("unknown runtime %q (want %q or none)", m.Runtime, RuntimeJS), nil))
+	}
+	if m.BaseLibrary == "" {
+		return nil
+	}
+	if m.Runtime != RuntimeJS {
+		return manifestErr("baseLibrary", invalid(fmt.Sprintf("only a package with runtime %q runs on the base library", RuntimeJS), nil))
+	}
+	if _, err := ParseVersion(m.BaseLibrary); err != nil {
+		return manifestErr("baseLibrary", invalid("invalid minimum base library version "+quoteVersion(m.BaseLibrary), err))
+	}
+	return nil
+}
+
+// entryExt is the extension the entry must have.
+func (m *Manifest) entryExt() string {
+	if m.Runtime == RuntimeJS {
+		return ".js"
+	}
+	return ".wasm"
+}
+
+func checkEntry(entry, ext string) error {
+	if !strings.HasSuffix(entry, ext) {
+		return invalid(fmt.Sprintf("entry %q must end in %s", entry, ext), nil)
 	}
 	if err := checkPath(entry); err != nil {
 		return invalid(fmt.Sprintf("entry %q", entry), err)

@@ -44,6 +44,13 @@ func TestParseManifest(t *testing.T) {
 		{name: "valid entry in folder", data: withField(t, "entry", `"bin/app.wasm"`)},
 		{name: "valid app id of 64 chars", data: withField(t, "appId", `"`+"a"+strings.Repeat("b", 63)+`"`)},
 		{name: "valid app id with all allowed chars", data: withField(t, "appId", `"a.b-c_d9"`)},
+		{name: "valid JS package", data: `{"appId":"a","version":"1.0.0","abi":1,"runtime":"js","entry":"app.js","baseLibrary":"1.2.0"}`},
+
+		{name: "JS package with a wasm entry", data: `{"appId":"a","version":"1.0.0","abi":1,"runtime":"js","entry":"app.wasm"}`, field: "entry", want: mpk.ErrInvalidManifest, msg: `entry "app.wasm" must end in .js`},
+		{name: "wasm package with a JS entry", data: withField(t, "entry", `"app.js"`), field: "entry", want: mpk.ErrInvalidManifest, msg: "must end in .wasm"},
+		{name: "unknown runtime", data: withField(t, "runtime", `"python"`), field: "runtime", want: mpk.ErrInvalidManifest, msg: `unknown runtime "python"`},
+		{name: "base library without JS", data: withField(t, "baseLibrary", `"1.0.0"`), field: "baseLibrary", want: mpk.ErrInvalidManifest, msg: "only a package with runtime"},
+		{name: "base library not a version", data: `{"appId":"a","version":"1.0.0","abi":1,"runtime":"js","entry":"app.js","baseLibrary":">=1.2"}`, field: "baseLibrary", want: mpk.ErrInvalidVersion, msg: "minimum base library version"},
 
 		{name: "not JSON", data: `{`, want: mpk.ErrInvalidManifest, msg: "not valid JSON"},
 		{name: "not an object", data: `[1]`, want: mpk.ErrInvalidManifest, msg: "not a JSON object"},

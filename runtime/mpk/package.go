@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Default limits, used for every zero field of Limits.
@@ -227,6 +228,13 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 	head := make([]byte, len(wasmMagic))
 	_, err = io.ReadFull(rc, head)
 	rc.Close()
+	if m.Runtime == RuntimeJS {
+		// JavaScript is checked whole: an entry is small text.
+		if _, err := p.ReadFile(m.Entry); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
 	if err != nil || string(head) != wasmMagic {
 		return nil, &Error{File: m.Entry, Err: because(ErrNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
 	}
@@ -299,7 +307,10 @@ func (p *Package) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, &Error{File: name, Err: err}
 	}
-	if name == p.Manifest.Entry && !bytes.HasPrefix(data, []byte(wasmMagic)) {
+	if name == p.Manifest.Entry && p.Manifest.Runtime == RuntimeJS && !utf8.Valid(data) {
+		return nil, &Error{File: name, Err: because(ErrNotWasm, "a JavaScript entry must be UTF-8 text", nil)}
+	}
+	if name == p.Manifest.Entry && p.Manifest.Runtime != RuntimeJS && !bytes.HasPrefix(data, []byte(wasmMagic)) {
 		return nil, &Error{File: name, Err: because(ErrNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
 	}
 	return data, nil

@@ -39,6 +39,8 @@ type guestApp struct {
 	hide   []func()
 	event  []func(name string, data []byte)
 	modals map[uint32]func(ModalResult)
+	// timers are the functions of pending timers, by set_timer's id.
+	timers map[uint32]func()
 	// updates is the one update manager, handed out by GetUpdateManager.
 	updates UpdateManager
 	// payload is the buffer minihost_alloc handed out last; len == cap.
@@ -166,6 +168,17 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		}
 	case abi.EventUpdateFailed:
 		for _, f := range a.updates.failed {
+			f()
+		}
+	case abi.EventTimer:
+		var t abi.TimerEvent
+		if c := a.decode(ptr, n, &t); c != resultOK {
+			return c
+		}
+		// Like a modal's answer, an unknown id was meant for an earlier
+		// instance, or was cleared.
+		if f, ok := a.timers[t.ID]; ok {
+			delete(a.timers, t.ID)
 			f()
 		}
 	}

@@ -215,11 +215,32 @@ func TestModalResult(t *testing.T) {
 	}
 }
 
+// A timer event runs its function once; an id cleared, fired or set by an
+// earlier instance finds nothing.
+func TestTimerEvent(t *testing.T) {
+	var a guestApp
+	fired := 0
+	a.timers = map[uint32]func(){3: func() { fired++ }}
+	ptr, n := deliver(t, &a, `{"id":3}`)
+	for range 2 {
+		if code := a.onEvent(uint32(abi.EventTimer), ptr, n); code != resultOK {
+			t.Fatalf("timer event: code %d", code)
+		}
+	}
+	if fired != 1 {
+		t.Errorf("timer ran %d times, want once", fired)
+	}
+	ptr, n = deliver(t, &a, `{"id":"3"}`)
+	if code := a.onEvent(uint32(abi.EventTimer), ptr, n); code != resultBadPayload {
+		t.Errorf("malformed timer event = %d, want %d", code, resultBadPayload)
+	}
+}
+
 func TestUnknownKindsIgnored(t *testing.T) {
 	var a guestApp
 	a.event = append(a.event, func(string, []byte) { t.Error("custom handler ran") })
 	ptr, n := deliver(t, &a, `{"hasUpdate":true}`)
-	for _, kind := range []uint32{0, 6, 7, 1 << 31} {
+	for _, kind := range []uint32{0, 6, 8, 1 << 31} {
 		if code := a.onEvent(kind, ptr, n); code != resultOK {
 			t.Errorf("kind %d: code %d, want 0", kind, code)
 		}

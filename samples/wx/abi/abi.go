@@ -122,6 +122,9 @@ const (
 	// EventUpdateFailed has no payload: the newer version could not be
 	// prepared.
 	EventUpdateFailed EventKind = 5
+	// EventTimer carries the TimerEvent of a set_timer that fired. Kind
+	// 6 is left for page events.
+	EventTimer EventKind = 7
 )
 
 // Launch reasons, the Reason of LaunchOptions.
@@ -250,4 +253,10 @@ func (u *UpdateCheck) UnmarshalJSON(b []byte) error {
 	}
 	u.HasUpdate = *r.HasUpdate
 	return nil
+}
+
+// TimerEvent is the payload of EventTimer: the id set_timer returned.
+// Values are plain data, safe to share when not modified.
+type TimerEvent struct {
+	ID uint32 `json:"id"`
 }

@@ -1,0 +1,107 @@
+package runtime_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/runtime/runtimetest"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
+
+// jsBase is the JS base library guest (goja on the wx SDK), which runs
+// every JavaScript package; runtimetest builds it once per source hash.
+const jsBase = "samples/jsbase"
+
+// launchPackage starts wasm with fsys mounted, as the host opens a
+// package, delivers onLaunch and onShow, and closes everything.
+func launchPackage(b *testing.B, e *runtime.Engine, wasm []byte, fsys fstest.MapFS) {
+	ctx := context.Background()
+	sb, inst := mountedInstance(b, e, runtime.SandboxConfig{AppID: "demo.bench", API: &benchAPI{}}, wasm, fsys)
+	defer sb.Close(ctx)
+	if err := inst.OnLaunch(ctx, abi.LaunchOptions{Version: "1.0.0", Reason: abi.ReasonLaunch, AppID: "demo.bench"}); err != nil {
+		b.Fatal(err)
+	}
+	if err := inst.OnShow(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// seedJS is samples/seed-js as the guest sees it when mounted.
+func seedJS(b *testing.B) fstest.MapFS {
+	dir := filepath.Join(runtimetest.ModuleRoot(b), "samples", "seed-js")
+	fsys := fstest.MapFS{}
+	for _, name := range []string{"app.json", "app.js", "util.js"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		fsys[name] = &fstest.MapFile{Data: data}
+	}
+	return fsys
+}
+
+// BenchmarkJSColdLaunch is the cold start of a JavaScript app on a warm
+// compile cache: a fresh Engine (a new process), the base library's
+// compiled code from the cache, goja's start, samples/seed-js's app.js
+// (and util.js) evaluated, onLaunch and onShow; "floor" is the same cold
+// start of the Go bench guest, the cost of a mini program without JS.
+func BenchmarkJSColdLaunch(b *testing.B) {
+	dir := runtimetest.CacheDir(b) // the base library compiles once per machine, not per run
+	for _, v := range []struct {
+		name  string
+		guest string
+		fsys  fstest.MapFS
+	}{{"minihost", jsBase, seedJS(b)}, {"floor", benchGuest, nil}} {
+		wasm := runtimetest.BuildWasm(b, v.guest)
+		launch := func() {
+			e, err := runtime.NewEngine(runtime.Config{CacheDir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(context.Background())
+			launchPackage(b, e, wasm, v.fsys)
+		}
+		launch() // warms the file cache: no run times a compile
+		b.Run(v.name, func(b *testing.B) {
+			for b.Loop() {
+				launch()
+			}
+		})
+	}
+}
+
+// BenchmarkJSWxCall is one wx call made from JavaScript
+// (wx.getStorageSync of a missing key, b.N in one event) against the
+// same call from the Go bench guest (wx.GetStorage, "get-missing").
+func BenchmarkJSWxCall(b *testing.B) {
+	ctx := context.Background()
+	e, err := runtime.NewEngine(runtime.Config{CacheDir: runtimetest.CacheDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(ctx)
+	app := fstest.MapFS{
+		"app.json": {Data: []byte(`{"appId": "demo.bench", "version": "1.0.0", "abi": 1, "runtime": "js", "entry": "app.js"}`)},
+		"app.js": {Data: []byte(`App({onEvent(name, n) {
+			for (let i = 0; i < n; i++) {
+				if (wx.getStorageSync('missing') !== '') throw new Error('want the empty string of a missing key')
+			}
+		}})`)},
+	}
+	for _, v := range []struct {
+		name, guest string
+		fsys        fstest.MapFS
+	}{{"minihost", jsBase, app}, {"floor", benchWxGuest, nil}} {
+		wasm := runtimetest.BuildWasm(b, v.guest)
+		b.Run(v.name, func(b *testing.B) {
+			counter := &benchAPI{}
+			sb, inst := mountedInstance(b, e, runtime.SandboxConfig{AppID: "demo.bench", API: counter, CallTimeout: benchCallTimeout}, wasm, v.fsys)
+			defer sb.Close(ctx)
+			timeCalls(b, inst, counter, "get-missing")
+		})
+	}
+}
