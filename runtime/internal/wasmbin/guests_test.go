@@ -67,6 +67,9 @@ func goGuests(t testing.TB) []string {
 			if !e.IsDir() || dir == runtimetest.SDKDir {
 				continue
 			}
+			if gos, _ := filepath.Glob(filepath.Join(root, dir, "*.go")); len(gos) == 0 {
+				continue // a JavaScript package (samples/seed-js): no Go guest
+			}
 			guests = append(guests, dir)
 		}
 	}
