@@ -36,4 +36,8 @@ type HostAPI interface {
 	// ApplyUpdate records a request to restart into the ready update; it
 	// must not swap modules during the call (the guest is running).
 	ApplyUpdate() error
+	// SetData replaces the data of page v.Page, for the view layer to
+	// render. The runtime has checked v: its size (abi.MaxViewDataBytes),
+	// its page name (abi.ValidPageName) and that v.Data is a JSON object.
+	SetData(v abi.ViewData) error
 }

@@ -74,6 +74,9 @@ func wxUpdateManagerRegister() int32
 //go:wasmimport wx apply_update
 func wxApplyUpdate() int32
 
+//go:wasmimport wx set_data
+func wxSetData(ptr unsafe.Pointer, n uint32) int32
+
 // strPtr returns the address of s's bytes, for passing s to the host.
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 

@@ -38,6 +38,7 @@ type guestApp struct {
 	show   []func()
 	hide   []func()
 	event  []func(name string, data []byte)
+	view   []func(ViewEvent)
 	modals map[uint32]func(ModalResult)
 	// updates is the one update manager, handed out by GetUpdateManager.
 	updates UpdateManager
@@ -167,6 +168,17 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 	case abi.EventUpdateFailed:
 		for _, f := range a.updates.failed {
 			f()
+		}
+	case abi.EventView:
+		if len(a.view) == 0 {
+			return resultOK
+		}
+		var e ViewEvent
+		if c := a.decode(ptr, n, &e); c != resultOK {
+			return c
+		}
+		for _, f := range a.view {
+			f(e)
 		}
 	}
 	return resultOK
