@@ -56,7 +56,7 @@ func (a *benchAPI) SystemInfo() abi.SystemInfo {
 }
 func (a *benchAPI) RegisterUpdateManager() error { return nil }
 func (a *benchAPI) ApplyUpdate() error           { return abi.CodeNotReady }
-func (a *benchAPI) SetData(abi.ViewData) error { return nil }
+func (a *benchAPI) SetData(abi.ViewData) error   { return nil }
 
 var _ runtime.HostAPI = (*benchAPI)(nil)
 

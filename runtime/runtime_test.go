@@ -90,7 +90,7 @@ func (r *recorder) SystemInfo() abi.SystemInfo {
 
 func (r *recorder) RegisterUpdateManager() error { return nil }
 func (r *recorder) ApplyUpdate() error           { return abi.CodeNotReady }
-func (r *recorder) SetData(abi.ViewData) error { return nil }
+func (r *recorder) SetData(abi.ViewData) error   { return nil }
 
 // has reports whether some logged line contains sub.
 func (r *recorder) has(sub string) bool {

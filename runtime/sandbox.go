@@ -451,4 +451,4 @@ func (nopAPI) ShowModal(abi.Modal) (uint32, error)   { return 0, abi.CodeDenied 
 func (nopAPI) SystemInfo() abi.SystemInfo            { return abi.SystemInfo{} }
 func (nopAPI) RegisterUpdateManager() error          { return nil }
 func (nopAPI) ApplyUpdate() error                    { return abi.CodeNotReady }
-func (nopAPI) SetData(abi.ViewData) error { return abi.CodeDenied }
+func (nopAPI) SetData(abi.ViewData) error            { return abi.CodeDenied }
