@@ -55,6 +55,7 @@ type App struct {
 	cur     running     // owned by the dispatcher
 	upd     updateState // owned by the dispatcher
 	stopped bool        // owned by the dispatcher: shutdown ran
+	view    viewState   // owned by the dispatcher: pages' data (view.go)
 	onSwap  func(version string)
 
 	decision  *Decision // set once by Host.Launch before the app is shared

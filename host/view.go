@@ -1,0 +1,110 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"unicode/utf8"
+
+	"github.com/minihost/minihost/host/internal/view"
+	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
+
+// maxViewValueBytes bounds ViewEvent.Value: what a person types in one
+// field, as WeChat's input caps at 140 characters by default.
+const maxViewValueBytes = 4096
+
+// viewState is an app's view layer: the data the guest set per page. It
+// survives instance re-creation and swaps: the next onLaunch sets its
+// own data, and until then the page shows the last.
+type viewState struct {
+	data map[string]json.RawMessage
+}
+
+func (s *viewState) set(v abi.ViewData) error {
+	if _, ok := s.data[v.Page]; !ok && len(s.data) >= abi.MaxViewPages {
+		return fmt.Errorf("set data of page %s: %d pages hold data already: %w", v.Page, len(s.data), abi.CodeTooBig)
+	}
+	if s.data == nil {
+		s.data = map[string]json.RawMessage{}
+	}
+	s.data[v.Page] = v.Data
+	return nil
+}
+
+// RenderPage writes page of the running version to w: the package's
+// pages/<page>.html template (html/template, bounded: see
+// host/internal/view) executed on the data the guest last set for it
+// (none: an empty object). The template is read on the dispatcher, in
+// order with the guest's setData calls; it renders outside it. Nothing is
+// written when it fails. Safe for concurrent use.
+func (a *App) RenderPage(ctx context.Context, w io.Writer, page string) error {
+	if !abi.ValidPageName(page) {
+		return fmt.Errorf("render %s page %q: not a page name", a.id, page)
+	}
+	var src []byte
+	var data json.RawMessage
+	err := a.do(ctx, func(context.Context) error {
+		if a.cur.fsys == nil {
+			return fmt.Errorf("%s: app is %w", a.id, ErrClosed)
+		}
+		var err error
+		src, err = readPage(a.cur.fsys, page)
+		data = a.view.data[page]
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("render %s page %s: %w", a.id, page, err)
+	}
+	p, err := view.Parse(page, src)
+	if err != nil {
+		return fmt.Errorf("render %s: %w", a.id, err)
+	}
+	return p.Render(w, data)
+}
+
+// readPage reads pages/<page>.html from the package, within the template
+// bound.
+func readPage(fsys fs.FS, page string) ([]byte, error) {
+	f, err := fsys.Open("pages/" + page + ".html")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, view.MaxTemplateBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > view.MaxTemplateBytes {
+		return nil, fmt.Errorf("template over %d bytes: %w", view.MaxTemplateBytes, view.ErrTooBig)
+	}
+	return b, nil
+}
+
+// View delivers a view event (a tap or an input on a page element bound
+// to a handler) to the guest, in order with every other call into it, and
+// returns once the guest's handlers ran. The page and handler must be page
+// names (abi.ValidPageName), the value valid UTF-8 of at most 4 KiB. Safe
+// for concurrent use; events of one caller arrive in its order.
+func (a *App) View(ctx context.Context, ev abi.ViewEvent) error {
+	switch {
+	case !abi.ValidPageName(ev.Page):
+		return fmt.Errorf("view event to %s: page %q is not a page name", a.id, ev.Page)
+	case !abi.ValidPageName(ev.Handler):
+		return fmt.Errorf("view event to %s: handler %q is not a handler name", a.id, ev.Handler)
+	case len(ev.Value) > maxViewValueBytes || !utf8.ValidString(ev.Value):
+		return fmt.Errorf("view event to %s: value is not UTF-8 of at most %d bytes", a.id, maxViewValueBytes)
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("view event to %s: %w", a.id, err)
+	}
+	return a.do(ctx, func(ctx context.Context) error {
+		return a.callGuest(ctx, "onEvent(view)", func(inst *runtime.Instance) error {
+			return inst.OnEvent(ctx, abi.EventView, payload)
+		}, "")
+	})
+}
