@@ -17,6 +17,10 @@ import (
 // field, as WeChat's input caps at 140 characters by default.
 const maxViewValueBytes = 4096
 
+// maxViewPages bounds the pages of an app that hold data at once; past it
+// set_data is ETOOBIG (ABI.md, View layer).
+const maxViewPages = 32
+
 // viewState is an app's view layer: the data the guest set per page. It
 // survives instance re-creation and swaps: the next onLaunch sets its
 // own data, and until then the page shows the last.
@@ -25,7 +29,7 @@ type viewState struct {
 }
 
 func (s *viewState) set(v abi.ViewData) error {
-	if _, ok := s.data[v.Page]; !ok && len(s.data) >= abi.MaxViewPages {
+	if _, ok := s.data[v.Page]; !ok && len(s.data) >= maxViewPages {
 		return fmt.Errorf("set data of page %s: %d pages hold data already: %w", v.Page, len(s.data), abi.CodeTooBig)
 	}
 	if s.data == nil {

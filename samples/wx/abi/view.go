@@ -12,15 +12,14 @@ const (
 	// MaxViewDataBytes bounds one set_data payload, refused before it is
 	// parsed.
 	MaxViewDataBytes = 64 << 10
-	// MaxPageNameBytes bounds ViewData.Page and ViewEvent.Page.
-	MaxPageNameBytes = 64
-	// MaxViewPages bounds the pages of an app that hold data at once.
-	MaxViewPages = 32
 )
+
+// maxPageNameBytes bounds a page or handler name (ValidPageName).
+const maxPageNameBytes = 64
 
 // ViewData is the payload of set_data: the data a page is rendered from,
 // replacing what the page had. Page is a page name (letters, digits, '-'
-// and '_', at most MaxPageNameBytes) and Data a JSON object. Values are
+// and '_', at most maxPageNameBytes) and Data a JSON object. Values are
 // plain data, safe to share when not modified.
 type ViewData struct {
 	Page string          `json:"page"`
@@ -37,11 +36,11 @@ type ViewEvent struct {
 	Value   string `json:"value,omitempty"`
 }
 
-// ValidPageName reports whether s may name a page: 1 to MaxPageNameBytes
+// ValidPageName reports whether s may name a page: 1 to maxPageNameBytes
 // ASCII letters, digits, '-' and '_', so that it is also a file name and
 // a URL path segment. It is safe for concurrent use.
 func ValidPageName(s string) bool {
-	if s == "" || len(s) > MaxPageNameBytes {
+	if s == "" || len(s) > maxPageNameBytes {
 		return false
 	}
 	for _, c := range []byte(s) {

@@ -13,9 +13,9 @@ func TestValidPageName(t *testing.T) {
 	}{
 		{"word", "index", true},
 		{"dash underscore digits", "detail-2_b", true},
-		{"longest", strings.Repeat("a", MaxPageNameBytes), true},
+		{"longest", strings.Repeat("a", maxPageNameBytes), true},
 		{"empty", "", false},
-		{"too long", strings.Repeat("a", MaxPageNameBytes+1), false},
+		{"too long", strings.Repeat("a", maxPageNameBytes+1), false},
 		{"slash", "a/b", false},
 		{"dot dot", "..", false},
 		{"non-ASCII", "pagé", false},

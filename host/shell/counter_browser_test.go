@@ -1,0 +1,52 @@
+package shell_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/host/hosttest"
+	"github.com/minihost/minihost/host/shell"
+)
+
+// TestCounterInBrowser opens the counter from a release server in the
+// shell, taps "+1" and sees the count change; then publishes a new
+// version, restarts the app (a cold start), sees the guest's update
+// dialog, confirms it, and sees the new version's page with the count
+// kept. Each step leaves a screenshot.
+func TestCounterInBrowser(t *testing.T) {
+	k := hosttest.New(t, hosttest.Config{})
+	k.Publish(t.Context(), "counter", "1.0.0")
+	_, srv := newShell(t, shell.Config{
+		Apps: []string{"demo.counter"},
+		Host: host.Config{Updates: &host.UpdateConfig{
+			Server: k.Server.URL, PublicKey: k.Server.PublicKey, ClientID: "shell-test",
+			Clock: k.Clock, Now: k.Clock.Now,
+		}},
+	})
+	b := newBrowser(t)
+
+	b.run("open the shell", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(openCounter)))
+	b.shot("apps")
+	b.run("open the counter", chromedp.Click(chromedp.CSS(openCounter)))
+	b.waitJS("the counter's page with count 0", frameText("#count")+` === '0'`)
+	b.shot("counter-opened")
+
+	b.tapInFrame("#inc")
+	b.waitJS("count 1 after +1", frameText("#count")+` === '1'`)
+	b.shot("counter-tapped")
+
+	k.Publish(t.Context(), "counter", "1.0.1")
+	b.run("restart the counter", chromedp.Click(chromedp.CSS(openCounter)))
+	b.waitJS("the update dialog", `document.getElementById('dialog').open && document.getElementById('dialog-content').textContent.includes('restart')`)
+	b.shot("update-dialog")
+	b.run("confirm the update", chromedp.Click(chromedp.ID("dialog-confirm")))
+	b.waitJS("v1.0.1's page", frameText("#version")+` === 'v1.0.1'`)
+	b.waitJS("the count kept", frameText("#count")+` === '1'`)
+	b.shot("updated")
+}
+
+// openCounter selects the counter's Open/Restart button (its id holds a
+// dot, which an #id selector would read as a class).
+const openCounter = `[id="open-demo.counter"]`
