@@ -107,4 +107,3 @@ func TestShellRefuses(t *testing.T) {
 		})
 	}
 }
-
