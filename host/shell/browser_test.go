@@ -54,6 +54,10 @@ func newBrowser(t *testing.T) *browser {
 		dir = t.TempDir()
 	}
 	dir = filepath.Join(dir, t.Name())
+	// A run's screenshots replace the last run's, so none is stale.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,8 @@ import (
 // shell, taps "+1" and sees the count change; then publishes a new
 // version, restarts the app (a cold start), sees the guest's update
 // dialog, confirms it, and sees the new version's page with the count
-// kept. Each step leaves a screenshot.
+// kept; then declines the next update's dialog and applies it with the
+// shell's "Restart to update". Each step leaves a screenshot.
 func TestCounterInBrowser(t *testing.T) {
 	k := hosttest.New(t, hosttest.Config{})
 	k.Publish(t.Context(), "counter", "1.0.0")
@@ -45,6 +46,20 @@ func TestCounterInBrowser(t *testing.T) {
 	b.waitJS("v1.0.1's page", frameText("#version")+` === 'v1.0.1'`)
 	b.waitJS("the count kept", frameText("#count")+` === '1'`)
 	b.shot("updated")
+
+	// Declining the guest's dialog leaves the shell's own offer, which
+	// applies the update from the host side (host.App.ApplyUpdate).
+	k.Publish(t.Context(), "counter", "1.0.2")
+	b.run("restart the counter again", chromedp.Click(chromedp.CSS(openCounter)))
+	b.waitJS("the update dialog", `document.getElementById('dialog').open`)
+	b.run("decline the update", chromedp.Click(chromedp.ID("dialog-cancel")))
+	b.waitJS("the restart-to-update button", `!document.getElementById('restart-update').hidden && !document.getElementById('dialog').open`)
+	b.shot("restart-to-update")
+	b.run("restart to update", chromedp.Click(chromedp.ID("restart-update")))
+	b.waitJS("v1.0.2's page", frameText("#version")+` === 'v1.0.2'`)
+	b.waitJS("the count kept", frameText("#count")+` === '1'`)
+	b.waitJS("the offer gone", `document.getElementById('restart-update').hidden`)
+	b.shot("updated-by-shell")
 }
 
 // openCounter selects the counter's Open/Restart button (its id holds a
