@@ -1,6 +1,7 @@
 package shell_test
 
 import (
+	"net/http/httptest"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -19,13 +20,7 @@ import (
 func TestCounterInBrowser(t *testing.T) {
 	k := hosttest.New(t, hosttest.Config{})
 	k.Publish(t.Context(), "counter", "1.0.0")
-	_, srv := newShell(t, shell.Config{
-		Apps: []string{"demo.counter"},
-		Host: host.Config{Updates: &host.UpdateConfig{
-			Server: k.Server.URL, PublicKey: k.Server.PublicKey, ClientID: "shell-test",
-			Clock: k.Clock, Now: k.Clock.Now,
-		}},
-	})
+	srv := updatesShell(t, k, "demo.counter")
 	b := newBrowser(t)
 
 	b.run("open the shell", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(openCounter)))
@@ -60,6 +55,20 @@ func TestCounterInBrowser(t *testing.T) {
 	b.waitJS("the count kept", frameText("#count")+` === '1'`)
 	b.waitJS("the offer gone", `document.getElementById('restart-update').hidden`)
 	b.shot("updated-by-shell")
+}
+
+// updatesShell starts a shell whose host updates from k's release server,
+// on k's clock, offering app.
+func updatesShell(t *testing.T, k *hosttest.Kit, app string) *httptest.Server {
+	t.Helper()
+	_, srv := newShell(t, shell.Config{
+		Apps: []string{app},
+		Host: host.Config{Updates: &host.UpdateConfig{
+			Server: k.Server.URL, PublicKey: k.Server.PublicKey, ClientID: "shell-test",
+			Clock: k.Clock, Now: k.Clock.Now,
+		}},
+	})
+	return srv
 }
 
 // openCounter selects the counter's Open/Restart button (its id holds a
