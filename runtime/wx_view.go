@@ -17,19 +17,13 @@ var wxViewFuncs = []wxFunc{
 }
 
 // wxSetData checks a set_data payload before the embedder sees it: in
-// guest memory, bounded before it is parsed, a valid page name, and data that is a JSON object,
-// so that a template always ranges over named fields.
+// guest memory, bounded before it is parsed, a valid page name, and data
+// that is a JSON object, so that a template always ranges over named
+// fields.
 func wxSetData(h HostAPI, mod api.Module, s []uint64) abi.Code {
-	raw, ok := read(mod, s[0], s[1])
-	if !ok {
-		return abi.CodeInvalid
-	}
-	if len(raw) > abi.MaxViewDataBytes {
-		return abi.CodeTooBig
-	}
 	var v abi.ViewData
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return abi.CodeInvalid
+	if c := decodeBounded(mod, s[0], s[1], abi.MaxViewDataBytes, &v); c != abi.CodeOK {
+		return c
 	}
 	if !abi.ValidPageName(v.Page) {
 		return abi.CodeInvalid
@@ -37,6 +31,21 @@ func wxSetData(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	if d := bytes.TrimLeft(v.Data, " \t\r\n"); len(d) == 0 || d[0] != '{' {
 		return abi.CodeInvalid
 	}
-	// raw aliases guest memory; Unmarshal copied Data out of it.
 	return errCode(h.SetData(v))
+}
+
+// decodeBounded decodes the JSON argument at [ptr, ptr+n) into v: EINVAL
+// outside memory or for malformed JSON, ETOOBIG past limit bytes (checked
+// before parsing). v holds copies: the bytes alias guest memory.
+func decodeBounded(mod api.Module, ptr, n uint64, limit int, v any) abi.Code {
+	raw, ok := read(mod, ptr, n)
+	switch {
+	case !ok:
+		return abi.CodeInvalid
+	case len(raw) > limit:
+		return abi.CodeTooBig
+	case json.Unmarshal(raw, v) != nil:
+		return abi.CodeInvalid
+	}
+	return abi.CodeOK
 }

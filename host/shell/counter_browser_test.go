@@ -18,10 +18,7 @@ import (
 // kept; then declines the next update's dialog and applies it with the
 // shell's "Restart to update". Each step leaves a screenshot.
 func TestCounterInBrowser(t *testing.T) {
-	k := hosttest.New(t, hosttest.Config{})
-	k.Publish(t.Context(), "counter", "1.0.0")
-	srv := updatesShell(t, k, "demo.counter")
-	b := newBrowser(t)
+	k, srv, b := updatesShell(t, "counter", "demo.counter")
 
 	b.run("open the shell", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(openCounter)))
 	b.shot("apps")
@@ -57,10 +54,13 @@ func TestCounterInBrowser(t *testing.T) {
 	b.shot("updated-by-shell")
 }
 
-// updatesShell starts a shell whose host updates from k's release server,
-// on k's clock, offering app.
-func updatesShell(t *testing.T, k *hosttest.Kit, app string) *httptest.Server {
+// updatesShell publishes sample 1.0.0 on a kit's release server, starts a
+// shell whose host updates from it on the kit's clock, offering app, and
+// a browser.
+func updatesShell(t *testing.T, sample, app string) (*hosttest.Kit, *httptest.Server, *browser) {
 	t.Helper()
+	k := hosttest.New(t, hosttest.Config{})
+	k.Publish(t.Context(), sample, "1.0.0")
 	_, srv := newShell(t, shell.Config{
 		Apps: []string{app},
 		Host: host.Config{Updates: &host.UpdateConfig{
@@ -68,7 +68,7 @@ func updatesShell(t *testing.T, k *hosttest.Kit, app string) *httptest.Server {
 			Clock: k.Clock, Now: k.Clock.Now,
 		}},
 	})
-	return srv
+	return k, srv, newBrowser(t)
 }
 
 // openCounter selects the counter's Open/Restart button (its id holds a

@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/minihost/minihost/host/hosttest"
 )
 
 // TestUpdateFlowInBrowser walks the updateflow sample's page through the
@@ -14,10 +12,7 @@ import (
 // confirming applies the update; the new version's page says what it
 // replaced.
 func TestUpdateFlowInBrowser(t *testing.T) {
-	k := hosttest.New(t, hosttest.Config{})
-	k.Publish(t.Context(), "updateflow", "1.0.0")
-	srv := updatesShell(t, k, "demo.updateflow")
-	b := newBrowser(t)
+	k, srv, b := updatesShell(t, "updateflow", "demo.updateflow")
 	open := chromedp.CSS(`[id="open-demo.updateflow"]`)
 
 	b.run("open the shell", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(open))
