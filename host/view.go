@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/minihost/minihost/host/internal/view"
@@ -21,11 +22,42 @@ const maxViewValueBytes = 4096
 // set_data is ETOOBIG (ABI.md, View layer).
 const maxViewPages = 32
 
-// viewState is an app's view layer: the data the guest set per page. It
-// survives instance re-creation and swaps: the next onLaunch sets its
-// own data, and until then the page shows the last.
+// viewState is an app's view layer: the data the guest set per page, and
+// the pages parsed from the running version's templates. The data
+// survives instance re-creation and swaps: the next onLaunch sets its own,
+// and until then the page shows the last.
 type viewState struct {
-	data map[string]json.RawMessage
+	data map[string]json.RawMessage // owned by the dispatcher
+
+	// Parsed pages of the version in dir, at most maxViewPages: parsing
+	// and html/template's escaping pass cost 3 to 4 renders (BENCHMARKS.md,
+	// Page render).
+	mu    sync.Mutex
+	dir   string
+	pages map[string]*view.Page
+}
+
+// page returns the parsed page of the version in dir, if cached.
+func (s *viewState) page(dir, name string) *view.Page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dir != dir {
+		return nil
+	}
+	return s.pages[name]
+}
+
+// keep caches p as page name of the version in dir, dropping the pages
+// of another version.
+func (s *viewState) keep(dir, name string, p *view.Page) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dir != dir {
+		s.dir, s.pages = dir, map[string]*view.Page{}
+	}
+	if len(s.pages) < maxViewPages {
+		s.pages[name] = p
+	}
 }
 
 func (s *viewState) set(v abi.ViewData) error {
@@ -51,21 +83,28 @@ func (a *App) RenderPage(ctx context.Context, w io.Writer, page string) error {
 	}
 	var src []byte
 	var data json.RawMessage
+	var dir string
+	var p *view.Page
 	err := a.do(ctx, func(context.Context) error {
 		if a.cur.fsys == nil {
 			return fmt.Errorf("%s: app is %w", a.id, ErrClosed)
 		}
+		dir, data = a.cur.ver.dir, a.view.data[page]
+		if p = a.view.page(dir, page); p != nil {
+			return nil
+		}
 		var err error
 		src, err = readPage(a.cur.fsys, page)
-		data = a.view.data[page]
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("render %s page %s: %w", a.id, page, err)
 	}
-	p, err := view.Parse(page, src)
-	if err != nil {
-		return fmt.Errorf("render %s: %w", a.id, err)
+	if p == nil {
+		if p, err = view.Parse(page, src); err != nil {
+			return fmt.Errorf("render %s: %w", a.id, err)
+		}
+		a.view.keep(dir, page, p)
 	}
 	return p.Render(w, data)
 }
