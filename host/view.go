@@ -112,17 +112,26 @@ func (a *App) RenderPage(ctx context.Context, w io.Writer, page string) error {
 // readPage reads pages/<page>.html from the package, within the template
 // bound.
 func readPage(fsys fs.FS, page string) ([]byte, error) {
-	f, err := fsys.Open("pages/" + page + ".html")
+	return readBoundedFS(fsys, "pages/"+page+".html", view.MaxTemplateBytes)
+}
+
+// readBoundedFS reads the regular file name of fsys, refusing one over
+// limit bytes without reading past it.
+func readBoundedFS(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, view.MaxTemplateBytes+1))
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("open %s: not a regular file", name)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > view.MaxTemplateBytes {
-		return nil, fmt.Errorf("template over %d bytes: %w", view.MaxTemplateBytes, view.ErrTooBig)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes: %w", name, limit, view.ErrTooBig)
 	}
 	return b, nil
 }
@@ -150,4 +159,31 @@ func (a *App) View(ctx context.Context, ev abi.ViewEvent) error {
 			return inst.OnEvent(ctx, abi.EventView, payload)
 		}, "")
 	})
+}
+
+// maxAssetBytes bounds one asset a page shows.
+const maxAssetBytes = 1 << 20
+
+// Asset returns assets/<name> of the running version's package, for a
+// page's images: name is slash-separated, without "." or ".." elements
+// (fs.ValidPath), and the file at most 1 MiB. The package is mounted
+// read-only; on the OS filesystem a symlink cannot lead out of it. Safe
+// for concurrent use.
+func (a *App) Asset(ctx context.Context, name string) ([]byte, error) {
+	if !fs.ValidPath(name) || name == "." {
+		return nil, fmt.Errorf("asset %q of %s: not a path inside the package", name, a.id)
+	}
+	var b []byte
+	err := a.do(ctx, func(context.Context) error {
+		if a.cur.fsys == nil {
+			return fmt.Errorf("%s: app is %w", a.id, ErrClosed)
+		}
+		var err error
+		b, err = readBoundedFS(a.cur.fsys, "assets/"+name, maxAssetBytes)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("asset %s of %s: %w", name, a.id, err)
+	}
+	return b, nil
 }

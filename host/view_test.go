@@ -61,3 +61,28 @@ func TestViewEventChecked(t *testing.T) {
 	var b bytes.Buffer
 	require.ErrorContains(t, a.RenderPage(t.Context(), &b, "../app"), "not a page name")
 }
+
+func TestAsset(t *testing.T) {
+	h, _ := newHost(t, t.TempDir(), host.Config{})
+	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/counter", "1.0.0"), host.LaunchOptions{})
+	require.NoError(t, err)
+	b, err := a.Asset(t.Context(), "icon.svg")
+	require.NoError(t, err)
+	require.Contains(t, string(b), "<svg")
+	tests := []struct {
+		name, path, want string
+	}{
+		{"outside the package", "../app.json", "not a path inside"},
+		{"dot dot inside", "x/../../app.json", "not a path inside"},
+		{"absolute", "/etc/passwd", "not a path inside"},
+		{"empty", "", "not a path inside"},
+		{"a folder", ".", "not a path inside"},
+		{"missing", "missing.png", "missing.png"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := a.Asset(t.Context(), tt.path)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}

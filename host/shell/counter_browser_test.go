@@ -24,6 +24,7 @@ func TestCounterInBrowser(t *testing.T) {
 	b.shot("apps")
 	b.run("open the counter", chromedp.Click(chromedp.CSS(openCounter)))
 	b.waitJS("the counter's page with count 0", frameText("#count")+` === '0'`)
+	b.waitJS("the page's image asset", `document.getElementById('page').contentDocument.getElementById('icon').naturalWidth > 0`)
 	b.shot("counter-opened")
 
 	b.tapInFrame("#inc")

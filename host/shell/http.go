@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -29,13 +32,22 @@ var indexPage = template.Must(template.ParseFS(static, "static/index.html"))
 // content cannot send it: it has no script (RATIONALE.md, host/shell).
 const tokenHeader = "X-Minihost-Token"
 
-// Content-Security-Policy of the shell's own page, and of an app's page:
-// the page is a sandbox (no script, forms, popups or top navigation) that
-// loads nothing, its own inline styles aside.
+// Content-Security-Policy of the shell's own page, of an app's page and of
+// an asset: the page is a sandbox (no script, forms, popups or top
+// navigation) that loads nothing but its own inline styles and its app's
+// images (pageCSP ends with the img-src its request names); an asset
+// opened on its own (an SVG) is a sandbox too.
 const (
 	shellCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-	pageCSP  = "sandbox allow-same-origin; default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+	pageCSP  = "sandbox allow-same-origin; default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; img-src "
+	assetCSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
 )
+
+// assetTypes are the assets a page may show, by extension: images only.
+var assetTypes = map[string]string{
+	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+	".webp": "image/webp", ".svg": "image/svg+xml", ".ico": "image/x-icon",
+}
 
 const (
 	// maxBodyBytes bounds a request body: an action names an app and a
@@ -52,6 +64,7 @@ func (s *Shell) routes() *http.ServeMux {
 	mux.HandleFunc("GET /{$}", s.serveIndex)
 	mux.Handle("GET /static/", http.FileServerFS(static))
 	mux.HandleFunc("GET /page/{app}/{page}", s.servePage)
+	mux.HandleFunc("GET /page/{app}/assets/{path...}", s.serveAsset)
 	mux.HandleFunc("GET /api/state", s.api(s.serveState))
 	mux.HandleFunc("GET /api/events", s.api(s.serveEvents))
 	mux.HandleFunc("POST /api/open", s.api(s.action(openTimeout, func(ctx context.Context, r request) error { return s.open(ctx, r.App) })))
@@ -194,9 +207,10 @@ func (s *Shell) serveIndex(w http.ResponseWriter, r *http.Request) {
 	w.Write(b.Bytes())
 }
 
-// servePage renders an app's page into its sandbox.
+// servePage renders an app's page into its sandbox. Its images are
+// assets/... relative to it, and nothing else loads.
 func (s *Shell) servePage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.Header().Set("Content-Security-Policy", pageCSP+"http://"+r.Host+"/page/"+url.PathEscape(r.PathValue("app"))+"/assets/")
 	a := s.app(r.PathValue("app"))
 	if a == nil {
 		http.Error(w, "shell: app "+r.PathValue("app")+" is not running", http.StatusNotFound)
@@ -211,6 +225,31 @@ func (s *Shell) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(b.Bytes())
+}
+
+// serveAsset serves an image of the running version's package, read-only.
+func (s *Shell) serveAsset(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Security-Policy", assetCSP)
+	name := r.PathValue("path")
+	ctype, ok := assetTypes[strings.ToLower(path.Ext(name))]
+	if !ok {
+		http.Error(w, "shell: "+name+" is not an image asset ("+strings.Join(slices.Sorted(maps.Keys(assetTypes)), " ")+")", http.StatusNotFound)
+		return
+	}
+	a := s.app(r.PathValue("app"))
+	if a == nil {
+		http.Error(w, "shell: app "+r.PathValue("app")+" is not running", http.StatusNotFound)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
+	defer cancel()
+	b, err := a.Asset(ctx, name)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Write(b)
 }
 
 // appView is one app in /api/state.

@@ -77,6 +77,7 @@ func TestShellRefuses(t *testing.T) {
 		{"unknown field", "POST", "/api/close", map[string]string{"Content-Type": "application/json", "X-Minihost-Token": tok}, `{"app":"demo.counter","x":1}`, 400, ""},
 		{"oversized body", "POST", "/api/view", map[string]string{"Content-Type": "application/json", "X-Minihost-Token": tok}, `{"app":"` + strings.Repeat("a", 20<<10) + `"}`, 400, ""},
 		{"action by GET", "GET", "/api/close?app=demo.counter", map[string]string{"X-Minihost-Token": tok}, "", 405, ""},
+		{"asset that is not an image", "GET", "/page/demo.counter/assets/app.json", nil, "", 404, "sandbox; default-src 'none'"},
 		{"page of an app not running", "GET", "/page/demo.counter/index", nil, "", 404, "sandbox allow-same-origin; default-src 'none'"},
 	}
 	for _, tt := range tests {
