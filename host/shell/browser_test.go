@@ -117,13 +117,29 @@ func frameText(sel string) string {
 // tapInFrame clicks sel in the page frame with a real mouse event.
 func (b *browser) tapInFrame(sel string) {
 	b.t.Helper()
+	b.run("tap "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.FromNode(b.frame())))
+}
+
+// typeInFrame types keys into sel in the page frame, as a person would.
+func (b *browser) typeInFrame(sel, keys string) {
+	b.t.Helper()
+	frame := b.frame()
+	b.run("type into "+sel, chromedp.Clear(chromedp.CSS(sel), chromedp.FromNode(frame)),
+		chromedp.SendKeys(chromedp.CSS(sel), keys, chromedp.FromNode(frame)))
+}
+
+// frame returns the page frame's node, once the frame shows its latest
+// load and the shell has wired it (shell.js sets data-frame).
+func (b *browser) frame() *chromedp.Node {
+	b.t.Helper()
+	b.waitJS("the page frame loaded and wired", `document.body.dataset.frame === document.getElementById('page').dataset.seq`)
 	ctx, cancel := context.WithTimeout(b.ctx, browserWait)
 	defer cancel()
 	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("#page")))
 	if err != nil {
 		b.fail("find the page frame", err)
 	}
-	b.run("tap "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.FromNode(frames[0])))
+	return frames[0]
 }
 
 // shot writes a screenshot of the shell as <n>-<name>.png.

@@ -30,6 +30,11 @@ func TestCounterInBrowser(t *testing.T) {
 	b.tapInFrame("#inc")
 	b.waitJS("count 1 after +1", frameText("#count")+` === '1'`)
 	b.shot("counter-tapped")
+	// An input's change reaches the guest too.
+	b.typeInFrame("#step", "5\r")
+	b.waitJS("step 5 on the page", frameText("#inc")+` === '+5'`)
+	b.tapInFrame("#inc")
+	b.waitJS("count 6 after step 5 and +5", frameText("#count")+` === '6' && `+frameText("#inc")+` === '+5'`)
 
 	k.Publish(t.Context(), "counter", "1.0.1")
 	b.run("restart the counter", chromedp.Click(chromedp.CSS(openCounter)))
@@ -37,7 +42,7 @@ func TestCounterInBrowser(t *testing.T) {
 	b.shot("update-dialog")
 	b.run("confirm the update", chromedp.Click(chromedp.ID("dialog-confirm")))
 	b.waitJS("v1.0.1's page", frameText("#version")+` === 'v1.0.1'`)
-	b.waitJS("the count kept", frameText("#count")+` === '1'`)
+	b.waitJS("the count kept", frameText("#count")+` === '6'`)
 	b.shot("updated")
 
 	// Declining the guest's dialog leaves the shell's own offer, which
@@ -50,7 +55,7 @@ func TestCounterInBrowser(t *testing.T) {
 	b.shot("restart-to-update")
 	b.run("restart to update", chromedp.Click(chromedp.ID("restart-update")))
 	b.waitJS("v1.0.2's page", frameText("#version")+` === 'v1.0.2'`)
-	b.waitJS("the count kept", frameText("#count")+` === '1'`)
+	b.waitJS("the count kept", frameText("#count")+` === '6'`)
 	b.waitJS("the offer gone", `document.getElementById('restart-update').hidden`)
 	b.shot("updated-by-shell")
 }

@@ -5,8 +5,8 @@
 // restarts, relaunches and updates. It also uses the update manager as the
 // WeChat sample does: it logs the result of the host's update check and,
 // when a newer version is ready, asks whether to restart into it. Its page
-// (pages/index.html) shows a tap count, kept in storage too, and a "+1"
-// button bound to the handler "inc".
+// (pages/index.html) shows a tap count, kept in storage too, a "+1"
+// button bound to the handler "inc" and a step input bound to "step".
 package main
 
 import (
@@ -72,9 +72,24 @@ func onLaunch(o wx.LaunchOptions) {
 // launchCount is this instance's launch number, shown on the page.
 var launchCount int
 
-// onView handles the page's taps: "inc" adds one to the count.
+// step is what a tap adds, 1 to 100, set by the page's input; it is the
+// instance's, so a new one starts at 1 again.
+var step = 1
+
+// onView handles the page: "inc" adds step to the count, "step" sets it.
 func onView(ev wx.ViewEvent) {
-	if ev.Handler != "inc" {
+	switch ev.Handler {
+	case "step":
+		n, err := strconv.Atoi(ev.Value)
+		if err != nil || n < 1 || n > 100 {
+			wx.Warnf("counter v%s: step %q: want 1 to 100", version(), ev.Value)
+		} else {
+			step = n
+		}
+		render(launchCount)
+		return
+	case "inc":
+	default:
 		return
 	}
 	taps, err := stored(tapsKey)
@@ -82,7 +97,7 @@ func onView(ev wx.ViewEvent) {
 		wx.Errorf("counter v%s: read %s: %v", version(), tapsKey, err)
 		return
 	}
-	if err := wx.SetStorage(tapsKey, strconv.Itoa(taps+1)); err != nil {
+	if err := wx.SetStorage(tapsKey, strconv.Itoa(taps+step)); err != nil {
 		wx.Errorf("counter v%s: save %s: %v", version(), tapsKey, err)
 		return
 	}
@@ -96,7 +111,7 @@ func render(launches int) {
 	if err != nil {
 		wx.Errorf("counter v%s: read %s: %v", version(), tapsKey, err)
 	}
-	data := map[string]any{"count": taps, "version": version(), "launches": launches}
+	data := map[string]any{"count": taps, "version": version(), "launches": launches, "step": step}
 	if err := wx.SetData("index", data); err != nil {
 		wx.Errorf("counter v%s: set data: %v", version(), err)
 	}

@@ -104,7 +104,8 @@ function render() {
 function loadFrame(base) {
   const frame = $('page');
   frame.dataset.base = base;
-  frame.src = base === 'about:blank' ? base : base + '?v=' + (++frameSeq);
+  frame.dataset.seq = String(++frameSeq);
+  frame.src = base === 'about:blank' ? base : base + '?v=' + frameSeq;
 }
 
 // wire sends the page's taps (data-tap) and inputs (data-input) to the
@@ -126,7 +127,8 @@ function wire() {
     if (!t) return;
     send({ ...page, handler: t.dataset.input, value: String(t.value) });
   });
-  document.body.dataset.frame = String(frameSeq);
+  // Tests wait for this: the frame shows its latest load, wired.
+  document.body.dataset.frame = frame.dataset.seq;
 }
 
 function send(ev) {
