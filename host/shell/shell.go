@@ -239,6 +239,7 @@ func (s *Shell) open(ctx context.Context, id string) error {
 		if err := old.Close(ctx); err != nil {
 			return fmt.Errorf("open %s: close the running instance: %w", id, err)
 		}
+		s.dropDialogs(st)
 	}
 	var a *host.App
 	var err error
@@ -275,11 +276,28 @@ func (s *Shell) watch(st *appState, a *host.App) {
 			return
 		}
 		s.mu.Lock()
-		if st.app == a {
+		gone := st.app == a
+		if gone {
 			st.app, st.ready = nil, false
 		}
 		s.mu.Unlock()
+		if gone {
+			s.dropDialogs(st)
+		}
 		s.notify(host.Event{Event: "shell", App: a.ID()})
+	}
+}
+
+// dropDialogs answers the dialogs of an app that closed with cancel: no
+// instance waits for them (the host drops a late answer anyway), and a
+// dialog of a closed app must not stay on screen.
+func (s *Shell) dropDialogs(st *appState) {
+	s.mu.Lock()
+	waiting := st.modals
+	st.modals = nil
+	s.mu.Unlock()
+	for _, m := range waiting {
+		m.answer(false)
 	}
 }
 
