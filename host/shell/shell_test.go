@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minihost/minihost/host/shell"
 	"github.com/minihost/minihost/runtime"
@@ -106,5 +107,52 @@ func TestShellRefuses(t *testing.T) {
 				t.Errorf("Content-Security-Policy %q, want it to hold %q", csp, tt.wantCSP)
 			}
 		})
+	}
+}
+
+// TestEventStreams opens the most live event streams the shell allows,
+// sees the next one refused, and sees Close end them all.
+func TestEventStreams(t *testing.T) {
+	sh, srv := newShell(t, shell.Config{})
+	tok := token(t, srv)
+	get := func() *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/events", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Minihost-Token", tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	var streams []*http.Response
+	for range 16 {
+		res := get()
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("stream %d: %d %s", len(streams)+1, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		// The first comment says the stream is registered.
+		if _, err := res.Body.Read(make([]byte, 1)); err != nil {
+			t.Fatalf("stream %d: %v", len(streams)+1, err)
+		}
+		streams = append(streams, res)
+	}
+	if res := get(); res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("stream 17: %d, want 503", res.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := sh.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, res := range streams {
+		// Close returned after every stream's handler did: each body ends.
+		if _, err := io.ReadAll(res.Body); err != nil {
+			t.Errorf("stream %d after Close: %v", i+1, err)
+		}
+		res.Body.Close()
 	}
 }
