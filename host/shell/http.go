@@ -211,20 +211,11 @@ func (s *Shell) serveIndex(w http.ResponseWriter, r *http.Request) {
 // assets/... relative to it, and nothing else loads.
 func (s *Shell) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", pageCSP+"http://"+r.Host+"/page/"+url.PathEscape(r.PathValue("app"))+"/assets/")
-	a := s.app(r.PathValue("app"))
-	if a == nil {
-		http.Error(w, "shell: app "+r.PathValue("app")+" is not running", http.StatusNotFound)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
-	defer cancel()
-	var b bytes.Buffer
-	if err := a.RenderPage(ctx, &b, r.PathValue("page")); err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(b.Bytes())
+	s.serveApp(w, r, "text/html; charset=utf-8", func(ctx context.Context, a *host.App) ([]byte, error) {
+		var b bytes.Buffer
+		err := a.RenderPage(ctx, &b, r.PathValue("page"))
+		return b.Bytes(), err
+	})
 }
 
 // serveAsset serves an image of the running version's package, read-only.
@@ -236,6 +227,12 @@ func (s *Shell) serveAsset(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shell: "+name+" is not an image asset ("+strings.Join(slices.Sorted(maps.Keys(assetTypes)), " ")+")", http.StatusNotFound)
 		return
 	}
+	s.serveApp(w, r, ctype, func(ctx context.Context, a *host.App) ([]byte, error) { return a.Asset(ctx, name) })
+}
+
+// serveApp answers with what get reads from the running app the path
+// names, as ctype, or 404 saying why.
+func (s *Shell) serveApp(w http.ResponseWriter, r *http.Request, ctype string, get func(context.Context, *host.App) ([]byte, error)) {
 	a := s.app(r.PathValue("app"))
 	if a == nil {
 		http.Error(w, "shell: app "+r.PathValue("app")+" is not running", http.StatusNotFound)
@@ -243,7 +240,7 @@ func (s *Shell) serveAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
 	defer cancel()
-	b, err := a.Asset(ctx, name)
+	b, err := get(ctx, a)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
