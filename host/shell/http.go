@@ -75,7 +75,8 @@ func (s *Shell) routes() *http.ServeMux {
 	return mux
 }
 
-// ServeHTTP serves the shell. It refuses a request whose Host is not a
+// ServeHTTP serves the shell, at the root or under a prefix stripped by
+// http.StripPrefix (its page and script use relative URLs). It refuses a request whose Host is not a
 // loopback name: a DNS-rebound name would otherwise be same-origin with
 // the shell and could read its token. Safe for concurrent use.
 func (s *Shell) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -210,12 +211,22 @@ func (s *Shell) serveIndex(w http.ResponseWriter, r *http.Request) {
 // servePage renders an app's page into its sandbox. Its images are
 // assets/... relative to it, and nothing else loads.
 func (s *Shell) servePage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Security-Policy", pageCSP+"http://"+r.Host+"/page/"+url.PathEscape(r.PathValue("app"))+"/assets/")
+	w.Header().Set("Content-Security-Policy", pageCSP+"http://"+r.Host+mountPrefix(r)+"/page/"+url.PathEscape(r.PathValue("app"))+"/assets/")
 	s.serveApp(w, r, "text/html; charset=utf-8", func(ctx context.Context, a *host.App) ([]byte, error) {
 		var b bytes.Buffer
 		err := a.RenderPage(ctx, &b, r.PathValue("page"))
 		return b.Bytes(), err
 	})
+}
+
+// mountPrefix is the path the shell is mounted under (http.StripPrefix),
+// "" at the root: what the request's original path has before r.URL.Path.
+func mountPrefix(r *http.Request) string {
+	orig := r.URL.Path
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		orig = u.Path
+	}
+	return strings.TrimSuffix(orig, r.URL.Path)
 }
 
 // serveAsset serves an image of the running version's package, read-only.

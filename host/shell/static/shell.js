@@ -22,7 +22,7 @@ async function api(path, body) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }
-  const r = await fetch('/api/' + path, opts);
+  const r = await fetch('api/' + path, opts);
   if (!r.ok) throw new Error(path + ': ' + (await r.text()).trim());
   return r.json();
 }
@@ -96,7 +96,7 @@ function render() {
     events.append(el('li', text, cls));
   }
   const frame = $('page');
-  const want = a.running ? '/page/' + encodeURIComponent(a.id) + '/' + encodeURIComponent(current.page) : 'about:blank';
+  const want = a.running ? 'page/' + encodeURIComponent(a.id) + '/' + encodeURIComponent(current.page) : 'about:blank';
   if (frame.dataset.base !== want) loadFrame(want);
   showDialog();
 }
@@ -195,7 +195,7 @@ function onMessage(ev) {
 async function listen() {
   for (;;) {
     try {
-      const r = await fetch('/api/events', { headers: { 'X-Minihost-Token': token } });
+      const r = await fetch('api/events', { headers: { 'X-Minihost-Token': token } });
       if (!r.ok) throw new Error('events: ' + r.status);
       await refresh();
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
