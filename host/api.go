@@ -122,3 +122,12 @@ func (p *appAPI) SystemInfo() abi.SystemInfo {
 		Platform:    "minihost",
 	}
 }
+
+func (p *appAPI) SetData(v abi.ViewData) error {
+	a := p.app()
+	if err := a.view.set(v); err != nil {
+		return err
+	}
+	a.emit(Event{Event: EventView, Page: v.Page})
+	return nil
+}

@@ -56,6 +56,7 @@ type App struct {
 	upd     updateState // owned by the dispatcher
 	timers  timerSet    // owned by the dispatcher
 	stopped bool        // owned by the dispatcher: shutdown ran
+	view    viewState   // owned by the dispatcher: pages' data (view.go)
 	onSwap  func(version string)
 
 	decision  *Decision // set once by Host.Launch before the app is shared

@@ -17,6 +17,7 @@ const (
 	EventModalResult = "modalResult" // the person answered; ModalID and Confirm
 	EventError       = "error"       // a callback failed; Reason names the kind, Message the detail
 	EventExit        = "exit"        // the app closed; Reason says why
+	EventView        = "view"        // the guest set a page's data (wx.SetData); Page names it
 )
 
 // Error reasons of EventError.
@@ -56,6 +57,8 @@ type Event struct {
 	Attempt int   `json:"attempt,omitempty"`
 	Bytes   int64 `json:"bytes,omitempty"`
 	Total   int64 `json:"total,omitempty"`
+	// Page qualifies EventView.
+	Page string `json:"page,omitempty"`
 	// Decision qualifies EventDecision.
 	Decision *Decision `json:"decision,omitempty"`
 }

@@ -58,6 +58,7 @@ func (a *benchAPI) RegisterUpdateManager() error           { return nil }
 func (a *benchAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
 func (a *benchAPI) SetTimer(time.Duration) (uint32, error) { return 1, nil }
 func (a *benchAPI) ClearTimer(uint32)                      {}
+func (a *benchAPI) SetData(abi.ViewData) error             { return nil }
 
 var _ runtime.HostAPI = (*benchAPI)(nil)
 

@@ -46,6 +46,10 @@ type HostAPI interface {
 	SetTimer(delay time.Duration) (id uint32, err error)
 	// ClearTimer cancels a pending timer; an unknown id is ignored.
 	ClearTimer(id uint32)
+	// SetData replaces the data of page v.Page, for the view layer to
+	// render. The runtime has checked v: its size (abi.MaxViewDataBytes),
+	// its page name (abi.ValidPageName) and that v.Data is a JSON object.
+	SetData(v abi.ViewData) error
 }
 
 // nopAPI serves a Sandbox that never runs guest code.
@@ -65,3 +69,4 @@ func (nopAPI) RegisterUpdateManager() error           { return nil }
 func (nopAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
 func (nopAPI) SetTimer(time.Duration) (uint32, error) { return 0, abi.CodeDenied }
 func (nopAPI) ClearTimer(uint32)                      {}
+func (nopAPI) SetData(abi.ViewData) error             { return abi.CodeDenied }

@@ -92,6 +92,7 @@ func (r *recorder) RegisterUpdateManager() error           { return nil }
 func (r *recorder) ApplyUpdate() error                     { return abi.CodeNotReady }
 func (r *recorder) SetTimer(time.Duration) (uint32, error) { return 1, nil }
 func (r *recorder) ClearTimer(uint32)                      {}
+func (r *recorder) SetData(abi.ViewData) error             { return nil }
 
 // has reports whether some logged line contains sub.
 func (r *recorder) has(sub string) bool {

@@ -78,6 +78,7 @@ var wxFuncs = []wxFunc{
 }
 
 func init() {
+	wxFuncs = append(wxFuncs, wxViewFuncs...) // wx_view.go
 	for _, f := range wxFuncs {
 		wxFunctionNames[f.name] = true
 	}

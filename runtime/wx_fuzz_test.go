@@ -34,6 +34,7 @@ type fuzzAPI struct {
 	storageErr     error // returned by SetStorage and RemoveStorage
 	keys           []string
 	registerCalled bool
+	views          []abi.ViewData
 }
 
 var _ HostAPI = (*fuzzAPI)(nil)
@@ -76,6 +77,7 @@ func (a *fuzzAPI) RegisterUpdateManager() error           { a.registerCalled = t
 func (a *fuzzAPI) ApplyUpdate() error                     { return abi.CodeNotReady }
 func (a *fuzzAPI) SetTimer(time.Duration) (uint32, error) { return 1, nil }
 func (a *fuzzAPI) ClearTimer(uint32)                      {}
+func (a *fuzzAPI) SetData(v abi.ViewData) error           { a.views = append(a.views, v); return a.storageErr }
 
 // span is a (pointer, length) argument pair: stack indexes.
 type span struct{ ptr, n int }
@@ -98,6 +100,7 @@ var wxArgs = map[string]struct {
 	"apply_update":            {nil, span{-1, -1}},
 	"set_timer":               {nil, span{-1, -1}},
 	"clear_timer":             {nil, span{-1, -1}},
+	"set_data":                {[]span{{0, 1}}, span{-1, -1}},
 }
 
 // inRange reports whether guest memory holds [ptr, ptr+n), reading the i32
@@ -227,6 +230,17 @@ func FuzzWxHostFunctions(f *testing.F) {
 				}
 			} else if len(h.logs) != 0 {
 				t.Fatalf("log returned %d and still logged %q", code, h.logs)
+			}
+		case "set_data":
+			if code != abi.CodeOK && code != errCode(h.storageErr) && len(h.views) != 0 {
+				t.Fatalf("set_data returned %d and still set %+v", code, h.views)
+			}
+			if len(h.views) == 1 {
+				kept := append([]byte(nil), h.views[0].Data...)
+				mem.Write(0, scribble)
+				if !bytes.Equal(h.views[0].Data, kept) {
+					t.Fatal("set_data kept an alias of guest memory")
+				}
 			}
 		case "show_modal":
 			if code > 0 && len(h.modals) != 1 {

@@ -133,6 +133,7 @@ var jsonExempt = map[string]string{
 	"dev":   "prints events, as JSON lines with --events json",
 	"demo":  "tells a story for people; run and dev are the scripted forms",
 	"serve": "runs until stopped; prints only where it listens",
+	"shell": "runs until stopped; its --json prints where it listens, checked by TestShellCommand",
 }
 
 // TestJSONOutput runs each command that prints a result with --json, in

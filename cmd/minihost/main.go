@@ -45,6 +45,7 @@ var commands = map[string]command{
 	"bench":    {"run the benchmarks beside their floors and print ratios and goals", runBench},
 	"doctor":   {"check installed packages for crash leftovers and damage, and repair them", runDoctor},
 	"cache":    {"show the caches (compiled modules, test builds) and their sizes, or clean them", runCache},
+	"shell":    {"serve the desktop shell: a web UI on loopback with apps' pages, dialogs and updates", runShell},
 	"new":      {"write a new mini program (main.go, app.json, go.mod, a copy of the SDK) that builds anywhere", runNew},
 }
 
@@ -100,7 +101,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nexample:\n  minihost demo\n  minihost run samples/counter\n\nRun \"minihost help COMMAND\" for a command's flags.")
+	fmt.Fprintln(w, "\nexample:\n  minihost demo\n  minihost run samples/counter\n  minihost shell samples/counter\n\nRun \"minihost help COMMAND\" for a command's flags.")
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting, with

@@ -4,7 +4,9 @@
 // launch increments a "launches" counter in its storage, which survives
 // restarts, relaunches and updates. It also uses the update manager as the
 // WeChat sample does: it logs the result of the host's update check and,
-// when a newer version is ready, asks whether to restart into it.
+// when a newer version is ready, asks whether to restart into it. Its page
+// (pages/index.html) shows a tap count, kept in storage too, a "+1"
+// button bound to the handler "inc" and a step input bound to "step".
 package main
 
 import (
@@ -16,6 +18,9 @@ import (
 
 const key = "launches"
 
+// tapsKey holds the page's count, which survives updates like launches.
+const tapsKey = "taps"
+
 // launched is the running version, from the launch options; empty until
 // the first launch callback.
 var launched string
@@ -24,6 +29,7 @@ func init() {
 	wx.OnLaunch(onLaunch)
 	wx.OnShow(func() { wx.Log("counter: onShow") })
 	wx.OnHide(func() { wx.Log("counter: onHide") })
+	wx.OnView(onView)
 
 	um := wx.GetUpdateManager()
 	um.OnCheckForUpdate(func(hasUpdate bool) {
@@ -60,6 +66,55 @@ func onLaunch(o wx.LaunchOptions) {
 		return
 	}
 	wx.Logf("counter v%s: launch #%d (reason %s)", o.Version, n, o.Reason)
+	render(n)
+}
+
+// launchCount is this instance's launch number, shown on the page.
+var launchCount int
+
+// step is what a tap adds, 1 to 100, set by the page's input; it is the
+// instance's, so a new one starts at 1 again.
+var step = 1
+
+// onView handles the page: "inc" adds step to the count, "step" sets it.
+func onView(ev wx.ViewEvent) {
+	switch ev.Handler {
+	case "step":
+		n, err := strconv.Atoi(ev.Value)
+		if err != nil || n < 1 || n > 100 {
+			wx.Warnf("counter v%s: step %q: want 1 to 100", version(), ev.Value)
+		} else {
+			step = n
+		}
+		render(launchCount)
+		return
+	case "inc":
+	default:
+		return
+	}
+	taps, err := stored(tapsKey)
+	if err != nil {
+		wx.Errorf("counter v%s: read %s: %v", version(), tapsKey, err)
+		return
+	}
+	if err := wx.SetStorage(tapsKey, strconv.Itoa(taps+step)); err != nil {
+		wx.Errorf("counter v%s: save %s: %v", version(), tapsKey, err)
+		return
+	}
+	render(launchCount)
+}
+
+// render sets the index page's data from storage.
+func render(launches int) {
+	launchCount = launches
+	taps, err := stored(tapsKey)
+	if err != nil {
+		wx.Errorf("counter v%s: read %s: %v", version(), tapsKey, err)
+	}
+	data := map[string]any{"count": taps, "version": version(), "launches": launches, "step": step}
+	if err := wx.SetData("index", data); err != nil {
+		wx.Errorf("counter v%s: set data: %v", version(), err)
+	}
 }
 
 // version returns the running version for the update lines. It is the
@@ -77,8 +132,11 @@ func version() string {
 }
 
 // launches returns the stored count, 0 before the first launch.
-func launches() (int, error) {
-	s, err := wx.GetStorage(key)
+func launches() (int, error) { return stored(key) }
+
+// stored returns the number stored under k, 0 before it is first set.
+func stored(k string) (int, error) {
+	s, err := wx.GetStorage(k)
 	if errors.Is(err, wx.ErrNotFound) {
 		return 0, nil
 	}

@@ -80,6 +80,9 @@ func wxSetTimer(delayMS uint32) int32
 //go:wasmimport wx clear_timer
 func wxClearTimer(id uint32) int32
 
+//go:wasmimport wx set_data
+func wxSetData(ptr unsafe.Pointer, n uint32) int32
+
 // strPtr returns the address of s's bytes, for passing s to the host.
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 

@@ -38,6 +38,7 @@ type guestApp struct {
 	show   []func()
 	hide   []func()
 	event  []func(name string, data []byte)
+	view   []func(ViewEvent)
 	modals map[uint32]func(ModalResult)
 	// timers are the functions of pending timers, by set_timer's id.
 	timers map[uint32]func()
@@ -180,6 +181,17 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		if f, ok := a.timers[t.ID]; ok {
 			delete(a.timers, t.ID)
 			f()
+		}
+	case abi.EventView:
+		if len(a.view) == 0 {
+			return resultOK
+		}
+		var e ViewEvent
+		if c := a.decode(ptr, n, &e); c != resultOK {
+			return c
+		}
+		for _, f := range a.view {
+			f(e)
 		}
 	}
 	return resultOK

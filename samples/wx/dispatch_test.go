@@ -236,11 +236,42 @@ func TestTimerEvent(t *testing.T) {
 	}
 }
 
+func TestViewEvent(t *testing.T) {
+	tests := []struct {
+		name     string
+		payloads []string
+		code     int32
+		want     []ViewEvent
+	}{
+		{"taps in order", []string{`{"page":"index","handler":"inc"}`, `{"page":"index","handler":"dec"}`}, resultOK,
+			[]ViewEvent{{Page: "index", Handler: "inc"}, {Page: "index", Handler: "dec"}}},
+		{"input value", []string{`{"page":"form","handler":"name","value":"Ada"}`}, resultOK,
+			[]ViewEvent{{Page: "form", Handler: "name", Value: "Ada"}}},
+		{"not JSON", []string{`{"page":`}, resultBadPayload, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var a guestApp
+			var got []ViewEvent
+			a.view = append(a.view, func(e ViewEvent) { got = append(got, e) })
+			for _, p := range tt.payloads {
+				ptr, n := deliver(t, &a, p)
+				if code := a.onEvent(uint32(abi.EventView), ptr, n); code != tt.code {
+					t.Fatalf("onEvent(%s) = %d, want %d", p, code, tt.code)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("handler saw %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestUnknownKindsIgnored(t *testing.T) {
 	var a guestApp
 	a.event = append(a.event, func(string, []byte) { t.Error("custom handler ran") })
 	ptr, n := deliver(t, &a, `{"hasUpdate":true}`)
-	for _, kind := range []uint32{0, 6, 8, 1 << 31} {
+	for _, kind := range []uint32{0, 8, 99, 1 << 31} {
 		if code := a.onEvent(kind, ptr, n); code != resultOK {
 			t.Errorf("kind %d: code %d, want 0", kind, code)
 		}

@@ -50,6 +50,26 @@
 // cold start: it gets no update events). An instance that replaces a
 // crashed one (reason "relaunch") gets the events again when it registers.
 //
+// # Pages
+//
+// A mini program may ship pages, pages/<name>.html in its package: Go
+// html/template files the host renders from the data set with SetData, as
+// a WeChat page renders from setData. Elements with data-tap="handler"
+// (or data-input="handler" on an input) send view events back, which
+// OnView handlers receive in the order the person made them:
+//
+//	func init() {
+//		wx.OnView(func(ev wx.ViewEvent) {
+//			if ev.Handler == "inc" {
+//				count++
+//				wx.SetData("index", map[string]int{"count": count})
+//			}
+//		})
+//	}
+//
+// Pages run no script and load nothing but the package's own images
+// (assets/...); runtime/ABI.md (View layer) gives the bounds.
+//
 // # Failures
 //
 // Handlers do not return errors, and the SDK does not recover panics: a

@@ -24,3 +24,8 @@ type StorageInfo = abi.StorageInfo
 // SystemInfo describes the host and the running mini program, as
 // GetSystemInfo returns it. See abi.SystemInfo.
 type SystemInfo = abi.SystemInfo
+
+// ViewEvent is a tap or an input on a page element bound to a handler,
+// as OnView handlers receive it: Page, Handler and, for an input, Value.
+// See abi.ViewEvent.
+type ViewEvent = abi.ViewEvent
