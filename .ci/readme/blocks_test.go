@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseBlocks(t *testing.T) {
@@ -64,5 +65,26 @@ func TestSplitLog(t *testing.T) {
 	want := "pre@-1|a\nb@0|c@2|@-2"
 	if strings.Join(got, "|") != want {
 		t.Fatalf("splitLog = %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+// TestScriptTimeoutInSeconds: the bound goes to coreutils timeout, which
+// refuses Go's duration spelling ("2m0s"); a README marker of 120s or 2m
+// must reach it as seconds.
+func TestScriptTimeoutInSeconds(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		d    time.Duration
+		want string
+	}{
+		{"minutes", 2 * time.Minute, "__ci_bounded 120s minihost"},
+		{"fraction", 1500 * time.Millisecond, "__ci_bounded 1.5s minihost"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := script([]block{{text: "minihost run x\n", timeout: tt.d}})
+			if !strings.Contains(s, tt.want) {
+				t.Errorf("script for a %v bound has no %q:\n%s", tt.d, tt.want, s)
+			}
+		})
 	}
 }

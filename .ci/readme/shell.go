@@ -39,7 +39,8 @@ func script(blocks []block) string {
 		}
 		fmt.Fprintf(&s, "printf '\\n%s%d\\n'\ncd \"$__ci_root\"\n", blockMark, i)
 		if b.timeout > 0 {
-			fmt.Fprintf(&s, "minihost() { __ci_bounded %s minihost \"$@\"; }\n", b.timeout)
+			// coreutils timeout takes seconds, not Go's "2m0s".
+			fmt.Fprintf(&s, "minihost() { __ci_bounded %gs minihost \"$@\"; }\n", b.timeout.Seconds())
 		}
 		s.WriteString(b.text)
 		if b.timeout > 0 {
