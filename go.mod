@@ -22,3 +22,7 @@ require (
 	golang.org/x/sys v0.44.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
 )
+
+// goja imports pprof/profile only for its profiler, which the JS base
+// library never starts; the stub saves its init (see its doc comment).
+replace github.com/google/pprof => ./samples/jsbase/internal/pprofstub

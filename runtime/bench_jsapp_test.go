@@ -49,6 +49,11 @@ func seedJS(b *testing.B) fstest.MapFS {
 // compiled code from the cache, goja's start, samples/seed-js's app.js
 // (and util.js) evaluated, onLaunch and onShow; "floor" is the same cold
 // start of the Go bench guest, the cost of a mini program without JS.
+// "relaunch" closes the JS app and opens it again in a running host (one
+// Engine, the default Config): the base library's estimate (4 times its
+// 19 MB) is over the pool's default budget, so nothing is parked and a
+// relaunch is a cache hit again; "relaunch-pool" does the same with
+// IdleBytes raised to hold it, so a relaunch is an instantiate.
 func BenchmarkJSColdLaunch(b *testing.B) {
 	dir := runtimetest.CacheDir(b) // the base library compiles once per machine, not per run
 	for _, v := range []struct {
@@ -69,6 +74,27 @@ func BenchmarkJSColdLaunch(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			for b.Loop() {
 				launch()
+			}
+		})
+	}
+	wasm, seed := runtimetest.BuildWasm(b, jsBase), seedJS(b)
+	for _, v := range []struct {
+		name      string
+		idleBytes int64
+		parked    bool
+	}{{"relaunch", 0, false}, {"relaunch-pool", 256 << 20, true}} {
+		b.Run(v.name, func(b *testing.B) {
+			e, err := runtime.NewEngine(runtime.Config{CacheDir: dir, IdleBytes: v.idleBytes})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(context.Background())
+			launchPackage(b, e, wasm, seed) // its close parks, when the pool takes it
+			if parked := runtime.IdleBytes(e) > 0; parked != v.parked {
+				b.Fatalf("base library parked after a close: %t, want %t", parked, v.parked)
+			}
+			for b.Loop() {
+				launchPackage(b, e, wasm, seed)
 			}
 		})
 	}

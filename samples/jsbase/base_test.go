@@ -124,11 +124,14 @@ func TestCallbacksAndStorage(t *testing.T) {
 		{"modal refused", `wx.showModal({title: 'busy', fail(r) { console.log(r.errMsg) }})`, []string{"info showModal:fail too many requests outstanding (EBUSY)"}},
 		{"require in the package", `console.log(require('./lib/a').v)`, []string{"info 42"}},
 		{"console levels", `console.warn('w'); console.error('e', 1)`, []string{"warn w", "error e 1"}},
+		// wx is each module's parameter, as in WeChat's module wrapper (and
+		// so a local's read): a module that assigns it changes only its own.
+		{"wx per module", `require('./lib/c'); console.log(typeof wx.getStorageSync, globalThis.wx === wx)`, []string{"info function true"}},
 		{"timers", `const id = setTimeout(() => console.log('no'), 10); clearTimeout(id); setTimeout((a) => console.log('yes', a), 0, 7)`, []string{"info yes 7"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, f, crashes := run(t, map[string]string{"app.js": tt.src, "lib/a.js": `module.exports = {v: require('../lib/b.js').v}`, "lib/b.js": `exports.v = 42`})
+			_, f, crashes := run(t, map[string]string{"app.js": tt.src, "lib/a.js": `module.exports = {v: require('../lib/b.js').v}`, "lib/b.js": `exports.v = 42`, "lib/c.js": `wx = null`})
 			for id, fire := range f.timers {
 				delete(f.timers, id)
 				fire()

@@ -61,6 +61,7 @@ func (b *base) install() {
 	})
 	b.installStorage(wx, set)
 	_ = g.Set("wx", wx)
+	b.wx = wx
 }
 
 // storageCall is one storage API, in its Sync form: it returns the result
