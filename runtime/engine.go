@@ -48,11 +48,12 @@ const (
 	DefaultCacheMaxBytes = 1 << 30
 )
 
-// defaultIdleBytes is Config.IdleBytes' default: 64 MiB, three or four of
-// our guests (15 to 21 MB each as the pool counts them: the compiled code
-// and the decoded module). Unexported, unlike the other defaults, to keep
+// defaultIdleBytes is Config.IdleBytes' default: 128 MiB, seven or eight
+// of our Go guests (15 to 21 MB each as the pool counts them: the compiled
+// code and the decoded module), or the JS base library (79 MB) and a few
+// Go guests, so that a JS app's relaunch is an instantiate too. Unexported, unlike the other defaults, to keep
 // the package's exported names within .ci/apicount/budget.txt.
-const defaultIdleBytes = 64 << 20
+const defaultIdleBytes = 128 << 20
 
 // Config configures an Engine. Zero fields take the defaults above.
 type Config struct {
@@ -88,7 +89,7 @@ type Config struct {
 	// IdleBytes bounds the Runtimes the Engine keeps, with their compiled
 	// module, after their apps' Sandboxes closed, so that reopening such
 	// an app costs an instantiate, not a compile: the least recently
-	// closed go first. Zero means 64 MiB; a negative value
+	// closed go first. Zero means 128 MiB; a negative value
 	// turns the reuse off.
 	IdleBytes int64
 	// CompileWorkers is the number of parallel compile workers per module;
