@@ -90,27 +90,27 @@ func (s *Server) handlePackage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: %s has no package %q", updater.ErrUnknownVersion, appID, r.PathValue("file")))
 		return
 	}
-	if s.serveImmutable(w, r, packageFile(s.cfg.DataDir, appID, sv.Version), "application/zip", sv.SHA256, sv.PublishedAt) {
-		s.countDownload(r, appID, sv.Version, countDownload)
-	}
+	s.serveImmutable(w, r, packageFile(s.cfg.DataDir, appID, sv.Version), "application/zip", sv.SHA256, sv.PublishedAt, appID, sv.Version, countDownload)
 }
 
 // serveImmutable serves a file that never changes once published (a
 // package or patch, named by its sha256): Range, ETag, cached for a year.
-// It reports whether the file was there to serve.
-func (s *Server) serveImmutable(w http.ResponseWriter, r *http.Request, path, contentType, sum string, published time.Time) bool {
+// A download of it is counted (under appID, ver, kind) once the file is
+// found, before the answer goes: a client that saw the answer sees the
+// count.
+func (s *Server) serveImmutable(w http.ResponseWriter, r *http.Request, path, contentType, sum string, published time.Time, appID, ver string, kind adoptionKind) {
 	f, err := s.cfg.Fs.Open(path)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("open %s: %w", filepath.Base(path), err))
-		return false
+		return
 	}
 	defer f.Close()
+	s.countDownload(r, appID, ver, kind)
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("ETag", `"`+sum+`"`)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", published, f)
-	return true
 }
 
 // admin wraps an admin handler with the bearer token check and a log line

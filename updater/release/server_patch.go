@@ -262,7 +262,5 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: %s has no patch %s/%s", updater.ErrUnknownVersion, appID, to, r.PathValue("file")))
 		return
 	}
-	if s.serveImmutable(w, r, patchFile(s.cfg.DataDir, appID, to, from), "application/octet-stream", p.SHA256, sv.PublishedAt) {
-		s.countDownload(r, appID, to, countPatch)
-	}
+	s.serveImmutable(w, r, patchFile(s.cfg.DataDir, appID, to, from), "application/octet-stream", p.SHA256, sv.PublishedAt, appID, to, countPatch)
 }
