@@ -48,7 +48,7 @@ func (s *Store) installExtract(appID, version, pkgFile, wantSHA256 string, extra
 	if got != want {
 		return checksumError(pkgFile, got, want)
 	}
-	return s.install(context.Background(), appID, version, pkgFile, extract)
+	return s.install(context.Background(), appID, version, pkgFile, func(_ afero.Fs, dir string) error { return extract(dir) })
 }
 
 // checkInstallArgs validates an install's app id, version and expected
@@ -90,14 +90,16 @@ func openSigned(fsys afero.Fs, path, want string, size int64) (afero.File, error
 	return f, nil
 }
 
-// install extracts a checked package (extract fills the folder it is
-// given and makes it durable, files and folders synced, as
-// mpk.Package.Extract does: install does not sync it again) into
+// install extracts a checked package (extract fills the folder dir it is
+// given on the Fs it is given and makes it durable, files and folders
+// synced, as mpk.Package.Extract does: install does not sync it again) into
 // PackageDir(appID, version) and records the version as
 // installed and verified; installing an installed version is a no-op. It
 // gives up, removing its extraction, when ctx ends before the first write
-// or before the extraction is renamed into place.
-func (s *Store) install(ctx context.Context, appID, version, pkgFile string, extract func(dir string) error) (err error) {
+// or before the extraction is renamed into place. The file list's sums
+// are those of the bytes extract wrote, hashed as they were written
+// (hashingFs); a file it wrote otherwise is read back and hashed.
+func (s *Store) install(ctx context.Context, appID, version, pkgFile string, extract func(fsys afero.Fs, dir string) error) (err error) {
 	vdir := filepath.Join(s.dir, "apps", appID, storeVersionsDir)
 	target := filepath.Join(vdir, version)
 	if ok, err := s.isInstalled(appID, version, target); err != nil || ok {
@@ -121,13 +123,14 @@ func (s *Store) install(ctx context.Context, appID, version, pkgFile string, ext
 		}
 	}()
 	pkgDir := filepath.Join(tmp, "pkg")
-	if err := extract(pkgDir); err != nil {
+	rec := newHashingFs(s.fs)
+	if err := extract(rec, pkgDir); err != nil {
 		return fmt.Errorf("extract %s: %w", pkgFile, err)
 	}
 	if ok, err := afero.DirExists(s.fs, pkgDir); err != nil || !ok {
 		return fmt.Errorf("extract %s: made no folder %s (%v)", pkgFile, pkgDir, err)
 	}
-	list, err := listFiles(s.fs, pkgDir)
+	list, err := listFilesWith(s.fs, pkgDir, rec)
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func extractFile(fsys afero.Fs, dst string, f *zip.File, limit int64) (int64, er
 		return 0, err
 	}
 	src := &readErrs{r: io.LimitReader(rc, limit+1)}
-	n, err := io.Copy(out, src)
+	n, err := io.Copy(fsutil.WriteBehind(out), src) // the write-out overlaps the inflating
 	if err != nil {
 		out.Close()
 		if src.err != nil { // a corrupt package: bad CRC, bad deflate data
