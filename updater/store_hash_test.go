@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/delta"
 	"github.com/minihost/minihost/updater/internal/testpkg"
@@ -268,5 +269,38 @@ func TestPipeHash(t *testing.T) {
 				t.Errorf("sum %s, want %x", got, want)
 			}
 		})
+	}
+}
+
+// TestIsInstallingCoversExtractTemp checks that a Prune during an install
+// spares both the staging folder and the temporary folder the extraction
+// fills beside it (mpk names it fsutil.TempPrefix of the staging name),
+// and nothing else.
+func TestIsInstallingCoversExtractTemp(t *testing.T) {
+	s, _ := newTestStore(t)
+	vdir := filepath.Join(t.TempDir(), "versions")
+	staging := filepath.Join(vdir, storeInstallPrefix+"1.0.0-abc")
+	s.setInstalling(staging, +1)
+	tests := []struct {
+		name string
+		dir  string
+		want bool
+	}{
+		{"the staging folder", staging, true},
+		{"its extraction's temporary folder", filepath.Join(vdir, fsutil.TempPrefix(filepath.Base(staging))+"123"), true},
+		{"another install's temporary folder", filepath.Join(vdir, fsutil.TempPrefix(storeInstallPrefix+"1.0.0-abd")+"123"), false},
+		{"the same name in another folder", filepath.Join(t.TempDir(), fsutil.TempPrefix(filepath.Base(staging))+"123"), false},
+		{"a version", filepath.Join(vdir, "1.0.0"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := s.isInstalling(tt.dir); got != tt.want {
+				t.Errorf("isInstalling(%s) = %v, want %v", tt.dir, got, tt.want)
+			}
+		})
+	}
+	s.setInstalling(staging, -1)
+	if s.isInstalling(filepath.Join(vdir, fsutil.TempPrefix(filepath.Base(staging))+"123")) {
+		t.Error("the temporary folder is still covered after the install ended")
 	}
 }

@@ -45,7 +45,7 @@ func (p *Package) Extract(ctx context.Context, fsys afero.Fs, dir string) (err e
 	if err := fsys.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
-	tmp, err := afero.TempDir(fsys, parent, "."+filepath.Base(dir)+".tmp-")
+	tmp, err := afero.TempDir(fsys, parent, fsutil.TempPrefix(filepath.Base(dir)))
 	if err != nil {
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
