@@ -73,9 +73,14 @@ func BenchmarkDownloadInstall(b *testing.B) {
 			}
 			// An update installs into the app's folder, which its first
 			// install made, as the floor installs into a folder it is
-			// given: neither times making its parent folders.
-			if err := os.MkdirAll(filepath.Dir(store.PackageDir(appID, rel.Version)), 0o755); err != nil {
-				b.Fatal(err)
+			// given: neither times making its parent folders. The first
+			// install also made the folder of the file lists, beside the
+			// versions folder (updater/store.go).
+			appDir := filepath.Dir(filepath.Dir(store.PackageDir(appID, rel.Version)))
+			for _, d := range []string{"versions", "files"} {
+				if err := os.MkdirAll(filepath.Join(appDir, d), 0o755); err != nil {
+					b.Fatal(err)
+				}
 			}
 			part := filepath.Join(dir, rel.Version+mpk.Ext+".part")
 			b.StartTimer()
@@ -91,6 +96,9 @@ func BenchmarkDownloadInstall(b *testing.B) {
 			b.StopTimer()
 			if _, err := os.Stat(filepath.Join(store.PackageDir(appID, rel.Version), "app.wasm")); err != nil {
 				b.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(appDir, "files", rel.Version+".json")); err != nil {
+				b.Fatalf("the file list is not where the setup made its folder: %v", err)
 			}
 			os.RemoveAll(dir)
 			b.StartTimer()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/safename"
 	"github.com/minihost/minihost/updater/internal/wire"
@@ -383,7 +384,11 @@ func (c *Client) fetchRange(ctx context.Context, rel *Release, f afero.File, h i
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return 0, offset, err
 	}
-	w := io.MultiWriter(f, h)
+	var out io.Writer = f
+	if offset == 0 { // WriteBehind counts from offset 0
+		out = fsutil.WriteBehind(f)
+	}
+	w := io.MultiWriter(out, h)
 	if progress != nil {
 		w = &progressWriter{w: w, done: offset, total: rel.Size, fn: progress}
 	}

@@ -390,10 +390,22 @@ func (s *Store) setInstalling(dir string, delta int) {
 	}
 }
 
+// isInstalling reports whether dir is an install's staging folder or the
+// temporary folder its extraction fills beside it (fsutil.TempPrefix of
+// its name, as mpk.Package.Extract names it).
 func (s *Store) isInstalling(dir string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.installing[dir] > 0
+	if s.installing[dir] > 0 {
+		return true
+	}
+	parent, base := filepath.Split(dir)
+	for d := range s.installing {
+		if dp, db := filepath.Split(d); dp == parent && strings.HasPrefix(base, fsutil.TempPrefix(db)) {
+			return true
+		}
+	}
+	return false
 }
 
 // openHashed opens path on fsys, refusing anything but a regular file (a

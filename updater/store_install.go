@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/minihost/minihost/runtime/fsutil"
@@ -48,7 +50,7 @@ func (s *Store) installExtract(appID, version, pkgFile, wantSHA256 string, extra
 	if got != want {
 		return checksumError(pkgFile, got, want)
 	}
-	return s.install(context.Background(), appID, version, pkgFile, extract)
+	return s.install(context.Background(), appID, version, pkgFile, func(_ afero.Fs, dir string) error { return extract(dir) })
 }
 
 // checkInstallArgs validates an install's app id, version and expected
@@ -90,14 +92,16 @@ func openSigned(fsys afero.Fs, path, want string, size int64) (afero.File, error
 	return f, nil
 }
 
-// install extracts a checked package (extract fills the folder it is
-// given and makes it durable, files and folders synced, as
-// mpk.Package.Extract does: install does not sync it again) into
+// install extracts a checked package (extract fills the folder dir it is
+// given on the Fs it is given and makes it durable, files and folders
+// synced, as mpk.Package.Extract does: install does not sync it again) into
 // PackageDir(appID, version) and records the version as
 // installed and verified; installing an installed version is a no-op. It
 // gives up, removing its extraction, when ctx ends before the first write
-// or before the extraction is renamed into place.
-func (s *Store) install(ctx context.Context, appID, version, pkgFile string, extract func(dir string) error) (err error) {
+// or before the extraction is renamed into place. The file list's sums
+// are those of the bytes extract wrote, hashed as they were written
+// (hashingFs); a file it wrote otherwise is read back and hashed.
+func (s *Store) install(ctx context.Context, appID, version, pkgFile string, extract func(fsys afero.Fs, dir string) error) (err error) {
 	vdir := filepath.Join(s.dir, "apps", appID, storeVersionsDir)
 	target := filepath.Join(vdir, version)
 	if ok, err := s.isInstalled(appID, version, target); err != nil || ok {
@@ -109,25 +113,27 @@ func (s *Store) install(ctx context.Context, appID, version, pkgFile string, ext
 	if err := mkdirAllSync(s.fs, vdir); err != nil {
 		return err
 	}
-	tmp, err := afero.TempDir(s.fs, vdir, storeInstallPrefix+version+"-")
-	if err != nil {
-		return err
-	}
-	s.setInstalling(tmp, +1)
-	defer s.setInstalling(tmp, -1)
+	// The extraction makes the staging folder itself, beside the target,
+	// and renames it into place: no folder of the store's own around it
+	// (a mkdir and a folder sync less; a mkdir costs about 1 ms here).
+	// Its name is random, so concurrent installs of a version do not meet;
+	// isInstalling covers it and the extraction's own temporary sibling.
+	pkgDir := filepath.Join(vdir, storeInstallPrefix+version+"-"+strconv.FormatUint(rand.Uint64(), 36))
+	s.setInstalling(pkgDir, +1)
+	defer s.setInstalling(pkgDir, -1)
 	defer func() {
 		if err != nil {
-			s.fs.RemoveAll(tmp)
+			s.fs.RemoveAll(pkgDir)
 		}
 	}()
-	pkgDir := filepath.Join(tmp, "pkg")
-	if err := extract(pkgDir); err != nil {
+	rec := newHashingFs(s.fs)
+	if err := extract(rec, pkgDir); err != nil {
 		return fmt.Errorf("extract %s: %w", pkgFile, err)
 	}
 	if ok, err := afero.DirExists(s.fs, pkgDir); err != nil || !ok {
 		return fmt.Errorf("extract %s: made no folder %s (%v)", pkgFile, pkgDir, err)
 	}
-	list, err := listFiles(s.fs, pkgDir)
+	list, err := listFilesWith(s.fs, pkgDir, rec)
 	if err != nil {
 		return err
 	}
@@ -140,7 +146,7 @@ func (s *Store) install(ctx context.Context, appID, version, pkgFile string, ext
 	defer unlock()
 	if ok, err := s.installedLocked(appID, version, target); err != nil || ok {
 		if err == nil {
-			err = s.fs.RemoveAll(tmp)
+			err = s.fs.RemoveAll(pkgDir)
 		}
 		return err
 	}
@@ -161,11 +167,7 @@ func (s *Store) install(ctx context.Context, appID, version, pkgFile string, ext
 	if err := s.fs.Rename(pkgDir, target); err != nil {
 		return err
 	}
-	if err := s.fs.RemoveAll(tmp); err != nil {
-		return err
-	}
-	// One sync makes both the rename and the removal of tmp durable, and
-	// it comes before state.json lists the version.
+	// The rename is durable before state.json lists the version.
 	if err := fsutil.SyncDir(s.fs, vdir); err != nil {
 		return err
 	}

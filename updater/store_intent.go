@@ -10,6 +10,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/spf13/afero"
 )
 
 // The Store's intent methods: each records one thing the update machinery
@@ -71,7 +72,7 @@ func (s *Store) InstallRelease(ctx context.Context, appID string, rel *Release, 
 	if m := p.Manifest; m.AppID != appID || m.Version != rel.Version {
 		return fmt.Errorf("package %s holds %s %s, the release document says %s %s", pkgFile, m.AppID, m.Version, appID, rel.Version)
 	}
-	return s.install(ctx, appID, rel.Version, pkgFile, func(dir string) error { return p.Extract(ctx, s.fs, dir) })
+	return s.install(ctx, appID, rel.Version, pkgFile, func(fsys afero.Fs, dir string) error { return p.Extract(ctx, fsys, dir) })
 }
 
 // RecordCheck saves envelope, the raw signed release document a check just

@@ -73,8 +73,8 @@ func (s *Store) InstallPatch(ctx context.Context, appID string, rel *Release, fr
 		return err
 	}
 	defer f.Close()
-	return s.install(ctx, appID, rel.Version, patchFile, func(dir string) error {
-		if err := delta.Apply(ctx, io.NewSectionReader(f, 0, patch.Size), base, s.fs, dir, rel.Content, delta.Limits{}); err != nil {
+	return s.install(ctx, appID, rel.Version, patchFile, func(fsys afero.Fs, dir string) error {
+		if err := delta.Apply(ctx, io.NewSectionReader(f, 0, patch.Size), base, fsys, dir, rel.Content, delta.Limits{}); err != nil {
 			return err
 		}
 		return checkRebuiltManifest(s.fs, dir, appID, rel.Version)

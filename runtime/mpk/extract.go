@@ -45,7 +45,7 @@ func (p *Package) Extract(ctx context.Context, fsys afero.Fs, dir string) (err e
 	if err := fsys.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
-	tmp, err := afero.TempDir(fsys, parent, "."+filepath.Base(dir)+".tmp-")
+	tmp, err := afero.TempDir(fsys, parent, fsutil.TempPrefix(filepath.Base(dir)))
 	if err != nil {
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
@@ -80,25 +80,33 @@ func (p *Package) Extract(ctx context.Context, fsys afero.Fs, dir string) (err e
 	}
 
 	// Counted from the bytes actually written, whatever the headers say.
+	// Each file is synced and closed by a syncer while the next one is
+	// inflated, and all are synced before the rename below.
+	sy := newSyncer()
 	remaining := p.lim.maxTotal(p.Size)
 	for _, f := range p.files {
 		if err := ctx.Err(); err != nil {
+			sy.wait()
 			return fmt.Errorf("extract package to %s: %w", dir, err)
 		}
-		n, err := extractFile(fsys, filepath.Join(tmp, filepath.FromSlash(f.Name)), f, min(p.lim.MaxFileSize, remaining))
+		dst := filepath.Join(tmp, filepath.FromSlash(f.Name))
+		out, n, err := extractFile(fsys, dst, f, min(p.lim.MaxFileSize, remaining))
 		if err != nil {
+			sy.wait()
 			return fmt.Errorf("extract package to %s: %w", dir, err)
 		}
+		sy.syncFile(out, dst)
 		remaining -= n
 	}
-
-	// Children before parents, then the top folder itself.
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := fsutil.SyncDir(fsys, filepath.Join(tmp, filepath.FromSlash(dirs[i]))); err != nil {
-			return fmt.Errorf("extract package to %s: %w", dir, err)
+	// Every folder, the top one included; the files' syncs may still run.
+	for i := len(dirs) - 1; i >= -1; i-- {
+		d := tmp
+		if i >= 0 {
+			d = filepath.Join(tmp, filepath.FromSlash(dirs[i]))
 		}
+		sy.syncDir(fsys, d)
 	}
-	if err := fsutil.SyncDir(fsys, tmp); err != nil {
+	if err := sy.wait(); err != nil {
 		return fmt.Errorf("extract package to %s: %w", dir, err)
 	}
 	// Stat again: dir may have appeared meanwhile, and renaming a folder
@@ -121,46 +129,41 @@ func (p *Package) Extract(ctx context.Context, fsys afero.Fs, dir string) (err e
 }
 
 // extractFile copies f to the new file dst, reading at most limit bytes,
-// syncs and closes it, and returns the number of bytes written.
-func extractFile(fsys afero.Fs, dst string, f *zip.File, limit int64) (int64, error) {
+// and returns it open (the caller syncs and closes it) with the number of
+// bytes written. On error it closes the file itself.
+func extractFile(fsys afero.Fs, dst string, f *zip.File, limit int64) (out afero.File, n int64, err error) {
+	defer func() {
+		if err != nil && out != nil {
+			out.Close()
+			out = nil
+		}
+	}()
 	name := f.Name
 	if f.UncompressedSize64 > uint64(limit) {
-		return 0, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the remaining limit of %d", f.UncompressedSize64, limit), nil)}
+		return nil, 0, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the remaining limit of %d", f.UncompressedSize64, limit), nil)}
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return 0, &Error{File: name, Err: because(ErrNotZip, "open", err)}
+		return nil, 0, &Error{File: name, Err: because(ErrNotZip, "open", err)}
 	}
 	defer rc.Close()
-	out, err := fsys.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	out, err = fsys.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	src := &readErrs{r: io.LimitReader(rc, limit+1)}
-	n, err := io.Copy(out, src)
-	if err != nil {
-		out.Close()
-		if src.err != nil { // a corrupt package: bad CRC, bad deflate data
-			return n, &Error{File: name, Err: because(ErrNotZip, "read", src.err)}
-		}
-		return n, fmt.Errorf("write %s: %w", dst, err)
+	n, err = io.Copy(fsutil.WriteBehind(out), src) // the write-out overlaps the inflating
+	switch {
+	case err != nil && src.err != nil: // a corrupt package: bad CRC, bad deflate data
+		return out, n, &Error{File: name, Err: because(ErrNotZip, "read", src.err)}
+	case err != nil:
+		return out, n, fmt.Errorf("write %s: %w", dst, err)
+	case n > limit:
+		return out, n, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("holds more than the limit of %d bytes", limit), nil)}
+	case uint64(n) != f.UncompressedSize64:
+		return out, n, &Error{File: name, Err: because(ErrNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)}
 	}
-	if n > limit {
-		out.Close()
-		return n, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("holds more than the limit of %d bytes", limit), nil)}
-	}
-	if uint64(n) != f.UncompressedSize64 {
-		out.Close()
-		return n, &Error{File: name, Err: because(ErrNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)}
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return n, fmt.Errorf("sync %s: %w", dst, err)
-	}
-	if err := out.Close(); err != nil {
-		return n, fmt.Errorf("close %s: %w", dst, err)
-	}
-	return n, nil
+	return out, n, nil
 }
 
 // readErrs remembers the reader's error so that a failed copy can tell a

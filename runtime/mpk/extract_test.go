@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/afero"
@@ -204,5 +205,106 @@ func TestExtractBoundedByLimits(t *testing.T) {
 	}
 	if got := listTree(t, root); len(got) != 0 {
 		t.Errorf("failed Extract left %q", got)
+	}
+}
+
+// syncLog is a file system that records, in order, every sync of a file
+// or folder and every rename; a sync of a path named failSync fails. It is
+// safe for concurrent use: Extract syncs on goroutines of its own.
+type syncLog struct {
+	afero.Fs
+	failSync string
+	mu       sync.Mutex
+	events   []string
+}
+
+var errSyncFailed = errors.New("injected: sync failed")
+
+func (l *syncLog) log(e string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+func (l *syncLog) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	f, err := l.Fs.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &syncLogFile{File: f, l: l, name: name}, nil
+}
+
+func (l *syncLog) Open(name string) (afero.File, error) { return l.OpenFile(name, os.O_RDONLY, 0) }
+
+func (l *syncLog) Rename(oldname, newname string) error {
+	l.log("rename " + oldname)
+	return l.Fs.Rename(oldname, newname)
+}
+
+type syncLogFile struct {
+	afero.File
+	l    *syncLog
+	name string
+}
+
+func (f *syncLogFile) Sync() error {
+	if f.l.failSync != "" && filepath.Base(f.name) == f.l.failSync {
+		return errSyncFailed
+	}
+	f.l.log("sync " + f.name)
+	return f.File.Sync()
+}
+
+// TestExtractSyncsBeforeRename checks that every file and folder of the
+// extraction is synced before the temporary folder is renamed into place
+// (the syncs run beside the inflating, extract_sync.go), and that a
+// failed sync fails the extraction and leaves nothing.
+func TestExtractSyncsBeforeRename(t *testing.T) {
+	p := openZip(t, basic(
+		entry{name: "img/logo.png", body: "png"},
+		entry{name: "a/b/c.txt", body: "c"},
+		entry{name: "z.txt", body: "z"},
+	)...)
+	tests := []struct {
+		name     string
+		failSync string
+	}{
+		{"all synced", ""},
+		{"a file's sync fails", "c.txt"},
+		{"a folder's sync fails", "img"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			fsys := &syncLog{Fs: afero.NewOsFs(), failSync: tt.failSync}
+			err := p.Extract(t.Context(), fsys, filepath.Join(root, "1.0.0"))
+			if tt.failSync != "" {
+				if !errors.Is(err, errSyncFailed) {
+					t.Fatalf("Extract: %v, want the sync's error", err)
+				}
+				if got := listTree(t, root); len(got) != 0 {
+					t.Errorf("failed Extract left %q", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			synced := map[string]bool{}
+			var tmp string
+			for _, e := range fsys.events {
+				if path, ok := strings.CutPrefix(e, "sync "); ok {
+					synced[path] = true
+					continue
+				}
+				tmp = strings.TrimPrefix(e, "rename ")
+				break
+			}
+			for _, name := range []string{"", "a", "a/b", "a/b/c.txt", "app.json", "app.wasm", "img", "img/logo.png", "z.txt"} {
+				if !synced[filepath.Join(tmp, filepath.FromSlash(name))] {
+					t.Errorf("%q not synced before the rename (events %q)", name, fsys.events)
+				}
+			}
+		})
 	}
 }

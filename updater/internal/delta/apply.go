@@ -232,7 +232,7 @@ func writeChecked(out afero.Fs, dst string, src io.Reader, want File) (err error
 		}
 	}()
 	h := sha256.New()
-	fw := &fileWriter{w: f}
+	fw := &fileWriter{w: fsutil.WriteBehind(f)}
 	n, err := io.Copy(io.MultiWriter(fw, h), io.LimitReader(src, want.Size+1))
 	switch {
 	case fw.err != nil: // the disk's fault, not the patch's

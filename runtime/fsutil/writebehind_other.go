@@ -1,0 +1,7 @@
+//go:build !linux || arm
+
+package fsutil
+
+const writeBehindSupported = false
+
+func startWriteOut(fd uintptr, off, n int64) {}
