@@ -43,6 +43,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	noPush := fs.Bool("no-push", false, "model a server without the push path (a static export): hosts poll at each round")
 	pushWait := fs.Duration("push-wait", updater.DefaultPushWait, "how long a push request is held (the next round on the push path)")
 	pushJitter := fs.Duration("push-jitter", updater.DefaultPushJitter, "a pushed release is prefetched after a random wait below this")
+	patchSize := fs.Int64("patch-size", 0, "bytes of a delta patch from the fleet's version to the new one (0: none): each download sends it instead of the package")
 	workers := fs.Int("workers", 0, "goroutines sharing the fleet (0: GOMAXPROCS; does not change the result)")
 	sweep := fs.Bool("sweep", false, "run the sweep of policy variants")
 	svg := fs.String("svg", "", "write the coverage chart (SVG) to `FILE`")
@@ -74,7 +75,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		Clients: *clients, Seed: *seed, Duration: time.Duration(*hours) * time.Hour, Workers: *workers,
 		Policy: updater.PolicyConfig{PeriodicInterval: *periodic, RecentWindow: *window,
 			LongUnused: *longUnused, SyncTimeout: *syncTimeout, PushWait: *pushWait, PushJitter: *pushJitter},
-		NoPeriodic: *noPeriodic, NoPush: *noPush, PeriodicFirst: *first,
+		NoPeriodic: *noPeriodic, NoPush: *noPush, PeriodicFirst: *first, PatchSize: *patchSize,
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError(fs, stderr, err.Error())
@@ -168,8 +169,12 @@ func printSimulation(w io.Writer, r *simulate.Result) {
 	}
 	fmt.Fprintf(w, "policy: %s, recent window %s, long-unused %s, sync timeout %s\n",
 		periodic, simDur(p.RecentWindow), simDur(p.LongUnused), simDur(p.SyncTimeout))
-	fmt.Fprintf(w, "release: %s -> %s (%.1f MiB) published at %s\n\n", c.Release.From, c.Release.To,
-		float64(c.PackageSize)/(1<<20), c.Start.Format("2006-01-02 15:04 MST"))
+	patch := ""
+	if c.PatchSize > 0 {
+		patch = fmt.Sprintf(", a %.1f KiB patch from %s", float64(c.PatchSize)/(1<<10), c.Release.From)
+	}
+	fmt.Fprintf(w, "release: %s -> %s (%.1f MiB%s) published at %s\n\n", c.Release.From, c.Release.To,
+		float64(c.PackageSize)/(1<<20), patch, c.Start.Format("2006-01-02 15:04 MST"))
 
 	fmt.Fprintf(w, "share on %s\n", c.Release.To)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -221,8 +226,9 @@ func printSimulation(w io.Writer, r *simulate.Result) {
 	}
 	fmt.Fprintf(w, "checks: %d launch, %d periodic, %d blocked retries; %d failed, %d timed out, %d not sent (offline)\n",
 		t.LaunchChecks, t.PeriodicChecks, t.RetryChecks, t.FailedChecks, t.TimedOutChecks, t.OfflineChecks)
-	fmt.Fprintf(w, "downloads: %d attempts, %d failed, %d cut off by the host stopping, %.1f GiB; %d installs (%d prefetched by periodic checks)\n",
-		t.Downloads, t.FailedDownloads, t.AbortedDownloads, float64(t.DownloadBytes)/(1<<30), t.Installs, t.Prefetched)
+	fmt.Fprintf(w, "downloads: %d attempts, %d failed, %d cut off by the host stopping, %.2f GiB served (%.1f KiB per client); %d installs (%d prefetched by periodic checks)\n",
+		t.Downloads, t.FailedDownloads, t.AbortedDownloads, float64(t.DownloadBytes)/(1<<30),
+		float64(t.DownloadBytes)/float64(max(c.Clients, 1))/(1<<10), t.Installs, t.Prefetched)
 	syncShare := 0.0
 	if t.Launches > 0 {
 		syncShare = float64(t.SyncLaunches) / float64(t.Launches)

@@ -80,6 +80,13 @@ type Config struct {
 	// PackageSize is the new version's package size in bytes.
 	// Default DefaultPackageSize.
 	PackageSize int64 `json:"packageSize"`
+	// PatchSize, when above zero, is the size of a delta patch from the
+	// version the fleet runs to the new one (issue 15): the document then
+	// lists it, and each download attempt sends this many bytes instead of
+	// PackageSize, as every client has the patch's base installed. A
+	// patch's fallback to the package (a patch that fails to apply) is not
+	// modelled. Zero: no patch.
+	PatchSize int64 `json:"patchSize,omitempty"`
 	// Workers is how many goroutines share the fleet (each owns a slice of
 	// the clients and its own event queue). It does not change the
 	// Result. Default GOMAXPROCS.
@@ -305,6 +312,8 @@ func (c Config) Validate() error {
 		return bad("Step %v gives more than a million curve points over %v", c.Step, c.Duration)
 	case c.PackageSize < 0:
 		return bad("PackageSize %d is negative", c.PackageSize)
+	case c.PatchSize < 0 || c.PatchSize >= c.PackageSize:
+		return bad("PatchSize %d is outside 0 to the package's %d", c.PatchSize, c.PackageSize)
 	case c.Workers < 0:
 		return bad("Workers %d is negative", c.Workers)
 	case c.Release.RolloutPercent < 0 || c.Release.RolloutPercent > 100:

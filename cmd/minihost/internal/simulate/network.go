@@ -113,6 +113,9 @@ func (s *shard) attempt(i int, t time.Duration, source string) (time.Duration, b
 	}
 	np := &s.cfg.Habits.Networks[c.net]
 	size := float64(s.m.to.Size)
+	if len(s.m.to.Patches) > 0 { // every client runs the patch's base
+		size = float64(s.m.to.Patches[0].Size)
+	}
 	bw := s.lognormal(np.BandwidthMedian, np.BandwidthSigma)
 	d := s.lognormal(float64(np.RTTMedian), np.RTTSigma) + size*8/bw*float64(time.Second)
 	ok, got := true, size

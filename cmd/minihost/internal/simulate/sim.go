@@ -89,6 +89,10 @@ func newModel(cfg Config, exec *updater.Executor) *model {
 		Latest:   release(rel.AppID, rel.From, cfg.PackageSize),
 		IssuedAt: issued, ExpiresAt: issued.Add(updater.DefaultDocumentLifetime)}
 	m.to = release(rel.AppID, rel.To, cfg.PackageSize)
+	if cfg.PatchSize > 0 {
+		m.to.Patches = []updater.Patch{{From: rel.From, Size: cfg.PatchSize, SHA256: fmt.Sprintf("%064x", 0),
+			Path: "apps/" + rel.AppID + "/patches/" + rel.To + "/" + rel.From + ".mpd"}}
+	}
 	m.after = &updater.Document{AppID: rel.AppID, Sequence: 2, RolloutPercent: rel.RolloutPercent,
 		Latest: m.to, MinVersion: rel.MinVersion, PreferLocal: rel.PreferLocal,
 		IssuedAt: cfg.Start, ExpiresAt: cfg.Start.Add(updater.DefaultDocumentLifetime)}

@@ -360,6 +360,8 @@ func TestSimulateValidate(t *testing.T) {
 		{"rollout", Config{Release: Release{RolloutPercent: 101}}, "RolloutPercent"},
 		{"shares", Config{Habits: h}, "Segments shares"},
 		{"probability", Config{Habits: h2}, "Networks[1].CheckFail"},
+		{"patch as large as the package", Config{PackageSize: 1000, PatchSize: 1000}, "PatchSize"},
+		{"negative patch", Config{PatchSize: -1}, "PatchSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -515,5 +517,37 @@ func TestSimulatePush(t *testing.T) {
 	}
 	if held := poll.At(2 * time.Hour).Held; held != 0 {
 		t.Errorf("push requests held without the push path: %d", held)
+	}
+}
+
+// TestSimulatePatch: with a delta patch in the document, each download
+// sends the patch's bytes, not the package's (the bytes served per
+// release that issue 15 asks for), and nothing else about the release
+// changes much: the patch is smaller, so installs come no later.
+func TestSimulatePatch(t *testing.T) {
+	const patch = 34 << 10 // samples/counter's one-line change: 1.6% of 2 MiB
+	base := Config{Clients: testClients, Seed: 11, Duration: 24 * time.Hour}
+	rs, err := Sweep(t.Context(), base, []Variant{{Name: "full"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPatch := base
+	withPatch.PatchSize = patch
+	p, err := Run(t.Context(), withPatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := rs[0]
+	if full.Totals.Downloads == 0 || p.Totals.Downloads == 0 {
+		t.Fatalf("downloads: %d full, %d with a patch; want some", full.Totals.Downloads, p.Totals.Downloads)
+	}
+	if got, most := p.Totals.DownloadBytes, int64(p.Totals.Downloads)*patch; got > most || got == 0 {
+		t.Errorf("bytes served with a patch: %d for %d attempts, want at most %d (each the patch's)", got, p.Totals.Downloads, most)
+	}
+	if full.Totals.DownloadBytes <= int64(full.Totals.Downloads)*patch {
+		t.Errorf("bytes served without a patch: %d for %d attempts, want the package's", full.Totals.DownloadBytes, full.Totals.Downloads)
+	}
+	if a, b := p.At(6*time.Hour).InstalledShare, full.At(6*time.Hour).InstalledShare; a+0.02 < b {
+		t.Errorf("installed at 6h: %.3f with a patch, %.3f without: a smaller download may not install later", a, b)
 	}
 }
