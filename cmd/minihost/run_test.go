@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/host"
+	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
@@ -68,6 +70,10 @@ func TestSamples(t *testing.T) {
 // A JavaScript package runs on this module's samples/jsbase, which run
 // builds as its base library.
 func TestRunJSPackage(t *testing.T) {
+	// The run's compile cache is the tests' (root/test/wazero, which
+	// TestGoGuestsCompile warms): compiling the 19 MB base library under
+	// the race detector takes a minute.
+	t.Setenv("MINIHOST_CACHE", filepath.Dir(runtimetest.CacheDir(t)))
 	evs := runJSON(t, "--home", t.TempDir(), "--exit-after", "show", "../../samples/seed-js")
 	require.Equal(t, "seed-js v1.0.0: onLaunch (reason launch) launch #1", logs(evs)[0])
 	require.Equal(t, host.EventExit, evs[len(evs)-1].Event)

@@ -1,12 +1,14 @@
 package wasmbin_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/minihost/minihost/runtime"
 	"github.com/minihost/minihost/runtime/internal/wasmbin"
 	"github.com/minihost/minihost/runtime/runtimetest"
 )
@@ -108,5 +110,24 @@ func TestGoGuestsPass(t *testing.T) {
 	} {
 		t.Logf("at most %d %s, limit %d", most[what], what, limit)
 		require.Less(t, most[what]*10, limit, what)
+	}
+}
+
+// TestGoGuestsCompile validates every Go guest we build through a
+// default Engine on the tests' compile cache (Engine.Validate: compile,
+// ABI check, start code): each compiles, whatever its start code then
+// does (the adversary guests trap, exit or time out there on purpose).
+// .ci/run runs it without -race before the race-enabled suite, so that
+// suite finds every guest in the cache: wazero's compiler under the race
+// detector takes seconds per guest (a minute for the JS base library),
+// and each test binary would pay it.
+func TestGoGuestsCompile(t *testing.T) {
+	e, err := runtime.NewEngine(runtime.Config{CacheDir: runtimetest.CacheDir(t)})
+	require.NoError(t, err)
+	defer e.Close(t.Context())
+	for _, guest := range goGuests(t) {
+		err := e.Validate(t.Context(), "test.compile", runtimetest.BuildWasm(t, guest))
+		require.False(t, errors.Is(err, runtime.ErrMalformedWasm), "%s does not compile: %v", guest, err)
+		t.Logf("%s: %v", guest, err)
 	}
 }
