@@ -10,6 +10,7 @@ import (
 
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/host/hosttest"
+	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
@@ -24,15 +25,23 @@ func embed(ctx context.Context, server string, key ed25519.PublicKey) error {
 	}
 	defer h.Close(ctx) // it closes its apps too
 	app, err := h.Launch(ctx, "demo.counter", host.LaunchOptions{})
-	if err != nil {
-		return err
-	}
-	res, err := app.WaitUpdate(ctx) // onCheckForUpdate, then onUpdateReady or onUpdateFailed
-	if err == nil && res.Version != "" {
+	if err == nil && app.WaitUpdate(ctx).Version != "" { // onUpdateReady, never a sleep
 		err = app.ApplyUpdate(ctx) // what a "restart to update" button calls
 	}
-	fmt.Println("running", app.Version())
 	return err
+}
+
+// opened is the version the app last ran, from the store in home.
+func opened(home, appID string) string {
+	s, err := updater.OpenStore(updater.StoreConfig{Dir: home})
+	if err != nil {
+		log.Fatal(err)
+	}
+	state, err := s.Load(appID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return state.Active
 }
 
 // Example_embedding runs the README's embedding block twice against a
@@ -51,6 +60,7 @@ func Example_embedding() {
 		if err := embed(ctx, k.Server.URL, k.Server.PublicKey); err != nil {
 			log.Fatal(err)
 		}
+		fmt.Println("running", opened(k.Home, "demo.counter"))
 	}
 	// Output:
 	// running 1.0.0

@@ -21,34 +21,41 @@ type UpdateResult struct {
 	// Version is the version ready for App.ApplyUpdate (onUpdateReady);
 	// "" when none is.
 	Version string
-	// Err is why the update failed (onUpdateFailed); nil when it did not.
+	// Err is why no version is ready when HasUpdate promised one (the
+	// update failed: onUpdateFailed), or why the wait ended without an
+	// outcome (ctx's error, ErrClosed, ErrNoUpdates; HasUpdate is then
+	// false). Nil when a version is ready or the check found nothing.
 	Err error
 }
 
 // WaitUpdate blocks until this cold start's update has an outcome (the
 // check found nothing, or the newer version is ready or failed), ctx
-// ends, or the app closes (ErrClosed), so a shell never sleeps to learn
-// whether to offer "restart to update". Every call after the outcome
-// returns it at once, also after ApplyUpdate. It wraps ErrNoUpdates for
-// an app launched without updates (Host.LaunchPackage). Safe for
-// concurrent use, from any goroutine but Config.OnEvent (which the
-// outcome's own events are delivered on).
-func (a *App) WaitUpdate(ctx context.Context) (UpdateResult, error) {
+// ends, or the app closes, so a shell never sleeps to learn whether to
+// offer "restart to update": it offers it when Version is set. A wait
+// that ends without an outcome says why in Err, wrapping ctx's error,
+// ErrClosed, or ErrNoUpdates for an app launched without updates
+// (Host.LaunchPackage). Every call after the outcome returns it at once,
+// also after ApplyUpdate. Safe for concurrent use, from any goroutine but
+// Config.OnEvent (which the outcome's own events are delivered on).
+func (a *App) WaitUpdate(ctx context.Context) UpdateResult {
+	ended := func(err error) UpdateResult {
+		return UpdateResult{Err: fmt.Errorf("wait for update of %s: %w", a.id, err)}
+	}
 	if !a.updates {
-		return UpdateResult{}, fmt.Errorf("wait for update of %s: %w", a.id, ErrNoUpdates)
+		return ended(ErrNoUpdates)
 	}
 	select {
 	case <-a.settled:
-		return a.updateResult(), nil
+		return a.updateResult()
 	case <-a.done:
 		select {
 		case <-a.settled:
-			return a.updateResult(), nil
+			return a.updateResult()
 		default:
-			return UpdateResult{}, fmt.Errorf("wait for update of %s: app is %w", a.id, ErrClosed)
+			return ended(fmt.Errorf("app is %w", ErrClosed))
 		}
 	case <-ctx.Done():
-		return UpdateResult{}, fmt.Errorf("wait for update of %s: %w", a.id, ctx.Err())
+		return ended(ctx.Err())
 	}
 }
 

@@ -33,8 +33,7 @@ func TestFailedDownload(t *testing.T) {
 	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Target: updatertest.TargetPackage, Status: 500})
 	app := k.ColdStart(ctx, "demo.counter")
 	require.Contains(t, k.WaitEvent(ctx, host.EventUpdateFailed).Message, "1.1.0")
-	res, err := app.WaitUpdate(ctx)
-	require.NoError(t, err)
+	res := app.WaitUpdate(ctx)
 	require.True(t, res.HasUpdate)
 	require.ErrorContains(t, res.Err, "download 1.1.0")
 	require.ErrorIs(t, app.ApplyUpdate(ctx), host.ErrNoUpdateReady)
@@ -64,8 +63,8 @@ func TestPreferLocal(t *testing.T) {
 	k.Clock.Advance(updater.DefaultLongUnused) // a sync launch, but 1.0.0 is preferred
 	app := k.ColdStart(ctx, "demo.counter")
 	require.Equal(t, "1.0.0", app.Version())
-	res, err := app.WaitUpdate(ctx)
-	require.NoError(t, err)
+	res := app.WaitUpdate(ctx)
+	require.NoError(t, res.Err)
 	require.Equal(t, "1.1.0", res.Version)
 	k.ApplyUpdate(ctx)
 	require.Equal(t, "1.1.0", app.Version())
@@ -121,4 +120,31 @@ func (f *fatalTB) run(fn func()) {
 		f.TB.Fatal(errors.New("wanted a failure"))
 	}
 	f.TB.Log(strings.TrimSpace(f.msg))
+}
+
+// A wait that ends before the update has an outcome says why in Err, and
+// promises nothing: no HasUpdate, no Version.
+func TestWaitUpdateEndsWithoutOutcome(t *testing.T) {
+	ctx := t.Context()
+	k := installed(t, hosttest.Config{})
+	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
+	app := k.ColdStart(ctx, "demo.counter") // an async launch: 1.0.0 opens, its check hangs
+
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	res := app.WaitUpdate(ended)
+	require.ErrorIs(t, res.Err, context.Canceled)
+	require.Equal(t, host.UpdateResult{Err: res.Err}, res)
+
+	require.NoError(t, app.Close(ctx))
+	res = app.WaitUpdate(ctx)
+	require.ErrorIs(t, res.Err, host.ErrClosed)
+	require.Equal(t, host.UpdateResult{Err: res.Err}, res)
+
+	h, err := host.New(host.Config{Home: t.TempDir()})
+	require.NoError(t, err)
+	defer h.Close(ctx)
+	local, err := h.LaunchPackage(ctx, k.Package(ctx, "counter", "1.0.0"), host.LaunchOptions{})
+	require.NoError(t, err)
+	require.ErrorIs(t, local.WaitUpdate(ctx).Err, host.ErrNoUpdates)
 }
