@@ -146,10 +146,10 @@ func newReleaseFixture(t *testing.T, static bool) *releaseFixture {
 	f := &releaseFixture{clock: updatertest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 		key: key, data: t.TempDir(), home: t.TempDir()}
 	f.srv, err = release.New(release.Config{DataDir: f.data, Key: key, Validator: release.NoValidation{},
-		Tokens: []string{"brick-token"}, Now: f.clock.Now})
+		Tokens: []string{"brick-token-8d1e2f3a"}, Now: f.clock.Now})
 	require.NoError(t, err)
 	hs := httptest.NewServer(f.srv.Handler())
-	f.admin, err = release.NewAdminClient(release.AdminClientConfig{BaseURL: hs.URL, Token: "brick-token"})
+	f.admin, err = release.NewAdminClient(release.AdminClientConfig{BaseURL: hs.URL, Token: "brick-token-8d1e2f3a"})
 	require.NoError(t, err)
 	f.url = hs.URL
 	if static {

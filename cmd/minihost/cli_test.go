@@ -151,7 +151,7 @@ func TestJSONOutput(t *testing.T) {
 		"app.wasm": "\x00asm\x01\x00\x00\x00",
 	})
 	pkg1, pkg2 := filepath.Join(dir, "counter-1.0.0"+mpk.Ext), filepath.Join(dir, "counter-1.1.0"+mpk.Ext)
-	t.Setenv("MINIHOST_TOKEN", "json-token")
+	t.Setenv("MINIHOST_TOKEN", "json-token-4b7c9e1d")
 	t.Setenv("MINIHOST_CACHE", filepath.Join(dir, "cache")) // cache clean must not empty the machine's
 	var url string
 

@@ -22,7 +22,7 @@ app's latest version (app id and version come from its app.json). With
 comes from --token or MINIHOST_TOKEN.`
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("publish", publishSynopsis, "MINIHOST_TOKEN=s3cret minihost publish --server http://127.0.0.1:8700 counter-1.1.0.mpk", stderr)
+	fs := newFlagSet("publish", publishSynopsis, "MINIHOST_TOKEN=$(cat admin.token) minihost publish --server http://127.0.0.1:8700 counter-1.1.0.mpk", stderr)
 	server, token := adminFlags(fs)
 	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the new version")
 	asJSON := jsonFlag(fs)

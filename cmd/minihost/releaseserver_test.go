@@ -143,7 +143,7 @@ func TestCorruptPackages(t *testing.T) {
 // refused over the admin API (publish checks locally first; this upload
 // skips publish).
 func TestServeCommandValidatesUploads(t *testing.T) {
-	t.Setenv("MINIHOST_TOKEN", "validate-token")
+	t.Setenv("MINIHOST_TOKEN", "validate-token-a3f0")
 	url := relServe(t, "--data", t.TempDir(), "--key", relKeygen(t))
 	admin, err := newAdminClient(url, "")
 	if err != nil {

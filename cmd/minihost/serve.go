@@ -27,7 +27,7 @@ server saw). Stops gracefully on Ctrl-C.`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", serveSynopsis,
-		"minihost keygen -o release.key && MINIHOST_TOKEN=s3cret minihost serve --data releases --key release.key", stderr)
+		"openssl rand -hex 16 >admin.token && minihost keygen -o release.key && MINIHOST_TOKEN=$(cat admin.token) minihost serve --data releases --key release.key", stderr)
 	data := fs.String("data", "", "data folder (created if missing)")
 	addr := fs.String("addr", "127.0.0.1:8700", "address to listen on")
 	keyFile := fs.String("key", "", "private key file written by minihost keygen (not its .pub)")

@@ -115,7 +115,7 @@ func TestServeCommandMissingKey(t *testing.T) {
 func TestServeCommandReleaseFlow(t *testing.T) {
 	key := relKeygen(t)
 	data := t.TempDir()
-	t.Setenv("MINIHOST_TOKEN", "flow-token")
+	t.Setenv("MINIHOST_TOKEN", "flow-token-0e5d7c3b")
 	url := relServe(t, "--data", data, "--key", key)
 	pkg1 := runtimetest.BuildPackage(t, "samples/counter", "1.0.0")
 	pkg2 := runtimetest.BuildPackage(t, "samples/counter", "1.1.0")

@@ -33,7 +33,8 @@ const (
 	dashSessionTTL  = 12 * time.Hour
 	dashMaxSessions = 64 // the oldest is dropped past it
 	// Failed logins are limited to dashMaxFailures a dashFailureWindow,
-	// server-wide: a token is 128 bits or more, this only stops flooding.
+	// server-wide: New refuses a token under minTokenLen characters, so
+	// this only stops flooding.
 	dashMaxFailures   = 10
 	dashFailureWindow = time.Minute
 	dashCSP           = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +

@@ -60,8 +60,11 @@ type Config struct {
 	// checks and before it is published. Required: a nil Validator is an
 	// error, never "no check". NoValidation{} skips it explicitly.
 	Validator Validator
-	// Tokens are the accepted admin bearer tokens (several, to rotate).
-	// With none, the admin HTTP API answers 403; the Go methods still work.
+	// Tokens are the accepted admin bearer tokens (several, to rotate),
+	// each at least 16 characters: New refuses a shorter one, since the
+	// login limits only slow a guess down (openssl rand -hex 16 makes a
+	// good one). With none, the admin HTTP API answers 403; the Go methods
+	// still work.
 	Tokens []string
 	// MaxPackageSize bounds an upload; 0: mpk.DefaultMaxPackageSize.
 	MaxPackageSize int64
@@ -90,6 +93,10 @@ type Config struct {
 	// patches from; 0: DefaultPatchBases; negative: none.
 	PatchBases int
 }
+
+// minTokenLen is the shortest admin token New accepts: a guess at 16
+// random characters is out of reach of any rate a login limit lets by.
+const minTokenLen = 16
 
 // Server is a release server: it stores published packages and app
 // settings in its data folder and serves each app's signed release
@@ -224,9 +231,9 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	for _, t := range cfg.Tokens {
-		if t == "" {
-			return nil, errors.New("new release server: empty admin token")
+	for i, t := range cfg.Tokens {
+		if len(t) < minTokenLen {
+			return nil, fmt.Errorf("new release server: admin token %d of %d is %d characters, want at least %d (openssl rand -hex 16 makes one)", i+1, len(cfg.Tokens), len(t), minTokenLen)
 		}
 		s.tokenHashes = append(s.tokenHashes, sha256.Sum256([]byte(t)))
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // testToken is the admin token of test servers.
-const testToken = "test-token-5f1c"
+const testToken = "test-token-5f1c9a0b7e"
 
 // testKey returns a fixed signing key, so failures are reproducible.
 func testKey() ed25519.PrivateKey { return testpkg.Key() }

@@ -53,6 +53,39 @@ func TestServerNeedsValidator(t *testing.T) {
 	}
 }
 
+// TestServerRefusesWeakTokens: a token a login limit could be guessed
+// through (short, or empty) is refused at New, naming which one, and
+// never echoing it; 16 characters are enough.
+func TestServerRefusesWeakTokens(t *testing.T) {
+	tests := []struct {
+		name   string
+		tokens []string
+		want   string // "" for none
+	}{
+		{"16 characters", []string{"0123456789abcdef"}, ""},
+		{"empty", []string{""}, "admin token 1 of 1 is 0 characters, want at least 16"},
+		{"a word", []string{"0123456789abcdef", "s3cret"}, "admin token 2 of 2 is 6 characters, want at least 16"},
+		{"15 characters", []string{"0123456789abcde"}, "is 15 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := release.New(release.Config{DataDir: t.TempDir(), Key: testKey(), Validator: release.NoValidation{}, Tokens: tt.tokens})
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("New with %q: %v, want no error", tt.tokens, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New with %q: %v, want an error containing %q", tt.tokens, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("the error echoes the token: %v", err)
+			}
+		})
+	}
+}
+
 func TestServerValidator(t *testing.T) {
 	wasm := "\x00asm\x01\x00\x00\x00 the entry"
 	pkg := craftPackage(t, map[string]string{"app.json": manifestJSON("demo.counter", "1.0.0"), "app.wasm": wasm, "other": "x"})
