@@ -50,9 +50,11 @@ const (
 
 // defaultIdleBytes is Config.IdleBytes' default: 128 MiB, seven or eight
 // of our Go guests (15 to 21 MB each as the pool counts them: the compiled
-// code and the decoded module), or the JS base library (79 MB) and a few
-// Go guests, so that a JS app's relaunch is an instantiate too. Unexported, unlike the other defaults, to keep
-// the package's exported names within .ci/apicount/budget.txt.
+// code and the decoded module), or the JS base library (79 MB for the
+// first JS app, 20 MB for each further one, which shares its code) and a
+// few Go guests, so that a JS app's relaunch is an instantiate too.
+// Unexported, unlike the other defaults, to keep the package's exported
+// names within .ci/apicount/budget.txt.
 const defaultIdleBytes = 128 << 20
 
 // Config configures an Engine. Zero fields take the defaults above.

@@ -46,23 +46,30 @@ type core struct {
 	peak atomic.Uint64
 	eng  *Engine
 	// kept is the compiled module parked with the Runtime, nil when none;
-	// guarded by the owning Sandbox's mu while it has one.
+	// guarded by the owning Sandbox's mu while it has one. A parked core
+	// always has one.
 	kept *keptModule
-	// bytes is what the pool counts for the parked core (estimateBytes).
-	bytes int64
 }
 
 // parkedAPI serves the wx module of a parked Runtime, where no guest runs.
 var parkedAPI = &limitedAPI{HostAPI: nopAPI{}, out: newOutputBudget(nopAPI{}, SandboxConfig{LogLinesPerSecond: 1, LogBurst: 1, ModalsPerSecond: 1, ModalBurst: 1})}
 
-// estimateBytes is what a parked core holds, as the pool counts it: 4
-// times the wasm. Measured (RSS after GC, five distinct test guests of
-// 4.6 MB on average, parked): 17.6 MiB a guest, 4.0 times its wasm, for the
-// compiled code (which wazero holds while a CompiledModule of it is
-// open) and the decoded module beside it; 4.6 MiB when another Runtime
-// holds the same module, since wazero shares the code. Instances are all
-// closed, so no linear memory is held.
-func estimateBytes(wasmLen int) int64 { return 4 * int64(wasmLen) }
+// What a parked core holds, as the pool counts it. Measured (RSS after GC,
+// five distinct test guests of 4.6 MB on average, parked): 17.6 MiB a
+// guest, 4.0 times its wasm, for the compiled code (which wazero holds
+// while a CompiledModule of it is open) and the decoded module beside it;
+// 4.6 MiB, once its wasm, when another Runtime holds the same module,
+// since the Engine's Runtimes share one compilation cache and wazero
+// shares the code among them. So the pool counts each core's decoded
+// module, and the code once per distinct module: every JS app runs the
+// same base library (19.7 MB), whose code is then counted once, not once
+// per app. Instances are all closed, so no linear memory is held.
+func decodedBytes(wasmLen int) int64 { return int64(wasmLen) }
+func codeBytes(wasmLen int) int64    { return 3 * int64(wasmLen) }
+
+// estimateBytes is the most a parked core is counted: its module's code
+// and its decoded module.
+func estimateBytes(wasmLen int) int64 { return decodedBytes(wasmLen) + codeBytes(wasmLen) }
 
 // keptModule is a compiled module parked with its Runtime: its code and
 // the compile cache's pin of it.
@@ -111,16 +118,39 @@ func (c *core) close(ctx context.Context) error {
 	return errors.Join(c.dropKept(ctx), c.rt.Close(ctx))
 }
 
-// pool is the Engine's LRU of parked cores, bounded by the sum of their
-// bytes. It is safe for concurrent use. Cores it evicts are closed by the
-// call that evicted them, outside the lock.
+// pool is the Engine's LRU of parked cores, bounded by what they hold:
+// each one's decoded module, and the code of each distinct module once
+// (see decodedBytes). It is safe for concurrent use. Cores it evicts are
+// closed by the call that evicted them, outside the lock.
 type pool struct {
 	budget int64 // negative: reuse is off
 
 	mu     sync.Mutex
 	used   int64
-	lru    []*core // least recently parked first
+	lru    []*core          // least recently parked first
+	codes  map[[32]byte]int // parked cores per module hash
 	closed bool
+}
+
+// add counts c in; with p.mu held.
+func (p *pool) add(c *core) {
+	if p.codes == nil {
+		p.codes = map[[32]byte]int{}
+	}
+	p.used += decodedBytes(c.kept.size)
+	if p.codes[c.kept.hash] == 0 {
+		p.used += codeBytes(c.kept.size)
+	}
+	p.codes[c.kept.hash]++
+}
+
+// remove counts c out; with p.mu held.
+func (p *pool) remove(c *core) {
+	p.used -= decodedBytes(c.kept.size)
+	if p.codes[c.kept.hash]--; p.codes[c.kept.hash] == 0 {
+		delete(p.codes, c.kept.hash)
+		p.used -= codeBytes(c.kept.size)
+	}
 }
 
 // take removes and returns the parked core of key, or nil.
@@ -130,7 +160,7 @@ func (p *pool) take(key poolKey) *core {
 	for i := len(p.lru) - 1; i >= 0; i-- {
 		if c := p.lru[i]; c.key == key {
 			p.lru = append(p.lru[:i], p.lru[i+1:]...)
-			p.used -= c.bytes
+			p.remove(c)
 			return c
 		}
 	}
@@ -143,7 +173,7 @@ func (p *pool) take(key poolKey) *core {
 // off or closed: the caller closes c.
 func (p *pool) put(ctx context.Context, c *core) (bool, error) {
 	p.mu.Lock()
-	if p.closed || p.budget < 0 || c.bytes > p.budget {
+	if p.closed || p.budget < 0 || estimateBytes(c.kept.size) > p.budget {
 		p.mu.Unlock()
 		return false, nil
 	}
@@ -152,17 +182,17 @@ func (p *pool) put(ctx context.Context, c *core) (bool, error) {
 	for _, o := range p.lru {
 		if o.key == c.key {
 			evicted = append(evicted, o)
-			p.used -= o.bytes
+			p.remove(o)
 			continue
 		}
 		keep = append(keep, o)
 	}
 	p.lru = append(keep, c)
-	p.used += c.bytes
+	p.add(c)
 	for p.used > p.budget {
 		o := p.lru[0]
 		p.lru = p.lru[1:]
-		p.used -= o.bytes
+		p.remove(o)
 		evicted = append(evicted, o)
 	}
 	p.mu.Unlock()
@@ -185,7 +215,7 @@ func (p *pool) close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	parked := p.lru
-	p.lru, p.used = nil, 0
+	p.lru, p.used, p.codes = nil, 0, nil
 	p.mu.Unlock()
 	var errs []error
 	for _, c := range parked {
@@ -230,7 +260,6 @@ func (s *Sandbox) park(ctx context.Context, keep *Module) bool {
 	// No pointer to this app's HostAPI may stay with the parked Runtime.
 	c.api.Store(parkedAPI)
 	c.kept = &keptModule{compiled: keep.compiled, hash: keep.hash, src: keep.src, size: keep.size}
-	c.bytes = estimateBytes(keep.size)
 	ok, err := s.eng.pool.put(ctx, c)
 	if err != nil {
 		s.eng.log.Warn("close evicted sandboxes", "err", err)

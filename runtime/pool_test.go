@@ -136,15 +136,16 @@ func TestPoolMisses(t *testing.T) {
 	}
 }
 
-// TestPoolEvictsByBudget: with room for one app, parking a second evicts
-// the first, least recently closed, whose Runtime is closed; a Sandbox
-// bigger than the whole budget is not parked.
+// TestPoolEvictsByBudget: with room for one app, parking a second (of
+// another module) evicts the first, least recently closed, whose Runtime
+// is closed; a Sandbox bigger than the whole budget is not parked.
 func TestPoolEvictsByBudget(t *testing.T) {
-	wasm := guestWasm(t, "basic")
-	one := estimateBytes(len(wasm)) + estimateBytes(len(wasm))/2 // a table rewrite may grow the module a little
+	wasm, other := guestWasm(t, "basic"), guestWasm(t, "crashy")
+	largest := estimateBytes(max(len(wasm), len(other)))
+	one := largest + largest/2 // a table rewrite may grow a module a little
 	e := testEngine(t, Config{IdleBytes: one})
 	sbA, _, _ := openApp(t, e, "test.a", &testAPI{}, wasm, SandboxConfig{})
-	sbB, _, _ := openApp(t, e, "test.b", &testAPI{}, wasm, SandboxConfig{})
+	sbB, _, _ := openApp(t, e, "test.b", &testAPI{}, other, SandboxConfig{})
 	cA, cB := sbA.c, sbB.c
 	require.NoError(t, sbA.Close(t.Context()))
 	require.False(t, runtimeClosed(t, cA), "A parked")
@@ -152,7 +153,7 @@ func TestPoolEvictsByBudget(t *testing.T) {
 	require.True(t, runtimeClosed(t, cA), "A evicted and closed")
 	require.Nil(t, cA.kept, "A's compiled module released")
 	require.False(t, runtimeClosed(t, cB), "B parked")
-	require.Equal(t, cB.bytes, e.pool.size())
+	require.Equal(t, estimateBytes(cB.kept.size), e.pool.size())
 
 	small := testEngine(t, Config{IdleBytes: 1})
 	sb, _, _ := openApp(t, small, "test.big", &testAPI{}, wasm, SandboxConfig{})
@@ -160,6 +161,35 @@ func TestPoolEvictsByBudget(t *testing.T) {
 	require.NoError(t, sb.Close(t.Context()))
 	require.True(t, runtimeClosed(t, c), "too big for the pool: closed")
 	require.Zero(t, small.pool.size())
+}
+
+// TestPoolCountsSharedCodeOnce: apps that run the same module (every JS
+// app runs the base library) share its compiled code in wazero, so the
+// pool counts the code once and each app's decoded module: a budget that
+// holds one app's whole cost and a decoded module more holds two such
+// apps, not three; the code stays counted while any of them is parked.
+func TestPoolCountsSharedCodeOnce(t *testing.T) {
+	wasm := guestWasm(t, "basic")
+	e := testEngine(t, Config{})
+	probe, _, _ := openApp(t, e, "test.probe", &testAPI{}, wasm, SandboxConfig{})
+	require.NoError(t, probe.Close(t.Context()))
+	size := probe.c.kept.size // the bytes compiled, after the table rewrite
+	full, decoded := estimateBytes(size), decodedBytes(size)
+
+	e = testEngine(t, Config{IdleBytes: full + decoded + decoded/2})
+	var cores []*core
+	for _, id := range []string{"test.a", "test.b", "test.c"} {
+		sb, _, _ := openApp(t, e, id, &testAPI{}, wasm, SandboxConfig{})
+		require.NoError(t, sb.Close(t.Context()))
+		cores = append(cores, sb.c)
+	}
+	require.True(t, runtimeClosed(t, cores[0]), "the third app evicts the first")
+	require.False(t, runtimeClosed(t, cores[1]), "B parked")
+	require.False(t, runtimeClosed(t, cores[2]), "C parked")
+	require.Equal(t, full+decoded, e.pool.size(), "the code of B and C counted once")
+
+	_, _, _ = openApp(t, e, "test.b", &testAPI{}, wasm, SandboxConfig{})
+	require.Equal(t, full, e.pool.size(), "B taken back: C alone holds the code")
 }
 
 // TestPoolCloses: Engine.Close closes the parked Runtimes; a negative
@@ -290,5 +320,5 @@ func TestPoolSecondWindow(t *testing.T) {
 	require.NoError(t, sb2.Close(t.Context()))
 	require.True(t, runtimeClosed(t, sb1.c), "replaced by the later one")
 	require.False(t, runtimeClosed(t, sb2.c))
-	require.Equal(t, sb2.c.bytes, e.pool.size())
+	require.Equal(t, estimateBytes(sb2.c.kept.size), e.pool.size())
 }
