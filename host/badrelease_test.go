@@ -146,7 +146,13 @@ func newReleaseFixture(t *testing.T, static bool) *releaseFixture {
 	f := &releaseFixture{clock: updatertest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 		key: key, data: t.TempDir(), home: t.TempDir()}
 	f.srv, err = release.New(release.Config{DataDir: f.data, Key: key, Validator: release.NoValidation{},
-		Tokens: []string{"brick-token-8d1e2f3a"}, Now: f.clock.Now})
+		Tokens: []string{"brick-token-8d1e2f3a"}, Now: f.clock.Now,
+		// No delta patches: these releases are about what a bad version
+		// does, not how it arrives (TestDeltaUpdate covers patches), and
+		// building them at zstd's best level under -race, in every
+		// parallel case at once, made publishes outlast the admin
+		// client's response deadline on a loaded 2-core machine.
+		PatchBases: -1})
 	require.NoError(t, err)
 	hs := httptest.NewServer(f.srv.Handler())
 	f.admin, err = release.NewAdminClient(release.AdminClientConfig{BaseURL: hs.URL, Token: "brick-token-8d1e2f3a"})

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
@@ -705,57 +706,77 @@ func TestEscapeFlood(t *testing.T) {
 // sleep in each update manager callback, which the host calls on its own:
 // each is stopped by the deadline and reported, the other app answers, the
 // failing callback is not retried on its own, and the host still closes
-// promptly.
+// promptly. The cases share nothing (a fixture each), so they run in
+// parallel: most of each is a callback deadline passing.
 func TestEscapeHangingUpdateCallbacks(t *testing.T) {
 	const app = "test.adversary"
-	f := newUpdFixture(t)
-	cfg := f.cfg
-	f.publishCached(t, guestAdversary, "1.0.0")
-	type armed struct{ callback, action string }
-	var cases []armed
 	for _, cb := range []string{"onCheckForUpdate", "onUpdateReady", "onUpdateFailed"} {
 		for _, action := range []string{"loop", "sleep"} {
-			cases = append(cases, armed{cb, action})
+			t.Run(cb+" "+action, func(t *testing.T) {
+				t.Parallel()
+				f := newUpdFixture(t)
+				cfg := f.cfg
+				f.publishCached(t, guestAdversary, "1.0.0")
+				h, ev := escHost(t, f.home, host.Config{Updates: &cfg})
+				a, err := h.Launch(t.Context(), app, host.LaunchOptions{})
+				require.NoError(t, err, ev.dump())
+				ev.waitEvent(t, app, host.EventCheckForUpdate)
+				emit(t, a, "disarm", nil)
+				emit(t, a, "arm", map[string]string{"callback": cb, "action": action})
+				stop(t, a, h)
+
+				f.publishCached(t, guestAdversary, "2.0.0")
+				if cb == "onUpdateFailed" {
+					f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
+				}
+				h, ev = escHost(t, f.home, host.Config{Updates: &cfg})
+				good := launchAs(t, h, ev, "basic", "test.good")
+				a, err = h.Launch(t.Context(), app, host.LaunchOptions{})
+				require.NoError(t, err, ev.dump())
+				if cb == "onUpdateFailed" {
+					defer advanceTimers(t, f.kit.Clock, nil)() // the background retries' backoff
+				}
+				e := ev.waitFor(t, func(e host.Event) bool {
+					return e.App == app && e.Event == host.EventError && e.Callback == cb
+				})
+				require.Equal(t, host.ErrorTimeout, e.Reason, "%+v", e)
+				stillServes(t, good, ev, cb+" "+action)
+				// A callback that hangs every time does not keep the app
+				// relaunching on its own: update events wait for an
+				// instance, which only the next user event re-creates.
+				ev.waitQuiet(t, a)
+				n := ev.countEvents(app, host.EventError, "")
+				require.Equal(t, 1, n, "the failing %s was delivered %d times:\n%s", cb, n, ev.dump())
+				began := time.Now()
+				stop(t, a, h)
+				require.Less(t, time.Since(began), deadlineSlack)
+			})
 		}
 	}
-	for i, c := range cases {
-		cb := c.callback
-		t.Run(cb+" "+c.action, func(t *testing.T) {
-			h, ev := escHost(t, f.home, host.Config{Updates: &cfg})
-			a, err := h.Launch(t.Context(), app, host.LaunchOptions{})
-			require.NoError(t, err, ev.dump())
-			ev.waitEvent(t, app, host.EventCheckForUpdate)
-			emit(t, a, "disarm", nil)
-			emit(t, a, "arm", map[string]string{"callback": cb, "action": c.action})
-			stop(t, a, h)
+}
 
-			next := fmt.Sprintf("%d.0.0", i+2)
-			f.publishCached(t, guestAdversary, next)
-			if cb == "onUpdateFailed" {
-				f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
-				defer f.kit.SetFault(updatertest.Fault{})
-			}
-			h, ev = escHost(t, f.home, host.Config{Updates: &cfg})
-			good := launchAs(t, h, ev, "basic", "test.good")
-			a, err = h.Launch(t.Context(), app, host.LaunchOptions{})
-			require.NoError(t, err, ev.dump())
-			if cb == "onUpdateFailed" {
-				defer advanceTimers(t, f.kit.Clock, nil)() // the background retries' backoff
-			}
-			e := ev.waitFor(t, func(e host.Event) bool {
-				return e.App == app && e.Event == host.EventError && e.Callback == cb
-			})
-			require.Equal(t, host.ErrorTimeout, e.Reason, "%+v", e)
-			stillServes(t, good, ev, cb+" "+c.action)
-			// A callback that hangs every time does not keep the app
-			// relaunching on its own: update events wait for an
-			// instance, which only the next user event re-creates.
-			time.Sleep(3 * escTimeout)
-			n := ev.countEvents(app, host.EventError, "")
-			require.Equal(t, 1, n, "the failing %s was delivered %d times:\n%s", cb, n, ev.dump())
-			began := time.Now()
-			stop(t, a, h)
-			require.Less(t, time.Since(began), deadlineSlack)
-		})
+// waitQuiet waits (bounded) until a's update has its outcome and then
+// until a round trip through a's dispatcher (Asset runs there, and no
+// guest code) sees no new event: whatever the outcome set off (a
+// redelivery, a relaunch, each queued on the dispatcher and each
+// reporting events) has run and been reported by then.
+func (e *events) waitQuiet(t *testing.T, a *host.App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	_, err := a.WaitUpdate(ctx)
+	require.NoError(t, err, "waiting for the update outcome of %s; events:\n%s", a.ID(), e.dump())
+	for {
+		e.mu.Lock()
+		n := len(e.all)
+		e.mu.Unlock()
+		_, err := a.Asset(ctx, "waitquiet.none")
+		require.NoError(t, ctx.Err(), "waiting for the dispatcher of %s to run a round with no new event (last: %v); events:\n%s", a.ID(), err, e.dump())
+		e.mu.Lock()
+		quiet := len(e.all) == n
+		e.mu.Unlock()
+		if quiet {
+			return
+		}
 	}
 }

@@ -80,6 +80,7 @@ func TestRunExitAfterBoundsBlockedLaunch(t *testing.T) {
 // the run proved nothing: it ended before onLaunch).
 func TestRunExitAfterBoundsCallback(t *testing.T) {
 	pkg := runtimetest.BuildPackage(t, "runtime/testdata/guests/sleepinit", "1.0.0")
+	useTestCompileCache(t)
 	// A first run compiles the guest into the shared compile cache and ends
 	// after onLaunch's deadline, so later runs reach onLaunch quickly.
 	runBounded(t, 2*time.Minute, "run", "--home", t.TempDir(), "--exit-after", "error", pkg)

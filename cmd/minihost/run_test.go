@@ -15,6 +15,16 @@ import (
 )
 
 // runJSON runs `minihost run` with JSON events and returns them.
+// useTestCompileCache points the CLI's cache root at the test kits'
+// (root/test) until the test ends, so that runs compile into, and reuse,
+// root/test/wazero, which .ci/run warms without -race
+// (TestGoGuestsCompile) before the race suite: compiling a guest under the
+// race detector takes seconds. runtimetest's own caches sit under the
+// root too: call it after the test's last runtimetest build.
+func useTestCompileCache(t *testing.T) {
+	t.Setenv("MINIHOST_CACHE", filepath.Dir(runtimetest.CacheDir(t)))
+}
+
 func runJSON(t *testing.T, args ...string) []host.Event {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -44,6 +54,7 @@ func logs(evs []host.Event) []string {
 
 // TestSamples runs each sample as its README says.
 func TestSamples(t *testing.T) {
+	useTestCompileCache(t)
 	home := t.TempDir()
 	tests := []struct {
 		name string
@@ -70,10 +81,9 @@ func TestSamples(t *testing.T) {
 // A JavaScript package runs on this module's samples/jsbase, which run
 // builds as its base library.
 func TestRunJSPackage(t *testing.T) {
-	// The run's compile cache is the tests' (root/test/wazero, which
-	// TestGoGuestsCompile warms): compiling the 19 MB base library under
-	// the race detector takes a minute.
-	t.Setenv("MINIHOST_CACHE", filepath.Dir(runtimetest.CacheDir(t)))
+	// Compiling the 19 MB base library under the race detector takes a
+	// minute.
+	useTestCompileCache(t)
 	evs := runJSON(t, "--home", t.TempDir(), "--exit-after", "show", "../../samples/seed-js")
 	require.Equal(t, "seed-js v1.0.0: onLaunch (reason launch) launch #1", logs(evs)[0])
 	require.Equal(t, host.EventExit, evs[len(evs)-1].Event)

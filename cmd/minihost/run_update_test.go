@@ -82,6 +82,7 @@ func TestRunUpdateUsage(t *testing.T) {
 
 // TestDevSimulateUpdate runs `minihost dev` as an author would.
 func TestDevSimulateUpdate(t *testing.T) {
+	useTestCompileCache(t)
 	tests := []struct {
 		mode, want string
 	}{
@@ -111,6 +112,7 @@ func TestDevSimulateUpdate(t *testing.T) {
 // is confirmed, not cancelled by the end of input, the output says so, and
 // applyUpdate runs the new version.
 func TestDevConfirmsWithoutTerminal(t *testing.T) {
+	useTestCompileCache(t)
 	in, err := os.Create(filepath.Join(t.TempDir(), "stdin")) // empty
 	require.NoError(t, err)
 	defer in.Close()
@@ -130,6 +132,7 @@ func TestDevConfirmsWithoutTerminal(t *testing.T) {
 // TestRunSaysHowToQuit checks the first line of run's text output, for
 // each way a run ends.
 func TestRunSaysHowToQuit(t *testing.T) {
+	useTestCompileCache(t)
 	code, stdout, stderr := relRunBounded(t, "run", "../../samples/hello", "--exit-after", "show")
 	require.Equal(t, 0, code, stderr)
 	first, _, _ := strings.Cut(stdout, "\n")
@@ -150,6 +153,7 @@ func TestRunSaysHowToQuit(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	useTestCompileCache(t)
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run(t.Context(), []string{"demo"}, &stdout, &stderr), stderr.String())
 	for _, want := range []string{

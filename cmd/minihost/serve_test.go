@@ -116,9 +116,10 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 	key := relKeygen(t)
 	data := t.TempDir()
 	t.Setenv("MINIHOST_TOKEN", "flow-token-0e5d7c3b")
-	url := relServe(t, "--data", data, "--key", key)
 	pkg1 := runtimetest.BuildPackage(t, "samples/counter", "1.0.0")
 	pkg2 := runtimetest.BuildPackage(t, "samples/counter", "1.1.0")
+	useTestCompileCache(t) // the server's validator compiles each upload
+	url := relServe(t, "--data", data, "--key", key)
 
 	steps := []struct {
 		name string

@@ -61,7 +61,7 @@ func (ts *testServer) counts(appID string) (map[string][4]int64, int64) {
 }
 
 func TestAdoptionCountsFetchesAndDownloads(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, withPatches)
 	ts.publish("demo.counter", "1.0.0")
 	rel := ts.publish("demo.counter", "1.1.0")
 	old := ts.versionClient("1.0.0")

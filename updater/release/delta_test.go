@@ -87,7 +87,7 @@ func TestPublishBuildsPatches(t *testing.T) {
 }
 
 func TestPatchesOfRevokedVersions(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, withPatches)
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
 		ts.publish("demo.counter", v)
 	}
@@ -114,7 +114,7 @@ func TestPatchesOfRevokedVersions(t *testing.T) {
 }
 
 func TestRestartRemovesStrayPatches(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, withPatches)
 	ts.publish("demo.counter", "1.0.0")
 	ts.publish("demo.counter", "1.1.0")
 	kept := filepath.Join(ts.cfg.DataDir, "apps", "demo.counter", "patches", "1.1.0", "1.0.0.mpd")

@@ -15,7 +15,7 @@ import (
 )
 
 func TestExportServedByFileServer(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, withPatches)
 	ctx := t.Context()
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
 		ts.publish("demo.counter", v)

@@ -42,7 +42,7 @@ func FuzzPublish(f *testing.F) {
 	f.Add(craftPackage(f, map[string]string{"app.json": `{"appId":"demo.fuzz"}`}))
 	f.Add([]byte("PK\x03\x04 not really"))
 	val := &checkingValidator{}
-	ts := newTestServer(f, func(c *release.Config) { c.Validator = val })
+	ts := newTestServer(f, func(c *release.Config) { withPatches(c); c.Validator = val })
 	f.Fuzz(func(t *testing.T, upload []byte) {
 		before := listFiles(t, ts.cfg.DataDir)
 		type result struct {

@@ -58,6 +58,10 @@ func newTestServer(t testing.TB, edit func(*release.Config)) *testServer {
 		Validator: release.NoValidation{},
 		Tokens:    []string{testToken},
 		Now:       clock.Now,
+		// No delta patches unless the test is about them (withPatches):
+		// building them at zstd's best level is most of a publish's time
+		// under -race, and most tests publish several versions.
+		PatchBases: -1,
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -66,6 +70,10 @@ func newTestServer(t testing.TB, edit func(*release.Config)) *testServer {
 	ts.start()
 	return ts
 }
+
+// withPatches is newTestServer's edit for tests about delta patches: the
+// product's default, Config.PatchBases 0 (DefaultPatchBases).
+func withPatches(c *release.Config) { c.PatchBases = 0 }
 
 func (ts *testServer) start() {
 	ts.t.Helper()
