@@ -150,9 +150,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		default:
 		}
-		if running.Err() != nil && ctx.Err() == nil && stopOn.d > 0 {
+		switch {
+		case ctx.Err() != nil: // Ctrl-C: the person knows why, say what it stopped
+			fmt.Fprintf(stderr, "minihost run: interrupted before %s opened\n", target)
+		case running.Err() != nil && stopOn.d > 0:
 			fmt.Fprintf(stderr, "minihost run: %s did not open within --exit-after %v: %v\n", target, stopOn.d, err)
-		} else {
+		default:
 			fmt.Fprintf(stderr, "minihost run: %v\n", err)
 		}
 		return 1
@@ -265,7 +268,11 @@ func (o *runOutput) print(ev host.Event) {
 
 // formatEvent renders an event for people.
 func formatEvent(ev host.Event) string {
-	tag := fmt.Sprintf("[%s %s]", ev.App, ev.Version)
+	// Before a version opens (blocked, a first install) there is none to show.
+	tag := "[" + ev.App + "]"
+	if ev.Version != "" {
+		tag = fmt.Sprintf("[%s %s]", ev.App, ev.Version)
+	}
 	switch ev.Event {
 	case host.EventLog:
 		return fmt.Sprintf("%s log: %s", tag, guestText(ev.Message))
