@@ -372,7 +372,9 @@ func formatAge(d time.Duration) string {
 	if d < day {
 		return d.Round(time.Second).String()
 	}
-	days, rest := d/day, (d % day).Round(time.Hour)
+	// Round first: rounding only the remainder turns 20d23h59m into "20d24h".
+	d = d.Round(time.Hour)
+	days, rest := d/day, d%day
 	if rest == 0 {
 		return fmt.Sprintf("%dd", days)
 	}

@@ -587,3 +587,28 @@ func TestPolicyWalkthrough(t *testing.T) {
 		t.Errorf("walkthrough\n got  %q\n want %q", got, want)
 	}
 }
+
+// TestFormatAge holds the decision trace's ages to whole days and hours: the
+// README's three-weeks-on launch showed "unused for 20d24h" when the
+// remainder alone was rounded.
+func TestFormatAge(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, tc := range []struct {
+		name string
+		d    time.Duration
+		want string
+	}{
+		{"under a day", 3 * time.Hour, "3h0m0s"},
+		{"whole days", 8 * day, "8d"},
+		{"days and hours", 7*day + 12*time.Hour, "7d12h"},
+		{"just under a day more", 21*day - 2*time.Second, "21d"},
+		{"just over", 21*day + 29*time.Minute, "21d"},
+		{"half an hour rounds up", 7*day + 23*time.Hour + 30*time.Minute, "8d"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatAge(tc.d); got != tc.want {
+				t.Errorf("formatAge(%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
+	}
+}

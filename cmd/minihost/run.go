@@ -65,7 +65,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// --exit-after 2s does not count the compiler.
 	pkg := ""
 	if upd == nil {
-		p, cleanup, err := resolveTarget(ctx, target, stderr)
+		p, cleanup, err := resolveTarget(ctx, "run", target, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "minihost run: %v\n", err)
 			return 1
@@ -150,9 +150,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		default:
 		}
-		if running.Err() != nil && ctx.Err() == nil && stopOn.d > 0 {
+		switch {
+		case ctx.Err() != nil: // Ctrl-C: the person knows why, say what it stopped
+			fmt.Fprintf(stderr, "minihost run: interrupted before %s opened\n", target)
+		case running.Err() != nil && stopOn.d > 0:
 			fmt.Fprintf(stderr, "minihost run: %s did not open within --exit-after %v: %v\n", target, stopOn.d, err)
-		} else {
+		default:
 			fmt.Fprintf(stderr, "minihost run: %v\n", err)
 		}
 		return 1
@@ -175,8 +178,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 const runCloseGrace = 2 * time.Second
 
 // resolveTarget turns TARGET into an .mpk path, building or packing a
-// folder into a temporary file.
-func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string, func(), error) {
+// folder into a temporary file; cmd names the command in its progress line.
+func resolveTarget(ctx context.Context, cmd, target string, stderr io.Writer) (string, func(), error) {
 	st, err := os.Stat(target)
 	if err != nil {
 		return "", nil, fmt.Errorf("target %s: %w", target, err)
@@ -192,7 +195,7 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (string
 	out := filepath.Join(tmp, filepath.Base(target)+mpk.Ext)
 	gos, _ := filepath.Glob(filepath.Join(target, "*.go"))
 	if len(gos) > 0 {
-		compiling(stderr, "run", target)
+		compiling(stderr, cmd, target)
 		err = mpk.Build(ctx, target, out, mpk.BuildOptions{Stderr: stderr})
 	} else {
 		err = mpk.Pack(ctx, target, out)
@@ -265,7 +268,11 @@ func (o *runOutput) print(ev host.Event) {
 
 // formatEvent renders an event for people.
 func formatEvent(ev host.Event) string {
-	tag := fmt.Sprintf("[%s %s]", ev.App, ev.Version)
+	// Before a version opens (blocked, a first install) there is none to show.
+	tag := "[" + ev.App + "]"
+	if ev.Version != "" {
+		tag = fmt.Sprintf("[%s %s]", ev.App, ev.Version)
+	}
 	switch ev.Event {
 	case host.EventLog:
 		return fmt.Sprintf("%s log: %s", tag, guestText(ev.Message))

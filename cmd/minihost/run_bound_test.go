@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,4 +111,57 @@ func TestRunExitAfterBoundsCallback(t *testing.T) {
 		t.Logf("--exit-after %s ended the run before onLaunch; trying a longer one", d)
 	}
 	t.Fatal("the guest never reached its sleep in onLaunch within 4s of a cached launch")
+}
+
+// signalWriter collects output and closes seen once it holds want.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+// TestRunInterruptedWhileBlocked: Ctrl-C during a blocked first install
+// says the app never opened, not "context canceled", and the text tag of
+// an event without a version has no dangling space ("[demo.counter]").
+func TestRunInterruptedWhileBlocked(t *testing.T) {
+	pub, _, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	out := &signalWriter{want: "blocked (attempt", seen: make(chan struct{})}
+	var stderr bytes.Buffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--home", t.TempDir(), "--server", deadServer(t),
+			"--pubkey", updater.EncodePublicKey(pub), "demo.counter"}, out, &stderr)
+	}()
+	select {
+	case <-out.seen:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no blocked event within 30s; stdout:\n%s", out.buf.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 1, code)
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return within 30s of the interrupt")
+	}
+	require.Contains(t, stderr.String(), "minihost run: interrupted before demo.counter opened")
+	require.NotContains(t, stderr.String(), "context canceled")
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	require.Contains(t, out.buf.String(), "[demo.counter] blocked (attempt 1)")
 }

@@ -51,7 +51,7 @@ func runShell(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	var pkgs []string
 	for _, target := range fs.Args() {
-		p, cleanup, err := resolveTarget(ctx, target, stderr)
+		p, cleanup, err := resolveTarget(ctx, "shell", target, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "minihost shell: %v\n", err)
 			return 1

@@ -64,3 +64,16 @@ func TestShellCommand(t *testing.T) {
 		t.Fatal("shell did not stop within 30s of its context ending")
 	}
 }
+
+// TestShellNamesItselfWhileBuilding: building a source folder says
+// "minihost shell: compiling ...", not "minihost run:" (they share the
+// build). The context is already over, so nothing is built.
+func TestShellNamesItselfWhileBuilding(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var out, errOut syncBuffer
+	code := run(ctx, []string{"shell", "--home", t.TempDir(), "../../samples/hello"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "minihost shell: compiling ../../samples/hello") || strings.Contains(errOut.String(), "minihost run") {
+		t.Fatalf("exit %d, want 1 after a line naming the shell; stderr:\n%s", code, errOut.String())
+	}
+}

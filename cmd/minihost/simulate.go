@@ -104,15 +104,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *sweep {
 		rs, err := simulate.Sweep(ctx, cfg, variants)
 		if err != nil {
-			fmt.Fprintf(stderr, "minihost simulate: %v\n", err)
-			return 1
+			return simFailed(ctx, stderr, err)
 		}
 		results = rs
 	} else {
 		r, err := simulate.Run(ctx, cfg)
 		if err != nil {
-			fmt.Fprintf(stderr, "minihost simulate: %v\n", err)
-			return 1
+			return simFailed(ctx, stderr, err)
 		}
 		results = []simulate.Result{*r}
 	}
@@ -296,4 +294,15 @@ func simDur(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// simFailed reports a simulation that did not finish: an interrupt as
+// such (not "context canceled"), anything else as it is.
+func simFailed(ctx context.Context, stderr io.Writer, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "minihost simulate: interrupted; nothing printed")
+	} else {
+		fmt.Fprintf(stderr, "minihost simulate: %v\n", err)
+	}
+	return 1
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -110,5 +111,17 @@ func TestSimulateCommandUsageErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSimulateInterrupted: Ctrl-C (here, a context already over) ends the
+// simulation with one line saying so, not a "context canceled" per worker.
+func TestSimulateInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var stdout, stderr strings.Builder
+	code := run(ctx, []string{"simulate", "--clients", "2000", "--hours", "2", "--workers", "2"}, &stdout, &stderr)
+	if code != 1 || stderr.String() != "minihost simulate: interrupted; nothing printed\n" {
+		t.Fatalf("exit %d, want 1 with one line saying it was interrupted; stderr:\n%s", code, stderr.String())
 	}
 }

@@ -1,8 +1,8 @@
 package simulate
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -49,7 +49,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		wg.Go(func() { errs[w] = shards[w].run(ctx) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// Every shard fails alike (an interrupt): report it once.
+	if err := cmp.Or(errs...); err != nil {
 		return nil, err
 	}
 	r := merge(cfg, m, shards)
