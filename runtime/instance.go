@@ -153,6 +153,10 @@ func eventCallbackName(kind abi.EventKind) string {
 		return "onUpdateReady"
 	case abi.EventUpdateFailed:
 		return "onUpdateFailed"
+	case abi.EventView:
+		return "onEvent(view)"
+	case abi.EventTimer:
+		return "onEvent(timer)"
 	}
 	return fmt.Sprintf("onEvent(kind %d)", kind)
 }

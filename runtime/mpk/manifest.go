@@ -112,7 +112,9 @@ func ParseVersion(s string) (*version.Version, error) {
 	}
 	v, err := version.NewSemver(s)
 	if err != nil {
-		return nil, badVersion(err.Error())
+		// go-version's message holds the text raw: quoted, a NUL or a
+		// terminal escape from a peer or a package cannot reach a log.
+		return nil, badVersion(fmt.Sprintf("malformed version %q", s))
 	}
 	if len(v.Segments64()) != 3 {
 		return nil, badVersion("want exactly three numeric parts, MAJOR.MINOR.PATCH")
@@ -284,6 +286,11 @@ func (m *Manifest) checkRuntime() error {
 	case "", RuntimeJS:
 	default:
 		return manifestErr("runtime", invalid(fmt.Sprintf("unknown runtime %q (want %q or none)", m.Runtime, RuntimeJS), nil))
+	}
+	// A JS package under the reserved id would be the newest base library
+	// a host fetches, and no JS app could open on it.
+	if m.Runtime == RuntimeJS && m.AppID == BaseLibraryAppID {
+		return manifestErr("runtime", invalid(fmt.Sprintf("app id %s is the JS base library, a wasm package: it cannot itself be %q", BaseLibraryAppID, RuntimeJS), nil))
 	}
 	if m.BaseLibrary == "" {
 		return nil

@@ -143,7 +143,7 @@ func TestParseManifest(t *testing.T) {
 
 func TestParseManifestMessage(t *testing.T) {
 	_, err := mpk.ParseManifest([]byte(withField(t, "version", `"x"`)))
-	want := `app.json: field "version": invalid semantic version "x": malformed version: x`
+	want := `app.json: field "version": invalid semantic version "x": malformed version "x"`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}

@@ -201,6 +201,12 @@ func (b *base) require(name string) (goja.Value, error) {
 // resolve turns the argument of require in a module of folder dir into a
 // package path, refusing one that leaves the package.
 func resolve(dir, spec string) (string, error) {
+	// A NUL reached the host's open as part of the name, and a backslash
+	// is a separator on some hosts' file systems: a package path has
+	// neither (its files are packed with "/").
+	if strings.ContainsAny(spec, "\x00\\") {
+		return "", fmt.Errorf("require %q: a NUL or backslash in the path", spec)
+	}
 	p := spec
 	if strings.HasPrefix(spec, "./") || strings.HasPrefix(spec, "../") {
 		p = path.Join(dir, spec)

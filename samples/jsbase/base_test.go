@@ -176,6 +176,8 @@ func TestResolve(t *testing.T) {
 		{".", "../a", "", true},
 		{"lib", "../../a", "", true},
 		{".", "/x/../../a", "", true},
+		{".", "a\x00b", "", true},
+		{".", "..\\etc\\passwd", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir+" "+tt.spec, func(t *testing.T) {
