@@ -78,6 +78,7 @@ func excluded(base string) bool {
 	return strings.HasPrefix(base, ".") ||
 		strings.HasSuffix(base, ".go") ||
 		base == "go.mod" || base == "go.sum" || strings.HasPrefix(base, "go.work") ||
+		base == "default.pgo" || // the compiler's profile (samples/jsbase), not an asset
 		strings.HasPrefix(base, "README")
 }
 

@@ -28,6 +28,7 @@ func sourceDir(tb testing.TB) string {
 		"lib/util.go":          "package lib\n",
 		"go.mod":               "module x\n",
 		"go.sum":               "",
+		"default.pgo":          "profile",
 		"README.md":            "# readme\n",
 		"assets/README":        "readme\n",
 		".hidden":              "secret",

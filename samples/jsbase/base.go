@@ -16,6 +16,15 @@
 // This file and bindings.go build on every platform, so the bindings are
 // tested natively against a fake host (base_test.go); main_wasip1.go
 // joins them to the SDK.
+//
+// default.pgo is a CPU profile of BenchmarkProfileWorkload (bench_test.go:
+// cold starts of samples/seed-js, its lifecycle, storage calls, timers
+// and require), run natively; every build of this folder (mpk.Compile,
+// minihost build, the tests' runtimetest.BuildWasm) uses it for
+// profile-guided optimization (go build's -pgo=auto). After changing the
+// base library or goja, regenerate it with go generate (about 20 s).
+//
+//go:generate go test -run ^$ -bench ^BenchmarkProfileWorkload$ -benchtime 15s -args -profile-out default.pgo
 package main
 
 import (
