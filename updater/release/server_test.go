@@ -122,7 +122,7 @@ func TestServerPackageHeaders(t *testing.T) {
 func TestServerAdminAuth(t *testing.T) {
 	logs := &syncBuffer{}
 	ts := newTestServer(t, func(c *release.Config) {
-		c.Tokens = []string{testToken, "second-token"}
+		c.Tokens = []string{testToken, "second-token-7a2c9e"}
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	ts.publish("demo.counter", "1.0.0")
@@ -135,7 +135,7 @@ func TestServerAdminAuth(t *testing.T) {
 		{"prefix of the token", "Bearer " + testToken[:5], http.StatusUnauthorized},
 		{"not bearer", "Basic " + testToken, http.StatusUnauthorized},
 		{"right", "Bearer " + testToken, http.StatusOK},
-		{"second token", "Bearer second-token", http.StatusOK},
+		{"second token", "Bearer second-token-7a2c9e", http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, ts.hs.URL+"/admin/apps/demo.counter/versions", nil)
@@ -177,7 +177,7 @@ func TestServerAdminAuth(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("public document: %d", resp.StatusCode)
 	}
-	if log := logs.String(); strings.Contains(log, testToken) || strings.Contains(log, "second-token") || !strings.Contains(log, "status=401") {
+	if log := logs.String(); strings.Contains(log, testToken) || strings.Contains(log, "second-token-7a2c9e") || !strings.Contains(log, "status=401") {
 		t.Fatalf("log shows a token or lacks the 401s:\n%s", log)
 	}
 
