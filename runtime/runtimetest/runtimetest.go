@@ -6,7 +6,8 @@
 // Compiling a guest takes seconds, so BuildWasm caches the module on disk,
 // keyed by a hash of everything that goes into it: the guest folder's files,
 // the guest SDK (samples/wx), the module's go.mod and go.sum, and the Go
-// version. The cache lives in test/guests under the cache root (see
+// version; BuildPackage caches the package it packs, keyed by the packed
+// files and mpk's sources. The cache lives in test/guests under the cache root (see
 // runtime.CacheRoot: $MINIHOST_CACHE, else minihost under the user cache
 // folder), beside CacheDir's test/wazero, and is written atomically, so
 // concurrent test binaries share it safely; it is safe to delete at any
@@ -161,10 +162,45 @@ func BuildPackage(tb testing.TB, dir, version string) string {
 		}
 	}
 	out := filepath.Join(tb.TempDir(), m.AppID+"-"+m.Version+mpk.Ext)
-	if err := mpk.Pack(tb.Context(), stage, out); err != nil {
+	if err := packCached(tb, root, stage, out); err != nil {
 		tb.Fatalf("runtimetest: %v", err)
 	}
 	return out
+}
+
+// packCached packs stage to out with mpk.Pack, or copies the package that
+// an earlier Pack of the same files made: Pack is deterministic, and its
+// deflate of a multi-megabyte module costs most of a second under the race
+// detector, in every test that publishes. The key holds the staged files
+// and mpk's own sources, so a change to either packs anew.
+func packCached(tb testing.TB, root, stage, out string) error {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\npackage\n", cacheVersion)
+	if err := hashTree(h, "stage/", stage, func(string) bool { return true }); err != nil {
+		return err
+	}
+	isSource := func(name string) bool { return strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") }
+	if err := hashTree(h, "mpk/", filepath.Join(root, "runtime", "mpk"), isSource); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	cached := filepath.Join(cacheDir(), hex.EncodeToString(h.Sum(nil))+mpk.Ext)
+	osfs := afero.NewOsFs()
+	if data, err := os.ReadFile(cached); err == nil && bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+		return os.WriteFile(out, data, 0o644)
+	}
+	if err := mpk.Pack(tb.Context(), stage, out); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return err
+	}
+	if err := osfs.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
+		tb.Logf("runtimetest: cache package: %v", err)
+	} else if err := fsutil.WriteFile(osfs, cached, data, 0o644); err != nil {
+		tb.Logf("runtimetest: cache package: %v", err)
+	}
+	return nil
 }
 
 func resolve(root, dir string) string {

@@ -115,7 +115,7 @@ func TestBuildPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a guest")
 	}
-	isolateCache(t)
+	cache := isolateCache(t)
 	path := runtimetest.BuildPackage(t, tinyGuest, "3.1.4")
 	if filepath.Ext(path) != mpk.Ext {
 		t.Errorf("BuildPackage returned %s, want a %s file", path, mpk.Ext)
@@ -148,4 +148,34 @@ func TestBuildPackage(t *testing.T) {
 	if p2.Manifest.Version != "0.1.0" {
 		t.Errorf("version = %s, want the source's 0.1.0", p2.Manifest.Version)
 	}
+
+	// A second build of the same files is the cached package, byte for
+	// byte (plant a marker to prove it), in a path of its own.
+	var pkgs []string
+	for _, name := range cached(t, cache) {
+		if strings.HasSuffix(name, mpk.Ext) {
+			pkgs = append(pkgs, name)
+		}
+	}
+	if len(pkgs) != 2 {
+		t.Fatalf("after two packages the cache holds %q, want two packages", pkgs)
+	}
+	first, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range pkgs {
+		if data, err := os.ReadFile(filepath.Join(cache, name)); err == nil && bytes.Equal(data, first) {
+			marked := append(slices.Clone(first), "marker"...)
+			if err := os.WriteFile(filepath.Join(cache, name), marked, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			again := runtimetest.BuildPackage(t, tinyGuest, "3.1.4")
+			if data, _ := os.ReadFile(again); again == path || !bytes.Equal(data, marked) {
+				t.Errorf("second BuildPackage of 3.1.4 (%s) did not copy the cached package", again)
+			}
+			return
+		}
+	}
+	t.Errorf("no cached package holds the bytes of %s", path)
 }
