@@ -24,6 +24,12 @@ import (
 // elsewhere there is none, and the host installs minihost.jsbase from the
 // release server (--server) or says what the app needs.
 
+// baseLibraryHint follows an error wrapping host.ErrNoBaseLibrary: outside
+// a minihost checkout there is no base library to build, and the person
+// needs to know the two ways to get one.
+const baseLibraryHint = `minihost run: a JavaScript package runs on a JS base library: pass --base-library with
+  samples/jsbase of a minihost checkout (or its .mpk), or --server with a release server that publishes minihost.jsbase`
+
 // isJSPackage reports whether the package file at path holds JavaScript.
 func isJSPackage(path string) bool {
 	p, err := mpk.OpenFile(path, mpk.Limits{})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -157,6 +158,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "minihost run: %s did not open within --exit-after %v: %v\n", target, stopOn.d, err)
 		default:
 			fmt.Fprintf(stderr, "minihost run: %v\n", err)
+			if errors.Is(err, host.ErrNoBaseLibrary) {
+				fmt.Fprintln(stderr, baseLibraryHint)
+			}
 		}
 		return 1
 	}

@@ -89,6 +89,21 @@ func TestRunJSPackage(t *testing.T) {
 	require.Equal(t, host.EventExit, evs[len(evs)-1].Event)
 }
 
+// TestRunJSPackageOutsideTheModule: outside a minihost checkout there is
+// no base library to build, so a JS package cannot open; the error says
+// what the app needs and how to give the host a base library.
+func TestRunJSPackageOutsideTheModule(t *testing.T) {
+	seed, err := filepath.Abs("../../samples/seed-js")
+	require.NoError(t, err)
+	t.Chdir(t.TempDir()) // no go.mod here or above: go list finds no minihost module
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"run", "--home", t.TempDir(), "--exit-after", "show", seed}, &stdout, &stderr)
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	require.Contains(t, stderr.String(), "needs JS base library of any version, this host has none")
+	require.Contains(t, stderr.String(), "pass --base-library")
+	require.Contains(t, stderr.String(), "--server")
+}
+
 func TestRunUsage(t *testing.T) {
 	testExits(t, []exitCase{
 		{"no target", []string{"run"}, 2, "missing TARGET"},
