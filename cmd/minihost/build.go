@@ -5,15 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("build", "DIR [-version V] -o FILE [--json]", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
+	fs := newFlagSet("build", "DIR [-version V] [-o FILE] [--json]", "minihost build samples/counter -version 1.1.0 -o counter.mpk", stderr)
 	version := fs.String("version", "", "`version` to put in the package's app.json (default: the one in DIR/app.json)")
-	return writePackage(ctx, fs, args, stdout, stderr, func(ctx context.Context, dir, out string) error {
+	return writePackage(ctx, fs, args, version, stdout, stderr, func(ctx context.Context, dir, out string) error {
 		compiling(stderr, "build", dir)
 		return mpk.Build(ctx, dir, out, mpk.BuildOptions{Version: *version})
 	})
@@ -22,21 +23,51 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // writePackage is the command line build and pack share, which differ only
 // in how they make the package (write, from the folder DIR to the file out):
 // it adds -o to fs, takes exactly one DIR, and reports the package written.
-func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer, write func(ctx context.Context, dir, out string) error) int {
-	out := fs.String("o", "", "package `file` to write (required)")
+// version is build's -version flag (nil for pack).
+func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, version *string, stdout, stderr io.Writer, write func(ctx context.Context, dir, out string) error) int {
+	out := fs.String("o", "", "package `file` to write (default: APPID-VERSION.mpk in the current folder, from DIR/app.json)")
 	asJSON := jsonFlag(fs)
 	dir, code := parseOne(fs, args, stderr, "DIR")
 	if code >= 0 {
 		return code
 	}
 	if *out == "" {
-		return usageError(fs, stderr, "missing -o FILE")
+		name, err := defaultPackageName(dir, version)
+		if err != nil {
+			fmt.Fprintf(stderr, "minihost %s: %v\n", fs.Name(), err)
+			return 1
+		}
+		*out = name
 	}
 	if err := write(ctx, dir, *out); err != nil {
 		fmt.Fprintf(stderr, "minihost %s: %v\n", fs.Name(), err)
 		return 1
 	}
 	return reportPackage(fs.Name(), *out, *asJSON, stdout, stderr)
+}
+
+// defaultPackageName is the package file a build or pack of dir writes
+// without -o: APPID-VERSION.mpk, from dir's manifest (version overriding
+// its version when set), as releases are named. ParseManifest has checked
+// that the app id and version are safe in a file name.
+func defaultPackageName(dir string, version *string) (string, error) {
+	path := filepath.Join(dir, mpk.ManifestName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("name the package: %w (or name it with -o FILE)", err)
+	}
+	m, err := mpk.ParseManifest(data)
+	if err != nil {
+		return "", fmt.Errorf("name the package: %s: %w", path, err)
+	}
+	v := m.Version
+	if version != nil && *version != "" {
+		if _, err := mpk.ParseVersion(*version); err != nil {
+			return "", fmt.Errorf("-version: %w", err)
+		}
+		v = *version
+	}
+	return m.AppID + "-" + v + mpk.Ext, nil
 }
 
 // compiling says on stderr that a Go guest is being compiled: the first

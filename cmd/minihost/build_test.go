@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/minihost/minihost/runtime/mpk"
 )
@@ -94,6 +97,35 @@ func TestBuildCommand(t *testing.T) {
 	}
 }
 
+// TestBuildAndPackDefaultOutput: without -o, build and pack write
+// APPID-VERSION.mpk in the current folder, -version naming the version.
+func TestBuildAndPackDefaultOutput(t *testing.T) {
+	tiny, err := filepath.Abs(tinyGuest)
+	require.NoError(t, err)
+	src := packSource(t)
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"build", []string{"build", tiny}, "test.tiny-0.1.0.mpk"},
+		{"build -version", []string{"build", tiny, "-version", "2.0.0"}, "test.tiny-2.0.0.mpk"},
+		{"pack", []string{"pack", src}, "demo.packed-2.0.0.mpk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), tc.args, &stdout, &stderr)
+			require.Equal(t, 0, code, "stderr:\n%s", stderr.String())
+			require.Contains(t, stdout.String(), tc.want)
+			p, err := mpk.OpenFile(tc.want, mpk.Limits{})
+			require.NoError(t, err)
+			defer p.Close()
+			require.Equal(t, strings.TrimSuffix(strings.TrimPrefix(tc.want, p.Manifest.AppID+"-"), mpk.Ext), p.Manifest.Version)
+		})
+	}
+}
+
 func TestBuildCommandErrors(t *testing.T) {
 	broken := t.TempDir()
 	writeFiles(t, broken, map[string]string{
@@ -105,7 +137,8 @@ func TestBuildCommandErrors(t *testing.T) {
 	checkRefusals(t, out, []refusal{
 		{name: "help", args: []string{"build", "-h"}, code: 0, stderr: []string{"usage: minihost build DIR", "minihost build samples/counter -version 1.1.0 -o counter.mpk"}},
 		{name: "no DIR", args: []string{"build", "-o", out}, code: 2, stderr: []string{"minihost build: missing DIR", "usage:"}},
-		{name: "no -o", args: []string{"build", tinyGuest}, code: 2, stderr: []string{"minihost build: missing -o FILE", "usage:"}},
+		{name: "no -o, bad -version", args: []string{"build", tinyGuest, "-version", "1.1"}, code: 1, stderr: []string{"minihost build: -version: ", `write "1.1.0"`}},
+		{name: "no -o, no app.json", args: []string{"build", t.TempDir()}, code: 1, stderr: []string{"minihost build: ", "app.json", "or name it with -o FILE"}},
 		{name: "two DIRs", args: []string{"build", tinyGuest, tinyGuest, "-o", out}, code: 2, stderr: []string{"want exactly one DIR, got 2 arguments"}},
 		{name: "unknown flag", args: []string{"build", tinyGuest, "-x", "-o", out}, code: 2, stderr: []string{"-x"}},
 		{name: "bad version", args: []string{"build", tinyGuest, "-version", "1.1", "-o", out}, code: 1, stderr: []string{"minihost build: ", `field "version"`, `"1.1"`}},

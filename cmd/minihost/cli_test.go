@@ -95,7 +95,7 @@ func TestFlagsEitherSideOfArguments(t *testing.T) {
 		{"settings, flags after", []string{"settings", "demo.counter", "--rollout", "5", "--server", "ftp://x", "--token", "t"}, 2, "not an http(s) URL"},
 		{"revert, flags after", []string{"revert", "demo.counter", "--server", "ftp://x", "--token", "t", "--to", "1.0.0"}, 2, "not an http(s) URL"},
 		{"versions, flags after", []string{"versions", "demo.counter", "--server", "ftp://x", "--token", "t"}, 2, "not an http(s) URL"},
-		{"build, flags after", []string{"build", "samples/counter", "-version", "1.0.0"}, 2, "missing -o FILE"},
+		{"build, flags after", []string{"build", "samples/counter", "-version", "1.0.0", "--json=maybe"}, 2, "--json"},
 		{"check, flags after", []string{"check", "demo.counter", "--server", "http://127.0.0.1:1"}, 2, "--server needs --pubkey"},
 		{"simulate, flags after an argument", []string{"simulate", "extra", "--clients", "0"}, 2, `unexpected argument "extra"`},
 	})

@@ -9,6 +9,6 @@ import (
 
 // runPack is build without the compile: DIR already holds the module.
 func runPack(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("pack", "DIR -o FILE [--json]", "minihost pack build/counter -o counter.mpk", stderr)
-	return writePackage(ctx, fs, args, stdout, stderr, mpk.Pack)
+	fs := newFlagSet("pack", "DIR [-o FILE] [--json]", "minihost pack build/counter -o counter.mpk", stderr)
+	return writePackage(ctx, fs, args, nil, stdout, stderr, mpk.Pack)
 }

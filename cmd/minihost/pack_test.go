@@ -30,7 +30,6 @@ func TestPackCommand(t *testing.T) {
 }
 
 func TestPackCommandErrors(t *testing.T) {
-	src := packSource(t)
 	withLink := packSource(t)
 	if err := os.Symlink("/etc/passwd", filepath.Join(withLink, "passwd")); err != nil {
 		t.Fatal(err)
@@ -41,9 +40,9 @@ func TestPackCommandErrors(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "x.mpk")
 	checkRefusals(t, out, []refusal{
-		{name: "help", args: []string{"pack", "-h"}, code: 0, stderr: []string{"usage: minihost pack DIR -o FILE", "example:"}},
+		{name: "help", args: []string{"pack", "-h"}, code: 0, stderr: []string{"usage: minihost pack DIR [-o FILE]", "example:"}},
 		{name: "no DIR", args: []string{"pack", "-o", out}, code: 2, stderr: []string{"minihost pack: missing DIR"}},
-		{name: "no -o", args: []string{"pack", src}, code: 2, stderr: []string{"minihost pack: missing -o FILE"}},
+		{name: "no -o, bad app.json", args: []string{"pack", notWasm + "/missing"}, code: 1, stderr: []string{"minihost pack: ", "app.json", "or name it with -o FILE"}},
 		{name: "symlink", args: []string{"pack", withLink, "-o", out}, code: 1, stderr: []string{"minihost pack: ", `"passwd"`, "symbolic link"}},
 		{name: "not wasm", args: []string{"pack", notWasm, "-o", out}, code: 1, stderr: []string{"minihost pack: ", `"app.wasm"`, "WebAssembly"}},
 	})
