@@ -15,7 +15,7 @@ import (
 	"github.com/minihost/minihost/samples/wx"
 )
 
-const newSynopsis = `DIR [--id APPID] [--json]
+const newSynopsis = `DIR [--id APPID] [--js] [--json]
 
 Writes a mini program into DIR (new, or an empty folder): main.go (the
 handlers, with an update prompt), app.json (APPID, version 1.0.0), go.mod,
@@ -23,7 +23,30 @@ and sdk/, a copy of the guest SDK's sources. The SDK is a package of the
 module github.com/minihost/minihost, which is published nowhere, so go.mod
 points at the copy with a relative replace: DIR builds anywhere, offline
 (GOPROXY=off), with the import path "github.com/minihost/minihost/samples/wx".
+With --js it writes a JavaScript mini program instead: app.js and an
+app.json with "runtime": "js", which run on the JS base library.
 APPID defaults to "demo." and DIR's base name.`
+
+// newAppJS is the --js scaffold's app.js: the lifecycle and the update
+// prompt of WeChat's documentation.
+const newAppJS = `const updateManager = wx.getUpdateManager()
+
+updateManager.onUpdateReady(function () {
+  wx.showModal({
+    title: 'Update',
+    content: 'The new version is ready. Restart?',
+    success(res) {
+      if (res.confirm) updateManager.applyUpdate()
+    }
+  })
+})
+
+App({
+  onLaunch(options) {
+    console.log('hello ' + options.version)
+  }
+})
+`
 
 // newGoVersion is the go line of the go.mod files new writes: the one of
 // this module's go.mod, which TestNewGoVersion keeps them equal to, so
@@ -68,6 +91,7 @@ type newResult struct {
 func runNew(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("new", newSynopsis, "minihost new hello --id demo.hello && minihost run hello", stderr)
 	id := fs.String("id", "", "the app id to put in app.json (default: demo.BASENAME)")
+	js := fs.Bool("js", false, "write a JavaScript mini program (app.js) instead of a Go one")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	dir, code := parseOne(fs, args, stderr, "DIR")
 	if code >= 0 {
@@ -76,7 +100,7 @@ func runNew(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *id == "" {
 		*id = defaultAppID(dir)
 	}
-	files, err := scaffold(*id, dir)
+	files, err := scaffold(*id, dir, *js)
 	if errors.Is(err, errBadAppID) {
 		return usageError(fs, stderr, err.Error())
 	}
@@ -92,8 +116,11 @@ func runNew(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s %s (main.go, app.json, go.mod, %s/ with the guest SDK)\nnext: minihost run %s\n",
-		dir, res.AppID, res.Version, newSDKDir, dir)
+	what := fmt.Sprintf("main.go, app.json, go.mod, %s/ with the guest SDK", newSDKDir)
+	if *js {
+		what = "app.js, app.json"
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s %s (%s)\nnext: minihost run %s\n", dir, res.AppID, res.Version, what, dir)
 	return 0
 }
 
@@ -113,16 +140,50 @@ func defaultAppID(dir string) string {
 }
 
 // scaffold writes the mini program's files into dir, made with its
-// parents when missing, and returns their slash paths, sorted. A failure
-// leaves no half-written program.
-func scaffold(id, dir string) ([]string, error) {
+// parents when missing, and returns their slash paths, sorted: a Go one,
+// or with js a JavaScript one. A failure leaves no half-written program.
+func scaffold(id, dir string, js bool) ([]string, error) {
 	manifest := fmt.Sprintf("{\n  \"appId\": %q,\n  \"version\": \"1.0.0\",\n  \"abi\": 1,\n  \"entry\": \"app.wasm\"\n}\n", id)
+	if js {
+		manifest = fmt.Sprintf("{\n  \"appId\": %q,\n  \"version\": \"1.0.0\",\n  \"abi\": 1,\n  \"runtime\": \"js\",\n  \"entry\": \"app.js\"\n}\n", id)
+	}
 	if _, err := mpk.ParseManifest([]byte(manifest)); err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadAppID, err)
 	}
 	if err := checkEmptyTarget(dir); err != nil {
 		return nil, err
 	}
+	files := goScaffold(id, manifest)
+	if js {
+		files = map[string][]byte{"app.js": []byte(newAppJS), "app.json": []byte(manifest)}
+	}
+	// On failure, take away what this call made, so that a retry finds
+	// the folder as it was: new, or empty.
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, os.ErrNotExist)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	names := make([]string, 0, len(files))
+	for p := range files {
+		names = append(names, p)
+	}
+	if err := writeScaffold(dir, files); err != nil {
+		if created {
+			os.RemoveAll(dir)
+		} else {
+			for _, top := range []string{"main.go", "app.js", "app.json", "go.mod", newSDKDir} {
+				os.RemoveAll(filepath.Join(dir, top))
+			}
+		}
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// goScaffold is the files of a Go mini program with manifest as app.json.
+func goScaffold(id, manifest string) map[string][]byte {
 	files := map[string][]byte{
 		"main.go":  []byte(newMainGo),
 		"app.json": []byte(manifest),
@@ -142,29 +203,7 @@ replace github.com/minihost/minihost => ./%s
 	for p, data := range wx.Sources() {
 		files[path.Join(newSDKDir, "samples/wx", p)] = data
 	}
-	// On failure, take away what this call made, so that a retry finds
-	// the folder as it was: new, or empty.
-	_, statErr := os.Stat(dir)
-	created := errors.Is(statErr, os.ErrNotExist)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	names := make([]string, 0, len(files))
-	for p := range files {
-		names = append(names, p)
-	}
-	if err := writeScaffold(dir, files); err != nil {
-		if created {
-			os.RemoveAll(dir)
-		} else {
-			for _, top := range []string{"main.go", "app.json", "go.mod", newSDKDir} {
-				os.RemoveAll(filepath.Join(dir, top))
-			}
-		}
-		return nil, err
-	}
-	sort.Strings(names)
-	return names, nil
+	return files
 }
 
 // writeScaffold writes files (slash paths relative to dir) under dir.

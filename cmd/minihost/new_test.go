@@ -40,6 +40,19 @@ func TestNewBuildsAndRunsOutsideTheRepo(t *testing.T) {
 	require.Contains(t, stdout.String(), "demo.my-app 1.1.0")
 }
 
+// TestNewJSRuns: new --js writes a JavaScript mini program that runs on
+// the base library and builds into a package of JavaScript.
+func TestNewJSRuns(t *testing.T) {
+	useTestCompileCache(t) // the base library compiles in a minute under -race
+	dir := filepath.Join(t.TempDir(), "js app")
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"new", "--js", "--json", dir}, &stdout, &stderr), "stderr:\n%s", stderr.String())
+	var res newResult
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &res))
+	require.Equal(t, []string{"app.js", "app.json"}, res.Files)
+	require.Equal(t, []string{"hello 1.0.0"}, logs(runJSON(t, "--home", t.TempDir(), "--exit-after", "show", dir)))
+}
+
 func TestNewUsage(t *testing.T) {
 	full := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(full, "keep.txt"), []byte("mine"), 0o644))
