@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/host/hosttest"
 	"github.com/minihost/minihost/runtime"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // jsAttackTimeout is the callback deadline of the JS attacks: short, so
@@ -138,4 +140,28 @@ func TestJSAttackRequireAndData(t *testing.T) {
 		name, _, _ := strings.Cut(want, ":")
 		require.Equal(t, want, waitJSLog(ctx, k, name+":").Message)
 	}
+}
+
+// heldModals is a UI that never answers (the modals stay open) and counts
+// the ones it was shown.
+type heldModals struct{ shown atomic.Int32 }
+
+func (u *heldModals) ShowModal(string, abi.Modal, func(bool)) { u.shown.Add(1) }
+
+// TestJSAttackModalFlood: 200 wx.showModal calls at once from JavaScript
+// show no more than the modal burst (runtime.DefaultModalBurst); every
+// other call gets its fail callback, and the host stays up to report it.
+func TestJSAttackModalFlood(t *testing.T) {
+	ctx := t.Context()
+	ui := &heldModals{}
+	k := hosttest.New(t, hosttest.Config{UI: ui, Runtime: runtime.Config{CallTimeout: 20 * time.Second}})
+	k.Publish(ctx, writeJSPackage(t, "test.flood", map[string]string{"app.js": `let refused = 0
+		App({
+			onLaunch() { for (let i = 0; i < 200; i++) wx.showModal({title: 'm' + i, fail() { refused++ }}) },
+			onShow() { throw new Error('refused ' + refused) }
+		})`}), "1.0.0")
+	k.ColdStart(ctx, "test.flood")
+	ev := k.WaitEvent(ctx, host.EventError)
+	require.Contains(t, ev.Message, "refused 184", "200 modals, a burst of 16")
+	require.EqualValues(t, runtime.DefaultModalBurst, ui.shown.Load())
 }
