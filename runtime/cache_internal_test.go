@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/minihost/minihost/runtime/runtimetest"
 )
 
 // cacheFiles returns the size of each compile cache file in dir.
@@ -44,16 +42,19 @@ func TestCompileCacheEvictsLeastRecentlyUsed(t *testing.T) {
 		e.lru.Now = func() time.Time { return clock }
 		return e
 	}
-	compile := func(e *Engine, guest string) *Module {
+	// Hand-written ABI modules that differ in their data only: entries
+	// of one size, each compiled in milliseconds where a Go guest takes
+	// seconds under the race detector.
+	compile := func(e *Engine, name string) *Module {
 		t.Helper()
 		clock = clock.Add(time.Hour)
 		sb := testSandbox(t, e, &fuzzAPI{}, SandboxConfig{})
-		m, err := sb.Compile(t.Context(), runtimetest.BuildWasm(t, guest))
+		m, err := sb.Compile(t.Context(), abiModule{tableMin: 1, data: []byte(name)}.bytes())
 		require.NoError(t, err)
 		return m
 	}
 
-	a := compile(engine(DefaultCacheMaxBytes), "runtime/testdata/guests/basic")
+	a := compile(engine(DefaultCacheMaxBytes), "a")
 	files := cacheFiles(t, dir)
 	require.Len(t, files, 1, "the first compile wrote one entry")
 	var sizeA int64
@@ -64,7 +65,7 @@ func TestCompileCacheEvictsLeastRecentlyUsed(t *testing.T) {
 
 	// A second Engine (a later process) whose bound fits about one entry.
 	e := engine(sizeA + sizeA/2)
-	b := compile(e, "samples/hello")
+	b := compile(e, "b")
 	files = cacheFiles(t, dir)
 	require.Len(t, files, 2, "both entries stay while both Modules are open")
 	for name := range files {
@@ -73,7 +74,7 @@ func TestCompileCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	require.NoError(t, a.Close(t.Context()))
 	require.NoError(t, b.Close(t.Context()))
 
-	c := compile(e, "runtime/testdata/guests/crashy")
+	c := compile(e, "c")
 	defer c.Close(t.Context())
 	after := cacheFiles(t, dir)
 	require.Len(t, after, 1, "the bound evicted the older entries once their Modules closed: %v", after)
