@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/runtime/runtimetest"
 )
 
 // TestNewBuildsAndRunsOutsideTheRepo scaffolds a mini program in a temp
@@ -44,13 +46,16 @@ func TestNewBuildsAndRunsOutsideTheRepo(t *testing.T) {
 // the base library and builds into a package of JavaScript.
 func TestNewJSRuns(t *testing.T) {
 	useTestCompileCache(t) // the base library compiles in a minute under -race
+	// TestRunJSPackage runs the default base library, built from this
+	// module; a packed one (runtimetest's cache) spares a second build.
+	base := runtimetest.BuildPackage(t, "samples/jsbase", "")
 	dir := filepath.Join(t.TempDir(), "js app")
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run(t.Context(), []string{"new", "--js", "--json", dir}, &stdout, &stderr), "stderr:\n%s", stderr.String())
 	var res newResult
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &res))
 	require.Equal(t, []string{"app.js", "app.json"}, res.Files)
-	require.Equal(t, []string{"hello 1.0.0"}, logs(runJSON(t, "--home", t.TempDir(), "--exit-after", "show", dir)))
+	require.Equal(t, []string{"hello 1.0.0"}, logs(runJSON(t, "--home", t.TempDir(), "--base-library", base, "--exit-after", "show", dir)))
 }
 
 func TestNewUsage(t *testing.T) {
