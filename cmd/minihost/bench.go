@@ -71,7 +71,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 	} else {
-		root, err := moduleRoot()
+		root, err := moduleDir(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "minihost bench: the benchmarks need the source tree: %v\n", err)
 			return 1

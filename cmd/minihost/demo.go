@@ -93,9 +93,9 @@ func (s *story) event(ev host.Event) {
 
 func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 	s := &story{w: stdout}
-	root, err := moduleRoot()
+	root, err := moduleDir(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("find samples/counter: %w", err)
 	}
 	tmp, err := os.MkdirTemp("", "minihost-demo-*")
 	if err != nil {
@@ -188,23 +188,4 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 	app.Close(ctx)
 	s.title("Done: 2.0.0 runs, and the launch counter carried over through the update")
 	return nil
-}
-
-// moduleRoot finds the minihost source tree (for the samples) from the
-// working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/minihost/minihost\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find the minihost source tree (for samples/counter): run from inside it")
-		}
-		dir = parent
-	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -95,16 +96,30 @@ func extractTo(ctx context.Context, pkg, dir string) error {
 	return p.Extract(ctx, afero.NewOsFs(), dir)
 }
 
-// moduleDir is the folder of module github.com/minihost/minihost as the
-// go command sees it from here.
+// moduleDir is the folder of module github.com/minihost/minihost: the
+// working directory or the nearest parent whose go.mod declares it (a
+// clone), else what the go command finds from here (a module that
+// requires it).
 func moduleDir(ctx context.Context) (string, error) {
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/minihost/minihost\n") {
+				return dir, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/minihost/minihost")
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	dir := strings.TrimSpace(string(out))
 	if err != nil || dir == "" {
-		return "", fmt.Errorf("find module: %v %s", err, strings.TrimSpace(stderr.String()))
+		return "", errors.New("find the minihost source tree: run from inside a clone of it, or a module that requires it")
 	}
 	return dir, nil
 }

@@ -104,6 +104,15 @@ func TestRunJSPackageOutsideTheModule(t *testing.T) {
 	require.Contains(t, stderr.String(), "--server")
 }
 
+// TestDemoOutsideTheSourceTree: demo needs samples/counter's sources and
+// says where to run it from.
+func TestDemoOutsideTheSourceTree(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 1, run(t.Context(), []string{"demo", "--home", t.TempDir()}, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "minihost demo: find samples/counter: find the minihost source tree: run from inside a clone of it")
+}
+
 func TestRunUsage(t *testing.T) {
 	testExits(t, []exitCase{
 		{"no target", []string{"run"}, 2, "missing TARGET"},
