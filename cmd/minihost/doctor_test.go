@@ -50,6 +50,7 @@ func doctorHome(t *testing.T) string {
 }
 
 func TestDoctorCommand(t *testing.T) {
+	useTestCompileCache(t)
 	home := doctorHome(t)
 	code, stdout, stderr := relRun(t, "doctor", "--home", home)
 	if code != 0 || !strings.Contains(stdout, "demo.app: ok (active 1.1.0; complete versions: 1.0.0 1.1.0)") {

@@ -36,7 +36,9 @@ func TestIntakeBuildRefusesLongVersion(t *testing.T) {
 // it): the server never sees it.
 func TestIntakePublishRefusesLongVersion(t *testing.T) {
 	t.Setenv("MINIHOST_TOKEN", "tok")
-	wasm := runtimetest.BuildWasm(t, "samples/hello") // a real guest: before the rule, publish got as far as uploading
+	// A real guest: before the rule, publish got as far as uploading.
+	wasm := runtimetest.BuildWasm(t, "samples/hello")
+	useTestCompileCache(t) // after runtimetest, whose cache root it moves
 	for _, n := range []int{244, 300} {
 		long := longVersion(n)
 		t.Run(fmt.Sprintf("%d bytes", n), func(t *testing.T) {

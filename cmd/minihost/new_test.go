@@ -45,10 +45,11 @@ func TestNewBuildsAndRunsOutsideTheRepo(t *testing.T) {
 // TestNewJSRuns: new --js writes a JavaScript mini program that runs on
 // the base library and builds into a package of JavaScript.
 func TestNewJSRuns(t *testing.T) {
-	useTestCompileCache(t) // the base library compiles in a minute under -race
 	// TestRunJSPackage runs the default base library, built from this
 	// module; a packed one (runtimetest's cache) spares a second build.
+	// Before useTestCompileCache, which moves runtimetest's cache root.
 	base := runtimetest.BuildPackage(t, "samples/jsbase", "")
+	useTestCompileCache(t) // the base library compiles in a minute under -race
 	dir := filepath.Join(t.TempDir(), "js app")
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run(t.Context(), []string{"new", "--js", "--json", dir}, &stdout, &stderr), "stderr:\n%s", stderr.String())

@@ -10,6 +10,7 @@ import (
 )
 
 func TestPublishCommandValidatesLocally(t *testing.T) {
+	useTestCompileCache(t)
 	t.Setenv("MINIHOST_TOKEN", "tok")
 	bad := filepath.Join(t.TempDir(), "bad.mpk")
 	os.WriteFile(bad, []byte("not a zip"), 0o644)
@@ -26,6 +27,7 @@ func TestPublishCommandValidatesLocally(t *testing.T) {
 
 func TestPublishCommandUsage(t *testing.T) {
 	pkg := runtimetest.BuildPackage(t, "samples/counter", "1.0.0")
+	useTestCompileCache(t) // after runtimetest, whose cache root it moves
 	t.Setenv("MINIHOST_TOKEN", "")
 	for _, tc := range []struct {
 		name string

@@ -26,6 +26,7 @@ func TestShellUsage(t *testing.T) {
 // URL it prints, loads the shell's page and its state, and stops it.
 func TestShellCommand(t *testing.T) {
 	pkg := runtimetest.BuildPackage(t, "samples/counter", "1.0.0")
+	useTestCompileCache(t) // after runtimetest, whose cache root it moves
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	defer cancel()
 	pr, pw := io.Pipe()
