@@ -143,10 +143,11 @@ func defaultAppID(dir string) string {
 // parents when missing, and returns their slash paths, sorted: a Go one,
 // or with js a JavaScript one. A failure leaves no half-written program.
 func scaffold(id, dir string, js bool) ([]string, error) {
-	manifest := fmt.Sprintf("{\n  \"appId\": %q,\n  \"version\": \"1.0.0\",\n  \"abi\": 1,\n  \"entry\": \"app.wasm\"\n}\n", id)
+	kind := `"entry": "app.wasm"`
 	if js {
-		manifest = fmt.Sprintf("{\n  \"appId\": %q,\n  \"version\": \"1.0.0\",\n  \"abi\": 1,\n  \"runtime\": \"js\",\n  \"entry\": \"app.js\"\n}\n", id)
+		kind = `"runtime": "js",` + "\n  " + `"entry": "app.js"`
 	}
+	manifest := fmt.Sprintf("{\n  \"appId\": %q,\n  \"version\": \"1.0.0\",\n  \"abi\": 1,\n  %s\n}\n", id, kind)
 	if _, err := mpk.ParseManifest([]byte(manifest)); err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadAppID, err)
 	}
