@@ -89,11 +89,18 @@ type base struct {
 	updates *updateManager          // nil until wx.getUpdateManager
 	timers  map[uint32]goja.Callable
 	wx      *goja.Object // the global wx, which every module also gets as a parameter
+	// stringify and parse are the engine's JSON functions, looked up once:
+	// data crosses to the host as JSON text and comes back through parse,
+	// so it is plain JS data with its keys in their stored order.
+	stringify, parse goja.Callable
 }
 
 func newBase(p platform, crash func(string, error)) *base {
 	b := &base{vm: goja.New(), p: p, crash: crash, modules: map[string]*goja.Object{}, timers: map[uint32]goja.Callable{}}
 	b.vm.SetMaxCallStackSize(maxCallStack)
+	j := b.vm.Get("JSON").ToObject(b.vm)
+	b.stringify, _ = goja.AssertFunction(j.Get("stringify"))
+	b.parse, _ = goja.AssertFunction(j.Get("parse"))
 	b.install()
 	return b
 }

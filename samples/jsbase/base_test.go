@@ -118,6 +118,11 @@ func TestCallbacksAndStorage(t *testing.T) {
 		want      []string
 	}{
 		{"sync round trip", `wx.setStorageSync('k', {n: 2}); console.log(wx.getStorageSync('k').n, wx.getStorageSync('missing') === '')`, []string{"info 2 true"}},
+		// Stored data comes back as it went in: keys in their order (a Go
+		// map would shuffle them) and a "__proto__" key as plain data.
+		{"round trip keeps key order", `wx.setStorageSync('k', JSON.parse('{"h":1,"b":2,"__proto__":{"p":1},"f":3,"a":4,"g":5,"c":6,"e":7,"d":8}'))
+			const back = wx.getStorageSync('k'); console.log(JSON.stringify(back), back.p, ({}).p)`,
+			[]string{`info {"h":1,"b":2,"__proto__":{"p":1},"f":3,"a":4,"g":5,"c":6,"e":7,"d":8} undefined undefined`}},
 		{"async after the callback", `wx.getStorage({key: 'x', fail(r) { console.log(r.errMsg) }, complete() { console.log('complete') }}); console.log('first')`,
 			[]string{"info first", "info getStorage:fail no such storage key (ENOTFOUND)", "info complete"}},
 		{"async success", `wx.setStorage({key: 'k', data: 'v', success() { wx.getStorage({key: 'k', success(r) { console.log(r.data) }}) }})`, []string{"info v"}},

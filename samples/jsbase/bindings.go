@@ -79,11 +79,10 @@ func (b *base) installStorage(wx *goja.Object, set func(*goja.Object, string, fu
 			if err != nil {
 				return nil, err
 			}
-			var v any
-			if json.Unmarshal([]byte(s), &v) != nil {
-				return vm.ToValue(s), nil // written by something else than setStorage
+			if v, ok := b.parseJSON(s); ok {
+				return v, nil
 			}
-			return vm.ToValue(v), nil
+			return vm.ToValue(s), nil // written by something else than setStorage
 		},
 		"removeStorage": func(key string, _ goja.Value) (goja.Value, error) { return goja.Undefined(), b.p.removeStorage(key) },
 		"clearStorage":  func(string, goja.Value) (goja.Value, error) { return goja.Undefined(), b.p.clearStorage() },
@@ -248,24 +247,30 @@ func (b *base) toJSON(v goja.Value) string {
 	if v == nil {
 		return "null"
 	}
-	stringify, _ := goja.AssertFunction(b.vm.Get("JSON").ToObject(b.vm).Get("stringify"))
-	s, err := stringify(goja.Undefined(), v)
+	s, err := b.stringify(goja.Undefined(), v)
 	if err != nil || goja.IsUndefined(s) {
 		return v.String()
 	}
 	return s.String()
 }
 
+// parseJSON is JSON.parse(s): real JS objects, keys in the text's order
+// (a Go map handed to the engine would iterate in random order), and a
+// "__proto__" key stays data. ok is false when s is not JSON.
+func (b *base) parseJSON(s string) (v goja.Value, ok bool) {
+	v, err := b.parse(goja.Undefined(), b.vm.ToValue(s))
+	return v, err == nil
+}
+
 // fromJSON converts a Go value to plain JS data through its JSON form, so
-// that field names are the ABI's.
+// the guest sees the wire's field names.
 func (b *base) fromJSON(v any) goja.Value {
 	data, err := json.Marshal(v)
 	if err != nil {
 		panic(b.vm.NewGoError(err))
 	}
-	var plain any
-	_ = json.Unmarshal(data, &plain)
-	return b.vm.ToValue(plain)
+	plain, _ := b.parseJSON(string(data))
+	return plain
 }
 
 // str is o[name] as a string, "" when missing.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dop251/goja"
+
 	"github.com/minihost/minihost/samples/wx"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
@@ -28,11 +30,11 @@ func init() {
 	wx.OnShow(func() { js.lifecycle("onShow") })
 	wx.OnHide(func() { js.lifecycle("onHide") })
 	wx.OnEvent(func(name string, data []byte) {
-		var v any
-		if json.Unmarshal(data, &v) != nil {
-			v = nil
+		v, ok := js.parseJSON(string(data))
+		if !ok {
+			v = goja.Null()
 		}
-		js.lifecycle("onEvent", js.vm.ToValue(name), js.vm.ToValue(v))
+		js.lifecycle("onEvent", js.vm.ToValue(name), v)
 	})
 	if e := entry(); e != "" {
 		js.load(e)
