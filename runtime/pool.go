@@ -229,8 +229,9 @@ func (e *Engine) newCore(ctx context.Context, key poolKey) (*core, error) {
 	// The memory cap is enforced by cappedAllocator rather than by
 	// WithMemoryLimitPages, so that a refused grow is seen and reported as
 	// "memory limit reached" instead of a bare trap (see RATIONALE.md).
+	// A running guest is stopped by the countdown Compile adds, not by
+	// WithCloseOnContextDone (see interrupt.go).
 	rc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
 		WithCompilationCache(e.cache)
 	c := &core{eng: e, key: key, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
 	c.api.Store(parkedAPI)

@@ -251,6 +251,9 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		return m, err
 	}
 	wasm, err := limitTables(wasm, s.cfg.MaxTableElements)
+	if err == nil {
+		wasm, err = addInterrupts(wasm, s.eng.cfg.CompileWorkers)
+	}
 	if err != nil {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
@@ -345,7 +348,7 @@ func (s *Sandbox) checkABI(c wazero.CompiledModule) error {
 		switch mod {
 		case wasi_snapshot_preview1.ModuleName:
 		case hostModule:
-			if !wxFunctionNames[name] {
+			if !wxFunctionNames[name] && name != interruptFunc { // Compile's own import
 				return fmt.Errorf("%w: imports wx.%s, which ABI v1 does not offer", ErrNotABI, name)
 			}
 		default:

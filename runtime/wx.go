@@ -103,6 +103,7 @@ func newWxModule(rt wazero.Runtime, host *atomic.Pointer[limitedAPI]) wazero.Hos
 			}), params, []api.ValueType{api.ValueTypeI32}).
 			Export(f.name)
 	}
+	exportInterrupt(b)
 	return b
 }
 

@@ -131,3 +131,19 @@ func TestGoGuestsCompile(t *testing.T) {
 		t.Logf("%s: %v", guest, err)
 	}
 }
+
+// BenchmarkAddInterrupts measures the countdown's rewrite every launch
+// pays, on a real Go guest and on the JS base library.
+func BenchmarkAddInterrupts(b *testing.B) {
+	for _, guest := range []string{"runtime/testdata/guests/basic", "samples/jsbase"} {
+		wasm := runtimetest.BuildWasm(b, guest)
+		b.Run(filepath.Base(guest), func(b *testing.B) {
+			b.SetBytes(int64(len(wasm)))
+			for b.Loop() {
+				if _, err := wasmbin.AddInterrupts(wasm, wasmbin.Interrupt{Module: "wx", Name: "i", Every: 1 << 13, Workers: 2}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -9,11 +9,16 @@
 // such as a function's locals, and the module's entries of every kind, as
 // web engines do (see bounds.go).
 //
+// AddInterrupts puts a countdown at the head of every loop that calls a
+// host function, so that the runtime can stop a guest without wazero's
+// WithCloseOnContextDone, which leaves the machine code at every loop
+// head (see interrupt.go).
+//
 // It parses the section list, the import, function, table, tag, type,
-// global, export, element, data and name sections, and of the code
-// section each body's size and locals: every other byte, instructions
-// included, is copied as is and left to wazero to validate. Its functions
-// are safe for concurrent use.
+// global, export, element, data and name sections; LimitTables reads of
+// the code section each body's size and locals, AddInterrupts every
+// instruction. What they do not rewrite is copied as is and left to
+// wazero to validate. Its functions are safe for concurrent use.
 package wasmbin
 
 import (
@@ -396,7 +401,7 @@ func (m *scan) checkImports(wasm []byte, off int) error {
 		return errTotal("import section", m.imports, "imports", MaxImports)
 	}
 	for i := range n {
-		kind, err := checkImport(&r)
+		_, _, kind, err := checkImport(&r)
 		if err != nil {
 			return fmt.Errorf("import section: import %d: %w", i, err)
 		}
@@ -418,25 +423,22 @@ func (m *scan) checkImports(wasm []byte, off int) error {
 }
 
 // checkImport skips the import at r, refusing a table, and returns its
-// kind.
-func checkImport(r *reader) (byte, error) {
-	mod, err := r.name()
-	if err != nil {
-		return 0, fmt.Errorf("module name: %w", err)
+// names and kind.
+func checkImport(r *reader) (mod, name []byte, kind byte, err error) {
+	if mod, err = r.name(); err != nil {
+		return nil, nil, 0, fmt.Errorf("module name: %w", err)
 	}
-	name, err := r.name()
-	if err != nil {
-		return 0, fmt.Errorf("name: %w", err)
+	if name, err = r.name(); err != nil {
+		return nil, nil, 0, fmt.Errorf("name: %w", err)
 	}
-	kind, err := r.byte()
-	if err != nil {
-		return 0, err
+	if kind, err = r.byte(); err != nil {
+		return nil, nil, 0, err
 	}
 	switch kind {
 	case importFunc:
 		_, err = r.u32()
 	case importTable:
-		return 0, fmt.Errorf("%w: %q.%q is a table", ErrUnsupported, mod, name)
+		return nil, nil, 0, fmt.Errorf("%w: %q.%q is a table", ErrUnsupported, mod, name)
 	case importMemory:
 		err = r.limits()
 	case importGlobal:
@@ -450,7 +452,7 @@ func checkImport(r *reader) (byte, error) {
 	default:
 		err = fmt.Errorf("%w: kind %#x", ErrMalformed, kind)
 	}
-	return kind, err
+	return mod, name, kind, err
 }
 
 // reader reads b from off. Every read checks bounds and fails with an
