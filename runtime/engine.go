@@ -120,6 +120,7 @@ type Engine struct {
 	lru      *compilecache.Index // nil when the cache is in memory
 	pool     *pool               // Runtimes of closed apps (pool.go)
 	seed     maphash.Seed        // of sourceOf
+	rewrites rewrites            // the modules Compile gave wazero
 	log      *slog.Logger
 }
 

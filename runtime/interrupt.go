@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
+	"sync"
+	"weak"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -64,4 +67,74 @@ func addInterrupts(wasm []byte, workers int) ([]byte, error) {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
 	return out, nil
+}
+
+// rewritten is a module as Compile hands it to wazero: its tables
+// limited and its loops counted down. Every Module compiled from it
+// holds it, so that the Sandboxes compiling one app's module (every
+// window, relaunch and hot swap of it) share one copy, rewritten and
+// hashed once.
+type rewritten struct {
+	wasm []byte
+	hash [32]byte // moduleHash(wasm): the compile cache's key
+}
+
+// rewriteKey names a rewrite: the bytes given to Compile (the pool's
+// identity of a module, see source) and the table cap it was made for.
+type rewriteKey struct {
+	src      source
+	maxElems uint32
+}
+
+// rewrites holds the Engine's rewritten modules weakly: one lives as long
+// as a Module or a parked core holds it, and the map forgets it after.
+// Goroutine-safe.
+type rewrites struct {
+	mu sync.Mutex
+	m  map[rewriteKey]weak.Pointer[rewritten]
+}
+
+// get returns the rewrite of wasm, whose source is src, for the table cap
+// maxElems, making it when no live Module holds one.
+func (r *rewrites) get(wasm []byte, src source, maxElems uint32, workers int) (*rewritten, error) {
+	key := rewriteKey{src, maxElems}
+	r.mu.Lock()
+	rw := r.m[key].Value()
+	r.mu.Unlock()
+	if rw != nil {
+		return rw, nil
+	}
+	out, err := limitTables(wasm, maxElems)
+	if err == nil {
+		out, err = addInterrupts(out, workers)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rw = &rewritten{wasm: out, hash: moduleHash(out)}
+	r.mu.Lock()
+	if r.m == nil {
+		r.m = map[rewriteKey]weak.Pointer[rewritten]{}
+	}
+	r.m[key] = weak.Make(rw)
+	r.mu.Unlock()
+	goruntime.AddCleanup(rw, r.forget, key)
+	return rw, nil
+}
+
+// forget drops key once its rewrite is collected, unless a newer one
+// took its place.
+func (r *rewrites) forget(key rewriteKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[key].Value() == nil {
+		delete(r.m, key)
+	}
+}
+
+// len is how many rewrites the map holds, for the tests.
+func (r *rewrites) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.m)
 }

@@ -78,6 +78,7 @@ type keptModule struct {
 	hash     [32]byte // of the bytes compiled, after the table rewrite
 	src      source   // of the bytes given to Compile
 	size     int      // of the bytes compiled
+	rw       *rewritten
 }
 
 // source identifies the bytes given to Compile, for a parked module's
@@ -260,7 +261,7 @@ func (s *Sandbox) park(ctx context.Context, keep *Module) bool {
 	c.dropKept(ctx) // kept from before and taken by no Compile here
 	// No pointer to this app's HostAPI may stay with the parked Runtime.
 	c.api.Store(parkedAPI)
-	c.kept = &keptModule{compiled: keep.compiled, hash: keep.hash, src: keep.src, size: keep.size}
+	c.kept = &keptModule{compiled: keep.compiled, hash: keep.hash, src: keep.src, size: keep.size, rw: keep.rw}
 	ok, err := s.eng.pool.put(ctx, c)
 	if err != nil {
 		s.eng.log.Warn("close evicted sandboxes", "err", err)
@@ -287,7 +288,7 @@ func (s *Sandbox) takeKept(ctx context.Context, src source) (*Module, error) {
 		k.release(ctx, s.eng)
 		return nil, nil
 	}
-	return s.addModule(ctx, &Module{sb: s, compiled: k.compiled, hash: k.hash, src: k.src, size: k.size})
+	return s.addModule(ctx, &Module{sb: s, compiled: k.compiled, hash: k.hash, src: k.src, size: k.size, rw: k.rw})
 }
 
 // forget drops mod, which Instance.Close closed, from the instances

@@ -216,6 +216,7 @@ type Module struct {
 	hash      [32]byte // of the bytes compiled, after LimitTables
 	src       source   // of the bytes given to Compile
 	size      int      // of the bytes compiled
+	rw        *rewritten
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -250,15 +251,12 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if m, err := s.takeKept(ctx, src); m != nil || err != nil {
 		return m, err
 	}
-	wasm, err := limitTables(wasm, s.cfg.MaxTableElements)
-	if err == nil {
-		wasm, err = addInterrupts(wasm, s.eng.cfg.CompileWorkers)
-	}
+	rw, err := s.eng.rewrites.get(wasm, src, s.cfg.MaxTableElements, s.eng.cfg.CompileWorkers)
 	if err != nil {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
 	// wazero caches by the bytes it compiles, so the lock is on those.
-	hash := moduleHash(wasm)
+	wasm, hash := rw.wasm, rw.hash
 	cctx := experimental.WithCompilationWorkers(ctx, s.eng.cfg.CompileWorkers)
 	// The pin keeps the cache entry from eviction until the Module closes.
 	s.eng.lru.Pin(hash)
@@ -278,7 +276,7 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		compiled.Close(ctx)
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
-	return s.addModule(ctx, &Module{sb: s, compiled: compiled, hash: hash, src: src, size: len(wasm)})
+	return s.addModule(ctx, &Module{sb: s, compiled: compiled, hash: hash, src: src, size: len(wasm), rw: rw})
 }
 
 // addModule registers m, or releases it when Close started meanwhile: it

@@ -101,7 +101,8 @@ func (c *codeSection) appendTo(out []byte) []byte {
 func (c *codeSection) release() {
 	for _, k := range c.chunks {
 		if k.out != nil {
-			chunkBuffers.Put(k.out[:0])
+			b := k.out[:0]
+			chunkBuffers.Put(&b)
 		}
 	}
 	c.chunks = nil
@@ -124,8 +125,8 @@ func (c *chunk) rewrite(w *rewriter, check []byte) {
 		return
 	}
 	in := c.bodies[len(c.bodies)-1].end - c.bodies[0].start
-	if b, ok := chunkBuffers.Get().([]byte); ok && cap(b) >= in+in/4 {
-		c.out = b
+	if b, ok := chunkBuffers.Get().(*[]byte); ok && cap(*b) >= in+in/4 {
+		c.out = *b
 	} else {
 		c.out = make([]byte, 0, in+in/4)
 	}
