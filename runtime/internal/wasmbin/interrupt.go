@@ -229,13 +229,23 @@ func appendName(b []byte, s string) []byte {
 	return append(AppendULEB128(b, uint32(len(s))), s...)
 }
 
-func (w *rewriter) exports(r *reader) ([]byte, error) {
+// copyVec appends the vector at r to out, each entry copied by entry.
+func copyVec(r *reader, out []byte, entry func(*reader, []byte) ([]byte, error)) ([]byte, error) {
 	n, err := r.u32()
 	if err != nil {
 		return nil, err
 	}
-	out := AppendULEB128(nil, n)
+	out = AppendULEB128(out, n)
 	for range n {
+		if out, err = entry(r, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (w *rewriter) exports(r *reader) ([]byte, error) {
+	return copyVec(r, nil, func(r *reader, out []byte) ([]byte, error) {
 		start := r.off
 		if _, err := r.name(); err != nil {
 			return nil, err
@@ -246,70 +256,53 @@ func (w *rewriter) exports(r *reader) ([]byte, error) {
 		}
 		out = append(out, r.b[start:r.off]...)
 		idx, err := r.u32()
-		if err != nil {
-			return nil, err
-		}
 		if kind == importFunc {
 			idx = w.shift(idx)
 		}
-		out = AppendULEB128(out, idx)
-	}
-	return out, nil
+		return AppendULEB128(out, idx), err
+	})
 }
 
 // elements rewrites the element section's function indices and
 // ref.func expressions.
 func (w *rewriter) elements(r *reader) ([]byte, error) {
-	n, err := r.u32()
+	return copyVec(r, nil, w.element)
+}
+
+// element copies one element segment.
+func (w *rewriter) element(r *reader, out []byte) ([]byte, error) {
+	start := r.off
+	prefix, err := r.u32()
 	if err != nil {
 		return nil, err
 	}
-	out := AppendULEB128(nil, n)
-	for range n {
-		start := r.off
-		prefix, err := r.u32()
-		if err != nil {
+	if prefix == 2 || prefix == 6 {
+		if _, err := r.u32(); err != nil { // table index
 			return nil, err
-		}
-		if prefix == 2 || prefix == 6 {
-			if _, err := r.u32(); err != nil { // table index
-				return nil, err
-			}
-		}
-		if prefix == 0 || prefix == 2 || prefix == 4 || prefix == 6 {
-			if err := r.constExpr(); err != nil { // offset: no function index
-				return nil, err
-			}
-		}
-		switch prefix {
-		case 1, 2, 3:
-			_, err = r.byte() // element kind
-		case 5, 6, 7:
-			err = r.valueType()
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r.b[start:r.off]...)
-		count, err := r.u32()
-		if err != nil {
-			return nil, err
-		}
-		out = AppendULEB128(out, count)
-		for range count {
-			if prefix >= 4 {
-				out, err = w.constExpr(r, out)
-			} else {
-				var i uint32
-				i, err = r.u32()
-				out = AppendULEB128(out, w.shift(i))
-			}
-			if err != nil {
-				return nil, err
-			}
 		}
 	}
-	return out, nil
+	if prefix == 0 || prefix == 2 || prefix == 4 || prefix == 6 {
+		if err := r.constExpr(); err != nil { // offset: no function index
+			return nil, err
+		}
+	}
+	switch prefix {
+	case 1, 2, 3:
+		_, err = r.byte() // element kind
+	case 5, 6, 7:
+		err = r.valueType()
+	}
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, r.b[start:r.off]...)
+	if prefix >= 4 { // expressions
+		return copyVec(r, out, w.constExpr)
+	}
+	return copyVec(r, out, func(r *reader, out []byte) ([]byte, error) {
+		i, err := r.u32()
+		return AppendULEB128(out, w.shift(i)), err
+	})
 }
 
 // constExpr copies the constant expression at r to out with its ref.func
@@ -367,24 +360,13 @@ func (w *rewriter) custom(r *reader) ([]byte, error) {
 		case nameModule:
 			payload = sub.b[sub.off:]
 		case nameFunctions:
-			if payload, err = w.nameMap(&sub, nil, true); err != nil {
+			if payload, err = w.indexed(&sub, nil, true, copyName); err != nil {
 				return nil, err
 			}
-		case nameLocals:
-			n, err := sub.u32()
-			if err != nil {
+		case nameLocals: // function index -> (local index -> name)
+			locals := func(r *reader, out []byte) ([]byte, error) { return w.indexed(r, out, false, copyName) }
+			if payload, err = w.indexed(&sub, nil, true, locals); err != nil {
 				return nil, err
-			}
-			payload = AppendULEB128(nil, n)
-			for range n {
-				fn, err := sub.u32()
-				if err != nil {
-					return nil, err
-				}
-				payload = AppendULEB128(payload, w.shift(fn))
-				if payload, err = w.nameMap(&sub, payload, false); err != nil {
-					return nil, err
-				}
 			}
 		default:
 			continue // indexed by function too, and read by no one here: dropped
@@ -396,15 +378,11 @@ func (w *rewriter) custom(r *reader) ([]byte, error) {
 	return out, nil
 }
 
-// nameMap appends the name map at r to out, its indices shifted when
-// they are function indices.
-func (w *rewriter) nameMap(r *reader, out []byte, funcs bool) ([]byte, error) {
-	n, err := r.u32()
-	if err != nil {
-		return nil, err
-	}
-	out = AppendULEB128(out, n)
-	for range n {
+// indexed appends the vector of (index, entry) pairs at r to out, the
+// indices shifted when they are function indices, each entry copied by
+// entry: the name section's maps.
+func (w *rewriter) indexed(r *reader, out []byte, funcs bool, entry func(*reader, []byte) ([]byte, error)) ([]byte, error) {
+	return copyVec(r, out, func(r *reader, out []byte) ([]byte, error) {
 		i, err := r.u32()
 		if err != nil {
 			return nil, err
@@ -412,11 +390,15 @@ func (w *rewriter) nameMap(r *reader, out []byte, funcs bool) ([]byte, error) {
 		if funcs {
 			i = w.shift(i)
 		}
-		start := r.off
-		if _, err := r.name(); err != nil {
-			return nil, err
-		}
-		out = append(AppendULEB128(out, i), r.b[start:r.off]...)
+		return entry(r, AppendULEB128(out, i))
+	})
+}
+
+// copyName appends the name at r to out.
+func copyName(r *reader, out []byte) ([]byte, error) {
+	start := r.off
+	if _, err := r.name(); err != nil {
+		return nil, err
 	}
-	return out, nil
+	return append(out, r.b[start:r.off]...), nil
 }

@@ -74,10 +74,7 @@ func runLoopModule(t *testing.T, wasm []byte) (result uint32, countName string, 
 		WithGoFunction(api.GoFunc(func(_ context.Context, s []uint64) { s[0]++ }), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
 		Export("h").Instantiate(ctx)
 	require.NoError(t, err)
-	_, err = rt.NewHostModuleBuilder("wx").NewFunctionBuilder().
-		WithGoFunction(api.GoFunc(func(context.Context, []uint64) { ticks++ }), nil, nil).
-		Export("tick").Instantiate(ctx)
-	require.NoError(t, err)
+	instantiateTick(t, rt, &ticks)
 	compiled, err := rt.CompileModule(ctx, wasm)
 	require.NoError(t, err)
 	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig())
@@ -85,6 +82,15 @@ func runLoopModule(t *testing.T, wasm []byte) (result uint32, countName string, 
 	res, err := mod.ExportedFunction("run").Call(ctx)
 	require.NoError(t, err)
 	return uint32(res[0]), compiled.ExportedFunctions()["count"].Name(), ticks
+}
+
+// instantiateTick instantiates the host module wx with tick, the
+// interrupt, which counts its calls in ticks.
+func instantiateTick(t *testing.T, rt wazero.Runtime, ticks *int) {
+	_, err := rt.NewHostModuleBuilder("wx").NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(func(context.Context, []uint64) { *ticks++ }), nil, nil).
+		Export("tick").Instantiate(context.Background())
+	require.NoError(t, err)
 }
 
 // TestAddInterrupts: the rewritten module computes what the original
@@ -126,10 +132,7 @@ func TestAddInterruptsWithoutSections(t *testing.T) {
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
 	ticks := 0
-	_, err = rt.NewHostModuleBuilder("wx").NewFunctionBuilder().
-		WithGoFunction(api.GoFunc(func(context.Context, []uint64) { ticks++ }), nil, nil).
-		Export("tick").Instantiate(ctx)
-	require.NoError(t, err)
+	instantiateTick(t, rt, &ticks)
 	mod, err := rt.Instantiate(ctx, out)
 	require.NoError(t, err)
 	_, err = mod.ExportedFunction("f").Call(ctx)
