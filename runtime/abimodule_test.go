@@ -32,6 +32,8 @@ type abiModule struct {
 	data []byte
 	// importTable adds an import of a table env.table.
 	importTable bool
+	// show, if set, is the body of minihost_on_show (it must leave an i32).
+	show []byte
 }
 
 // Imports every abiModule has, in function index order: a start function
@@ -128,6 +130,9 @@ func (m abiModule) bytes() []byte {
 		{"minihost_on_show", tI32, []byte{0xfc, 0x10, 0x00}},                            // table.size 0
 		{"minihost_on_hide", tI32, i32Const(0)},                                         // 0
 		{"minihost_on_event", tEvent, []byte{0xd0, 0x70, 0x20, 0x00, 0xfc, 0x0f, 0x00}}, // ref.null func; local.get 0; table.grow 0
+	}
+	if m.show != nil {
+		funcs[4].body = m.show
 	}
 	if m.start != nil {
 		funcs = append(funcs, struct {

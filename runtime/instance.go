@@ -209,9 +209,15 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function) (uint
 		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %w", ErrClosed, i.err)}
 	}
 	cctx, cancel := context.WithTimeout(ctx, i.sb.cfg.CallTimeout)
+	// Close stops a running callback at once (the guest's next countdown
+	// sees the cancel), and does not park a Runtime a call is in.
+	stop := context.AfterFunc(i.sb.life, cancel)
+	i.sb.calls.Add(1)
 	i.done = cctx.Done()
 	err := fn.CallWithStack(cctx, i.stack[:])
 	i.done = nil
+	i.sb.calls.Add(-1)
+	stop()
 	if err == nil {
 		cancel()
 		return uint32(i.stack[0]), nil

@@ -62,9 +62,12 @@ type Sandbox struct {
 	failed atomic.Bool
 
 	// life ends when Close starts; it stops the guest code that
-	// Instantiate calls in progress run.
+	// Instantiate calls and callbacks in progress run.
 	life context.Context
 	kill context.CancelFunc
+	// calls counts the callbacks running (Instance.call): a Runtime one
+	// is still in is not parked.
+	calls atomic.Int32
 
 	mu      sync.Mutex
 	closed  atomic.Bool             // set under mu, read anywhere
@@ -169,7 +172,7 @@ func (s *Sandbox) Close(ctx context.Context) error {
 	modules, insts, keep := s.modules, s.insts, s.last
 	s.modules, s.insts, s.last = nil, nil, nil
 	s.mu.Unlock()
-	if _, open := modules[keep]; !open || s.noPark || s.failed.Load() {
+	if _, open := modules[keep]; !open || s.noPark || s.failed.Load() || s.calls.Load() > 0 {
 		keep = nil
 	}
 	var errs []error

@@ -383,3 +383,28 @@ func TestTableLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseStopsCallback: Sandbox.Close stops a callback that loops, long
+// before its deadline, and does not park the Runtime it was running in.
+func TestCloseStopsCallback(t *testing.T) {
+	e := testEngine(t, Config{CallTimeout: time.Minute})
+	api := &testAPI{logged: make(chan string, 1)}
+	sb := testSandbox(t, e, api, SandboxConfig{AppID: "test.closeloop"})
+	// onShow logs "looping" (memory offset 0), then loops.
+	show := []byte{opI32Const, byte(abi.LevelInfo), opI32Const, 0, opI32Const, 7, opCall, fnLog, opDrop}
+	show = append(append(show, loopForever...), i32Const(0)...)
+	mod, err := sb.Compile(t.Context(), abiModule{tableMin: 1, show: show, data: []byte("looping")}.bytes())
+	require.NoError(t, err)
+	inst, err := sb.Instantiate(t.Context(), mod, nil)
+	require.NoError(t, err)
+	errc := goErr(func() error { return inst.OnShow(t.Context()) })
+	select {
+	case <-api.logged:
+	case <-time.After(30 * time.Second):
+		t.Fatal("onShow did not start (no log line in 30 s)")
+	}
+	require.NoError(t, await(t, goErr(func() error { return sb.Close(t.Context()) }), 30*time.Second, "Close of a Sandbox whose callback loops"))
+	err = await(t, errc, 30*time.Second, "the looping OnShow to end after Close (its deadline is a minute away)")
+	require.ErrorIs(t, err, errSandboxClosed)
+	require.Zero(t, e.pool.size(), "the Runtime a callback was running in was parked")
+}

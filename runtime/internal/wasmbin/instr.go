@@ -66,7 +66,7 @@ func skipImmediates(r *reader, op byte) error {
 		// ref.as_non_null: none.
 		return nil
 	case op >= 0x02 && op <= 0x04, op == 0x06: // block, loop, if, try
-		return r.skipS33()
+		return r.blockType()
 	case op == 0x07, op == 0x08, op == 0x09, op == 0x0c, op == 0x0d, op == 0x10, op == 0x12,
 		op == 0x14, op == 0x15, op == 0x18, op >= 0x20 && op <= 0x26, op == 0x3f, op == 0x40,
 		op == 0xd2, op == 0xd5, op == 0xd6:
@@ -139,7 +139,7 @@ func skipImmediates(r *reader, op byte) error {
 
 // skipTryTable skips try_table's block type and catch clauses.
 func skipTryTable(r *reader) error {
-	if err := r.skipS33(); err != nil {
+	if err := r.blockType(); err != nil {
 		return err
 	}
 	n, err := r.u32()
@@ -186,9 +186,12 @@ func skipMisc(r *reader) error {
 	return fmt.Errorf("%w: opcode 0xfc %d", ErrMalformed, sub)
 }
 
-// skipVector skips a 0xfd (SIMD) instruction.
+// skipVector skips a 0xfd (SIMD) instruction. wazero v1.12 reads its
+// opcode as one byte, not a LEB128 (the 0x01 that ends the encoding of
+// an opcode above 0x7f is then a nop to it), so this does too: reading
+// it as wazero does is what keeps a loop from hiding behind it.
 func skipVector(r *reader) error {
-	sub, err := r.u32()
+	sub, err := r.byte()
 	if err != nil {
 		return err
 	}
@@ -206,6 +209,19 @@ func skipVector(r *reader) error {
 		return r.skip(1)
 	}
 	return nil // the arithmetic: no immediates
+}
+
+// blockType skips a block type as wazero's DecodeBlockType reads one: an
+// s33, and after (ref null ...) or (ref ...) a heap type, another s33.
+func (r *reader) blockType() error {
+	v, err := r.s33()
+	if err != nil {
+		return err
+	}
+	if v == -29 || v == -28 { // 0x63, 0x64
+		_, err = r.s33()
+	}
+	return err
 }
 
 // memarg skips a memory argument: alignment (with a memory index when

@@ -2,6 +2,7 @@ package wasmbin
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -187,6 +188,18 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 	}
 	copied := start // r.b[:copied] is in out
 	loops := 0
+	// A call needs no loop to run forever (a recursion that branches runs
+	// 2^depth calls), so a function that calls gets the countdown at its
+	// entry too, unless its first instruction is a loop, whose head then
+	// has it (Go's functions). Whether it calls is known at its end: entry
+	// is where the countdown would go.
+	entry := -1
+	if r.off < len(r.b) && r.b[r.off] != opLoop {
+		out = append(out, r.b[copied:r.off]...)
+		copied = r.off
+		entry = len(out)
+	}
+	calls := false
 	// The walk keeps its offset in a local (off), not in r, so that it
 	// stays in a register; the slow paths read through r.
 	b, off := r.b, r.off
@@ -218,7 +231,7 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 			off = skipLEB(skipLEB(off))
 		case immLoop:
 			r.off = off
-			if err := r.skipS33(); err != nil {
+			if err := r.blockType(); err != nil {
 				return nil, 0, err
 			}
 			off = r.off
@@ -236,16 +249,24 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 				out = AppendULEB128(append(out, b[copied:at+1]...), i+1)
 				copied = off
 			}
+			calls = calls || op != opRefFunc
 		default:
 			r.off = off
 			if err := skipImmediates(r, op); err != nil {
 				return nil, 0, fmt.Errorf("offset %d: %w", at-start, err)
 			}
 			off = r.off
+			// call_indirect, return_call_indirect, call_ref, return_call_ref
+			calls = calls || (op >= 0x11 && op <= 0x15 && op != opReturnCall)
 		}
 	}
 	if off > len(b) {
 		return nil, 0, fmt.Errorf("%w: the last instruction runs past the body", ErrMalformed)
 	}
-	return append(out, b[copied:]...), loops, nil
+	out = append(out, b[copied:]...)
+	if entry >= 0 && calls {
+		out = slices.Insert(out, entry, check...)
+		loops++
+	}
+	return out, loops, nil
 }

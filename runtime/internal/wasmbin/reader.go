@@ -79,6 +79,26 @@ func AppendSLEB128(b []byte, v int32) []byte {
 // errOverflow reports a LEB128 of more than 32 bits.
 var errOverflow = fmt.Errorf("%w: LEB128 overflows 32 bits", ErrMalformed)
 
+// s33 reads a signed LEB128 of at most 33 bits (a block or heap type).
+func (r *reader) s33() (int64, error) {
+	start := r.off
+	var v int64
+	for i := range maxLEB128Len32 {
+		c, err := r.byte()
+		if err != nil {
+			return 0, err
+		}
+		v |= int64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if shift := 7 * (i + 1); c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: LEB128 at offset %d overflows 33 bits", ErrMalformed, start)
+}
+
 // skipS33 skips a signed LEB128 of at most 33 bits (a heap type).
 func (r *reader) skipS33() error {
 	start := r.off
