@@ -92,8 +92,8 @@ func TestTableCapBoundsElementEntries(t *testing.T) {
 	_, err := sb.Compile(t.Context(), entries(101))
 	require.ErrorIs(t, err, ErrNotABI)
 	require.ErrorContains(t, err, "element section: segment 0 brings the module's element entries to 101, more than the limit of 100")
-	_, err = limitTables(entries(101), DefaultMaxTableElements)
+	_, err = rewrite(entries(101), DefaultMaxTableElements, 1)
 	require.NoError(t, err, "the default cap")
-	_, err = limitTables(entries(100), 100)
+	_, err = rewrite(entries(100), 100, 1)
 	require.NoError(t, err, "at the cap")
 }

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -285,5 +284,3 @@ func (k *keyedMutex) lock(key [32]byte) func() {
 		k.mu.Unlock()
 	}
 }
-
-func moduleHash(wasm []byte) [32]byte { return sha256.Sum256(wasm) }

@@ -75,7 +75,7 @@ func estimateBytes(wasmLen int) int64 { return decodedBytes(wasmLen) + codeBytes
 // the compile cache's pin of it.
 type keptModule struct {
 	compiled wazero.CompiledModule
-	hash     [32]byte // of the bytes compiled, after the table rewrite
+	hash     [32]byte // rewriteHash of the bytes given to Compile
 	src      source   // of the bytes given to Compile
 	size     int      // of the bytes compiled
 	rw       *rewritten
@@ -88,7 +88,7 @@ type keptModule struct {
 // ms more; the maphash takes 0.4 ms. Taking another build of the app for
 // this one needs a 64-bit collision of two of its builds under a key
 // their author cannot see. The compile itself (cache, lock) still keys on
-// the sha256 of what it compiles.
+// a sha256 (rewriteHash).
 type source struct {
 	n int
 	h uint64

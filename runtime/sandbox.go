@@ -16,7 +16,6 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/minihost/minihost/runtime/internal/wasmbin"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
@@ -216,7 +215,7 @@ func (s *Sandbox) enter() error {
 type Module struct {
 	sb        *Sandbox
 	compiled  wazero.CompiledModule
-	hash      [32]byte // of the bytes compiled, after LimitTables
+	hash      [32]byte // rewriteHash of the bytes given to Compile
 	src       source   // of the bytes given to Compile
 	size      int      // of the bytes compiled
 	rw        *rewritten
@@ -303,20 +302,6 @@ func isStopped(err error) bool {
 	var exit *sys.ExitError
 	return errors.Is(err, context.Canceled) ||
 		(errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled)
-}
-
-// limitTables gives wasm's tables a maximum (see wasmbin.LimitTables),
-// and maps wasmbin's errors to the runtime's sentinels.
-func limitTables(wasm []byte, maxElems uint32) ([]byte, error) {
-	out, err := wasmbin.LimitTables(wasm, maxElems)
-	switch {
-	case errors.Is(err, wasmbin.ErrUnsupported):
-		return nil, fmt.Errorf("%w: %w", ErrNotABI, err)
-	case errors.Is(err, wasmbin.ErrMalformed):
-		// wasmbin's message already says "malformed wasm module".
-		return nil, &sentinelError{ErrMalformedWasm, err}
-	}
-	return out, err // ErrTableLimit is wasmbin's
 }
 
 func (s *Sandbox) checkABI(c wazero.CompiledModule) error {

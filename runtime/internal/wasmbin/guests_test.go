@@ -147,3 +147,18 @@ func BenchmarkAddInterrupts(b *testing.B) {
 		})
 	}
 }
+
+// TestRewriteGoGuest: on a real Go guest, Rewrite is LimitTables then
+// AddInterrupts, and the rewrite compiles.
+func TestRewriteGoGuest(t *testing.T) {
+	wasm := runtimetest.BuildWasm(t, "runtime/testdata/guests/basic")
+	imp := wasmbin.Interrupt{Module: "wx", Name: "minihost_interrupt", Every: 1 << 13, Workers: 2}
+	limited, err := wasmbin.LimitTables(wasm, 1<<20)
+	require.NoError(t, err)
+	want, err := wasmbin.AddInterrupts(limited, imp)
+	require.NoError(t, err)
+	got, err := wasmbin.Rewrite(wasm, 1<<20, imp)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	wasmbin.RequireCompiles(t, wasm, got)
+}

@@ -11,6 +11,8 @@ import "fmt"
 // Opcodes the walk acts on, beyond those of bounds.go.
 const (
 	opLoop       = 0x03
+	opDelegate   = 0x18
+	opTryTable   = 0x1f
 	opCall       = 0x10
 	opReturnCall = 0x12
 	opMiscPrefix = 0xfc
@@ -23,8 +25,9 @@ const (
 const (
 	immOther = iota // skipImmediates reads them
 	immNone
-	immLEB // one LEB128: an index, a label, an i32 or i64 constant
-	immLoop
+	immLEB    // one LEB128: an index, a label, an i32 or i64 constant
+	immBlock  // block, loop, if, try: a block type, and a block opened
+	immEnd    // end: a block closed
 	immCall   // call, return_call, ref.func: a function index
 	immMemarg // loads and stores: two LEB128s (and no memory index, bit 6 of the first clear)
 )
@@ -38,7 +41,8 @@ var immediates = func() (t [256]byte) {
 	// unreachable, nop, else, throw_ref, end, return, catch_all, drop,
 	// select, ref.is_null, ref.eq, ref.as_non_null, and the numeric
 	// instructions.
-	set(immNone, 0x00, 0x01, 0x05, 0x0a, 0x0b, 0x0f, 0x19, 0x1a, 0x1b, 0xd1, 0xd3, 0xd4)
+	set(immNone, 0x00, 0x01, 0x05, 0x0a, 0x0f, 0x19, 0x1a, 0x1b, 0xd1, 0xd3, 0xd4)
+	set(immEnd, opEnd)
 	for op := 0x45; op <= 0xc4; op++ {
 		set(immNone, byte(op))
 	}
@@ -50,7 +54,7 @@ var immediates = func() (t [256]byte) {
 	for op := 0x28; op <= 0x3e; op++ {
 		set(immMemarg, byte(op))
 	}
-	set(immLoop, opLoop)
+	set(immBlock, 0x02, opLoop, 0x04, 0x06)
 	set(immCall, opCall, opReturnCall, opRefFunc)
 	return t
 }()

@@ -41,13 +41,36 @@ func AddInterrupts(wasm []byte, imp Interrupt) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return addInterrupts(wasm, m, nil, imp)
+}
+
+// Rewrite is LimitTables then AddInterrupts, reading the module once:
+// what the runtime compiles.
+func Rewrite(wasm []byte, maxElems uint32, imp Interrupt) ([]byte, error) {
+	if imp.Every == 0 || imp.Every > math.MaxInt32 {
+		return nil, fmt.Errorf("add interrupts: Every %d is not in [1, 2^31)", imp.Every)
+	}
+	m, err := parse(wasm, min(maxElems, MaxElementEntries))
+	if err != nil {
+		return nil, err
+	}
+	tables, err := m.limitTables(wasm, maxElems)
+	if err != nil {
+		return nil, err
+	}
+	return addInterrupts(wasm, m, tables, imp)
+}
+
+// addInterrupts is AddInterrupts on the module m is the scan of, with the
+// table sections of tables (by section index) in place of its own.
+func addInterrupts(wasm []byte, m *scan, tables map[int][]byte, imp Interrupt) ([]byte, error) {
 	w := &rewriter{wasm: wasm, m: m, fn: m.funcImports, global: m.globalImports + uint32(m.globals), every: imp.Every}
 	code, err := w.code(imp.Workers)
 	if err != nil {
 		return nil, err
 	}
 	defer code.release()
-	if code.loops == 0 {
+	if code.loops == 0 && len(tables) == 0 {
 		return wasm, nil
 	}
 	out := make([]byte, 0, len(wasm)+code.size-w.codeLen()+64)
@@ -77,11 +100,19 @@ func AddInterrupts(wasm []byte, imp Interrupt) ([]byte, error) {
 		}
 		return nil
 	}
-	for _, s := range m.sections {
-		if s.id != sectionCustom {
+	for si, s := range m.sections {
+		if s.id != sectionCustom && code.loops > 0 {
 			if err := missing(s.id); err != nil {
 				return nil, err
 			}
+		}
+		if t, ok := tables[si]; ok {
+			add(sectionTable, t)
+			continue
+		}
+		if code.loops == 0 { // the tables alone change
+			out = append(out, wasm[s.start:s.end]...)
+			continue
 		}
 		var payload []byte
 		switch s.id {
@@ -98,8 +129,10 @@ func AddInterrupts(wasm []byte, imp Interrupt) ([]byte, error) {
 		}
 		add(s.id, payload)
 	}
-	if err := missing(0xff); err != nil {
-		return nil, err
+	if code.loops > 0 {
+		if err := missing(0xff); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package wasmbin
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 )
 
@@ -189,17 +188,21 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 	copied := start // r.b[:copied] is in out
 	loops := 0
 	// A call needs no loop to run forever (a recursion that branches runs
-	// 2^depth calls), so a function that calls gets the countdown at its
-	// entry too, unless its first instruction is a loop, whose head then
-	// has it (Go's functions). Whether it calls is known at its end: entry
-	// is where the countdown would go.
-	entry := -1
-	if r.off < len(r.b) && r.b[r.off] != opLoop {
-		out = append(out, r.b[copied:r.off]...)
-		copied = r.off
-		entry = len(out)
+	// 2^depth calls), so a call outside every loop of its function gets
+	// the countdown before it; one inside a loop is behind that loop's
+	// head, which each call of the function that reaches it has passed.
+	// Go puts a function's body in a loop, and before it only the call
+	// that grows the stack, so Go's calls pay nothing more.
+	// blocks is the open blocks, innermost last, true for a loop; open the
+	// loops among them.
+	blocks := make([]bool, 0, 16)
+	open := 0
+	push := func(loop bool) {
+		blocks = append(blocks, loop)
+		if loop {
+			open++
+		}
 	}
-	calls := false
 	// The walk keeps its offset in a local (off), not in r, so that it
 	// stays in a register; the slow paths read through r.
 	b, off := r.b, r.off
@@ -229,16 +232,31 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 				continue
 			}
 			off = skipLEB(skipLEB(off))
-		case immLoop:
+		case immEnd:
+			if n := len(blocks); n > 0 { // else the function's own end
+				if blocks[n-1] {
+					open--
+				}
+				blocks = blocks[:n-1]
+			}
+		case immBlock:
 			r.off = off
 			if err := r.blockType(); err != nil {
 				return nil, 0, err
 			}
 			off = r.off
-			out = append(append(out, b[copied:off]...), check...)
-			copied = off
-			loops++
+			push(op == opLoop)
+			if op == opLoop {
+				out = append(append(out, b[copied:off]...), check...)
+				copied = off
+				loops++
+			}
 		case immCall:
+			if open == 0 && op != opRefFunc {
+				out = append(append(out, b[copied:at]...), check...)
+				copied = at
+				loops++
+			}
 			r.off = off
 			i, err := r.u32()
 			if err != nil {
@@ -249,24 +267,30 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 				out = AppendULEB128(append(out, b[copied:at+1]...), i+1)
 				copied = off
 			}
-			calls = calls || op != opRefFunc
 		default:
+			// call_indirect, return_call_indirect, call_ref, return_call_ref
+			if open == 0 && op >= 0x11 && op <= 0x15 {
+				out = append(append(out, b[copied:at]...), check...)
+				copied = at
+				loops++
+			}
 			r.off = off
 			if err := skipImmediates(r, op); err != nil {
 				return nil, 0, fmt.Errorf("offset %d: %w", at-start, err)
 			}
 			off = r.off
-			// call_indirect, return_call_indirect, call_ref, return_call_ref
-			calls = calls || (op >= 0x11 && op <= 0x15 && op != opReturnCall)
+			switch op {
+			case opTryTable:
+				push(false)
+			case opDelegate: // ends a try
+				if n := len(blocks); n > 0 {
+					blocks = blocks[:n-1]
+				}
+			}
 		}
 	}
 	if off > len(b) {
 		return nil, 0, fmt.Errorf("%w: the last instruction runs past the body", ErrMalformed)
 	}
-	out = append(out, b[copied:]...)
-	if entry >= 0 && calls {
-		out = slices.Insert(out, entry, check...)
-		loops++
-	}
-	return out, loops, nil
+	return append(out, b[copied:]...), loops, nil
 }

@@ -186,3 +186,28 @@ func FuzzAddInterrupts(f *testing.F) {
 		requireCompiles(t, in, out)
 	})
 }
+
+// TestRewrite: Rewrite is LimitTables then AddInterrupts, byte for byte,
+// for a module with loops and tables, one with a table and no loop (the
+// tables alone change) and one with neither (returned as is).
+func TestRewrite(t *testing.T) {
+	imp := Interrupt{Module: "wx", Name: "tick", Every: 100, Workers: 2}
+	noLoop := sec(sectionCode, uleb(1), []byte{2, 0, 0x0b})
+	for name, in := range map[string][]byte{
+		"loops and a table":       loopModule(),
+		"a table without a max":   module(typeSection, sec(sectionFunction, uleb(1), uleb(0)), tables(funcref(3, -1)), noLoop),
+		"neither loop nor change": module(typeSection, sec(sectionFunction, uleb(1), uleb(0)), noLoop),
+	} {
+		t.Run(name, func(t *testing.T) {
+			limited, err := LimitTables(in, 1000)
+			require.NoError(t, err)
+			want, err := AddInterrupts(limited, imp)
+			require.NoError(t, err)
+			got, err := Rewrite(in, 1000, imp)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		})
+	}
+	_, err := Rewrite(module(tables(funcref(1001, -1))), 1000, imp)
+	require.ErrorIs(t, err, ErrTableLimit)
+}

@@ -150,9 +150,31 @@ func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sections, tables := m.sections, m.tables
+	tables, err := m.limitTables(wasm, maxElems)
+	if err != nil {
+		return nil, err
+	}
 	if len(tables) == 0 {
 		return wasm, nil
+	}
+	out := make([]byte, 0, len(wasm)+16)
+	copied := 0 // wasm[:copied] is in out
+	for si, s := range m.sections {
+		if payload, ok := tables[si]; ok {
+			out = append(out, wasm[copied:s.start]...)
+			out = appendSection(out, sectionTable, payload)
+			copied = s.end
+		}
+	}
+	return append(out, wasm[copied:]...), nil
+}
+
+// limitTables returns the new payload of each table section of m (by its
+// index in m.sections) that LimitTables changes.
+func (m *scan) limitTables(wasm []byte, maxElems uint32) (map[int][]byte, error) {
+	sections, tables := m.sections, m.tables
+	if len(tables) == 0 {
+		return nil, nil
 	}
 	var total uint64
 	for i, t := range tables {
@@ -165,15 +187,12 @@ func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 		return nil, fmt.Errorf("%w: the module's %d tables declare %d elements in all, above the cap of %d", ErrTableLimit, len(tables), total, maxElems)
 	}
 	share := (uint64(maxElems) - total) / uint64(len(tables))
-
-	var out []byte // nil until a table changes
-	copied := 0    // wasm[:copied] is in out
-	var payload []byte
+	out := map[int][]byte{}
 	for si, s := range sections {
 		if s.id != sectionTable {
 			continue
 		}
-		payload = payload[:0]
+		var payload []byte
 		next := s.payload // wasm[s.payload:next] is in payload
 		changed := false
 		for _, t := range tables {
@@ -196,23 +215,17 @@ func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 			payload = AppendULEB128(payload, limit)
 			next = t.end
 		}
-		if !changed {
-			continue
+		if changed {
+			out[si] = append(payload, wasm[next:s.end]...)
 		}
-		payload = append(payload, wasm[next:s.end]...)
-		if out == nil {
-			out = make([]byte, 0, len(wasm)+16)
-		}
-		out = append(out, wasm[copied:s.start]...)
-		out = append(out, sectionTable)
-		out = AppendULEB128(out, uint32(len(payload)))
-		out = append(out, payload...)
-		copied = s.end
 	}
-	if out == nil {
-		return wasm, nil
-	}
-	return append(out, wasm[copied:]...), nil
+	return out, nil
+}
+
+// appendSection appends a section of id with payload to out.
+func appendSection(out []byte, id byte, payload []byte) []byte {
+	out = AppendULEB128(append(out, id), uint32(len(payload)))
+	return append(out, payload...)
 }
 
 // scan is what parse learns of a module.
