@@ -17,10 +17,11 @@ type Interrupt struct {
 	Workers int
 }
 
-// AddInterrupts returns wasm with a countdown at the head of every loop
-// that calls imp every imp.Every iterations, so that a host can stop a
-// guest that never returns (a deadline, a close) at a cost of a few
-// instructions an iteration. wazero's own WithCloseOnContextDone calls
+// AddInterrupts returns wasm with a countdown at the head of every loop,
+// and before every call no loop encloses (a branching recursion needs no
+// loop to run forever), that calls imp every imp.Every counts, so that a
+// host can stop a guest that never returns (a deadline, a close) at a
+// cost of a few instructions a count. wazero's own WithCloseOnContextDone calls
 // out of the machine code into Go at every loop head, and Go's compiler
 // makes every function a loop: three times the cost of a guest's
 // function calls (see RATIONALE.md, "Stopping a guest").
@@ -30,8 +31,8 @@ type Interrupt struct {
 // ref.func, exports, the start function, element segments and the name
 // section's function and local names follow; the name section's other
 // subsections, which wazero does not read, are dropped. The countdown is
-// a new mutable i32 global, the last. A module without loops is returned
-// as is. wasm must be one that LimitTables accepts; AddInterrupts
+// a new mutable i32 global, the last. A module without loops or calls
+// is returned as is. wasm must be one that LimitTables accepts; AddInterrupts
 // refuses, with ErrMalformed, an instruction it cannot read.
 func AddInterrupts(wasm []byte, imp Interrupt) ([]byte, error) {
 	if imp.Every == 0 || imp.Every > math.MaxInt32 {
