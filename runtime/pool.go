@@ -87,8 +87,8 @@ type keptModule struct {
 // the whole instantiate a reuse costs, and the table rewrite before it 1
 // ms more; the maphash takes 0.4 ms. Taking another build of the app for
 // this one needs a 64-bit collision of two of its builds under a key
-// their author cannot see. The compile itself (cache, lock) still keys on
-// a sha256 (rewriteHash).
+// their author cannot see. The compile cache's bookkeeping and lock key on
+// rewriteHash, and wazero's cache on its own sha256.
 type source struct {
 	n int
 	h uint64
