@@ -51,11 +51,7 @@ func Rewrite(wasm []byte, maxElems uint32, imp Interrupt) ([]byte, error) {
 	if imp.Every == 0 || imp.Every > math.MaxInt32 {
 		return nil, fmt.Errorf("add interrupts: Every %d is not in [1, 2^31)", imp.Every)
 	}
-	m, err := parse(wasm, min(maxElems, MaxElementEntries))
-	if err != nil {
-		return nil, err
-	}
-	tables, err := m.limitTables(wasm, maxElems)
+	m, tables, err := parseTables(wasm, maxElems)
 	if err != nil {
 		return nil, err
 	}

@@ -146,11 +146,7 @@ func Tables(wasm []byte) ([]Table, error) {
 // Only the table section changes; when no table needs a new maximum,
 // LimitTables returns wasm itself, not a copy.
 func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
-	m, err := parse(wasm, min(maxElems, MaxElementEntries))
-	if err != nil {
-		return nil, err
-	}
-	tables, err := m.limitTables(wasm, maxElems)
+	m, tables, err := parseTables(wasm, maxElems)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +163,18 @@ func LimitTables(wasm []byte, maxElems uint32) ([]byte, error) {
 		}
 	}
 	return append(out, wasm[copied:]...), nil
+}
+
+// parseTables parses wasm and returns its scan and the new payload of
+// each table section LimitTables changes (by its index in the scan's
+// sections).
+func parseTables(wasm []byte, maxElems uint32) (*scan, map[int][]byte, error) {
+	m, err := parse(wasm, min(maxElems, MaxElementEntries))
+	if err != nil {
+		return nil, nil, err
+	}
+	tables, err := m.limitTables(wasm, maxElems)
+	return m, tables, err
 }
 
 // limitTables returns the new payload of each table section of m (by its
