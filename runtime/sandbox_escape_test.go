@@ -408,3 +408,18 @@ func TestCloseStopsCallback(t *testing.T) {
 	require.ErrorIs(t, err, errSandboxClosed)
 	require.Zero(t, e.pool.size(), "the Runtime a callback was running in was parked")
 }
+
+// TestCompileRefusesFunctionTypePastTheTypes: a function whose type index
+// is past the type section, called from another, made wazero v1.12 panic
+// (index out of range) inside CompileModule, taking the host and the
+// release server's validator down; found by FuzzAddInterrupts. Compile
+// and Validate refuse it as malformed.
+func TestCompileRefusesFunctionTypePastTheTypes(t *testing.T) {
+	wasm := []byte("\x00asm\x01\x00\x00\x00\x01\b\x02`\x00\x00`\x01\x7f\x00\x03\x03\x02\x000\a\x05\x01\x010\x00\x00\n\x1e\x02\x06\x00A0\x10\x01\v\x15\x00000000000000000000A\v")
+	e := testEngine(t, Config{})
+	sb := testSandbox(t, e, &testAPI{}, SandboxConfig{})
+	_, err := sb.Compile(t.Context(), wasm)
+	require.ErrorIs(t, err, ErrMalformedWasm)
+	require.ErrorContains(t, err, "function section: function 1 has type 48, and the module declares 2 types before it")
+	require.ErrorIs(t, e.Validate(t.Context(), "test.validate", wasm), ErrMalformedWasm)
+}

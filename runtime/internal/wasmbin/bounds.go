@@ -288,11 +288,24 @@ func checkValueTypes(r *reader, idx uint32, what string, limit int) (uint32, err
 // defined function.
 func (m *scan) checkFunctions(r *reader) error {
 	return vector(r, "function section", m.total(&m.definedFuncs, "function section"), func(i uint32) error {
-		if _, err := r.u32(); err != nil {
+		t, err := r.u32()
+		if err != nil {
 			return fmt.Errorf("function section: function %d: %w", uint64(m.funcImports)+uint64(i), err)
 		}
-		return nil
+		return m.checkTypeIndex(fmt.Sprintf("function section: function %d", uint64(m.funcImports)+uint64(i)), t)
 	})
+}
+
+// checkTypeIndex refuses a function's type index past the types the
+// module declared before it. wazero v1.12 validates a call's signature
+// by the callee's type index without checking it, and panics (index out
+// of range) on one past the type section: a module of 62 bytes took the
+// host down at compile.
+func (m *scan) checkTypeIndex(where string, t uint32) error {
+	if uint64(t) >= m.types {
+		return fmt.Errorf("%w: %s has type %d, and the module declares %d types before it", ErrMalformed, where, t, m.types)
+	}
+	return nil
 }
 
 // checkTags walks the tag section at r: an attribute and a type index per

@@ -25,35 +25,7 @@ func oneFunc(types []byte, b []byte) []byte {
 // WithCloseOnContextDone, under a deadline its tick enforces as
 // runtime.interrupt does.
 func TestAddInterruptsLeavesNoWayOut(t *testing.T) {
-	manyTypes := []byte{33}
-	for range 33 {
-		manyTypes = append(manyTypes, typeFunc, 0, 0)
-	}
-	recursion := module(sec(sectionType, uleb(2), []byte{typeFunc, 0, 0}, []byte{typeFunc, 1, 0x7f, 0}),
-		sec(sectionFunction, uleb(2), uleb(0), uleb(1)),
-		sec(sectionExport, uleb(1), name("f"), []byte{importFunc}, uleb(0)),
-		sec(sectionCode, uleb(2),
-			body1(0x00, 0x41, 50, 0x10, 0x01, 0x0b), // f: r(50)
-			body1(0x00, 0x20, 0x00, 0x04, 0x40, // r(n): if n { r(n-1); r(n-1) }: 2^50 calls, no loop
-				0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x01,
-				0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x01, 0x0b, 0x0b)))
-	tests := []struct {
-		name string
-		wasm []byte
-	}{
-		{"a loop", oneFunc(typeSection, []byte{0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b})},
-		// wazero reads a vector opcode as one byte: fd 80 is i16x8.abs,
-		// and the 03 after it a loop (read as a LEB128, fd 80 03 is one
-		// instruction and the loop is not seen).
-		{"a loop after a vector opcode above 0x7f", oneFunc(typeSection, append(append([]byte{0x00, 0xfd, 0x0c}, make([]byte, 16)...),
-			0xfd, 0x80, 0x03, 0x40, 0x01, 0x0c, 0x00, 0x0b, 0x1a, 0x0b))},
-		// block (result (ref null 32)): a heap type after 0x63, which a
-		// one-s33 block type would read as local.get 3.
-		{"a loop after a reference block type", oneFunc(sec(sectionType, manyTypes),
-			[]byte{0x00, 0x02, 0x63, 0x20, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x00, 0x0b, 0x1a, 0x0b})},
-		{"recursion without a loop", recursion},
-	}
-	for _, tt := range tests {
+	for _, tt := range hidingModules() {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := AddInterrupts(tt.wasm, Interrupt{Module: "wx", Name: "tick", Every: 1})
 			require.NoError(t, err)
@@ -99,6 +71,42 @@ func TestAddInterruptsReferenceLoopType(t *testing.T) {
 	require.NoError(t, err, "the input")
 	_, err = rt.CompileModule(ctx, out)
 	require.NoError(t, err, "the rewrite")
+}
+
+// hidingModules are modules whose f runs forever, each hiding its way
+// from a countdown in its own way; FuzzAddInterrupts starts from them too.
+func hidingModules() []struct {
+	name string
+	wasm []byte
+} {
+	manyTypes := []byte{33}
+	for range 33 {
+		manyTypes = append(manyTypes, typeFunc, 0, 0)
+	}
+	recursion := module(sec(sectionType, uleb(2), []byte{typeFunc, 0, 0}, []byte{typeFunc, 1, 0x7f, 0}),
+		sec(sectionFunction, uleb(2), uleb(0), uleb(1)),
+		sec(sectionExport, uleb(1), name("f"), []byte{importFunc}, uleb(0)),
+		sec(sectionCode, uleb(2),
+			body1(0x00, 0x41, 50, 0x10, 0x01, 0x0b), // f: r(50)
+			body1(0x00, 0x20, 0x00, 0x04, 0x40, // r(n): if n { r(n-1); r(n-1) }: 2^50 calls, no loop
+				0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x01,
+				0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x01, 0x0b, 0x0b)))
+	return []struct {
+		name string
+		wasm []byte
+	}{
+		{"a loop", oneFunc(typeSection, []byte{0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b})},
+		// wazero reads a vector opcode as one byte: fd 80 is i16x8.abs,
+		// and the 03 after it a loop (read as a LEB128, fd 80 03 is one
+		// instruction and the loop is not seen).
+		{"a loop after a vector opcode above 0x7f", oneFunc(typeSection, append(append([]byte{0x00, 0xfd, 0x0c}, make([]byte, 16)...),
+			0xfd, 0x80, 0x03, 0x40, 0x01, 0x0c, 0x00, 0x0b, 0x1a, 0x0b))},
+		// block (result (ref null 32)): a heap type after 0x63, which a
+		// one-s33 block type would read as local.get 3.
+		{"a loop after a reference block type", oneFunc(sec(sectionType, manyTypes),
+			[]byte{0x00, 0x02, 0x63, 0x20, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x00, 0x0b, 0x1a, 0x0b})},
+		{"recursion without a loop", recursion},
+	}
 }
 
 // body1 is a function body of the given bytes (locals included), with

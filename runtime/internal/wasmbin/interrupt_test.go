@@ -177,6 +177,9 @@ func TestAddInterruptsRefuses(t *testing.T) {
 // returns a module wazero compiles whenever it compiles the input.
 func FuzzAddInterrupts(f *testing.F) {
 	f.Add(loopModule())
+	for _, m := range hidingModules() {
+		f.Add(m.wasm)
+	}
 	f.Add(module(typeSection, sec(sectionFunction, uleb(1), uleb(0)), sec(sectionCode, uleb(1), []byte{5, 0, 0x03, 0x40, 0x0b, 0x0b})))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		out, err := AddInterrupts(in, Interrupt{Module: "wx", Name: "tick", Every: 3, Workers: 2})

@@ -364,10 +364,12 @@ func capCases() []Case {
 	}, "type section: recursion group 0 brings the module's types to 1000001, more than the limit of 1000000")
 
 	// Functions: compiled one by one, and 85 bytes each (and machine
-	// code) from 4. No type section: wazero refuses the twin at its first
-	// function's type.
+	// code) from 4. Their type, () -> i32, is one an empty body does not
+	// meet: wazero refuses the twin at its first function's validation,
+	// not after compiling a million.
+	refused := Section(typ, Vec(FuncType(0, 1)))
 	functions := func(defined, bodies int) [][]byte {
-		return [][]byte{Section(function, VecOf(defined, []byte{0})), Section(code, VecOf(bodies, Body()))}
+		return [][]byte{refused, Section(function, VecOf(defined, []byte{0})), Section(code, VecOf(bodies, Body()))}
 	}
 	pair("1000001 functions", wasmbin.MaxFunctions, func(n int) []byte { return Module(functions(n, n)...) },
 		"function section brings the module's functions (imported and defined) to 1000001, more than the limit of 1000000")
@@ -378,7 +380,7 @@ func capCases() []Case {
 		"code section brings the module's functions (imported and defined) to 1000001")
 	pair("body of 7654322 bytes", wasmbin.MaxFunctionSize, func(n int) []byte {
 		body := cat(ULEB(uint32(n)), []byte{0}, repeat(0x01, n-2), []byte{end}) // no locals, nops
-		return Module(Section(function, Vec([]byte{0})), Section(code, Vec(body)))
+		return Module(refused, Section(function, Vec([]byte{0})), Section(code, Vec(body)))
 	}, "code section: function 0 declares a body of 7654322 bytes, more than the limit of 7654321")
 
 	// Imports and exports: 126 and 72 bytes each, from 4.
