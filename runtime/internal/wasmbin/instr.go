@@ -23,7 +23,7 @@ const (
 // table lookup, not a chain of comparisons (the walk reads every
 // instruction of multi-MB modules at every compile).
 const (
-	immOther = iota // skipImmediates reads them
+	immOther = iota // skipImmediates reads them by opcode
 	immNone
 	immLEB    // one LEB128: an index, a label, an i32 or i64 constant
 	immBlock  // block, loop, if, try: a block type, and a block opened
@@ -60,25 +60,22 @@ var immediates = func() (t [256]byte) {
 }()
 
 // skipImmediates skips the immediates of instruction op, whose opcode
-// byte r has just read.
+// byte r has just read: by its class in immediates, else by op. An
+// index or constant is skipped as a LEB128 of up to 10 bytes; the
+// rewrite copies it as it is, and wazero refuses one too long for its
+// type.
 func skipImmediates(r *reader, op byte) error {
-	switch {
-	case op <= 0x01, op == 0x05, op == 0x0a, op == 0x0b, op == 0x0f, op == 0x19, op == 0x1a, op == 0x1b,
-		op >= 0x45 && op <= 0xc4, op == 0xd1, op == 0xd3, op == 0xd4:
-		// unreachable, nop, else, throw_ref, end, return, catch_all, drop,
-		// select, the numeric instructions, ref.is_null, ref.eq,
-		// ref.as_non_null: none.
+	switch immediates[op] {
+	case immNone, immEnd:
 		return nil
-	case op >= 0x02 && op <= 0x04, op == 0x06: // block, loop, if, try
+	case immLEB, immCall:
+		return r.skipLEB128(maxLEB128Len64)
+	case immMemarg:
+		return r.memarg()
+	case immBlock:
 		return r.blockType()
-	case op == 0x07, op == 0x08, op == 0x09, op == 0x0c, op == 0x0d, op == 0x10, op == 0x12,
-		op == 0x14, op == 0x15, op == 0x18, op >= 0x20 && op <= 0x26, op == 0x3f, op == 0x40,
-		op == 0xd2, op == 0xd5, op == 0xd6:
-		// catch, throw, rethrow, br, br_if, call, return_call, call_ref,
-		// return_call_ref, delegate, local.*, global.*, table.get/set,
-		// memory.size/grow, ref.func, br_on_null, br_on_non_null: an index.
-		_, err := r.u32()
-		return err
+	}
+	switch {
 	case op == 0x0e: // br_table
 		n, err := r.u32()
 		if err != nil {
@@ -112,12 +109,6 @@ func skipImmediates(r *reader, op byte) error {
 		return nil
 	case op == 0x1f: // try_table
 		return skipTryTable(r)
-	case op >= 0x28 && op <= 0x3e: // loads and stores
-		return r.memarg()
-	case op == opI32Const:
-		return r.skipLEB128(maxLEB128Len32)
-	case op == opI64Const:
-		return r.skipLEB128(maxLEB128Len64)
 	case op == opF32Const:
 		return r.skip(4)
 	case op == opF64Const:

@@ -35,9 +35,6 @@ type Interrupt struct {
 // is returned as is. wasm must be one that LimitTables accepts; AddInterrupts
 // refuses, with ErrMalformed, an instruction it cannot read.
 func AddInterrupts(wasm []byte, imp Interrupt) ([]byte, error) {
-	if imp.Every == 0 || imp.Every > math.MaxInt32 {
-		return nil, fmt.Errorf("add interrupts: Every %d is not in [1, 2^31)", imp.Every)
-	}
 	m, err := parse(wasm, MaxElementEntries)
 	if err != nil {
 		return nil, err
@@ -48,9 +45,6 @@ func AddInterrupts(wasm []byte, imp Interrupt) ([]byte, error) {
 // Rewrite is LimitTables then AddInterrupts, reading the module once:
 // what the runtime compiles.
 func Rewrite(wasm []byte, maxElems uint32, imp Interrupt) ([]byte, error) {
-	if imp.Every == 0 || imp.Every > math.MaxInt32 {
-		return nil, fmt.Errorf("add interrupts: Every %d is not in [1, 2^31)", imp.Every)
-	}
 	m, tables, err := parseTables(wasm, maxElems)
 	if err != nil {
 		return nil, err
@@ -61,27 +55,24 @@ func Rewrite(wasm []byte, maxElems uint32, imp Interrupt) ([]byte, error) {
 // addInterrupts is AddInterrupts on the module m is the scan of, with the
 // table sections of tables (by section index) in place of its own.
 func addInterrupts(wasm []byte, m *scan, tables map[int][]byte, imp Interrupt) ([]byte, error) {
+	if imp.Every == 0 || imp.Every > math.MaxInt32 {
+		return nil, fmt.Errorf("add interrupts: Every %d is not in [1, 2^31)", imp.Every)
+	}
 	w := &rewriter{wasm: wasm, m: m, fn: m.funcImports, global: m.globalImports + uint32(m.globals), every: imp.Every}
 	code, err := w.code(imp.Workers)
 	if err != nil {
 		return nil, err
 	}
 	defer code.release()
-	if code.loops == 0 && len(tables) == 0 {
+	if code.checks == 0 && len(tables) == 0 {
 		return wasm, nil
 	}
-	out := make([]byte, 0, len(wasm)+code.size-w.codeLen()+64)
+	out := make([]byte, 0, len(wasm)+code.size+64) // the old code section's size to spare
 	out = append(out, header...)
 	added := map[byte]bool{}
 	add := func(id byte, payload []byte) {
-		out = append(out, id)
-		out = AppendULEB128(out, uint32(len(payload)))
-		out = append(out, payload...)
+		out = appendSection(out, id, payload)
 		added[id] = true
-	}
-	addCode := func() {
-		out = AppendULEB128(append(out, sectionCode), uint32(code.size))
-		out = code.appendTo(out)
 	}
 	// Sections the module lacks are written before the first that comes
 	// after them.
@@ -98,7 +89,7 @@ func addInterrupts(wasm []byte, m *scan, tables map[int][]byte, imp Interrupt) (
 		return nil
 	}
 	for si, s := range m.sections {
-		if s.id != sectionCustom && code.loops > 0 {
+		if s.id != sectionCustom && code.checks > 0 {
 			if err := missing(s.id); err != nil {
 				return nil, err
 			}
@@ -107,14 +98,14 @@ func addInterrupts(wasm []byte, m *scan, tables map[int][]byte, imp Interrupt) (
 			add(sectionTable, t)
 			continue
 		}
-		if code.loops == 0 { // the tables alone change
+		if code.checks == 0 { // the tables alone change
 			out = append(out, wasm[s.start:s.end]...)
 			continue
 		}
 		var payload []byte
 		switch s.id {
 		case sectionCode:
-			addCode()
+			out = code.appendTo(AppendULEB128(append(out, sectionCode), uint32(code.size)))
 			continue
 		case sectionType, sectionImport, sectionGlobal, sectionExport, sectionStart, sectionElement, sectionCustom:
 			if payload, err = w.section(s, imp); err != nil {
@@ -126,7 +117,7 @@ func addInterrupts(wasm []byte, m *scan, tables map[int][]byte, imp Interrupt) (
 		}
 		add(s.id, payload)
 	}
-	if code.loops > 0 {
+	if code.checks > 0 {
 		if err := missing(0xff); err != nil {
 			return nil, err
 		}
@@ -163,15 +154,6 @@ func (w *rewriter) shift(i uint32) uint32 {
 		return i + 1
 	}
 	return i
-}
-
-func (w *rewriter) codeLen() int {
-	for _, s := range w.m.sections {
-		if s.id == sectionCode {
-			return s.end - s.start
-		}
-	}
-	return 0
 }
 
 // section returns the new payload of section s (s.start 0: a section the

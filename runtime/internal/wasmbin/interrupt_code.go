@@ -17,8 +17,8 @@ type body struct {
 	start, end int
 }
 
-// code returns the new code section's payload, and how many loops it
-// instrumented, rewriting the bodies on up to workers goroutines. The
+// code returns the new code section's payload, and how many countdowns
+// it added, rewriting the bodies on up to workers goroutines. The
 // payload is in pieces, which the caller appends in order and then
 // releases (a chunk's buffer is reused by the next call).
 func (w *rewriter) code(workers int) (*codeSection, error) {
@@ -75,7 +75,7 @@ func (w *rewriter) code(workers int) (*codeSection, error) {
 			return nil, k.err
 		}
 		c.size += len(k.out)
-		c.loops += k.loops
+		c.checks += k.checks
 	}
 	return c, nil
 }
@@ -86,7 +86,7 @@ type codeSection struct {
 	count  []byte
 	chunks []chunk
 	size   int // of the payload
-	loops  int
+	checks int // countdowns added
 }
 
 func (c *codeSection) appendTo(out []byte) []byte {
@@ -116,7 +116,7 @@ var chunkBuffers sync.Pool
 type chunk struct {
 	bodies []body
 	out    []byte // the bodies rewritten, each with its size
-	loops  int
+	checks int    // countdowns added
 	err    error
 }
 
@@ -136,13 +136,13 @@ func (c *chunk) rewrite(w *rewriter, check []byte) {
 		// LEB128 (as Go's linker writes them) filled in after.
 		at := len(c.out)
 		c.out = append(c.out, 0x80, 0x80, 0x80, 0x80, 0)
-		var loops int
-		if c.out, loops, c.err = w.body(&r, c.out, check); c.err != nil {
+		var checks int
+		if c.out, checks, c.err = w.body(&r, c.out, check); c.err != nil {
 			c.err = fmt.Errorf("add interrupts: function %d: %w", fn.fn, c.err)
 			return
 		}
 		putPaddedULEB128(c.out[at:at+5], uint32(len(c.out)-at-5))
-		c.loops += loops
+		c.checks += checks
 	}
 }
 
@@ -179,14 +179,15 @@ const (
 )
 
 // body appends function body r to out with check after every loop
-// instruction and its calls' function indices shifted.
+// instruction and before every call outside a loop, its calls' function
+// indices shifted, and returns how many checks it added.
 func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 	start := r.off
 	if _, err := checkLocals(r, 0); err != nil {
 		return nil, 0, err
 	}
 	copied := start // r.b[:copied] is in out
-	loops := 0
+	checks := 0
 	// A call needs no loop to run forever (a recursion that branches runs
 	// 2^depth calls), so a call outside every loop of its function gets
 	// the countdown before it; one inside a loop is behind that loop's
@@ -249,13 +250,13 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 			if op == opLoop {
 				out = append(append(out, b[copied:off]...), check...)
 				copied = off
-				loops++
+				checks++
 			}
 		case immCall:
 			if open == 0 && op != opRefFunc {
 				out = append(append(out, b[copied:at]...), check...)
 				copied = at
-				loops++
+				checks++
 			}
 			r.off = off
 			i, err := r.u32()
@@ -272,7 +273,7 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 			if open == 0 && op >= 0x11 && op <= 0x15 {
 				out = append(append(out, b[copied:at]...), check...)
 				copied = at
-				loops++
+				checks++
 			}
 			r.off = off
 			if err := skipImmediates(r, op); err != nil {
@@ -292,5 +293,5 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 	if off > len(b) {
 		return nil, 0, fmt.Errorf("%w: the last instruction runs past the body", ErrMalformed)
 	}
-	return append(out, b[copied:]...), loops, nil
+	return append(out, b[copied:]...), checks, nil
 }
