@@ -166,6 +166,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 			e.cache, e.cacheDir = c, cfg.CacheDir
 			e.lru = compilecache.New(cfg.CacheDir, cfg.CacheMaxBytes)
 			e.lru.OnError = func(err error) { e.log.Warn("compilation cache bookkeeping", "dir", cfg.CacheDir, "err", err) }
+			e.rewrites.disk = e.lru
 			if _, err := e.lru.Evict(); err != nil {
 				e.lru.OnError(err)
 			}
@@ -208,9 +209,11 @@ func probeWritable(dir string) error {
 // cache lives in memory.
 func (e *Engine) CacheDir() string { return e.cacheDir }
 
-// Close closes the Runtimes parked for reuse and releases the compilation
-// cache. Close every Sandbox first.
+// Close closes the Runtimes parked for reuse, waits for the rewrite files
+// being written (rewrite_file.go) and releases the compilation cache.
+// Close every Sandbox first.
 func (e *Engine) Close(ctx context.Context) error {
+	e.rewrites.saves.Wait() // milliseconds: a module's bytes to a file
 	if err := e.pool.close(ctx); err != nil {
 		e.log.Warn("close idle sandboxes", "err", err)
 	}

@@ -8,12 +8,14 @@ import (
 	"hash/crc32"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/minihost/minihost/runtime/internal/compilecache"
 	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
 
@@ -77,7 +79,19 @@ func rewrite(wasm []byte, maxElems uint32, workers int) ([]byte, error) {
 type rewritten struct {
 	wasm []byte
 	hash [32]byte // rewriteHash of its source: the compile cache's key
+	// sourceOK reports whether wasm was made from the bytes being
+	// compiled: true for a rewrite made here, the sha256 check of its
+	// source for one read from disk (rewrite_file.go). Nil is false.
+	sourceOK func() bool
 }
+
+// fromSource reports whether rw was made from the bytes Compile is
+// compiling; it may wait for the check of a rewrite read from disk.
+func (rw *rewritten) fromSource() bool {
+	return rw.sourceOK != nil && rw.sourceOK()
+}
+
+func madeHere() bool { return true }
 
 // rewriteVersion names what Compile does to a module (16 bytes at most:
 // the start of the compile cache's key). Change it with the rewrite, so
@@ -116,14 +130,21 @@ type rewriteKey struct {
 
 // rewrites holds the Engine's rewritten modules weakly: one lives as long
 // as a Module or a parked core holds it, and the map forgets it after.
+// With a cache on disk it also keeps each rewrite in a file
+// (rewrite_file.go), which a new process reads instead of rewriting.
 // Goroutine-safe.
 type rewrites struct {
 	mu sync.Mutex
 	m  map[rewriteKey]weak.Pointer[rewritten]
+
+	disk  *compilecache.Index // nil: no files (the cache is in memory)
+	saves sync.WaitGroup      // files being written; Engine.Close waits
+	made  atomic.Int64        // rewrites made (not found), for the tests
 }
 
 // get returns the rewrite of wasm, whose source is src, for the table cap
-// maxElems, making it when no live Module holds one.
+// maxElems: the one a live Module holds, else the one on disk, else one
+// made now. Compile checks fromSource before it uses one.
 func (r *rewrites) get(wasm []byte, src source, maxElems uint32, workers int) (*rewritten, error) {
 	key := rewriteKey{src, maxElems}
 	r.mu.Lock()
@@ -132,13 +153,64 @@ func (r *rewrites) get(wasm []byte, src source, maxElems uint32, workers int) (*
 	if rw != nil {
 		return rw, nil
 	}
-	// The key the compile cache knows the rewrite by is a hash of what
-	// it is made from: the rewrite is a function of those.
+	if rw = r.load(wasm, maxElems); rw != nil {
+		r.remember(key, rw)
+		return rw, nil
+	}
+	return r.make(wasm, src, maxElems, workers)
+}
+
+// make rewrites wasm now, keeps the rewrite on disk and remembers it in
+// the place of any other for src and maxElems: Compile calls it directly
+// when the one get gave was not made from wasm.
+func (r *rewrites) make(wasm []byte, src source, maxElems uint32, workers int) (*rewritten, error) {
+	r.made.Add(1)
 	out, err := rewrite(wasm, maxElems, workers)
 	if err != nil {
 		return nil, err
 	}
-	rw = &rewritten{wasm: out, hash: rewriteHash(wasm)}
+	// The key the compile cache knows the rewrite by is a hash of what
+	// it is made from: the rewrite is a function of those.
+	rw := &rewritten{wasm: out, hash: rewriteHash(wasm), sourceOK: madeHere}
+	r.save(wasm, rw, maxElems)
+	r.remember(rewriteKey{src, maxElems}, rw)
+	return rw, nil
+}
+
+// load returns the rewrite of wasm read from disk, its source's check
+// started, or nil when there is no whole one for maxElems.
+func (r *rewrites) load(wasm []byte, maxElems uint32) *rewritten {
+	hash := rewriteHash(wasm)
+	file, ok := r.disk.ReadRewrite(hash, maxRewriteFile(len(wasm)))
+	if !ok {
+		return nil
+	}
+	out, sum, ok := decodeRewrite(file, maxElems)
+	if !ok {
+		return nil
+	}
+	return &rewritten{wasm: out, hash: hash, sourceOK: sourceCheck(wasm, sum)}
+}
+
+// save writes the file of rw, the rewrite of src, on a goroutine that
+// Engine.Close waits for; its header (the sha256 of src) is taken before
+// save returns, as Compile's caller may reuse src after.
+func (r *rewrites) save(src []byte, rw *rewritten, maxElems uint32) {
+	if r.disk == nil {
+		return
+	}
+	header := rewriteHeader(src, rw.wasm, maxElems)
+	r.saves.Add(1)
+	go func() {
+		defer r.saves.Done()
+		if err := r.disk.WriteRewrite(rw.hash, header, rw.wasm); err != nil && r.disk.OnError != nil {
+			r.disk.OnError(err) // costs the next process a rewrite, nothing more
+		}
+	}()
+}
+
+// remember holds rw weakly as the rewrite for key.
+func (r *rewrites) remember(key rewriteKey, rw *rewritten) {
 	r.mu.Lock()
 	if r.m == nil {
 		r.m = map[rewriteKey]weak.Pointer[rewritten]{}
@@ -146,7 +218,6 @@ func (r *rewrites) get(wasm []byte, src source, maxElems uint32, workers int) (*
 	r.m[key] = weak.Make(rw)
 	r.mu.Unlock()
 	goruntime.AddCleanup(rw, r.forget, key)
-	return rw, nil
 }
 
 // forget drops key once its rewrite is collected, unless a newer one

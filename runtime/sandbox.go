@@ -253,32 +253,61 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if m, err := s.takeKept(ctx, src); m != nil || err != nil {
 		return m, err
 	}
-	rw, err := s.eng.rewrites.get(wasm, src, s.cfg.MaxTableElements, s.eng.cfg.CompileWorkers)
+	maxElems, workers := s.cfg.MaxTableElements, s.eng.cfg.CompileWorkers
+	rw, err := s.eng.rewrites.get(wasm, src, maxElems, workers)
 	if err != nil {
 		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
 	}
-	// wazero caches by the bytes it compiles, so the lock is on those.
-	wasm, hash := rw.wasm, rw.hash
+	compiled, err := s.compileRewrite(ctx, rw)
+	if errors.Is(err, errNotFromSource) {
+		// A rewrite file of other bytes, or damaged: make it again.
+		if rw, err = s.eng.rewrites.make(wasm, src, maxElems, workers); err == nil {
+			compiled, err = s.compileRewrite(ctx, rw)
+		}
+	}
+	if err != nil {
+		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+	}
+	return s.addModule(ctx, &Module{sb: s, compiled: compiled, hash: rw.hash, src: src, size: len(rw.wasm), rw: rw})
+}
+
+// errNotFromSource is compileRewrite's when its rewrite was read from
+// disk and was not made from the bytes being compiled.
+var errNotFromSource = errors.New("rewrite not made from this module")
+
+// compileRewrite compiles rw through the cache, its entry pinned (until
+// the Module closes, or unpinned here on error), and checks the ABI. A
+// rewrite read from disk is compiled while its source is checked, and
+// the compile is dropped unless the check passes: no guest code runs
+// before it.
+func (s *Sandbox) compileRewrite(ctx context.Context, rw *rewritten) (wazero.CompiledModule, error) {
 	cctx := experimental.WithCompilationWorkers(ctx, s.eng.cfg.CompileWorkers)
 	// The pin keeps the cache entry from eviction until the Module closes.
-	s.eng.lru.Pin(hash)
+	s.eng.lru.Pin(rw.hash)
 	var compiled wazero.CompiledModule
-	unlock := compileLocks.lock(hash)
-	err = s.eng.lru.Use(hash, func() (err error) {
-		compiled, err = s.rt.CompileModule(cctx, wasm)
+	// wazero caches by the bytes it compiles, so the lock is on those.
+	unlock := compileLocks.lock(rw.hash)
+	err := s.eng.lru.Use(rw.hash, func() (err error) {
+		compiled, err = s.rt.CompileModule(cctx, rw.wasm)
 		return err
 	})
 	unlock()
+	if !rw.fromSource() {
+		if err == nil {
+			compiled.Close(ctx)
+		}
+		err = errNotFromSource
+	}
+	if err == nil {
+		if err = s.checkABI(compiled); err != nil {
+			compiled.Close(ctx)
+		}
+	}
 	if err != nil {
-		s.eng.lru.Unpin(hash)
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+		s.eng.lru.Unpin(rw.hash)
+		return nil, err
 	}
-	if err := s.checkABI(compiled); err != nil {
-		s.eng.lru.Unpin(hash)
-		compiled.Close(ctx)
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
-	}
-	return s.addModule(ctx, &Module{sb: s, compiled: compiled, hash: hash, src: src, size: len(wasm), rw: rw})
+	return compiled, nil
 }
 
 // addModule registers m, or releases it when Close started meanwhile: it

@@ -12,6 +12,9 @@
 // while this one learned, or before the Index existed) ages by the time
 // wazero wrote it, so it is evicted in its turn and relearned on the
 // compile after.
+//
+// The runtime's rewritten modules (ReadRewrite, WriteRewrite) are entries
+// of the same folder and bound: a pinned module keeps both its files.
 package compilecache
 
 import (
@@ -19,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -48,6 +52,12 @@ func Root() string {
 // refDir is the folder, inside an Index's, of its ref files; hidden, so
 // that listings of cache entries leave it out.
 const refDir = ".lru"
+
+// rewriteDir is the folder, inside an Index's, of the modules as the
+// runtime rewrites them before wazero compiles them, one file a module
+// hash (ReadRewrite). They are entries like wazero's: one bound covers
+// both, and the pin of a module keeps both.
+const rewriteDir = "minihost-rewrite"
 
 // Index bounds the wazero file cache in one folder. It is safe for
 // concurrent use; several Indexes and processes may share the folder
@@ -130,9 +140,9 @@ func (x *Index) Use(key [32]byte, compile func() error) error {
 		return err
 	}
 	x.learn.Lock()
-	before, lerr := x.entries()
+	before, lerr := x.entries(false)
 	err := compile()
-	after, aerr := x.entries()
+	after, aerr := x.entries(false)
 	x.learn.Unlock()
 	if lerr != nil || aerr != nil {
 		x.report(errors.Join(lerr, aerr))
@@ -176,7 +186,7 @@ type Stats struct {
 func (x *Index) Evict() (Stats, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	all, err := x.entries()
+	all, err := x.entries(true)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -193,6 +203,7 @@ func (x *Index) Evict() (Stats, error) {
 		if entry, ok := x.ref(key); ok {
 			pinned[entry] = true
 		}
+		pinned[rewriteName(key)] = true
 	}
 	list := make([]entry, 0, len(all))
 	var st Stats
@@ -222,6 +233,7 @@ func (x *Index) Evict() (Stats, error) {
 	}
 	st.Entries = len(all)
 	errs = append(errs, x.pruneRefs())
+	x.pruneRewriteTemps()
 	return st, errors.Join(errs...)
 }
 
@@ -234,11 +246,16 @@ type entry struct {
 }
 
 // entries lists the cache files of every wazero version's folder
-// ("wazero-VERSION-GOARCH-GOOS"), leaving out wazero's temp files.
-func (x *Index) entries() (map[string]entry, error) {
+// ("wazero-VERSION-GOARCH-GOOS"), and the rewrite files when rewrites is
+// set, leaving out wazero's temp files and ours. Use learns a compile's
+// file from wazero's alone: a rewrite file written meanwhile is not it.
+func (x *Index) entries(rewrites bool) (map[string]entry, error) {
 	dirs, err := filepath.Glob(filepath.Join(x.dir, "wazero-*"))
 	if err != nil {
 		return nil, err
+	}
+	if rewrites {
+		dirs = append(dirs, filepath.Join(x.dir, rewriteDir))
 	}
 	out := map[string]entry{}
 	for _, d := range dirs {
@@ -250,7 +267,7 @@ func (x *Index) entries() (map[string]entry, error) {
 			return nil, fmt.Errorf("list compile cache: %w", err)
 		}
 		for _, f := range files {
-			if !f.Type().IsRegular() || strings.HasSuffix(f.Name(), ".tmp") {
+			if !f.Type().IsRegular() || strings.HasSuffix(f.Name(), ".tmp") || strings.HasPrefix(f.Name(), ".tmp-") {
 				continue
 			}
 			info, err := f.Info()
@@ -262,6 +279,85 @@ func (x *Index) entries() (map[string]entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// rewriteName is the entry name of key's rewrite file.
+func rewriteName(key [32]byte) string {
+	return rewriteDir + "/" + hex.EncodeToString(key[:])
+}
+
+// ReadRewrite returns the rewrite file of the module with hash key and
+// marks it used now; false when there is none, or when it is larger than
+// max bytes (it is then not read). The caller checks what it holds: the
+// file is only as good as the disk. A nil Index has none.
+func (x *Index) ReadRewrite(key [32]byte, max int64) ([]byte, bool) {
+	if x == nil {
+		return nil, false
+	}
+	name := rewriteName(key)
+	f, err := os.Open(filepath.Join(x.dir, filepath.FromSlash(name)))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Size() > max {
+		return nil, false
+	}
+	data := make([]byte, info.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, false
+	}
+	x.touch(name)
+	return data, true
+}
+
+// WriteRewrite stores the parts of data, one after the other, as the
+// rewrite file of the module with hash key, whole or not at all (a temp
+// file renamed; not synced: a torn file after a crash fails the reader's
+// check and is written again), then evicts down to the bound. A nil
+// Index does nothing.
+func (x *Index) WriteRewrite(key [32]byte, data ...[]byte) error {
+	if x == nil {
+		return nil
+	}
+	name := rewriteName(key)
+	if err := writeWhole(filepath.Join(x.dir, filepath.FromSlash(name)), data...); err != nil {
+		return fmt.Errorf("store rewrite: %w", err)
+	}
+	x.touch(name) // by the Index's clock, as every use
+	_, err := x.Evict()
+	return err
+}
+
+// writeWhole writes data to p through a temp file in its folder and a
+// rename, so that a reader sees all of it or nothing; a crash may leave
+// the temp file, which Evict removes an hour later.
+func writeWhole(p string, data ...[]byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	var werr error
+	for _, d := range data {
+		if _, err := f.Write(d); err != nil {
+			werr = err
+			break
+		}
+	}
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), p); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
 }
 
 func (x *Index) refPath(key [32]byte) string {
@@ -303,25 +399,9 @@ func (x *Index) writeRef(key [32]byte, name string) error {
 	x.refsMu.Lock()
 	x.refs[key] = name
 	x.refsMu.Unlock()
-	p := x.refPath(key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("record compile cache entry: %w", err)
-	}
-	// A torn ref is useless; the rename makes it all or nothing for the
-	// other processes sharing the folder. (A crash may leave the temp
-	// file, which pruneRefs removes.)
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("record compile cache entry: %w", err)
-	}
-	_, werr := f.WriteString(name)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("record compile cache entry: %w", err)
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		os.Remove(f.Name())
+	// A torn ref is useless; writeWhole makes it all or nothing for the
+	// other processes sharing the folder.
+	if err := writeWhole(x.refPath(key), []byte(name)); err != nil {
 		return fmt.Errorf("record compile cache entry: %w", err)
 	}
 	return nil
@@ -348,10 +428,7 @@ func (x *Index) pruneRefs() error {
 	var errs []error
 	for _, r := range refs {
 		p := filepath.Join(x.dir, refDir, r.Name())
-		if strings.HasPrefix(r.Name(), ".tmp-") {
-			if info, err := r.Info(); err == nil && x.Now().Sub(info.ModTime()) > time.Hour {
-				os.Remove(p) // a writer that crashed; a live one takes microseconds
-			}
+		if x.removeStaleTemp(p, r) {
 			continue
 		}
 		data, err := os.ReadFile(p)
@@ -372,4 +449,26 @@ func (x *Index) pruneRefs() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeStaleTemp reports whether d, at p, is a temp file of writeWhole,
+// and removes it when it is over an hour old: its writer crashed (a live
+// one takes milliseconds).
+func (x *Index) removeStaleTemp(p string, d fs.DirEntry) bool {
+	if !strings.HasPrefix(d.Name(), ".tmp-") {
+		return false
+	}
+	if info, err := d.Info(); err == nil && x.Now().Sub(info.ModTime()) > time.Hour {
+		os.Remove(p)
+	}
+	return true
+}
+
+// pruneRewriteTemps removes the stale temp files of the rewrite folder.
+func (x *Index) pruneRewriteTemps() {
+	dir := filepath.Join(x.dir, rewriteDir)
+	files, _ := os.ReadDir(dir) // none yet: nothing to prune
+	for _, f := range files {
+		x.removeStaleTemp(filepath.Join(dir, f.Name()), f)
+	}
 }

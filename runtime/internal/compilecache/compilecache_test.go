@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func (k *kit) compile(n byte) {
 // files lists the module files present.
 func (k *kit) files() []string {
 	k.t.Helper()
-	entries, err := k.x.entries()
+	entries, err := k.x.entries(true)
 	require.NoError(k.t, err)
 	var names []string
 	for name := range entries {
@@ -165,4 +166,32 @@ func TestNilIndexOnlyCompiles(t *testing.T) {
 	require.NoError(t, x.Use(key(1), func() error { ran = true; return nil }))
 	require.True(t, ran)
 	x.Unpin(key(1))
+}
+
+// TestRewriteFilesShareTheBound: the runtime's rewrite files are entries
+// under the one bound, kept while their module is pinned and evicted by
+// recency like wazero's; a file past the reader's limit is not read, and
+// a writer's stale temp file goes.
+func TestRewriteFilesShareTheBound(t *testing.T) {
+	k := newKit(t, 30, 10)
+	k.x.Pin(key(1))
+	k.compile(1)
+	require.NoError(t, k.x.WriteRewrite(key(1), make([]byte, 4), make([]byte, 6)))
+	data, ok := k.x.ReadRewrite(key(1), 10)
+	require.True(t, ok)
+	require.Len(t, data, 10, "the parts written one after the other")
+	_, ok = k.x.ReadRewrite(key(1), 9)
+	require.False(t, ok, "a file over the limit is not read")
+	_, ok = k.x.ReadRewrite(key(2), 100)
+	require.False(t, ok, "no file")
+
+	stale := filepath.Join(k.dir, rewriteDir, ".tmp-crashed")
+	require.NoError(t, os.WriteFile(stale, make([]byte, 100), 0o600))
+	require.NoError(t, os.Chtimes(stale, k.now.Add(-2*time.Hour), k.now.Add(-2*time.Hour)))
+	k.compile(2)
+	k.now = k.now.Add(time.Hour)
+	require.NoError(t, k.x.WriteRewrite(key(2), make([]byte, 10)))
+	require.Equal(t, []string{"01" + strings.Repeat("0", 62), "02" + strings.Repeat("0", 62), "entry1"}, k.files(),
+		"the pinned module's rewrite stays; module 2's older entry went for its rewrite")
+	require.NoFileExists(t, stale)
 }
