@@ -177,6 +177,13 @@ func TestBenchGoalsAgainstVariants(t *testing.T) {
 			relaunchGoal, "ratio 1.40", false},
 		{"relaunch without its floor", []*benchFigure{fig("RelaunchWarmPool", "ns/op", 3.0e6)},
 			relaunchGoal, "floor not measured", false},
+		// Issue 18: a wx call from JS less its loop's turn, against the Go guest's.
+		{"JS call within 3x of the Go guest's", []*benchFigure{withFloor(fig("JSWxCall", "ns/op", 4400), 1200), fig("JSWxCall/loop", "ns/op", 1600)},
+			jsCallGoal, "ratio 2.33", true},
+		{"JS call past it", []*benchFigure{withFloor(fig("JSWxCall", "ns/op", 5400), 1200), fig("JSWxCall/loop", "ns/op", 1600)},
+			jsCallGoal, "ratio 3.17", false},
+		{"JS call without its loop", []*benchFigure{withFloor(fig("JSWxCall", "ns/op", 4400), 1200)},
+			jsCallGoal, "loop not measured", false},
 		// Issue 15: the patch share of the package, and the patch install
 		// against the full one.
 		{"code patch within a quarter", []*benchFigure{fig("DeltaPatch/code", "%pkg", 1.6)},
