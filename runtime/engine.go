@@ -43,7 +43,8 @@ const (
 	// element, about 160 times the table of our largest test guest.
 	DefaultMaxTableElements = 1 << 20
 	// DefaultCacheMaxBytes bounds the compilation cache folder's entries:
-	// 1 GiB, about 70 compiled guests of our size (15 MB each).
+	// 1 GiB, about 55 guests of our size (15 MB of compiled code and 4 MB
+	// of rewritten module each).
 	DefaultCacheMaxBytes = 1 << 30
 )
 
@@ -63,9 +64,11 @@ type Config struct {
 	// use. When it cannot be written, the Engine falls back to an
 	// in-memory cache and says so in the log.
 	CacheDir string
-	// CacheMaxBytes bounds the size of CacheDir's entries: the least
-	// recently used ones are removed, at NewEngine and after a compile
-	// adds one, except those of Modules still open in the process.
+	// CacheMaxBytes bounds the size of CacheDir's entries (wazero's
+	// compiled code, and each module as Compile rewrites it, which a new
+	// process reads instead of rewriting): the least recently used ones
+	// are removed, at NewEngine and after a compile adds one, except
+	// those of Modules still open in the process.
 	// Zero means DefaultCacheMaxBytes.
 	CacheMaxBytes int64
 	// MemoryCache forces an in-memory compilation cache.
