@@ -60,7 +60,7 @@ func TestPreferLocal(t *testing.T) {
 	ctx := t.Context()
 	k := installed(t, hosttest.Config{})
 	k.Server.SetSettings(t, "demo.counter", release.Settings{PreferLocal: ptr("1.0.0")})
-	k.Clock.Advance(updater.DefaultLongUnused) // a sync launch, but 1.0.0 is preferred
+	k.Clock.Advance(updater.PolicyConfig{}.WithDefaults().LongUnused) // a sync launch, but 1.0.0 is preferred
 	app := k.ColdStart(ctx, "demo.counter")
 	require.Equal(t, "1.0.0", app.Version())
 	res := app.WaitUpdate(ctx)

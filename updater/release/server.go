@@ -32,7 +32,7 @@ const (
 	// held for a new sequence. Each hold is one request where a poll
 	// would be one per check, so holds are long; a newline every
 	// heartbeat keeps proxies from cutting them as idle.
-	DefaultMaxWait = 12 * time.Hour // updater.DefaultPushWait
+	DefaultMaxWait = 12 * time.Hour // updater.PolicyConfig.PushWait's default
 	// DefaultMaxWaiters bounds the document requests held at once (each
 	// costs a goroutine and a connection, some 20 KiB); past it a request
 	// with ?wait= is answered at once, and its client polls.
