@@ -31,7 +31,7 @@
 // # Waits
 //
 // Kit.WaitEvent and Kit.WaitVersion wait with a deadline: the ctx's, else
-// Config.Wait (DefaultWait). A wait that fails stops the test with what it
+// Config.Wait (3 minutes by default). A wait that fails stops the test with what it
 // waited for and the events that arrived instead.
 //
 // # Usage

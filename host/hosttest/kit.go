@@ -16,11 +16,11 @@ import (
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
-// DefaultWait bounds a Kit's waits, cold starts and builds whose ctx has
+// defaultWait bounds a Kit's waits, cold starts and builds whose ctx has
 // no deadline: long enough for a module's first compile under -race on a
 // loaded machine, short enough that a lost event fails the test instead of
 // hanging it.
-const DefaultWait = 3 * time.Minute
+const defaultWait = 3 * time.Minute
 
 // clientID places the kit's host in staged rollouts: fixed, so a rollout
 // test gets the same bucket on every run.
@@ -39,7 +39,8 @@ type Config struct {
 	Server updatertest.Config
 	// Runtime configures the hosts' sandbox engine (compile cache, limits).
 	Runtime runtime.Config
-	// Wait bounds a wait whose ctx has no deadline; 0: DefaultWait.
+	// Wait bounds a wait whose ctx has no deadline; 0: 3 minutes, long
+	// enough for a first compile under -race on a loaded machine.
 	Wait time.Duration
 }
 
@@ -88,7 +89,7 @@ func New(tb testing.TB, cfg Config) *Kit {
 		cfg.UI = host.AutoAnswer(false)
 	}
 	if cfg.Wait <= 0 {
-		cfg.Wait = DefaultWait
+		cfg.Wait = defaultWait
 	}
 	k := &Kit{tb: tb, cfg: cfg, changed: make(chan struct{})}
 	var s *updatertest.Server
