@@ -133,12 +133,6 @@ func New(cfg Config) (*Host, error) {
 	return h, nil
 }
 
-// Home returns the host's home folder.
-func (h *Host) Home() string { return h.cfg.Home }
-
-// Engine returns the runtime engine the host's apps share.
-func (h *Host) Engine() *runtime.Engine { return h.engine }
-
 // Close closes every running app and the engine.
 func (h *Host) Close(ctx context.Context) error {
 	h.mu.Lock()
