@@ -196,7 +196,10 @@ func (k *Kit) Publish(ctx context.Context, sample, version string) *updater.Rele
 // host on the same home (a new process, as far as the app can tell) and
 // launches appID with updates, as host.Host.Launch: it returns once a
 // version is open, which for a sync or blocked launch is after its check
-// and download. WaitEvent then sees this cold start's events only.
+// and download. WaitEvent then sees this cold start's events only. The
+// App it returns is the running app until the next ColdStart (ApplyUpdate
+// swaps its version in place): use it for Hide, Show, Emit, Decision and
+// WaitUpdate.
 func (k *Kit) ColdStart(ctx context.Context, appID string) *host.App {
 	if k.tb != nil {
 		k.tb.Helper()
@@ -227,10 +230,6 @@ func (k *Kit) ColdStart(ctx context.Context, appID string) *host.App {
 	k.app = a
 	return a
 }
-
-// App returns the app of the last ColdStart (nil before one). Use it for
-// Hide, Show, Emit, Decision and WaitUpdate.
-func (k *Kit) App() *host.App { return k.app }
 
 // ApplyUpdate applies the ready update to the running app from the host
 // side (host.App.ApplyUpdate, what a shell's "restart to update" button

@@ -74,11 +74,11 @@ func TestPreferLocal(t *testing.T) {
 func TestGuestAppliesUpdate(t *testing.T) {
 	ctx := t.Context()
 	k := installed(t, hosttest.Config{UI: host.AutoAnswer(true)})
-	k.ColdStart(ctx, "demo.counter")
+	app := k.ColdStart(ctx, "demo.counter")
 	k.WaitVersion(ctx, "1.1.0")
 	require.Equal(t, "from 1.0.0", k.WaitEvent(ctx, host.EventApplyUpdate).Reason)
-	require.NoError(t, k.App().Hide(ctx))
-	require.NoError(t, k.App().Show(ctx))
+	require.NoError(t, app.Hide(ctx))
+	require.NoError(t, app.Show(ctx))
 }
 
 // A failed wait names what it waited for and lists what arrived instead.
