@@ -154,7 +154,7 @@ func (a *AdminClient) do(ctx context.Context, method, appID, rest string, body i
 	if resp.StatusCode/100 != 2 {
 		return newAdminError(resp)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, updater.MaxEnvelopeSize)).Decode(out); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, wire.MaxEnvelopeSize)).Decode(out); err != nil {
 		return fmt.Errorf("decode response: %w", err)
 	}
 	return nil
