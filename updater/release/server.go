@@ -92,7 +92,8 @@ type Config struct {
 	// a goroutine and a connection, some 20 KiB).
 	MaxWaiters int
 	// PatchBases is how many earlier versions a publish builds delta
-	// patches from; 0: DefaultPatchBases; negative: none.
+	// patches from; 0: 3, so clients a few releases behind still get a
+	// patch; negative: none.
 	PatchBases int
 }
 
@@ -227,7 +228,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxWaiters = defaultMaxWaiters
 	}
 	if cfg.PatchBases == 0 {
-		cfg.PatchBases = DefaultPatchBases
+		cfg.PatchBases = defaultPatchBases
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, apps: map[string]*serverEntry{}, https: map[*http.Server]struct{}{}, done: make(chan struct{})}
 	if s.log == nil {
