@@ -171,7 +171,7 @@ func checkVerified(t *testing.T, env []byte, pub ed25519.PublicKey, opts updater
 		}
 	}
 	for _, v := range append([]string{"1.0.0", "", "x", doc.MinVersion}, doc.Revoked...) {
-		doc.IsRevoked(v)
+		updater.IsRevoked(doc, v)
 	}
 	// Verification is a pure function of its inputs.
 	again, err := updater.VerifyDocument(env, pub, opts)
