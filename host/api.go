@@ -74,7 +74,7 @@ func storageErr(err error) error {
 func (p *appAPI) ShowModal(m abi.Modal) (uint32, error) {
 	a := p.app()
 	a.mu.Lock()
-	if a.openModals >= DefaultMaxOpenModals {
+	if a.openModals >= maxOpenModals {
 		a.mu.Unlock()
 		return 0, abi.CodeBusy
 	}

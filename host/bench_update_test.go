@@ -144,7 +144,7 @@ func BenchmarkSyncLaunch(b *testing.B) {
 		tr := &http.Transport{}
 		defer tr.CloseIdleConnections()
 		client := &http.Client{Transport: tr}
-		docURL := kit.URL + "/" + updater.DocumentPath(benchAppID)
+		docURL := kit.URL + "/apps/" + benchAppID + "/release.json"
 		for b.Loop() {
 			rt, compiled := rawLaunch(b, cache, entry)
 			resp, err := client.Get(docURL)

@@ -524,7 +524,7 @@ func TestEscapeReentrancy(t *testing.T) {
 	a := launchAs(t, h, ev, "adversary", "test.adversary")
 	const rounds = 3000
 	emit(t, a, "reenter", map[string]int{"size": rounds})
-	shown := host.DefaultMaxOpenModals // no modal was answered during the callback
+	shown := host.MaxOpenModals // no modal was answered during the callback
 	want := fmt.Sprintf("reenter n=%d modals=%d busy=%d", rounds, shown, (rounds+63)/64-shown)
 	require.Equal(t, want, ev.lastLog(t, "test.adversary", "reenter n="), ev.dump())
 	// Answer every modal now: each answer is its own callback, after the
@@ -538,7 +538,7 @@ func TestEscapeReentrancy(t *testing.T) {
 	require.Zero(t, ev.countEvents("test.adversary", host.EventError, ""), ev.dump())
 	select {
 	case <-ui.answers:
-		t.Fatal("more modals were shown than DefaultMaxOpenModals")
+		t.Fatal("more modals were shown than MaxOpenModals")
 	default:
 	}
 }

@@ -17,13 +17,13 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// Defaults for Config.
+// Bounds of one app.
 const (
-	// DefaultStorageQuota bounds one app's storage (keys plus values), as
-	// WeChat's 10 MB.
-	DefaultStorageQuota = 10 << 20
-	// DefaultMaxOpenModals bounds the unanswered modals of one app.
-	DefaultMaxOpenModals = 16
+	// defaultStorageQuota is Config.StorageQuota's default: one app's
+	// storage (keys plus values), as WeChat's 10 MB.
+	defaultStorageQuota = 10 << 20
+	// maxOpenModals bounds the unanswered modals of one app.
+	maxOpenModals = 16
 )
 
 // Config configures a Host. Zero fields take defaults.
@@ -43,7 +43,8 @@ type Config struct {
 	// apps, in order for one app. It must return quickly; it may call App
 	// methods except Close.
 	OnEvent func(Event)
-	// StorageQuota bounds each app's storage in bytes.
+	// StorageQuota bounds each app's storage (keys plus values) in bytes;
+	// 0: 10 MiB, as WeChat's 10 MB.
 	StorageQuota int64
 	// Logger receives host messages; nil means slog.Default().
 	Logger *slog.Logger
@@ -103,7 +104,7 @@ func New(cfg Config) (*Host, error) {
 		cfg.UI = AutoAnswer(false)
 	}
 	if cfg.StorageQuota <= 0 {
-		cfg.StorageQuota = DefaultStorageQuota
+		cfg.StorageQuota = defaultStorageQuota
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -131,12 +132,6 @@ func New(cfg Config) (*Host, error) {
 	}
 	return h, nil
 }
-
-// Home returns the host's home folder.
-func (h *Host) Home() string { return h.cfg.Home }
-
-// Engine returns the runtime engine the host's apps share.
-func (h *Host) Engine() *runtime.Engine { return h.engine }
 
 // Close closes every running app and the engine.
 func (h *Host) Close(ctx context.Context) error {

@@ -13,6 +13,9 @@ import (
 	"github.com/minihost/minihost/updater"
 )
 
+// policyDefaults holds the launch policy's defaults.
+var policyDefaults = updater.PolicyConfig{}.WithDefaults()
+
 // TestPeriodicChecker drives the host's periodic checker with the kit's
 // fake clock, polling (push off, as against a static export): the first
 // round soon after the host starts (½ to 1½ PeriodicFirst), which checks
@@ -35,11 +38,11 @@ func TestPeriodicChecker(t *testing.T) {
 
 	// Before the earliest jittered first round nothing is checked.
 	require.NoError(t, f.kit.Clock.WaitForTimers(ctx, 1))
-	f.kit.Clock.Advance(updater.DefaultPeriodicFirst/2 - time.Second)
+	f.kit.Clock.Advance(policyDefaults.PeriodicFirst/2 - time.Second)
 	require.Empty(t, f.kit.Requests())
 
 	// Past the latest one, a round runs: check and prefetch.
-	f.kit.Clock.Advance(updater.DefaultPeriodicFirst + 2*time.Second)
+	f.kit.Clock.Advance(policyDefaults.PeriodicFirst + 2*time.Second)
 	require.NoError(t, f.kit.WaitForRequests(ctx, 2))
 	require.Eventually(t, func() bool {
 		st, err := f.store(t).Load("test.updater")
@@ -49,7 +52,7 @@ func TestPeriodicChecker(t *testing.T) {
 	// The next round comes one interval later: not before 0.9 of it.
 	require.NoError(t, f.kit.Clock.WaitForTimers(ctx, 1))
 	f.kit.ResetRequests()
-	f.kit.Clock.Advance(time.Duration(0.89 * float64(updater.DefaultPeriodicInterval)))
+	f.kit.Clock.Advance(time.Duration(0.89 * float64(policyDefaults.PeriodicInterval)))
 	require.Empty(t, f.kit.Requests())
 
 	// By the round after, the app is outside the recent window (7 days):
@@ -117,7 +120,7 @@ func TestPushPath(t *testing.T) {
 
 	// The first round checks (nothing new) and then holds a request.
 	require.NoError(t, f.kit.Clock.WaitForTimers(ctx, 1))
-	f.kit.Clock.Advance(2 * updater.DefaultPeriodicFirst)
+	f.kit.Clock.Advance(2 * policyDefaults.PeriodicFirst)
 	require.NoError(t, f.kit.WaitForRequests(ctx, 2), "the first round's check and the push request")
 	require.Equal(t, 2, docRequests())
 
@@ -129,14 +132,14 @@ func TestPushPath(t *testing.T) {
 		return err == nil && len(st.Installed) == 2
 	}
 	require.False(t, installed(), "prefetched before the push's jitter")
-	f.kit.Clock.Advance(updater.DefaultPushJitter)
+	f.kit.Clock.Advance(policyDefaults.PushJitter)
 	require.Eventually(t, installed, 30*time.Second, 10*time.Millisecond, "2.0.0 not prefetched after the push")
 
 	// Then the host holds again, and a periodic round skips the app.
 	require.Eventually(t, func() bool { return docRequests() == 4 }, 30*time.Second, 10*time.Millisecond,
 		"the check after the push and a new push request")
 	f.kit.ResetRequests()
-	f.kit.Clock.Advance(updater.DefaultPeriodicInterval * 12 / 10)
+	f.kit.Clock.Advance(policyDefaults.PeriodicInterval * 12 / 10)
 	require.NoError(t, f.kit.Clock.WaitForTimers(ctx, 1)) // the loop armed its next timer: the round is over
 	require.Empty(t, f.kit.Requests(), "a periodic round checked an app whose push request is held")
 

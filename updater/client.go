@@ -157,17 +157,7 @@ func notFound(err error, sentinel error) error {
 
 // documentURL returns the URL of appID's release document.
 func (c *Client) documentURL(appID string) string {
-	return c.base + "/" + DocumentPath(appID)
-}
-
-// DocumentPath returns the path of an app's release document relative to
-// the server root (or export folder): "apps/APPID/release.json".
-func DocumentPath(appID string) string { return "apps/" + appID + "/release.json" }
-
-// PackagePath returns the path of an app's package relative to the server
-// root (or export folder): "apps/APPID/packages/VERSION.mpk".
-func PackagePath(appID, version string) string {
-	return "apps/" + appID + "/packages/" + version + ".mpk"
+	return c.base + "/" + wire.DocumentPath(appID)
 }
 
 // FetchDocument fetches appID's release document and verifies it (see
@@ -240,12 +230,12 @@ func (c *Client) fetchDocument(ctx context.Context, appID string, lastSeq uint64
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, false, notFound(newHTTPError(resp), ErrUnknownApp)
 	}
-	env, err = io.ReadAll(io.LimitReader(resp.Body, MaxEnvelopeSize+1))
+	env, err = io.ReadAll(io.LimitReader(resp.Body, wire.MaxEnvelopeSize+1))
 	if err != nil {
 		return nil, nil, false, err
 	}
-	if len(env) > MaxEnvelopeSize {
-		return nil, nil, false, fmt.Errorf("%w: over %d bytes", mpk.ErrTooLarge, MaxEnvelopeSize)
+	if len(env) > wire.MaxEnvelopeSize {
+		return nil, nil, false, fmt.Errorf("%w: over %d bytes", mpk.ErrTooLarge, wire.MaxEnvelopeSize)
 	}
 	env = bytes.TrimLeft(env, "\n") // a held answer starts with heartbeat newlines
 	doc, err = VerifyDocument(env, c.cfg.PublicKey, VerifyOptions{AppID: appID, MinSequence: lastSeq, Now: c.cfg.Now()})

@@ -23,6 +23,7 @@ import (
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/crashfs"
+	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
@@ -620,7 +621,7 @@ func releaseOf(t *testing.T, appID, v, pkg string) *updater.Release {
 	}
 	sum := sha256.Sum256(data)
 	return &updater.Release{Version: v, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
-		Path: updater.PackagePath(appID, v)}
+		Path: wire.PackagePath(appID, v)}
 }
 
 // TestCrashPowerCutFirstInstall cuts the power right after a first install

@@ -88,10 +88,10 @@ type Document struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// IsRevoked reports whether v is listed as revoked. Versions follow
+// isRevoked reports whether v is listed as revoked. Versions follow
 // mpk.ParseVersion and compare by value, so build metadata does not count
 // ("1.2.0+a" is "1.2.0"); a text that is not a version is never revoked.
-func (d *Document) IsRevoked(v string) bool {
+func (d *Document) isRevoked(v string) bool {
 	want := semver(v)
 	return want != nil && slices.ContainsFunc(d.Revoked, func(r string) bool {
 		got := semver(r)

@@ -17,6 +17,7 @@ import (
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/sigtest"
+	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/minihost/minihost/updater/release"
 )
 
@@ -170,7 +171,7 @@ func checkVerified(t *testing.T, env []byte, pub ed25519.PublicKey, opts updater
 		}
 	}
 	for _, v := range append([]string{"1.0.0", "", "x", doc.MinVersion}, doc.Revoked...) {
-		doc.IsRevoked(v)
+		updater.IsRevoked(doc, v)
 	}
 	// Verification is a pure function of its inputs.
 	again, err := updater.VerifyDocument(env, pub, opts)
@@ -239,7 +240,7 @@ func FuzzVerifySignedDocument(f *testing.F) {
 		}
 		opts := fuzzOptions(appID, lastSeq, unix)
 		doc, err := updater.VerifyDocument(env, pub, opts)
-		if appID != "" && len(body) > 0 && len(env) <= updater.MaxEnvelopeSize &&
+		if appID != "" && len(body) > 0 && len(env) <= wire.MaxEnvelopeSize &&
 			(errors.Is(err, updater.ErrUnsigned) || errors.Is(err, updater.ErrBadSignature)) {
 			t.Fatalf("a correctly signed body was refused as unsigned: %v", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // TestIntakeStoreInstallNamedPipe: a named pipe in the place of a
@@ -31,7 +32,7 @@ func TestIntakeStoreInstallNamedPipe(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() {
-		rel := &updater.Release{Version: "1.0.0", Size: 1, SHA256: strings.Repeat("0", 64), Path: updater.PackagePath("demo.app", "1.0.0")}
+		rel := &updater.Release{Version: "1.0.0", Size: 1, SHA256: strings.Repeat("0", 64), Path: wire.PackagePath("demo.app", "1.0.0")}
 		done <- s.InstallRelease(t.Context(), "demo.app", rel, fifo)
 	}()
 	select {

@@ -228,7 +228,7 @@ func decideAsync(plan launchPlan, st LocalState, res CheckResult) outcome {
 
 	var badRules []string
 	var why string
-	if doc.IsRevoked(opened) {
+	if doc.isRevoked(opened) {
 		badRules, why = append(badRules, "R1"), "running "+opened+" is revoked"
 	} else if minV := docMinVersion(doc); minV != nil && ov != nil && ov.LessThan(minV) {
 		badRules, why = append(badRules, "M2"), fmt.Sprintf("running %s is below minimum %s", opened, doc.MinVersion)
@@ -312,7 +312,7 @@ func hasInstalled(st LocalState) bool {
 // usable returns iv's parsed version when it is verified, not bad and not
 // revoked by doc, else nil.
 func usable(st LocalState, doc *Document, iv InstalledVersion) *version.Version {
-	if !iv.Verified || isBad(st, iv.Version) || (doc != nil && doc.IsRevoked(iv.Version)) {
+	if !iv.Verified || isBad(st, iv.Version) || (doc != nil && doc.isRevoked(iv.Version)) {
 		return nil
 	}
 	return semver(iv.Version)

@@ -197,7 +197,7 @@ func propAllowed(st LocalState, doc *Document, v string) bool {
 	if doc == nil {
 		return true
 	}
-	if doc.IsRevoked(v) {
+	if doc.isRevoked(v) {
 		return false
 	}
 	m, vv := semver(doc.MinVersion), semver(v)

@@ -150,7 +150,7 @@ func TestDecideMode(t *testing.T) {
 			}
 			wantTimeout := time.Duration(0)
 			if tt.mode == modeSync {
-				wantTimeout = DefaultSyncTimeout
+				wantTimeout = defaultSyncTimeout
 			}
 			if p.Timeout != wantTimeout {
 				t.Errorf("Timeout = %v, want %v", p.Timeout, wantTimeout)

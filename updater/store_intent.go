@@ -10,6 +10,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/spf13/afero"
 )
 
@@ -85,8 +86,8 @@ func (s *Store) RecordCheck(ctx context.Context, appID string, envelope []byte, 
 	if len(envelope) == 0 {
 		return fmt.Errorf("record check of %s: empty release document", appID)
 	}
-	if len(envelope) > MaxEnvelopeSize {
-		return fmt.Errorf("record check of %s: %w: document is %d bytes, limit %d", appID, mpk.ErrTooLarge, len(envelope), MaxEnvelopeSize)
+	if len(envelope) > wire.MaxEnvelopeSize {
+		return fmt.Errorf("record check of %s: %w: document is %d bytes, limit %d", appID, mpk.ErrTooLarge, len(envelope), wire.MaxEnvelopeSize)
 	}
 	err := s.updateCtx(ctx, appID, func(st *AppState) error {
 		if seq < st.LastSequence || (seq == st.LastSequence && bytes.Equal(envelope, st.LastDocument)) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // packFiles packs files (app.json included) with mpk.Pack into a fresh
@@ -43,7 +44,7 @@ func packFiles(t *testing.T, appID, v string, files map[string]string) (string, 
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	return pkg, &Release{Version: v, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Path: PackagePath(appID, v)}
+	return pkg, &Release{Version: v, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Path: wire.PackagePath(appID, v)}
 }
 
 // testPackage packs a real package of appID at version v (app.json, an
@@ -247,7 +248,7 @@ func TestStoreRecordCheck(t *testing.T) {
 		{name: "same sequence, re-signed", savedSeq: 3, env: envB, seq: 3, wantEnv: envB, wantSeq: 3},
 		{name: "older sequence: no change", savedSeq: 3, env: envB, seq: 2, wantEnv: envA, wantSeq: 3},
 		{name: "empty document", savedSeq: 3, env: nil, seq: 4, wantErr: "empty release document", wantEnv: envA, wantSeq: 3},
-		{name: "document too big", savedSeq: 3, env: bytes.Repeat([]byte(" "), MaxEnvelopeSize+1), seq: 4, wantErr: "too large", wantEnv: envA, wantSeq: 3},
+		{name: "document too big", savedSeq: 3, env: bytes.Repeat([]byte(" "), wire.MaxEnvelopeSize+1), seq: 4, wantErr: "too large", wantEnv: envA, wantSeq: 3},
 		{name: "context ended", savedSeq: 3, ctx: canceledContext, env: envB, seq: 4, wantErr: "context canceled", wantEnv: envA, wantSeq: 3},
 		{name: "unsafe app id", appID: "../etc", env: envB, seq: 4, wantErr: "app id"},
 	}

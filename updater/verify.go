@@ -29,10 +29,6 @@ var (
 	ErrReplay = errors.New("release document is older than one already seen")
 )
 
-// MaxEnvelopeSize bounds a signed release document envelope in bytes;
-// VerifyDocument and the Client refuse larger ones with mpk.ErrTooLarge.
-const MaxEnvelopeSize = 1 << 20
-
 // KeyID returns the short id of a public key: the hex of the first 8 bytes
 // of sha256(pub). It names a key in envelopes and logs; it is not secret
 // and proves nothing by itself. It is a pure function, safe for concurrent
@@ -68,7 +64,7 @@ type VerifyOptions struct {
 
 // VerifyDocument checks a signed release document envelope offline and
 // returns the document it carries. In order: opts is complete (AppID set,
-// Now set unless WaiveExpiry); the envelope is at most MaxEnvelopeSize
+// Now set unless WaiveExpiry); the envelope is at most 1 MiB
 // (mpk.ErrTooLarge) and has a body and signature (ErrUnsigned); the signature
 // verifies with pub over the raw signed bytes, before they are parsed
 // (ErrBadSignature); the document is well formed (ErrInvalidDocument), is
@@ -94,8 +90,8 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) 
 	if len(pub) != ed25519.PublicKeySize {
 		return wrap(fmt.Errorf("public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize))
 	}
-	if len(envelope) > MaxEnvelopeSize {
-		return wrap(fmt.Errorf("%w: envelope is %d bytes, limit %d", mpk.ErrTooLarge, len(envelope), MaxEnvelopeSize))
+	if len(envelope) > wire.MaxEnvelopeSize {
+		return wrap(fmt.Errorf("%w: envelope is %d bytes, limit %d", mpk.ErrTooLarge, len(envelope), wire.MaxEnvelopeSize))
 	}
 	var env wire.Envelope
 	if err := json.Unmarshal(envelope, &env); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/sigtest"
+	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/minihost/minihost/updater/release"
 )
 
@@ -86,7 +87,7 @@ func TestSignVerifyDocument(t *testing.T) {
 		{"no signature", editEnvelope(t, good, func(m map[string]any) { delete(m, "signature") }), "demo.counter", 0, now, updater.ErrUnsigned},
 		{"bare document", mustJSON(sigtest.Document(now)), "demo.counter", 0, now, updater.ErrUnsigned},
 		{"not JSON", []byte("<html>"), "demo.counter", 0, now, updater.ErrUnsigned},
-		{"too big", append(bytes.Repeat([]byte(" "), updater.MaxEnvelopeSize), good...), "demo.counter", 0, now, mpk.ErrTooLarge},
+		{"too big", append(bytes.Repeat([]byte(" "), wire.MaxEnvelopeSize), good...), "demo.counter", 0, now, mpk.ErrTooLarge},
 		{"bad hash field", sign(bad), "demo.counter", 0, now, updater.ErrInvalidDocument},
 		{"stable newer than latest", sign(stableNewer), "demo.counter", 0, now, updater.ErrInvalidDocument},
 		{"path leaves the base", sign(escaping), "demo.counter", 0, now, updater.ErrInvalidDocument},
@@ -227,7 +228,7 @@ func TestClientRejects(t *testing.T) {
 			return env
 		}(), 0, updater.ErrBadSignature},
 		{"unsigned", mustJSON(sigtest.Document(now)), 0, updater.ErrUnsigned},
-		{"over the size limit", bytes.Repeat([]byte("x"), updater.MaxEnvelopeSize+10), 0, mpk.ErrTooLarge},
+		{"over the size limit", bytes.Repeat([]byte("x"), wire.MaxEnvelopeSize+10), 0, mpk.ErrTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			serve = tc.env

@@ -38,7 +38,7 @@ func doctorHome(t *testing.T) string {
 		}
 		sum := sha256.Sum256(data)
 		rel := &updater.Release{Version: v, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
-			Path: updater.PackagePath("demo.app", v)}
+			Path: "apps/demo.app/packages/" + v + ".mpk"}
 		if err := s.InstallRelease(t.Context(), "demo.app", rel, pkg); err != nil {
 			t.Fatal(err)
 		}

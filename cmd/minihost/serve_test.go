@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,7 +188,7 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.Latest.Version != "1.0.0" || !doc.IsRevoked("1.1.0") || doc.MinVersion != "1.0.0" {
+	if doc.Latest.Version != "1.0.0" || !slices.Contains(doc.Revoked, "1.1.0") || doc.MinVersion != "1.0.0" {
 		t.Fatalf("document %+v", doc)
 	}
 	dst := filepath.Join(t.TempDir(), "p.mpk")

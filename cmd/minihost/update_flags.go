@@ -27,7 +27,7 @@ func addUpdateFlags(fs *flag.FlagSet) *updateFlags {
 	return &updateFlags{
 		server:      fs.String("server", "", "release server (or static export) URL; turns on updates"),
 		pubkey:      fs.String("pubkey", "", "the release server's public key: a file (KEYFILE.pub) or the key text it holds (older bare base64 keys work too)"),
-		syncTimeout: fs.Duration("sync-timeout", updater.DefaultSyncTimeout, "bound of a sync launch's check and download"),
+		syncTimeout: fs.Duration("sync-timeout", updater.PolicyConfig{}.WithDefaults().SyncTimeout, "bound of a sync launch's check and download"),
 		now:         fs.String("now", "", "pretend the launch policy's clock reads this RFC 3339 time (last use, long-unused, recent window); signatures and expiry keep the real clock"),
 		clientID:    fs.String("client-id", "", "this installation's id for staged rollouts (default: a random id kept in the home)"),
 	}

@@ -31,7 +31,7 @@
 // # Waits
 //
 // Kit.WaitEvent and Kit.WaitVersion wait with a deadline: the ctx's, else
-// Config.Wait (DefaultWait). A wait that fails stops the test with what it
+// Config.Wait (3 minutes by default). A wait that fails stops the test with what it
 // waited for and the events that arrived instead.
 //
 // # Usage
@@ -42,10 +42,10 @@
 //		k.Publish(ctx, "counter", "1.0.0")
 //		k.ColdStart(ctx, "demo.counter") // first install: 1.0.0
 //		k.Publish(ctx, "counter", "1.1.0")
-//		k.ColdStart(ctx, "demo.counter") // 1.0.0 opens; 1.1.0 downloads
+//		app := k.ColdStart(ctx, "demo.counter") // 1.0.0 opens; 1.1.0 downloads
 //		k.WaitEvent(ctx, host.EventUpdateReady)
 //		k.ApplyUpdate(ctx)
-//		require.Equal(t, "1.1.0", k.App().Version())
+//		require.Equal(t, "1.1.0", app.Version())
 //	}
 //
 // A Kit is for one test goroutine: call its methods from the test (they

@@ -21,7 +21,7 @@ import (
 // with reason "update", its storage kept.
 func TestJSSeedAppliesUpdate(t *testing.T) {
 	ctx := t.Context()
-	k := firstRun(t, hosttest.Config{UI: host.AutoAnswer(true)}, "seed-js", "seed-js v1.0.0: onLaunch (reason launch) launch #1")
+	k, _ := firstRun(t, hosttest.Config{UI: host.AutoAnswer(true)}, "seed-js", "seed-js v1.0.0: onLaunch (reason launch) launch #1")
 	k.Publish(ctx, "seed-js", "1.1.0")
 	k.ColdStart(ctx, "demo.seed-js")
 	require.Equal(t, "true", waitLog(ctx, k, "true").Message, "console.log(res.hasUpdate)")
@@ -35,13 +35,13 @@ func TestJSSeedAppliesUpdate(t *testing.T) {
 
 // firstRun starts a kit with cfg, publishes sample ("seed-js", app id
 // demo.seed-js) at 1.0.0, cold starts it and waits for a log line with
-// want.
-func firstRun(t *testing.T, cfg hosttest.Config, sample, want string) *hosttest.Kit {
+// want, returning the kit and the app.
+func firstRun(t *testing.T, cfg hosttest.Config, sample, want string) (*hosttest.Kit, *host.App) {
 	k := hosttest.New(t, cfg)
 	k.Publish(t.Context(), sample, "1.0.0")
-	k.ColdStart(t.Context(), "demo."+sample)
+	app := k.ColdStart(t.Context(), "demo."+sample)
 	waitLog(t.Context(), k, want)
-	return k
+	return k, app
 }
 
 // waitLog waits for the next guest log line containing sub, stopping the
@@ -59,7 +59,7 @@ func waitLog(ctx context.Context, k *hosttest.Kit, sub string) host.Event {
 // cold starts in a row of it roll back to the previous version.
 func TestJSThrowInOnLaunchRollsBack(t *testing.T) {
 	ctx := t.Context()
-	k := firstRun(t, hosttest.Config{}, "crash-js", "crash-js launch version=1.0.0")
+	k, _ := firstRun(t, hosttest.Config{}, "crash-js", "crash-js launch version=1.0.0")
 	k.Publish(ctx, "crash-js", "2.0.0")
 	k.ColdStart(ctx, "demo.crash-js")
 	k.WaitEvent(ctx, host.EventUpdateReady) // prefetched for the next cold start
@@ -99,11 +99,11 @@ func TestJSInfiniteLoopStopped(t *testing.T) {
 // cancels a pending timer.
 func TestJSTimers(t *testing.T) {
 	ctx := t.Context()
-	k := firstRun(t, hosttest.Config{}, "seed-js", "seed-js: onShow")
+	k, app := firstRun(t, hosttest.Config{}, "seed-js", "seed-js: onShow")
 	k.Clock.Advance(250 * time.Millisecond)
 	waitLog(ctx, k, "seed-js: a timer fired")
 	k.Clock.Advance(time.Second)
-	require.NoError(t, k.App().Hide(ctx)) // a callback after the cleared timer's time
+	require.NoError(t, app.Hide(ctx)) // a callback after the cleared timer's time
 	require.Equal(t, "seed-js: onHide", waitLog(ctx, k, "seed-js").Message, "the cleared timer did not fire")
 }
 

@@ -16,11 +16,11 @@ import (
 	"github.com/minihost/minihost/updater/updatertest"
 )
 
-// DefaultWait bounds a Kit's waits, cold starts and builds whose ctx has
+// defaultWait bounds a Kit's waits, cold starts and builds whose ctx has
 // no deadline: long enough for a module's first compile under -race on a
 // loaded machine, short enough that a lost event fails the test instead of
 // hanging it.
-const DefaultWait = 3 * time.Minute
+const defaultWait = 3 * time.Minute
 
 // clientID places the kit's host in staged rollouts: fixed, so a rollout
 // test gets the same bucket on every run.
@@ -39,7 +39,8 @@ type Config struct {
 	Server updatertest.Config
 	// Runtime configures the hosts' sandbox engine (compile cache, limits).
 	Runtime runtime.Config
-	// Wait bounds a wait whose ctx has no deadline; 0: DefaultWait.
+	// Wait bounds a wait whose ctx has no deadline; 0: 3 minutes, long
+	// enough for a first compile under -race on a loaded machine.
 	Wait time.Duration
 }
 
@@ -88,7 +89,7 @@ func New(tb testing.TB, cfg Config) *Kit {
 		cfg.UI = host.AutoAnswer(false)
 	}
 	if cfg.Wait <= 0 {
-		cfg.Wait = DefaultWait
+		cfg.Wait = defaultWait
 	}
 	k := &Kit{tb: tb, cfg: cfg, changed: make(chan struct{})}
 	var s *updatertest.Server
@@ -195,7 +196,10 @@ func (k *Kit) Publish(ctx context.Context, sample, version string) *updater.Rele
 // host on the same home (a new process, as far as the app can tell) and
 // launches appID with updates, as host.Host.Launch: it returns once a
 // version is open, which for a sync or blocked launch is after its check
-// and download. WaitEvent then sees this cold start's events only.
+// and download. WaitEvent then sees this cold start's events only. The
+// App it returns is the running app until the next ColdStart (ApplyUpdate
+// swaps its version in place): use it for Hide, Show, Emit, Decision and
+// WaitUpdate.
 func (k *Kit) ColdStart(ctx context.Context, appID string) *host.App {
 	if k.tb != nil {
 		k.tb.Helper()
@@ -226,10 +230,6 @@ func (k *Kit) ColdStart(ctx context.Context, appID string) *host.App {
 	k.app = a
 	return a
 }
-
-// App returns the app of the last ColdStart (nil before one). Use it for
-// Hide, Show, Emit, Decision and WaitUpdate.
-func (k *Kit) App() *host.App { return k.app }
 
 // ApplyUpdate applies the ready update to the running app from the host
 // side (host.App.ApplyUpdate, what a shell's "restart to update" button

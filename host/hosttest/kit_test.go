@@ -60,7 +60,7 @@ func TestPreferLocal(t *testing.T) {
 	ctx := t.Context()
 	k := installed(t, hosttest.Config{})
 	k.Server.SetSettings(t, "demo.counter", release.Settings{PreferLocal: ptr("1.0.0")})
-	k.Clock.Advance(updater.DefaultLongUnused) // a sync launch, but 1.0.0 is preferred
+	k.Clock.Advance(updater.PolicyConfig{}.WithDefaults().LongUnused) // a sync launch, but 1.0.0 is preferred
 	app := k.ColdStart(ctx, "demo.counter")
 	require.Equal(t, "1.0.0", app.Version())
 	res := app.WaitUpdate(ctx)
@@ -74,11 +74,11 @@ func TestPreferLocal(t *testing.T) {
 func TestGuestAppliesUpdate(t *testing.T) {
 	ctx := t.Context()
 	k := installed(t, hosttest.Config{UI: host.AutoAnswer(true)})
-	k.ColdStart(ctx, "demo.counter")
+	app := k.ColdStart(ctx, "demo.counter")
 	k.WaitVersion(ctx, "1.1.0")
 	require.Equal(t, "from 1.0.0", k.WaitEvent(ctx, host.EventApplyUpdate).Reason)
-	require.NoError(t, k.App().Hide(ctx))
-	require.NoError(t, k.App().Show(ctx))
+	require.NoError(t, app.Hide(ctx))
+	require.NoError(t, app.Show(ctx))
 }
 
 // A failed wait names what it waited for and lists what arrived instead.

@@ -19,9 +19,9 @@ import (
 	"github.com/minihost/minihost/updater/internal/wire"
 )
 
-// DefaultAdminTimeout bounds one admin request of an AdminClient that owns
+// defaultAdminTimeout bounds one admin request of an AdminClient that owns
 // its HTTP client (an upload included).
-const DefaultAdminTimeout = 5 * time.Minute
+const defaultAdminTimeout = 5 * time.Minute
 
 // AdminClientConfig configures an AdminClient; NewAdminClient copies it
 // and fills its zero fields once. BaseURL and Token are required.
@@ -31,7 +31,8 @@ type AdminClientConfig struct {
 	// Token is the admin bearer token (the CLI reads MINIHOST_TOKEN).
 	Token string
 	// HTTPClient makes the requests; nil: one of its own with
-	// DefaultAdminTimeout (never http.DefaultClient).
+	// a 5-minute timeout per request, an upload included (never
+	// http.DefaultClient).
 	HTTPClient *http.Client
 }
 
@@ -59,7 +60,7 @@ func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
 	}
 	a := &AdminClient{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
 	if a.cfg.HTTPClient == nil {
-		a.cfg.HTTPClient = wire.NewHTTPClient(DefaultAdminTimeout)
+		a.cfg.HTTPClient = wire.NewHTTPClient(defaultAdminTimeout)
 		a.own = true
 	}
 	return a, nil
@@ -153,7 +154,7 @@ func (a *AdminClient) do(ctx context.Context, method, appID, rest string, body i
 	if resp.StatusCode/100 != 2 {
 		return newAdminError(resp)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, updater.MaxEnvelopeSize)).Decode(out); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, wire.MaxEnvelopeSize)).Decode(out); err != nil {
 		return fmt.Errorf("decode response: %w", err)
 	}
 	return nil

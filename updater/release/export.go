@@ -18,6 +18,7 @@ import (
 	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // DefaultExportLifetime is the validity of documents written by Export:
@@ -137,7 +138,7 @@ func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *Export
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		copied, err := exportFile(cfg, packageFile(cfg.DataDir, st.AppID, v.Version), updater.PackagePath(st.AppID, v.Version), v.Size, v.SHA256)
+		copied, err := exportFile(cfg, packageFile(cfg.DataDir, st.AppID, v.Version), wire.PackagePath(st.AppID, v.Version), v.Size, v.SHA256)
 		if err != nil {
 			return err
 		}
@@ -157,7 +158,7 @@ func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *Export
 	if err != nil {
 		return err
 	}
-	dst := filepath.Join(cfg.OutDir, filepath.FromSlash(updater.DocumentPath(st.AppID)))
+	dst := filepath.Join(cfg.OutDir, filepath.FromSlash(wire.DocumentPath(st.AppID)))
 	if err := mkdirPublic(cfg.OutFs, cfg.OutDir, filepath.Dir(dst)); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/minihost/minihost/updater/release"
 )
 
@@ -93,7 +94,7 @@ func TestExportServedByFileServer(t *testing.T) {
 		t.Fatalf("unknown app on the static server: %v", err)
 	}
 	revoked := *serverDoc.Latest
-	revoked.Version, revoked.Path = "1.2.0", updater.PackagePath("demo.counter", "1.2.0")
+	revoked.Version, revoked.Path = "1.2.0", wire.PackagePath("demo.counter", "1.2.0")
 	if _, err := c.Download(ctx, &revoked, filepath.Join(t.TempDir(), "r"), nil); !errors.Is(err, updater.ErrUnknownVersion) {
 		t.Fatalf("revoked package on the static server: %v", err)
 	}

@@ -21,22 +21,23 @@ import (
 	"github.com/minihost/minihost/updater"
 )
 
-// Release server defaults, used by New for zero fields of Config.
+// Release server defaults, used by New for zero fields of Config (whose
+// field docs give each value).
 const (
-	// DefaultRevertLimit is how many earlier versions a revert may go back
+	// defaultRevertLimit is how many earlier versions a revert may go back
 	// to (WeChat's limit).
-	DefaultRevertLimit = 5
-	// DefaultShutdownTimeout bounds a graceful shutdown in Serve.
-	DefaultShutdownTimeout = 10 * time.Second
-	// DefaultMaxWait bounds how long a document request with ?wait= is
+	defaultRevertLimit = 5
+	// defaultShutdownTimeout bounds a graceful shutdown in Serve.
+	defaultShutdownTimeout = 10 * time.Second
+	// defaultMaxWait bounds how long a document request with ?wait= is
 	// held for a new sequence. Each hold is one request where a poll
 	// would be one per check, so holds are long; a newline every
 	// heartbeat keeps proxies from cutting them as idle.
-	DefaultMaxWait = 12 * time.Hour // updater.DefaultPushWait
-	// DefaultMaxWaiters bounds the document requests held at once (each
+	defaultMaxWait = 12 * time.Hour // updater.PolicyConfig.PushWait's default
+	// defaultMaxWaiters bounds the document requests held at once (each
 	// costs a goroutine and a connection, some 20 KiB); past it a request
 	// with ?wait= is answered at once, and its client polls.
-	DefaultMaxWaiters = 10000
+	defaultMaxWaiters = 10000
 )
 
 // readHeaderTimeout bounds reading a request's headers in Serve.
@@ -72,25 +73,27 @@ type Config struct {
 	// server re-signs once less than half of it remains. 0:
 	// updater.DefaultDocumentLifetime.
 	DocumentLifetime time.Duration
-	// RevertLimit is how many earlier versions a revert may reach; 0:
-	// DefaultRevertLimit.
+	// RevertLimit is how many earlier versions a revert may reach; 0: 5
+	// (WeChat's limit).
 	RevertLimit int
 	// Now is the clock for publish times and document issue and expiry;
 	// nil: time.Now. A test kit drives it.
 	Now func() time.Time
 	// Logger receives admin actions and errors (never tokens); nil: none.
 	Logger *slog.Logger
-	// ShutdownTimeout bounds Serve's graceful shutdown; 0:
-	// DefaultShutdownTimeout.
+	// ShutdownTimeout bounds Serve's graceful shutdown; 0: 10s.
 	ShutdownTimeout time.Duration
 	// MaxWait bounds how long a document request with ?wait= is held
-	// (the push path, see Server); 0: DefaultMaxWait; negative: requests
-	// are never held, and clients fall back to polling.
+	// (the push path, see Server); 0: 12h, the client's default push
+	// wait; negative: requests are never held, and clients fall back to
+	// polling.
 	MaxWait time.Duration
-	// MaxWaiters bounds the requests held at once; 0: DefaultMaxWaiters.
+	// MaxWaiters bounds the requests held at once; 0: 10,000 (each costs
+	// a goroutine and a connection, some 20 KiB).
 	MaxWaiters int
 	// PatchBases is how many earlier versions a publish builds delta
-	// patches from; 0: DefaultPatchBases; negative: none.
+	// patches from; 0: 3, so clients a few releases behind still get a
+	// patch; negative: none.
 	PatchBases int
 }
 
@@ -210,22 +213,22 @@ func New(cfg Config) (*Server, error) {
 		cfg.DocumentLifetime = updater.DefaultDocumentLifetime
 	}
 	if cfg.RevertLimit <= 0 {
-		cfg.RevertLimit = DefaultRevertLimit
+		cfg.RevertLimit = defaultRevertLimit
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = DefaultShutdownTimeout
+		cfg.ShutdownTimeout = defaultShutdownTimeout
 	}
 	if cfg.MaxWait == 0 {
-		cfg.MaxWait = DefaultMaxWait
+		cfg.MaxWait = defaultMaxWait
 	}
 	if cfg.MaxWaiters <= 0 {
-		cfg.MaxWaiters = DefaultMaxWaiters
+		cfg.MaxWaiters = defaultMaxWaiters
 	}
 	if cfg.PatchBases == 0 {
-		cfg.PatchBases = DefaultPatchBases
+		cfg.PatchBases = defaultPatchBases
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, apps: map[string]*serverEntry{}, https: map[*http.Server]struct{}{}, done: make(chan struct{})}
 	if s.log == nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/delta"
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // Settings changes an app's release settings; nil fields stay as they are.
@@ -121,7 +122,7 @@ func (s *Server) Status(ctx context.Context, appID string) (*AppStatus, error) {
 		}
 		out.Versions = append(out.Versions, VersionInfo{
 			Version: v.Version, State: state, Size: v.Size, SHA256: v.SHA256,
-			Path: updater.PackagePath(st.AppID, v.Version), PublishedAt: v.PublishedAt, RevokedAt: v.RevokedAt,
+			Path: wire.PackagePath(st.AppID, v.Version), PublishedAt: v.PublishedAt, RevokedAt: v.RevokedAt,
 			Released: v.Released, Revertible: revertible[i],
 		})
 	}

@@ -150,8 +150,8 @@ func TestServerRevert(t *testing.T) {
 		doc.MinVersion != "1.2.0" || doc.PreferLocal != "1.1.0" || doc.Sequence != st.Sequence {
 		t.Fatalf("after revert: %+v", doc)
 	}
-	if !doc.IsRevoked("1.4.0") || doc.IsRevoked("1.2.0") {
-		t.Fatal("IsRevoked")
+	if !slices.Contains(doc.Revoked, "1.4.0") || slices.Contains(doc.Revoked, "1.2.0") {
+		t.Fatal("Revoked")
 	}
 	// Revoked packages are gone from the public paths.
 	resp, err := ts.hs.Client().Get(ts.hs.URL + "/apps/demo.counter/packages/1.4.0.mpk")

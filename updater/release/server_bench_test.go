@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // BenchmarkDocument measures release-document GETs per second from the
@@ -29,12 +29,12 @@ func BenchmarkDocumentFileServer(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(updater.DocumentPath("demo.counter")))
+	p := filepath.Join(dir, filepath.FromSlash(wire.DocumentPath("demo.counter")))
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	if err := os.WriteFile(p, body, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	benchGET(b, httptestServer(b, http.FileServer(http.Dir(dir)))+"/"+updater.DocumentPath("demo.counter"))
+	benchGET(b, httptestServer(b, http.FileServer(http.Dir(dir)))+"/"+wire.DocumentPath("demo.counter"))
 }
 
 func benchGET(b *testing.B, url string) {

@@ -72,7 +72,7 @@ func newTestServer(t testing.TB, edit func(*release.Config)) *testServer {
 }
 
 // withPatches is newTestServer's edit for tests about delta patches: the
-// product's default, Config.PatchBases 0 (DefaultPatchBases).
+// product's default, Config.PatchBases 0 (3 bases).
 func withPatches(c *release.Config) { c.PatchBases = 0 }
 
 func (ts *testServer) start() {

@@ -26,10 +26,10 @@ import (
 //
 // and listed in the document under the release they rebuild.
 
-// DefaultPatchBases is how many earlier versions a publish builds patches
+// defaultPatchBases is how many earlier versions a publish builds patches
 // from when Config.PatchBases is 0: clients a few releases behind still
 // get a patch, and publishing costs a few patch builds.
-const DefaultPatchBases = 3
+const defaultPatchBases = 3
 
 // patchExt names patch files.
 const patchExt = ".mpd"

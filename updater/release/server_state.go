@@ -16,6 +16,7 @@ import (
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/wire"
 )
 
 // The release server's data folder:
@@ -152,7 +153,7 @@ func (st *serverApp) release(i int) *updater.Release {
 		return nil
 	}
 	v := st.Versions[i]
-	return &updater.Release{Version: v.Version, Size: v.Size, SHA256: v.SHA256, Path: updater.PackagePath(st.AppID, v.Version),
+	return &updater.Release{Version: v.Version, Size: v.Size, SHA256: v.SHA256, Path: wire.PackagePath(st.AppID, v.Version),
 		Content: v.Content, Patches: st.patches(i)}
 }
 

@@ -156,7 +156,7 @@ func TestHeldDocumentRequestTimesOut(t *testing.T) {
 		want time.Duration
 	}{
 		{"its own wait", "30", 30 * time.Second},
-		{"capped by MaxWait", "172800", release.DefaultMaxWait},
+		{"capped by MaxWait", "172800", 12 * time.Hour}, // Config.MaxWait's default
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

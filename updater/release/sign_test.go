@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/minihost/minihost/updater/release"
 )
 
@@ -19,7 +20,7 @@ func ExampleSignDocument() {
 		AppID:    "demo.counter",
 		Sequence: 3,
 		Latest: &updater.Release{Version: "1.2.0", Size: 4096, SHA256: strings.Repeat("0", 64),
-			Path: updater.PackagePath("demo.counter", "1.2.0")},
+			Path: wire.PackagePath("demo.counter", "1.2.0")},
 		RolloutPercent: 100,
 		IssuedAt:       now,
 		ExpiresAt:      now.Add(updater.DefaultDocumentLifetime),

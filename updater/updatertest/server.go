@@ -47,7 +47,7 @@ type Config struct {
 	// the refusal of such uploads.
 	Validator release.Validator
 	// Patches makes publishes build delta patches from earlier versions
-	// (release.DefaultPatchBases of them). Off by default, so that a test
+	// (as many as release.Config's default). Off by default, so that a test
 	// of the package path downloads the package even with a base
 	// installed; tests of delta updates turn it on.
 	Patches bool
@@ -162,7 +162,7 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 		Validator:        cfg.Validator,
 		DocumentLifetime: cfg.DocumentLifetime,
 		Now:              cfg.Clock.Now,
-		PatchBases:       map[bool]int{true: release.DefaultPatchBases, false: -1}[cfg.Patches],
+		PatchBases:       map[bool]int{true: 0, false: -1}[cfg.Patches], // 0: the default
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start test release server: %w", err)

@@ -1,8 +1,10 @@
 // Package wire holds what the client side (updater) and the release side
 // (updater/release) share of the release API's wire format: the signed
-// envelope of a release document, the JSON error body of a failed
-// response, and the HTTP client both make for themselves. It keeps no
-// state; everything in it is safe for concurrent use.
+// envelope of a release document and its size bound, the paths of a
+// document and a package under the server root (or export folder), the
+// JSON error body of a failed response, and the HTTP client both make for
+// themselves. It keeps no state; everything in it is safe for concurrent
+// use.
 package wire
 
 import (
@@ -62,3 +64,18 @@ const WaitHeader = "Minihost-Wait"
 // the client. The release server counts fetches per running version
 // (adoption); a missing or malformed value counts as unknown.
 const VersionHeader = "Minihost-Running-Version"
+
+// MaxEnvelopeSize bounds a signed release document envelope in bytes (1
+// MiB); updater.VerifyDocument, updater.Client and the admin client refuse
+// larger ones with mpk.ErrTooLarge.
+const MaxEnvelopeSize = 1 << 20
+
+// DocumentPath returns the path of an app's release document relative to
+// the server root (or export folder): "apps/APPID/release.json".
+func DocumentPath(appID string) string { return "apps/" + appID + "/release.json" }
+
+// PackagePath returns the path of an app's package relative to the server
+// root (or export folder): "apps/APPID/packages/VERSION.mpk".
+func PackagePath(appID, version string) string {
+	return "apps/" + appID + "/packages/" + version + ".mpk"
+}

@@ -71,7 +71,7 @@ type Config struct {
 	// PeriodicFirst is the delay of the periodic checker's first round
 	// after the host starts; when set, it replaces Policy.PeriodicFirst
 	// (WithDefaults copies the one into the other). Zero means the
-	// executor's default (updater.DefaultPeriodicFirst).
+	// executor's default (updater.PolicyConfig's).
 	PeriodicFirst time.Duration `json:"periodicFirst,omitempty"`
 	// Habits describes the users. The zero value means DefaultHabits().
 	Habits Habits `json:"habits"`
