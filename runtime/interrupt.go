@@ -96,7 +96,8 @@ func madeHere() bool { return true }
 // rewriteVersion names what Compile does to a module (16 bytes at most:
 // the start of the compile cache's key). Change it with the rewrite, so
 // that the cache's bookkeeping never takes an old rewrite's entry for a
-// new one's (it would only cost recency).
+// new one's (it would only cost recency). The rewrite files do not rely
+// on it alone: their header names wasmbin's code too (rewriteCode).
 const rewriteVersion = "minihost-rw1"
 
 // rewriteHash is the compile cache's key for the rewrite of wasm: the

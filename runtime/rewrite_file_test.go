@@ -2,12 +2,18 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
 
 // TestRewriteFile: a new process (Engine) on the same cache folder uses
@@ -89,4 +95,60 @@ func TestRewriteFile(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, small, got)
 	})
+}
+
+// TestRewriteFileOfAnotherBuild: a rewrite file written by a build whose
+// rewrite differs (an older wasmbin, before a fix to the countdown or
+// the table cap) is refused, even when its header names the same
+// rewriteVersion: the version on file is tied to the rewrite's code, so
+// that an upgrade never keeps running what the old build made. The file
+// here is the one 52dd0af writes (the bare rewriteVersion) holding the
+// module unrewritten: no countdown, no table maximum.
+func TestRewriteFileOfAnotherBuild(t *testing.T) {
+	wasm := abiModule{tableMin: 1, data: []byte("the module"), show: []byte{0x41, 0}}.bytes()
+	want, err := rewrite(wasm, DefaultMaxTableElements, 1)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	key := rewriteHash(wasm)
+	header := rewriteHeader(wasm, wasm, DefaultMaxTableElements)
+	var bare [16]byte
+	copy(bare[:], rewriteVersion)
+	copy(header[8:24], bare[:])
+	file := filepath.Join(dir, "minihost-rewrite", hex.EncodeToString(key[:]))
+	require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
+	require.NoError(t, os.WriteFile(file, append(header, wasm...), 0o644))
+
+	e, err := NewEngine(Config{CacheDir: dir})
+	require.NoError(t, err)
+	sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: "test.rewrite", API: &testAPI{}})
+	require.NoError(t, err)
+	m, err := sb.Compile(t.Context(), wasm)
+	require.NoError(t, err)
+	require.Equal(t, want, m.rw.wasm, "what is compiled is this build's rewrite, not the old build's file")
+	require.NoError(t, sb.Close(t.Context()))
+	require.NoError(t, e.Close(context.Background()))
+	require.Equal(t, int64(1), e.rewrites.made.Load(), "the old build's file is refused and the module rewritten")
+}
+
+// TestRewriteCodeCoversWasmbin: the digest in a rewrite file's header is
+// of every source file of wasmbin as it is on disk, so that no change to
+// the rewrite leaves it alone.
+func TestRewriteCodeCoversWasmbin(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("internal", "wasmbin", "*.go"))
+	require.NoError(t, err)
+	sort.Strings(files)
+	h := sha256.New()
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		h.Write(binary.LittleEndian.AppendUint64([]byte(filepath.Base(f)+"\x00"), uint64(len(data))))
+		h.Write(data)
+		n++
+	}
+	require.Greater(t, n, 5)
+	require.Equal(t, [32]byte(h.Sum(nil)), wasmbin.CodeDigest())
 }
