@@ -1,14 +1,17 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -151,4 +154,78 @@ func TestRewriteCodeCoversWasmbin(t *testing.T) {
 	}
 	require.Greater(t, n, 5)
 	require.Equal(t, [32]byte(h.Sum(nil)), wasmbin.CodeDigest())
+}
+
+// TestRewriteFileRaces: Sandboxes of two Engines (two processes' worth of
+// weak maps) compile one module at once, with two table caps, from a
+// folder whose file holds another module's rewrite under its key: each
+// compiles its own rewrite whatever the file held when it read it, and
+// once all are closed no pin is left (a bound of one byte empties the
+// folder) and no temp file.
+func TestRewriteFileRaces(t *testing.T) {
+	wasm := abiModule{tableMin: 1, data: []byte("the module"), show: []byte{0x41, 0}}.bytes()
+	other := abiModule{tableMin: 1, data: []byte("other bytes")}.bytes()
+	otherRewrite, err := rewrite(other, DefaultMaxTableElements, 1)
+	require.NoError(t, err)
+	want := map[uint32][]byte{}
+	for _, c := range []uint32{DefaultMaxTableElements, 100} {
+		want[c], err = rewrite(wasm, c, 1)
+		require.NoError(t, err)
+	}
+	dir := t.TempDir()
+	key := rewriteHash(wasm)
+	folder := filepath.Join(dir, "minihost-rewrite")
+	require.NoError(t, os.MkdirAll(folder, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(folder, hex.EncodeToString(key[:])),
+		append(rewriteHeader(other, otherRewrite, DefaultMaxTableElements), otherRewrite...), 0o644))
+
+	var engines []*Engine
+	for range 2 {
+		e, err := NewEngine(Config{CacheDir: dir})
+		require.NoError(t, err)
+		engines = append(engines, e)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		e, maxElems := engines[i%2], []uint32{DefaultMaxTableElements, 100}[i/2%2]
+		wg.Go(func() {
+			sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: fmt.Sprintf("test.race%d", i), API: &testAPI{}, MaxTableElements: maxElems})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer sb.Close(t.Context())
+			m, err := sb.Compile(t.Context(), wasm)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if !bytes.Equal(m.rw.wasm, want[maxElems]) {
+				errs <- fmt.Errorf("sandbox %d (cap %d) compiled another rewrite", i, maxElems)
+				return
+			}
+			inst, err := sb.Instantiate(t.Context(), m, nil)
+			if err == nil {
+				err = inst.OnShow(t.Context())
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, e := range engines {
+		require.NoError(t, e.Close(context.Background()))
+	}
+	e, err := NewEngine(Config{CacheDir: dir, CacheMaxBytes: 1})
+	require.NoError(t, err)
+	require.NoError(t, e.Close(context.Background()))
+	left, err := os.ReadDir(folder)
+	require.NoError(t, err)
+	require.Empty(t, left, "every pin released, every temp file renamed or removed")
 }
