@@ -197,7 +197,10 @@ func (r *rewrites) load(wasm []byte, maxElems uint32) *rewritten {
 // Engine.Close waits for; its header (the sha256 of src) is taken before
 // save returns, as Compile's caller may reuse src after.
 func (r *rewrites) save(src []byte, rw *rewritten, maxElems uint32) {
-	if r.disk == nil {
+	// A file past what load reads would never be read, only take the
+	// bound's room at every launch (empty loops rewrite to 8 times their
+	// size).
+	if r.disk == nil || rewriteHeaderSize+int64(len(rw.wasm)) > maxRewriteFile(len(src)) {
 		return
 	}
 	header := rewriteHeader(src, rw.wasm, maxElems)
