@@ -96,7 +96,8 @@ func madeHere() bool { return true }
 // rewriteVersion names what Compile does to a module (16 bytes at most:
 // the start of the compile cache's key). Change it with the rewrite, so
 // that the cache's bookkeeping never takes an old rewrite's entry for a
-// new one's (it would only cost recency).
+// new one's (it would only cost recency). The rewrite files do not rely
+// on it alone: their header names wasmbin's code too (rewriteCode).
 const rewriteVersion = "minihost-rw1"
 
 // rewriteHash is the compile cache's key for the rewrite of wasm: the
@@ -196,7 +197,10 @@ func (r *rewrites) load(wasm []byte, maxElems uint32) *rewritten {
 // Engine.Close waits for; its header (the sha256 of src) is taken before
 // save returns, as Compile's caller may reuse src after.
 func (r *rewrites) save(src []byte, rw *rewritten, maxElems uint32) {
-	if r.disk == nil {
+	// A file past what load reads would never be read, only take the
+	// bound's room at every launch (empty loops rewrite to 8 times their
+	// size).
+	if r.disk == nil || rewriteHeaderSize+int64(len(rw.wasm)) > maxRewriteFile(len(src)) {
 		return
 	}
 	header := rewriteHeader(src, rw.wasm, maxElems)

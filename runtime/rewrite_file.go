@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"sync"
+
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
 
 // A rewrite is kept on disk beside wazero's compiled code, so that a new
@@ -23,7 +25,7 @@ import (
 // The layout: the header below, then the rewritten module.
 //
 //	magic      8 bytes   rewriteMagic
-//	version    16 bytes  rewriteVersion, zero-padded
+//	version    16 bytes  rewriteCode
 //	maxElems   uint32    the table cap the rewrite was made for
 //	every      uint32    interruptEvery
 //	source     32 bytes  sha256 of the module given to Compile
@@ -34,12 +36,30 @@ const (
 	rewriteHeaderSize = 8 + 16 + 4 + 4 + 32 + 8 + 4
 )
 
+// rewriteCode names, in a file's header, the code that made the rewrite:
+// rewriteVersion, the import the countdown calls and a digest of
+// wasmbin's sources. A file is trusted to be the rewrite of the source
+// its header names, so it must be this code's rewrite: a build whose
+// wasmbin differs (a fix to the countdown or to a bound) refuses the
+// files of the others rather than run what they made, which a version
+// bumped by hand would only do when someone remembered.
+var rewriteCode = sync.OnceValue(func() [16]byte {
+	h := sha256.New()
+	h.Write([]byte(rewriteVersion + "\x00" + hostModule + "\x00" + interruptFunc + "\x00"))
+	digest := wasmbin.CodeDigest()
+	h.Write(digest[:])
+	var code [16]byte
+	copy(code[:], h.Sum(nil))
+	return code
+})
+
 // rewriteHeader returns the header of the file of out, the rewrite of
 // src for the table cap maxElems; the file is the header, then out.
 func rewriteHeader(src, out []byte, maxElems uint32) []byte {
 	h := make([]byte, rewriteHeaderSize)
 	copy(h, rewriteMagic)
-	copy(h[8:24], rewriteVersion)
+	code := rewriteCode()
+	copy(h[8:24], code[:])
 	binary.LittleEndian.PutUint32(h[24:], maxElems)
 	binary.LittleEndian.PutUint32(h[28:], interruptEvery)
 	sum := sha256.Sum256(src)
@@ -56,8 +76,7 @@ func decodeRewrite(file []byte, maxElems uint32) (out []byte, source [32]byte, o
 	if len(file) < rewriteHeaderSize {
 		return nil, source, false
 	}
-	var version [16]byte
-	copy(version[:], rewriteVersion)
+	version := rewriteCode()
 	h := file[:rewriteHeaderSize]
 	switch {
 	case string(h[:8]) != rewriteMagic, !bytes.Equal(h[8:24], version[:]),

@@ -1,13 +1,22 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 )
 
 // TestRewriteFile: a new process (Engine) on the same cache folder uses
@@ -89,4 +98,153 @@ func TestRewriteFile(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, small, got)
 	})
+}
+
+// TestRewriteFileOfAnotherBuild: a rewrite file written by a build whose
+// rewrite differs (an older wasmbin, before a fix to the countdown or
+// the table cap) is refused, even when its header names the same
+// rewriteVersion: the version on file is tied to the rewrite's code, so
+// that an upgrade never keeps running what the old build made. The file
+// here is the one 52dd0af writes (the bare rewriteVersion) holding the
+// module unrewritten: no countdown, no table maximum.
+func TestRewriteFileOfAnotherBuild(t *testing.T) {
+	wasm := abiModule{tableMin: 1, data: []byte("the module"), show: []byte{0x41, 0}}.bytes()
+	want, err := rewrite(wasm, DefaultMaxTableElements, 1)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	key := rewriteHash(wasm)
+	header := rewriteHeader(wasm, wasm, DefaultMaxTableElements)
+	var bare [16]byte
+	copy(bare[:], rewriteVersion)
+	copy(header[8:24], bare[:])
+	file := filepath.Join(dir, "minihost-rewrite", hex.EncodeToString(key[:]))
+	require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
+	require.NoError(t, os.WriteFile(file, append(header, wasm...), 0o644))
+
+	e, err := NewEngine(Config{CacheDir: dir})
+	require.NoError(t, err)
+	sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: "test.rewrite", API: &testAPI{}})
+	require.NoError(t, err)
+	m, err := sb.Compile(t.Context(), wasm)
+	require.NoError(t, err)
+	require.Equal(t, want, m.rw.wasm, "what is compiled is this build's rewrite, not the old build's file")
+	require.NoError(t, sb.Close(t.Context()))
+	require.NoError(t, e.Close(context.Background()))
+	require.Equal(t, int64(1), e.rewrites.made.Load(), "the old build's file is refused and the module rewritten")
+}
+
+// TestRewriteCodeCoversWasmbin: the digest in a rewrite file's header is
+// of every source file of wasmbin as it is on disk, so that no change to
+// the rewrite leaves it alone.
+func TestRewriteCodeCoversWasmbin(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("internal", "wasmbin", "*.go"))
+	require.NoError(t, err)
+	sort.Strings(files)
+	h := sha256.New()
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		h.Write(binary.LittleEndian.AppendUint64([]byte(filepath.Base(f)+"\x00"), uint64(len(data))))
+		h.Write(data)
+		n++
+	}
+	require.Greater(t, n, 5)
+	require.Equal(t, [32]byte(h.Sum(nil)), wasmbin.CodeDigest())
+}
+
+// TestRewriteFileRaces: Sandboxes of two Engines (two processes' worth of
+// weak maps) compile one module at once, with two table caps, from a
+// folder whose file holds another module's rewrite under its key: each
+// compiles its own rewrite whatever the file held when it read it, and
+// once all are closed no pin is left (a bound of one byte empties the
+// folder) and no temp file.
+func TestRewriteFileRaces(t *testing.T) {
+	wasm := abiModule{tableMin: 1, data: []byte("the module"), show: []byte{0x41, 0}}.bytes()
+	other := abiModule{tableMin: 1, data: []byte("other bytes")}.bytes()
+	otherRewrite, err := rewrite(other, DefaultMaxTableElements, 1)
+	require.NoError(t, err)
+	want := map[uint32][]byte{}
+	for _, c := range []uint32{DefaultMaxTableElements, 100} {
+		want[c], err = rewrite(wasm, c, 1)
+		require.NoError(t, err)
+	}
+	dir := t.TempDir()
+	key := rewriteHash(wasm)
+	folder := filepath.Join(dir, "minihost-rewrite")
+	require.NoError(t, os.MkdirAll(folder, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(folder, hex.EncodeToString(key[:])),
+		append(rewriteHeader(other, otherRewrite, DefaultMaxTableElements), otherRewrite...), 0o644))
+
+	var engines []*Engine
+	for range 2 {
+		e, err := NewEngine(Config{CacheDir: dir})
+		require.NoError(t, err)
+		engines = append(engines, e)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		e, maxElems := engines[i%2], []uint32{DefaultMaxTableElements, 100}[i/2%2]
+		wg.Go(func() {
+			sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: fmt.Sprintf("test.race%d", i), API: &testAPI{}, MaxTableElements: maxElems})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer sb.Close(t.Context())
+			m, err := sb.Compile(t.Context(), wasm)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if !bytes.Equal(m.rw.wasm, want[maxElems]) {
+				errs <- fmt.Errorf("sandbox %d (cap %d) compiled another rewrite", i, maxElems)
+				return
+			}
+			inst, err := sb.Instantiate(t.Context(), m, nil)
+			if err == nil {
+				err = inst.OnShow(t.Context())
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, e := range engines {
+		require.NoError(t, e.Close(context.Background()))
+	}
+	e, err := NewEngine(Config{CacheDir: dir, CacheMaxBytes: 1})
+	require.NoError(t, err)
+	require.NoError(t, e.Close(context.Background()))
+	left, err := os.ReadDir(folder)
+	require.NoError(t, err)
+	require.Empty(t, left, "every pin released, every temp file renamed or removed")
+}
+
+// TestRewriteFilePastTheReadersLimit: a module of empty loops rewrites to
+// eight times its size, past what load reads (maxRewriteFile); its
+// rewrite is not written, as no process would read it and it would only
+// push other modules' entries out of the bound at every launch. (It calls
+// make, not Compile: wazero takes minutes over 200,000 loops.)
+func TestRewriteFilePastTheReadersLimit(t *testing.T) {
+	loops := append(bytes.Repeat([]byte{0x03, 0x40, 0x0b}, 200_000), 0x41, 0) // loop end, ..., i32.const 0
+	wasm := abiModule{tableMin: 1, show: loops}.bytes()
+	dir := t.TempDir()
+	e, err := NewEngine(Config{CacheDir: dir})
+	require.NoError(t, err)
+	rw, err := e.rewrites.make(wasm, e.sourceOf(wasm), DefaultMaxTableElements, 1)
+	require.NoError(t, err)
+	require.Greater(t, int64(rewriteHeaderSize+len(rw.wasm)), maxRewriteFile(len(wasm)))
+	require.NoError(t, e.Close(context.Background()))
+	key := rewriteHash(wasm)
+	require.NoFileExists(t, filepath.Join(dir, "minihost-rewrite", hex.EncodeToString(key[:])))
 }
