@@ -102,9 +102,11 @@ func sourceCheck(src []byte, want [32]byte) func() bool {
 	return sync.OnceValue(func() bool { return <-done })
 }
 
-// maxRewriteFile bounds the rewrite file read for a module of n bytes:
-// the rewrite adds a few percent (2.2% to the JS base library), so a
-// file past this is not one.
+// maxRewriteFile bounds the rewrite file read (and written, see save) for
+// a module of n bytes: the rewrite adds a few percent to Go code (2.2% to
+// the JS base library); crafted code (calls outside loops, up to
+// wasmbin.MaxCountdowns a function) can grow several times over, and its
+// rewrite is then made at each launch rather than kept.
 func maxRewriteFile(n int) int64 {
 	return rewriteHeaderSize + int64(n)*2 + 1<<20
 }

@@ -230,21 +230,23 @@ func TestRewriteFileRaces(t *testing.T) {
 	require.Empty(t, left, "every pin released, every temp file renamed or removed")
 }
 
-// TestRewriteFilePastTheReadersLimit: a module of empty loops rewrites to
-// eight times its size, past what load reads (maxRewriteFile); its
-// rewrite is not written, as no process would read it and it would only
-// push other modules' entries out of the bound at every launch. (It calls
-// make, not Compile: wazero takes minutes over 200,000 loops.)
+// TestRewriteFilePastTheReadersLimit: a rewrite larger than load reads
+// (maxRewriteFile: a module of calls outside loops can grow several times
+// over, within wasmbin.MaxCountdowns a function) is not written, as no
+// process would read it and it would only push other modules' entries
+// out of the bound at every launch; one within it is.
 func TestRewriteFilePastTheReadersLimit(t *testing.T) {
-	loops := append(bytes.Repeat([]byte{0x03, 0x40, 0x0b}, 200_000), 0x41, 0) // loop end, ..., i32.const 0
-	wasm := abiModule{tableMin: 1, show: loops}.bytes()
+	wasm := abiModule{tableMin: 1, data: []byte("past the limit")}.bytes()
 	dir := t.TempDir()
 	e, err := NewEngine(Config{CacheDir: dir})
 	require.NoError(t, err)
-	rw, err := e.rewrites.make(wasm, e.sourceOf(wasm), DefaultMaxTableElements, 1)
-	require.NoError(t, err)
-	require.Greater(t, int64(rewriteHeaderSize+len(rw.wasm)), maxRewriteFile(len(wasm)))
-	require.NoError(t, e.Close(context.Background()))
 	key := rewriteHash(wasm)
-	require.NoFileExists(t, filepath.Join(dir, "minihost-rewrite", hex.EncodeToString(key[:])))
+	file := filepath.Join(dir, "minihost-rewrite", hex.EncodeToString(key[:]))
+	limit := int(maxRewriteFile(len(wasm))) - rewriteHeaderSize
+	e.rewrites.save(wasm, &rewritten{wasm: make([]byte, limit+1), hash: key}, DefaultMaxTableElements)
+	e.rewrites.saves.Wait()
+	require.NoFileExists(t, file)
+	e.rewrites.save(wasm, &rewritten{wasm: make([]byte, limit), hash: key}, DefaultMaxTableElements)
+	require.NoError(t, e.Close(context.Background()))
+	require.FileExists(t, file)
 }

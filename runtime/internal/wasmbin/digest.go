@@ -19,8 +19,11 @@ import (
 var sources embed.FS
 
 // CodeDigest returns the sha256 of the package's Go files, tests left
-// out (they do not change what it writes), in name order.
-var CodeDigest = sync.OnceValue(func() [32]byte {
+// out (they do not change what it writes), in name order; computed once
+// per process. Goroutine-safe.
+func CodeDigest() [32]byte { return codeDigest() }
+
+var codeDigest = sync.OnceValue(func() [32]byte {
 	names, err := fs.Glob(sources, "*.go")
 	if err != nil {
 		panic(err) // a constant pattern

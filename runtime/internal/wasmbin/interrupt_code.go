@@ -293,5 +293,8 @@ func (w *rewriter) body(r *reader, out, check []byte) ([]byte, int, error) {
 	if off > len(b) {
 		return nil, 0, fmt.Errorf("%w: the last instruction runs past the body", ErrMalformed)
 	}
+	if checks > MaxCountdowns {
+		return nil, 0, fmt.Errorf("%w: %d loops and calls outside loops, above %d a function (wazero's compile time grows with their square)", ErrUnsupported, checks, MaxCountdowns)
+	}
 	return append(out, b[copied:]...), checks, nil
 }

@@ -1,6 +1,7 @@
 package wasmbin
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -160,6 +161,8 @@ func TestAddInterruptsRefuses(t *testing.T) {
 		{"cut immediate", body(0x41), 8, ErrMalformed, "runs past the body"},
 		{"cut memarg", body(0x28), 8, ErrMalformed, "runs past the body"},
 		{"not a module", []byte("\x00asm"), 8, ErrMalformed, "header"},
+		{"too many loops in a function", body(bytes.Repeat([]byte{0x03, 0x40, 0x0b}, MaxCountdowns)...), 8, ErrUnsupported, "function 0: unsupported wasm construct: 129 loops and calls outside loops, above 128"},
+		{"too many calls outside loops", body(append(bytes.Repeat([]byte{0x10, 0x00}, MaxCountdowns), 0x0b)...), 8, ErrUnsupported, "129 loops and calls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
