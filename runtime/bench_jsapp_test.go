@@ -140,19 +140,11 @@ func BenchmarkJSWxCall(b *testing.B) {
 			counter := &benchAPI{}
 			sb, inst := mountedInstance(b, e, runtime.SandboxConfig{AppID: "demo.bench", API: counter, CallTimeout: benchCallTimeout}, wasm, v.fsys)
 			defer sb.Close(ctx)
+			calls := 0
 			if v.calls {
-				timeCalls(b, inst, counter, "get-missing")
-				return
+				calls = b.N
 			}
-			payload := benchEvent(b, "get-missing", b.N)
-			b.ResetTimer()
-			if err := inst.OnEvent(ctx, abi.EventCustom, payload); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			if counter.calls != 0 {
-				b.Fatalf("the loop without the call made %d wx calls", counter.calls)
-			}
+			timeEvent(b, inst, counter, "get-missing", calls)
 		})
 	}
 }

@@ -154,17 +154,19 @@ func (r *rewrites) get(wasm []byte, src source, maxElems uint32, workers int) (*
 	if rw != nil {
 		return rw, nil
 	}
-	if rw = r.load(wasm, maxElems); rw != nil {
+	hash := rewriteHash(wasm)
+	if rw = r.load(wasm, hash, maxElems); rw != nil {
 		r.remember(key, rw)
 		return rw, nil
 	}
-	return r.make(wasm, src, maxElems, workers)
+	return r.make(wasm, hash, src, maxElems, workers)
 }
 
-// make rewrites wasm now, keeps the rewrite on disk and remembers it in
-// the place of any other for src and maxElems: Compile calls it directly
-// when the one get gave was not made from wasm.
-func (r *rewrites) make(wasm []byte, src source, maxElems uint32, workers int) (*rewritten, error) {
+// make rewrites wasm, whose rewriteHash is hash, now, keeps the rewrite
+// on disk and remembers it in the place of any other for src and
+// maxElems: Compile calls it directly when the one get gave was not made
+// from wasm.
+func (r *rewrites) make(wasm []byte, hash [32]byte, src source, maxElems uint32, workers int) (*rewritten, error) {
 	r.made.Add(1)
 	out, err := rewrite(wasm, maxElems, workers)
 	if err != nil {
@@ -172,16 +174,16 @@ func (r *rewrites) make(wasm []byte, src source, maxElems uint32, workers int) (
 	}
 	// The key the compile cache knows the rewrite by is a hash of what
 	// it is made from: the rewrite is a function of those.
-	rw := &rewritten{wasm: out, hash: rewriteHash(wasm), sourceOK: madeHere}
+	rw := &rewritten{wasm: out, hash: hash, sourceOK: madeHere}
 	r.save(wasm, rw, maxElems)
 	r.remember(rewriteKey{src, maxElems}, rw)
 	return rw, nil
 }
 
-// load returns the rewrite of wasm read from disk, its source's check
-// started, or nil when there is no whole one for maxElems.
-func (r *rewrites) load(wasm []byte, maxElems uint32) *rewritten {
-	hash := rewriteHash(wasm)
+// load returns the rewrite of wasm (whose rewriteHash is hash) read from
+// disk, its source's check started, or nil when there is no whole one
+// for maxElems.
+func (r *rewrites) load(wasm []byte, hash [32]byte, maxElems uint32) *rewritten {
 	file, ok := r.disk.ReadRewrite(hash, maxRewriteFile(len(wasm)))
 	if !ok {
 		return nil

@@ -261,7 +261,7 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	compiled, err := s.compileRewrite(ctx, rw)
 	if errors.Is(err, errNotFromSource) {
 		// A rewrite file of other bytes, or damaged: make it again.
-		if rw, err = s.eng.rewrites.make(wasm, src, maxElems, workers); err == nil {
+		if rw, err = s.eng.rewrites.make(wasm, rw.hash, src, maxElems, workers); err == nil {
 			compiled, err = s.compileRewrite(ctx, rw)
 		}
 	}
