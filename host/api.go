@@ -19,10 +19,10 @@ var _ runtime.HostAPI = (*appAPI)(nil)
 
 func (p *appAPI) app() *App { return (*App)(p) }
 
-func (p *appAPI) Log(level abi.LogLevel, stream runtime.Stream, msg string) {
+func (p *appAPI) Log(level abi.LogLevel, stream, msg string) {
 	a := p.app()
-	a.h.log.Debug("guest", "app", a.id, "stream", string(stream), "level", level.String(), "msg", msg)
-	a.emit(Event{Event: EventLog, Level: level.String(), Stream: string(stream), Message: msg})
+	a.h.log.Debug("guest", "app", a.id, "stream", stream, "level", level.String(), "msg", msg)
+	a.emit(Event{Event: EventLog, Level: level.String(), Stream: stream, Message: msg})
 }
 
 func (p *appAPI) GetStorage(key string) ([]byte, error) {

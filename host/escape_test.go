@@ -520,7 +520,7 @@ func TestEscapeBadPointers(t *testing.T) {
 // wait for the callback to return).
 func TestEscapeReentrancy(t *testing.T) {
 	ui := &heldUI{answers: make(chan func(bool), 64)}
-	h, ev := escHost(t, t.TempDir(), host.Config{UI: ui, Runtime: runtime.Config{CallTimeout: runtime.DefaultCallTimeout}})
+	h, ev := escHost(t, t.TempDir(), host.Config{UI: ui, Runtime: runtime.Config{CallTimeout: 5 * time.Second /* runtime.Config's default */}})
 	a := launchAs(t, h, ev, "adversary", "test.adversary")
 	const rounds = 3000
 	emit(t, a, "reenter", map[string]int{"size": rounds})
@@ -693,7 +693,8 @@ func TestEscapeFlood(t *testing.T) {
 			require.Positive(t, answered, "the other app never answered during the flood")
 			prefix := map[string]string{"flood": "flood line ", "logflood": "logflood "}[action]
 			lines := ev.countEvents("test.adversary", host.EventLog, prefix)
-			limit := runtime.DefaultLogBurst + int(took.Seconds()*runtime.DefaultLogLinesPerSecond) + 1
+			// runtime.Config's defaults: 200 lines a second, bursts of 1000.
+			limit := 1000 + int(took.Seconds()*200) + 1
 			t.Logf("%s: %d lines reached the host in %v (limit %d); the other app answered %d times meanwhile", action, lines, took, limit, answered)
 			require.LessOrEqual(t, lines, limit, "a guest flooded the host with %d log lines in %v", lines, took)
 			if action == "flood" {

@@ -39,7 +39,7 @@ const benchWxGuest = "runtime/testdata/guests/bench"
 // benchmarks make, so that they can check the guest really called.
 type benchAPI struct{ calls int }
 
-func (a *benchAPI) Log(abi.LogLevel, runtime.Stream, string) { a.calls++ }
+func (a *benchAPI) Log(abi.LogLevel, string, string) { a.calls++ }
 func (a *benchAPI) GetStorage(string) ([]byte, error) {
 	a.calls++
 	return nil, abi.CodeNotFound

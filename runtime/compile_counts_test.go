@@ -26,7 +26,7 @@ import (
 // memory", which no recover catches) unless wasmbin refuses it first, so
 // every case checks that before it calls Compile.
 func TestCompileRefusesHostileCounts(t *testing.T) {
-	require.Equal(t, DefaultMaxTableElements, wasmbintest.TableCap, "the table cap the cases assume")
+	require.Equal(t, defaultMaxTableElements, wasmbintest.TableCap, "the table cap the cases assume")
 	e := testEngine(t, Config{})
 	sb := testSandbox(t, e, &testAPI{}, SandboxConfig{})
 	attacks := 0
@@ -36,7 +36,7 @@ func TestCompileRefusesHostileCounts(t *testing.T) {
 		}
 		attacks++
 		t.Run(c.Name, func(t *testing.T) {
-			if _, err := wasmbin.LimitTables(c.Wasm, DefaultMaxTableElements); err == nil {
+			if _, err := wasmbin.LimitTables(c.Wasm, defaultMaxTableElements); err == nil {
 				t.Fatal("wasmbin accepts the module: compiling it would take the host down")
 			}
 			// The runtime's sentinel for wasmbin's, and never the other.
@@ -45,7 +45,7 @@ func TestCompileRefusesHostileCounts(t *testing.T) {
 				want, other = ErrNotABI, ErrMalformedWasm
 			}
 			_, err := sb.Compile(t.Context(), c.Wasm)
-			var ce *CompileError
+			var ce *compileError
 			t.Log(err)
 			require.ErrorAs(t, err, &ce)
 			require.ErrorIs(t, err, want)
@@ -92,7 +92,7 @@ func TestTableCapBoundsElementEntries(t *testing.T) {
 	_, err := sb.Compile(t.Context(), entries(101))
 	require.ErrorIs(t, err, ErrNotABI)
 	require.ErrorContains(t, err, "element section: segment 0 brings the module's element entries to 101, more than the limit of 100")
-	_, err = rewrite(entries(101), DefaultMaxTableElements, 1)
+	_, err = rewrite(entries(101), defaultMaxTableElements, 1)
 	require.NoError(t, err, "the default cap")
 	_, err = rewrite(entries(100), 100, 1)
 	require.NoError(t, err, "at the cap")

@@ -16,35 +16,36 @@ import (
 	"github.com/minihost/minihost/runtime/internal/compilecache"
 )
 
-// Defaults for Config.
+// Defaults for Config, unexported (each field's doc gives its value)
+// except DefaultCacheMaxBytes, which the CLI's cache command reads.
 const (
-	// DefaultMemoryLimitPages caps a guest's linear memory at 128 MiB
+	// defaultMemoryLimitPages caps a guest's linear memory at 128 MiB
 	// (64 KiB pages).
-	DefaultMemoryLimitPages = 2048
-	// DefaultCallTimeout bounds each callback, _initialize included.
-	DefaultCallTimeout = 5 * time.Second
-	// DefaultLogLinesPerSecond is the sustained rate of output lines
+	defaultMemoryLimitPages = 2048
+	// defaultCallTimeout bounds each callback, _initialize included.
+	defaultCallTimeout = 5 * time.Second
+	// defaultLogLinesPerSecond is the sustained rate of output lines
 	// (stdout, stderr and wx.log together) all the instances of one app
-	// may write over its Sandbox's life; bursts up to DefaultLogBurst
+	// may write over its Sandbox's life; bursts up to defaultLogBurst
 	// pass, the rest are dropped and counted.
-	DefaultLogLinesPerSecond = 200
-	// DefaultLogBurst is the burst of guest output lines allowed at once.
-	DefaultLogBurst = 1000
-	// DefaultModalsPerSecond is the sustained rate of wx.showModal calls
-	// one app may make; past a burst of DefaultModalBurst the guest gets
+	defaultLogLinesPerSecond = 200
+	// defaultLogBurst is the burst of guest output lines allowed at once.
+	defaultLogBurst = 1000
+	// defaultModalsPerSecond is the sustained rate of wx.showModal calls
+	// one app may make; past a burst of defaultModalBurst the guest gets
 	// EBUSY.
-	DefaultModalsPerSecond = 2
-	// DefaultModalBurst is the burst of modals allowed at once: as many as
+	defaultModalsPerSecond = 2
+	// defaultModalBurst is the burst of modals allowed at once: as many as
 	// the minihost host lets be open unanswered, so that a guest showing
 	// modals at once meets one limit, not two.
-	DefaultModalBurst = 16
-	// DefaultMaxTableElements caps the elements of a module's tables, in
+	defaultModalBurst = 16
+	// defaultMaxTableElements caps the elements of a module's tables, in
 	// all: 8 MiB of host memory per instance at wazero's 8 bytes per
 	// element, about 160 times the table of our largest test guest.
-	DefaultMaxTableElements = 1 << 20
-	// DefaultCacheMaxBytes bounds the compilation cache folder's entries:
-	// 1 GiB, about 55 guests of our size (15 MB of compiled code and 4 MB
-	// of rewritten module each).
+	defaultMaxTableElements = 1 << 20
+	// DefaultCacheMaxBytes is Config.CacheMaxBytes' default: 1 GiB, about
+	// 55 guests of our size (15 MB of compiled code and 4 MB of rewritten
+	// module each).
 	DefaultCacheMaxBytes = 1 << 30
 )
 
@@ -53,11 +54,10 @@ const (
 // code and the decoded module), or the JS base library (79 MB for the
 // first JS app, 20 MB for each further one, which shares its code) and a
 // few Go guests, so that a JS app's relaunch is an instantiate too.
-// Unexported, unlike the other defaults, to keep the package's exported
-// names within .ci/apicount/budget.txt.
 const defaultIdleBytes = 128 << 20
 
-// Config configures an Engine. Zero fields take the defaults above.
+// Config configures an Engine. Zero fields take the defaults each field's
+// doc gives. A Config is a plain value: NewEngine copies it.
 type Config struct {
 	// CacheDir holds the compilation cache shared by every app. Empty
 	// means "wazero" under CacheRoot(); Engine.CacheDir reports the one in
@@ -73,22 +73,27 @@ type Config struct {
 	CacheMaxBytes int64
 	// MemoryCache forces an in-memory compilation cache.
 	MemoryCache bool
-	// MemoryLimitPages caps each instance's linear memory.
+	// MemoryLimitPages caps each instance's linear memory, in 64 KiB
+	// pages; zero means 2048 (128 MiB), at most 65536.
 	MemoryLimitPages uint32
-	// CallTimeout bounds each call into a guest.
+	// CallTimeout bounds each call into a guest, _initialize and the
+	// module's start function included; zero means 5 s.
 	CallTimeout time.Duration
 	// MaxTableElements caps the elements of each module's tables, in all:
 	// every table gets a maximum so that table.grow past it returns -1,
 	// and a module whose tables' minima exceed it is refused with
-	// ErrTableLimit. It also caps the entries of the module's element
+	// ErrNotABI ("table limit reached"). It also caps the entries of the module's element
 	// segments, in all, since each costs every instance about as much.
+	// Zero means 2^20 (8 MiB of host memory per instance).
 	MaxTableElements uint32
 	// LogLinesPerSecond and LogBurst bound the output lines (stdout,
-	// stderr, wx.log) of each app; lines past them are dropped and
-	// counted.
+	// stderr, wx.log) of each app, all its instances together; lines past
+	// them are dropped and counted. Zero means 200 a second, bursts of
+	// 1000.
 	LogLinesPerSecond, LogBurst int
 	// ModalsPerSecond and ModalBurst bound each app's wx.showModal calls;
-	// calls past them get EBUSY.
+	// calls past them get EBUSY. Zero means 2 a second, bursts of 16 (as
+	// many as the minihost host lets be open unanswered).
 	ModalsPerSecond, ModalBurst int
 	// IdleBytes bounds the Runtimes the Engine keeps, with their compiled
 	// module, after their apps' Sandboxes closed, so that reopening such
@@ -129,21 +134,21 @@ type Engine struct {
 // NewEngine opens the compilation cache and returns an Engine.
 func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.MemoryLimitPages == 0 {
-		cfg.MemoryLimitPages = DefaultMemoryLimitPages
+		cfg.MemoryLimitPages = defaultMemoryLimitPages
 	}
 	if cfg.MemoryLimitPages > 65536 {
 		return nil, fmt.Errorf("new engine: memory limit %d pages exceeds the wasm32 maximum 65536", cfg.MemoryLimitPages)
 	}
 	if cfg.CallTimeout <= 0 {
-		cfg.CallTimeout = DefaultCallTimeout
+		cfg.CallTimeout = defaultCallTimeout
 	}
 	if cfg.MaxTableElements == 0 {
-		cfg.MaxTableElements = DefaultMaxTableElements
+		cfg.MaxTableElements = defaultMaxTableElements
 	}
-	cfg.LogLinesPerSecond = positiveOr(cfg.LogLinesPerSecond, DefaultLogLinesPerSecond)
-	cfg.LogBurst = positiveOr(cfg.LogBurst, DefaultLogBurst)
-	cfg.ModalsPerSecond = positiveOr(cfg.ModalsPerSecond, DefaultModalsPerSecond)
-	cfg.ModalBurst = positiveOr(cfg.ModalBurst, DefaultModalBurst)
+	cfg.LogLinesPerSecond = positiveOr(cfg.LogLinesPerSecond, defaultLogLinesPerSecond)
+	cfg.LogBurst = positiveOr(cfg.LogBurst, defaultLogBurst)
+	cfg.ModalsPerSecond = positiveOr(cfg.ModalsPerSecond, defaultModalsPerSecond)
+	cfg.ModalBurst = positiveOr(cfg.ModalBurst, defaultModalBurst)
 	if cfg.CompileWorkers <= 0 {
 		cfg.CompileWorkers = goruntime.NumCPU()
 	}

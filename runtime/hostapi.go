@@ -9,14 +9,11 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// Stream names where a guest line came from.
-type Stream string
-
-// Streams of guest output.
+// The streams of guest output HostAPI.Log names.
 const (
-	StreamLog    Stream = "log" // wx.log
-	StreamStdout Stream = "stdout"
-	StreamStderr Stream = "stderr"
+	streamLog    = "log" // wx.log
+	streamStdout = "stdout"
+	streamStderr = "stderr"
 )
 
 // HostAPI is what the "wx" host module needs from the embedder. The runtime
@@ -27,7 +24,9 @@ const (
 // error reads EIO. No method may block on a person or call back into the
 // guest.
 type HostAPI interface {
-	Log(level abi.LogLevel, stream Stream, msg string)
+	// Log receives one line of guest output; stream says where it came
+	// from: "log" (wx.log), "stdout" or "stderr".
+	Log(level abi.LogLevel, stream, msg string)
 	GetStorage(key string) ([]byte, error)
 	SetStorage(key string, value []byte) error
 	RemoveStorage(key string) error
@@ -57,7 +56,7 @@ type nopAPI struct{}
 
 var _ HostAPI = nopAPI{}
 
-func (nopAPI) Log(abi.LogLevel, Stream, string)       {}
+func (nopAPI) Log(abi.LogLevel, string, string)       {}
 func (nopAPI) GetStorage(string) ([]byte, error)      { return nil, abi.CodeDenied }
 func (nopAPI) SetStorage(string, []byte) error        { return abi.CodeDenied }
 func (nopAPI) RemoveStorage(string) error             { return abi.CodeDenied }

@@ -39,8 +39,8 @@ type Instance struct {
 func newInstance(s *Sandbox) *Instance {
 	return &Instance{
 		sb:     s,
-		stdout: newLineWriter(s.out, StreamStdout, abi.LevelInfo),
-		stderr: newLineWriter(s.out, StreamStderr, abi.LevelWarn),
+		stdout: newLineWriter(s.out, streamStdout, abi.LevelInfo),
+		stderr: newLineWriter(s.out, streamStderr, abi.LevelWarn),
 	}
 }
 
@@ -70,7 +70,7 @@ func (i *Instance) start(ctx context.Context, compiled wazero.CompiledModule, mc
 	}
 	i.err = err
 	i.sb.failed.Store(true)
-	return nil, &CallError{AppID: i.sb.cfg.AppID, Callback: "instantiate", Err: err, Stderr: i.stderr.summary()}
+	return nil, &callError{AppID: i.sb.cfg.AppID, Callback: "instantiate", Err: err, Stderr: i.stderr.summary()}
 }
 
 func (i *Instance) bind(mod api.Module) error {
@@ -176,12 +176,12 @@ func (i *Instance) writePayload(ctx context.Context, payload []byte) (uint32, er
 			return 0, err
 		}
 		if ptr == 0 {
-			return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: exportAlloc, Err: fmt.Errorf("%w: guest could not allocate %d bytes", ErrMemoryLimit, n)}
+			return 0, &callError{AppID: i.sb.cfg.AppID, Callback: exportAlloc, Err: fmt.Errorf("%w: guest could not allocate %d bytes", ErrMemoryLimit, n)}
 		}
 		i.bufPtr, i.bufCap = ptr, n
 	}
 	if !i.mod.Memory().Write(i.bufPtr, payload) {
-		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: exportAlloc, Err: fmt.Errorf("%w: buffer at %#x of %d bytes is outside guest memory", ErrTrap, i.bufPtr, n)}
+		return 0, &callError{AppID: i.sb.cfg.AppID, Callback: exportAlloc, Err: fmt.Errorf("%w: buffer at %#x of %d bytes is outside guest memory", ErrTrap, i.bufPtr, n)}
 	}
 	return i.bufPtr, nil
 }
@@ -193,7 +193,7 @@ func (i *Instance) callCode(ctx context.Context, name string, fn api.Function) e
 		return err
 	}
 	if code != 0 {
-		return &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %d", ErrCallback, int32(code))}
+		return &callError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %d", ErrCallback, int32(code))}
 	}
 	return nil
 }
@@ -206,7 +206,7 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function) (uint
 		i.err = errSandboxClosed
 	}
 	if i.err != nil {
-		return 0, &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %w", ErrClosed, i.err)}
+		return 0, &callError{AppID: i.sb.cfg.AppID, Callback: name, Err: fmt.Errorf("%w: %w", ErrClosed, i.err)}
 	}
 	cctx, cancel := context.WithTimeout(ctx, i.sb.cfg.CallTimeout)
 	// Close stops a running callback at once (the guest's next countdown
@@ -228,7 +228,7 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function) (uint
 	i.sb.failed.Store(true) // its Runtime is not parked (Sandbox.Close)
 	i.stdout.Flush()
 	i.stderr.Flush()
-	ce := &CallError{AppID: i.sb.cfg.AppID, Callback: name, Err: cause, Stderr: i.stderr.summary()}
+	ce := &callError{AppID: i.sb.cfg.AppID, Callback: name, Err: cause, Stderr: i.stderr.summary()}
 	// wazero already closed the module on exit or deadline; close it on a
 	// trap too, so it is never reused.
 	i.mod.Close(context.WithoutCancel(ctx))

@@ -67,8 +67,12 @@ func rewrite(wasm []byte, maxElems uint32, workers int) ([]byte, error) {
 	case errors.Is(err, wasmbin.ErrMalformed):
 		// wasmbin's message already says "malformed wasm module".
 		return nil, &sentinelError{ErrMalformedWasm, err}
+	case errors.Is(err, wasmbin.ErrTableLimit):
+		// A cap the runtime sets: ErrNotABI, which says "table limit
+		// reached" in wasmbin's words.
+		return nil, &sentinelError{ErrNotABI, err}
 	}
-	return out, err // ErrTableLimit is wasmbin's
+	return out, err
 }
 
 // rewritten is a module as Compile hands it to wazero: its tables

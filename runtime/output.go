@@ -34,7 +34,7 @@ type outputBudget struct {
 	mu     sync.Mutex
 	lines  bucket
 	modals bucket
-	drops  map[Stream]*dropCount
+	drops  map[string]*dropCount
 }
 
 // dropCount is what a stream lost since its last notice.
@@ -49,13 +49,13 @@ func newOutputBudget(api HostAPI, cfg SandboxConfig) *outputBudget {
 		now:    time.Now,
 		lines:  newBucket(cfg.LogLinesPerSecond, cfg.LogBurst),
 		modals: newBucket(cfg.ModalsPerSecond, cfg.ModalBurst),
-		drops:  map[Stream]*dropCount{},
+		drops:  map[string]*dropCount{},
 	}
 }
 
 // log passes line to the HostAPI if the budget allows, else counts it,
 // and sends the stream's drop notice when one is due.
-func (o *outputBudget) log(stream Stream, level abi.LogLevel, line string) {
+func (o *outputBudget) log(stream string, level abi.LogLevel, line string) {
 	o.mu.Lock()
 	now := o.now()
 	ok := o.lines.take(now)
@@ -79,7 +79,7 @@ func (o *outputBudget) log(stream Stream, level abi.LogLevel, line string) {
 }
 
 // flush sends stream's drop notice if one is due.
-func (o *outputBudget) flush(stream Stream) {
+func (o *outputBudget) flush(stream string) {
 	o.mu.Lock()
 	var notice int
 	if d := o.drops[stream]; d != nil {
@@ -139,14 +139,14 @@ func (b *bucket) take(now time.Time) bool {
 // goroutine calling into its instance only.
 type lineWriter struct {
 	out     *outputBudget
-	stream  Stream
+	stream  string
 	level   abi.LogLevel
 	partial []byte
 	last    string // the last line, for error reports
 	panic   string // the last Go panic or fatal error line
 }
 
-func newLineWriter(out *outputBudget, stream Stream, level abi.LogLevel) *lineWriter {
+func newLineWriter(out *outputBudget, stream string, level abi.LogLevel) *lineWriter {
 	return &lineWriter{out: out, stream: stream, level: level}
 }
 
@@ -206,7 +206,7 @@ type limitedAPI struct {
 	out *outputBudget
 }
 
-func (l *limitedAPI) Log(level abi.LogLevel, stream Stream, msg string) {
+func (l *limitedAPI) Log(level abi.LogLevel, stream string, msg string) {
 	l.out.log(stream, level, msg)
 }
 

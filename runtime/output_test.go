@@ -53,11 +53,11 @@ var droppedRE = regexp.MustCompile(`\((\d+) lines dropped: output rate limit\)`)
 
 // dropped returns the number of drop notices of stream and the lines
 // they report in all.
-func (a *testAPI) dropped(stream Stream) (notices, lines int) {
+func (a *testAPI) dropped(stream string) (notices, lines int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, l := range a.lines {
-		if m := droppedRE.FindStringSubmatch(l); m != nil && strings.HasPrefix(l, string(stream)+": ") {
+		if m := droppedRE.FindStringSubmatch(l); m != nil && strings.HasPrefix(l, stream+": ") {
 			n, _ := strconv.Atoi(m[1])
 			notices++
 			lines += n
@@ -94,7 +94,7 @@ func TestOutputBudgetSharedAcrossInstances(t *testing.T) {
 		require.Equal(t, burst, api.count("flood line"), "instance %d: a new instance got a new budget:\n%s", i, api.dump())
 		inst.Close(t.Context())
 	}
-	notices, _ := api.dropped(StreamStdout)
+	notices, _ := api.dropped(streamStdout)
 	require.Equal(t, 1, notices, "a stopped clock lets one notice through")
 
 	inst, err := sb.Instantiate(t.Context(), mod, nil)
@@ -105,7 +105,7 @@ func TestOutputBudgetSharedAcrossInstances(t *testing.T) {
 	clock.advance(time.Second)
 	require.NoError(t, basicEvent(t, inst, "echo", "second"))
 	require.Equal(t, 1, api.count(`log: echo "second"`), api.dump())
-	notices, lines := api.dropped(StreamLog)
+	notices, lines := api.dropped(streamLog)
 	require.Equal(t, 1, notices)
 	require.Equal(t, 1, lines, "the dropped first echo")
 }
@@ -121,10 +121,10 @@ func TestDropNotices(t *testing.T) {
 	)
 	tests := []struct {
 		name    string
-		streams []Stream // written in turn
+		streams []string // written in turn
 	}{
-		{"stdout", []Stream{StreamStdout}},
-		{"stdout, stderr and wx.log share the budget", []Stream{StreamStdout, StreamStderr, StreamLog}},
+		{"stdout", []string{streamStdout}},
+		{"stdout, stderr and wx.log share the budget", []string{streamStdout, streamStderr, streamLog}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestDropNotices(t *testing.T) {
 }
 
 // TestModalRateLimit shows modals from the basic guest with the clock
-// stopped: a burst of DefaultModalBurst, then EBUSY until the clock moves,
+// stopped: a burst of defaultModalBurst, then EBUSY until the clock moves,
 // for the replacement instance too; a modal too big is ETOOBIG first.
 func TestModalRateLimit(t *testing.T) {
 	e := testEngine(t, Config{})
@@ -173,14 +173,14 @@ func TestModalRateLimit(t *testing.T) {
 		require.NoError(t, basicEvent(t, inst, "modal", map[string]any{"title": "t", "content": content}))
 		return api.last()
 	}
-	for i := range DefaultModalBurst {
+	for i := range defaultModalBurst {
 		require.Contains(t, modal(inst, "c"), ": shown", "modal %d", i+1)
 	}
 	require.Contains(t, modal(inst, "c"), "(EBUSY)")
 	require.Contains(t, modal(inst, strings.Repeat("x", abi.MaxModalContentBytes+1)), "(ETOOBIG)")
-	require.Equal(t, DefaultModalBurst, api.shown())
+	require.Equal(t, defaultModalBurst, api.shown())
 
-	clock.advance(time.Second / DefaultModalsPerSecond)
+	clock.advance(time.Second / defaultModalsPerSecond)
 	require.Contains(t, modal(inst, "c"), ": shown")
 	require.Contains(t, modal(inst, "c"), "(EBUSY)")
 	inst.Close(t.Context())
@@ -189,7 +189,7 @@ func TestModalRateLimit(t *testing.T) {
 	require.NoError(t, err)
 	defer next.Close(context.Background())
 	require.Contains(t, modal(next, "c"), "(EBUSY)", "a new instance got a new modal budget")
-	require.Equal(t, DefaultModalBurst+1, api.shown())
+	require.Equal(t, defaultModalBurst+1, api.shown())
 }
 
 // TestModalSizes calls show_modal with payloads at and past each bound.

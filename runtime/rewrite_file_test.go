@@ -27,9 +27,9 @@ import (
 func TestRewriteFile(t *testing.T) {
 	wasm := abiModule{tableMin: 1, data: []byte("the module"), show: []byte{0x41, 0}}.bytes()
 	other := abiModule{tableMin: 1, data: []byte("other bytes")}.bytes()
-	want, err := rewrite(wasm, DefaultMaxTableElements, 1)
+	want, err := rewrite(wasm, defaultMaxTableElements, 1)
 	require.NoError(t, err)
-	otherRewrite, err := rewrite(other, DefaultMaxTableElements, 1)
+	otherRewrite, err := rewrite(other, defaultMaxTableElements, 1)
 	require.NoError(t, err)
 
 	dir := t.TempDir()
@@ -78,7 +78,7 @@ func TestRewriteFile(t *testing.T) {
 		{"another version", func(b []byte) []byte { b[8] ^= 1; return b }},
 		{"another table cap", func(b []byte) []byte { b[24]++; return b }},
 		{"the rewrite of other bytes", func([]byte) []byte {
-			return append(rewriteHeader(other, otherRewrite, DefaultMaxTableElements), otherRewrite...)
+			return append(rewriteHeader(other, otherRewrite, defaultMaxTableElements), otherRewrite...)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,11 +109,11 @@ func TestRewriteFile(t *testing.T) {
 // module unrewritten: no countdown, no table maximum.
 func TestRewriteFileOfAnotherBuild(t *testing.T) {
 	wasm := abiModule{tableMin: 1, data: []byte("the module"), show: []byte{0x41, 0}}.bytes()
-	want, err := rewrite(wasm, DefaultMaxTableElements, 1)
+	want, err := rewrite(wasm, defaultMaxTableElements, 1)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	key := rewriteHash(wasm)
-	header := rewriteHeader(wasm, wasm, DefaultMaxTableElements)
+	header := rewriteHeader(wasm, wasm, defaultMaxTableElements)
 	var bare [16]byte
 	copy(bare[:], rewriteVersion)
 	copy(header[8:24], bare[:])
@@ -165,10 +165,10 @@ func TestRewriteCodeCoversWasmbin(t *testing.T) {
 func TestRewriteFileRaces(t *testing.T) {
 	wasm := abiModule{tableMin: 1, data: []byte("the module"), show: []byte{0x41, 0}}.bytes()
 	other := abiModule{tableMin: 1, data: []byte("other bytes")}.bytes()
-	otherRewrite, err := rewrite(other, DefaultMaxTableElements, 1)
+	otherRewrite, err := rewrite(other, defaultMaxTableElements, 1)
 	require.NoError(t, err)
 	want := map[uint32][]byte{}
-	for _, c := range []uint32{DefaultMaxTableElements, 100} {
+	for _, c := range []uint32{defaultMaxTableElements, 100} {
 		want[c], err = rewrite(wasm, c, 1)
 		require.NoError(t, err)
 	}
@@ -177,7 +177,7 @@ func TestRewriteFileRaces(t *testing.T) {
 	folder := filepath.Join(dir, "minihost-rewrite")
 	require.NoError(t, os.MkdirAll(folder, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(folder, hex.EncodeToString(key[:])),
-		append(rewriteHeader(other, otherRewrite, DefaultMaxTableElements), otherRewrite...), 0o644))
+		append(rewriteHeader(other, otherRewrite, defaultMaxTableElements), otherRewrite...), 0o644))
 
 	var engines []*Engine
 	for range 2 {
@@ -188,7 +188,7 @@ func TestRewriteFileRaces(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for i := range 16 {
-		e, maxElems := engines[i%2], []uint32{DefaultMaxTableElements, 100}[i/2%2]
+		e, maxElems := engines[i%2], []uint32{defaultMaxTableElements, 100}[i/2%2]
 		wg.Go(func() {
 			sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: fmt.Sprintf("test.race%d", i), API: &testAPI{}, MaxTableElements: maxElems})
 			if err != nil {
@@ -243,10 +243,10 @@ func TestRewriteFilePastTheReadersLimit(t *testing.T) {
 	key := rewriteHash(wasm)
 	file := filepath.Join(dir, "minihost-rewrite", hex.EncodeToString(key[:]))
 	limit := int(maxRewriteFile(len(wasm))) - rewriteHeaderSize
-	e.rewrites.save(wasm, &rewritten{wasm: make([]byte, limit+1), hash: key}, DefaultMaxTableElements)
+	e.rewrites.save(wasm, &rewritten{wasm: make([]byte, limit+1), hash: key}, defaultMaxTableElements)
 	e.rewrites.saves.Wait()
 	require.NoFileExists(t, file)
-	e.rewrites.save(wasm, &rewritten{wasm: make([]byte, limit), hash: key}, DefaultMaxTableElements)
+	e.rewrites.save(wasm, &rewritten{wasm: make([]byte, limit), hash: key}, defaultMaxTableElements)
 	require.NoError(t, e.Close(context.Background()))
 	require.FileExists(t, file)
 }

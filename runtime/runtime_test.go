@@ -33,10 +33,10 @@ var _ runtime.HostAPI = (*recorder)(nil)
 
 func newRecorder() *recorder { return &recorder{storage: map[string][]byte{}} }
 
-func (r *recorder) Log(_ abi.LogLevel, stream runtime.Stream, msg string) {
+func (r *recorder) Log(_ abi.LogLevel, stream string, msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.lines = append(r.lines, string(stream)+": "+msg)
+	r.lines = append(r.lines, stream+": "+msg)
 }
 
 func (r *recorder) GetStorage(key string) ([]byte, error) {

@@ -243,10 +243,11 @@ var requiredExports = []struct {
 // a memory that fits the cap, imports only from wasi_snapshot_preview1 and
 // wx, no imported table. Every table gets a maximum first, so that the
 // tables' elements stay under SandboxConfig.MaxTableElements; tables
-// whose minima exceed it are refused with ErrTableLimit.
+// whose minima exceed it are refused with ErrNotABI ("table limit
+// reached").
 func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := s.enter(); err != nil {
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+		return nil, &compileError{AppID: s.cfg.AppID, Err: err}
 	}
 	defer s.busy.Done()
 	src := s.eng.sourceOf(wasm)
@@ -256,7 +257,7 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	maxElems, workers := s.cfg.MaxTableElements, s.eng.cfg.CompileWorkers
 	rw, err := s.eng.rewrites.get(wasm, src, maxElems, workers)
 	if err != nil {
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+		return nil, &compileError{AppID: s.cfg.AppID, Err: err}
 	}
 	compiled, err := s.compileRewrite(ctx, rw)
 	if errors.Is(err, errNotFromSource) {
@@ -266,7 +267,7 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		}
 	}
 	if err != nil {
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+		return nil, &compileError{AppID: s.cfg.AppID, Err: err}
 	}
 	return s.addModule(ctx, &Module{sb: s, compiled: compiled, hash: rw.hash, src: src, size: len(rw.wasm), rw: rw})
 }
@@ -321,7 +322,7 @@ func (s *Sandbox) addModule(ctx context.Context, m *Module) (*Module, error) {
 	s.mu.Unlock()
 	if closed {
 		m.release(ctx)
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: errSandboxClosed}
+		return nil, &compileError{AppID: s.cfg.AppID, Err: errSandboxClosed}
 	}
 	return m, nil
 }
@@ -414,11 +415,11 @@ func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 		return nil, fmt.Errorf("instantiate %s: module was compiled in another sandbox", s.cfg.AppID)
 	}
 	if err := s.enter(); err != nil {
-		return nil, &CallError{AppID: s.cfg.AppID, Callback: "instantiate", Err: err}
+		return nil, &callError{AppID: s.cfg.AppID, Callback: "instantiate", Err: err}
 	}
 	defer s.busy.Done()
 	if m.closed.Load() {
-		return nil, &CallError{AppID: s.cfg.AppID, Callback: "instantiate", Err: errModuleClosed}
+		return nil, &callError{AppID: s.cfg.AppID, Callback: "instantiate", Err: errModuleClosed}
 	}
 	// Close stops the guest code run here at once, rather than wait up
 	// to three call deadlines for it.
@@ -430,11 +431,11 @@ func (s *Sandbox) Instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	// as closed; any other error keeps its own cause.
 	if err != nil && s.closed.Load() && isStopped(err) {
 		callback := "instantiate"
-		var ce *CallError
+		var ce *callError
 		if errors.As(err, &ce) {
 			callback = ce.Callback
 		}
-		return nil, &CallError{AppID: s.cfg.AppID, Callback: callback, Err: errSandboxClosed}
+		return nil, &callError{AppID: s.cfg.AppID, Callback: callback, Err: errSandboxClosed}
 	}
 	return inst, err
 }
@@ -462,7 +463,7 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	s.mu.Unlock()
 	if err := inst.bind(mod); err != nil {
 		mod.Close(ctx)
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: err}
+		return nil, &compileError{AppID: s.cfg.AppID, Err: err}
 	}
 	if _, err := inst.call(ctx, "_initialize", inst.fnInit); err != nil {
 		return nil, err
@@ -473,7 +474,7 @@ func (s *Sandbox) instantiate(ctx context.Context, m *Module, fsys fs.FS) (*Inst
 	}
 	if v != abi.Version {
 		inst.Close(ctx)
-		return nil, &CompileError{AppID: s.cfg.AppID, Err: fmt.Errorf("%w: guest speaks ABI version %d, host speaks %d", ErrNotABI, v, abi.Version)}
+		return nil, &compileError{AppID: s.cfg.AppID, Err: fmt.Errorf("%w: guest speaks ABI version %d, host speaks %d", ErrNotABI, v, abi.Version)}
 	}
 	s.mu.Lock()
 	s.last = m

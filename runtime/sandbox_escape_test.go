@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/minihost/minihost/runtime/internal/wasmbin"
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
@@ -27,8 +28,8 @@ type testAPI struct {
 	logged chan string
 }
 
-func (a *testAPI) Log(_ abi.LogLevel, stream Stream, msg string) {
-	line := string(stream) + ": " + msg
+func (a *testAPI) Log(_ abi.LogLevel, stream string, msg string) {
+	line := stream + ": " + msg
 	a.mu.Lock()
 	a.lines = append(a.lines, line)
 	a.mu.Unlock()
@@ -123,7 +124,7 @@ func callbackCode(t *testing.T, err error) int32 {
 		return 0
 	}
 	require.ErrorIs(t, err, ErrCallback)
-	var ce *CallError
+	var ce *callError
 	require.ErrorAs(t, err, &ce)
 	msg := ce.Err.Error()
 	code, perr := strconv.Atoi(msg[strings.LastIndex(msg, " ")+1:])
@@ -158,7 +159,7 @@ func TestStartFunctionDeadline(t *testing.T) {
 			// deadline Instantiate never returns.
 			err = await(t, errc, 30*time.Second, "Instantiate of a module whose start function never returns")
 			require.ErrorIs(t, err, ErrTimeout)
-			var ce *CallError
+			var ce *callError
 			require.ErrorAs(t, err, &ce)
 			require.Equal(t, "instantiate", ce.Callback)
 			require.Contains(t, err.Error(), "deadline exceeded after 200ms")
@@ -293,7 +294,7 @@ func TestTableGrowIsCapped(t *testing.T) {
 	grow := func(delta uint32) int32 {
 		return callbackCode(t, inst.OnEvent(t.Context(), abi.EventKind(int32(delta)), nil))
 	}
-	const limit = DefaultMaxTableElements
+	const limit = defaultMaxTableElements
 	tests := []struct {
 		name  string
 		delta uint32
@@ -342,10 +343,10 @@ func TestTableLimits(t *testing.T) {
 		want    error
 		message string
 	}{
-		{"min above the default cap", abiModule{tableMin: DefaultMaxTableElements + 1}, SandboxConfig{}, ErrTableLimit,
+		{"min above the default cap", abiModule{tableMin: defaultMaxTableElements + 1}, SandboxConfig{}, wasmbin.ErrTableLimit,
 			"table 0 declares a minimum of 1048577 elements, above the cap of 1048576"},
-		{"min at 2^27, wazero's own limit", abiModule{tableMin: 1 << 27}, SandboxConfig{}, ErrTableLimit, "above the cap"},
-		{"min above a configured cap", abiModule{tableMin: 101}, SandboxConfig{MaxTableElements: 100}, ErrTableLimit,
+		{"min at 2^27, wazero's own limit", abiModule{tableMin: 1 << 27}, SandboxConfig{}, wasmbin.ErrTableLimit, "above the cap"},
+		{"min above a configured cap", abiModule{tableMin: 101}, SandboxConfig{MaxTableElements: 100}, wasmbin.ErrTableLimit,
 			"table 0 declares a minimum of 101 elements, above the cap of 100"},
 		{"imported table", abiModule{tableMin: 1, importTable: true}, SandboxConfig{}, ErrNotABI, `"env"."table" is a table`},
 	}
@@ -354,8 +355,9 @@ func TestTableLimits(t *testing.T) {
 			sb := testSandbox(t, e, &testAPI{}, tt.cfg)
 			_, err := sb.Compile(t.Context(), tt.mod.bytes())
 			require.ErrorIs(t, err, tt.want)
+			require.ErrorIs(t, err, ErrNotABI, "a cap of the runtime's is ErrNotABI")
 			require.Contains(t, err.Error(), tt.message)
-			var ce *CompileError
+			var ce *compileError
 			require.ErrorAs(t, err, &ce)
 			if tt.cfg == (SandboxConfig{}) {
 				require.ErrorIs(t, e.Validate(t.Context(), "test.validate", tt.mod.bytes()), tt.want, "Validate")

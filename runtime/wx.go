@@ -157,7 +157,7 @@ func wxLog(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	if len(msg) > maxLogLineBytes {
 		msg = strings.ToValidUTF8(msg[:maxLogLineBytes], "")
 	}
-	h.Log(level, StreamLog, msg)
+	h.Log(level, streamLog, msg)
 	return abi.CodeOK
 }
 

@@ -39,7 +39,7 @@ type fuzzAPI struct {
 
 var _ HostAPI = (*fuzzAPI)(nil)
 
-func (a *fuzzAPI) Log(_ abi.LogLevel, _ Stream, msg string) { a.logs = append(a.logs, msg) }
+func (a *fuzzAPI) Log(_ abi.LogLevel, _ string, msg string) { a.logs = append(a.logs, msg) }
 
 func (a *fuzzAPI) GetStorage(key string) ([]byte, error) {
 	if key == "k" {

@@ -82,7 +82,7 @@ func goGuests(t testing.TB) []string {
 // TestGoGuestsPass scans every Go guest we build: each passes, with its
 // counts well within the caps.
 func TestGoGuestsPass(t *testing.T) {
-	const tableCap = 1 << 20 // runtime.DefaultMaxTableElements
+	const tableCap = 1 << 20 // runtime.Config.MaxTableElements' default
 	most := map[string]uint64{}
 	for _, guest := range goGuests(t) {
 		wasm := runtimetest.BuildWasm(t, guest)

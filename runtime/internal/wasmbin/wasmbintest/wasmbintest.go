@@ -18,7 +18,7 @@ import (
 )
 
 // TableCap is the table cap the cases assume, the maxElems to pass
-// wasmbin.LimitTables: runtime.DefaultMaxTableElements. The element
+// wasmbin.LimitTables: runtime.Config.MaxTableElements' default. The element
 // entries of a module count against it.
 const TableCap = 1 << 20
 
