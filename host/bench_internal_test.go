@@ -49,7 +49,7 @@ func BenchmarkHotSwap(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		code, err := p.ReadEntry()
+		code, err := p.ReadFile(p.Manifest.Entry)
 		if err == nil {
 			err = p.Extract(b.Context(), afero.NewOsFs(), filepath.Join(home, guest.name, "v2"))
 		}

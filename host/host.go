@@ -234,7 +234,7 @@ func (h *Host) loadDir(dir string) (*mpk.Manifest, []byte, error) {
 		wasm, err := h.baseLibrary(m)
 		return m, wasm, err
 	}
-	wasm, err := h.readBounded(filepath.Join(dir, filepath.FromSlash(m.Entry)), mpk.DefaultMaxFileSize)
+	wasm, err := h.readBounded(filepath.Join(dir, filepath.FromSlash(m.Entry)), mpk.Limits{}.WithDefaults().MaxFileSize)
 	if err != nil {
 		return nil, nil, err
 	}

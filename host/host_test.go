@@ -249,7 +249,7 @@ func TestLaunchRejectsBadPackage(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.mpk")
 	require.NoError(t, os.WriteFile(bad, []byte("not a zip"), 0o644))
 	_, err := h.LaunchPackage(t.Context(), bad, host.LaunchOptions{})
-	require.ErrorIs(t, err, mpk.ErrNotZip)
+	require.ErrorIs(t, err, mpk.ErrInvalid)
 	_, err = h.LaunchDir(t.Context(), guestDir(t, "noabi", "test.noabi"), host.LaunchOptions{})
 	require.ErrorIs(t, err, runtime.ErrNotABI)
 }

@@ -137,16 +137,20 @@ func (h *Host) baseCandidates() []baseCandidate {
 	if dir := h.cfg.BaseLibrary; dir != "" {
 		b, err := h.readBounded(filepath.Join(dir, mpk.ManifestName), 1<<20)
 		var bm *mpk.Manifest
+		var v *goversion.Version
 		if err == nil {
 			bm, err = mpk.ParseManifest(b)
 		}
 		if err == nil && bm.AppID != mpk.BaseLibraryAppID {
 			err = fmt.Errorf("app id %s, want %s", bm.AppID, mpk.BaseLibraryAppID)
 		}
+		if err == nil {
+			v, err = mpk.ParseVersion(bm.Version) // valid: ParseManifest checked it
+		}
 		if err != nil {
 			h.log.Warn("ignore Config.BaseLibrary", "dir", dir, "err", err)
 		} else {
-			out = append(out, baseCandidate{dir: dir, v: bm.SemVer()})
+			out = append(out, baseCandidate{dir: dir, v: v})
 		}
 	}
 	if h.upd == nil {

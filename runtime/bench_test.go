@@ -14,7 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/minihost/minihost/runtime"
-	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/runtime/internal/guestbuild"
 	"github.com/minihost/minihost/runtime/runtimetest"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
@@ -167,14 +167,14 @@ func BenchmarkColdLaunchEmptyCache(b *testing.B) {
 }
 
 // BenchmarkColdLaunchWarmCache launches the bench guest as the build
-// makes it (its data segments merged, mpk.Compile) through minihost and
+// makes it (its data segments merged, as mpk.Build does) through minihost and
 // through raw wazero, both with a warm file cache; "floor-unmerged" is raw
 // wazero on the module as Go's linker wrote it, the floor before the build
 // merged segments.
 func BenchmarkColdLaunchWarmCache(b *testing.B) {
 	wasm := runtimetest.BuildWasm(b, benchGuest)
 	unmerged := filepath.Join(b.TempDir(), "unmerged.wasm")
-	if err := mpk.Compile(b.Context(), filepath.Join(runtimetest.ModuleRoot(b), benchGuest), unmerged, mpk.BuildOptions{KeepDataSegments: true}); err != nil {
+	if err := guestbuild.Compile(b.Context(), filepath.Join(runtimetest.ModuleRoot(b), benchGuest), unmerged, guestbuild.Options{KeepDataSegments: true}); err != nil {
 		b.Fatal(err)
 	}
 	unmergedWasm, err := os.ReadFile(unmerged)

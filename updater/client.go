@@ -49,7 +49,7 @@ type ClientConfig struct {
 	// Fs is where Download writes; nil: the OS file system.
 	Fs afero.Fs
 	// MaxPackageSize refuses releases larger than this (mpk.ErrTooLarge);
-	// 0: mpk.DefaultMaxPackageSize.
+	// 0: mpk.Limits' default, 64 MiB.
 	MaxPackageSize int64
 	// RunningVersion, if set, returns the version of appID this client
 	// runs now ("" for none). Document fetches send it (and nothing that
@@ -88,7 +88,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.cfg.Fs = afero.NewOsFs()
 	}
 	if c.cfg.MaxPackageSize <= 0 {
-		c.cfg.MaxPackageSize = mpk.DefaultMaxPackageSize
+		c.cfg.MaxPackageSize = mpk.Limits{}.WithDefaults().MaxPackageSize
 	}
 	return c, nil
 }

@@ -28,7 +28,7 @@ func sameSemver(a, b string) bool {
 // holds such a version; a hand-edited store may). Parses are cached. It is
 // safe for concurrent use.
 func semver(s string) *version.Version {
-	if s == "" || len(s) > mpk.MaxVersionLen {
+	if s == "" {
 		return nil
 	}
 	if v, ok := semvers.m.Load(s); ok {

@@ -109,7 +109,7 @@ func validatePackage(ctx context.Context, v release.Validator, r io.ReaderAt, si
 	}
 	// Compile the entry as a host would, so a module that cannot run
 	// (not a reactor, not built with the SDK, wrong imports) never ships.
-	wasm, err := p.ReadEntry()
+	wasm, err := p.ReadFile(p.Manifest.Entry)
 	if err != nil {
 		return nil, fmt.Errorf("check package %s: %w", path, err)
 	}

@@ -7,6 +7,6 @@
 // entry); Extract installs it atomically; Pack and Build produce one.
 //
 // mpk is a leaf: it never imports wazero, so the updater and command-line
-// tools can use it without the runtime. Errors for bad input are *Error
-// values naming the file and field, wrapping the ErrXxx sentinels.
+// tools can use it without the runtime. Errors for bad input wrap ErrInvalid
+// or ErrTooLarge, and their messages name the rule, the file and the field.
 package mpk

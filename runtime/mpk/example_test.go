@@ -45,7 +45,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer p.Close()
-	fmt.Println(p.Manifest.AppID, p.Manifest.SemVer(), p.Files())
+	fmt.Println(p.Manifest.AppID, p.Manifest.Version, p.Files())
 
 	home := afero.NewMemMapFs()
 	if err := p.Extract(ctx, home, "/apps/demo.counter/1.0.0"); err != nil {
@@ -61,16 +61,10 @@ func Example() {
 func ExampleParseManifest() {
 	_, err := mpk.ParseManifest([]byte(`{"appId": "demo.counter", "version": "1.0", "abi": 1, "entry": "app.wasm"}`))
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, mpk.ErrInvalidManifest))
-
-	var merr *mpk.Error
-	if errors.As(err, &merr) {
-		fmt.Printf("file %s, field %s\n", merr.File, merr.Field)
-	}
+	fmt.Println(errors.Is(err, mpk.ErrInvalid))
 	// Output:
 	// app.json: field "version": invalid semantic version "1.0": not in canonical form, write "1.0.0"
 	// true
-	// file app.json, field version
 }
 
 func ExampleOpen() {
@@ -89,7 +83,7 @@ func ExampleOpen() {
 
 	_, err := mpk.Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()), mpk.Limits{})
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, mpk.ErrUnsafePath))
+	fmt.Println(errors.Is(err, mpk.ErrInvalid))
 	// Output:
 	// package entry "../../.bashrc": path leaves the package
 	// true

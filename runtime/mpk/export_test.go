@@ -20,3 +20,25 @@ func OpenChecked(path string, st fs.FileInfo) (*os.File, error) {
 	f, _, err := openChecked(path, st)
 	return f, err
 }
+
+// The rules ErrInvalid covers, the structured error and the bounds, for
+// the tests of package mpk_test that tell them apart.
+const (
+	ErrNotZip          = errNotZip
+	ErrInvalidManifest = errInvalidManifest
+	ErrUnsafePath      = errUnsafePath
+	ErrNotWasm         = errNotWasm
+	ErrNoManifest      = errNoManifest
+	ErrNoEntry         = errNoEntry
+	ErrInvalidVersion  = errInvalidVersion
+
+	MaxVersionLen         = maxVersionLen
+	DefaultMaxPackageSize = defaultMaxPackageSize
+	DefaultMaxFileSize    = defaultMaxFileSize
+	DefaultMaxTotalSize   = defaultMaxTotalSize
+	DefaultMaxFiles       = defaultMaxFiles
+	DefaultMaxRatio       = defaultMaxRatio
+	DefaultMaxTotalRatio  = defaultMaxTotalRatio
+)
+
+type Error = pkgError

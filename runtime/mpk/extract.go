@@ -140,11 +140,11 @@ func extractFile(fsys afero.Fs, dst string, f *zip.File, limit int64) (out afero
 	}()
 	name := f.Name
 	if f.UncompressedSize64 > uint64(limit) {
-		return nil, 0, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the remaining limit of %d", f.UncompressedSize64, limit), nil)}
+		return nil, 0, &pkgError{File: name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the remaining limit of %d", f.UncompressedSize64, limit), nil)}
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, 0, &Error{File: name, Err: because(ErrNotZip, "open", err)}
+		return nil, 0, &pkgError{File: name, Err: because(errNotZip, "open", err)}
 	}
 	defer rc.Close()
 	out, err = fsys.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -155,13 +155,13 @@ func extractFile(fsys afero.Fs, dst string, f *zip.File, limit int64) (out afero
 	n, err = io.Copy(fsutil.WriteBehind(out), src) // the write-out overlaps the inflating
 	switch {
 	case err != nil && src.err != nil: // a corrupt package: bad CRC, bad deflate data
-		return out, n, &Error{File: name, Err: because(ErrNotZip, "read", src.err)}
+		return out, n, &pkgError{File: name, Err: because(errNotZip, "read", src.err)}
 	case err != nil:
 		return out, n, fmt.Errorf("write %s: %w", dst, err)
 	case n > limit:
-		return out, n, &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("holds more than the limit of %d bytes", limit), nil)}
+		return out, n, &pkgError{File: name, Err: because(ErrTooLarge, fmt.Sprintf("holds more than the limit of %d bytes", limit), nil)}
 	case uint64(n) != f.UncompressedSize64:
-		return out, n, &Error{File: name, Err: because(ErrNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)}
+		return out, n, &pkgError{File: name, Err: because(errNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)}
 	}
 	return out, n, nil
 }

@@ -40,7 +40,7 @@ func TestJSPackage(t *testing.T) {
 			defer p.Close()
 			require.Equal(t, "1.2.0", p.Manifest.Version)
 			require.Equal(t, mpk.RuntimeJS, p.Manifest.Runtime)
-			data, err := p.ReadEntry()
+			data, err := p.ReadFile(p.Manifest.Entry)
 			require.NoError(t, err)
 			require.Equal(t, tt.entry, string(data))
 		})

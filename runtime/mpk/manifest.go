@@ -26,12 +26,12 @@ const (
 	// maxAppIDLen bounds an app id in bytes: it names folders on every
 	// client and the server and is part of URLs.
 	maxAppIDLen = 64
-	// MaxVersionLen bounds a package version in bytes. A version names
+	// maxVersionLen bounds a package version in bytes. A version names
 	// files and folders on every client and the server, with prefixes and
 	// suffixes added (downloads/V.mpk.part, temporary names), and file
 	// names stop at 255 bytes on common file systems; real versions are
 	// far shorter.
-	MaxVersionLen = 64
+	maxVersionLen = 64
 	// maxManifestSize bounds app.json; real manifests are a few hundred bytes.
 	maxManifestSize = 64 << 10
 	// RuntimeJS is the Runtime of a package of JavaScript: its entry is a
@@ -57,7 +57,7 @@ type Manifest struct {
 	// '-', '_', starting with a letter.
 	AppID string `json:"appId"`
 	// Version is the package's semantic version, as written: see
-	// ParseVersion (at most MaxVersionLen bytes).
+	// ParseVersion (at most 64 bytes).
 	Version string `json:"version"`
 	// ABI is the guest ABI version; it must equal abi.Version, the one
 	// this host speaks (runtime/ABI.md).
@@ -76,39 +76,24 @@ type Manifest struct {
 	// Permissions lists the host permissions the app asks for; each must
 	// be one this host knows (ABI version 1 defines none).
 	Permissions []string `json:"permissions,omitempty"`
-
-	semver *version.Version
-}
-
-// SemVer returns the parsed Version. It is valid for a Manifest returned by
-// ParseManifest (or held by a Package); on a Manifest built by hand it
-// parses Version each time and returns nil when Version is not valid.
-func (m *Manifest) SemVer() *version.Version {
-	if m.semver != nil {
-		return m.semver
-	}
-	v, err := ParseVersion(m.Version)
-	if err != nil {
-		return nil
-	}
-	return v
 }
 
 // ParseVersion parses a package version with the rules app.json uses. It
 // is the one version rule: build, pack, publish (client and server), the
 // release server's settings and the client store all go through it. The
-// text must be at most MaxVersionLen bytes; version.NewSemver must accept
+// text must be at most 64 bytes (a version names files and folders on
+// every client and the server); version.NewSemver must accept
 // it; and it must be the canonical form of what it parses to
 // (MAJOR.MINOR.PATCH with optional -PRERELEASE and +BUILD, dot-separated
 // identifiers of [0-9A-Za-z-], no "v" prefix, no leading zeros, no missing
 // or extra segments), so that one version has one spelling in file names,
 // release documents and logs, and every client can store it as a file
 // name. Nothing is normalised: a non-canonical text is an error naming the
-// canonical form. Errors wrap ErrInvalidVersion.
+// canonical form. Errors wrap ErrInvalid. It is safe for concurrent use.
 func ParseVersion(s string) (*version.Version, error) {
 	// First, so that a huge text costs nothing more.
-	if len(s) > MaxVersionLen {
-		return nil, badVersion(fmt.Sprintf("%d bytes exceeds the limit of %d", len(s), MaxVersionLen))
+	if len(s) > maxVersionLen {
+		return nil, badVersion(fmt.Sprintf("%d bytes exceeds the limit of %d", len(s), maxVersionLen))
 	}
 	v, err := version.NewSemver(s)
 	if err != nil {
@@ -142,25 +127,24 @@ func ParseVersion(s string) (*version.Version, error) {
 	return v, nil
 }
 
-func badVersion(msg string) error { return because(ErrInvalidVersion, msg, nil) }
+func badVersion(msg string) error { return because(errInvalidVersion, msg, nil) }
 
 // quoteVersion quotes a version for a message, shortening a long one.
 func quoteVersion(s string) string {
 	const keep = 24
-	if len(s) <= MaxVersionLen {
+	if len(s) <= maxVersionLen {
 		return strconv.Quote(s)
 	}
 	return strconv.Quote(strings.ToValidUTF8(s[:keep], "")) + "..."
 }
 
 // ParseManifest parses and validates the contents of an app.json. Errors are
-// *Error values with File "app.json" and the offending Field, wrapping
-// ErrInvalidManifest.
+// ErrInvalid, and their messages name app.json and the offending field.
 func ParseManifest(data []byte) (*Manifest, error) {
 	if len(data) > maxManifestSize {
 		return nil, manifestErr("", &reason{
 			msg:       fmt.Sprintf("%d bytes, above the limit of %d", len(data), maxManifestSize),
-			sentinels: []error{ErrInvalidManifest, ErrTooLarge},
+			sentinels: []error{errInvalidManifest, ErrTooLarge},
 		})
 	}
 	if !utf8.Valid(data) {
@@ -241,11 +225,9 @@ func (m *Manifest) validate() error {
 	if err := checkAppID(m.AppID); err != nil {
 		return manifestErr("appId", err)
 	}
-	v, err := ParseVersion(m.Version)
-	if err != nil {
+	if _, err := ParseVersion(m.Version); err != nil {
 		return manifestErr("version", invalid("invalid semantic version "+quoteVersion(m.Version), err))
 	}
-	m.semver = v
 	if m.ABI != abi.Version {
 		return manifestErr("abi", invalid(fmt.Sprintf("ABI version %d is not supported (this host speaks %d)", m.ABI, abi.Version), nil))
 	}
@@ -333,28 +315,28 @@ func checkEntry(entry, ext string) error {
 func checkPath(name string) error {
 	switch {
 	case name == "":
-		return because(ErrUnsafePath, "empty path", nil)
+		return because(errUnsafePath, "empty path", nil)
 	case strings.HasPrefix(name, "/"):
-		return because(ErrUnsafePath, "absolute path", nil)
+		return because(errUnsafePath, "absolute path", nil)
 	case strings.ContainsRune(name, '\\'):
-		return because(ErrUnsafePath, "path contains a backslash", nil)
+		return because(errUnsafePath, "path contains a backslash", nil)
 	case strings.ContainsRune(name, ':'):
 		// A drive letter ("C:x") or an NTFS stream ("a:b") on Windows.
-		return because(ErrUnsafePath, "path contains ':'", nil)
+		return because(errUnsafePath, "path contains ':'", nil)
 	case strings.ContainsRune(name, 0):
-		return because(ErrUnsafePath, "path contains a NUL byte", nil)
+		return because(errUnsafePath, "path contains a NUL byte", nil)
 	case slices.Contains(strings.Split(name, "/"), ".."):
-		return because(ErrUnsafePath, "path leaves the package", nil)
+		return because(errUnsafePath, "path leaves the package", nil)
 	case !fs.ValidPath(name) || path.Clean(name) != name:
-		return because(ErrUnsafePath, "path is not clean (empty, '.' or trailing elements)", nil)
+		return because(errUnsafePath, "path is not clean (empty, '.' or trailing elements)", nil)
 	}
 	return nil
 }
 
 func invalid(msg string, cause error) error {
-	return because(ErrInvalidManifest, msg, cause)
+	return because(errInvalidManifest, msg, cause)
 }
 
 func manifestErr(field string, err error) error {
-	return &Error{File: ManifestName, Field: field, Err: err}
+	return &pkgError{File: ManifestName, Field: field, Err: err}
 }

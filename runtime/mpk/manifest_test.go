@@ -113,8 +113,8 @@ func TestParseManifest(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ParseManifest: %v", err)
 				}
-				if m.SemVer() == nil || m.SemVer().String() != m.Version {
-					t.Errorf("SemVer() = %v, want %s", m.SemVer(), m.Version)
+				if v, err := mpk.ParseVersion(m.Version); err != nil || v.String() != m.Version {
+					t.Errorf("ParseVersion(%q) = %v, %v", m.Version, v, err)
 				}
 				return
 			}
@@ -195,14 +195,14 @@ func TestParseVersion(t *testing.T) {
 	}
 }
 
-func TestSemVerOfHandMadeManifest(t *testing.T) {
+func TestVersionOfHandMadeManifest(t *testing.T) {
 	m := &mpk.Manifest{Version: "1.2.3"}
-	if v := m.SemVer(); v == nil || v.String() != "1.2.3" {
-		t.Errorf("SemVer() = %v", v)
+	if v, err := mpk.ParseVersion(m.Version); err != nil || v.String() != "1.2.3" {
+		t.Errorf("ParseVersion(%q) = %v, %v", m.Version, v, err)
 	}
 	m = &mpk.Manifest{Version: "nope"}
-	if v := m.SemVer(); v != nil {
-		t.Errorf("SemVer() of invalid version = %v, want nil", v)
+	if v, err := mpk.ParseVersion(m.Version); !errors.Is(err, mpk.ErrInvalid) {
+		t.Errorf("ParseVersion of invalid version = %v, %v, want ErrInvalid", v, err)
 	}
 }
 
@@ -236,8 +236,8 @@ func FuzzParseManifest(f *testing.F) {
 		if m2.AppID != m.AppID || m2.Version != m.Version || m2.Entry != m.Entry || m2.Name != m.Name || m2.ABI != abi.Version {
 			t.Fatalf("round trip changed %+v into %+v", m, m2)
 		}
-		if m.SemVer() == nil || m.SemVer().Original() != m.Version {
-			t.Fatalf("SemVer() = %v for version %q", m.SemVer(), m.Version)
+		if v, err := mpk.ParseVersion(m.Version); err != nil || v.Original() != m.Version {
+			t.Fatalf("ParseVersion(%q) = %v, %v", m.Version, v, err)
 		}
 	})
 }

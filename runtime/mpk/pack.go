@@ -55,7 +55,7 @@ func readSourceManifest(srcDir string) ([]byte, *Manifest, error) {
 	// rather than hangs; ParseManifest refuses what is above its limit.
 	data, err := readRegular(filepath.Join(srcDir, ManifestName), maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, &Error{File: ManifestName, Err: because(ErrNoManifest, "missing from "+srcDir, nil)}
+		return nil, nil, &pkgError{File: ManifestName, Err: because(errNoManifest, "missing from "+srcDir, nil)}
 	}
 	if err != nil {
 		return nil, nil, err
@@ -118,11 +118,11 @@ func collect(srcDir, out string, skip func(name string) bool) ([]srcFile, error)
 		}
 		switch t := d.Type(); {
 		case t&fs.ModeSymlink != 0:
-			return &Error{File: name, Err: because(ErrUnsafePath, "symbolic links are not allowed in packages", nil)}
+			return &pkgError{File: name, Err: because(errUnsafePath, "symbolic links are not allowed in packages", nil)}
 		case t.IsDir():
 			return nil
 		case !t.IsRegular():
-			return &Error{File: name, Err: because(ErrUnsafePath, fmt.Sprintf("not a regular file or folder (mode %v)", t), nil)}
+			return &pkgError{File: name, Err: because(errUnsafePath, fmt.Sprintf("not a regular file or folder (mode %v)", t), nil)}
 		}
 		if abs, err := filepath.Abs(p); err == nil && abs == outAbs {
 			return nil
@@ -131,14 +131,14 @@ func collect(srcDir, out string, skip func(name string) bool) ([]srcFile, error)
 			return nil
 		}
 		if err := checkPath(name); err != nil {
-			return &Error{File: name, Err: err}
+			return &pkgError{File: name, Err: err}
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if info.Size() > DefaultMaxFileSize {
-			return &Error{File: name, Err: because(ErrTooLarge, fmt.Sprintf("%d bytes, above the limit of %d", info.Size(), DefaultMaxFileSize), nil)}
+		if info.Size() > defaultMaxFileSize {
+			return &pkgError{File: name, Err: because(ErrTooLarge, fmt.Sprintf("%d bytes, above the limit of %d", info.Size(), defaultMaxFileSize), nil)}
 		}
 		files = append(files, srcFile{name: name, path: p})
 		return nil
@@ -185,7 +185,7 @@ func writePackage(ctx context.Context, out string, manifest []byte, files []srcF
 	check := func(tmp string) error {
 		p, err := OpenFile(tmp, Limits{})
 		if err != nil {
-			var perr *Error
+			var perr *pkgError
 			if errors.As(err, &perr) {
 				err = perr // drop the temporary file's name
 			}

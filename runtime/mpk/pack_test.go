@@ -196,7 +196,7 @@ func TestBuild(t *testing.T) {
 	if want := []string{"app.json", "app.wasm", "assets/hello.txt"}; !slices.Equal(p.Files(), want) {
 		t.Errorf("Files() = %q, want %q", p.Files(), want)
 	}
-	wasm, err := p.ReadEntry()
+	wasm, err := p.ReadFile(p.Manifest.Entry)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,8 @@ import (
 	"unicode/utf8"
 )
 
-// Default limits, used for every zero field of Limits.
+// Default limits, used for every zero field of Limits; read them with
+// Limits{}.WithDefaults().
 //
 // The total is four times the largest package and the largest file, room
 // for a package at the size limit holding typical content (wasm and text
@@ -24,12 +25,12 @@ import (
 // real content averages well under it, and a 1.6 MB package can now write
 // at most 32 MB.
 const (
-	DefaultMaxPackageSize = 64 << 20  // bytes of the .mpk file
-	DefaultMaxFileSize    = 64 << 20  // uncompressed bytes of one file
-	DefaultMaxTotalSize   = 256 << 20 // uncompressed bytes of all files
-	DefaultMaxFiles       = 10000     // entries, folders included
-	DefaultMaxRatio       = 100       // uncompressed bytes per compressed byte, per file
-	DefaultMaxTotalRatio  = 20        // uncompressed bytes of all files per byte of the package file
+	defaultMaxPackageSize = 64 << 20  // bytes of the .mpk file
+	defaultMaxFileSize    = 64 << 20  // uncompressed bytes of one file
+	defaultMaxTotalSize   = 256 << 20 // uncompressed bytes of all files
+	defaultMaxFiles       = 10000     // entries, folders included
+	defaultMaxRatio       = 100       // uncompressed bytes per compressed byte, per file
+	defaultMaxTotalRatio  = 20        // uncompressed bytes of all files per byte of the package file
 )
 
 // ratioFloor is the uncompressed size up to which a file passes the ratio
@@ -44,24 +45,28 @@ const totalRatioFloor = 1 << 20
 // wasmMagic is the WebAssembly binary magic and version 1.
 const wasmMagic = "\x00asm\x01\x00\x00\x00"
 
-// Limits bounds what a package may hold. Zero fields take the DefaultXxx
-// values; there is no way to lift a limit entirely.
+// Limits bounds what a package may hold. Zero fields take the defaults
+// (WithDefaults); there is no way to lift a limit entirely. A Limits is a
+// plain value, safe to copy and share.
 type Limits struct {
-	MaxPackageSize int64 // size of the package file
-	MaxFileSize    int64 // uncompressed size of any one file
-	MaxTotalSize   int64 // uncompressed size of all files together
-	MaxFiles       int   // number of zip entries
-	MaxRatio       int64 // uncompressed/compressed size of a file above 64 KiB
-	MaxTotalRatio  int64 // uncompressed size of all files/package size, above 1 MiB
+	MaxPackageSize int64 // size of the package file; 64 MiB
+	MaxFileSize    int64 // uncompressed size of any one file; 64 MiB
+	MaxTotalSize   int64 // uncompressed size of all files together; 256 MiB
+	MaxFiles       int   // number of zip entries, folders included; 10 000
+	MaxRatio       int64 // uncompressed/compressed size of a file above 64 KiB; 100
+	MaxTotalRatio  int64 // uncompressed size of all files/package size, above 1 MiB; 20
 }
 
-func (l Limits) withDefaults() Limits {
-	orDefault(&l.MaxPackageSize, DefaultMaxPackageSize)
-	orDefault(&l.MaxFileSize, DefaultMaxFileSize)
-	orDefault(&l.MaxTotalSize, DefaultMaxTotalSize)
-	orDefault(&l.MaxFiles, DefaultMaxFiles)
-	orDefault(&l.MaxRatio, DefaultMaxRatio)
-	orDefault(&l.MaxTotalRatio, DefaultMaxTotalRatio)
+// WithDefaults returns l with every field left at zero (or below) set to
+// its default: Limits{}.WithDefaults() is the default table, the one
+// the updater, the release server, the host and the delta codec read.
+func (l Limits) WithDefaults() Limits {
+	orDefault(&l.MaxPackageSize, defaultMaxPackageSize)
+	orDefault(&l.MaxFileSize, defaultMaxFileSize)
+	orDefault(&l.MaxTotalSize, defaultMaxTotalSize)
+	orDefault(&l.MaxFiles, defaultMaxFiles)
+	orDefault(&l.MaxRatio, defaultMaxRatio)
+	orDefault(&l.MaxTotalRatio, defaultMaxTotalRatio)
 	return l
 }
 
@@ -85,7 +90,7 @@ func (l Limits) maxTotal(size int64) int64 {
 
 // Package is an opened, validated code package. Open checks the structure
 // and the manifest; file contents are checked (CRC, actual sizes) as they
-// are read by ReadEntry and Extract.
+// are read by ReadFile and Extract.
 //
 // Its methods are safe for concurrent use, except Close, which must come
 // after every other call has returned. The caller of OpenFile must call
@@ -115,19 +120,19 @@ type Package struct {
 // app.json is present and valid; and that the entry file exists and starts
 // with the WebAssembly magic.
 //
-// Errors name the entry concerned and wrap one of the ErrXxx sentinels.
+// Errors name the entry concerned and wrap ErrInvalid or ErrTooLarge.
 // r must stay readable until the Package is no longer used.
 func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	if size > lim.MaxPackageSize {
-		return nil, &Error{Err: because(ErrTooLarge, fmt.Sprintf("package is %d bytes, above the limit of %d", size, lim.MaxPackageSize), nil)}
+		return nil, &pkgError{Err: because(ErrTooLarge, fmt.Sprintf("package is %d bytes, above the limit of %d", size, lim.MaxPackageSize), nil)}
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // paths get checked below, with clearer errors
-		return nil, &Error{Err: because(ErrNotZip, "read package", err)}
+		return nil, &pkgError{Err: because(errNotZip, "read package", err)}
 	}
 	if len(zr.File) > lim.MaxFiles {
-		return nil, &Error{Err: because(ErrTooLarge, fmt.Sprintf("%d entries, above the limit of %d", len(zr.File), lim.MaxFiles), nil)}
+		return nil, &pkgError{Err: because(ErrTooLarge, fmt.Sprintf("%d entries, above the limit of %d", len(zr.File), lim.MaxFiles), nil)}
 	}
 	p := &Package{Size: size, lim: lim, zr: zr, byName: make(map[string]*zip.File, len(zr.File))}
 	folded := make(map[string]string, len(zr.File)) // lower-cased name -> name, files and folders
@@ -141,19 +146,19 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 			name = strings.TrimSuffix(name, "/")
 		}
 		if err := checkPath(name); err != nil {
-			return nil, &Error{File: f.Name, Err: err}
+			return nil, &pkgError{File: f.Name, Err: err}
 		}
 		switch {
 		case mode&fs.ModeSymlink != 0:
-			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, "symbolic links are not allowed in packages", nil)}
+			return nil, &pkgError{File: f.Name, Err: because(errUnsafePath, "symbolic links are not allowed in packages", nil)}
 		case mode&fs.ModeType&^fs.ModeDir != 0:
-			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, fmt.Sprintf("not a regular file or folder (mode %v)", mode), nil)}
+			return nil, &pkgError{File: f.Name, Err: because(errUnsafePath, fmt.Sprintf("not a regular file or folder (mode %v)", mode), nil)}
 		case dir && f.UncompressedSize64 != 0:
-			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, "folder entry holds data", nil)}
+			return nil, &pkgError{File: f.Name, Err: because(errUnsafePath, "folder entry holds data", nil)}
 		case f.Flags&0x1 != 0:
-			return nil, &Error{File: f.Name, Err: because(ErrNotZip, "encrypted entries are not supported", nil)}
+			return nil, &pkgError{File: f.Name, Err: because(errNotZip, "encrypted entries are not supported", nil)}
 		case f.Method != zip.Store && f.Method != zip.Deflate:
-			return nil, &Error{File: f.Name, Err: because(ErrNotZip, fmt.Sprintf("compression method %d is not supported (only store and deflate)", f.Method), nil)}
+			return nil, &pkgError{File: f.Name, Err: because(errNotZip, fmt.Sprintf("compression method %d is not supported (only store and deflate)", f.Method), nil)}
 		}
 		key := strings.ToLower(name)
 		if prev, ok := folded[key]; ok {
@@ -161,7 +166,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 			if prev != name {
 				msg = fmt.Sprintf("duplicate entry (same name as %q when letter case is ignored)", prev)
 			}
-			return nil, &Error{File: f.Name, Err: because(ErrUnsafePath, msg, nil)}
+			return nil, &pkgError{File: f.Name, Err: because(errUnsafePath, msg, nil)}
 		}
 		folded[key] = name
 		if dir {
@@ -170,16 +175,16 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 			continue
 		}
 		if f.UncompressedSize64 > uint64(lim.MaxFileSize) {
-			return nil, &Error{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the limit of %d", f.UncompressedSize64, lim.MaxFileSize), nil)}
+			return nil, &pkgError{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("declared size %d bytes, above the limit of %d", f.UncompressedSize64, lim.MaxFileSize), nil)}
 		}
 		total += f.UncompressedSize64
 		if total > uint64(lim.MaxTotalSize) {
-			return nil, &Error{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("files total more than the limit of %d bytes", lim.MaxTotalSize), nil)}
+			return nil, &pkgError{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("files total more than the limit of %d bytes", lim.MaxTotalSize), nil)}
 		}
 		if u, c := f.UncompressedSize64, f.CompressedSize64; u > ratioFloor {
 			hi, lo := bits.Mul64(c, uint64(lim.MaxRatio))
 			if hi == 0 && u > lo {
-				return nil, &Error{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("compression ratio above the limit of %d:1 (%d bytes stored as %d)", lim.MaxRatio, u, c), nil)}
+				return nil, &pkgError{File: f.Name, Err: because(ErrTooLarge, fmt.Sprintf("compression ratio above the limit of %d:1 (%d bytes stored as %d)", lim.MaxRatio, u, c), nil)}
 			}
 		}
 		p.files = append(p.files, f)
@@ -187,7 +192,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 	}
 	// After the loop, so that a single bomb is named by the per-file checks.
 	if maxTotal := lim.maxTotal(size); total > uint64(maxTotal) {
-		return nil, &Error{Err: because(ErrTooLarge, fmt.Sprintf("files total %d bytes from a package of %d, above the limit of %d (%d:1 for the whole package)",
+		return nil, &pkgError{Err: because(ErrTooLarge, fmt.Sprintf("files total %d bytes from a package of %d, above the limit of %d (%d:1 for the whole package)",
 			total, size, maxTotal, lim.MaxTotalRatio), nil)}
 	}
 	// A file must not also be a folder ("a" and "a/b"): extraction could not
@@ -196,7 +201,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 		for i := strings.IndexByte(key, '/'); i >= 0; i = nextSlash(key, i) {
 			parent := key[:i]
 			if name, ok := folded[parent]; ok && !isDir[parent] {
-				return nil, &Error{File: folded[key], Err: because(ErrUnsafePath, fmt.Sprintf("inside %q, which is a file", name), nil)}
+				return nil, &pkgError{File: folded[key], Err: because(errUnsafePath, fmt.Sprintf("inside %q, which is a file", name), nil)}
 			}
 		}
 	}
@@ -205,11 +210,11 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 
 	mf, ok := p.byName[ManifestName]
 	if !ok {
-		return nil, &Error{File: ManifestName, Err: because(ErrNoManifest, "missing from the package root", nil)}
+		return nil, &pkgError{File: ManifestName, Err: because(errNoManifest, "missing from the package root", nil)}
 	}
 	data, err := readFile(mf, maxManifestSize)
 	if err != nil {
-		return nil, &Error{File: ManifestName, Err: err}
+		return nil, &pkgError{File: ManifestName, Err: err}
 	}
 	m, err := ParseManifest(data)
 	if err != nil {
@@ -219,11 +224,11 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 
 	ef, ok := p.byName[m.Entry]
 	if !ok {
-		return nil, &Error{File: m.Entry, Err: because(ErrNoEntry, "named by app.json but not in the package", nil)}
+		return nil, &pkgError{File: m.Entry, Err: because(errNoEntry, "named by app.json but not in the package", nil)}
 	}
 	rc, err := ef.Open()
 	if err != nil {
-		return nil, &Error{File: m.Entry, Err: because(ErrNotZip, "open", err)}
+		return nil, &pkgError{File: m.Entry, Err: because(errNotZip, "open", err)}
 	}
 	head := make([]byte, len(wasmMagic))
 	_, err = io.ReadFull(rc, head)
@@ -236,7 +241,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Package, error) {
 		return p, nil
 	}
 	if err != nil || string(head) != wasmMagic {
-		return nil, &Error{File: m.Entry, Err: because(ErrNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
+		return nil, &pkgError{File: m.Entry, Err: because(errNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
 	}
 	return p, nil
 }
@@ -288,30 +293,26 @@ func (p *Package) Files() []string {
 	return names
 }
 
-// ReadEntry returns the bytes of the entry module, reading at most the
-// file size limit and checking the actual length and CRC, whatever the zip
-// headers declare.
-func (p *Package) ReadEntry() ([]byte, error) {
-	return p.ReadFile(p.Manifest.Entry)
-}
-
 // ReadFile returns the contents of the regular file name in the package,
-// bounded and checked like ReadEntry. A missing file yields an error
-// wrapping fs.ErrNotExist.
+// reading at most the file size limit and checking the actual length and
+// CRC, whatever the zip headers declare. For the entry module
+// (p.Manifest.Entry) it also checks the WebAssembly magic, or for
+// JavaScript that it is UTF-8 text. A missing file yields an error
+// wrapping fs.ErrNotExist. It is safe for concurrent use.
 func (p *Package) ReadFile(name string) ([]byte, error) {
 	f, ok := p.byName[name]
 	if !ok {
-		return nil, &Error{File: name, Err: fs.ErrNotExist}
+		return nil, &pkgError{File: name, Err: fs.ErrNotExist}
 	}
 	data, err := readFile(f, p.lim.MaxFileSize)
 	if err != nil {
-		return nil, &Error{File: name, Err: err}
+		return nil, &pkgError{File: name, Err: err}
 	}
 	if name == p.Manifest.Entry && p.Manifest.Runtime == RuntimeJS && !utf8.Valid(data) {
-		return nil, &Error{File: name, Err: because(ErrNotWasm, "a JavaScript entry must be UTF-8 text", nil)}
+		return nil, &pkgError{File: name, Err: because(errNotWasm, "a JavaScript entry must be UTF-8 text", nil)}
 	}
 	if name == p.Manifest.Entry && p.Manifest.Runtime != RuntimeJS && !bytes.HasPrefix(data, []byte(wasmMagic)) {
-		return nil, &Error{File: name, Err: because(ErrNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
+		return nil, &pkgError{File: name, Err: because(errNotWasm, "does not start with the WebAssembly magic and version 1", nil)}
 	}
 	return data, nil
 }
@@ -324,19 +325,19 @@ func readFile(f *zip.File, limit int64) ([]byte, error) {
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, because(ErrNotZip, "open", err)
+		return nil, because(errNotZip, "open", err)
 	}
 	defer rc.Close()
 	buf := bytes.NewBuffer(make([]byte, 0, int(f.UncompressedSize64)))
 	n, err := io.Copy(buf, io.LimitReader(rc, limit+1))
 	if err != nil {
-		return nil, because(ErrNotZip, "read", err)
+		return nil, because(errNotZip, "read", err)
 	}
 	if n > limit {
 		return nil, because(ErrTooLarge, fmt.Sprintf("holds more than the limit of %d bytes", limit), nil)
 	}
 	if uint64(n) != f.UncompressedSize64 {
-		return nil, because(ErrNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)
+		return nil, because(errNotZip, fmt.Sprintf("holds %d bytes, not the %d declared", n, f.UncompressedSize64), nil)
 	}
 	return buf.Bytes(), nil
 }

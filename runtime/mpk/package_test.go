@@ -89,9 +89,9 @@ func TestOpen(t *testing.T) {
 				if p.Manifest.AppID != "demo.counter" || p.Size != int64(len(tt.zip)) {
 					t.Errorf("Manifest.AppID = %q, Size = %d", p.Manifest.AppID, p.Size)
 				}
-				wasm, err := p.ReadEntry()
+				wasm, err := p.ReadFile(p.Manifest.Entry)
 				if err != nil || string(wasm) != wasmMin {
-					t.Errorf("ReadEntry() = %q, %v", wasm, err)
+					t.Errorf("ReadFile(entry) = %q, %v", wasm, err)
 				}
 				return
 			}
@@ -141,9 +141,9 @@ func TestReadEntryChecksActualBytes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			got, err := p.ReadEntry()
+			got, err := p.ReadFile(p.Manifest.Entry)
 			if !errors.Is(err, tt.want) {
-				t.Fatalf("ReadEntry() = %d bytes, %v; want an error wrapping %v", len(got), err, tt.want)
+				t.Fatalf("ReadFile(entry) = %d bytes, %v; want an error wrapping %v", len(got), err, tt.want)
 			}
 			if !strings.Contains(err.Error(), `package entry "app.wasm"`) {
 				t.Errorf("error %q does not name the entry", err)
@@ -162,8 +162,8 @@ func TestOpenFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenFile: %v", err)
 	}
-	if _, err := p.ReadEntry(); err != nil {
-		t.Errorf("ReadEntry: %v", err)
+	if _, err := p.ReadFile(p.Manifest.Entry); err != nil {
+		t.Errorf("ReadFile(entry): %v", err)
 	}
 	if err := p.Close(); err != nil {
 		t.Errorf("Close: %v", err)
@@ -223,8 +223,8 @@ func FuzzOpen(f *testing.F) {
 				t.Fatalf("Open accepted unsafe name %q", name)
 			}
 		}
-		if wasm, err := p.ReadEntry(); err == nil && !bytes.HasPrefix(wasm, []byte(wasmMin)) {
-			t.Fatalf("ReadEntry returned non-wasm %q", wasm)
+		if wasm, err := p.ReadFile(p.Manifest.Entry); err == nil && !bytes.HasPrefix(wasm, []byte(wasmMin)) {
+			t.Fatalf("ReadFile(entry) returned non-wasm %q", wasm)
 		}
 		dir := t.TempDir()
 		dst := filepath.Join(dir, "out")

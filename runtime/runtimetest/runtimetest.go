@@ -47,6 +47,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/runtime/internal/compilecache"
+	"github.com/minihost/minihost/runtime/internal/guestbuild"
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
@@ -101,7 +102,7 @@ func BuildWasm(tb testing.TB, dir string) []byte {
 	}
 
 	out := filepath.Join(tb.TempDir(), "guest.wasm")
-	if err := mpk.Compile(tb.Context(), dir, out, mpk.BuildOptions{}); err != nil {
+	if err := guestbuild.Compile(tb.Context(), dir, out, guestbuild.Options{}); err != nil {
 		tb.Fatalf("runtimetest: %v", err)
 	}
 	data, err := os.ReadFile(out)

@@ -19,7 +19,7 @@
 //
 // default.pgo is a CPU profile of BenchmarkProfileWorkload (bench_test.go:
 // cold starts of samples/seed-js, its lifecycle, storage calls, timers
-// and require), run natively; every build of this folder (mpk.Compile,
+// and require), run natively; every build of this folder (mpk.Build,
 // minihost build, the tests' runtimetest.BuildWasm) uses it for
 // profile-guided optimization (go build's -pgo=auto). After changing the
 // base library or goja, regenerate it with go generate (about 20 s).

@@ -67,7 +67,7 @@ type Config struct {
 	// good one). With none, the admin HTTP API answers 403; the Go methods
 	// still work.
 	Tokens []string
-	// MaxPackageSize bounds an upload; 0: mpk.DefaultMaxPackageSize.
+	// MaxPackageSize bounds an upload; 0: mpk.Limits' default, 64 MiB.
 	MaxPackageSize int64
 	// DocumentLifetime is the validity of a signed release document; the
 	// server re-signs once less than half of it remains. 0:
@@ -207,7 +207,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Fs = afero.NewOsFs()
 	}
 	if cfg.MaxPackageSize <= 0 {
-		cfg.MaxPackageSize = mpk.DefaultMaxPackageSize
+		cfg.MaxPackageSize = mpk.Limits{}.WithDefaults().MaxPackageSize
 	}
 	if cfg.DocumentLifetime <= 0 {
 		cfg.DocumentLifetime = updater.DefaultDocumentLifetime

@@ -238,7 +238,7 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 	if old != nil {
 		st = old.clone()
 		for _, v := range old.Versions {
-			if !m.SemVer().GreaterThan(mustVersion(v.Version)) {
+			if !mustVersion(m.Version).GreaterThan(mustVersion(v.Version)) {
 				newest := old.Versions[len(old.Versions)-1].Version
 				return nil, fmt.Errorf("%w: version %s is not newer than %s, the newest version ever published (reverted ones count)",
 					ErrRuleViolation, m.Version, newest)

@@ -16,7 +16,7 @@ import (
 	"github.com/minihost/minihost/runtime/internal/wasmbin"
 	wbt "github.com/minihost/minihost/runtime/internal/wasmbin/wasmbintest"
 
-	"github.com/minihost/minihost/runtime/mpk"
+	"github.com/minihost/minihost/runtime/internal/guestbuild"
 	"github.com/minihost/minihost/runtime/runtimetest"
 )
 
@@ -26,7 +26,7 @@ import (
 func TestMergeDataGoGuest(t *testing.T) {
 	root := runtimetest.ModuleRoot(t)
 	out := filepath.Join(t.TempDir(), "guest.wasm")
-	require.NoError(t, mpk.Compile(t.Context(), filepath.Join(root, "runtime/testdata/guests/basic"), out, mpk.BuildOptions{KeepDataSegments: true}))
+	require.NoError(t, guestbuild.Compile(t.Context(), filepath.Join(root, "runtime/testdata/guests/basic"), out, guestbuild.Options{KeepDataSegments: true}))
 	wasm, err := os.ReadFile(out)
 	require.NoError(t, err)
 	merged, st, err := wasmbin.MergeData(wasm, 4096)

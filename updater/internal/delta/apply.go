@@ -37,14 +37,15 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
+	def := mpk.Limits{}.WithDefaults()
 	if l.MaxFileSize <= 0 {
-		l.MaxFileSize = mpk.DefaultMaxFileSize
+		l.MaxFileSize = def.MaxFileSize
 	}
 	if l.MaxTotalSize <= 0 {
-		l.MaxTotalSize = mpk.DefaultMaxTotalSize
+		l.MaxTotalSize = def.MaxTotalSize
 	}
 	if l.MaxFiles <= 0 {
-		l.MaxFiles = mpk.DefaultMaxFiles
+		l.MaxFiles = def.MaxFiles
 	}
 	return l
 }

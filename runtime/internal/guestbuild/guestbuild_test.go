@@ -1,4 +1,4 @@
-package mpk
+package guestbuild
 
 import (
 	"slices"
