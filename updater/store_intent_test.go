@@ -130,7 +130,7 @@ func TestStoreInstallRelease(t *testing.T) {
 		{name: "manifest of another version", pkg: otherVersion, rel: with(otherVersionRel, func(r *Release) { r.Version = "1.2.0" }),
 			mention: []string{"holds demo.app 1.3.0", "the release document says demo.app 1.2.0"}},
 		{name: "not a package", pkg: garbage, rel: &Release{Version: "1.2.0", Size: int64(len("not a zip archive")), SHA256: hex.EncodeToString(garbageSum[:])},
-			sentry: mpk.ErrInvalid, mention: []string{"not a zip archive"}},
+			sentry: mpk.ErrInvalid, mention: []string{"not a valid zip file"}},
 		{name: "missing file", pkg: filepath.Join(t.TempDir(), "gone.mpk"), rel: rel, sentry: fs.ErrNotExist},
 		{name: "context ended", ctx: canceledContext, pkg: pkg, rel: rel, sentry: context.Canceled},
 		{name: "no release", pkg: pkg, mention: []string{"no release"}},
