@@ -365,27 +365,41 @@ func (a *App) callGuest(ctx context.Context, name string, call func(*runtime.Ins
 
 // guestFailed reports err and discards the instance if it is broken.
 func (a *App) guestFailed(callback string, err error) {
-	a.emit(Event{Event: EventError, Callback: callback, Reason: errorReason(err), Message: err.Error()})
+	a.emit(Event{Event: EventError, Callback: callback, Reason: errorReason(err), Message: err.Error(), Err: err})
 	if a.cur.inst != nil && a.cur.inst.Err() != nil {
 		a.cur.inst.Close(context.Background())
 		a.cur.inst = nil
 	}
 }
 
+// errorReason is EventError's Reason: the kind of err, for people and
+// the JSON stream (README.md, Events); Go code tests Event.Err with
+// errors.Is on runtime's sentinels instead.
 func errorReason(err error) string {
 	switch {
 	case errors.Is(err, runtime.ErrTimeout):
-		return ErrorTimeout
+		return "timeout"
 	case errors.Is(err, runtime.ErrMemoryLimit):
-		return ErrorMemory
+		return "memory"
 	case errors.Is(err, runtime.ErrExit):
-		return ErrorExit
+		return "exit"
 	case errors.Is(err, runtime.ErrCallback):
-		return ErrorCallback
+		return "callback"
 	case errors.Is(err, runtime.ErrTrap):
-		return ErrorTrap
+		return "trap"
 	}
-	return ErrorHost
+	return "host"
+}
+
+// crashed reports whether err broke the instance: a timeout, a trap, the
+// memory limit or an exit, not a callback's error code or a host failure.
+// As errorReason, a callback's error code comes before a trap it wraps.
+func crashed(err error) bool {
+	switch errorReason(err) {
+	case "timeout", "memory", "exit", "trap":
+		return true
+	}
+	return false
 }
 
 // shutdown runs on the dispatcher as the last task.

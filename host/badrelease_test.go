@@ -198,7 +198,7 @@ func (f *releaseFixture) coldStart(t *testing.T, appID string) (*host.App, *even
 			Policy: updater.PolicyConfig{RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 		},
 	})
-	a, err := h.Launch(t.Context(), appID, host.LaunchOptions{})
+	a, err := h.Launch(t.Context(), appID)
 	require.NoError(t, err, ev.dump())
 	return a, ev, h
 }

@@ -41,7 +41,7 @@ func BenchmarkHotSwap(b *testing.B) {
 		{"counter", "samples/counter"},
 	} {
 		pkg := runtimetest.BuildPackage(b, guest.dir, "1.0.0")
-		a, err := h.LaunchPackage(ctx, pkg, LaunchOptions{})
+		a, err := h.LaunchPackage(ctx, pkg)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -97,7 +97,7 @@ func BenchmarkSyncLaunch(b *testing.B) {
 	defer syncHost.Close(ctx)
 	var launchOn *host.Host
 	launch := func(b *testing.B, mode string) {
-		a, err := launchOn.Launch(ctx, benchAppID, host.LaunchOptions{})
+		a, err := launchOn.Launch(ctx, benchAppID)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -112,7 +112,7 @@ func BenchmarkSyncLaunch(b *testing.B) {
 		b.StartTimer()
 	}
 	// The first launch installs 1.0.0 (sync, rule F1).
-	a, err := h.Launch(ctx, benchAppID, host.LaunchOptions{})
+	a, err := h.Launch(ctx, benchAppID)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -253,7 +253,7 @@ const rssEnv = "MINIHOST_BENCH_RSS"
 // returns freed memory to the OS, reads VmRSS from /proc/self/status, starts
 // 50 more, does the same, and prints the difference over 50.
 //
-//   - minihost: Host.LaunchDir of 50 apps (distinct app ids, the same
+//   - minihost: Host.LaunchPackage of 50 app folders (distinct app ids, the same
 //     module), each in its own Sandbox (one wazero Runtime per app), with
 //     onLaunch and onShow delivered.
 //   - floor: 50 raw instances of the same module in one wazero Runtime of
@@ -334,7 +334,7 @@ func TestRSSChild(t *testing.T) {
 		defer h.Close(ctx)
 		start = func(i int) {
 			dir := rssAppDir(t, base, fmt.Sprintf("%s.%d", benchAppID, i))
-			if _, err := h.LaunchDir(ctx, dir, host.LaunchOptions{}); err != nil {
+			if _, err := h.LaunchPackage(ctx, dir); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -39,7 +39,7 @@ func TestCloseDuringBackgroundCheck(t *testing.T) {
 				}
 			}})
 		require.NoError(t, err)
-		a, err := h.Launch(t.Context(), appID, LaunchOptions{})
+		a, err := h.Launch(t.Context(), appID)
 		require.NoError(t, err)
 		return h, a
 	}

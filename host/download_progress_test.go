@@ -27,7 +27,7 @@ func TestBlockedDownloadProgress(t *testing.T) {
 	h, ev := newHost(t, f.home, host.Config{UI: f.ui, Updates: &cfg})
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	a, err := h.Launch(ctx, faultApp, host.LaunchOptions{})
+	a, err := h.Launch(ctx, faultApp)
 	require.NoError(t, err, ev.dump())
 	stop(t, a, h)
 	require.Equal(t, "1.0.0", a.Decision().Opened)

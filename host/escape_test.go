@@ -101,7 +101,7 @@ func escGuestDir(t *testing.T, name, appID string) string {
 // launchAs launches the test guest name as app appID.
 func launchAs(t *testing.T, h *host.Host, ev *events, name, appID string) *host.App {
 	t.Helper()
-	a, err := h.LaunchDir(t.Context(), escGuestDir(t, name, appID), host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), escGuestDir(t, name, appID))
 	require.NoError(t, err, ev.dump())
 	return a
 }
@@ -198,7 +198,7 @@ func TestEscapeFilesystem(t *testing.T) {
 	require.NoError(t, os.WriteFile(secret, []byte("host secret"), 0o644))
 	h, ev := escHost(t, home, host.Config{})
 	dir := escGuestDir(t, "adversary", "test.adversary")
-	a, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), dir)
 	require.NoError(t, err)
 	b := launchAs(t, h, ev, "basic", "test.b")
 	emit(t, b, "storage-set", map[string]string{"key": "secret", "value": "b's secret"})
@@ -293,7 +293,7 @@ func TestEscapeFilesystem(t *testing.T) {
 
 // TestEscapeSymlinkInPackageFolder mounts a package folder that holds
 // symbolic links to host files (packages never do: mpk refuses links, so
-// this is a folder given to LaunchDir, or a home folder someone else
+// this is a folder given to LaunchPackage, or a home folder someone else
 // changed): the guest must still see nothing outside the folder.
 func TestEscapeSymlinkInPackageFolder(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "secret.txt")
@@ -302,7 +302,7 @@ func TestEscapeSymlinkInPackageFolder(t *testing.T) {
 	dir := escGuestDir(t, "adversary", "test.adversary")
 	require.NoError(t, os.Symlink(secret, filepath.Join(dir, "leak")))
 	require.NoError(t, os.Symlink("/etc", filepath.Join(dir, "etc")))
-	a, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), dir)
 	require.NoError(t, err)
 	for _, tt := range []struct{ event, path, op string }{
 		{"readfile", "/leak", "read"},
@@ -415,7 +415,7 @@ func TestEscapePackageEntries(t *testing.T) {
 			pkg := filepath.Join(root, "pkgs", strings.ReplaceAll(tt.name, " ", "-")+".mpk")
 			require.NoError(t, os.MkdirAll(filepath.Dir(pkg), 0o755))
 			escZip(t, pkg, tt.entries...)
-			_, err := h.LaunchPackage(t.Context(), pkg, host.LaunchOptions{})
+			_, err := h.LaunchPackage(t.Context(), pkg)
 			require.ErrorIs(t, err, tt.want)
 			require.Contains(t, err.Error(), pkg, "the error names the package")
 			if tt.entry != "" {
@@ -556,7 +556,7 @@ func TestEscapeHangingCallbacks(t *testing.T) {
 		e := ev.waitCount(t, app, host.EventError, "", n)
 		require.Less(t, time.Since(began), 2*escTimeout+deadlineSlack, "the deadline was not honoured")
 		require.Equal(t, callback, e.Callback, "%+v", e)
-		require.Equal(t, host.ErrorTimeout, e.Reason, "%+v", e)
+		require.ErrorIs(t, e.Err, runtime.ErrTimeout, "%+v", e)
 		require.Contains(t, e.Message, "deadline exceeded after "+escTimeout.String())
 		require.Contains(t, e.Message, app)
 		stillServes(t, good, ev, fmt.Sprintf("%s %s %d", app, callback, n))
@@ -565,13 +565,13 @@ func TestEscapeHangingCallbacks(t *testing.T) {
 		t.Run("onLaunch "+action, func(t *testing.T) {
 			id := "test.adv.onlaunch." + action
 			dir := escGuestDir(t, "adversary", id)
-			a, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+			a, err := h.LaunchPackage(t.Context(), dir)
 			require.NoError(t, err)
 			emit(t, a, "arm", map[string]string{"callback": "onLaunch", "action": action})
 			require.NoError(t, a.Close(t.Context()))
 			// Armed in storage: the next launch runs it.
 			began := time.Now()
-			a, err = h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+			a, err = h.LaunchPackage(t.Context(), dir)
 			require.NoError(t, err, "a failing onLaunch does not fail the launch")
 			defer a.Close(t.Context())
 			failed(t, id, "onLaunch", 1, began)
@@ -625,15 +625,15 @@ func TestEscapeResourceExhaustion(t *testing.T) {
 	a := launchAs(t, h, ev, "adversary", "test.adversary")
 	tests := []struct {
 		action  string
-		reasons []string // acceptable EventError reasons
-		message string   // in the error message
+		errs    []error // EventError's Err wraps one of these
+		message string  // in the error message
 	}{
-		{"alloc", []string{host.ErrorMemory}, "memory limit reached"},
-		{"recurse", []string{host.ErrorMemory, host.ErrorTrap, host.ErrorTimeout}, ""},
-		{"spawn", []string{host.ErrorMemory, host.ErrorTimeout}, ""},
-		{"hostloop", []string{host.ErrorTimeout}, "deadline exceeded"},
-		{"panic", []string{host.ErrorTrap}, "adversary panics"},
-		{"exit", []string{host.ErrorExit}, "exited with code 3"},
+		{"alloc", []error{runtime.ErrMemoryLimit}, "memory limit reached"},
+		{"recurse", []error{runtime.ErrMemoryLimit, runtime.ErrTrap, runtime.ErrTimeout}, ""},
+		{"spawn", []error{runtime.ErrMemoryLimit, runtime.ErrTimeout}, ""},
+		{"hostloop", []error{runtime.ErrTimeout}, "deadline exceeded"},
+		{"panic", []error{runtime.ErrTrap}, "adversary panics"},
+		{"exit", []error{runtime.ErrExit}, "exited with code 3"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.action, func(t *testing.T) {
@@ -641,7 +641,7 @@ func TestEscapeResourceExhaustion(t *testing.T) {
 			err := a.Emit(t.Context(), "misbehave", json.RawMessage(`{"action":"`+tt.action+`"}`))
 			require.Error(t, err)
 			e := ev.waitCount(t, "test.adversary", host.EventError, "", errs+1)
-			require.Contains(t, tt.reasons, e.Reason, "%+v", e)
+			require.True(t, errIsAny(e.Err, tt.errs...), "%+v", e)
 			require.Equal(t, "onEvent", e.Callback)
 			require.Contains(t, e.Message, tt.message)
 			stillServes(t, good, ev, tt.action)
@@ -720,7 +720,7 @@ func TestEscapeHangingUpdateCallbacks(t *testing.T) {
 				cfg := f.cfg
 				f.publishCached(t, guestAdversary, "1.0.0")
 				h, ev := escHost(t, f.home, host.Config{Updates: &cfg})
-				a, err := h.Launch(t.Context(), app, host.LaunchOptions{})
+				a, err := h.Launch(t.Context(), app)
 				require.NoError(t, err, ev.dump())
 				ev.waitEvent(t, app, host.EventCheckForUpdate)
 				emit(t, a, "disarm", nil)
@@ -733,7 +733,7 @@ func TestEscapeHangingUpdateCallbacks(t *testing.T) {
 				}
 				h, ev = escHost(t, f.home, host.Config{Updates: &cfg})
 				good := launchAs(t, h, ev, "basic", "test.good")
-				a, err = h.Launch(t.Context(), app, host.LaunchOptions{})
+				a, err = h.Launch(t.Context(), app)
 				require.NoError(t, err, ev.dump())
 				if cb == "onUpdateFailed" {
 					defer advanceTimers(t, f.kit.Clock, nil)() // the background retries' backoff
@@ -741,7 +741,7 @@ func TestEscapeHangingUpdateCallbacks(t *testing.T) {
 				e := ev.waitFor(t, func(e host.Event) bool {
 					return e.App == app && e.Event == host.EventError && e.Callback == cb
 				})
-				require.Equal(t, host.ErrorTimeout, e.Reason, "%+v", e)
+				require.ErrorIs(t, e.Err, runtime.ErrTimeout, "%+v", e)
 				stillServes(t, good, ev, cb+" "+action)
 				// A callback that hangs every time does not keep the app
 				// relaunching on its own: update events wait for an

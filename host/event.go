@@ -15,19 +15,9 @@ const (
 	EventLog         = "log"         // a guest log line (wx.log, stdout, stderr)
 	EventModal       = "modal"       // the guest asked for a modal; ModalID and Modal
 	EventModalResult = "modalResult" // the person answered; ModalID and Confirm
-	EventError       = "error"       // a callback failed; Reason names the kind, Message the detail
+	EventError       = "error"       // a callback failed; Err is why (Reason its kind, Message its text)
 	EventExit        = "exit"        // the app closed; Reason says why
 	EventView        = "view"        // the guest set a page's data (wx.SetData); Page names it
-)
-
-// Error reasons of EventError.
-const (
-	ErrorTimeout  = "timeout"  // a callback outlived its deadline
-	ErrorMemory   = "memory"   // memory limit reached
-	ErrorTrap     = "trap"     // a guest trap (panic, unreachable)
-	ErrorExit     = "exit"     // the guest exited
-	ErrorCallback = "callback" // a callback returned a non-zero code
-	ErrorHost     = "host"     // the host could not deliver the event
 )
 
 // Event is one thing that happened to an app, as embedders and the CLI see
@@ -37,13 +27,20 @@ type Event struct {
 	App     string    `json:"app"`
 	Version string    `json:"version,omitempty"`
 	Time    time.Time `json:"time"`
-	// Reason: the launch reason, the error kind, or why the app exited.
+	// Reason: the launch reason, why the app exited, or the kind of an
+	// EventError's Err, for people and the JSON stream: timeout, memory,
+	// trap, exit, callback or host.
 	Reason string `json:"reason,omitempty"`
 	// Level and Stream qualify EventLog.
 	Level  string `json:"level,omitempty"`
 	Stream string `json:"stream,omitempty"`
 	// Message is the log line or the error text.
 	Message string `json:"message,omitempty"`
+	// Err is an EventError's error: test it with errors.Is on runtime's
+	// sentinels (runtime.ErrTimeout, ErrMemoryLimit, ErrTrap, ErrExit,
+	// ErrCallback); none of them for a host failure. Not in JSON, where
+	// Reason and Message carry it.
+	Err error `json:"-"`
 	// Callback names the guest callback an EventError came from.
 	Callback string `json:"callback,omitempty"`
 	// ModalID, Modal and Confirm qualify EventModal and EventModalResult.

@@ -24,7 +24,7 @@ func embed(ctx context.Context, server string, key ed25519.PublicKey) error {
 		return err
 	}
 	defer h.Close(ctx) // it closes its apps too
-	app, err := h.Launch(ctx, "demo.counter", host.LaunchOptions{})
+	app, err := h.Launch(ctx, "demo.counter")
 	if err == nil && app.WaitUpdate(ctx).Version != "" { // onUpdateReady, never a sleep
 		err = app.ApplyUpdate(ctx) // what a "restart to update" button calls
 	}

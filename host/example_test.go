@@ -45,7 +45,7 @@ func Example() {
 	}
 	defer h.Close(ctx)
 
-	app, err := h.LaunchPackage(ctx, pkg, host.LaunchOptions{})
+	app, err := h.LaunchPackage(ctx, pkg)
 	if err != nil {
 		log.Fatal(err)
 	}

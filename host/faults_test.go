@@ -180,7 +180,7 @@ func TestFaultRefuse(t *testing.T) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			a, err := h.Launch(t.Context(), faultApp, host.LaunchOptions{})
+			a, err := h.Launch(t.Context(), faultApp)
 			done <- result{a, err}
 		}()
 		ev.waitFor(t, func(e host.Event) bool { return e.Event == host.EventBlocked && e.Attempt >= 2 })
@@ -641,7 +641,7 @@ func TestFaultHomeNotWritable(t *testing.T) {
 		require.Contains(t, logs.String(), "compilation cache not writable")
 		require.Contains(t, logs.String(), "not a directory")
 
-		a, err := h.Launch(t.Context(), faultApp, host.LaunchOptions{})
+		a, err := h.Launch(t.Context(), faultApp)
 		require.NoError(t, err, ev.dump())
 		d := a.Decision()
 		require.Equal(t, "1.0.0", d.Opened, "%+v", d)
@@ -691,7 +691,7 @@ func TestFailuresAreVisible(t *testing.T) {
 		defer cancel()
 		done := make(chan error, 1)
 		go func() {
-			_, err := h.Launch(ctx, "test.updater", host.LaunchOptions{})
+			_, err := h.Launch(ctx, "test.updater")
 			done <- err
 		}()
 		b := ev.waitFor(t, func(e host.Event) bool { return e.Event == host.EventBlocked && e.Attempt >= 2 })

@@ -158,24 +158,23 @@ func (h *Host) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// LaunchOptions qualify a launch.
-type LaunchOptions struct {
-	// Reason is given to onLaunch; empty means abi.ReasonLaunch.
-	Reason string
-}
-
-// LaunchPackage runs the code package at path without updates: it checks
-// the package, extracts it into the home once (by content), compiles it and
-// delivers onLaunch and onShow. It returns once the app is in the
-// foreground; errors of those callbacks arrive as EventError and do not
-// fail the launch, as a mini program with a failing onLaunch still opens.
-// A path that is not a regular file (a named pipe) is refused at once.
+// LaunchPackage runs the code package at path without updates. path is
+// a package file (.mpk) or an extracted package folder (app.json, entry
+// and assets) on Config.Fs. A file is checked and extracted into the home
+// once (by content); then the package is compiled and gets onLaunch and
+// onShow. It returns once the app is in the foreground; errors of those
+// callbacks arrive as EventError and do not fail the launch, as a mini
+// program with a failing onLaunch still opens. A path that is neither a
+// folder nor a regular file (a named pipe) is refused at once.
 //
 // Extractions of the app beyond the 3 most recently launched are removed,
 // except those this process is launching or running apps from; apps of
 // other processes sharing the home are protected only by being among the
 // most recently launched.
-func (h *Host) LaunchPackage(ctx context.Context, path string, opts LaunchOptions) (*App, error) {
+func (h *Host) LaunchPackage(ctx context.Context, path string) (*App, error) {
+	if fi, err := h.cfg.Fs.Stat(path); err == nil && fi.IsDir() {
+		return h.launchDir(ctx, path)
+	}
 	p, sum, done, err := openPackage(path)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", path, err)
@@ -190,14 +189,14 @@ func (h *Host) LaunchPackage(ctx context.Context, path string, opts LaunchOption
 	}
 	h.touchExtraction(dir)
 	h.pruneExtractions(filepath.Dir(dir), dir)
-	a, err := h.LaunchDir(ctx, dir, opts)
+	a, err := h.launchDir(ctx, dir)
 	release(a)
 	return a, err
 }
 
-// LaunchDir runs an extracted package folder (app.json, entry and assets),
-// as LaunchPackage does after extraction.
-func (h *Host) LaunchDir(ctx context.Context, dir string, opts LaunchOptions) (*App, error) {
+// launchDir runs an extracted package folder, as LaunchPackage does after
+// extraction.
+func (h *Host) launchDir(ctx context.Context, dir string) (*App, error) {
 	m, wasm, err := h.loadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", dir, err)
@@ -206,11 +205,7 @@ func (h *Host) LaunchDir(ctx context.Context, dir string, opts LaunchOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	reason := opts.Reason
-	if reason == "" {
-		reason = abi.ReasonLaunch
-	}
-	if err := a.start(ctx, version{m.Version, dir, wasm}, reason); err != nil {
+	if err := a.start(ctx, version{m.Version, dir, wasm}, abi.ReasonLaunch); err != nil {
 		// When ctx has ended, Close aborts the callback still running.
 		a.Close(ctx)
 		return nil, err

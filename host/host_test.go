@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,7 +149,7 @@ func emit(t *testing.T, a *host.App, name string, data any) {
 
 func TestLaunchLifecycle(t *testing.T) {
 	h, ev := newHost(t, t.TempDir(), host.Config{})
-	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/hello", "1.2.3"), host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/hello", "1.2.3"))
 	require.NoError(t, err)
 	require.Equal(t, "demo.hello", a.ID())
 	require.Equal(t, "1.2.3", a.Version())
@@ -163,9 +164,9 @@ func TestStorage(t *testing.T) {
 	home := t.TempDir()
 	dirA, dirB := guestDir(t, "basic", "test.a"), guestDir(t, "basic", "test.b")
 	h, ev := newHost(t, home, host.Config{StorageQuota: 256})
-	a, err := h.LaunchDir(t.Context(), dirA, host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), dirA)
 	require.NoError(t, err)
-	b, err := h.LaunchDir(t.Context(), dirB, host.LaunchOptions{})
+	b, err := h.LaunchPackage(t.Context(), dirB)
 	require.NoError(t, err)
 
 	emit(t, a, "storage-set", map[string]string{"key": "secret", "value": "a's"})
@@ -181,7 +182,7 @@ func TestStorage(t *testing.T) {
 
 	// A new host on the same home sees the value.
 	h2, ev2 := newHost(t, home, host.Config{})
-	a2, err := h2.LaunchDir(t.Context(), dirA, host.LaunchOptions{})
+	a2, err := h2.LaunchPackage(t.Context(), dirA)
 	require.NoError(t, err)
 	emit(t, a2, "storage-get", map[string]string{"key": "secret"})
 	require.True(t, ev2.logged("test.a", "get secret: a's"), ev2.dump())
@@ -198,7 +199,7 @@ func TestModalOutlivesDeadline(t *testing.T) {
 	ui := &heldUI{answers: make(chan func(bool), 1)}
 	const deadline = 200 * time.Millisecond
 	h, ev := newHost(t, t.TempDir(), host.Config{UI: ui, Runtime: runtime.Config{CallTimeout: deadline}})
-	a, err := h.LaunchDir(t.Context(), guestDir(t, "basic", "test.modal"), host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), guestDir(t, "basic", "test.modal"))
 	require.NoError(t, err)
 	emit(t, a, "modal", nil) // returns at once: showModal never blocks
 	answer := <-ui.answers
@@ -214,23 +215,24 @@ func TestModalOutlivesDeadline(t *testing.T) {
 
 func TestGuestFailuresAreContained(t *testing.T) {
 	h, ev := newHost(t, t.TempDir(), host.Config{Runtime: runtime.Config{CallTimeout: 3 * time.Second, MemoryLimitPages: 256}})
-	bad, err := h.LaunchDir(t.Context(), guestDir(t, "basic", "test.bad"), host.LaunchOptions{})
+	bad, err := h.LaunchPackage(t.Context(), guestDir(t, "basic", "test.bad"))
 	require.NoError(t, err)
-	good, err := h.LaunchDir(t.Context(), guestDir(t, "basic", "test.good"), host.LaunchOptions{})
+	good, err := h.LaunchPackage(t.Context(), guestDir(t, "basic", "test.good"))
 	require.NoError(t, err)
 	tests := []struct {
-		name, event, reason string
+		name, event string
+		err         error // what EventError's Err wraps
 	}{
-		{"panic", "panic", host.ErrorTrap},
-		{"infinite loop", "loop", host.ErrorTimeout},
-		{"long sleep", "sleep", host.ErrorTimeout},
-		{"memory", "alloc", host.ErrorMemory},
+		{"panic", "panic", runtime.ErrTrap},
+		{"infinite loop", "loop", runtime.ErrTimeout},
+		{"long sleep", "sleep", runtime.ErrTimeout},
+		{"memory", "alloc", runtime.ErrMemoryLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Error(t, bad.Emit(t.Context(), tt.event, nil))
 			ev.waitFor(t, func(e host.Event) bool {
-				return e.App == "test.bad" && e.Event == host.EventError && e.Reason == tt.reason
+				return e.App == "test.bad" && e.Event == host.EventError && errors.Is(e.Err, tt.err)
 			})
 			// The other app is served, and the failed one is re-created.
 			emit(t, good, "echo", "still here "+tt.name)
@@ -248,8 +250,18 @@ func TestLaunchRejectsBadPackage(t *testing.T) {
 	h, _ := newHost(t, t.TempDir(), host.Config{})
 	bad := filepath.Join(t.TempDir(), "bad.mpk")
 	require.NoError(t, os.WriteFile(bad, []byte("not a zip"), 0o644))
-	_, err := h.LaunchPackage(t.Context(), bad, host.LaunchOptions{})
+	_, err := h.LaunchPackage(t.Context(), bad)
 	require.ErrorIs(t, err, mpk.ErrInvalid)
-	_, err = h.LaunchDir(t.Context(), guestDir(t, "noabi", "test.noabi"), host.LaunchOptions{})
+	_, err = h.LaunchPackage(t.Context(), guestDir(t, "noabi", "test.noabi"))
 	require.ErrorIs(t, err, runtime.ErrNotABI)
+}
+
+// errIsAny reports whether err wraps one of targets (errors.Is).
+func errIsAny(err error, targets ...error) bool {
+	for _, target := range targets {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }

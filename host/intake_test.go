@@ -63,7 +63,7 @@ func TestIntakeLaunchPackagePrunesExtractions(t *testing.T) {
 	}
 	launch := func(t *testing.T, v string) *host.App {
 		t.Helper()
-		a, err := h.LaunchPackage(t.Context(), pkgs[v], host.LaunchOptions{})
+		a, err := h.LaunchPackage(t.Context(), pkgs[v])
 		require.NoError(t, err)
 		return a
 	}

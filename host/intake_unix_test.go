@@ -32,7 +32,7 @@ func TestIntakeLaunchPackageNamedPipe(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() {
-		a, err := h.LaunchPackage(t.Context(), fifo, host.LaunchOptions{})
+		a, err := h.LaunchPackage(t.Context(), fifo)
 		if err == nil {
 			a.Close(t.Context())
 		}

@@ -65,24 +65,24 @@ func TestJSAttackEndsInstance(t *testing.T) {
 		name     string
 		files    map[string]string
 		callback string
-		reasons  []string // any of
+		errs     []error // EventError's Err wraps any of these
 		message  string
 		timeout  time.Duration // 0: jsAttackTimeout
 	}{
 		{"string doubling to the memory cap", map[string]string{"app.js": `App({onLaunch() { let s = 'x'; for (;;) s += s }})`},
-			"onLaunch", []string{host.ErrorMemory}, "memory limit reached", 0},
+			"onLaunch", []error{runtime.ErrMemoryLimit}, "memory limit reached", 0},
 		{"parser recursion on deeply nested source", map[string]string{"app.js": `App({onLaunch() { eval('['.repeat(1 << 20) + ']'.repeat(1 << 20)) }})`},
-			"onLaunch", []string{host.ErrorMemory, host.ErrorExit}, "", 20 * time.Second},
+			"onLaunch", []error{runtime.ErrMemoryLimit, runtime.ErrExit}, "", 20 * time.Second},
 		{"JSON.parse recursion", map[string]string{"app.js": `App({onLaunch() { JSON.parse('['.repeat(1 << 20) + ']'.repeat(1 << 20)) }})`},
-			"onLaunch", []string{host.ErrorMemory}, "memory limit reached", 20 * time.Second},
+			"onLaunch", []error{runtime.ErrMemoryLimit}, "memory limit reached", 20 * time.Second},
 		{"loop in a timer callback", map[string]string{"app.js": `App({onLaunch() { setTimeout(function () { for (;;) {} }, 0) }})`},
-			"onEvent(timer)", []string{host.ErrorTimeout}, "call onEvent(timer) of test.attack: deadline exceeded", 0},
+			"onEvent(timer)", []error{runtime.ErrTimeout}, "call onEvent(timer) of test.attack: deadline exceeded", 0},
 		{"loop in a modal callback", map[string]string{"app.js": `App({onLaunch() { wx.showModal({title: 't', success() { for (;;) {} }}) }})`},
-			"", []string{host.ErrorTimeout}, "", 0},
+			"", []error{runtime.ErrTimeout}, "", 0},
 		{"loop in a required module's top level", map[string]string{"app.js": `App({onLaunch() { require('./spin') }})`, "spin.js": `for (;;) {}`},
-			"onLaunch", []string{host.ErrorTimeout}, "", 0},
+			"onLaunch", []error{runtime.ErrTimeout}, "", 0},
 		{"loop in onShow", map[string]string{"app.js": `App({onShow() { for (;;) {} }})`},
-			"onShow", []string{host.ErrorTimeout}, "", 0},
+			"onShow", []error{runtime.ErrTimeout}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -94,7 +94,7 @@ func TestJSAttackEndsInstance(t *testing.T) {
 			k.Clock.Advance(time.Second) // the timer's
 			ev := k.WaitEvent(ctx, host.EventError)
 			t.Logf("after %v: %s %s: %.300s", time.Since(start).Round(time.Millisecond), ev.Callback, ev.Reason, ev.Message)
-			require.Contains(t, tc.reasons, ev.Reason, ev.Message)
+			require.True(t, errIsAny(ev.Err, tc.errs...), "%s: %s", ev.Reason, ev.Message)
 			if tc.callback != "" {
 				require.Equal(t, tc.callback, ev.Callback)
 			}

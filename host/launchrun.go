@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minihost/minihost/samples/wx/abi"
 	"github.com/minihost/minihost/updater"
 )
 
@@ -24,7 +25,6 @@ import (
 type launchRun struct {
 	h       *Host
 	appID   string
-	opts    LaunchOptions
 	machine *updater.Launch
 	began   time.Time
 
@@ -58,8 +58,8 @@ type openRequest struct {
 
 var _ updater.Runner = (*launchRun)(nil)
 
-func (h *Host) newLaunchRun(appID string, opts LaunchOptions, last *updater.Document) *launchRun {
-	r := &launchRun{h: h, appID: appID, opts: opts, began: time.Now(), last: last, wake: make(chan struct{}, 1)}
+func (h *Host) newLaunchRun(appID string, last *updater.Document) *launchRun {
+	r := &launchRun{h: h, appID: appID, began: time.Now(), last: last, wake: make(chan struct{}, 1)}
 	r.ctx, r.cancel = context.WithCancel(h.bgCtx)
 	return r
 }
@@ -385,11 +385,7 @@ func (r *launchRun) open(ctx context.Context, version string, tr updater.Trace) 
 	a.upd.enabled, a.updates = true, true
 	a.decision = d
 	a.onSwap = func(v string) { r.post(updater.Opened{Version: v, Swap: true}) }
-	reason := r.opts.Reason
-	if reason == "" {
-		reason = "launch"
-	}
-	if err := a.start(ctx, ver, reason); err != nil {
+	if err := a.start(ctx, ver, abi.ReasonLaunch); err != nil {
 		// When ctx has ended, Close aborts the callback still running.
 		a.Close(ctx)
 		if ctx.Err() != nil {
@@ -400,12 +396,9 @@ func (r *launchRun) open(ctx context.Context, version string, tr updater.Trace) 
 		return nil
 	}
 	r.app = a
-	switch errorReason(a.launchErr) {
-	case ErrorTimeout, ErrorTrap, ErrorMemory, ErrorExit:
-		if a.launchErr != nil {
-			r.post(updater.LaunchFailed{Version: version, Err: a.launchErr, Running: true})
-			return nil
-		}
+	if crashed(a.launchErr) {
+		r.post(updater.LaunchFailed{Version: version, Err: a.launchErr, Running: true})
+		return nil
 	}
 	r.post(updater.Opened{Version: version})
 	return nil

@@ -56,7 +56,7 @@ type CheckResult struct {
 // the server tells of their releases.
 func (h *Host) CheckNow(ctx context.Context, apps ...string) ([]CheckResult, error) {
 	if h.upd == nil {
-		return nil, ErrNoUpdates
+		return nil, errNoUpdates
 	}
 	u := h.upd
 	named := len(apps) > 0

@@ -15,11 +15,11 @@ import (
 func TestPoolAttackClosedAppHandle(t *testing.T) {
 	h, ev := newHost(t, t.TempDir(), host.Config{})
 	dir := guestDir(t, "basic", "test.handle")
-	old, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+	old, err := h.LaunchPackage(t.Context(), dir)
 	require.NoError(t, err)
 	emit(t, old, "storage-set", map[string]string{"key": "k", "value": "v1"})
 	require.NoError(t, old.Close(t.Context()))
-	a, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), dir)
 	require.NoError(t, err)
 	defer a.Close(t.Context())
 	require.Error(t, old.Emit(t.Context(), "storage-set", []byte(`{"key":"k","value":"stale"}`)), "Emit on a closed App")

@@ -27,7 +27,7 @@ func TestReopenServesTheNewApp(t *testing.T) {
 				{"storage-set", "k", "v2", "set k: ok"},
 				{"storage-get", "k", "", "get k: v2"},
 			} {
-				a, err := h.LaunchDir(t.Context(), dir, host.LaunchOptions{})
+				a, err := h.LaunchPackage(t.Context(), dir)
 				require.NoError(t, err, "launch %d", i)
 				emit(t, a, step.event, map[string]string{"key": step.key, "value": step.value})
 				require.True(t, ev.logged("test.reopen", step.want), "launch %d: %s", i, ev.dump())

@@ -131,8 +131,10 @@ func (h *Host) Store() *updater.Store {
 	return h.upd.store
 }
 
-// ErrNoUpdates reports Launch on a host without Config.Updates.
-var ErrNoUpdates = errors.New("updates are not configured (Config.Updates)")
+// errNoUpdates is Launch's, CheckNow's and WaitUpdate's error without
+// updates (Config.Updates, or an app from LaunchPackage): it wraps
+// errors.ErrUnsupported, which callers test with errors.Is.
+var errNoUpdates = fmt.Errorf("updates are not configured (Config.Updates): %w", errors.ErrUnsupported)
 
 // Launch opens the app appID the way the WeChat client does (the rule
 // table updater.Rules): it decides sync or async, checks the release server,
@@ -142,20 +144,23 @@ var ErrNoUpdates = errors.New("updates are not configured (Config.Updates)")
 // the minimum version, revoked), until the new version is installed or ctx
 // ends; progress arrives as EventBlocked.
 //
+// Without Config.Updates it fails with an error wrapping
+// errors.ErrUnsupported.
+//
 // The launch runs updater's executor (updater.Launch): this host only
 // carries out what it asks for (launchRun is its updater.Runner). Once
 // the app is open, the same run goes on as the app's background work,
 // which App.Close cancels and waits for.
-func (h *Host) Launch(ctx context.Context, appID string, opts LaunchOptions) (*App, error) {
+func (h *Host) Launch(ctx context.Context, appID string) (*App, error) {
 	if h.upd == nil {
-		return nil, ErrNoUpdates
+		return nil, errNoUpdates
 	}
 	u := h.upd
 	st, err := u.store.Load(appID)
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", appID, err)
 	}
-	r := h.newLaunchRun(appID, opts, h.lastDocument(appID, st))
+	r := h.newLaunchRun(appID, h.lastDocument(appID, st))
 	r.machine = u.exec.NewLaunch(updater.LaunchInput{State: st, Last: r.last, ClientID: u.clientID, Rand: mrand.Float64})
 	a, err := r.untilOpen(ctx)
 	if err != nil {

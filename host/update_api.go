@@ -2,14 +2,10 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
-)
 
-// ErrNoUpdateReady is wrapped by App.ApplyUpdate when no newer version is
-// ready: before onUpdateReady, after a failed update, once applied, or on
-// an app launched without updates. Test with errors.Is.
-var ErrNoUpdateReady = errors.New("no update is ready")
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 // UpdateResult is how a cold start's update ended, as App.WaitUpdate
 // reports it: what onCheckForUpdate said, then onUpdateReady or
@@ -23,8 +19,8 @@ type UpdateResult struct {
 	Version string
 	// Err is why no version is ready when HasUpdate promised one (the
 	// update failed: onUpdateFailed), or why the wait ended without an
-	// outcome (ctx's error, ErrClosed, ErrNoUpdates; HasUpdate is then
-	// false). Nil when a version is ready or the check found nothing.
+	// outcome (ctx's error, ErrClosed, errors.ErrUnsupported; HasUpdate
+	// is then false). Nil when a version is ready or the check found nothing.
 	Err error
 }
 
@@ -33,8 +29,8 @@ type UpdateResult struct {
 // ends, or the app closes, so a shell never sleeps to learn whether to
 // offer "restart to update": it offers it when Version is set. A wait
 // that ends without an outcome says why in Err, wrapping ctx's error,
-// ErrClosed, or ErrNoUpdates for an app launched without updates
-// (Host.LaunchPackage). Every call after the outcome returns it at once,
+// ErrClosed, or errors.ErrUnsupported for an app launched without
+// updates (Host.LaunchPackage). Every call after the outcome returns it at once,
 // also after ApplyUpdate. Safe for concurrent use, from any goroutine but
 // Config.OnEvent (which the outcome's own events are delivered on).
 func (a *App) WaitUpdate(ctx context.Context) UpdateResult {
@@ -42,7 +38,7 @@ func (a *App) WaitUpdate(ctx context.Context) UpdateResult {
 		return UpdateResult{Err: fmt.Errorf("wait for update of %s: %w", a.id, err)}
 	}
 	if !a.updates {
-		return ended(ErrNoUpdates)
+		return ended(errNoUpdates)
 	}
 	select {
 	case <-a.settled:
@@ -81,15 +77,18 @@ func (a *App) settle(r UpdateResult) {
 // (onUpdateReady), as the guest's wx applyUpdate does and on the same
 // path: the new instance starts (onLaunch with reason update, then
 // onShow) before the old one closes, and storage is kept. It is what a
-// shell's "restart to update" button calls. It wraps ErrNoUpdateReady
-// when no version is ready; when the new version cannot start, the old
-// one keeps running, onUpdateFailed fires and the error says why. Safe
+// shell's "restart to update" button calls. When no version is ready
+// (before onUpdateReady, after a failed update, once applied, or on an
+// app launched without updates) it wraps abi.CodeNotReady, the error of
+// the guest's applyUpdate then: test with errors.Is. When the new version
+// cannot start, the old one keeps running, onUpdateFailed fires and the
+// error says why. Safe
 // for concurrent use; it runs on the app's dispatcher, after the callback
 // in progress.
 func (a *App) ApplyUpdate(ctx context.Context) error {
 	return a.do(ctx, func(ctx context.Context) error {
 		if a.upd.ready == nil {
-			return fmt.Errorf("apply update to %s: %w", a.id, ErrNoUpdateReady)
+			return fmt.Errorf("apply update to %s: %w", a.id, abi.CodeNotReady)
 		}
 		if err := a.swap(ctx); err != nil {
 			return fmt.Errorf("apply update to %s: %w", a.id, err)

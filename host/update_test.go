@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ func (f *updFixture) coldStart(t *testing.T, appID string) (*host.App, *events, 
 	t.Helper()
 	cfg := f.cfg
 	h, ev := newHost(t, f.home, host.Config{UI: f.ui, Updates: &cfg})
-	a, err := h.Launch(t.Context(), appID, host.LaunchOptions{})
+	a, err := h.Launch(t.Context(), appID)
 	require.NoError(t, err, ev.dump())
 	return a, ev, h
 }
@@ -448,6 +449,6 @@ func TestUpdateLateRegistration(t *testing.T) {
 
 func TestLaunchWithoutUpdates(t *testing.T) {
 	h, _ := newHost(t, t.TempDir(), host.Config{})
-	_, err := h.Launch(context.Background(), "test.updater", host.LaunchOptions{})
-	require.ErrorIs(t, err, host.ErrNoUpdates)
+	_, err := h.Launch(context.Background(), "test.updater")
+	require.ErrorIs(t, err, errors.ErrUnsupported, "updates are not configured")
 }

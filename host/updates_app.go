@@ -219,7 +219,7 @@ func (a *App) swap(ctx context.Context) error {
 	a.upd.applyRequested = false
 	next := a.upd.ready
 	if next == nil {
-		return ErrNoUpdateReady
+		return abi.CodeNotReady
 	}
 	fsys, closeFS := packageFS(a.h.cfg.Fs, next.ver.dir)
 	prev := a.timers.enter()

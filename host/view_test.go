@@ -16,7 +16,7 @@ import (
 // App.View and sees the count the guest set, in order.
 func TestCounterPage(t *testing.T) {
 	h, ev := newHost(t, t.TempDir(), host.Config{})
-	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/counter", "1.0.0"), host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/counter", "1.0.0"))
 	require.NoError(t, err)
 	ev.waitFor(t, func(e host.Event) bool { return e.Event == host.EventView && e.Page == "index" })
 
@@ -41,7 +41,7 @@ func TestCounterPage(t *testing.T) {
 
 func TestViewEventChecked(t *testing.T) {
 	h, _ := newHost(t, t.TempDir(), host.Config{})
-	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/counter", "1.0.0"), host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/counter", "1.0.0"))
 	require.NoError(t, err)
 	tests := []struct {
 		name string
@@ -64,7 +64,7 @@ func TestViewEventChecked(t *testing.T) {
 
 func TestAsset(t *testing.T) {
 	h, _ := newHost(t, t.TempDir(), host.Config{})
-	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/counter", "1.0.0"), host.LaunchOptions{})
+	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/counter", "1.0.0"))
 	require.NoError(t, err)
 	b, err := a.Asset(t.Context(), "icon.svg")
 	require.NoError(t, err)

@@ -151,7 +151,7 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	app, err := h.Launch(ctx, "demo.counter", host.LaunchOptions{})
+	app, err := h.Launch(ctx, "demo.counter")
 	if err != nil {
 		h.Close(ctx)
 		return err
@@ -171,7 +171,7 @@ func demo(ctx context.Context, home string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
-	app, err = h.Launch(ctx, "demo.counter", host.LaunchOptions{})
+	app, err = h.Launch(ctx, "demo.counter")
 	if err != nil {
 		return err
 	}

@@ -141,7 +141,7 @@ func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Launch(ctx, m.AppID, host.LaunchOptions{})
+	a, err := h.Launch(ctx, m.AppID)
 	if err != nil {
 		h.Close(ctx)
 		return err
@@ -181,7 +181,7 @@ func dev(ctx context.Context, dir string, fail bool, o devOptions) error {
 		return err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
-	a, err = h.Launch(ctx, m.AppID, host.LaunchOptions{})
+	a, err = h.Launch(ctx, m.AppID)
 	if err != nil {
 		return err
 	}

@@ -139,9 +139,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var app *host.App
 	if upd != nil {
-		app, err = h.Launch(launching, target, host.LaunchOptions{})
+		app, err = h.Launch(launching, target)
 	} else {
-		app, err = h.LaunchPackage(launching, pkg, host.LaunchOptions{})
+		app, err = h.LaunchPackage(launching, pkg)
 	}
 	if err != nil {
 		select {

@@ -30,7 +30,7 @@
 //
 // # Waits
 //
-// Kit.WaitEvent and Kit.WaitVersion wait with a deadline: the ctx's, else
+// Kit.WaitEvent waits with a deadline: the ctx's, else
 // Config.Wait (3 minutes by default). A wait that fails stops the test with what it
 // waited for and the events that arrived instead.
 //
@@ -44,7 +44,7 @@
 //		k.Publish(ctx, "counter", "1.1.0")
 //		app := k.ColdStart(ctx, "demo.counter") // 1.0.0 opens; 1.1.0 downloads
 //		k.WaitEvent(ctx, host.EventUpdateReady)
-//		k.ApplyUpdate(ctx)
+//		require.NoError(t, app.ApplyUpdate(ctx)) // the "restart to update" button
 //		require.Equal(t, "1.1.0", app.Version())
 //	}
 //

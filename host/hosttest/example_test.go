@@ -22,11 +22,12 @@ func Example() {
 	k.ColdStart(ctx, "demo.counter") // first install: blocked until 1.0.0 is in
 	fmt.Println(k.WaitEvent(ctx, host.EventLog).Message)
 	k.Publish(ctx, "counter", "1.1.0")
-	k.ColdStart(ctx, "demo.counter") // 1.0.0 opens; 1.1.0 downloads behind it
+	app := k.ColdStart(ctx, "demo.counter") // 1.0.0 opens; 1.1.0 downloads behind it
 	fmt.Println(k.WaitEvent(ctx, host.EventLog).Message)
 	fmt.Println(k.WaitEvent(ctx, host.EventUpdateReady).Event)
-	k.ApplyUpdate(ctx)
-	k.WaitVersion(ctx, "1.1.0")
+	if err := app.ApplyUpdate(ctx); err != nil { // 1.1.0 runs when it returns
+		panic(err)
+	}
 	k.WaitEvent(ctx, host.EventApplyUpdate)
 	fmt.Println(k.WaitEvent(ctx, host.EventLog).Message)
 	// Output:

@@ -28,8 +28,9 @@ func TestJSSeedAppliesUpdate(t *testing.T) {
 	m := k.WaitEvent(ctx, host.EventModal).Modal
 	require.Equal(t, "Update ", m.Title)
 	require.True(t, m.ShowCancel, "wx.showModal shows cancel unless told not to")
-	k.WaitVersion(ctx, "1.1.0")
-	require.Equal(t, "from 1.0.0", k.WaitEvent(ctx, host.EventApplyUpdate).Reason)
+	ev := k.WaitEvent(ctx, host.EventApplyUpdate)
+	require.Equal(t, "1.1.0", ev.Version)
+	require.Equal(t, "from 1.0.0", ev.Reason)
 	require.Contains(t, waitLog(ctx, k, "v1.1.0").Message, "seed-js v1.1.0: onLaunch (reason update) launch #3")
 }
 
@@ -70,7 +71,7 @@ func TestJSThrowInOnLaunchRollsBack(t *testing.T) {
 	// ...and the panic line is the failure's summary.
 	ev := k.WaitEvent(ctx, host.EventError)
 	require.Equal(t, "onLaunch", ev.Callback)
-	require.Equal(t, host.ErrorExit, ev.Reason, "the reason of a Go guest's panic")
+	require.ErrorIs(t, ev.Err, runtime.ErrExit, "the reason of a Go guest's panic")
 	for _, want := range []string{"panic: uncaught exception in onLaunch: Error: crash-js 2.0.0 throws on launch at explode (app.js:18:"} {
 		require.Contains(t, ev.Message, want)
 	}
@@ -91,7 +92,7 @@ func TestJSInfiniteLoopStopped(t *testing.T) {
 	k.ColdStart(ctx, "demo.crash-js")
 	ev := k.WaitEvent(ctx, host.EventError)
 	require.Equal(t, "onLaunch", ev.Callback)
-	require.Equal(t, host.ErrorTimeout, ev.Reason, ev.Message)
+	require.ErrorIs(t, ev.Err, runtime.ErrTimeout, ev.Message)
 }
 
 // setTimeout runs on the host's one clock (the kit's fake clock here) and

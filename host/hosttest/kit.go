@@ -197,9 +197,10 @@ func (k *Kit) Publish(ctx context.Context, sample, version string) *updater.Rele
 // launches appID with updates, as host.Host.Launch: it returns once a
 // version is open, which for a sync or blocked launch is after its check
 // and download. WaitEvent then sees this cold start's events only. The
-// App it returns is the running app until the next ColdStart (ApplyUpdate
-// swaps its version in place): use it for Hide, Show, Emit, Decision and
-// WaitUpdate.
+// App it returns is the running app until the next ColdStart (an update
+// swaps its version in place): use it for Hide, Show, Emit, Decision,
+// WaitUpdate and ApplyUpdate (what a shell's "restart to update" button
+// calls).
 func (k *Kit) ColdStart(ctx context.Context, appID string) *host.App {
 	if k.tb != nil {
 		k.tb.Helper()
@@ -223,28 +224,12 @@ func (k *Kit) ColdStart(ctx context.Context, appID string) *host.App {
 	k.h = h
 	lctx, cancel := k.bound(ctx)
 	defer cancel()
-	a, err := h.Launch(lctx, appID, host.LaunchOptions{})
+	a, err := h.Launch(lctx, appID)
 	if err != nil {
 		k.fatalf("cold start %s: %v\nevents:\n%s", appID, err, k.since(-1))
 	}
 	k.app = a
 	return a
-}
-
-// ApplyUpdate applies the ready update to the running app from the host
-// side (host.App.ApplyUpdate, what a shell's "restart to update" button
-// calls): it returns once the new version runs, and stops the test when
-// none is ready or it cannot start.
-func (k *Kit) ApplyUpdate(ctx context.Context) {
-	if k.tb != nil {
-		k.tb.Helper()
-	}
-	if k.app == nil {
-		k.fatalf("apply update: no app: ColdStart first")
-	}
-	if err := k.app.ApplyUpdate(ctx); err != nil {
-		k.fatalf("%v\nevents:\n%s", err, k.since(-1))
-	}
 }
 
 // record is every host's Config.OnEvent.

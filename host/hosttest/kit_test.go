@@ -12,6 +12,7 @@ import (
 
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/host/hosttest"
+	"github.com/minihost/minihost/samples/wx/abi"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/release"
 	"github.com/minihost/minihost/updater/updatertest"
@@ -36,7 +37,7 @@ func TestFailedDownload(t *testing.T) {
 	res := app.WaitUpdate(ctx)
 	require.True(t, res.HasUpdate)
 	require.ErrorContains(t, res.Err, "download 1.1.0")
-	require.ErrorIs(t, app.ApplyUpdate(ctx), host.ErrNoUpdateReady)
+	require.ErrorIs(t, app.ApplyUpdate(ctx), abi.CodeNotReady)
 	require.Equal(t, "1.0.0", app.Version())
 }
 
@@ -66,7 +67,7 @@ func TestPreferLocal(t *testing.T) {
 	res := app.WaitUpdate(ctx)
 	require.NoError(t, res.Err)
 	require.Equal(t, "1.1.0", res.Version)
-	k.ApplyUpdate(ctx)
+	require.NoError(t, app.ApplyUpdate(ctx))
 	require.Equal(t, "1.1.0", app.Version())
 }
 
@@ -75,8 +76,9 @@ func TestGuestAppliesUpdate(t *testing.T) {
 	ctx := t.Context()
 	k := installed(t, hosttest.Config{UI: host.AutoAnswer(true)})
 	app := k.ColdStart(ctx, "demo.counter")
-	k.WaitVersion(ctx, "1.1.0")
-	require.Equal(t, "from 1.0.0", k.WaitEvent(ctx, host.EventApplyUpdate).Reason)
+	ev := k.WaitEvent(ctx, host.EventApplyUpdate)
+	require.Equal(t, "1.1.0", ev.Version)
+	require.Equal(t, "from 1.0.0", ev.Reason)
 	require.NoError(t, app.Hide(ctx))
 	require.NoError(t, app.Show(ctx))
 }
@@ -144,7 +146,7 @@ func TestWaitUpdateEndsWithoutOutcome(t *testing.T) {
 	h, err := host.New(host.Config{Home: t.TempDir()})
 	require.NoError(t, err)
 	defer h.Close(ctx)
-	local, err := h.LaunchPackage(ctx, k.Package(ctx, "counter", "1.0.0"), host.LaunchOptions{})
+	local, err := h.LaunchPackage(ctx, k.Package(ctx, "counter", "1.0.0"))
 	require.NoError(t, err)
-	require.ErrorIs(t, local.WaitUpdate(ctx).Err, host.ErrNoUpdates)
+	require.ErrorIs(t, local.WaitUpdate(ctx).Err, errors.ErrUnsupported, "launched without updates")
 }

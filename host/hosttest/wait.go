@@ -32,19 +32,6 @@ func (k *Kit) WaitEvent(ctx context.Context, kind string) host.Event {
 	return found
 }
 
-// WaitVersion waits until the app of the last ColdStart runs version v
-// (after an applyUpdate from the guest, or a swap the host's restart
-// prompt asked for). On a deadline it stops the test as WaitEvent does.
-func (k *Kit) WaitVersion(ctx context.Context, v string) {
-	if k.tb != nil {
-		k.tb.Helper()
-	}
-	if k.app == nil {
-		k.fatalf("wait for version %s: no app: ColdStart first", v)
-	}
-	k.waitUntil(ctx, "version "+v, func() bool { return k.app.Version() == v })
-}
-
 // waitUntil re-checks cond, under k.mu, whenever an event arrives, until
 // it holds or the deadline passes; then it stops the test with what, the
 // version running and the events from the cursor on.

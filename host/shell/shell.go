@@ -48,8 +48,7 @@ type Config struct {
 	// receives every event, after the shell.
 	Host host.Config
 	// Packages are local packages (.mpk files or extracted folders) the
-	// shell lists and opens without updates (host.Host.LaunchPackage,
-	// LaunchDir).
+	// shell lists and opens without updates (host.Host.LaunchPackage).
 	Packages []string
 	// Apps are app ids the shell offers from the release server
 	// (Host.Updates), besides those already installed.
@@ -243,13 +242,10 @@ func (s *Shell) open(ctx context.Context, id string) error {
 	}
 	var a *host.App
 	var err error
-	switch p, local := s.local[id]; {
-	case local && isDir(p):
-		a, err = s.h.LaunchDir(ctx, p, host.LaunchOptions{})
-	case local:
-		a, err = s.h.LaunchPackage(ctx, p, host.LaunchOptions{})
-	default:
-		a, err = s.h.Launch(ctx, id, host.LaunchOptions{})
+	if p, local := s.local[id]; local {
+		a, err = s.h.LaunchPackage(ctx, p)
+	} else {
+		a, err = s.h.Launch(ctx, id)
 	}
 	if err != nil {
 		return err
