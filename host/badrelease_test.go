@@ -132,7 +132,7 @@ func packAs(t *testing.T, appID, v string, wasm []byte) string {
 type releaseFixture struct {
 	clock  *updatertest.FakeClock
 	srv    *release.Server
-	admin  *release.AdminClient
+	admin  release.Admin
 	key    ed25519.PrivateKey
 	data   string
 	static string // export folder, "" when clients use the server

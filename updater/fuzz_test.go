@@ -81,7 +81,8 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 		},
 		func() error {
 			min := "1.0.0"
-			return srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: &min, PreferLocal: &min})
+			_, err := srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: &min, PreferLocal: &min})
+			return err
 		},
 	} {
 		if err := step(); err != nil {

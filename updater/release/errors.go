@@ -9,7 +9,7 @@ import (
 )
 
 // Errors of the release server's admin operations, over HTTP (as the JSON
-// "code" of an error response, which the AdminClient maps back) and from
+// "code" of an error response, which NewAdminClient's Admin maps back) and from
 // the Go methods; test with errors.Is. The server also answers with
 // mpk.ErrTooLarge (413), updater.ErrUnknownApp and
 // updater.ErrUnknownVersion (404) and updater.ErrUnauthorized (401, 403),
@@ -59,7 +59,7 @@ func errorForCode(code string) error {
 	return nil
 }
 
-// adminError is what the AdminClient returns for an error status: the
+// adminError is what an adminClient returns for an error status: the
 // *updater.HTTPError (errors.As finds it; its message is the error's), and
 // the sentinel of this package its code names, if any, so that errors.Is
 // sees ErrRuleViolation and the others as well as the updater sentinels

@@ -70,6 +70,9 @@ func TestLoadPrivateKey(t *testing.T) {
 				says = append(says, strings.ReplaceAll(s, "DIR/", dir+string(filepath.Separator)))
 			}
 			sigtest.CheckError(t, err, "load signing key", p, tc.want, says, []string{kf.OldSeed, pemBody})
+			if tc.want == release.ErrOldKeyFormat && !errors.Is(err, updater.ErrInvalidKey) {
+				t.Errorf("old key format: %v is not updater.ErrInvalidKey", err)
+			}
 		})
 	}
 	if _, err := release.LoadPrivateKey(filepath.Join(t.TempDir(), "none")); !errors.Is(err, fs.ErrNotExist) {
@@ -115,6 +118,9 @@ func TestConvertKeyFile(t *testing.T) {
 			}
 			if tc.want != nil {
 				sigtest.CheckError(t, err, "convert key", p, tc.want, []string{tc.says}, []string{kf.OldSeed})
+				if tc.want == release.ErrKeyMismatch && !errors.Is(err, updater.ErrInvalidKey) {
+					t.Errorf("key mismatch: %v is not updater.ErrInvalidKey", err)
+				}
 				if !maps.Equal(after, tc.files) && !(tc.files == nil && len(after) == 0) {
 					t.Fatalf("files changed on error: %q", after)
 				}

@@ -206,7 +206,7 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.adminResult(w, r, s.SetSettings(r.Context(), r.PathValue("app"), set))
+	s.adminResult(w, r, s.setSettings(r.Context(), r.PathValue("app"), set))
 }
 
 func (s *Server) handleRevert(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +217,7 @@ func (s *Server) handleRevert(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.adminResult(w, r, s.Revert(r.Context(), r.PathValue("app"), req.Version))
+	s.adminResult(w, r, s.revert(r.Context(), r.PathValue("app"), req.Version))
 }
 
 // adminResult answers a change with the app's new status.

@@ -45,7 +45,7 @@ type testServer struct {
 	cfg   release.Config
 	srv   *release.Server
 	hs    *httptest.Server
-	admin *release.AdminClient
+	admin release.Admin
 	clock *updatertest.FakeClock
 }
 

@@ -83,7 +83,7 @@ func TestServerFailingFs(t *testing.T) {
 	}
 	ts.publish("demo.counter", "2.0.0") // healed
 	ffs.set("state.json")
-	if err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("2.0.0")}); !errors.Is(err, errInjected) {
+	if _, err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("2.0.0")}); !errors.Is(err, errInjected) {
 		t.Fatalf("settings on a failing fs: %v", err)
 	}
 	ffs.set("")

@@ -201,7 +201,7 @@ func TestServerPublishRejects(t *testing.T) {
 	ts := newTestServer(t, func(c *release.Config) { c.MaxPackageSize = limit })
 	ts.publish("demo.counter", "1.2.0")
 	ts.publish("demo.counter", "1.3.0")
-	if err := ts.srv.Revert(t.Context(), "demo.counter", "1.2.0"); err != nil {
+	if _, err := ts.srv.Revert(t.Context(), "demo.counter", "1.2.0"); err != nil {
 		t.Fatal(err)
 	}
 	wasm := "\x00asm\x01\x00\x00\x00"

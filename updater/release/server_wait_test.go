@@ -68,7 +68,7 @@ func TestHeldDocumentRequest(t *testing.T) {
 	}{
 		{name: "publish wakes it", act: func(ts *testServer) { ts.publish("demo.hello", "1.1.0") }, wantNext: true, wantVer: "1.1.0"},
 		{name: "settings wake it", act: func(ts *testServer) {
-			if err := ts.srv.SetSettings(ts.t.Context(), "demo.hello", release.Settings{MinVersion: &minVersion}); err != nil {
+			if _, err := ts.srv.SetSettings(ts.t.Context(), "demo.hello", release.Settings{MinVersion: &minVersion}); err != nil {
 				ts.t.Fatal(err)
 			}
 		}, wantNext: true, wantVer: "1.0.0"},

@@ -375,7 +375,7 @@ func (s *Server) Publish(tb testing.TB, pkgPath string, percent int) *updater.Re
 // version. It stops the test on error.
 func (s *Server) SetSettings(tb testing.TB, appID string, set release.Settings) {
 	tb.Helper()
-	if err := s.Release.SetSettings(tb.Context(), appID, set); err != nil {
+	if _, err := s.Release.SetSettings(tb.Context(), appID, set); err != nil {
 		tb.Fatalf("updatertest: %v", err)
 	}
 }
@@ -385,7 +385,7 @@ func (s *Server) SetSettings(tb testing.TB, appID string, set release.Settings) 
 // error.
 func (s *Server) Revert(tb testing.TB, appID, v string) {
 	tb.Helper()
-	if err := s.Release.Revert(tb.Context(), appID, v); err != nil {
+	if _, err := s.Release.Revert(tb.Context(), appID, v); err != nil {
 		tb.Fatalf("updatertest: %v", err)
 	}
 }
