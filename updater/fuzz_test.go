@@ -61,7 +61,7 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 
 	// A release server's own documents, after a publish, a staged publish
 	// and a settings change.
-	srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: key, Validator: release.NoValidation{},
+	srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: key, Validator: release.NoValidation(),
 		Now: func() time.Time { return fuzzNow }})
 	if err != nil {
 		tb.Fatal(err)

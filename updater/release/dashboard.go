@@ -231,7 +231,7 @@ func (d *dashboard) handleLogout(w http.ResponseWriter, r *http.Request, id stri
 func (d *dashboard) open(w http.ResponseWriter, r *http.Request, msg string) (id string, ss dashSession, ok bool) {
 	dashHeaders(w)
 	if d.s.isClosed() {
-		http.Error(w, ErrServerClosed.Error(), http.StatusServiceUnavailable)
+		http.Error(w, errServerClosed.Error(), http.StatusServiceUnavailable)
 		return "", ss, false
 	}
 	if len(d.s.tokenHashes) == 0 {

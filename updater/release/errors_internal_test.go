@@ -12,7 +12,7 @@ import (
 // the AdminClient's error, and the updater package's HTTPError alone maps
 // the codes of the updater sentinels (what a Client sees).
 func TestAPIErrorCodes(t *testing.T) {
-	own := map[error]bool{ErrInvalidPackage: true, ErrInvalidArgument: true, ErrRuleViolation: true, ErrServerClosed: true}
+	own := map[error]bool{ErrInvalidPackage: true, ErrInvalidArgument: true, ErrRuleViolation: true, errServerClosed: true}
 	for _, e := range apiErrors {
 		t.Run(e.code, func(t *testing.T) {
 			he := &updater.HTTPError{Method: "GET", URL: "http://x/", StatusCode: e.status, Message: "m", Code: e.code}

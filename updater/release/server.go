@@ -59,7 +59,7 @@ type Config struct {
 	Key ed25519.PrivateKey
 	// Validator checks the code of every upload after the server's own
 	// checks and before it is published. Required: a nil Validator is an
-	// error, never "no check". NoValidation{} skips it explicitly.
+	// error, never "no check". NoValidation() skips it explicitly.
 	Validator Validator
 	// Tokens are the accepted admin bearer tokens (several, to rotate),
 	// each at least 16 characters: New refuses a shorter one, since the
@@ -201,7 +201,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("new release server: private key is %d bytes, want %d", len(cfg.Key), ed25519.PrivateKeySize)
 	}
 	if cfg.Validator == nil {
-		return nil, errors.New("new release server: no Config.Validator to check uploads (release.NoValidation{} skips the check explicitly)")
+		return nil, errors.New("new release server: no Config.Validator to check uploads (release.NoValidation() skips the check explicitly)")
 	}
 	if cfg.Fs == nil {
 		cfg.Fs = afero.NewOsFs()
@@ -280,7 +280,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.closed {
 		s.mu.Unlock()
 		ln.Close()
-		return ErrServerClosed
+		return errServerClosed
 	}
 	s.https[hs] = struct{}{}
 	s.serving.Add(1)
@@ -315,10 +315,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Close stops every Serve at once (open connections are closed, in-flight
-// requests end) and makes later admin calls and requests fail with
-// ErrServerClosed. It then waits for the Serve calls and its own
-// goroutine to return, until ctx ends (ctx's error, the Server closed all
-// the same), and writes the adoption counts a last time. It is idempotent
+// requests end) and makes later admin calls, requests and Serve calls fail
+// with http.ErrServerClosed (HTTP 503). It then waits for the Serve calls
+// and its own goroutine to return, until ctx ends (ctx's error, the Server
+// closed all the same), and writes the adoption counts a last time. It is idempotent
 // and safe to call from any goroutine.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
@@ -356,7 +356,7 @@ func (s *Server) entry(appID string, create bool) (*serverEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrServerClosed
+		return nil, errServerClosed
 	}
 	e := s.apps[appID]
 	if e == nil && create {

@@ -155,7 +155,7 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 		return nil, fmt.Errorf("%w: rollout %d is outside 0-100", ErrInvalidArgument, percent)
 	}
 	if s.isClosed() {
-		return nil, ErrServerClosed
+		return nil, errServerClosed
 	}
 	fsys := s.cfg.Fs
 	// Upload to a temporary file first, outside the app's lock, so slow

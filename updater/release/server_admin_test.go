@@ -252,7 +252,7 @@ func TestServerDamagedState(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "apps", "demo.counter"), 0o755)
 	os.WriteFile(filepath.Join(dir, "apps", "demo.counter", "state.json"), []byte("{nope"), 0o644)
-	_, err := release.New(release.Config{DataDir: dir, Key: testKey(), Validator: release.NoValidation{}})
+	_, err := release.New(release.Config{DataDir: dir, Key: testKey(), Validator: release.NoValidation()})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join("demo.counter", "state.json")) {
 		t.Fatalf("NewServer on a damaged state: %v", err)
 	}

@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 
 func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) {
 	if s.isClosed() {
-		s.writeError(w, r, ErrServerClosed)
+		s.writeError(w, r, errServerClosed)
 		return
 	}
 	appID := r.PathValue("app")
@@ -68,7 +68,7 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePackage(w http.ResponseWriter, r *http.Request) {
 	if s.isClosed() {
-		s.writeError(w, r, ErrServerClosed)
+		s.writeError(w, r, errServerClosed)
 		return
 	}
 	appID := r.PathValue("app")
@@ -124,7 +124,7 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 				"remote", r.RemoteAddr, "duration", time.Since(start))
 		}()
 		if s.isClosed() {
-			s.writeError(rec, r, ErrServerClosed)
+			s.writeError(rec, r, errServerClosed)
 			return
 		}
 		if len(s.tokenHashes) == 0 {

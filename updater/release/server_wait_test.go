@@ -161,7 +161,7 @@ func TestHeldDocumentRequestTimesOut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				clock := newTestClock()
-				srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: testKey(), Validator: release.NoValidation{}, Now: clock.Now})
+				srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: testKey(), Validator: release.NoValidation(), Now: clock.Now})
 				if err != nil {
 					t.Fatal(err)
 				}

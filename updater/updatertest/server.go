@@ -40,7 +40,7 @@ type Config struct {
 	// updater.DefaultDocumentLifetime (one hour).
 	DocumentLifetime time.Duration
 	// Validator checks uploads (release.Config.Validator). nil:
-	// release.NoValidation{}, on purpose for a test kit: the kit publishes
+	// release.NoValidation(), on purpose for a test kit: the kit publishes
 	// every package that passes the release server's own checks without
 	// compiling its entry, so tests stay fast and can publish a package a
 	// host then fails to compile. Pass a runtime-backed Validator to test
@@ -154,7 +154,7 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 		return nil, fmt.Errorf("start test release server: generate key: %w", err)
 	}
 	if cfg.Validator == nil {
-		cfg.Validator = release.NoValidation{}
+		cfg.Validator = release.NoValidation()
 	}
 	rs, err := release.New(release.Config{
 		DataDir:          dir,
