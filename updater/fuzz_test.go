@@ -16,6 +16,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/minihost/minihost/updater/release"
@@ -42,22 +43,22 @@ var fuzzNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 	tb.Helper()
 	var out [][]byte
-	sign := func(d *updater.Document) {
-		env, err := release.SignDocument(d, key)
+	signDoc := func(d *updater.Document) {
+		env, err := sign.Document(d, key)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, env)
 	}
 	d := sigtest.Document(fuzzNow)
-	sign(d)
+	signDoc(d)
 	staged := sigtest.Document(fuzzNow)
 	staged.RolloutPercent = 30
 	staged.Stable = &updater.Release{Version: "1.1.0", Size: 99, SHA256: strings.Repeat("0f", 32), Path: "apps/demo.counter/packages/1.1.0.mpk"}
 	staged.PreferLocal = "1.1.0"
 	staged.Revoked = []string{"1.1.5", "1.1.6-rc.1+build.7"}
-	sign(staged)
-	sign(&updater.Document{AppID: "demo.counter", Sequence: 1, IssuedAt: fuzzNow, ExpiresAt: fuzzNow.Add(time.Minute)})
+	signDoc(staged)
+	signDoc(&updater.Document{AppID: "demo.counter", Sequence: 1, IssuedAt: fuzzNow, ExpiresAt: fuzzNow.Add(time.Minute)})
 
 	// A release server's own documents, after a publish, a staged publish
 	// and a settings change.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/release"
 )
@@ -158,7 +159,7 @@ func TestConvertKeyFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := newTestClock().Now()
-			env, err := release.SignDocument(sigtest.Document(now), key)
+			env, err := sign.Document(sigtest.Document(now), key)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 )
 
 // Release server defaults, used by New for zero fields of Config (whose
@@ -411,7 +412,7 @@ func (s *Server) entryDocument(e *serverEntry) (*signedDoc, error) {
 // sign signs st's document at now and caches it; the caller holds e.mu.
 func (s *Server) sign(e *serverEntry, st *serverApp, now time.Time) (*signedDoc, error) {
 	doc := st.document(now, s.cfg.DocumentLifetime)
-	body, err := SignDocument(doc, s.cfg.Key)
+	body, err := sign.Document(doc, s.cfg.Key)
 	if err != nil {
 		return nil, err
 	}
