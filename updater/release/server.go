@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -426,14 +425,4 @@ func (s *Server) sign(e *serverEntry, st *serverApp, now time.Time) (*signedDoc,
 	}
 	e.doc.Store(d)
 	return d, nil
-}
-
-// DocumentBytes returns the signed release document the server serves for
-// appID now (the envelope), re-signing it if due.
-func (s *Server) DocumentBytes(appID string) ([]byte, error) {
-	d, err := s.document(appID)
-	if err != nil {
-		return nil, err
-	}
-	return bytes.Clone(d.body), nil
 }

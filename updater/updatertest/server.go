@@ -94,7 +94,7 @@ type Server struct {
 	// Clock.Now as updater.ClientConfig.Now.
 	Clock *FakeClock
 	// Release is the real release server, for anything the kit does not
-	// wrap (Status, DocumentBytes, its Handler). Close closes it.
+	// wrap (Status, its Handler). Close closes it.
 	Release *release.Server
 
 	addr   string          // host:port of the listener, reused after FaultRefuse
