@@ -8,9 +8,9 @@ import (
 	"github.com/minihost/minihost/updater"
 )
 
-// Errors of the release server's admin operations, over HTTP (as the JSON
-// "code" of an error response, which NewAdminClient's Admin maps back) and from
-// the Go methods; test with errors.Is. The server also answers with
+// Errors of the release server's admin operations (Admin), the same in
+// process and over HTTP (as the JSON "code" of an error response, which
+// NewAdminClient's Admin maps back); test with errors.Is. The server also answers with
 // mpk.ErrTooLarge (413), updater.ErrUnknownApp and
 // updater.ErrUnknownVersion (404) and updater.ErrUnauthorized (401, 403),
 // which a Client of the updater package reads as well, and, once the

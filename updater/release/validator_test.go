@@ -93,7 +93,7 @@ func TestServerValidator(t *testing.T) {
 		name       string
 		err        error // the Validator's answer
 		wantStatus int
-		wantErr    error    // of the AdminClient; nil: published
+		wantErr    error    // of the admin client; nil: published
 		mention    []string // in the error message
 	}{
 		{"accepted", nil, http.StatusCreated, nil, nil},
