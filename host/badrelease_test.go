@@ -132,7 +132,7 @@ func packAs(t *testing.T, appID, v string, wasm []byte) string {
 type releaseFixture struct {
 	clock  *updatertest.FakeClock
 	srv    *release.Server
-	admin  *release.AdminClient
+	admin  release.Admin
 	key    ed25519.PrivateKey
 	data   string
 	static string // export folder, "" when clients use the server
@@ -145,7 +145,7 @@ func newReleaseFixture(t *testing.T, static bool) *releaseFixture {
 	require.NoError(t, err)
 	f := &releaseFixture{clock: updatertest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 		key: key, data: t.TempDir(), home: t.TempDir()}
-	f.srv, err = release.New(release.Config{DataDir: f.data, Key: key, Validator: release.NoValidation{},
+	f.srv, err = release.New(release.Config{DataDir: f.data, Key: key, Validator: release.NoValidation(),
 		Tokens: []string{"brick-token-8d1e2f3a"}, Now: f.clock.Now,
 		// No delta patches: these releases are about what a bad version
 		// does, not how it arrives (TestDeltaUpdate covers patches), and

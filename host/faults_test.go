@@ -470,8 +470,15 @@ func TestFaultBadDocument(t *testing.T) {
 	p := newTamperProxy(t, f.kit)
 	f.cfg.Server = p.URL
 	f.install(t, guestUpdater, faultApp)
-	old, err := f.kit.Release.DocumentBytes(faultApp) // sequence 1
-	require.NoError(t, err)
+	// document is what the kit's release server answers for appID's
+	// release document now, asked directly (not through the fault layer).
+	document := func(appID string) []byte {
+		rec := httptest.NewRecorder()
+		f.kit.Release.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/apps/"+appID+"/release.json", nil))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		return rec.Body.Bytes()
+	}
+	old := document(faultApp)                                                  // sequence 1
 	f.kit.SetSettings(t, faultApp, release.Settings{MinVersion: new("1.0.0")}) // sequence 2
 	a, ev, h := f.coldStart(t, faultApp)                                       // the client sees sequence 2
 	ev.waitEvent(t, faultApp, host.EventCheckForUpdate)
@@ -497,11 +504,7 @@ func TestFaultBadDocument(t *testing.T) {
 		{"wrong signature: another server's document",
 			func(cfg *host.UpdateConfig) { cfg.Server = other.URL }, nil, 8 * 24 * time.Hour, "signature is bad"},
 		{"another app's document", nil,
-			func(string) []byte {
-				env, err := f.kit.Release.DocumentBytes("test.basic")
-				require.NoError(t, err)
-				return env
-			}, 8 * 24 * time.Hour, "for another app"},
+			func(string) []byte { return document("test.basic") }, 8 * 24 * time.Hour, "for another app"},
 		{"expired: a copy served after its lifetime", nil,
 			func(string) []byte { return old }, 31 * 24 * time.Hour, "has expired"},
 	}

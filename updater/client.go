@@ -106,7 +106,7 @@ func (c *Client) Close(ctx context.Context) error {
 // HTTPError is an unexpected HTTP status from a release server, its admin
 // API or a static export. Unwrap maps it to this package's sentinel errors
 // where one fits (ErrUnknownApp for a 404, ErrUnauthorized for a 401, ...);
-// the release package's AdminClient adds its own (release.ErrRuleViolation).
+// the release package's admin client adds its own (release.ErrRuleViolation).
 type HTTPError struct {
 	Method     string
 	URL        string

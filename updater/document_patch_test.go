@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/sigtest"
-	"github.com/minihost/minihost/updater/release"
 )
 
 // A document's delta fields verify like the rest: well formed or refused
@@ -44,7 +44,7 @@ func TestVerifyDocumentPatches(t *testing.T) {
 				t.Fatalf("sigtest's latest is %s; the cases assume 1.2.0", d.Latest.Version)
 			}
 			d.Latest.Content, d.Latest.Patches = tt.content, tt.patches
-			env, err := release.SignDocument(d, key)
+			env, err := sign.Document(d, key)
 			if err != nil {
 				t.Fatal(err)
 			}

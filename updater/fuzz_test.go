@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/internal/wire"
 	"github.com/minihost/minihost/updater/release"
@@ -42,26 +45,26 @@ var fuzzNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 	tb.Helper()
 	var out [][]byte
-	sign := func(d *updater.Document) {
-		env, err := release.SignDocument(d, key)
+	signDoc := func(d *updater.Document) {
+		env, err := sign.Document(d, key)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, env)
 	}
 	d := sigtest.Document(fuzzNow)
-	sign(d)
+	signDoc(d)
 	staged := sigtest.Document(fuzzNow)
 	staged.RolloutPercent = 30
 	staged.Stable = &updater.Release{Version: "1.1.0", Size: 99, SHA256: strings.Repeat("0f", 32), Path: "apps/demo.counter/packages/1.1.0.mpk"}
 	staged.PreferLocal = "1.1.0"
 	staged.Revoked = []string{"1.1.5", "1.1.6-rc.1+build.7"}
-	sign(staged)
-	sign(&updater.Document{AppID: "demo.counter", Sequence: 1, IssuedAt: fuzzNow, ExpiresAt: fuzzNow.Add(time.Minute)})
+	signDoc(staged)
+	signDoc(&updater.Document{AppID: "demo.counter", Sequence: 1, IssuedAt: fuzzNow, ExpiresAt: fuzzNow.Add(time.Minute)})
 
 	// A release server's own documents, after a publish, a staged publish
 	// and a settings change.
-	srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: key, Validator: release.NoValidation{},
+	srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: key, Validator: release.NoValidation(),
 		Now: func() time.Time { return fuzzNow }})
 	if err != nil {
 		tb.Fatal(err)
@@ -81,17 +84,19 @@ func seedEnvelopes(tb testing.TB, key ed25519.PrivateKey) [][]byte {
 		},
 		func() error {
 			min := "1.0.0"
-			return srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: &min, PreferLocal: &min})
+			_, err := srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: &min, PreferLocal: &min})
+			return err
 		},
 	} {
 		if err := step(); err != nil {
 			tb.Fatal(err)
 		}
-		env, err := srv.DocumentBytes("demo.counter")
-		if err != nil {
-			tb.Fatal(err)
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+wire.DocumentPath("demo.counter"), nil))
+		if rec.Code != http.StatusOK {
+			tb.Fatalf("GET the document: %d %s", rec.Code, rec.Body)
 		}
-		out = append(out, env)
+		out = append(out, rec.Body.Bytes())
 	}
 	return out
 }

@@ -30,10 +30,10 @@ const PublicKeyPrefix = keyform.PublicKeyPrefix
 
 // Errors of the key file functions of both sides (this package's and the
 // release package's); test with errors.Is. A missing key file wraps
-// fs.ErrNotExist. The release package adds the errors only signing needs
-// (release.ErrOldKeyFormat, release.ErrKeyMismatch). Every message names
-// the operation and the file, never the key's text, and says what to pass
-// instead where it can. They are read-only values, safe for concurrent use.
+// fs.ErrNotExist. The release package's own signing key errors (an old
+// key format, a key pair that does not match) are ErrInvalidKey. Every
+// message names the operation and the file, never the key's text, and
+// says what to pass instead where it can. They are read-only values, safe for concurrent use.
 var (
 	// ErrWrongKeyKind: a private key was given where a public key is
 	// needed, or a public key where a signing key is needed; the message

@@ -13,9 +13,9 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/internal/wire"
-	"github.com/minihost/minihost/updater/release"
 )
 
 // editEnvelope decodes an envelope, lets edit change it, and re-encodes it.
@@ -37,16 +37,16 @@ func TestSignVerifyDocument(t *testing.T) {
 	key := testKey()
 	pub := key.Public().(ed25519.PublicKey)
 	now := newTestClock().Now()
-	sign := func(d *updater.Document) []byte {
-		env, err := release.SignDocument(d, key)
+	signDoc := func(d *updater.Document) []byte {
+		env, err := sign.Document(d, key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return env
 	}
-	good := sign(sigtest.Document(now))
+	good := signDoc(sigtest.Document(now))
 	otherKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
-	byOther, _ := release.SignDocument(sigtest.Document(now), otherKey)
+	byOther, _ := sign.Document(sigtest.Document(now), otherKey)
 	bad := sigtest.Document(now)
 	bad.Latest.SHA256 = "XYZ"
 	stableNewer := sigtest.Document(now)
@@ -88,11 +88,11 @@ func TestSignVerifyDocument(t *testing.T) {
 		{"bare document", mustJSON(sigtest.Document(now)), "demo.counter", 0, now, updater.ErrUnsigned},
 		{"not JSON", []byte("<html>"), "demo.counter", 0, now, updater.ErrUnsigned},
 		{"too big", append(bytes.Repeat([]byte(" "), wire.MaxEnvelopeSize), good...), "demo.counter", 0, now, mpk.ErrTooLarge},
-		{"bad hash field", sign(bad), "demo.counter", 0, now, updater.ErrInvalidDocument},
-		{"stable newer than latest", sign(stableNewer), "demo.counter", 0, now, updater.ErrInvalidDocument},
-		{"path leaves the base", sign(escaping), "demo.counter", 0, now, updater.ErrInvalidDocument},
-		{"version too long for a file name", sign(longVersion), "demo.counter", 0, now, updater.ErrInvalidDocument},
-		{"minVersion too long", sign(longMin), "demo.counter", 0, now, updater.ErrInvalidDocument},
+		{"bad hash field", signDoc(bad), "demo.counter", 0, now, updater.ErrInvalidDocument},
+		{"stable newer than latest", signDoc(stableNewer), "demo.counter", 0, now, updater.ErrInvalidDocument},
+		{"path leaves the base", signDoc(escaping), "demo.counter", 0, now, updater.ErrInvalidDocument},
+		{"version too long for a file name", signDoc(longVersion), "demo.counter", 0, now, updater.ErrInvalidDocument},
+		{"minVersion too long", signDoc(longMin), "demo.counter", 0, now, updater.ErrInvalidDocument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc, err := updater.VerifyDocument(tc.env, pub, updater.VerifyOptions{AppID: tc.app, MinSequence: tc.lastSeq, Now: tc.now})
@@ -119,11 +119,11 @@ func TestVerifyDocumentOptions(t *testing.T) {
 	key := testKey()
 	pub := key.Public().(ed25519.PublicKey)
 	now := newTestClock().Now()
-	good, err := release.SignDocument(sigtest.Document(now), key) // sequence 7, expires now+1h
+	good, err := sign.Document(sigtest.Document(now), key) // sequence 7, expires now+1h
 	if err != nil {
 		t.Fatal(err)
 	}
-	byOther, err := release.SignDocument(sigtest.Document(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
+	byOther, err := sign.Document(sigtest.Document(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestClientRejects(t *testing.T) {
 	docFor := func(app string, seq uint64, issued time.Time) []byte {
 		d := sigtest.Document(issued)
 		d.AppID, d.Sequence = app, seq
-		env, err := release.SignDocument(d, key)
+		env, err := sign.Document(d, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +224,7 @@ func TestClientRejects(t *testing.T) {
 		{"expired", docFor("demo.counter", 5, now.Add(-2*time.Hour)), 0, updater.ErrExpired},
 		{"replayed older", docFor("demo.counter", 4, now), 5, updater.ErrReplay},
 		{"signed by another key", func() []byte {
-			env, _ := release.SignDocument(sigtest.Document(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)))
+			env, _ := sign.Document(sigtest.Document(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)))
 			return env
 		}(), 0, updater.ErrBadSignature},
 		{"unsigned", mustJSON(sigtest.Document(now)), 0, updater.ErrUnsigned},

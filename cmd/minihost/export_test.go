@@ -22,7 +22,7 @@ import (
 func publishedHello(t *testing.T, key ed25519.PrivateKey) (data string, pkg []byte) {
 	t.Helper()
 	data = t.TempDir()
-	srv, err := release.New(release.Config{DataDir: data, Key: key, Validator: release.NoValidation{}})
+	srv, err := release.New(release.Config{DataDir: data, Key: key, Validator: release.NoValidation()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func adminFlags(fs *flag.FlagSet) (server, token *string) {
 
 // newAdminClient makes an admin client, taking the token from
 // MINIHOST_TOKEN when none is given (the first, if it lists several).
-func newAdminClient(server, token string) (*release.AdminClient, error) {
+func newAdminClient(server, token string) (release.Admin, error) {
 	if token == "" {
 		if ts := splitTokens(os.Getenv("MINIHOST_TOKEN")); len(ts) > 0 {
 			token = ts[0]

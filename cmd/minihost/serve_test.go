@@ -174,7 +174,7 @@ func TestServeCommandReleaseFlow(t *testing.T) {
 	// --json for scripts.
 	code, stdout, stderr := relRun(t, "versions", "--json", "--server", url, "demo.counter")
 	var st release.AppStatus
-	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || st.Sequence != 4 || len(st.Versions) != 2 || st.Versions[0].State != release.VersionRevoked {
+	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || st.Sequence != 4 || len(st.Versions) != 2 || st.Versions[0].State != "revoked" {
 		t.Fatalf("versions --json: exit %d, %+v\n%s", code, st, stderr)
 	}
 

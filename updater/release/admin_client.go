@@ -19,11 +19,11 @@ import (
 	"github.com/minihost/minihost/updater/internal/wire"
 )
 
-// defaultAdminTimeout bounds one admin request of an AdminClient that owns
+// defaultAdminTimeout bounds one admin request of an adminClient that owns
 // its HTTP client (an upload included).
 const defaultAdminTimeout = 5 * time.Minute
 
-// AdminClientConfig configures an AdminClient; NewAdminClient copies it
+// AdminClientConfig configures NewAdminClient, which copies it
 // and fills its zero fields once. BaseURL and Token are required.
 type AdminClientConfig struct {
 	// BaseURL is the release server's root, e.g. "http://127.0.0.1:8700".
@@ -36,21 +36,52 @@ type AdminClientConfig struct {
 	HTTPClient *http.Client
 }
 
-// AdminClient drives a release server's admin API over HTTP: the same
-// operations as the Server's Go methods. An error status from the server
-// is an *updater.HTTPError (errors.As), whose message is the server's
-// (naming the operation and the problem), and errors.Is sees the server's
-// sentinel errors through it: this package's (ErrRuleViolation, ...) and
-// the updater package's (ErrUnknownApp, ErrUnauthorized, ...). It is safe
-// for concurrent use; Close releases idle connections.
-type AdminClient struct {
+// Admin is the admin API of a release server: publish, status, settings,
+// revert. A *Server is one, in process; NewAdminClient returns one that
+// drives a server over HTTP; a tool written against Admin runs against
+// either. The two answer alike: the same checks, the same messages
+// (naming the operation and the problem), and the same sentinel errors
+// through errors.Is, this package's (ErrRuleViolation, ...) and the
+// updater package's (ErrUnknownApp, ErrUnauthorized, ...). Over HTTP an
+// error status is also an *updater.HTTPError (errors.As). An Admin is safe
+// for concurrent use; its creator calls Close, after which it must not be
+// used.
+type Admin interface {
+	// Publish reads a package from r and publishes it as appID's latest
+	// version, rolled out to percent (0-100) of clients (100: fully
+	// released; see Server.Publish). It returns the new release.
+	Publish(ctx context.Context, appID string, r io.Reader, percent int) (*updater.Release, error)
+	// Status returns a snapshot of appID's settings and published
+	// versions, newest first.
+	Status(ctx context.Context, appID string) (*AppStatus, error)
+	// SetSettings changes appID's settings (nil fields stay) and returns
+	// its new status.
+	SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error)
+	// Revert makes version appID's latest, fully released, again and
+	// returns its new status.
+	Revert(ctx context.Context, appID, version string) (*AppStatus, error)
+	// Close releases what the Admin holds: a Server closes (see
+	// Server.Close); a client of NewAdminClient closes the idle
+	// connections of its own HTTP client and returns nil at once.
+	Close(ctx context.Context) error
+}
+
+var (
+	_ Admin = (*Server)(nil)
+	_ Admin = (*adminClient)(nil)
+)
+
+// adminClient is the Admin NewAdminClient returns.
+type adminClient struct {
 	cfg  AdminClientConfig
 	base string
 	own  bool
 }
 
-// NewAdminClient checks cfg and returns an AdminClient.
-func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
+// NewAdminClient checks cfg and returns an Admin that drives the release
+// server at cfg.BaseURL over HTTP. It makes no request; the caller calls
+// Close.
+func NewAdminClient(cfg AdminClientConfig) (Admin, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("new admin client: server URL %q is not an http(s) URL", cfg.BaseURL)
@@ -58,7 +89,7 @@ func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("new admin client: no admin token (set MINIHOST_TOKEN or pass --token)")
 	}
-	a := &AdminClient{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
+	a := &adminClient{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/")}
 	if a.cfg.HTTPClient == nil {
 		a.cfg.HTTPClient = wire.NewHTTPClient(defaultAdminTimeout)
 		a.own = true
@@ -69,19 +100,16 @@ func NewAdminClient(cfg AdminClientConfig) (*AdminClient, error) {
 // Close closes idle connections of the client's own HTTP client (not of
 // one passed in AdminClientConfig). It does not wait for anything, so it
 // returns nil at once whatever ctx; requests in flight keep their own
-// contexts. The AdminClient must not be used afterwards. Close is
-// idempotent.
-func (a *AdminClient) Close(ctx context.Context) error {
+// contexts. Close is idempotent.
+func (a *adminClient) Close(ctx context.Context) error {
 	if a.own {
 		a.cfg.HTTPClient.CloseIdleConnections()
 	}
 	return nil
 }
 
-// Publish uploads a package (read from r) as appID's latest version,
-// rolled out to percent (0-100) of clients, as Server.Publish (100: fully
-// released). It returns the new release.
-func (a *AdminClient) Publish(ctx context.Context, appID string, r io.Reader, percent int) (*updater.Release, error) {
+// Publish uploads a package (read from r): POST .../packages.
+func (a *adminClient) Publish(ctx context.Context, appID string, r io.Reader, percent int) (*updater.Release, error) {
 	var rel updater.Release
 	q := ""
 	if percent != 100 {
@@ -93,24 +121,24 @@ func (a *AdminClient) Publish(ctx context.Context, appID string, r io.Reader, pe
 	return &rel, nil
 }
 
-// Status returns appID's settings and versions, as Server.Status.
-func (a *AdminClient) Status(ctx context.Context, appID string) (*AppStatus, error) {
+// Status is GET .../versions.
+func (a *adminClient) Status(ctx context.Context, appID string) (*AppStatus, error) {
 	return a.status(ctx, http.MethodGet, appID, "versions", nil)
 }
 
-// SetSettings changes appID's settings and returns its new status.
-func (a *AdminClient) SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error) {
+// SetSettings is PATCH .../settings.
+func (a *adminClient) SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error) {
 	return a.status(ctx, http.MethodPatch, appID, "settings", set)
 }
 
-// Revert makes version appID's latest again and returns its new status.
-func (a *AdminClient) Revert(ctx context.Context, appID, version string) (*AppStatus, error) {
+// Revert is POST .../revert.
+func (a *adminClient) Revert(ctx context.Context, appID, version string) (*AppStatus, error) {
 	return a.status(ctx, http.MethodPost, appID, "revert", map[string]string{"version": version})
 }
 
 // status sends req as the JSON body (nil: none) and returns the AppStatus
 // the server answers with.
-func (a *AdminClient) status(ctx context.Context, method, appID, rest string, req any) (*AppStatus, error) {
+func (a *adminClient) status(ctx context.Context, method, appID, rest string, req any) (*AppStatus, error) {
 	var body io.Reader
 	if req != nil {
 		data, err := json.Marshal(req)
@@ -126,7 +154,7 @@ func (a *AdminClient) status(ctx context.Context, method, appID, rest string, re
 	return &st, nil
 }
 
-func (a *AdminClient) do(ctx context.Context, method, appID, rest string, body io.Reader, out any) error {
+func (a *adminClient) do(ctx context.Context, method, appID, rest string, body io.Reader, out any) error {
 	if err := safename.AppID(appID); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 	}

@@ -16,7 +16,7 @@ import (
 
 // The dashboard: pages for operators under /dashboard/ on the release
 // server, behind the admin tokens. Its actions call the Server's own
-// methods (SetSettings, Revert), so they keep the admin API's rules.
+// methods (those of SetSettings and Revert), so they keep the admin API's rules.
 //
 // Login posts a token once; the answer sets a random session id in an
 // HttpOnly, SameSite=Strict cookie (Secure over TLS), held in memory with
@@ -231,7 +231,7 @@ func (d *dashboard) handleLogout(w http.ResponseWriter, r *http.Request, id stri
 func (d *dashboard) open(w http.ResponseWriter, r *http.Request, msg string) (id string, ss dashSession, ok bool) {
 	dashHeaders(w)
 	if d.s.isClosed() {
-		http.Error(w, ErrServerClosed.Error(), http.StatusServiceUnavailable)
+		http.Error(w, errServerClosed.Error(), http.StatusServiceUnavailable)
 		return "", ss, false
 	}
 	if len(d.s.tokenHashes) == 0 {

@@ -88,7 +88,7 @@ func (d *dashboard) handleApps(w http.ResponseWriter, r *http.Request, v dashVie
 		}
 		row := dashAppRow{ID: id, Rollout: st.RolloutPercent, Versions: len(st.Versions)}
 		for _, vi := range st.Versions {
-			if vi.State == VersionLatest {
+			if vi.State == versionLatest {
 				row.Latest = vi.Version
 			}
 			row.Fetches24h += vi.Fetches24h
@@ -135,15 +135,15 @@ func (d *dashboard) handleRollout(w http.ResponseWriter, r *http.Request, _ stri
 		d.done(w, r, "", fmt.Errorf("%w: rollout %q is not a whole number", ErrInvalidArgument, q))
 		return
 	}
-	d.done(w, r, "rollout", d.s.SetSettings(r.Context(), r.PathValue("app"), Settings{RolloutPercent: &p}))
+	d.done(w, r, "rollout", d.s.setSettings(r.Context(), r.PathValue("app"), Settings{RolloutPercent: &p}))
 }
 
 func (d *dashboard) handleSettings(w http.ResponseWriter, r *http.Request, _ string) {
 	minV := strings.TrimSpace(r.PostFormValue("minVersion"))
 	pref := strings.TrimSpace(r.PostFormValue("preferLocal"))
-	d.done(w, r, "settings", d.s.SetSettings(r.Context(), r.PathValue("app"), Settings{MinVersion: &minV, PreferLocal: &pref}))
+	d.done(w, r, "settings", d.s.setSettings(r.Context(), r.PathValue("app"), Settings{MinVersion: &minV, PreferLocal: &pref}))
 }
 
 func (d *dashboard) handleRevert(w http.ResponseWriter, r *http.Request, _ string) {
-	d.done(w, r, "revert", d.s.Revert(r.Context(), r.PathValue("app"), strings.TrimSpace(r.PostFormValue("version"))))
+	d.done(w, r, "revert", d.s.revert(r.Context(), r.PathValue("app"), strings.TrimSpace(r.PostFormValue("version"))))
 }

@@ -192,7 +192,7 @@ func TestDashboardActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Sequences: 2 publishes, the rollout, the settings, the revert.
-	if st.Sequence != 5 || st.RolloutPercent != 100 || st.MinVersion != "1.0.0" || st.Versions[0].State != release.VersionRevoked {
+	if st.Sequence != 5 || st.RolloutPercent != 100 || st.MinVersion != "1.0.0" || st.Versions[0].State != "revoked" {
 		t.Fatalf("after the actions: %+v", st)
 	}
 }

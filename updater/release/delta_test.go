@@ -91,7 +91,7 @@ func TestPatchesOfRevokedVersions(t *testing.T) {
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
 		ts.publish("demo.counter", v)
 	}
-	if err := ts.srv.Revert(t.Context(), "demo.counter", "1.1.0"); err != nil { // revokes 1.2.0
+	if _, err := ts.srv.Revert(t.Context(), "demo.counter", "1.1.0"); err != nil { // revokes 1.2.0
 		t.Fatal(err)
 	}
 	rel := ts.publish("demo.counter", "1.3.0")

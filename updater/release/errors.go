@@ -8,12 +8,13 @@ import (
 	"github.com/minihost/minihost/updater"
 )
 
-// Errors of the release server's admin operations, over HTTP (as the JSON
-// "code" of an error response, which the AdminClient maps back) and from
-// the Go methods; test with errors.Is. The server also answers with
+// Errors of the release server's admin operations (Admin), the same in
+// process and over HTTP (as the JSON "code" of an error response, which
+// NewAdminClient's Admin maps back); test with errors.Is. The server also answers with
 // mpk.ErrTooLarge (413), updater.ErrUnknownApp and
 // updater.ErrUnknownVersion (404) and updater.ErrUnauthorized (401, 403),
-// which a Client of the updater package reads as well. The sentinels are
+// which a Client of the updater package reads as well, and, once the
+// Server is closed, http.ErrServerClosed (503). The sentinels are
 // read-only values, safe for concurrent use.
 var (
 	// ErrInvalidPackage: the upload is not a valid package (not a zip, no
@@ -27,9 +28,18 @@ var (
 	// not newer than every one published, a minimum version above the fully
 	// released one, a revert target out of reach). HTTP 409.
 	ErrRuleViolation = errors.New("release rule broken")
-	// ErrServerClosed: the Server was closed. HTTP 503.
-	ErrServerClosed = errors.New("release server closed")
 )
+
+// errServerClosed: the Server was closed. It is http.ErrServerClosed for
+// errors.Is (what net/http's Serve returns after Close too), with its own
+// message. HTTP 503.
+const errServerClosed = closedError("release server closed")
+
+// closedError is an http.ErrServerClosed with its own message.
+type closedError string
+
+func (e closedError) Error() string      { return string(e) }
+func (closedError) Is(target error) bool { return target == http.ErrServerClosed }
 
 // apiErrors maps sentinel errors to HTTP statuses and JSON codes, first
 // match wins. The codes of the updater package's sentinels are the ones
@@ -46,7 +56,7 @@ var apiErrors = []struct {
 	{updater.ErrUnknownApp, "unknown_app", http.StatusNotFound},
 	{updater.ErrUnknownVersion, "unknown_version", http.StatusNotFound},
 	{updater.ErrUnauthorized, "unauthorized", http.StatusUnauthorized},
-	{ErrServerClosed, "server_closed", http.StatusServiceUnavailable},
+	{errServerClosed, "server_closed", http.StatusServiceUnavailable},
 }
 
 // errorForCode returns the sentinel error for an API error code, or nil.
@@ -59,7 +69,7 @@ func errorForCode(code string) error {
 	return nil
 }
 
-// adminError is what the AdminClient returns for an error status: the
+// adminError is what an adminClient returns for an error status: the
 // *updater.HTTPError (errors.As finds it; its message is the error's), and
 // the sentinel of this package its code names, if any, so that errors.Is
 // sees ErrRuleViolation and the others as well as the updater sentinels

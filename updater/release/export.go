@@ -18,6 +18,7 @@ import (
 	"github.com/minihost/minihost/runtime/fsutil"
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/internal/safename"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/wire"
 )
 
@@ -154,7 +155,7 @@ func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *Export
 	}
 	now := cfg.Now()
 	doc := st.document(now, cfg.Lifetime)
-	body, err := SignDocument(doc, cfg.Key)
+	body, err := sign.Document(doc, cfg.Key)
 	if err != nil {
 		return err
 	}

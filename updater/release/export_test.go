@@ -21,7 +21,7 @@ func TestExportServedByFileServer(t *testing.T) {
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
 		ts.publish("demo.counter", v)
 	}
-	if err := ts.srv.Revert(ctx, "demo.counter", "1.1.0"); err != nil {
+	if _, err := ts.srv.Revert(ctx, "demo.counter", "1.1.0"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.srv.Publish(ctx, "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "1.3.0")), 30); err != nil {

@@ -31,8 +31,9 @@ import (
 //
 // Each side refuses the other kind by name ("this is a public key" here
 // where a signing key is needed, "this is a private key" where a public key
-// is), both wrapping updater.ErrWrongKeyKind. The old bare-base64 private form (the 32-byte seed, or seed and public
-// key) is refused for signing with ErrOldKeyFormat: a base64 seed reads
+// is), both wrapping updater.ErrWrongKeyKind. The old bare-base64 private
+// form (the 32-byte seed, or seed and public key) is refused for signing
+// as "old key format" (updater.ErrInvalidKey): a base64 seed reads
 // exactly like a bare public key, so a server given KEYFILE.pub used to
 // sign with a key anyone holding the public file could derive.
 // ConvertKeyFile (`minihost keygen --convert`) rewrites such a file as PEM.
@@ -41,16 +42,22 @@ import (
 // any two writers of it).
 
 // Errors only the signing key functions return, beside the updater
-// package's key errors (updater.ErrWrongKeyKind, keyform.ErrInvalidKey);
-// test with errors.Is. They are read-only values, safe for concurrent use.
-var (
-	// ErrOldKeyFormat: a signing key in the old bare-base64 form, which
+// package's key errors (updater.ErrWrongKeyKind, updater.ErrInvalidKey).
+// Each is an updater.ErrInvalidKey for errors.Is, with its own message.
+const (
+	// errOldKeyFormat: a signing key in the old bare-base64 form, which
 	// cannot be told from a public key; ConvertKeyFile converts it.
-	ErrOldKeyFormat = errors.New("old key format (bare base64), indistinguishable from a public key")
-	// ErrKeyMismatch: a private key and the public key file beside it
+	errOldKeyFormat = invalidKey("old key format (bare base64), indistinguishable from a public key")
+	// errKeyMismatch: a private key and the public key file beside it
 	// (KEYFILE.pub) are not one key pair.
-	ErrKeyMismatch = errors.New("private key does not match its public key file")
+	errKeyMismatch = invalidKey("private key does not match its public key file")
 )
+
+// invalidKey is a signing key error that is an updater.ErrInvalidKey.
+type invalidKey string
+
+func (e invalidKey) Error() string      { return string(e) }
+func (invalidKey) Is(target error) bool { return target == keyform.ErrInvalidKey }
 
 // EncodePrivateKey returns key as a PEM "PRIVATE KEY" (PKCS #8) block, the
 // signing key file format. It is a pure function.
@@ -67,7 +74,7 @@ func EncodePrivateKey(key ed25519.PrivateKey) ([]byte, error) {
 
 // LoadPrivateKey reads a signing key file (PEM "PRIVATE KEY"). It refuses a
 // public key file (updater.ErrWrongKeyKind), an old bare-base64 key
-// (ErrOldKeyFormat, saying how to convert it) and a missing file
+// (updater.ErrInvalidKey, saying how to convert it) and a missing file
 // (fs.ErrNotExist, saying how to make one), all in an error naming path.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	const op = "load signing key"
@@ -87,7 +94,7 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	if err == nil {
 		return key, nil
 	}
-	if seed, ok := keyform.BareOldSeed(data); ok && errors.Is(err, ErrOldKeyFormat) && bareKeyIsPublic(path, seed) {
+	if seed, ok := keyform.BareOldSeed(data); ok && errors.Is(err, errOldKeyFormat) && bareKeyIsPublic(path, seed) {
 		err = keyform.PublicGiven
 	}
 	return nil, &keyform.Error{Op: op, Path: path, Err: err, Hint: signingKeyHint(err, path)}
@@ -99,7 +106,7 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 // because no content can prove it is secret.
 //
 // When path.pub holds the public key derived from the file, the file is
-// taken for an old private key (ErrOldKeyFormat, with the conversion
+// taken for an old private key (errOldKeyFormat, with the conversion
 // command). For a public key to sit beside the key derived from it, someone
 // must have used that public key as a seed, which is the mistake the formats
 // exist to stop; even then path.pub is the key clients trust and the file
@@ -131,7 +138,7 @@ func signingKeyHint(err error, path string) string {
 			return "pass the private key file written by keygen (" + base + ")"
 		}
 		return "pass the private key file written by keygen"
-	case errors.Is(err, ErrOldKeyFormat):
+	case errors.Is(err, errOldKeyFormat):
 		return "convert it with: minihost keygen --convert " + shellQuote(path)
 	}
 	return ""
@@ -147,12 +154,13 @@ type ConvertedKey struct {
 // ConvertKeyFile rewrites path, a signing key in the old bare-base64 form,
 // as PEM "PRIVATE KEY" with mode 0600, atomically (temporary file, fsync,
 // rename, fsync of the folder). Before, it checks path.pub: when present it
-// must hold the public key derived from path (else ErrKeyMismatch, and
-// updater.ErrWrongKeyKind when it holds path's own value); when absent it
-// is written (updater.EncodePublicKey). It refuses what is a public key
-// (updater.ErrWrongKeyKind): a PEM or prefixed public key, a "*.pub" file, or a
-// value that is the key of another public key file in the same folder. A
-// file already in PEM is left alone (Converted false).
+// must hold the public key derived from path (else updater.ErrInvalidKey,
+// saying the two do not match, and updater.ErrWrongKeyKind when it holds
+// path's own value); when absent it is written (updater.EncodePublicKey).
+// It refuses what is a public key (updater.ErrWrongKeyKind): a PEM or
+// prefixed public key, a "*.pub" file, or a value that is the key of
+// another public key file in the same folder. A file already in PEM is
+// left alone (Converted false).
 //
 // Converting takes the file's value for a secret seed. If it was ever handed
 // out (say it is a copy of a .pub file kept elsewhere), the key is not
@@ -168,7 +176,7 @@ func ConvertKeyFile(path string) (ConvertedKey, error) {
 	}
 	if key, err := parsePrivate(data); err == nil {
 		return ConvertedKey{Public: key.Public().(ed25519.PublicKey)}, nil
-	} else if !errors.Is(err, ErrOldKeyFormat) {
+	} else if !errors.Is(err, errOldKeyFormat) {
 		return fail(err, signingKeyHint(err, path))
 	}
 	raw, _ := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
@@ -193,7 +201,7 @@ func ConvertKeyFile(path string) (ConvertedKey, error) {
 			return fail(keyform.PublicGiven, "it holds the same key as "+pubPath+"; pass the private key file written by keygen")
 		}
 		if !have.Equal(pub) {
-			return fail(fmt.Errorf("%w: it derives key id %s, %s holds key id %s", ErrKeyMismatch, updater.KeyID(pub), pubPath, updater.KeyID(have)),
+			return fail(fmt.Errorf("%w: it derives key id %s, %s holds key id %s", errKeyMismatch, updater.KeyID(pub), pubPath, updater.KeyID(have)),
 				"not converting; check which key your clients trust")
 		}
 	}
@@ -241,7 +249,7 @@ func publicKeyFileHolding(dir string, pub ed25519.PublicKey) string {
 }
 
 // parsePrivate parses a signing key (PEM "PRIVATE KEY") and classifies what
-// is not one: keyform.PublicGiven, ErrOldKeyFormat or keyform.ErrInvalidKey.
+// is not one: keyform.PublicGiven, errOldKeyFormat or keyform.ErrInvalidKey.
 // Its errors never quote the data.
 func parsePrivate(data []byte) (ed25519.PrivateKey, error) {
 	if block, _ := pem.Decode(data); block != nil {
@@ -264,7 +272,7 @@ func parsePrivate(data []byte) (ed25519.PrivateKey, error) {
 	}
 	if raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data))); err == nil {
 		if _, ok := keyform.OldPrivateKey(raw); ok {
-			return nil, ErrOldKeyFormat
+			return nil, errOldKeyFormat
 		}
 	}
 	if _, err := keyform.ParsePublic(data); err == nil {

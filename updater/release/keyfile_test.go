@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/sigtest"
 	"github.com/minihost/minihost/updater/release"
 )
@@ -70,6 +71,9 @@ func TestLoadPrivateKey(t *testing.T) {
 				says = append(says, strings.ReplaceAll(s, "DIR/", dir+string(filepath.Separator)))
 			}
 			sigtest.CheckError(t, err, "load signing key", p, tc.want, says, []string{kf.OldSeed, pemBody})
+			if tc.want == release.ErrOldKeyFormat && !errors.Is(err, updater.ErrInvalidKey) {
+				t.Errorf("old key format: %v is not updater.ErrInvalidKey", err)
+			}
 		})
 	}
 	if _, err := release.LoadPrivateKey(filepath.Join(t.TempDir(), "none")); !errors.Is(err, fs.ErrNotExist) {
@@ -115,6 +119,9 @@ func TestConvertKeyFile(t *testing.T) {
 			}
 			if tc.want != nil {
 				sigtest.CheckError(t, err, "convert key", p, tc.want, []string{tc.says}, []string{kf.OldSeed})
+				if tc.want == release.ErrKeyMismatch && !errors.Is(err, updater.ErrInvalidKey) {
+					t.Errorf("key mismatch: %v is not updater.ErrInvalidKey", err)
+				}
 				if !maps.Equal(after, tc.files) && !(tc.files == nil && len(after) == 0) {
 					t.Fatalf("files changed on error: %q", after)
 				}
@@ -152,7 +159,7 @@ func TestConvertKeyFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := newTestClock().Now()
-			env, err := release.SignDocument(sigtest.Document(now), key)
+			env, err := sign.Document(sigtest.Document(now), key)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 )
 
 // Release server defaults, used by New for zero fields of Config (whose
@@ -59,7 +59,7 @@ type Config struct {
 	Key ed25519.PrivateKey
 	// Validator checks the code of every upload after the server's own
 	// checks and before it is published. Required: a nil Validator is an
-	// error, never "no check". NoValidation{} skips it explicitly.
+	// error, never "no check". NoValidation() skips it explicitly.
 	Validator Validator
 	// Tokens are the accepted admin bearer tokens (several, to rotate),
 	// each at least 16 characters: New refuses a shorter one, since the
@@ -201,7 +201,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("new release server: private key is %d bytes, want %d", len(cfg.Key), ed25519.PrivateKeySize)
 	}
 	if cfg.Validator == nil {
-		return nil, errors.New("new release server: no Config.Validator to check uploads (release.NoValidation{} skips the check explicitly)")
+		return nil, errors.New("new release server: no Config.Validator to check uploads (release.NoValidation() skips the check explicitly)")
 	}
 	if cfg.Fs == nil {
 		cfg.Fs = afero.NewOsFs()
@@ -280,7 +280,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.closed {
 		s.mu.Unlock()
 		ln.Close()
-		return ErrServerClosed
+		return errServerClosed
 	}
 	s.https[hs] = struct{}{}
 	s.serving.Add(1)
@@ -315,10 +315,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Close stops every Serve at once (open connections are closed, in-flight
-// requests end) and makes later admin calls and requests fail with
-// ErrServerClosed. It then waits for the Serve calls and its own
-// goroutine to return, until ctx ends (ctx's error, the Server closed all
-// the same), and writes the adoption counts a last time. It is idempotent
+// requests end) and makes later admin calls, requests and Serve calls fail
+// with http.ErrServerClosed (HTTP 503). It then waits for the Serve calls
+// and its own goroutine to return, until ctx ends (ctx's error, the Server
+// closed all the same), and writes the adoption counts a last time. It is idempotent
 // and safe to call from any goroutine.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
@@ -356,7 +356,7 @@ func (s *Server) entry(appID string, create bool) (*serverEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrServerClosed
+		return nil, errServerClosed
 	}
 	e := s.apps[appID]
 	if e == nil && create {
@@ -411,7 +411,7 @@ func (s *Server) entryDocument(e *serverEntry) (*signedDoc, error) {
 // sign signs st's document at now and caches it; the caller holds e.mu.
 func (s *Server) sign(e *serverEntry, st *serverApp, now time.Time) (*signedDoc, error) {
 	doc := st.document(now, s.cfg.DocumentLifetime)
-	body, err := SignDocument(doc, s.cfg.Key)
+	body, err := sign.Document(doc, s.cfg.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -425,14 +425,4 @@ func (s *Server) sign(e *serverEntry, st *serverApp, now time.Time) (*signedDoc,
 	}
 	e.doc.Store(d)
 	return d, nil
-}
-
-// DocumentBytes returns the signed release document the server serves for
-// appID now (the envelope), re-signing it if due.
-func (s *Server) DocumentBytes(appID string) ([]byte, error) {
-	d, err := s.document(appID)
-	if err != nil {
-		return nil, err
-	}
-	return bytes.Clone(d.body), nil
 }

@@ -42,16 +42,20 @@ type Settings struct {
 
 // Version states in VersionInfo.State.
 const (
-	VersionLatest     = "latest"     // the newest version (see RolloutPercent)
-	VersionStable     = "stable"     // what clients outside the rollout get
-	VersionSuperseded = "superseded" // an older version, still downloadable
-	VersionRevoked    = "revoked"    // reverted from: clients must not open it
+	versionLatest     = "latest"
+	versionStable     = "stable"
+	versionSuperseded = "superseded"
+	versionRevoked    = "revoked"
 )
 
 // VersionInfo describes one published version of an app, as of the
 // AppStatus it is in; a plain value, owned by the caller.
 type VersionInfo struct {
-	Version     string    `json:"version"`
+	Version string `json:"version"`
+	// State is "latest" (the newest version, see RolloutPercent),
+	// "stable" (what clients outside the rollout get), "superseded" (an
+	// older version, still downloadable) or "revoked" (reverted from:
+	// clients must not open it).
 	State       string    `json:"state"`
 	Size        int64     `json:"size"`
 	SHA256      string    `json:"sha256"`
@@ -93,8 +97,8 @@ type AppStatus struct {
 
 // Status returns a snapshot of the app's settings and published versions
 // (newest first, revoked ones included): what GET .../versions answers.
-// It reads memory only (ctx is for symmetry with AdminClient.Status and
-// the other admin calls) and is safe for concurrent use.
+// It reads memory only (ctx is for symmetry with the other Admin
+// methods) and is safe for concurrent use.
 func (s *Server) Status(ctx context.Context, appID string) (*AppStatus, error) {
 	_, st, err := s.appState(appID)
 	if err != nil {
@@ -111,14 +115,14 @@ func (s *Server) Status(ctx context.Context, appID string) (*AppStatus, error) {
 	}
 	for i := len(st.Versions) - 1; i >= 0; i-- {
 		v := st.Versions[i]
-		state := VersionSuperseded
+		state := versionSuperseded
 		switch {
 		case v.Revoked:
-			state = VersionRevoked
+			state = versionRevoked
 		case i == latest:
-			state = VersionLatest
+			state = versionLatest
 		case i == stable:
-			state = VersionStable
+			state = versionStable
 		}
 		out.Versions = append(out.Versions, VersionInfo{
 			Version: v.Version, State: state, Size: v.Size, SHA256: v.SHA256,
@@ -151,7 +155,7 @@ func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent
 		return nil, fmt.Errorf("%w: rollout %d is outside 0-100", ErrInvalidArgument, percent)
 	}
 	if s.isClosed() {
-		return nil, ErrServerClosed
+		return nil, errServerClosed
 	}
 	fsys := s.cfg.Fs
 	// Upload to a temporary file first, outside the app's lock, so slow
@@ -358,7 +362,17 @@ func (s *Server) change(ctx context.Context, appID string, edit func(st *serverA
 // and prefer-local versions may not exceed the fully released version
 // afterwards (ErrRuleViolation); a rollout of 100 fully releases the
 // latest version. A call that changes nothing does not bump the sequence.
-func (s *Server) SetSettings(ctx context.Context, appID string, set Settings) error {
+// It returns the app's status after the change (what PATCH .../settings
+// answers).
+func (s *Server) SetSettings(ctx context.Context, appID string, set Settings) (*AppStatus, error) {
+	if err := s.setSettings(ctx, appID, set); err != nil {
+		return nil, err
+	}
+	return s.Status(ctx, appID)
+}
+
+// setSettings is SetSettings without the status.
+func (s *Server) setSettings(ctx context.Context, appID string, set Settings) error {
 	parse := func(name string, p *string) error {
 		if p == nil || *p == "" {
 			return nil
@@ -408,7 +422,17 @@ func settingsLog(set Settings) string {
 // latest that are not revoked. Every version newer than the target becomes
 // revoked (clients must not open it, and it can never be published again).
 // Minimum and prefer-local versions above the target are lowered to it.
-func (s *Server) Revert(ctx context.Context, appID, ver string) error {
+// It returns the app's status after the change (what POST .../revert
+// answers).
+func (s *Server) Revert(ctx context.Context, appID, ver string) (*AppStatus, error) {
+	if err := s.revert(ctx, appID, ver); err != nil {
+		return nil, err
+	}
+	return s.Status(ctx, appID)
+}
+
+// revert is Revert without the status.
+func (s *Server) revert(ctx context.Context, appID, ver string) error {
 	want, err := mpk.ParseVersion(ver)
 	if err != nil {
 		return fmt.Errorf("revert %s: %w: version %q: %v", appID, ErrInvalidArgument, ver, err)

@@ -184,10 +184,10 @@ func TestServerDefaultRevertLimit(t *testing.T) {
 	for i := range 7 {
 		ts.publish("demo.hello", fmt.Sprintf("1.%d.0", i))
 	}
-	if err := ts.srv.Revert(t.Context(), "demo.hello", "1.0.0"); !errors.Is(err, release.ErrRuleViolation) || !strings.Contains(err.Error(), "last 5") {
+	if _, err := ts.srv.Revert(t.Context(), "demo.hello", "1.0.0"); !errors.Is(err, release.ErrRuleViolation) || !strings.Contains(err.Error(), "last 5") {
 		t.Fatalf("revert past 5: %v", err)
 	}
-	if err := ts.srv.Revert(t.Context(), "demo.hello", "1.1.0"); err != nil {
+	if _, err := ts.srv.Revert(t.Context(), "demo.hello", "1.1.0"); err != nil {
 		t.Fatalf("revert to the 5th: %v", err)
 	}
 }
@@ -199,10 +199,10 @@ func TestServerRestart(t *testing.T) {
 	ts.publish("demo.counter", "1.1.0")
 	ts.publish("demo.counter", "1.2.0")
 	ts.publish("demo.hello", "1.0.0")
-	if err := ts.srv.Revert(ctx, "demo.counter", "1.1.0"); err != nil {
+	if _, err := ts.srv.Revert(ctx, "demo.counter", "1.1.0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("1.0.0")}); err != nil {
+	if _, err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("1.0.0")}); err != nil {
 		t.Fatal(err)
 	}
 	docBefore := ts.fetch(ts.client(), "demo.counter", 0)
@@ -252,7 +252,7 @@ func TestServerDamagedState(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "apps", "demo.counter"), 0o755)
 	os.WriteFile(filepath.Join(dir, "apps", "demo.counter", "state.json"), []byte("{nope"), 0o644)
-	_, err := release.New(release.Config{DataDir: dir, Key: testKey(), Validator: release.NoValidation{}})
+	_, err := release.New(release.Config{DataDir: dir, Key: testKey(), Validator: release.NoValidation()})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join("demo.counter", "state.json")) {
 		t.Fatalf("NewServer on a damaged state: %v", err)
 	}
@@ -324,7 +324,7 @@ func TestServerConcurrentPublish(t *testing.T) {
 		})
 	}
 	for p := range 10 {
-		if err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{RolloutPercent: new(p * 10)}); err != nil {
+		if _, err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{RolloutPercent: new(p * 10)}); err != nil {
 			t.Error(err)
 		}
 	}

@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 
 func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) {
 	if s.isClosed() {
-		s.writeError(w, r, ErrServerClosed)
+		s.writeError(w, r, errServerClosed)
 		return
 	}
 	appID := r.PathValue("app")
@@ -68,7 +68,7 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePackage(w http.ResponseWriter, r *http.Request) {
 	if s.isClosed() {
-		s.writeError(w, r, ErrServerClosed)
+		s.writeError(w, r, errServerClosed)
 		return
 	}
 	appID := r.PathValue("app")
@@ -124,7 +124,7 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 				"remote", r.RemoteAddr, "duration", time.Since(start))
 		}()
 		if s.isClosed() {
-			s.writeError(rec, r, ErrServerClosed)
+			s.writeError(rec, r, errServerClosed)
 			return
 		}
 		if len(s.tokenHashes) == 0 {
@@ -206,7 +206,7 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.adminResult(w, r, s.SetSettings(r.Context(), r.PathValue("app"), set))
+	s.adminResult(w, r, s.setSettings(r.Context(), r.PathValue("app"), set))
 }
 
 func (s *Server) handleRevert(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +217,7 @@ func (s *Server) handleRevert(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.adminResult(w, r, s.Revert(r.Context(), r.PathValue("app"), req.Version))
+	s.adminResult(w, r, s.revert(r.Context(), r.PathValue("app"), req.Version))
 }
 
 // adminResult answers a change with the app's new status.

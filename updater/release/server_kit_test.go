@@ -39,13 +39,13 @@ func closeServer(t testing.TB, srv *release.Server) {
 
 // testServer is a release server on a real loopback listener, with a data
 // folder in t.TempDir(), a hand-moved clock, an admin client and
-// release.NoValidation{} (tests of the Validator set their own).
+// release.NoValidation() (tests of the Validator set their own).
 type testServer struct {
 	t     testing.TB
 	cfg   release.Config
 	srv   *release.Server
 	hs    *httptest.Server
-	admin *release.AdminClient
+	admin release.Admin
 	clock *updatertest.FakeClock
 }
 
@@ -55,7 +55,7 @@ func newTestServer(t testing.TB, edit func(*release.Config)) *testServer {
 	cfg := release.Config{
 		DataDir:   t.TempDir(),
 		Key:       testKey(),
-		Validator: release.NoValidation{},
+		Validator: release.NoValidation(),
 		Tokens:    []string{testToken},
 		Now:       clock.Now,
 		// No delta patches unless the test is about them (withPatches):

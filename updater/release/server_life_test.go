@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -83,7 +84,7 @@ func TestServerFailingFs(t *testing.T) {
 	}
 	ts.publish("demo.counter", "2.0.0") // healed
 	ffs.set("state.json")
-	if err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("2.0.0")}); !errors.Is(err, errInjected) {
+	if _, err := ts.srv.SetSettings(ctx, "demo.counter", release.Settings{MinVersion: new("2.0.0")}); !errors.Is(err, errInjected) {
 		t.Fatalf("settings on a failing fs: %v", err)
 	}
 	ffs.set("")
@@ -150,7 +151,7 @@ func TestServerServe(t *testing.T) {
 	if err := srv.Close(t.Context()); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100); !errors.Is(err, release.ErrServerClosed) {
+	if _, err := srv.Publish(t.Context(), "demo.counter", bytes.NewReader(testPackage(t, "demo.counter", "2.0.0")), 100); !errors.Is(err, http.ErrServerClosed) {
 		t.Fatalf("Publish after Close: %v", err)
 	}
 }

@@ -60,7 +60,7 @@ func serveServer(t *testing.T, edit func(*release.Config)) *servedServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := release.Config{
-		DataDir: t.TempDir(), Key: testKey(), Validator: release.NoValidation{}, Tokens: []string{testToken},
+		DataDir: t.TempDir(), Key: testKey(), Validator: release.NoValidation(), Tokens: []string{testToken},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if edit != nil {

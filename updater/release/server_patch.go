@@ -247,7 +247,7 @@ func isSHA256Hex(s string) bool {
 // ETag, immutable).
 func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 	if s.isClosed() {
-		s.writeError(w, r, ErrServerClosed)
+		s.writeError(w, r, errServerClosed)
 		return
 	}
 	appID, to := r.PathValue("app"), r.PathValue("to")

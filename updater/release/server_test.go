@@ -201,7 +201,7 @@ func TestServerPublishRejects(t *testing.T) {
 	ts := newTestServer(t, func(c *release.Config) { c.MaxPackageSize = limit })
 	ts.publish("demo.counter", "1.2.0")
 	ts.publish("demo.counter", "1.3.0")
-	if err := ts.srv.Revert(t.Context(), "demo.counter", "1.2.0"); err != nil {
+	if _, err := ts.srv.Revert(t.Context(), "demo.counter", "1.2.0"); err != nil {
 		t.Fatal(err)
 	}
 	wasm := "\x00asm\x01\x00\x00\x00"
@@ -249,9 +249,9 @@ func TestServerPublishRejects(t *testing.T) {
 					t.Errorf("error %q does not mention %q", e.Error, m)
 				}
 			}
-			// The AdminClient reads the answer back as the sentinel.
+			// The admin client reads the answer back as the sentinel.
 			if _, err := ts.admin.Publish(t.Context(), tc.app, bytes.NewReader(tc.body), 100); !errors.Is(err, tc.sentinel) {
-				t.Errorf("AdminClient.Publish: %v, want %v (code %q)", err, tc.sentinel, e.Code)
+				t.Errorf("admin client Publish: %v, want %v (code %q)", err, tc.sentinel, e.Code)
 			}
 			after, _ := ts.srv.Status(ts.t.Context(), "demo.counter")
 			if after.Sequence != before.Sequence || len(after.Versions) != len(before.Versions) {

@@ -68,7 +68,7 @@ func TestHeldDocumentRequest(t *testing.T) {
 	}{
 		{name: "publish wakes it", act: func(ts *testServer) { ts.publish("demo.hello", "1.1.0") }, wantNext: true, wantVer: "1.1.0"},
 		{name: "settings wake it", act: func(ts *testServer) {
-			if err := ts.srv.SetSettings(ts.t.Context(), "demo.hello", release.Settings{MinVersion: &minVersion}); err != nil {
+			if _, err := ts.srv.SetSettings(ts.t.Context(), "demo.hello", release.Settings{MinVersion: &minVersion}); err != nil {
 				ts.t.Fatal(err)
 			}
 		}, wantNext: true, wantVer: "1.0.0"},
@@ -161,7 +161,7 @@ func TestHeldDocumentRequestTimesOut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				clock := newTestClock()
-				srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: testKey(), Validator: release.NoValidation{}, Now: clock.Now})
+				srv, err := release.New(release.Config{Fs: afero.NewMemMapFs(), DataDir: "/data", Key: testKey(), Validator: release.NoValidation(), Now: clock.Now})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -25,17 +25,20 @@ type Validator interface {
 	Validate(ctx context.Context, appID string, manifest mpk.Manifest, wasm []byte) error
 }
 
-// NoValidation is the Validator that accepts every upload: set it as
+// NoValidation returns the Validator that accepts every upload: set it as
 // Config.Validator to skip the check on purpose, in tests and in tools
-// that publish packages they built and checked themselves. It skips only
-// the Validator's part: the Server still refuses what fails its own checks
-// (see Validator), but it publishes a module no host can compile (not a
-// reactor, not built with the guest SDK, unknown imports, over the
-// runtime's table or section limits), and clients then fail on it at
-// update time. A NoValidation holds nothing and is safe for concurrent use.
-type NoValidation struct{}
+// that publish packages they built and checked themselves (like
+// http.NotFoundHandler, it is a function, so the zero Config still has no
+// Validator and New refuses it). It skips only the Validator's part: the
+// Server still refuses what fails its own checks (see Validator), but it
+// publishes a module no host can compile (not a reactor, not built with
+// the guest SDK, unknown imports, over the runtime's table or section
+// limits), and clients then fail on it at update time. The Validator
+// holds nothing and is safe for concurrent use.
+func NoValidation() Validator { return noValidation{} }
 
-var _ Validator = NoValidation{}
+// noValidation is the Validator NoValidation returns.
+type noValidation struct{}
 
 // Validate accepts the upload: it returns nil without looking at it.
-func (NoValidation) Validate(context.Context, string, mpk.Manifest, []byte) error { return nil }
+func (noValidation) Validate(context.Context, string, mpk.Manifest, []byte) error { return nil }

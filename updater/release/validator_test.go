@@ -69,7 +69,7 @@ func TestServerRefusesWeakTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := release.New(release.Config{DataDir: t.TempDir(), Key: testKey(), Validator: release.NoValidation{}, Tokens: tt.tokens})
+			_, err := release.New(release.Config{DataDir: t.TempDir(), Key: testKey(), Validator: release.NoValidation(), Tokens: tt.tokens})
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("New with %q: %v, want no error", tt.tokens, err)
@@ -93,7 +93,7 @@ func TestServerValidator(t *testing.T) {
 		name       string
 		err        error // the Validator's answer
 		wantStatus int
-		wantErr    error    // of the AdminClient; nil: published
+		wantErr    error    // of the admin client; nil: published
 		mention    []string // in the error message
 	}{
 		{"accepted", nil, http.StatusCreated, nil, nil},

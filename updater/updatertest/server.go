@@ -40,7 +40,7 @@ type Config struct {
 	// updater.DefaultDocumentLifetime (one hour).
 	DocumentLifetime time.Duration
 	// Validator checks uploads (release.Config.Validator). nil:
-	// release.NoValidation{}, on purpose for a test kit: the kit publishes
+	// release.NoValidation(), on purpose for a test kit: the kit publishes
 	// every package that passes the release server's own checks without
 	// compiling its entry, so tests stay fast and can publish a package a
 	// host then fails to compile. Pass a runtime-backed Validator to test
@@ -94,7 +94,7 @@ type Server struct {
 	// Clock.Now as updater.ClientConfig.Now.
 	Clock *FakeClock
 	// Release is the real release server, for anything the kit does not
-	// wrap (Status, DocumentBytes, its Handler). Close closes it.
+	// wrap (Status, its Handler). Close closes it.
 	Release *release.Server
 
 	addr   string          // host:port of the listener, reused after FaultRefuse
@@ -154,7 +154,7 @@ func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
 		return nil, fmt.Errorf("start test release server: generate key: %w", err)
 	}
 	if cfg.Validator == nil {
-		cfg.Validator = release.NoValidation{}
+		cfg.Validator = release.NoValidation()
 	}
 	rs, err := release.New(release.Config{
 		DataDir:          dir,
@@ -375,7 +375,7 @@ func (s *Server) Publish(tb testing.TB, pkgPath string, percent int) *updater.Re
 // version. It stops the test on error.
 func (s *Server) SetSettings(tb testing.TB, appID string, set release.Settings) {
 	tb.Helper()
-	if err := s.Release.SetSettings(tb.Context(), appID, set); err != nil {
+	if _, err := s.Release.SetSettings(tb.Context(), appID, set); err != nil {
 		tb.Fatalf("updatertest: %v", err)
 	}
 }
@@ -385,7 +385,7 @@ func (s *Server) SetSettings(tb testing.TB, appID string, set release.Settings) 
 // error.
 func (s *Server) Revert(tb testing.TB, appID, v string) {
 	tb.Helper()
-	if err := s.Release.Revert(tb.Context(), appID, v); err != nil {
+	if _, err := s.Release.Revert(tb.Context(), appID, v); err != nil {
 		tb.Fatalf("updatertest: %v", err)
 	}
 }

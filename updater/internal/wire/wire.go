@@ -18,7 +18,8 @@ import (
 // JSON bytes of the Document that were signed, the ed25519 signature over
 // them, and the id of the key (updater.KeyID) so an operator can tell keys
 // apart. encoding/json writes the byte slices as standard base64.
-// updater.VerifyDocument reads it; release.SignDocument writes it. An
+// updater.VerifyDocument reads it; sign.Document (updater/internal/sign)
+// writes it. An
 // Envelope is a plain value, not safe for concurrent mutation.
 type Envelope struct {
 	Signed    []byte `json:"signed"`

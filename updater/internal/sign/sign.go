@@ -1,4 +1,8 @@
-package release
+// Package sign signs release documents: the one signer behind the release
+// server (updater/release's Server and Export) and the updater package's
+// tests, which verify what it writes. It keeps no state; its function is
+// safe for concurrent use.
+package sign
 
 import (
 	"crypto/ed25519"
@@ -9,10 +13,10 @@ import (
 	"github.com/minihost/minihost/updater/internal/wire"
 )
 
-// SignDocument encodes doc as JSON, signs those exact bytes with key and
-// returns the envelope to serve. It does not check doc; it is safe for
-// concurrent use.
-func SignDocument(doc *updater.Document, key ed25519.PrivateKey) ([]byte, error) {
+// Document encodes doc as JSON, signs those exact bytes with key and
+// returns the envelope (wire.Envelope) to serve, which
+// updater.VerifyDocument reads. It does not check doc.
+func Document(doc *updater.Document, key ed25519.PrivateKey) ([]byte, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("sign release document: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
 	}

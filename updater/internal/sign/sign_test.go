@@ -1,4 +1,4 @@
-package release_test
+package sign_test
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/updater"
+	"github.com/minihost/minihost/updater/internal/sign"
 	"github.com/minihost/minihost/updater/internal/wire"
-	"github.com/minihost/minihost/updater/release"
 )
 
-func ExampleSignDocument() {
+func ExampleDocument() {
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	env, err := release.SignDocument(&updater.Document{
+	env, err := sign.Document(&updater.Document{
 		AppID:    "demo.counter",
 		Sequence: 3,
 		Latest: &updater.Release{Version: "1.2.0", Size: 4096, SHA256: strings.Repeat("0", 64),
