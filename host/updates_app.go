@@ -197,7 +197,7 @@ func (a *App) deliverUpdates(ctx context.Context) {
 	}
 	if !u.sentCheck {
 		u.sentCheck = true
-		payload, _ := json.Marshal(abi.UpdateCheck{HasUpdate: has})
+		payload, _ := json.Marshal(abi.UpdateCheck{HasUpdate: &has})
 		a.callGuest(ctx, "onCheckForUpdate", func(inst *runtime.Instance) error {
 			return inst.OnEvent(ctx, abi.EventUpdateCheck, payload)
 		}, "")

@@ -46,7 +46,7 @@ type HostAPI interface {
 	// ClearTimer cancels a pending timer; an unknown id is ignored.
 	ClearTimer(id uint32)
 	// SetData replaces the data of page v.Page, for the view layer to
-	// render. The runtime has checked v: its size (abi.MaxViewDataBytes),
+	// render. The runtime has checked v: its size (at most 64 KiB),
 	// its page name (abi.ValidPageName) and that v.Data is a JSON object.
 	SetData(v abi.ViewData) error
 }

@@ -177,7 +177,7 @@ func TestModalRateLimit(t *testing.T) {
 		require.Contains(t, modal(inst, "c"), ": shown", "modal %d", i+1)
 	}
 	require.Contains(t, modal(inst, "c"), "(EBUSY)")
-	require.Contains(t, modal(inst, strings.Repeat("x", abi.MaxModalContentBytes+1)), "(ETOOBIG)")
+	require.Contains(t, modal(inst, strings.Repeat("x", maxModalContentBytes+1)), "(ETOOBIG)")
 	require.Equal(t, defaultModalBurst, api.shown())
 
 	clock.advance(time.Second / defaultModalsPerSecond)
@@ -220,17 +220,17 @@ func TestModalSizes(t *testing.T) {
 		want    abi.Code // 1 for shown
 	}{
 		{"small", modalJSON(abi.Modal{Title: "t", Content: "c", ConfirmText: "ok", CancelText: "no"}), 1},
-		{"title at the bound", modalJSON(abi.Modal{Title: text(abi.MaxModalTitleBytes)}), 1},
-		{"title past the bound", modalJSON(abi.Modal{Title: text(abi.MaxModalTitleBytes + 1)}), abi.CodeTooBig},
-		{"title in 3-byte runes past the bound", modalJSON(abi.Modal{Title: strings.Repeat("中", abi.MaxModalTitleBytes/3+1)}), abi.CodeTooBig},
-		{"content at the bound", modalJSON(abi.Modal{Content: text(abi.MaxModalContentBytes)}), 1},
-		{"content past the bound", modalJSON(abi.Modal{Content: text(abi.MaxModalContentBytes + 1)}), abi.CodeTooBig},
-		{"confirm text at the bound", modalJSON(abi.Modal{ConfirmText: text(abi.MaxModalButtonBytes)}), 1},
-		{"confirm text past the bound", modalJSON(abi.Modal{ConfirmText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
-		{"cancel text at the bound", modalJSON(abi.Modal{CancelText: text(abi.MaxModalButtonBytes)}), 1},
-		{"cancel text past the bound", modalJSON(abi.Modal{CancelText: text(abi.MaxModalButtonBytes + 1)}), abi.CodeTooBig},
-		{"payload at the bound", padded(abi.MaxModalPayloadBytes), 1},
-		{"payload past the bound", padded(abi.MaxModalPayloadBytes + 1), abi.CodeTooBig},
+		{"title at the bound", modalJSON(abi.Modal{Title: text(maxModalTitleBytes)}), 1},
+		{"title past the bound", modalJSON(abi.Modal{Title: text(maxModalTitleBytes + 1)}), abi.CodeTooBig},
+		{"title in 3-byte runes past the bound", modalJSON(abi.Modal{Title: strings.Repeat("中", maxModalTitleBytes/3+1)}), abi.CodeTooBig},
+		{"content at the bound", modalJSON(abi.Modal{Content: text(maxModalContentBytes)}), 1},
+		{"content past the bound", modalJSON(abi.Modal{Content: text(maxModalContentBytes + 1)}), abi.CodeTooBig},
+		{"confirm text at the bound", modalJSON(abi.Modal{ConfirmText: text(maxModalButtonBytes)}), 1},
+		{"confirm text past the bound", modalJSON(abi.Modal{ConfirmText: text(maxModalButtonBytes + 1)}), abi.CodeTooBig},
+		{"cancel text at the bound", modalJSON(abi.Modal{CancelText: text(maxModalButtonBytes)}), 1},
+		{"cancel text past the bound", modalJSON(abi.Modal{CancelText: text(maxModalButtonBytes + 1)}), abi.CodeTooBig},
+		{"payload at the bound", padded(maxModalPayloadBytes), 1},
+		{"payload past the bound", padded(maxModalPayloadBytes + 1), abi.CodeTooBig},
 		{"not JSON", "{", abi.CodeInvalid},
 	}
 	for _, tt := range tests {

@@ -14,14 +14,33 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
+// codeOK is the ABI's result 0: success without a length or an id.
+const codeOK abi.Code = 0
+
+// Bounds of a show_modal call, in UTF-8 bytes; past them the host returns
+// abi.CodeTooBig (abi.Modal's doc gives them to guests). WeChat's own
+// dialogs take a short title, a few lines of content and button texts of
+// four characters.
+const (
+	// maxModalPayloadBytes bounds the JSON, refused before it is parsed.
+	maxModalPayloadBytes = 64 << 10
+	// maxModalTitleBytes bounds Modal.Title.
+	maxModalTitleBytes = 256
+	// maxModalContentBytes bounds Modal.Content.
+	maxModalContentBytes = 4096
+	// maxModalButtonBytes bounds Modal.ConfirmText and Modal.CancelText,
+	// each.
+	maxModalButtonBytes = 64
+)
+
 // errCode maps a HostAPI error to its ABI code: the abi.Code it is or
 // wraps, when ABI v1 defines it, else EIO.
 func errCode(err error) abi.Code {
 	if err == nil {
-		return abi.CodeOK
+		return codeOK
 	}
 	var c abi.Code
-	if errors.As(err, &c) && c < abi.CodeOK && c >= abi.CodeNotReady {
+	if errors.As(err, &c) && c < codeOK && c >= abi.CodeNotReady {
 		return c
 	}
 	return abi.CodeIO
@@ -158,7 +177,7 @@ func wxLog(h HostAPI, mod api.Module, s []uint64) abi.Code {
 		msg = strings.ToValidUTF8(msg[:maxLogLineBytes], "")
 	}
 	h.Log(level, streamLog, msg)
-	return abi.CodeOK
+	return codeOK
 }
 
 func wxSetStorage(h HostAPI, mod api.Module, s []uint64) abi.Code {
@@ -213,15 +232,15 @@ func wxShowModal(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	if !ok {
 		return abi.CodeInvalid
 	}
-	if len(raw) > abi.MaxModalPayloadBytes {
+	if len(raw) > maxModalPayloadBytes {
 		return abi.CodeTooBig
 	}
 	var m abi.Modal
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return abi.CodeInvalid
 	}
-	if len(m.Title) > abi.MaxModalTitleBytes || len(m.Content) > abi.MaxModalContentBytes ||
-		len(m.ConfirmText) > abi.MaxModalButtonBytes || len(m.CancelText) > abi.MaxModalButtonBytes {
+	if len(m.Title) > maxModalTitleBytes || len(m.Content) > maxModalContentBytes ||
+		len(m.ConfirmText) > maxModalButtonBytes || len(m.CancelText) > maxModalButtonBytes {
 		return abi.CodeTooBig
 	}
 	id, err := h.ShowModal(m)

@@ -218,7 +218,7 @@ func FuzzWxHostFunctions(f *testing.F) {
 				}
 			}
 		case "log":
-			if code == abi.CodeOK {
+			if code == codeOK {
 				msg := slice(spec.reads[0])
 				if len(h.logs) != 1 || !utf8.ValidString(h.logs[0]) || !strings.HasPrefix(string(msg), h.logs[0]) ||
 					len(h.logs[0]) > maxLogLineBytes {
@@ -232,7 +232,7 @@ func FuzzWxHostFunctions(f *testing.F) {
 				t.Fatalf("log returned %d and still logged %q", code, h.logs)
 			}
 		case "set_data":
-			if code != abi.CodeOK && code != errCode(h.storageErr) && len(h.views) != 0 {
+			if code != codeOK && code != errCode(h.storageErr) && len(h.views) != 0 {
 				t.Fatalf("set_data returned %d and still set %+v", code, h.views)
 			}
 			if len(h.views) == 1 {

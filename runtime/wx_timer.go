@@ -26,5 +26,5 @@ func wxSetTimer(h HostAPI, _ api.Module, s []uint64) abi.Code {
 // wxClearTimer is clear_timer (id) -> 0.
 func wxClearTimer(h HostAPI, _ api.Module, s []uint64) abi.Code {
 	h.ClearTimer(uint32(s[0]))
-	return abi.CodeOK
+	return codeOK
 }

@@ -16,13 +16,18 @@ var wxViewFuncs = []wxFunc{
 	{"set_data", 2, 1, wxSetData}, // (ptr, len), abi.ViewData
 }
 
+// maxViewDataBytes bounds one set_data payload, refused with
+// abi.CodeTooBig before it is parsed (abi.ViewData's doc gives it to
+// guests): a page's data is what one screen shows, not a database.
+const maxViewDataBytes = 64 << 10
+
 // wxSetData checks a set_data payload before the embedder sees it: in
 // guest memory, bounded before it is parsed, a valid page name, and data
 // that is a JSON object, so that a template always ranges over named
 // fields.
 func wxSetData(h HostAPI, mod api.Module, s []uint64) abi.Code {
 	var v abi.ViewData
-	if c := decodeBounded(mod, s[0], s[1], abi.MaxViewDataBytes, &v); c != abi.CodeOK {
+	if c := decodeBounded(mod, s[0], s[1], maxViewDataBytes, &v); c != codeOK {
 		return c
 	}
 	if !abi.ValidPageName(v.Page) {
@@ -47,5 +52,5 @@ func decodeBounded(mod api.Module, ptr, n uint64, limit int, v any) abi.Code {
 	case json.Unmarshal(raw, v) != nil:
 		return abi.CodeInvalid
 	}
-	return abi.CodeOK
+	return codeOK
 }

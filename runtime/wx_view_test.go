@@ -22,7 +22,7 @@ func TestSetDataChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := `{"page":"index","data":{"s":"` + strings.Repeat("x", abi.MaxViewDataBytes) + `"}}`
+	big := `{"page":"index","data":{"s":"` + strings.Repeat("x", maxViewDataBytes) + `"}}`
 	tests := []struct {
 		name    string
 		payload string
@@ -30,8 +30,8 @@ func TestSetDataChecks(t *testing.T) {
 		want    abi.Code
 		page    string // what SetData saw; empty: not called
 	}{
-		{"object", `{"page":"index","data":{"count":1}}`, 0, abi.CodeOK, "index"},
-		{"space before object", `{"page":"p-2","data": {"a":[1]}}`, 0, abi.CodeOK, "p-2"},
+		{"object", `{"page":"index","data":{"count":1}}`, 0, codeOK, "index"},
+		{"space before object", `{"page":"p-2","data": {"a":[1]}}`, 0, codeOK, "p-2"},
 		{"array data", `{"page":"index","data":[1]}`, 0, abi.CodeInvalid, ""},
 		{"no data", `{"page":"index"}`, 0, abi.CodeInvalid, ""},
 		{"null data", `{"page":"index","data":null}`, 0, abi.CodeInvalid, ""},

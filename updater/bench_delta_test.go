@@ -21,7 +21,7 @@ import (
 // Delta updates (issue 15), on samples/counter. Three changes:
 //
 //   - code: a one-line code change in main.go (onHide logs the version
-//     with Logf instead of a fixed text with Log), rebuilt.
+//     instead of a fixed text), rebuilt.
 //   - asset: one line of a 40 KiB text asset changed; the module and a
 //     64 KiB incompressible image are unchanged.
 //   - large: a different program (samples/hello's module) under the same
@@ -29,8 +29,8 @@ import (
 
 // counterEdit is the one-line code change of the "code" case.
 var counterEdit = [2]string{
-	`wx.OnHide(func() { wx.Log("counter: onHide") })`,
-	`wx.OnHide(func() { wx.Logf("counter v%s: onHide", version()) })`,
+	`wx.OnHide(func() { wx.Logf(abi.LevelInfo, "counter: onHide") })`,
+	`wx.OnHide(func() { wx.Logf(abi.LevelInfo, "counter v%s: onHide", version()) })`,
 }
 
 // editedCounter builds samples/counter with counterEdit applied. The copy

@@ -62,14 +62,17 @@ const newMainGo = `//go:build wasip1
 
 package main
 
-import "github.com/minihost/minihost/samples/wx"
+import (
+	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 func init() { // main never runs in a reactor: register handlers in init
-	wx.OnLaunch(func(o wx.LaunchOptions) { wx.Logf("hello %s", o.Version) })
+	wx.OnLaunch(func(o abi.LaunchOptions) { wx.Logf(abi.LevelInfo, "hello %s", o.Version) })
 	um := wx.GetUpdateManager()
 	um.OnUpdateReady(func() {
-		wx.ShowModal(wx.Modal{Title: "Update", Content: "Restart?", ShowCancel: true},
-			func(r wx.ModalResult) {
+		wx.ShowModal(abi.Modal{Title: "Update", Content: "Restart?", ShowCancel: true},
+			func(r abi.ModalResult) {
 				if r.Confirm {
 					um.ApplyUpdate()
 				}

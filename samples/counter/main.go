@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 const key = "launches"
@@ -27,45 +28,45 @@ var launched string
 
 func init() {
 	wx.OnLaunch(onLaunch)
-	wx.OnShow(func() { wx.Log("counter: onShow") })
-	wx.OnHide(func() { wx.Log("counter: onHide") })
+	wx.OnShow(func() { wx.Logf(abi.LevelInfo, "counter: onShow") })
+	wx.OnHide(func() { wx.Logf(abi.LevelInfo, "counter: onHide") })
 	wx.OnView(onView)
 
 	um := wx.GetUpdateManager()
 	um.OnCheckForUpdate(func(hasUpdate bool) {
-		wx.Logf("counter v%s: hasUpdate=%t", version(), hasUpdate)
+		wx.Logf(abi.LevelInfo, "counter v%s: hasUpdate=%t", version(), hasUpdate)
 	})
 	um.OnUpdateReady(func() {
-		m := wx.Modal{Title: "Update", Content: "The new version is ready, restart the app?", ShowCancel: true}
-		err := wx.ShowModal(m, func(r wx.ModalResult) {
+		m := abi.Modal{Title: "Update", Content: "The new version is ready, restart the app?", ShowCancel: true}
+		err := wx.ShowModal(m, func(r abi.ModalResult) {
 			if !r.Confirm {
 				return
 			}
 			if err := um.ApplyUpdate(); err != nil {
-				wx.Errorf("counter v%s: apply update: %v", version(), err)
+				wx.Logf(abi.LevelError, "counter v%s: apply update: %v", version(), err)
 			}
 		})
 		if err != nil {
-			wx.Errorf("counter v%s: show update modal: %v", version(), err)
+			wx.Logf(abi.LevelError, "counter v%s: show update modal: %v", version(), err)
 		}
-		wx.Logf("counter v%s: update ready", version())
+		wx.Logf(abi.LevelInfo, "counter v%s: update ready", version())
 	})
-	um.OnUpdateFailed(func() { wx.Logf("counter v%s: update failed", version()) })
+	um.OnUpdateFailed(func() { wx.Logf(abi.LevelInfo, "counter v%s: update failed", version()) })
 }
 
-func onLaunch(o wx.LaunchOptions) {
+func onLaunch(o abi.LaunchOptions) {
 	launched = o.Version
 	n, err := launches()
 	if err != nil {
-		wx.Errorf("counter v%s: read %s: %v", o.Version, key, err)
+		wx.Logf(abi.LevelError, "counter v%s: read %s: %v", o.Version, key, err)
 		return
 	}
 	n++
 	if err := wx.SetStorage(key, strconv.Itoa(n)); err != nil {
-		wx.Errorf("counter v%s: save %s: %v", o.Version, key, err)
+		wx.Logf(abi.LevelError, "counter v%s: save %s: %v", o.Version, key, err)
 		return
 	}
-	wx.Logf("counter v%s: launch #%d (reason %s)", o.Version, n, o.Reason)
+	wx.Logf(abi.LevelInfo, "counter v%s: launch #%d (reason %s)", o.Version, n, o.Reason)
 	render(n)
 }
 
@@ -77,12 +78,12 @@ var launchCount int
 var step = 1
 
 // onView handles the page: "inc" adds step to the count, "step" sets it.
-func onView(ev wx.ViewEvent) {
+func onView(ev abi.ViewEvent) {
 	switch ev.Handler {
 	case "step":
 		n, err := strconv.Atoi(ev.Value)
 		if err != nil || n < 1 || n > 100 {
-			wx.Warnf("counter v%s: step %q: want 1 to 100", version(), ev.Value)
+			wx.Logf(abi.LevelWarn, "counter v%s: step %q: want 1 to 100", version(), ev.Value)
 		} else {
 			step = n
 		}
@@ -94,11 +95,11 @@ func onView(ev wx.ViewEvent) {
 	}
 	taps, err := stored(tapsKey)
 	if err != nil {
-		wx.Errorf("counter v%s: read %s: %v", version(), tapsKey, err)
+		wx.Logf(abi.LevelError, "counter v%s: read %s: %v", version(), tapsKey, err)
 		return
 	}
 	if err := wx.SetStorage(tapsKey, strconv.Itoa(taps+step)); err != nil {
-		wx.Errorf("counter v%s: save %s: %v", version(), tapsKey, err)
+		wx.Logf(abi.LevelError, "counter v%s: save %s: %v", version(), tapsKey, err)
 		return
 	}
 	render(launchCount)
@@ -109,11 +110,11 @@ func render(launches int) {
 	launchCount = launches
 	taps, err := stored(tapsKey)
 	if err != nil {
-		wx.Errorf("counter v%s: read %s: %v", version(), tapsKey, err)
+		wx.Logf(abi.LevelError, "counter v%s: read %s: %v", version(), tapsKey, err)
 	}
 	data := map[string]any{"count": taps, "version": version(), "launches": launches, "step": step}
 	if err := wx.SetData("index", data); err != nil {
-		wx.Errorf("counter v%s: set data: %v", version(), err)
+		wx.Logf(abi.LevelError, "counter v%s: set data: %v", version(), err)
 	}
 }
 
@@ -137,7 +138,7 @@ func launches() (int, error) { return stored(key) }
 // stored returns the number stored under k, 0 before it is first set.
 func stored(k string) (int, error) {
 	s, err := wx.GetStorage(k)
-	if errors.Is(err, wx.ErrNotFound) {
+	if errors.Is(err, abi.CodeNotFound) {
 		return 0, nil
 	}
 	if err != nil {

@@ -4,20 +4,23 @@
 // callback the host makes and every custom event it receives.
 package main
 
-import "github.com/minihost/minihost/samples/wx"
+import (
+	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 // version is the running version, as the host reports it at launch.
 var version = "?"
 
 func init() {
-	wx.OnLaunch(func(o wx.LaunchOptions) {
+	wx.OnLaunch(func(o abi.LaunchOptions) {
 		version = o.Version
-		wx.Logf("hello v%s: onLaunch (reason %s)", version, o.Reason)
+		wx.Logf(abi.LevelInfo, "hello v%s: onLaunch (reason %s)", version, o.Reason)
 	})
-	wx.OnShow(func() { wx.Logf("hello v%s: onShow", version) })
-	wx.OnHide(func() { wx.Logf("hello v%s: onHide", version) })
+	wx.OnShow(func() { wx.Logf(abi.LevelInfo, "hello v%s: onShow", version) })
+	wx.OnHide(func() { wx.Logf(abi.LevelInfo, "hello v%s: onHide", version) })
 	wx.OnEvent(func(name string, data []byte) {
-		wx.Logf("hello v%s: event %q data %s", version, name, data)
+		wx.Logf(abi.LevelInfo, "hello v%s: event %q data %s", version, name, data)
 	})
 }
 

@@ -24,7 +24,7 @@ var js *base
 
 func init() {
 	js = newBase(sdk{}, crash)
-	wx.OnLaunch(func(o wx.LaunchOptions) {
+	wx.OnLaunch(func(o abi.LaunchOptions) {
 		js.lifecycle("onLaunch", js.fromJSON(o))
 	})
 	wx.OnShow(func() { js.lifecycle("onShow") })
@@ -72,16 +72,7 @@ func crash(where string, err error) {
 // sdk is the platform of the guest: the wx SDK.
 type sdk struct{}
 
-func (sdk) log(level abi.LogLevel, msg string) {
-	switch level {
-	case abi.LevelWarn:
-		wx.Warnf("%s", msg)
-	case abi.LevelError:
-		wx.Errorf("%s", msg)
-	default:
-		wx.Logf("%s", msg)
-	}
-}
+func (sdk) log(level abi.LogLevel, msg string) { wx.Logf(level, "%s", msg) }
 
 func (sdk) readFile(name string, limit int) ([]byte, error) {
 	f, err := os.Open("/" + name)

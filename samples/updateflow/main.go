@@ -12,6 +12,7 @@ import (
 	"errors"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // fromKey holds the version that asked to be replaced.
@@ -25,14 +26,14 @@ var (
 )
 
 func init() {
-	wx.OnLaunch(func(o wx.LaunchOptions) {
+	wx.OnLaunch(func(o abi.LaunchOptions) {
 		version, reason = o.Version, o.Reason
 		step("launched v" + o.Version + " (reason " + o.Reason + ")")
-		if from, err := wx.GetStorage(fromKey); err == nil && o.Reason == "update" {
+		if from, err := wx.GetStorage(fromKey); err == nil && o.Reason == abi.ReasonUpdate {
 			step("updated from v" + from)
 			wx.RemoveStorage(fromKey)
-		} else if err != nil && !errors.Is(err, wx.ErrNotFound) {
-			wx.Errorf("updateflow: read %s: %v", fromKey, err)
+		} else if err != nil && !errors.Is(err, abi.CodeNotFound) {
+			wx.Logf(abi.LevelError, "updateflow: read %s: %v", fromKey, err)
 		}
 	})
 	wx.OnView(onView)
@@ -52,18 +53,18 @@ func init() {
 }
 
 // onView handles the page's "Restart to update" button.
-func onView(ev wx.ViewEvent) {
+func onView(ev abi.ViewEvent) {
 	if ev.Handler != "restart" || !ready {
 		return
 	}
-	m := wx.Modal{Title: "Update", Content: "A new version is ready. Restart to update?", ShowCancel: true, ConfirmText: "Restart", CancelText: "Later"}
-	err := wx.ShowModal(m, func(r wx.ModalResult) {
+	m := abi.Modal{Title: "Update", Content: "A new version is ready. Restart to update?", ShowCancel: true, ConfirmText: "Restart", CancelText: "Later"}
+	err := wx.ShowModal(m, func(r abi.ModalResult) {
 		if !r.Confirm {
 			step("restart declined: later")
 			return
 		}
 		if err := wx.SetStorage(fromKey, version); err != nil {
-			wx.Errorf("updateflow: save %s: %v", fromKey, err)
+			wx.Logf(abi.LevelError, "updateflow: save %s: %v", fromKey, err)
 		}
 		step("applyUpdate")
 		if err := wx.GetUpdateManager().ApplyUpdate(); err != nil {
@@ -80,10 +81,10 @@ func onView(ev wx.ViewEvent) {
 // step records one step of the flow, logs it and shows it on the page.
 func step(s string) {
 	steps = append(steps, s)
-	wx.Logf("updateflow: %s", s)
+	wx.Logf(abi.LevelInfo, "updateflow: %s", s)
 	data := map[string]any{"version": version, "reason": reason, "steps": steps, "ready": ready}
 	if err := wx.SetData("index", data); err != nil {
-		wx.Errorf("updateflow: set data: %v", err)
+		wx.Logf(abi.LevelError, "updateflow: set data: %v", err)
 	}
 }
 

@@ -34,12 +34,12 @@ const (
 // guestApp. It is not goroutine-safe; a wasip1 module runs one goroutine
 // at a time.
 type guestApp struct {
-	launch []func(LaunchOptions)
+	launch []func(abi.LaunchOptions)
 	show   []func()
 	hide   []func()
 	event  []func(name string, data []byte)
-	view   []func(ViewEvent)
-	modals map[uint32]func(ModalResult)
+	view   []func(abi.ViewEvent)
+	modals map[uint32]func(abi.ModalResult)
 	// timers are the functions of pending timers, by set_timer's id.
 	timers map[uint32]func()
 	// updates is the one update manager, handed out by GetUpdateManager.
@@ -100,7 +100,7 @@ func (a *guestApp) decode(ptr uintptr, n uint32, v any) int32 {
 }
 
 func (a *guestApp) onLaunch(ptr uintptr, n uint32) int32 {
-	var o LaunchOptions
+	var o abi.LaunchOptions
 	if c := a.decode(ptr, n, &o); c != resultOK {
 		return c
 	}
@@ -138,7 +138,7 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 			f(e.Name, e.Data)
 		}
 	case abi.EventModal:
-		var r ModalResult
+		var r abi.ModalResult
 		if c := a.decode(ptr, n, &r); c != resultOK {
 			return c
 		}
@@ -158,8 +158,12 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		if c := a.decode(ptr, n, &r); c != resultOK {
 			return c
 		}
+		if r.HasUpdate == nil {
+			// The field is required; a missing or null one breaks the ABI.
+			return resultBadPayload
+		}
 		for _, f := range a.updates.check {
-			f(r.HasUpdate)
+			f(*r.HasUpdate)
 		}
 	case abi.EventUpdateReady:
 		// The payload is empty; a future host may add fields, which this
@@ -186,7 +190,7 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		if len(a.view) == 0 {
 			return resultOK
 		}
-		var e ViewEvent
+		var e abi.ViewEvent
 		if c := a.decode(ptr, n, &e); c != resultOK {
 			return c
 		}
@@ -198,12 +202,12 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 }
 
 // awaitModal records success as the callback for modal id.
-func (a *guestApp) awaitModal(id uint32, success func(ModalResult)) {
+func (a *guestApp) awaitModal(id uint32, success func(abi.ModalResult)) {
 	if success == nil {
 		return
 	}
 	if a.modals == nil {
-		a.modals = make(map[uint32]func(ModalResult))
+		a.modals = make(map[uint32]func(abi.ModalResult))
 	}
 	a.modals[id] = success
 }

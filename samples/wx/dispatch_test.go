@@ -97,8 +97,8 @@ func TestOnLaunch(t *testing.T) {
 	var a guestApp
 	var got []string
 	a.launch = append(a.launch,
-		func(o LaunchOptions) { got = append(got, "first "+o.Version+" "+o.Reason+" "+o.AppID) },
-		func(o LaunchOptions) { got = append(got, "second "+o.Reason) })
+		func(o abi.LaunchOptions) { got = append(got, "first "+o.Version+" "+o.Reason+" "+o.AppID) },
+		func(o abi.LaunchOptions) { got = append(got, "second "+o.Reason) })
 
 	ptr, n := deliver(t, &a, `{"version":"1.2.0","reason":"update","appId":"demo.counter","future":true}`)
 	if code := a.onLaunch(ptr, n); code != resultOK {
@@ -187,8 +187,8 @@ func TestCustomEvent(t *testing.T) {
 
 func TestModalResult(t *testing.T) {
 	var a guestApp
-	var got []ModalResult
-	a.awaitModal(7, func(r ModalResult) { got = append(got, r) })
+	var got []abi.ModalResult
+	a.awaitModal(7, func(r abi.ModalResult) { got = append(got, r) })
 	a.awaitModal(8, nil) // nobody waits: nothing recorded
 	if len(a.modals) != 1 {
 		t.Fatalf("%d modals recorded, want 1", len(a.modals))
@@ -202,7 +202,7 @@ func TestModalResult(t *testing.T) {
 	if code := a.onEvent(uint32(abi.EventModal), ptr, n); code != resultOK {
 		t.Fatalf("onEvent = %d", code)
 	}
-	if want := []ModalResult{{ID: 7, Cancel: true}}; !reflect.DeepEqual(got, want) {
+	if want := []abi.ModalResult{{ID: 7, Cancel: true}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("callback saw %v, want %v", got, want)
 	}
 	// A second answer with the same id finds nobody waiting.
@@ -241,19 +241,19 @@ func TestViewEvent(t *testing.T) {
 		name     string
 		payloads []string
 		code     int32
-		want     []ViewEvent
+		want     []abi.ViewEvent
 	}{
 		{"taps in order", []string{`{"page":"index","handler":"inc"}`, `{"page":"index","handler":"dec"}`}, resultOK,
-			[]ViewEvent{{Page: "index", Handler: "inc"}, {Page: "index", Handler: "dec"}}},
+			[]abi.ViewEvent{{Page: "index", Handler: "inc"}, {Page: "index", Handler: "dec"}}},
 		{"input value", []string{`{"page":"form","handler":"name","value":"Ada"}`}, resultOK,
-			[]ViewEvent{{Page: "form", Handler: "name", Value: "Ada"}}},
+			[]abi.ViewEvent{{Page: "form", Handler: "name", Value: "Ada"}}},
 		{"not JSON", []string{`{"page":`}, resultBadPayload, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var a guestApp
-			var got []ViewEvent
-			a.view = append(a.view, func(e ViewEvent) { got = append(got, e) })
+			var got []abi.ViewEvent
+			a.view = append(a.view, func(e abi.ViewEvent) { got = append(got, e) })
 			for _, p := range tt.payloads {
 				ptr, n := deliver(t, &a, p)
 				if code := a.onEvent(uint32(abi.EventView), ptr, n); code != tt.code {

@@ -2,7 +2,15 @@
 // with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared into a mini program that
 // speaks guest ABI version 1 (runtime/ABI.md), exporting the minihost_*
 // callbacks and wrapping the host module "wx" (log, storage, modal, system
-// info, update manager) in ordinary Go functions.
+// info, update manager) in ordinary Go functions. The data those functions
+// take and return (LaunchOptions, Modal, ModalResult, ViewEvent, ...), the
+// log levels and the error codes are package abi's, the one definition the
+// host shares; a mini program imports both:
+//
+//	import (
+//		"github.com/minihost/minihost/samples/wx"
+//		"github.com/minihost/minihost/samples/wx/abi"
+//	)
 //
 // # Registering handlers
 //
@@ -11,8 +19,8 @@
 // never runs. Register handlers in an init function:
 //
 //	func init() {
-//		wx.OnLaunch(func(o wx.LaunchOptions) { wx.Logf("v%s up (%s)", o.Version, o.Reason) })
-//		wx.OnEvent(func(name string, data []byte) { wx.Log("event", name, string(data)) })
+//		wx.OnLaunch(func(o abi.LaunchOptions) { wx.Logf(abi.LevelInfo, "v%s up (%s)", o.Version, o.Reason) })
+//		wx.OnEvent(func(name string, data []byte) { wx.Logf(abi.LevelInfo, "event %s %s", name, data) })
 //	}
 //
 //	func main() {}
@@ -29,16 +37,16 @@
 //
 //	func init() {
 //		um := wx.GetUpdateManager()
-//		um.OnCheckForUpdate(func(hasUpdate bool) { wx.Log("hasUpdate:", hasUpdate) })
+//		um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf(abi.LevelInfo, "hasUpdate: %t", hasUpdate) })
 //		um.OnUpdateReady(func() {
-//			wx.ShowModal(wx.Modal{Title: "Update", Content: "Restart now?", ShowCancel: true},
-//				func(r wx.ModalResult) {
+//			wx.ShowModal(abi.Modal{Title: "Update", Content: "Restart now?", ShowCancel: true},
+//				func(r abi.ModalResult) {
 //					if r.Confirm {
 //						um.ApplyUpdate()
 //					}
 //				})
 //		})
-//		um.OnUpdateFailed(func() { wx.Log("update failed") })
+//		um.OnUpdateFailed(func() { wx.Logf(abi.LevelWarn, "update failed") })
 //	}
 //
 // The first GetUpdateManager call registers with the host, which then
@@ -59,7 +67,7 @@
 // OnView handlers receive in the order the person made them:
 //
 //	func init() {
-//		wx.OnView(func(ev wx.ViewEvent) {
+//		wx.OnView(func(ev abi.ViewEvent) {
 //			if ev.Handler == "inc" {
 //				count++
 //				wx.SetData("index", map[string]int{"count": count})
@@ -88,7 +96,7 @@
 // next minihost_alloc; the host writes each payload there. Payload bytes
 // given to a handler (the data of OnEvent) are valid only while the
 // handler runs: copy them to keep them. Functions that send data to the
-// host (SetStorage, Log, ...) pass pointers to the caller's own memory for
+// host (SetStorage, Logf, ...) pass pointers to the caller's own memory for
 // the duration of the call only; functions that receive data reuse one
 // result buffer, retrying with a larger one when the host reports that the
 // result did not fit, and return fresh copies the caller owns.
@@ -114,10 +122,11 @@
 //
 // # Errors
 //
-// Functions that call the host return an *Error carrying the ABI's negative
-// result code; it unwraps to one of ErrInvalid, ErrNotFound, ErrQuota,
-// ErrIO, ErrTooBig, ErrDenied, ErrBusy or ErrNotReady, so callers test
-// with errors.Is. The sentinels are package abi's codes (ErrNotFound is
-// abi.CodeNotFound), the same values a host returns to give the guest a
+// Functions that call the host return an error carrying the ABI's negative
+// result code, one of package abi's codes (abi.CodeInvalid,
+// abi.CodeNotFound, abi.CodeQuota, abi.CodeIO, abi.CodeTooBig,
+// abi.CodeDenied, abi.CodeBusy, abi.CodeNotReady): callers test it with
+// errors.Is(err, abi.CodeNotFound), or read it with errors.As into an
+// abi.Code. They are the same values a host returns to give the guest a
 // code.
 package wx

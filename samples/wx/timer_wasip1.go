@@ -14,8 +14,8 @@ const maxTimerDelay = 1<<31 - 1
 // and delivers it as an event. A negative d is zero; a d over about 24
 // days is clamped. If the instance is re-created first (after a trap or
 // an update), the timer is dropped. It fails with an error that unwraps
-// to ErrBusy when the app has 256 timers pending (the ABI's bound). It panics if f is
-// nil.
+// to abi.CodeBusy when the app has 256 timers pending (the ABI's bound).
+// It panics if f is nil.
 func SetTimeout(d time.Duration, f func()) (uint32, error) {
 	if f == nil {
 		panic("wx: SetTimeout: nil func")

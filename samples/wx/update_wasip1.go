@@ -2,6 +2,8 @@
 
 package wx
 
+import "github.com/minihost/minihost/samples/wx/abi"
+
 // GetUpdateManager returns the mini program's update manager, as
 // wx.getUpdateManager does. The first call tells the host that the mini
 // program wants update events (the import update_manager_register); later
@@ -14,7 +16,7 @@ func GetUpdateManager() *UpdateManager {
 		// The ABI defines no failure; a host that reports one is logged,
 		// not fatal: the mini program runs on without update events.
 		if err := check("update_manager_register", wxUpdateManagerRegister()); err != nil {
-			Warnf("%v", err)
+			Logf(abi.LevelWarn, "%v", err)
 		}
 	})
 }
@@ -25,7 +27,7 @@ func GetUpdateManager() *UpdateManager {
 // host discards this instance, with its Go state and unanswered modals,
 // and starts the new version, whose OnLaunch handlers run with reason
 // "update". Storage is kept. When no update is ready, ApplyUpdate returns
-// an error that unwraps to ErrNotReady.
+// an error that unwraps to abi.CodeNotReady.
 func (m *UpdateManager) ApplyUpdate() error {
 	return check("apply_update", wxApplyUpdate())
 }

@@ -12,8 +12,8 @@ import (
 // SetData sets the data page is rendered from, as a WeChat page's setData
 // does, replacing what the page had: the host renders the package's
 // pages/<page>.html template from it. data must encode as a JSON object
-// (a struct or a map). Errors unwrap to ErrInvalid (a bad page name, data
-// that is not an object) or ErrTooBig (over 64 KiB encoded, or more than
+// (a struct or a map). Errors unwrap to abi.CodeInvalid (a bad page name, data
+// that is not an object) or abi.CodeTooBig (over 64 KiB encoded, or more than
 // 32 pages holding data).
 func SetData(page string, data any) error {
 	d, err := json.Marshal(data)
@@ -31,7 +31,7 @@ func SetData(page string, data any) error {
 // element of a page bound to a handler name (data-tap="inc",
 // data-input="name"). Events arrive in the order the person made them.
 // Call OnView from init. It panics if f is nil.
-func OnView(f func(ViewEvent)) {
+func OnView(f func(abi.ViewEvent)) {
 	if f == nil {
 		panic("wx: OnView: nil handler")
 	}

@@ -15,7 +15,7 @@ import (
 // OnLaunch adds f to the handlers run when the host starts an instance
 // (reasons "launch", "update" and "relaunch"). Call it from init. It
 // panics if f is nil.
-func OnLaunch(f func(LaunchOptions)) {
+func OnLaunch(f func(abi.LaunchOptions)) {
 	if f == nil {
 		panic("wx: OnLaunch: nil handler")
 	}
@@ -58,32 +58,19 @@ var (
 	logBusy bool
 )
 
-// Log writes one info line to the host log, formatting args as
-// fmt.Sprintln does (always a space between operands), without the newline.
-func Log(args ...any) { logLine(abi.LevelInfo, "", args, true) }
-
-// Logf writes one info line to the host log, formatted as fmt.Sprintf
-// does. A trailing newline is dropped.
-func Logf(format string, args ...any) { logLine(abi.LevelInfo, format, args, false) }
-
-// Warnf is Logf at level warn.
-func Warnf(format string, args ...any) { logLine(abi.LevelWarn, format, args, false) }
-
-// Errorf is Logf at level error. It only logs; it does not make an error.
-func Errorf(format string, args ...any) { logLine(abi.LevelError, format, args, false) }
-
-func logLine(level abi.LogLevel, format string, args []any, ln bool) {
+// Logf writes one line to the host log at level (abi.LevelDebug,
+// abi.LevelInfo, abi.LevelWarn or abi.LevelError), formatted as fmt.Sprintf does; a
+// trailing newline is dropped and malformed UTF-8 replaced. It only logs;
+// at LevelError it does not make an error. Like the rest of the package it
+// is meant for handlers and the goroutines they start.
+func Logf(level abi.LogLevel, format string, args ...any) {
 	nested := logBusy
 	var b []byte
 	if !nested {
 		b = logBuf[:0]
 		logBusy = true
 	}
-	if ln {
-		b = fmt.Appendln(b, args...)
-	} else {
-		b = fmt.Appendf(b, format, args...)
-	}
+	b = fmt.Appendf(b, format, args...)
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	if !utf8.Valid(b) {
 		// The host refuses malformed UTF-8; keep the line rather than lose it.
@@ -103,14 +90,14 @@ var resultBuf []byte
 // SetStorage stores value under key in the mini program's storage, which
 // persists across launches, updates and host restarts. Keys are non-empty
 // UTF-8 of at most 1 KiB, values at most 1 MiB, and the total is bounded
-// by the host's quota (10 MiB by default): errors unwrap to ErrInvalid,
-// ErrTooBig, ErrQuota or ErrIO.
+// by the host's quota (10 MiB by default): errors unwrap to abi.CodeInvalid,
+// abi.CodeTooBig, abi.CodeQuota or abi.CodeIO.
 func SetStorage(key, value string) error {
 	return check("set_storage", wxSetStorage(strPtr(key), uint32(len(key)), strPtr(value), uint32(len(value))))
 }
 
 // GetStorage returns the value stored under key, or an error that unwraps
-// to ErrNotFound when there is none.
+// to abi.CodeNotFound when there is none.
 func GetStorage(key string) (string, error) {
 	b, code := readResult(&resultBuf, func(p []byte) int32 {
 		return wxGetStorage(strPtr(key), uint32(len(key)), bufPtr(p), uint32(len(p)))
@@ -132,15 +119,15 @@ func ClearStorage() error {
 }
 
 // GetStorageInfo returns the stored keys and the space used and allowed.
-func GetStorageInfo() (StorageInfo, error) {
-	var info StorageInfo
+func GetStorageInfo() (abi.StorageInfo, error) {
+	var info abi.StorageInfo
 	err := readJSON("get_storage_info", wxGetStorageInfo, &info)
 	return info, err
 }
 
 // GetSystemInfo describes the host and the running mini program.
-func GetSystemInfo() (SystemInfo, error) {
-	var info SystemInfo
+func GetSystemInfo() (abi.SystemInfo, error) {
+	var info abi.SystemInfo
 	err := readJSON("get_system_info", wxGetSystemInfo, &info)
 	return info, err
 }
@@ -161,8 +148,8 @@ func readJSON(op string, imp func(buf unsafe.Pointer, bufCap uint32) int32, v an
 // never blocks on a person. success, if not nil, runs in a later callback,
 // when the answer arrives. If the instance is re-created before then (after
 // a trap or an update), the answer is dropped. ShowModal fails with an
-// error that unwraps to ErrBusy when too many dialogs are unanswered.
-func ShowModal(m Modal, success func(ModalResult)) error {
+// error that unwraps to abi.CodeBusy when too many dialogs are unanswered.
+func ShowModal(m abi.Modal, success func(abi.ModalResult)) error {
 	p, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("wx show_modal: encode modal: %w", err)

@@ -1,7 +1,10 @@
 // Package abi holds the constants and payload types of minihost's guest
 // ABI, version 1, as runtime/ABI.md specifies it: the host side (package
 // runtime and its embedders) and the Go guest SDK (package wx) both import
-// it, so neither writes a code, a kind, a bound or a JSON field by hand.
+// it, so neither writes a code, a kind or a JSON field by hand, and a mini
+// program takes its payload types, log levels and error codes from here
+// too (errors.Is(err, abi.CodeNotFound)). Byte bounds that only the host
+// checks are the runtime's; the payload types' docs give their values.
 // The import and export names are not here: a Go guest must spell them as
 // literals in its directives, so the runtime holds them and its tests
 // check the SDK's directives against them. The package lives beside the
@@ -12,7 +15,6 @@ package abi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 )
@@ -22,7 +24,7 @@ import (
 const Version = 1
 
 // Code is a result of the host module's functions: a result >= 0 is
-// success (a length or an id), a negative one is one of the codes below.
+// success (0, a length or an id), a negative one is one of the codes below.
 // A negative Code is an error: a host's implementation of the wx API
 // returns one, wrapped or not, to give the guest that code, and the guest
 // SDK's errors unwrap to one, so errors.Is(err, CodeNotFound) works on
@@ -31,8 +33,6 @@ type Code int32
 
 // Result codes of ABI version 1.
 const (
-	// CodeOK is success without a length or an id.
-	CodeOK Code = 0
 	// CodeInvalid is EINVAL: a pointer or length out of range, or
 	// malformed UTF-8 or JSON.
 	CodeInvalid Code = -1
@@ -68,7 +68,7 @@ var codeTexts = [...]string{
 
 // Error returns the code's meaning and ABI name, such as "no such storage
 // key (ENOTFOUND)" for CodeNotFound, or "error code N" for a code version
-// 1 does not define (CodeOK and lengths included). It is safe for
+// 1 does not define (0 and lengths included). It is safe for
 // concurrent use.
 func (c Code) Error() string {
 	if i := -int(c) - 1; i >= 0 && i < len(codeTexts) {
@@ -138,21 +138,6 @@ const (
 	ReasonRelaunch = "relaunch"
 )
 
-// Bounds of a show_modal call, in UTF-8 bytes; past them the host returns
-// CodeTooBig. WeChat's own dialogs take a short title, a few lines of
-// content and button texts of four characters.
-const (
-	// MaxModalPayloadBytes bounds the JSON, refused before it is parsed.
-	MaxModalPayloadBytes = 64 << 10
-	// MaxModalTitleBytes bounds Modal.Title.
-	MaxModalTitleBytes = 256
-	// MaxModalContentBytes bounds Modal.Content.
-	MaxModalContentBytes = 4096
-	// MaxModalButtonBytes bounds Modal.ConfirmText and Modal.CancelText,
-	// each.
-	MaxModalButtonBytes = 64
-)
-
 // LaunchOptions is the payload of minihost_on_launch: what the host tells
 // a mini program when it starts an instance. Values are plain data, safe
 // to share when not modified.
@@ -166,16 +151,19 @@ type LaunchOptions struct {
 }
 
 // Modal is the payload of show_modal: a dialog, as wx.showModal takes it.
-// Values are plain data, safe to share when not modified.
+// The host refuses, with CodeTooBig, a payload over 64 KiB of JSON or a
+// text over its field's bound, in UTF-8 bytes: WeChat's own dialogs take a
+// short title, a few lines of content and button texts of four
+// characters. Values are plain data, safe to share when not modified.
 type Modal struct {
-	// Title is at most MaxModalTitleBytes.
+	// Title is at most 256 bytes.
 	Title string `json:"title"`
-	// Content is at most MaxModalContentBytes.
+	// Content is at most 4096 bytes.
 	Content string `json:"content"`
 	// ShowCancel adds a cancel button beside the confirm button.
 	ShowCancel bool `json:"showCancel"`
-	// ConfirmText and CancelText label the buttons, at most
-	// MaxModalButtonBytes each; empty means the host's default labels.
+	// ConfirmText and CancelText label the buttons, at most 64 bytes
+	// each; empty means the host's default labels.
 	ConfirmText string `json:"confirmText,omitempty"`
 	CancelText  string `json:"cancelText,omitempty"`
 }
@@ -231,28 +219,10 @@ type CustomEvent struct {
 // safe to share when not modified.
 type UpdateCheck struct {
 	// HasUpdate says whether a version newer than the one running exists
-	// for this client. The field is required.
-	HasUpdate bool `json:"hasUpdate"`
-}
-
-// errNoHasUpdate is UnmarshalJSON's error for a payload without hasUpdate.
-var errNoHasUpdate = errors.New("abi: update check without a hasUpdate boolean")
-
-// UnmarshalJSON decodes an UpdateCheck, refusing one whose hasUpdate is
-// missing or null (a payload the ABI does not allow). Unknown fields are
-// ignored. It is safe for concurrent use on distinct values.
-func (u *UpdateCheck) UnmarshalJSON(b []byte) error {
-	var r struct {
-		HasUpdate *bool `json:"hasUpdate"`
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	if r.HasUpdate == nil {
-		return errNoHasUpdate
-	}
-	u.HasUpdate = *r.HasUpdate
-	return nil
+	// for this client. The field is required: a payload where it is
+	// missing or null (nil once decoded) breaks the ABI, and the guest
+	// SDK refuses it.
+	HasUpdate *bool `json:"hasUpdate"`
 }
 
 // TimerEvent is the payload of EventTimer: the id set_timer returned.

@@ -11,7 +11,7 @@ func TestNames(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{"code ok", CodeOK.Error(), "error code 0"},
+		{"code ok", Code(0).Error(), "error code 0"},
 		{"first code", CodeInvalid.Error(), "invalid argument (EINVAL)"},
 		{"code not found", CodeNotFound.Error(), "no such storage key (ENOTFOUND)"},
 		{"last code", CodeNotReady.Error(), "no update is ready (ENOTREADY)"},
@@ -37,27 +37,34 @@ func TestUpdateCheckJSON(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string
-		want    bool
+		want    string // HasUpdate decoded: "true", "false" or "nil"; "" when it fails
 		wantErr bool
 	}{
-		{"true", `{"hasUpdate":true}`, true, false},
-		{"false", `{"hasUpdate":false}`, false, false},
-		{"unknown fields ignored", `{"hasUpdate":true,"version":"2.0.0"}`, true, false},
-		{"missing", `{}`, false, true},
-		{"null", `{"hasUpdate":null}`, false, true},
-		{"not a boolean", `{"hasUpdate":"yes"}`, false, true},
-		{"not JSON", `{"hasUpdate":`, false, true},
+		{"true", `{"hasUpdate":true}`, "true", false},
+		{"false", `{"hasUpdate":false}`, "false", false},
+		{"unknown fields ignored", `{"hasUpdate":true,"version":"2.0.0"}`, "true", false},
+		{"missing", `{}`, "nil", false},
+		{"null", `{"hasUpdate":null}`, "nil", false},
+		{"not a boolean", `{"hasUpdate":"yes"}`, "", true},
+		{"not JSON", `{"hasUpdate":`, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var u UpdateCheck
 			err := json.Unmarshal([]byte(tt.payload), &u)
-			if (err != nil) != tt.wantErr || u.HasUpdate != tt.want {
-				t.Errorf("Unmarshal(%s) = %+v, %v; want HasUpdate %t, error %t", tt.payload, u, err, tt.want, tt.wantErr)
+			got := "nil"
+			if err != nil {
+				got = ""
+			} else if u.HasUpdate != nil {
+				got = fmt.Sprint(*u.HasUpdate)
+			}
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("Unmarshal(%s) = %s, %v; want HasUpdate %s, error %t", tt.payload, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
-	b, err := json.Marshal(UpdateCheck{HasUpdate: true})
+	yes := true
+	b, err := json.Marshal(UpdateCheck{HasUpdate: &yes})
 	if err != nil || string(b) != `{"hasUpdate":true}` {
 		t.Errorf("Marshal = %s, %v", b, err)
 	}

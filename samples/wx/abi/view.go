@@ -6,21 +6,15 @@ import "encoding/json"
 // page that is bound to one of the guest's handlers.
 const EventView EventKind = 6
 
-// Bounds of the view layer, in bytes; past them set_data returns
-// CodeTooBig. A page's data is what one screen shows, not a database.
-const (
-	// MaxViewDataBytes bounds one set_data payload, refused before it is
-	// parsed.
-	MaxViewDataBytes = 64 << 10
-)
-
 // maxPageNameBytes bounds a page or handler name (ValidPageName).
 const maxPageNameBytes = 64
 
 // ViewData is the payload of set_data: the data a page is rendered from,
 // replacing what the page had. Page is a page name (letters, digits, '-'
-// and '_', at most maxPageNameBytes) and Data a JSON object. Values are
-// plain data, safe to share when not modified.
+// and '_', at most maxPageNameBytes) and Data a JSON object. The host
+// refuses, with CodeTooBig, a payload over 64 KiB before it is parsed: a
+// page's data is what one screen shows, not a database. Values are plain
+// data, safe to share when not modified.
 type ViewData struct {
 	Page string          `json:"page"`
 	Data json.RawMessage `json:"data"`

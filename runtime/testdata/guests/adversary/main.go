@@ -57,6 +57,7 @@ import (
 	"unsafe"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 // Raw imports, to call what the SDK calls once (update_manager_register)
@@ -72,7 +73,7 @@ func rawApplyUpdate() int32
 func rawGetSystemInfo(buf unsafe.Pointer, bufCap uint32) int32
 
 func init() {
-	wx.OnLaunch(func(o wx.LaunchOptions) {
+	wx.OnLaunch(func(o abi.LaunchOptions) {
 		callback("onLaunch", fmt.Sprintf("launch version=%s reason=%s", o.Version, o.Reason))
 	})
 	wx.OnShow(func() { callback("onShow", "show") })
@@ -94,7 +95,7 @@ func init() {
 // running, it logs line, then runs the action armed for cb.
 func callback(cb, line string) {
 	defer enter(cb)()
-	wx.Log(line)
+	wx.Logf(abi.LevelInfo, "%s", line)
 	armed(cb)
 }
 
@@ -106,7 +107,7 @@ var current string
 // answer is entered from "onModal" with no callback of ours running.
 func enter(cb string) func() {
 	if current != "" {
-		wx.Errorf("REENTERED %s inside %s", cb, current)
+		wx.Logf(abi.LevelError, "REENTERED %s inside %s", cb, current)
 	}
 	current = cb
 	return func() { current = "" }
@@ -133,7 +134,7 @@ func onEvent(name string, data []byte) {
 	var a args
 	if len(data) > 0 && data[0] == '{' {
 		if err := json.Unmarshal(data, &a); err != nil {
-			wx.Errorf("%s: bad data: %v", name, err)
+			wx.Logf(abi.LevelError, "%s: bad data: %v", name, err)
 			return
 		}
 	}
@@ -141,14 +142,14 @@ func onEvent(name string, data []byte) {
 	case "readfile":
 		b, err := os.ReadFile(a.Path)
 		if err != nil {
-			wx.Logf("read %s: %v", a.Path, err)
+			wx.Logf(abi.LevelInfo, "read %s: %v", a.Path, err)
 			return
 		}
-		wx.Logf("read %s: %d bytes", a.Path, len(b))
+		wx.Logf(abi.LevelInfo, "read %s: %d bytes", a.Path, len(b))
 	case "listdir":
 		entries, err := os.ReadDir(a.Path)
 		if err != nil {
-			wx.Logf("list %s: %v", a.Path, err)
+			wx.Logf(abi.LevelInfo, "list %s: %v", a.Path, err)
 			return
 		}
 		names := make([]string, len(entries))
@@ -156,44 +157,44 @@ func onEvent(name string, data []byte) {
 			names[i] = e.Name()
 		}
 		sort.Strings(names)
-		wx.Logf("list %s: %s", a.Path, strings.Join(names, ","))
+		wx.Logf(abi.LevelInfo, "list %s: %s", a.Path, strings.Join(names, ","))
 	case "stat":
 		st, err := os.Stat(a.Path)
 		if err != nil {
-			wx.Logf("stat %s: %v", a.Path, err)
+			wx.Logf(abi.LevelInfo, "stat %s: %v", a.Path, err)
 			return
 		}
-		wx.Logf("stat %s: %v %d", a.Path, st.Mode(), st.Size())
+		wx.Logf(abi.LevelInfo, "stat %s: %v %d", a.Path, st.Mode(), st.Size())
 	case "writefile":
-		wx.Logf("write %s: %s", a.Path, result(os.WriteFile(a.Path, []byte("minihost"), 0o644)))
+		wx.Logf(abi.LevelInfo, "write %s: %s", a.Path, result(os.WriteFile(a.Path, []byte("minihost"), 0o644)))
 	case "mkdir":
-		wx.Logf("mkdir %s: %s", a.Path, result(os.Mkdir(a.Path, 0o755)))
+		wx.Logf(abi.LevelInfo, "mkdir %s: %s", a.Path, result(os.Mkdir(a.Path, 0o755)))
 	case "remove":
-		wx.Logf("remove %s: %s", a.Path, result(os.Remove(a.Path)))
+		wx.Logf(abi.LevelInfo, "remove %s: %s", a.Path, result(os.Remove(a.Path)))
 	case "symlink":
-		wx.Logf("symlink %s: %s", a.Path, result(os.Symlink(a.Target, a.Path)))
+		wx.Logf(abi.LevelInfo, "symlink %s: %s", a.Path, result(os.Symlink(a.Target, a.Path)))
 	case "rename":
-		wx.Logf("rename %s: %s", a.Path, result(os.Rename(a.Path, a.Target)))
+		wx.Logf(abi.LevelInfo, "rename %s: %s", a.Path, result(os.Rename(a.Path, a.Target)))
 	case "env":
-		wx.Logf("env: args=%d env=%d", len(os.Args), len(os.Environ()))
+		wx.Logf(abi.LevelInfo, "env: args=%d env=%d", len(os.Args), len(os.Environ()))
 	case "storage-set":
-		wx.Logf("set %s: %s", a.Key, result(wx.SetStorage(a.Key, a.Value)))
+		wx.Logf(abi.LevelInfo, "set %s: %s", a.Key, result(wx.SetStorage(a.Key, a.Value)))
 	case "storage-get":
 		v, err := wx.GetStorage(a.Key)
 		if err != nil {
-			wx.Logf("get %s: %v", a.Key, err)
+			wx.Logf(abi.LevelInfo, "get %s: %v", a.Key, err)
 			return
 		}
-		wx.Logf("get %s: %s", a.Key, v)
+		wx.Logf(abi.LevelInfo, "get %s: %s", a.Key, v)
 	case "storage-key":
-		wx.Logf("setkey %d: %s", a.Size, result(wx.SetStorage(strings.Repeat("k", a.Size), "v")))
+		wx.Logf(abi.LevelInfo, "setkey %d: %s", a.Size, result(wx.SetStorage(strings.Repeat("k", a.Size), "v")))
 	case "storage-value":
-		wx.Logf("setvalue %d: %s", a.Size, result(wx.SetStorage("value", strings.Repeat("v", a.Size))))
+		wx.Logf(abi.LevelInfo, "setvalue %d: %s", a.Size, result(wx.SetStorage("value", strings.Repeat("v", a.Size))))
 	case "storage-fill":
 		v := strings.Repeat("f", 64<<10)
 		for i := 0; ; i++ {
 			if err := wx.SetStorage(fmt.Sprintf("fill-%d", i), v); err != nil {
-				wx.Logf("fill: %d keys: %v", i, err)
+				wx.Logf(abi.LevelInfo, "fill: %d keys: %v", i, err)
 				return
 			}
 		}
@@ -202,11 +203,11 @@ func onEvent(name string, data []byte) {
 	case "modal":
 		showModal()
 	case "arm":
-		wx.Logf("armed %s: %s", a.Callback, result(wx.SetStorage("arm:"+a.Callback, a.Action)))
+		wx.Logf(abi.LevelInfo, "armed %s: %s", a.Callback, result(wx.SetStorage("arm:"+a.Callback, a.Action)))
 	case "disarm":
 		info, err := wx.GetStorageInfo()
 		if err != nil {
-			wx.Logf("disarm: %v", err)
+			wx.Logf(abi.LevelInfo, "disarm: %v", err)
 			return
 		}
 		for _, k := range info.Keys {
@@ -214,25 +215,25 @@ func onEvent(name string, data []byte) {
 				wx.RemoveStorage(k)
 			}
 		}
-		wx.Log("disarmed")
+		wx.Logf(abi.LevelInfo, "disarmed")
 	case "misbehave":
 		misbehave(a.Action)
 	default:
-		wx.Logf("unknown event %s", name)
+		wx.Logf(abi.LevelInfo, "unknown event %s", name)
 	}
 }
 
 func showModal() {
 	modals++
 	n := modals
-	err := wx.ShowModal(wx.Modal{Title: "adversary", Content: fmt.Sprint(n)}, func(r wx.ModalResult) {
+	err := wx.ShowModal(abi.Modal{Title: "adversary", Content: fmt.Sprint(n)}, func(r abi.ModalResult) {
 		callback("onModal", fmt.Sprintf("modal %d answered confirm=%t", n, r.Confirm))
 	})
 	if err != nil {
-		wx.Logf("modal %d: %v", n, err)
+		wx.Logf(abi.LevelInfo, "modal %d: %v", n, err)
 		return
 	}
-	wx.Logf("modal %d: shown", n)
+	wx.Logf(abi.LevelInfo, "modal %d: shown", n)
 }
 
 // reenter makes n rounds of every wx call from inside one callback: the
@@ -243,37 +244,37 @@ func reenter(n int) {
 	buf := make([]byte, 512)
 	for i := 0; i < n; i++ {
 		if i%1000 == 0 {
-			wx.Logf("reenter round %d", i)
+			wx.Logf(abi.LevelInfo, "reenter round %d", i)
 		}
 		key := fmt.Sprintf("re-%d", i%8)
 		if err := wx.SetStorage(key, "x"); err != nil {
-			wx.Logf("reenter set: %v", err)
+			wx.Logf(abi.LevelInfo, "reenter set: %v", err)
 			return
 		}
 		if _, err := wx.GetStorage(key); err != nil {
-			wx.Logf("reenter get: %v", err)
+			wx.Logf(abi.LevelInfo, "reenter get: %v", err)
 			return
 		}
 		if _, err := wx.GetStorageInfo(); err != nil {
-			wx.Logf("reenter info: %v", err)
+			wx.Logf(abi.LevelInfo, "reenter info: %v", err)
 			return
 		}
 		if c := rawGetSystemInfo(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf))); c < 0 {
-			wx.Logf("reenter sysinfo: %d", c)
+			wx.Logf(abi.LevelInfo, "reenter sysinfo: %d", c)
 			return
 		}
 		if c := rawRegister(); c != 0 {
-			wx.Logf("reenter register: %d", c)
+			wx.Logf(abi.LevelInfo, "reenter register: %d", c)
 			return
 		}
 		if c := rawApplyUpdate(); c != -8 {
-			wx.Logf("reenter apply_update: %d, want -8", c)
+			wx.Logf(abi.LevelInfo, "reenter apply_update: %d, want -8", c)
 			return
 		}
 		if i%64 == 0 {
-			err := wx.ShowModal(wx.Modal{Title: "reenter"}, func(wx.ModalResult) {
+			err := wx.ShowModal(abi.Modal{Title: "reenter"}, func(abi.ModalResult) {
 				defer enter("onModal")()
-				wx.Log("reenter modal answered")
+				wx.Logf(abi.LevelInfo, "reenter modal answered")
 			})
 			switch {
 			case err == nil:
@@ -281,12 +282,12 @@ func reenter(n int) {
 			case strings.Contains(err.Error(), "EBUSY"):
 				busy++
 			default:
-				wx.Logf("reenter modal: %v", err)
+				wx.Logf(abi.LevelInfo, "reenter modal: %v", err)
 				return
 			}
 		}
 	}
-	wx.Logf("reenter n=%d modals=%d busy=%d", n, shown, busy)
+	wx.Logf(abi.LevelInfo, "reenter n=%d modals=%d busy=%d", n, shown, busy)
 }
 
 // armed runs the action armed for callback cb, if any.
@@ -299,7 +300,7 @@ func armed(cb string) {
 }
 
 func misbehave(action string) {
-	wx.Logf("misbehave %s in %s", action, current)
+	wx.Logf(abi.LevelInfo, "misbehave %s in %s", action, current)
 	switch action {
 	case "loop":
 		//lint:ignore SA5002 spinning without yielding is the point: the host must stop it.
@@ -307,7 +308,7 @@ func misbehave(action string) {
 		}
 	case "sleep":
 		time.Sleep(time.Hour)
-		wx.Log("slept")
+		wx.Logf(abi.LevelInfo, "slept")
 	case "panic":
 		panic("adversary panics")
 	case "alloc":
@@ -319,7 +320,7 @@ func misbehave(action string) {
 			hog = append(hog, b)
 		}
 	case "recurse":
-		wx.Logf("recurse %d", recurse(1))
+		wx.Logf(abi.LevelInfo, "recurse %d", recurse(1))
 	case "spawn":
 		for i := 0; ; i++ {
 			go func() { <-block }()
@@ -333,7 +334,7 @@ func misbehave(action string) {
 		}
 	case "logflood":
 		for i := 0; ; i++ {
-			wx.Logf("logflood %d", i)
+			wx.Logf(abi.LevelInfo, "logflood %d", i)
 		}
 	case "hostloop":
 		buf := make([]byte, 512)
@@ -343,7 +344,7 @@ func misbehave(action string) {
 	case "exit":
 		os.Exit(3)
 	default:
-		wx.Logf("unknown action %s", action)
+		wx.Logf(abi.LevelInfo, "unknown action %s", action)
 	}
 }
 

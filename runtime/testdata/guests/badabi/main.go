@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 //go:wasmimport wx log
@@ -62,7 +63,7 @@ func report(name string, code int32) {
 }
 
 func init() {
-	wx.OnLaunch(func(wx.LaunchOptions) { run() })
+	wx.OnLaunch(func(abi.LaunchOptions) { run() })
 }
 
 func run() {

@@ -33,14 +33,15 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 func init() {
-	wx.OnLaunch(func(o wx.LaunchOptions) {
-		wx.Logf("launch version=%s reason=%s appId=%s", o.Version, o.Reason, o.AppID)
+	wx.OnLaunch(func(o abi.LaunchOptions) {
+		wx.Logf(abi.LevelInfo, "launch version=%s reason=%s appId=%s", o.Version, o.Reason, o.AppID)
 	})
-	wx.OnShow(func() { wx.Log("show") })
-	wx.OnHide(func() { wx.Log("hide") })
+	wx.OnShow(func() { wx.Logf(abi.LevelInfo, "show") })
+	wx.OnHide(func() { wx.Logf(abi.LevelInfo, "hide") })
 	wx.OnEvent(onEvent)
 }
 
@@ -65,28 +66,28 @@ func onEvent(name string, data []byte) {
 	var a args
 	if len(data) > 0 && data[0] == '{' {
 		if err := json.Unmarshal(data, &a); err != nil {
-			wx.Errorf("%s: bad data: %v", name, err)
+			wx.Logf(abi.LevelError, "%s: bad data: %v", name, err)
 			return
 		}
 	}
 	switch name {
 	case "echo":
-		wx.Logf("echo %s", data)
+		wx.Logf(abi.LevelInfo, "echo %s", data)
 	case "storage-set":
-		wx.Logf("set %s: %s", a.Key, result(wx.SetStorage(a.Key, a.Value)))
+		wx.Logf(abi.LevelInfo, "set %s: %s", a.Key, result(wx.SetStorage(a.Key, a.Value)))
 	case "storage-fill":
-		wx.Logf("fill %s %d: %s", a.Key, a.Size, result(wx.SetStorage(a.Key, strings.Repeat("x", a.Size))))
+		wx.Logf(abi.LevelInfo, "fill %s %d: %s", a.Key, a.Size, result(wx.SetStorage(a.Key, strings.Repeat("x", a.Size))))
 	case "storage-get":
 		v, err := wx.GetStorage(a.Key)
 		if err != nil {
-			wx.Logf("get %s: %v", a.Key, err)
+			wx.Logf(abi.LevelInfo, "get %s: %v", a.Key, err)
 			return
 		}
-		wx.Logf("get %s: %s", a.Key, v)
+		wx.Logf(abi.LevelInfo, "get %s: %s", a.Key, v)
 	case "storage-remove":
-		wx.Logf("remove %s: %s", a.Key, result(wx.RemoveStorage(a.Key)))
+		wx.Logf(abi.LevelInfo, "remove %s: %s", a.Key, result(wx.RemoveStorage(a.Key)))
 	case "storage-clear":
-		wx.Logf("clear: %s", result(wx.ClearStorage()))
+		wx.Logf(abi.LevelInfo, "clear: %s", result(wx.ClearStorage()))
 	case "storage-info":
 		logJSON("info", wx.GetStorageInfo)
 	case "sysinfo":
@@ -94,24 +95,24 @@ func onEvent(name string, data []byte) {
 	case "modal":
 		modals++
 		n := modals
-		m := wx.Modal{Title: a.Title, Content: a.Content, ShowCancel: a.ShowCancel}
-		err := wx.ShowModal(m, func(r wx.ModalResult) {
-			wx.Logf("modal %d answered confirm=%t cancel=%t", n, r.Confirm, r.Cancel)
+		m := abi.Modal{Title: a.Title, Content: a.Content, ShowCancel: a.ShowCancel}
+		err := wx.ShowModal(m, func(r abi.ModalResult) {
+			wx.Logf(abi.LevelInfo, "modal %d answered confirm=%t cancel=%t", n, r.Confirm, r.Cancel)
 		})
 		if err != nil {
-			wx.Logf("modal %d: %v", n, err)
+			wx.Logf(abi.LevelInfo, "modal %d: %v", n, err)
 			return
 		}
-		wx.Logf("modal %d: shown", n)
+		wx.Logf(abi.LevelInfo, "modal %d: shown", n)
 	case "readfile":
 		b, err := os.ReadFile(a.Path)
 		if err != nil {
-			wx.Logf("read %s: %v", a.Path, err)
+			wx.Logf(abi.LevelInfo, "read %s: %v", a.Path, err)
 			return
 		}
-		wx.Logf("read %s: %d bytes", a.Path, len(b))
+		wx.Logf(abi.LevelInfo, "read %s: %d bytes", a.Path, len(b))
 	case "writefile":
-		wx.Logf("write %s: %s", a.Path, result(os.WriteFile(a.Path, []byte("minihost"), 0o644)))
+		wx.Logf(abi.LevelInfo, "write %s: %s", a.Path, result(os.WriteFile(a.Path, []byte("minihost"), 0o644)))
 	case "panic":
 		panic("boom")
 	case "loop":
@@ -120,7 +121,7 @@ func onEvent(name string, data []byte) {
 		}
 	case "sleep":
 		time.Sleep(time.Hour)
-		wx.Log("slept")
+		wx.Logf(abi.LevelInfo, "slept")
 	case "alloc":
 		for {
 			b := make([]byte, 1<<20)
@@ -130,7 +131,7 @@ func onEvent(name string, data []byte) {
 			hog = append(hog, b)
 		}
 	case "recurse":
-		wx.Logf("recurse %d", recurse(1))
+		wx.Logf(abi.LevelInfo, "recurse %d", recurse(1))
 	case "spawn":
 		for i := 0; ; i++ {
 			go func() { <-block }()
@@ -145,7 +146,7 @@ func onEvent(name string, data []byte) {
 	case "exit":
 		os.Exit(3)
 	default:
-		wx.Logf("unknown event %s", name)
+		wx.Logf(abi.LevelInfo, "unknown event %s", name)
 	}
 }
 
@@ -159,15 +160,15 @@ func result(err error) string {
 func logJSON[T any](label string, get func() (T, error)) {
 	v, err := get()
 	if err != nil {
-		wx.Logf("%s: %v", label, err)
+		wx.Logf(abi.LevelInfo, "%s: %v", label, err)
 		return
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		wx.Logf("%s: %v", label, err)
+		wx.Logf(abi.LevelInfo, "%s: %v", label, err)
 		return
 	}
-	wx.Logf("%s: %s", label, b)
+	wx.Logf(abi.LevelInfo, "%s: %s", label, b)
 }
 
 // recurse never returns: each frame holds a buffer so the stack grows fast.

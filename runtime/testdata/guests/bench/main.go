@@ -6,7 +6,7 @@
 // events that call one wx import many times in a row, to measure the
 // guest -> host -> guest round trip of a wx call:
 //
-//	"log"         data N: wx.Log("bench") N times
+//	"log"         data N: wx.Logf(abi.LevelInfo, "bench") N times
 //	"get-missing" data N: wx.GetStorage("missing") N times (ENOTFOUND
 //	              expected; any other answer is logged as an error)
 //	"remove-raw"  data N: the wx import remove_storage("missing") N times,
@@ -23,6 +23,7 @@ import (
 	"unsafe"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 func init() { wx.OnEvent(onEvent) }
@@ -30,18 +31,18 @@ func init() { wx.OnEvent(onEvent) }
 func onEvent(name string, data []byte) {
 	n, err := strconv.Atoi(string(data))
 	if err != nil || n < 0 {
-		wx.Errorf("%s: data %q is not a count", name, data)
+		wx.Logf(abi.LevelError, "%s: data %q is not a count", name, data)
 		return
 	}
 	switch name {
 	case "log":
 		for range n {
-			wx.Log("bench")
+			wx.Logf(abi.LevelInfo, "bench")
 		}
 	case "get-missing":
 		for range n {
-			if _, err := wx.GetStorage("missing"); !errors.Is(err, wx.ErrNotFound) {
-				wx.Errorf("get-missing: got %v, want ENOTFOUND", err)
+			if _, err := wx.GetStorage("missing"); !errors.Is(err, abi.CodeNotFound) {
+				wx.Logf(abi.LevelError, "get-missing: got %v, want ENOTFOUND", err)
 				return
 			}
 		}
@@ -49,12 +50,12 @@ func onEvent(name string, data []byte) {
 		key := "missing"
 		for range n {
 			if code := rawRemoveStorage(unsafe.Pointer(unsafe.StringData(key)), uint32(len(key))); code != 0 {
-				wx.Errorf("remove-raw: code %d, want 0", code)
+				wx.Logf(abi.LevelError, "remove-raw: code %d, want 0", code)
 				return
 			}
 		}
 	default:
-		wx.Errorf("unknown event %s", name)
+		wx.Logf(abi.LevelError, "unknown event %s", name)
 	}
 }
 

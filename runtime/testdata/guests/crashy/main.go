@@ -8,14 +8,15 @@ import (
 	"strings"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 func init() {
-	wx.OnLaunch(func(o wx.LaunchOptions) {
+	wx.OnLaunch(func(o abi.LaunchOptions) {
 		if strings.HasPrefix(o.Version, "2.") {
 			panic("crashy " + o.Version + " crashes on launch")
 		}
-		wx.Logf("launch version=%s", o.Version)
+		wx.Logf(abi.LevelInfo, "launch version=%s", o.Version)
 	})
 }
 

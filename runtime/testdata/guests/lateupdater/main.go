@@ -15,14 +15,17 @@
 //	unknown event <name>
 package main
 
-import "github.com/minihost/minihost/samples/wx"
+import (
+	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 // um is the update manager, nil until the event "register".
 var um *wx.UpdateManager
 
 func init() {
-	wx.OnLaunch(func(o wx.LaunchOptions) {
-		wx.Logf("launch version=%s reason=%s", o.Version, o.Reason)
+	wx.OnLaunch(func(o abi.LaunchOptions) {
+		wx.Logf(abi.LevelInfo, "launch version=%s reason=%s", o.Version, o.Reason)
 	})
 	wx.OnEvent(onEvent)
 }
@@ -31,26 +34,26 @@ func onEvent(name string, _ []byte) {
 	switch name {
 	case "register":
 		if um != nil {
-			wx.Log("registered again")
+			wx.Logf(abi.LevelInfo, "registered again")
 			return
 		}
 		um = wx.GetUpdateManager()
-		um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf("check hasUpdate=%t", hasUpdate) })
-		um.OnUpdateReady(func() { wx.Log("ready") })
-		um.OnUpdateFailed(func() { wx.Log("failed") })
-		wx.Log("registered")
+		um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf(abi.LevelInfo, "check hasUpdate=%t", hasUpdate) })
+		um.OnUpdateReady(func() { wx.Logf(abi.LevelInfo, "ready") })
+		um.OnUpdateFailed(func() { wx.Logf(abi.LevelInfo, "failed") })
+		wx.Logf(abi.LevelInfo, "registered")
 	case "apply":
 		if um == nil {
-			wx.Log("apply: not registered")
+			wx.Logf(abi.LevelInfo, "apply: not registered")
 			return
 		}
 		if err := um.ApplyUpdate(); err != nil {
-			wx.Logf("apply: %v", err)
+			wx.Logf(abi.LevelInfo, "apply: %v", err)
 			return
 		}
-		wx.Log("apply: ok")
+		wx.Logf(abi.LevelInfo, "apply: ok")
 	default:
-		wx.Logf("unknown event %s", name)
+		wx.Logf(abi.LevelInfo, "unknown event %s", name)
 	}
 }
 

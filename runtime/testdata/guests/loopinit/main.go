@@ -4,11 +4,14 @@
 // the host's per-callback deadline must stop it.
 package main
 
-import "github.com/minihost/minihost/samples/wx"
+import (
+	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 func init() {
-	wx.OnLaunch(func(wx.LaunchOptions) {
-		wx.Log("loopinit: spinning")
+	wx.OnLaunch(func(abi.LaunchOptions) {
+		wx.Logf(abi.LevelInfo, "loopinit: spinning")
 		//lint:ignore SA5002 spinning without yielding is the point: the host must stop it.
 		for {
 		}

@@ -4,11 +4,14 @@
 // trap, and every relaunch traps again.
 package main
 
-import "github.com/minihost/minihost/samples/wx"
+import (
+	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 func init() {
-	wx.OnLaunch(func(wx.LaunchOptions) {
-		wx.Log("panicinit: panicking")
+	wx.OnLaunch(func(abi.LaunchOptions) {
+		wx.Logf(abi.LevelInfo, "panicinit: panicking")
 		panic("panicinit: boom")
 	})
 }

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
 )
 
 func init() {
-	wx.OnLaunch(func(wx.LaunchOptions) {
-		wx.Log("sleepinit: sleeping")
+	wx.OnLaunch(func(abi.LaunchOptions) {
+		wx.Logf(abi.LevelInfo, "sleepinit: sleeping")
 		time.Sleep(time.Hour)
-		wx.Log("sleepinit: woke up")
+		wx.Logf(abi.LevelInfo, "sleepinit: woke up")
 	})
 }
 

@@ -5,12 +5,15 @@
 // so instantiating it must be stopped by the host's deadline.
 package main
 
-import "github.com/minihost/minihost/samples/wx"
+import (
+	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 var spins int
 
 func init() {
-	wx.OnLaunch(func(wx.LaunchOptions) { wx.Log("startloop: never reached") })
+	wx.OnLaunch(func(abi.LaunchOptions) { wx.Logf(abi.LevelInfo, "startloop: never reached") })
 	//lint:ignore SA5002 spinning without yielding is the point: the host must stop it.
 	for {
 		spins++

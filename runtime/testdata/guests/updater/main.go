@@ -12,32 +12,35 @@
 //	unknown event <name>
 package main
 
-import "github.com/minihost/minihost/samples/wx"
+import (
+	"github.com/minihost/minihost/samples/wx"
+	"github.com/minihost/minihost/samples/wx/abi"
+)
 
 var um *wx.UpdateManager
 
 func init() {
-	wx.OnLaunch(func(o wx.LaunchOptions) {
-		wx.Logf("launch version=%s reason=%s", o.Version, o.Reason)
+	wx.OnLaunch(func(o abi.LaunchOptions) {
+		wx.Logf(abi.LevelInfo, "launch version=%s reason=%s", o.Version, o.Reason)
 	})
 	wx.OnEvent(onEvent)
 
 	um = wx.GetUpdateManager()
-	um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf("check hasUpdate=%t", hasUpdate) })
-	um.OnUpdateReady(func() { wx.Log("ready") })
-	um.OnUpdateFailed(func() { wx.Log("failed") })
+	um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf(abi.LevelInfo, "check hasUpdate=%t", hasUpdate) })
+	um.OnUpdateReady(func() { wx.Logf(abi.LevelInfo, "ready") })
+	um.OnUpdateFailed(func() { wx.Logf(abi.LevelInfo, "failed") })
 }
 
 func onEvent(name string, _ []byte) {
 	switch name {
 	case "apply":
 		if err := um.ApplyUpdate(); err != nil {
-			wx.Logf("apply: %v", err)
+			wx.Logf(abi.LevelInfo, "apply: %v", err)
 			return
 		}
-		wx.Log("apply: ok")
+		wx.Logf(abi.LevelInfo, "apply: ok")
 	default:
-		wx.Logf("unknown event %s", name)
+		wx.Logf(abi.LevelInfo, "unknown event %s", name)
 	}
 }
 
