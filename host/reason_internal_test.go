@@ -13,23 +13,26 @@ import (
 // order README.md's table gives, and which kinds break the instance.
 func TestErrorReason(t *testing.T) {
 	for _, tt := range []struct {
+		name    string
 		err     error
 		reason  string
 		crashed bool
 	}{
-		{fmt.Errorf("call: %w", runtime.ErrTimeout), "timeout", true},
-		{fmt.Errorf("%w (256 pages)", runtime.ErrMemoryLimit), "memory", true},
-		{errors.Join(runtime.ErrExit, runtime.ErrTrap), "exit", true},
-		{errors.Join(runtime.ErrCallback, runtime.ErrTrap), "callback", false},
-		{fmt.Errorf("%w: unreachable", runtime.ErrTrap), "trap", true},
-		{errors.New("no sandbox"), "host", false},
-		{nil, "host", false},
+		{"timeout", fmt.Errorf("call: %w", runtime.ErrTimeout), "timeout", true},
+		{"memory", fmt.Errorf("%w (256 pages)", runtime.ErrMemoryLimit), "memory", true},
+		{"exit before trap", errors.Join(runtime.ErrExit, runtime.ErrTrap), "exit", true},
+		{"callback before trap", errors.Join(runtime.ErrCallback, runtime.ErrTrap), "callback", false},
+		{"trap", fmt.Errorf("%w: unreachable", runtime.ErrTrap), "trap", true},
+		{"host failure", errors.New("no sandbox"), "host", false},
+		{"nil", nil, "host", false},
 	} {
-		if got := errorReason(tt.err); got != tt.reason {
-			t.Errorf("errorReason(%v) = %q, want %q", tt.err, got, tt.reason)
-		}
-		if got := crashed(tt.err); got != tt.crashed {
-			t.Errorf("crashed(%v) = %t, want %t", tt.err, got, tt.crashed)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errorReason(tt.err); got != tt.reason {
+				t.Errorf("errorReason(%v) = %q, want %q", tt.err, got, tt.reason)
+			}
+			if got := crashed(tt.err); got != tt.crashed {
+				t.Errorf("crashed(%v) = %t, want %t", tt.err, got, tt.crashed)
+			}
+		})
 	}
 }
