@@ -42,7 +42,7 @@ func (a *App) timerClock() updater.Clock {
 	if a.h.upd != nil && a.h.upd.clock != nil {
 		return a.h.upd.clock // tests drive timers with the updates' clock
 	}
-	return updater.SystemClock{}
+	return updater.SystemClock()
 }
 
 // SetTimer implements runtime.HostAPI.

@@ -71,7 +71,7 @@ func (h *Host) initUpdates(cfg UpdateConfig) error {
 	}
 	cfg.Policy = cfg.Policy.WithDefaults() // what exec runs
 	if cfg.Clock == nil {
-		cfg.Clock = updater.SystemClock{}
+		cfg.Clock = updater.SystemClock()
 	}
 	store, err := updater.OpenStore(updater.StoreConfig{Fs: h.cfg.Fs, Dir: h.cfg.Home})
 	if err != nil {

@@ -24,17 +24,16 @@ type Timer interface {
 	Stop() bool
 }
 
-// SystemClock is the real wall clock. The zero value is ready to use and
-// goroutine-safe.
-type SystemClock struct{}
+// SystemClock returns the real wall clock: time.Now and time.NewTimer.
+// It is goroutine-safe.
+func SystemClock() Clock { return systemClock{} }
 
-var _ Clock = SystemClock{}
+type systemClock struct{}
 
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
+var _ Clock = systemClock{}
 
-// NewTimer returns a time.Timer wrapped as a Timer.
-func (SystemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
+func (systemClock) Now() time.Time                 { return time.Now() }
+func (systemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
 
 type systemTimer struct{ t *time.Timer }
 

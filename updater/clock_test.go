@@ -6,7 +6,7 @@ import (
 )
 
 func TestClockSystem(t *testing.T) {
-	var c Clock = SystemClock{}
+	var c Clock = SystemClock()
 	before := time.Now()
 	if now := c.Now(); now.Before(before) || now.Sub(before) > time.Minute {
 		t.Errorf("Now() = %v, real time %v", now, before)

@@ -104,7 +104,7 @@ var _ updater.Clock = offsetClock{}
 
 func (c offsetClock) Now() time.Time { return time.Now().Add(c.offset) }
 func (c offsetClock) NewTimer(d time.Duration) updater.Timer {
-	return updater.SystemClock{}.NewTimer(d)
+	return updater.SystemClock().NewTimer(d)
 }
 
 // formatDecision renders a decision trace on one line.
