@@ -97,7 +97,7 @@ func (h *Host) newApp(ctx context.Context, appID string) (*App, error) {
 	a := &App{h: h, id: appID, store: st, wake: make(chan struct{}, 1), done: make(chan struct{}), settled: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.workCtx, a.workCancel = context.WithCancel(h.bgCtx)
-	sb, err := h.engine.NewSandbox(ctx, runtime.SandboxConfig{AppID: appID, API: (*appAPI)(a)})
+	sb, err := h.engine.NewSandbox(ctx, appID, (*appAPI)(a))
 	if err != nil {
 		a.workCancel()
 		a.cancel()

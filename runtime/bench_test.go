@@ -90,7 +90,7 @@ func ourInstance(b *testing.B, e *runtime.Engine, cfg runtime.SandboxConfig, was
 func mountedInstance(b *testing.B, e *runtime.Engine, cfg runtime.SandboxConfig, wasm []byte, fsys fs.FS) (*runtime.Sandbox, *runtime.Instance) {
 	b.Helper()
 	ctx := context.Background()
-	sb, err := e.NewSandbox(ctx, cfg)
+	sb, err := e.NewSandboxWith(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

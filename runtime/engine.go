@@ -60,9 +60,8 @@ const defaultIdleBytes = 128 << 20
 // doc gives. A Config is a plain value: NewEngine copies it.
 type Config struct {
 	// CacheDir holds the compilation cache shared by every app. Empty
-	// means "wazero" under CacheRoot(); Engine.CacheDir reports the one in
-	// use. When it cannot be written, the Engine falls back to an
-	// in-memory cache and says so in the log.
+	// means "wazero" under CacheRoot(). When it cannot be written, the
+	// Engine falls back to an in-memory cache and says so in the log.
 	CacheDir string
 	// CacheMaxBytes bounds the size of CacheDir's entries (wazero's
 	// compiled code, and each module as Compile rewrites it, which a new
@@ -213,10 +212,6 @@ func probeWritable(dir string) error {
 	return cerr
 }
 
-// CacheDir returns the folder of the compilation cache, or "" when the
-// cache lives in memory.
-func (e *Engine) CacheDir() string { return e.cacheDir }
-
 // Close closes the Runtimes parked for reuse, waits for the rewrite files
 // being written (rewrite_file.go) and releases the compilation cache.
 // Close every Sandbox first.
@@ -242,7 +237,7 @@ func (e *Engine) Close(ctx context.Context) error {
 // (ErrMalformedWasm, ErrNotABI, ErrTrap, ErrExit, ErrTimeout...).
 func (e *Engine) Validate(ctx context.Context, appID string, wasm []byte) error {
 	// Not pooled: it would take the app's parked Runtime, or park one.
-	sb, err := e.newSandbox(ctx, SandboxConfig{AppID: appID, API: nopAPI{}}, false)
+	sb, err := e.newSandbox(ctx, sandboxConfig{AppID: appID, API: nopAPI{}}, false)
 	if err != nil {
 		return err
 	}

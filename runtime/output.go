@@ -43,7 +43,7 @@ type dropCount struct {
 	notice time.Time // when the last notice went out
 }
 
-func newOutputBudget(api HostAPI, cfg SandboxConfig) *outputBudget {
+func newOutputBudget(api HostAPI, cfg sandboxConfig) *outputBudget {
 	return &outputBudget{
 		api:    api,
 		now:    time.Now,

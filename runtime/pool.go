@@ -52,7 +52,7 @@ type core struct {
 }
 
 // parkedAPI serves the wx module of a parked Runtime, where no guest runs.
-var parkedAPI = &limitedAPI{HostAPI: nopAPI{}, out: newOutputBudget(nopAPI{}, SandboxConfig{LogLinesPerSecond: 1, LogBurst: 1, ModalsPerSecond: 1, ModalBurst: 1})}
+var parkedAPI = &limitedAPI{HostAPI: nopAPI{}, out: newOutputBudget(nopAPI{}, sandboxConfig{LogLinesPerSecond: 1, LogBurst: 1, ModalsPerSecond: 1, ModalBurst: 1})}
 
 // What a parked core holds, as the pool counts it. Measured (RSS after GC,
 // five distinct test guests of 4.6 MB on average, parked): 17.6 MiB a

@@ -45,7 +45,7 @@ func TestPoolAttackNoStateCarried(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("of the old app"), 0o644))
 	cfg := SandboxConfig{AppID: "test.state", API: &testAPI{}, ModalBurst: 2, ModalsPerSecond: 1}
-	sbA, err := e.NewSandbox(t.Context(), cfg)
+	sbA, err := e.NewSandboxWith(t.Context(), cfg)
 	require.NoError(t, err)
 	m, err := sbA.Compile(t.Context(), wasm)
 	require.NoError(t, err)

@@ -43,7 +43,7 @@ func guestWasm(t *testing.T, name string) []byte {
 func openApp(t *testing.T, e *Engine, appID string, api HostAPI, wasm []byte, cfg SandboxConfig) (*Sandbox, *Module, *Instance) {
 	t.Helper()
 	cfg.AppID, cfg.API = appID, api
-	sb, err := e.NewSandbox(t.Context(), cfg)
+	sb, err := e.NewSandboxWith(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { sb.Close(context.Background()) })
 	m, err := sb.Compile(t.Context(), wasm)
@@ -297,7 +297,7 @@ func TestPoolAfterHotSwap(t *testing.T) {
 	require.NoError(t, m1.Close(t.Context()))
 	require.NoError(t, inst2.OnShow(t.Context()))
 	require.NoError(t, sb.Close(t.Context()))
-	sb2, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: "test.swap", API: &testAPI{}})
+	sb2, err := e.NewSandbox(t.Context(), "test.swap", &testAPI{})
 	require.NoError(t, err)
 	defer sb2.Close(context.Background())
 	require.Same(t, sb.c, sb2.c)

@@ -41,7 +41,7 @@ func TestRewriteFile(t *testing.T) {
 		t.Helper()
 		e, err := NewEngine(Config{CacheDir: dir})
 		require.NoError(t, err)
-		sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: "test.rewrite", API: &testAPI{}, MaxTableElements: cfg.MaxTableElements})
+		sb, err := e.NewSandboxWith(t.Context(), SandboxConfig{AppID: "test.rewrite", API: &testAPI{}, MaxTableElements: cfg.MaxTableElements})
 		require.NoError(t, err)
 		m, err := sb.Compile(t.Context(), wasm)
 		require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestRewriteFileOfAnotherBuild(t *testing.T) {
 
 	e, err := NewEngine(Config{CacheDir: dir})
 	require.NoError(t, err)
-	sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: "test.rewrite", API: &testAPI{}})
+	sb, err := e.NewSandbox(t.Context(), "test.rewrite", &testAPI{})
 	require.NoError(t, err)
 	m, err := sb.Compile(t.Context(), wasm)
 	require.NoError(t, err)
@@ -190,7 +190,7 @@ func TestRewriteFileRaces(t *testing.T) {
 	for i := range 16 {
 		e, maxElems := engines[i%2], []uint32{defaultMaxTableElements, 100}[i/2%2]
 		wg.Go(func() {
-			sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: fmt.Sprintf("test.race%d", i), API: &testAPI{}, MaxTableElements: maxElems})
+			sb, err := e.NewSandboxWith(t.Context(), SandboxConfig{AppID: fmt.Sprintf("test.race%d", i), API: &testAPI{}, MaxTableElements: maxElems})
 			if err != nil {
 				errs <- err
 				return

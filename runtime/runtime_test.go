@@ -140,7 +140,7 @@ func start(t *testing.T, e *runtime.Engine, name string, cfg runtime.SandboxConf
 	if cfg.AppID == "" {
 		cfg.AppID = "test." + name
 	}
-	sb, err := e.NewSandbox(ctx, cfg)
+	sb, err := e.NewSandboxWith(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { sb.Close(context.Background()) })
 	mod, err := sb.Compile(ctx, runtimetest.BuildWasm(t, filepath.Join("runtime", "testdata", "guests", name)))
@@ -300,7 +300,7 @@ func TestBadABIArguments(t *testing.T) {
 
 func TestNotABIModule(t *testing.T) {
 	e := newEngine(t, runtime.Config{})
-	sb, err := e.NewSandbox(t.Context(), runtime.SandboxConfig{AppID: "test.noabi", API: newRecorder()})
+	sb, err := e.NewSandbox(t.Context(), "test.noabi", newRecorder())
 	require.NoError(t, err)
 	defer sb.Close(context.Background())
 	_, err = sb.Compile(t.Context(), runtimetest.BuildWasm(t, "runtime/testdata/guests/noabi"))
@@ -339,7 +339,7 @@ func TestConcurrentLaunches(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				ctx := t.Context()
-				sb, err := e.NewSandbox(ctx, runtime.SandboxConfig{AppID: fmt.Sprintf("test.c%d", i), API: newRecorder()})
+				sb, err := e.NewSandbox(ctx, fmt.Sprintf("test.c%d", i), newRecorder())
 				if err != nil {
 					errs <- err
 					return
@@ -372,7 +372,7 @@ func TestCacheFallsBackToMemory(t *testing.T) {
 	e, err := runtime.NewEngine(runtime.Config{CacheDir: filepath.Join(notDir, "cache")})
 	require.NoError(t, err)
 	defer e.Close(context.Background())
-	require.Empty(t, e.CacheDir())
+	require.Empty(t, runtime.CacheDir(e))
 	_, inst := start(t, e, "basic", runtime.SandboxConfig{})
 	require.NoError(t, inst.OnShow(t.Context()))
 }

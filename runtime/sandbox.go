@@ -19,8 +19,10 @@ import (
 	"github.com/minihost/minihost/samples/wx/abi"
 )
 
-// SandboxConfig configures a Sandbox. Zero limits take the Engine's.
-type SandboxConfig struct {
+// sandboxConfig configures a Sandbox: NewSandbox's app id and HostAPI,
+// and limits that zero leaves at the Engine's (Config), which NewSandbox
+// always does; the package's tests give a Sandbox limits of its own.
+type sandboxConfig struct {
 	// AppID tags logs and errors.
 	AppID string
 	// API serves the guest's wx calls. Required.
@@ -49,7 +51,7 @@ type SandboxConfig struct {
 // for concurrent use.
 type Sandbox struct {
 	eng *Engine
-	cfg SandboxConfig // cfg.API is the embedder's HostAPI, unlimited
+	cfg sandboxConfig // cfg.API is the embedder's HostAPI, unlimited
 	c   *core         // the Runtime, new or taken from the Engine's pool
 	rt  wazero.Runtime
 	out *outputBudget
@@ -89,19 +91,21 @@ const (
 	errModuleClosed  = closedError("module")
 )
 
-// NewSandbox creates the Runtime of one app, or takes the one the app's
-// last Sandbox parked in the Engine's pool when it closed (same AppID and
-// same limits; see Close): then Compile of the same module returns the
-// compiled module kept with it, at no compile cost. Either way the new
-// Sandbox has its own limits, output budgets and HostAPI: the wx host
-// functions call cfg.API from now on.
-func (e *Engine) NewSandbox(ctx context.Context, cfg SandboxConfig) (*Sandbox, error) {
-	return e.newSandbox(ctx, cfg, true)
+// NewSandbox creates the Runtime of one app, under the Engine's limits
+// (Config): appID tags its logs and errors, and api, which is required,
+// serves its guests' wx calls. It takes instead the Runtime the app's
+// last Sandbox parked in the Engine's pool when it closed (same appID;
+// see Close): then Compile of the same module returns the compiled
+// module kept with it, at no compile cost. Either way the new Sandbox
+// has its own call deadlines, output budgets and HostAPI: the wx host
+// functions call api from now on.
+func (e *Engine) NewSandbox(ctx context.Context, appID string, api HostAPI) (*Sandbox, error) {
+	return e.newSandbox(ctx, sandboxConfig{AppID: appID, API: api}, true)
 }
 
-func (e *Engine) newSandbox(ctx context.Context, cfg SandboxConfig, pooled bool) (*Sandbox, error) {
+func (e *Engine) newSandbox(ctx context.Context, cfg sandboxConfig, pooled bool) (*Sandbox, error) {
 	if cfg.API == nil {
-		return nil, errors.New("new sandbox: SandboxConfig.API is nil")
+		return nil, errors.New("new sandbox: HostAPI is nil")
 	}
 	if cfg.MemoryLimitPages == 0 {
 		cfg.MemoryLimitPages = e.cfg.MemoryLimitPages
@@ -242,7 +246,7 @@ var requiredExports = []struct {
 // cache, and checks that it implements guest ABI v1: the exports above,
 // a memory that fits the cap, imports only from wasi_snapshot_preview1 and
 // wx, no imported table. Every table gets a maximum first, so that the
-// tables' elements stay under SandboxConfig.MaxTableElements; tables
+// tables' elements stay under Config.MaxTableElements; tables
 // whose minima exceed it are refused with ErrNotABI ("table limit
 // reached").
 func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {

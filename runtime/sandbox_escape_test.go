@@ -97,7 +97,7 @@ func testSandbox(t testing.TB, e *Engine, api HostAPI, cfg SandboxConfig) *Sandb
 		cfg.AppID = "test." + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "."))
 	}
 	cfg.API = api
-	sb, err := e.NewSandbox(t.Context(), cfg)
+	sb, err := e.NewSandboxWith(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { sb.Close(context.Background()) })
 	return sb
@@ -225,7 +225,7 @@ func TestCompileConcurrentWithClose(t *testing.T) {
 		if round%10 == 0 {
 			wasm = goGuest // longer to compile, so Close often lands inside
 		}
-		sb, err := e.NewSandbox(t.Context(), SandboxConfig{AppID: fmt.Sprintf("test.close%d", round), API: nopAPI{}})
+		sb, err := e.NewSandbox(t.Context(), fmt.Sprintf("test.close%d", round), nopAPI{})
 		require.NoError(t, err)
 		var (
 			mu      sync.Mutex

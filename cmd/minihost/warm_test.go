@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,20 +26,11 @@ func TestGoGuestsCompile(t *testing.T) {
 	e, err := runtime.NewEngine(runtime.Config{CacheDir: runtimetest.CacheDir(t)})
 	require.NoError(t, err)
 	defer e.Close(t.Context())
-	root := runtimetest.ModuleRoot(t)
 	n := 0
-	for _, parent := range []string{"runtime/testdata/guests", "samples"} {
-		entries, err := os.ReadDir(filepath.Join(root, parent))
-		require.NoError(t, err)
-		for _, d := range entries {
-			dir := parent + "/" + d.Name()
-			if gos, _ := filepath.Glob(filepath.Join(root, dir, "*.go")); !d.IsDir() || dir == runtimetest.SDKDir || len(gos) == 0 {
-				continue // a file, the SDK, or a JavaScript package
-			}
-			err := e.Validate(t.Context(), "test.compile", runtimetest.BuildWasm(t, dir))
-			require.False(t, errors.Is(err, runtime.ErrMalformedWasm), "%s does not compile: %v", dir, err)
-			n++
-		}
+	for _, dir := range runtimetest.GoGuests(t) {
+		err := e.Validate(t.Context(), "test.compile", runtimetest.BuildWasm(t, dir))
+		require.False(t, errors.Is(err, runtime.ErrMalformedWasm), "%s does not compile: %v", dir, err)
+		n++
 	}
 	require.GreaterOrEqual(t, n, 13, "guests compiled")
 }

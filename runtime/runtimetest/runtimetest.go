@@ -51,9 +51,9 @@ import (
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
-// SDKDir is the guest SDK's folder, relative to the module root. Its Go
+// sdkDir is the guest SDK's folder, relative to the module root. Its Go
 // files are part of every guest's cache key.
-const SDKDir = "samples/wx"
+const sdkDir = "samples/wx"
 
 // cacheVersion changes when the way guests are built changes, to retire
 // every cached module at once.
@@ -245,7 +245,7 @@ func cacheKey(tb testing.TB, root, dir string) (string, error) {
 	if err := hashTree(h, "guest/", dir, func(string) bool { return true }); err != nil {
 		return "", err
 	}
-	sdk := filepath.Join(root, filepath.FromSlash(SDKDir))
+	sdk := filepath.Join(root, filepath.FromSlash(sdkDir))
 	if _, err := os.Stat(sdk); err == nil {
 		isGo := func(name string) bool { return strings.HasSuffix(name, ".go") }
 		if err := hashTree(h, "sdk/", sdk, isGo); err != nil {

@@ -179,3 +179,19 @@ func TestBuildPackage(t *testing.T) {
 	}
 	t.Errorf("no cached package holds the bytes of %s", path)
 }
+
+// TestGoGuests checks that the list holds the Go guests and neither the
+// SDK nor a JavaScript package.
+func TestGoGuests(t *testing.T) {
+	guests := runtimetest.GoGuests(t)
+	for _, want := range []string{"samples/counter", "samples/jsbase", "runtime/testdata/guests/basic"} {
+		if !slices.Contains(guests, want) {
+			t.Errorf("GoGuests() = %q, want it to hold %s", guests, want)
+		}
+	}
+	for _, not := range []string{"samples/wx", "samples/seed-js"} {
+		if slices.Contains(guests, not) {
+			t.Errorf("GoGuests() = %q, holds %s", guests, not)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package wasmbin_test
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -59,22 +58,7 @@ func BenchmarkLimitTables(b *testing.B) {
 // to its root: the runtime's test guests and the samples (but the SDK).
 func goGuests(t testing.TB) []string {
 	t.Helper()
-	root := runtimetest.ModuleRoot(t)
-	var guests []string
-	for _, parent := range []string{"runtime/testdata/guests", "samples"} {
-		entries, err := os.ReadDir(filepath.Join(root, parent))
-		require.NoError(t, err)
-		for _, e := range entries {
-			dir := parent + "/" + e.Name()
-			if !e.IsDir() || dir == runtimetest.SDKDir {
-				continue
-			}
-			if gos, _ := filepath.Glob(filepath.Join(root, dir, "*.go")); len(gos) == 0 {
-				continue // a JavaScript package (samples/seed-js): no Go guest
-			}
-			guests = append(guests, dir)
-		}
-	}
+	guests := runtimetest.GoGuests(t)
 	require.GreaterOrEqual(t, len(guests), 13, "guests found: %v", guests)
 	return guests
 }
