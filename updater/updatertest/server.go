@@ -218,7 +218,6 @@ func (s *Server) stopServing() {
 // handle is the middleware in front of the release server: it logs the
 // request and applies the current fault.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
-	rt := routeOf(r)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -228,7 +227,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	f := s.fault
 	switch {
 	case f.Kind == FaultRefuse:
-	case !f.matches(rt):
+	case !f.matches(r):
 		f = Fault{}
 	case f.Times > 0:
 		if s.fault.Times--; s.fault.Times == 0 {
