@@ -118,10 +118,7 @@ func TestFaultHang(t *testing.T) {
 // Close ends requests held by FaultHang: it returns, so no handler is
 // left running, and the client sees its connection closed.
 func TestCloseEndsHangingRequests(t *testing.T) {
-	s, err := updatertest.New(updatertest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := updatertest.NewServer(nil, updatertest.Config{}) // closed by the test
 	f, err := os.Open(helloPackage(t, "1.0.0"))
 	if err != nil {
 		t.Fatal(err)
