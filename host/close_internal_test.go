@@ -66,7 +66,7 @@ func TestCloseDuringBackgroundCheck(t *testing.T) {
 
 	kit.Revert(t, appID, "1.0.0") // 2.0.0 is revoked; 1.0.0 is installed
 	kit.ResetRequests()
-	kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
+	kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Path: "/apps/*/release.json"})
 	h, a = coldStart()
 	require.Equal(t, "async", a.Decision().Mode)
 	require.NoError(t, kit.WaitForRequests(t.Context(), 1), "the background check made no request")

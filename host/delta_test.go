@@ -43,17 +43,17 @@ func TestDeltaUpdate(t *testing.T) {
 		{name: "patch", via: "patch from 1.0.0",
 			minimum: func(_, patch int64) int64 { return patch }, maximum: func(_, patch int64) int64 { return patch }},
 		{name: "corrupt patch falls back to the package",
-			fault: updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPatch, After: 20},
+			fault: updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/patches/*/*", After: 20},
 			via:   "full after patch from 1.0.0 failed",
 			// The patch's bytes are read whole before its hash fails (a
 			// resumed retry may read it twice), then the package.
 			minimum: func(pkg, patch int64) int64 { return pkg + patch }, maximum: func(pkg, patch int64) int64 { return pkg + 2*patch }},
 		{name: "missing patch falls back to the package",
-			fault:   updatertest.Fault{Kind: updatertest.FaultStatus, Status: 404, Target: updatertest.TargetPatch},
+			fault:   updatertest.Fault{Kind: updatertest.FaultStatus, Status: 404, Path: "/apps/*/patches/*/*"},
 			via:     "full after patch from 1.0.0 failed",
 			minimum: func(pkg, _ int64) int64 { return pkg }, maximum: func(pkg, _ int64) int64 { return pkg }},
 		{name: "cut patch falls back to the package",
-			fault:   updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPatch, After: 10},
+			fault:   updatertest.Fault{Kind: updatertest.FaultCut, Path: "/apps/*/patches/*/*", After: 10},
 			via:     "full after patch from 1.0.0 failed",
 			minimum: func(pkg, _ int64) int64 { return pkg }, maximum: func(pkg, patch int64) int64 { return pkg + patch }},
 	}

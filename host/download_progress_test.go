@@ -21,7 +21,7 @@ func TestBlockedDownloadProgress(t *testing.T) {
 	rel := f.publishCached(t, guestUpdater, "1.0.0")
 	// About two seconds for the package, so the launch is listening well
 	// before the download ends.
-	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Target: updatertest.TargetPackage,
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Path: "/apps/*/packages/*",
 		BytesPerSecond: max(rel.Size/2, 1)})
 	cfg := f.cfg
 	h, ev := newHost(t, f.home, host.Config{UI: f.ui, Updates: &cfg})

@@ -729,7 +729,7 @@ func TestEscapeHangingUpdateCallbacks(t *testing.T) {
 
 				f.publishCached(t, guestAdversary, "2.0.0")
 				if cb == "onUpdateFailed" {
-					f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
+					f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/packages/*", After: 100})
 				}
 				h, ev = escHost(t, f.home, host.Config{Updates: &cfg})
 				good := launchAs(t, h, ev, "basic", "test.good")

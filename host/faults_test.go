@@ -207,7 +207,7 @@ func TestFaultHang(t *testing.T) {
 
 	t.Run("async background check", func(t *testing.T) {
 		f.kit.ResetRequests()
-		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Path: "/apps/*/release.json"})
 		a, _, h := f.coldStart(t, faultApp)
 		require.Equal(t, "async", a.Decision().Mode)
 		require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch does not wait for its check")
@@ -219,16 +219,16 @@ func TestFaultHang(t *testing.T) {
 	})
 	tests := []struct {
 		name     string
-		target   updatertest.FaultTarget
-		requests int // when the hanging request has arrived
+		path     string // the hanging requests' Fault.Path
+		requests int    // when the hanging request has arrived
 		check    func(t *testing.T, d *host.Decision)
 	}{
-		{"document", updatertest.TargetDocument, 1, func(t *testing.T, d *host.Decision) {
+		{"document", "/apps/*/release.json", 1, func(t *testing.T, d *host.Decision) {
 			require.Equal(t, "timeout", d.Check.Result, "%+v", d.Check)
 			require.Contains(t, d.Fallback, "check timeout")
 			require.Nil(t, d.Download)
 		}},
-		{"package", updatertest.TargetPackage, 2, func(t *testing.T, d *host.Decision) {
+		{"package", "/apps/*/packages/*", 2, func(t *testing.T, d *host.Decision) {
 			require.Equal(t, "ok", d.Check.Result, "%+v", d.Check)
 			require.Equal(t, "2.0.0", d.Check.Latest)
 			require.Equal(t, "timeout", d.Download.Result, "%+v", d.Download)
@@ -239,7 +239,7 @@ func TestFaultHang(t *testing.T) {
 		t.Run("sync "+tt.name, func(t *testing.T) {
 			f.longUnused()
 			f.kit.ResetRequests()
-			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: tt.target})
+			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Path: tt.path})
 			// The sync deadline runs on the policy clock: it passes once
 			// the request hangs.
 			advanceTimers(t, f.kit.Clock, func(ctx context.Context) error { return f.kit.WaitForRequests(ctx, tt.requests) })
@@ -267,22 +267,23 @@ func TestFaultServerError(t *testing.T) {
 	f.publishCached(t, guestUpdater, "2.0.0")
 	tests := []struct {
 		status int
-		target updatertest.FaultTarget
+		target string // "document" or "package"
+		path   string // Fault.Path for target
 	}{
-		{500, updatertest.TargetDocument},
-		{503, updatertest.TargetDocument},
-		{502, updatertest.TargetPackage},
-		{503, updatertest.TargetPackage},
+		{500, "document", "/apps/*/release.json"},
+		{503, "document", "/apps/*/release.json"},
+		{502, "package", "/apps/*/packages/*"},
+		{503, "package", "/apps/*/packages/*"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %d", tt.target, tt.status), func(t *testing.T) {
 			f.longUnused()
-			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: tt.status, Target: tt.target})
+			f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: tt.status, Path: tt.path})
 			a, _, h := f.coldStart(t, faultApp)
 			d := a.Decision()
 			require.Equal(t, "sync", d.Mode)
 			require.Equal(t, "1.0.0", d.Opened, "the sync launch falls back to the local version")
-			if tt.target == updatertest.TargetDocument {
+			if tt.target == "document" {
 				require.Equal(t, "failed", d.Check.Result, "%+v", d.Check)
 				require.Contains(t, d.Check.Error, strconv.Itoa(tt.status))
 				require.Nil(t, d.Download)
@@ -302,7 +303,7 @@ func TestFaultServerError(t *testing.T) {
 		f.install(t, guestUpdater, faultApp)
 		f.publishCached(t, guestUpdater, "2.0.0")
 		f.kit.ResetRequests()
-		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 1})
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Path: "/apps/*/packages/*", Times: 1})
 		a, ev, h := f.coldStart(t, faultApp)
 		advanceTimers(t, f.kit.Clock, nil) // the background retry's backoff
 		require.Equal(t, "async", a.Decision().Mode)
@@ -324,7 +325,7 @@ func TestFaultCutDownloadResumes(t *testing.T) {
 		f.longUnused()
 		f.kit.ResetRequests()
 		half := rel.Size / 2
-		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: half, Times: 1})
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Path: "/apps/*/packages/*", After: half, Times: 1})
 		a, _, h := f.coldStart(t, faultApp)
 		d := a.Decision()
 		require.Equal(t, "1.0.0", d.Opened)
@@ -355,7 +356,7 @@ func TestFaultCutDownloadResumes(t *testing.T) {
 		f.kit.ResetRequests()
 		third := rel.Size / 3
 		// Cut twice: the third attempt (the last one) finishes.
-		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: third, Times: 2})
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Path: "/apps/*/packages/*", After: third, Times: 2})
 		a, ev, h := f.coldStart(t, faultApp)
 		advanceTimers(t, f.kit.Clock, nil) // the background retries' backoff
 		ev.waitLog(t, faultApp, "ready")
@@ -375,7 +376,7 @@ func TestFaultCorruptPackage(t *testing.T) {
 	f.install(t, guestUpdater, faultApp)
 	f.publishCached(t, guestUpdater, "2.0.0")
 	f.longUnused()
-	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/packages/*", After: 100})
 	a, ev, h := f.coldStart(t, faultApp)
 	advanceTimers(t, f.kit.Clock, nil) // the background retries' backoff
 	d := a.Decision()
@@ -674,7 +675,7 @@ func TestFailuresAreVisible(t *testing.T) {
 	t.Run("dead server, async", func(t *testing.T) {
 		f := newUpdFixture(t)
 		f.installV1(t, guestUpdater, "test.updater")
-		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse, Target: updatertest.TargetAll})
+		f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultRefuse})
 		a, ev, _ := f.coldStart(t, "test.updater")
 		require.Equal(t, "async", a.Decision().Mode)
 		failed := ev.waitEvent(t, "test.updater", host.EventCheckFailed)

@@ -275,7 +275,7 @@ func TestUpdateHangingServer(t *testing.T) {
 	f := newUpdFixture(t)
 	f.installV1(t, guestUpdater, "test.updater")
 	f.kit.Clock.Advance(8 * 24 * time.Hour) // long unused: sync
-	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetAll})
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang})
 	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
 	began := time.Now()
 	a, ev, _ := f.coldStart(t, "test.updater")
@@ -293,7 +293,7 @@ func TestUpdateSlowDownloadContinuesInBackground(t *testing.T) {
 	f.installV1(t, guestUpdater, "test.updater")
 	rel := f.publish(t, guestUpdater, "2.0.0")
 	f.kit.Clock.Advance(8 * 24 * time.Hour)
-	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Target: updatertest.TargetPackage, BytesPerSecond: rel.Size})
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Path: "/apps/*/packages/*", BytesPerSecond: rel.Size})
 	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
 	f.kit.ResetRequests()
 	// The sync deadline passes (in fake time) once the download began.
@@ -317,7 +317,7 @@ func TestUpdateMinVersionSync(t *testing.T) {
 	f.kit.SetSettings(t, "test.updater", release.Settings{MinVersion: new("2.0.0")})
 	f.kit.Clock.Advance(8 * 24 * time.Hour)
 	// The first two package downloads fail: the launch stays blocked and retries.
-	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetPackage, Times: 2})
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Path: "/apps/*/packages/*", Times: 2})
 	f.cfg.Policy.SyncTimeout = 200 * time.Millisecond
 	f.kit.ResetRequests()
 	// The backoffs pass once the launch is blocked downloading (the
@@ -417,7 +417,7 @@ func TestUpdateFailedDownload(t *testing.T) {
 	f := newUpdFixture(t)
 	f.installV1(t, guestUpdater, "test.updater")
 	f.publish(t, guestUpdater, "2.0.0")
-	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100})
+	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/packages/*", After: 100})
 	a, ev, h := f.coldStart(t, "test.updater")
 	stopTimers := advanceTimers(t, f.kit.Clock, nil) // the background retries' backoff
 	ev.waitLog(t, "test.updater", "check hasUpdate=true")

@@ -45,7 +45,7 @@ func TestPatchDownloadResumes(t *testing.T) {
 	defer client.Close(t.Context())
 
 	const cut = 100
-	kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPatch, After: cut, Times: 1})
+	kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Path: "/apps/*/patches/*/*", After: cut, Times: 1})
 	part := filepath.Join(t.TempDir(), "1.1.0.mpd.part")
 	asRelease := &updater.Release{Version: rel.Version, Size: p.Size, SHA256: p.SHA256, Path: p.Path}
 	if _, err := client.Download(t.Context(), asRelease, part, nil); err == nil {

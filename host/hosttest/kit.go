@@ -92,20 +92,16 @@ func New(tb testing.TB, cfg Config) *Kit {
 		cfg.Wait = defaultWait
 	}
 	k := &Kit{tb: tb, cfg: cfg, changed: make(chan struct{})}
-	var s *updatertest.Server
-	var err error
+	s := updatertest.NewServer(tb, cfg.Server)
 	if tb != nil {
 		k.dir = tb.TempDir()
-		s = updatertest.NewServer(tb, cfg.Server)
 	} else {
+		var err error
 		if k.dir, err = os.MkdirTemp("", "hosttest-"); err != nil {
+			s.Close()
 			k.fatalf("start: %v", err)
 		}
 		k.owned = true
-		if s, err = updatertest.New(cfg.Server); err != nil {
-			os.RemoveAll(k.dir)
-			k.fatalf("%v", err)
-		}
 	}
 	k.Server, k.Clock, k.Home = s, s.Clock, filepath.Join(k.dir, "home")
 	if tb != nil {

@@ -31,7 +31,7 @@ func installed(t *testing.T, cfg hosttest.Config) *hosttest.Kit {
 func TestFailedDownload(t *testing.T) {
 	ctx := t.Context()
 	k := installed(t, hosttest.Config{Policy: updater.PolicyConfig{BackgroundAttempts: 1}})
-	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Target: updatertest.TargetPackage, Status: 500})
+	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Path: "/apps/*/packages/*", Status: 500})
 	app := k.ColdStart(ctx, "demo.counter")
 	require.Contains(t, k.WaitEvent(ctx, host.EventUpdateFailed).Message, "1.1.0")
 	res := app.WaitUpdate(ctx)
@@ -47,7 +47,7 @@ func TestMinimumVersionBlock(t *testing.T) {
 	k.Server.SetSettings(t, "demo.counter", release.Settings{MinVersion: ptr("1.1.0")})
 	// This cold start learns the minimum (an async launch opens 1.0.0 on
 	// the document it had); its download of 1.1.0 fails.
-	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Target: updatertest.TargetPackage, Status: 500})
+	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Path: "/apps/*/packages/*", Status: 500})
 	k.ColdStart(ctx, "demo.counter")
 	k.WaitEvent(ctx, host.EventUpdateFailed)
 	k.Server.SetFault(updatertest.Fault{})
@@ -129,7 +129,7 @@ func (f *fatalTB) run(fn func()) {
 func TestWaitUpdateEndsWithoutOutcome(t *testing.T) {
 	ctx := t.Context()
 	k := installed(t, hosttest.Config{})
-	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
+	k.Server.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Path: "/apps/*/release.json"})
 	app := k.ColdStart(ctx, "demo.counter") // an async launch: 1.0.0 opens, its check hangs
 
 	ended, cancel := context.WithCancel(ctx)

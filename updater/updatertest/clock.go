@@ -92,14 +92,6 @@ func (c *FakeClock) setLocked(t time.Time) {
 	c.notifyLocked()
 }
 
-// Timers returns the number of pending timers: made by NewTimer, neither
-// fired nor stopped.
-func (c *FakeClock) Timers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending)
-}
-
 // WaitForTimers blocks until at least n timers are pending, so a test can
 // let a goroutine arm its timer before advancing the clock past it. It
 // returns ctx's error if ctx ends first.

@@ -33,7 +33,7 @@
 //
 //		// The next package download dies after 1000 bytes, once.
 //		s.SetFault(updatertest.Fault{
-//			Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: 1000, Times: 1,
+//			Kind: updatertest.FaultCut, Path: "/apps/*/packages/*", After: 1000, Times: 1,
 //		})
 //		// ... run the code under test against s.URL, advance s.Clock ...
 //		for _, r := range s.Requests() {
@@ -41,13 +41,24 @@
 //		}
 //	}
 //
+// # Fault targets
+//
+// Fault.Path is a path.Match pattern on the URL path of the public
+// requests a fault applies to ("" for all of them):
+//
+//	/apps/*/release.json    release documents
+//	/apps/*/packages/*      packages, such as /apps/demo.hello/packages/1.0.0.mpk
+//	/apps/*/patches/*/*     delta patches, /apps/{app}/patches/{to}/{from}.mpd
+//
+// Name an app or a version in place of a * to fault that one alone.
+//
 // # Delta updates
 //
 // With Config.Patches, publishes build delta patches (release.Config's
-// PatchBases) and the document lists them; TargetPatch puts a fault on the
-// patch URLs alone, to test a client's fallback to the package. Without
-// it the kit publishes packages only, so a fault on TargetPackage always
-// meets the download.
+// PatchBases) and the document lists them; a fault on "/apps/*/patches/*/*"
+// hits the patch URLs alone, to test a client's fallback to the package.
+// Without it the kit publishes packages only, so a fault on
+// "/apps/*/packages/*" always meets the download.
 //
 // The kit keeps no global state: every Server owns its listener, key, data
 // folder and goroutines, and Close (registered with tb.Cleanup by

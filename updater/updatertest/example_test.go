@@ -13,15 +13,12 @@ import (
 )
 
 // A test starts a kit server, publishes a package and checks for updates
-// with a client that shares the server's clock. (Tests use NewServer,
-// which closes the server at cleanup; an Example has no testing.TB, so it
-// uses New and Close.)
+// with a client that shares the server's clock. (A test passes its
+// testing.TB to NewServer, which closes the server at cleanup; an Example
+// has none, so it passes nil and calls Close.)
 func Example() {
 	ctx := context.Background()
-	s, err := updatertest.New(updatertest.Config{})
-	if err != nil {
-		log.Fatal(err)
-	}
+	s := updatertest.NewServer(nil, updatertest.Config{})
 	defer s.Close()
 
 	dir, err := os.MkdirTemp("", "updatertest-example-")

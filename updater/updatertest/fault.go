@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +17,8 @@ import (
 type FaultKind int
 
 // Fault kinds. Except for FaultRefuse, a fault acts on the public requests
-// (release documents, packages) that match its Target; admin requests and
-// unknown paths are never faulted.
+// (release documents, packages, patches) that match its Path; admin
+// requests and unknown paths are never faulted.
 const (
 	// FaultNone: requests reach the release server untouched.
 	FaultNone FaultKind = iota
@@ -25,7 +26,7 @@ const (
 	// connection, so clients get "connection refused". A listening port
 	// cannot be held without accepting, so when the fault is cleared (or
 	// replaced) the server listens again on the same port; URL stays valid.
-	// Target and Times must be zero: the whole listener goes down until
+	// Path and Times must be zero: the whole listener goes down until
 	// SetFault changes it.
 	FaultRefuse
 	// FaultHang: the request is held open and never answered, until the
@@ -60,37 +61,16 @@ func (k FaultKind) String() string {
 	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// FaultTarget selects the requests a fault applies to.
-type FaultTarget int
-
-// Fault targets.
-const (
-	// TargetAll: release documents, packages and patches.
-	TargetAll FaultTarget = iota
-	// TargetDocument: GET (or HEAD) /apps/{app}/release.json.
-	TargetDocument
-	// TargetPackage: GET (or HEAD) /apps/{app}/packages/{version}.mpk.
-	TargetPackage
-	// TargetPatch: GET (or HEAD) /apps/{app}/patches/{to}/{from}.mpd, the
-	// delta patches.
-	TargetPatch
-)
-
-var faultTargetNames = [...]string{"all", "document", "package", "patch"}
-
-// String returns the target's lowercase name, such as "package".
-func (t FaultTarget) String() string {
-	if t >= 0 && int(t) < len(faultTargetNames) {
-		return faultTargetNames[t]
-	}
-	return "FaultTarget(" + strconv.Itoa(int(t)) + ")"
-}
-
 // Fault describes a network fault for Server.SetFault. The zero value is
 // no fault. Fields a kind does not use must be zero.
 type Fault struct {
-	Kind   FaultKind
-	Target FaultTarget
+	Kind FaultKind
+	// Path selects the public requests the fault applies to: a path.Match
+	// pattern on the URL path, such as "/apps/*/release.json" (release
+	// documents), "/apps/*/packages/*" (packages) or "/apps/*/patches/*/*"
+	// (delta patches); "/apps/demo.hello/packages/2.0.0.mpk" targets one
+	// app's one version. "" applies it to every public request.
+	Path string
 	// Status is the status FaultStatus replies with (200-599).
 	Status int
 	// After is, for FaultCut, how many body bytes to send before aborting
@@ -110,8 +90,11 @@ func (f Fault) check() error {
 	if f.Kind < FaultNone || f.Kind > FaultCorrupt {
 		return fmt.Errorf("Fault.Kind %d is unknown", int(f.Kind))
 	}
-	if f.Target < TargetAll || f.Target > TargetPatch {
-		return fmt.Errorf("Fault.Target %d is unknown", int(f.Target))
+	if _, err := path.Match(f.Path, ""); err != nil {
+		return fmt.Errorf("Fault.Path %q is not a path.Match pattern: %w", f.Path, err)
+	}
+	if f.Path != "" && !strings.HasPrefix(f.Path, "/") {
+		return fmt.Errorf("Fault.Path %q does not start with \"/\": it would match no URL path", f.Path)
 	}
 	if f.Times < 0 {
 		return fmt.Errorf("Fault.Times %d is negative", f.Times)
@@ -139,54 +122,47 @@ func (f Fault) check() error {
 	if f.Kind == FaultStatus && (f.Status < 200 || f.Status > 599) {
 		return fmt.Errorf("Fault.Status %d is outside 200-599", f.Status)
 	}
-	if f.Kind == FaultRefuse && (f.Target != TargetAll || f.Times != 0) {
-		return errors.New("FaultRefuse takes the whole listener down: Fault.Target and Fault.Times must be zero")
+	if f.Kind == FaultRefuse && (f.Path != "" || f.Times != 0) {
+		return errors.New("FaultRefuse takes the whole listener down: Fault.Path and Fault.Times must be zero")
 	}
-	if f.Kind == FaultNone && (f.Target != TargetAll || f.Times != 0) {
-		return errors.New("FaultNone takes no Fault.Target or Fault.Times")
+	if f.Kind == FaultNone && (f.Path != "" || f.Times != 0) {
+		return errors.New("FaultNone takes no Fault.Path or Fault.Times")
 	}
 	return nil
 }
 
-// route is what a request asks for, as far as faults are concerned.
-type route int
-
-const (
-	routeOther route = iota
-	routeDocument
-	routePackage
-	routePatch
-)
-
-// routeOf classifies r by the release server's public routes.
-func routeOf(r *http.Request) route {
+// public reports whether r is a GET or HEAD of one of the release
+// server's public routes: a release document, a package or a patch.
+func public(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return routeOther
+		return false
 	}
 	parts := strings.Split(r.URL.Path, "/")
-	switch {
-	case len(parts) == 4 && parts[0] == "" && parts[1] == "apps" && parts[2] != "" && parts[3] == "release.json":
-		return routeDocument
-	case len(parts) == 5 && parts[0] == "" && parts[1] == "apps" && parts[2] != "" && parts[3] == "packages" && parts[4] != "":
-		return routePackage
-	case len(parts) == 6 && parts[0] == "" && parts[1] == "apps" && parts[2] != "" && parts[3] == "patches" && parts[4] != "" && parts[5] != "":
-		return routePatch
+	if len(parts) < 4 || parts[0] != "" || parts[1] != "apps" || parts[2] == "" {
+		return false
 	}
-	return routeOther
+	switch {
+	case len(parts) == 4:
+		return parts[3] == "release.json"
+	case len(parts) == 5:
+		return parts[3] == "packages" && parts[4] != ""
+	case len(parts) == 6:
+		return parts[3] == "patches" && parts[4] != "" && parts[5] != ""
+	}
+	return false
 }
 
-// matches reports whether f applies to a request for rt.
-func (f Fault) matches(rt route) bool {
-	switch f.Target {
-	case TargetDocument:
-		return rt == routeDocument
-	case TargetPackage:
-		return rt == routePackage
-	case TargetPatch:
-		return rt == routePatch
-	default:
-		return rt != routeOther
+// matches reports whether f applies to r: a public request whose path
+// matches f.Path (checked by Fault.check, so Match cannot fail).
+func (f Fault) matches(r *http.Request) bool {
+	if !public(r) {
+		return false
 	}
+	if f.Path == "" {
+		return true
+	}
+	ok, _ := path.Match(f.Path, r.URL.Path)
+	return ok
 }
 
 // serveFault answers r under fault f. Every kind but FaultNone, FaultCut,

@@ -96,7 +96,7 @@ func isStatus(err error, code int) bool {
 
 func TestFaultHang(t *testing.T) {
 	s, c, rel, data := published(t)
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Target: updatertest.TargetDocument})
+	s.SetFault(updatertest.Fault{Kind: updatertest.FaultHang, Path: "/apps/*/release.json"})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
@@ -118,10 +118,7 @@ func TestFaultHang(t *testing.T) {
 // Close ends requests held by FaultHang: it returns, so no handler is
 // left running, and the client sees its connection closed.
 func TestCloseEndsHangingRequests(t *testing.T) {
-	s, err := updatertest.New(updatertest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := updatertest.NewServer(nil, updatertest.Config{}) // closed by the test
 	f, err := os.Open(helloPackage(t, "1.0.0"))
 	if err != nil {
 		t.Fatal(err)
@@ -180,14 +177,14 @@ func TestFaultStatus(t *testing.T) {
 		},
 		{
 			name:    "404 on packages reads as a static server's",
-			fault:   updatertest.Fault{Kind: updatertest.FaultStatus, Status: 404, Target: updatertest.TargetPackage},
+			fault:   updatertest.Fault{Kind: updatertest.FaultStatus, Status: 404, Path: "/apps/*/packages/*"},
 			docErr:  func(err error) bool { return err == nil },
 			dlErr:   func(err error) bool { return errors.Is(err, updater.ErrUnknownVersion) && isStatus(err, 404) },
 			wantLog: []int{200, 404},
 		},
 		{
 			name:    "500 on documents",
-			fault:   updatertest.Fault{Kind: updatertest.FaultStatus, Status: 500, Target: updatertest.TargetDocument},
+			fault:   updatertest.Fault{Kind: updatertest.FaultStatus, Status: 500, Path: "/apps/*/release.json"},
 			docErr:  func(err error) bool { return isStatus(err, 500) },
 			dlErr:   func(err error) bool { return err == nil },
 			wantLog: []int{500, 200},
@@ -213,7 +210,7 @@ func TestFaultStatus(t *testing.T) {
 
 func TestFaultTimesClearsItself(t *testing.T) {
 	s, c, _, _ := published(t)
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Target: updatertest.TargetDocument, Times: 2})
+	s.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Path: "/apps/*/release.json", Times: 2})
 	for i, want := range []int{503, 503, 0} {
 		_, _, err := c.FetchDocument(t.Context(), appID, 0)
 		if want == 0 && err != nil || want != 0 && !isStatus(err, want) {
@@ -227,10 +224,46 @@ func TestFaultTimesClearsItself(t *testing.T) {
 	})
 }
 
-// Admin requests and unknown paths are never faulted.
+// Fault.Path narrows a fault to the requests whose URL path matches it:
+// one kind of route, one app, one version.
+func TestFaultPath(t *testing.T) {
+	tests := []struct {
+		path          string
+		docErr, dlErr bool // whether the document fetch, the download fail
+	}{
+		{"", true, true},
+		{"/apps/*/release.json", true, false},
+		{"/apps/*/packages/*", false, true},
+		{"/apps/*/patches/*/*", false, false},
+		{"/apps/demo.hello/*", true, false},
+		{"/apps/other.app/*", false, false},
+		{"/apps/demo.hello/packages/1.0.0.mpk", false, true},
+		{"/apps/demo.hello/packages/2.*", false, false},
+	}
+	s, c, rel, _ := published(t)
+	for _, tc := range tests {
+		name := tc.path
+		if name == "" {
+			name = "every public request"
+		}
+		t.Run(name, func(t *testing.T) {
+			s.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Path: tc.path})
+			defer s.SetFault(updatertest.Fault{})
+			if _, _, err := c.FetchDocument(t.Context(), appID, 0); (err != nil) != tc.docErr || err != nil && !isStatus(err, 503) {
+				t.Errorf("FetchDocument: %v, want a 503: %t", err, tc.docErr)
+			}
+			_, err := c.Download(t.Context(), rel, filepath.Join(t.TempDir(), "dl.mpk"), nil)
+			if (err != nil) != tc.dlErr || err != nil && !isStatus(err, 503) {
+				t.Errorf("Download: %v, want a 503: %t", err, tc.dlErr)
+			}
+		})
+	}
+}
+
+// Admin requests and unknown paths are never faulted, even by a Fault.Path
+// that matches them.
 func TestFaultSparesOtherRoutes(t *testing.T) {
 	s, _, _, _ := published(t)
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503})
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
 	for path, want := range map[string]int{
@@ -238,13 +271,16 @@ func TestFaultSparesOtherRoutes(t *testing.T) {
 		"/nowhere":                                http.StatusNotFound,
 		"/apps/demo.hello/packages/1.0.0.mpk/x/y": http.StatusNotFound,
 	} {
-		resp, err := hc.Get(s.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		for _, pattern := range []string{"", path} {
+			s.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Path: pattern})
+			resp, err := hc.Get(s.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("GET %s under Fault.Path %q = %d, want %d", path, pattern, resp.StatusCode, want)
+			}
 		}
 	}
 }
@@ -258,9 +294,9 @@ func TestFaultBodyOnce(t *testing.T) {
 		wantErr error
 		kept    int64 // bytes the failed download leaves; 0: no file
 	}{
-		{name: "cut", fault: updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: 1000, Times: 1},
+		{name: "cut", fault: updatertest.Fault{Kind: updatertest.FaultCut, Path: "/apps/*/packages/*", After: 1000, Times: 1},
 			wantErr: io.ErrUnexpectedEOF, kept: 1000},
-		{name: "corrupt", fault: updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 100, Times: 1},
+		{name: "corrupt", fault: updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/packages/*", After: 100, Times: 1},
 			wantErr: updater.ErrHashMismatch},
 	}
 	for _, tc := range tests {
@@ -301,7 +337,7 @@ func TestFaultBodyOnce(t *testing.T) {
 func TestFaultCutEveryResponse(t *testing.T) {
 	s, c, rel, data := published(t)
 	after := rel.Size/3 + 1
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: after})
+	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Path: "/apps/*/packages/*", After: after})
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
 	var want []summary
 	for i := int64(0); ; i++ {
@@ -325,7 +361,7 @@ func TestFaultCutEveryResponse(t *testing.T) {
 // A corrupt document fails its signature check.
 func TestFaultCorruptDocument(t *testing.T) {
 	s, c, _, _ := published(t)
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetDocument, After: 60})
+	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/release.json", After: 60})
 	_, _, err := c.FetchDocument(t.Context(), appID, 0)
 	if !errors.Is(err, updater.ErrBadSignature) && !errors.Is(err, updater.ErrUnsigned) {
 		t.Errorf("FetchDocument of a corrupt document: %v, want a signature error", err)
@@ -337,11 +373,11 @@ func TestFaultCorruptDocument(t *testing.T) {
 func TestFaultCorruptRange(t *testing.T) {
 	s, c, rel, data := published(t)
 	dst := filepath.Join(t.TempDir(), "dl.mpk")
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Target: updatertest.TargetPackage, After: 1000, Times: 1})
+	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCut, Path: "/apps/*/packages/*", After: 1000, Times: 1})
 	if _, err := c.Download(t.Context(), rel, dst, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Download of a cut body: %v", err)
 	}
-	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Target: updatertest.TargetPackage, After: 10, Times: 1})
+	s.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/packages/*", After: 10, Times: 1})
 	n, err := c.Download(t.Context(), rel, dst, nil)
 	if err != nil {
 		t.Fatalf("Download: %v", err)
@@ -363,7 +399,7 @@ func TestFaultSlow(t *testing.T) {
 	t.Run("completes", func(t *testing.T) {
 		s.ResetRequests()
 		// A document of about 1 KB at 8 KB/s: many small steps.
-		s.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Target: updatertest.TargetDocument, BytesPerSecond: 8 << 10})
+		s.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Path: "/apps/*/release.json", BytesPerSecond: 8 << 10})
 		doc := fetch(t, c)
 		if doc.Latest.Version != "1.0.0" {
 			t.Errorf("latest = %s", doc.Latest.Version)
@@ -375,7 +411,7 @@ func TestFaultSlow(t *testing.T) {
 		s.ResetRequests()
 		// The package at 1 KB/s would take many minutes: the handler must
 		// stop when the client gives up, or Close (at cleanup) would hang.
-		s.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Target: updatertest.TargetPackage, BytesPerSecond: 1 << 10})
+		s.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Path: "/apps/*/packages/*", BytesPerSecond: 1 << 10})
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		defer cancel()
 		dst := filepath.Join(t.TempDir(), "dl.mpk")
@@ -432,10 +468,12 @@ func TestSetFaultRejectsMisfits(t *testing.T) {
 		{"negative after", updatertest.Fault{Kind: updatertest.FaultCut, After: -1}, "Fault.After -1 is negative"},
 		{"after on another kind", updatertest.Fault{Kind: updatertest.FaultHang, After: 3}, "Fault.After is for"},
 		{"negative times", updatertest.Fault{Kind: updatertest.FaultHang, Times: -1}, "Fault.Times -1"},
-		{"refuse with target", updatertest.Fault{Kind: updatertest.FaultRefuse, Target: updatertest.TargetPackage}, "Fault.Target and Fault.Times must be zero"},
-		{"refuse with times", updatertest.Fault{Kind: updatertest.FaultRefuse, Times: 1}, "Fault.Target and Fault.Times must be zero"},
+		{"refuse with path", updatertest.Fault{Kind: updatertest.FaultRefuse, Path: "/apps/*/packages/*"}, "Fault.Path and Fault.Times must be zero"},
+		{"refuse with times", updatertest.Fault{Kind: updatertest.FaultRefuse, Times: 1}, "Fault.Path and Fault.Times must be zero"},
+		{"none with path", updatertest.Fault{Path: "/apps/*/release.json"}, "FaultNone takes no Fault.Path"},
 		{"unknown kind", updatertest.Fault{Kind: 42}, "Fault.Kind 42 is unknown"},
-		{"unknown target", updatertest.Fault{Kind: updatertest.FaultHang, Target: 9}, "Fault.Target 9 is unknown"},
+		{"bad path pattern", updatertest.Fault{Kind: updatertest.FaultHang, Path: "/apps/[a/release.json"}, `Fault.Path "/apps/[a/release.json" is not a path.Match pattern: syntax error in pattern`},
+		{"relative path", updatertest.Fault{Kind: updatertest.FaultHang, Path: "apps/*/release.json"}, `Fault.Path "apps/*/release.json" does not start with "/"`},
 	}
 	s := updatertest.NewServer(t, updatertest.Config{})
 	for _, tc := range tests {
@@ -458,8 +496,5 @@ func TestFaultKindString(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("FaultKind(%d).String() = %q, want %q", int(k), got, want)
 		}
-	}
-	if got := updatertest.TargetPackage.String(); got != "package" {
-		t.Errorf("TargetPackage.String() = %q", got)
 	}
 }

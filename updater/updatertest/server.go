@@ -28,7 +28,7 @@ func defaultStart() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UT
 // mid-request cannot hold a handler past the test.
 const readHeaderTimeout = 10 * time.Second
 
-// Config configures NewServer and New. The zero value is ready to use;
+// Config configures NewServer. The zero value is ready to use;
 // zero fields take defaults.
 type Config struct {
 	// Clock drives the server: publish times and the issued-at and
@@ -79,8 +79,9 @@ type Request struct {
 // (127.0.0.1, a free port) behind a fault-injecting middleware, with a log
 // of the requests it received.
 //
-// Its methods are safe for concurrent use. NewServer registers Close with
-// tb.Cleanup; the creator of a Server from New calls Close. The methods
+// Its methods are safe for concurrent use. NewServer with a tb registers
+// Close with tb.Cleanup; the creator of a Server made with a nil tb calls
+// Close. The methods
 // that take a testing.TB stop the test (tb.Fatal) on error, so call them
 // from the test's goroutine.
 type Server struct {
@@ -99,7 +100,7 @@ type Server struct {
 
 	addr   string          // host:port of the listener, reused after FaultRefuse
 	dir    string          // data folder, removed by Close when ownDir
-	ownDir bool            // dir came from New, not tb.TempDir
+	ownDir bool            // dir is ours to remove (NewServer had no tb)
 	ctx    context.Context // parent of every request's context
 	cancel context.CancelFunc
 
@@ -116,10 +117,24 @@ type Server struct {
 	reqsChanged chan struct{} // closed and replaced when reqs grows or resets
 }
 
-// NewServer starts a Server with its data folder in tb.TempDir() and
-// registers Close with tb.Cleanup. It stops the test if the server cannot
-// start.
+// NewServer starts a Server. With a tb it keeps its data folder in
+// tb.TempDir(), stops the test if the server cannot start and registers
+// Close with tb.Cleanup. With a nil tb (an Example, a TestMain) it keeps
+// its data folder in a new temporary folder, panics if the server cannot
+// start, and the caller must call Close, which also removes the folder.
 func NewServer(tb testing.TB, cfg Config) *Server {
+	if tb == nil {
+		dir, err := os.MkdirTemp("", "updatertest-")
+		if err != nil {
+			panic(fmt.Sprintf("updatertest: start test release server: %v", err))
+		}
+		s, err := newServer(cfg, dir, true)
+		if err != nil {
+			os.RemoveAll(dir)
+			panic("updatertest: " + err.Error())
+		}
+		return s
+	}
 	tb.Helper()
 	s, err := newServer(cfg, tb.TempDir(), false)
 	if err != nil {
@@ -127,22 +142,6 @@ func NewServer(tb testing.TB, cfg Config) *Server {
 	}
 	tb.Cleanup(s.Close)
 	return s
-}
-
-// New starts a Server with its data folder in a new temporary folder, for
-// code without a testing.TB (an Example, a TestMain). The caller must call
-// Close, which also removes the folder.
-func New(cfg Config) (*Server, error) {
-	dir, err := os.MkdirTemp("", "updatertest-")
-	if err != nil {
-		return nil, fmt.Errorf("start test release server: %w", err)
-	}
-	s, err := newServer(cfg, dir, true)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	return s, nil
 }
 
 func newServer(cfg Config, dir string, ownDir bool) (*Server, error) {
@@ -218,7 +217,6 @@ func (s *Server) stopServing() {
 // handle is the middleware in front of the release server: it logs the
 // request and applies the current fault.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
-	rt := routeOf(r)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -228,7 +226,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	f := s.fault
 	switch {
 	case f.Kind == FaultRefuse:
-	case !f.matches(rt):
+	case !f.matches(r):
 		f = Fault{}
 	case f.Times > 0:
 		if s.fault.Times--; s.fault.Times == 0 {
@@ -288,8 +286,8 @@ func (s *Server) SetFault(f Fault) {
 
 // Close stops the Server: it closes the listener and every connection,
 // ends held requests (FaultHang, FaultSlow), waits for every handler to
-// return, closes the release server and, for a Server from New, removes
-// its data folder. It is idempotent.
+// return, closes the release server and, for a Server made with a nil tb,
+// removes its data folder. It is idempotent.
 func (s *Server) Close() {
 	s.life.Lock()
 	defer s.life.Unlock()
