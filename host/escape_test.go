@@ -590,8 +590,15 @@ func TestEscapeHangingCallbacks(t *testing.T) {
 		{"onShow", "onShow", func(t *testing.T) error { return a.Show(t.Context()) }},
 		{"onHide", "onHide", func(t *testing.T) error { return a.Hide(t.Context()) }},
 		{"onEvent", "onEvent", func(t *testing.T) error { return a.Emit(t.Context(), "ping", nil) }},
-		// Answered at once by the UI; the answer is a callback of its own.
-		{"onModal", "onEvent(modal)", func(t *testing.T) error { return a.Emit(t.Context(), "modal", nil) }},
+		// The UI answers from a goroutine of its own and the answer is a
+		// callback of its own: wait until it is queued, or it would run in
+		// the next subtest, armed.
+		{"onModal", "onEvent(modal)", func(t *testing.T) error {
+			k := ev.countEvents(id, host.EventModalResult, "")
+			err := a.Emit(t.Context(), "modal", nil)
+			ev.waitCount(t, id, host.EventModalResult, "", k+1)
+			return err
+		}},
 	}
 	n := 0
 	for _, tr := range triggers {
