@@ -30,6 +30,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/minihost/minihost/runtime/fsutil"
 )
 
 // EnvRoot names the environment variable that moves every cache.
@@ -267,7 +271,7 @@ func (x *Index) entries(rewrites bool) (map[string]entry, error) {
 			return nil, fmt.Errorf("list compile cache: %w", err)
 		}
 		for _, f := range files {
-			if !f.Type().IsRegular() || strings.HasSuffix(f.Name(), ".tmp") || strings.HasPrefix(f.Name(), ".tmp-") {
+			if !f.Type().IsRegular() || isTemp(f.Name()) {
 				continue
 			}
 			info, err := f.Info()
@@ -330,34 +334,36 @@ func (x *Index) WriteRewrite(key [32]byte, data ...[]byte) error {
 	return err
 }
 
-// writeWhole writes data to p through a temp file in its folder and a
-// rename, so that a reader sees all of it or nothing; a crash may leave
-// the temp file, which Evict removes an hour later.
+// writeWhole writes data to p with fsutil's one write path (temp file,
+// sync, rename, folder sync), so that a reader, in this process or another,
+// sees all of it or nothing, also after a power loss. A crash may leave the
+// temp file, which Evict removes an hour later. A failed folder sync is no
+// error here: a cache entry that a crash undoes is only missing.
 func writeWhole(p string, data ...[]byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	var werr error
-	for _, d := range data {
-		if _, err := f.Write(d); err != nil {
-			werr = err
-			break
+	err := fsutil.WriteFunc(osFs, p, 0o644, func(w io.Writer) error {
+		for _, d := range data {
+			if _, err := w.Write(d); err != nil {
+				return err
+			}
 		}
+		return nil
+	}, nil)
+	if errors.Is(err, fsutil.ErrNotDurable) {
+		return nil
 	}
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return err
+}
+
+// osFs is the file system writeWhole writes with.
+var osFs = afero.NewOsFs()
+
+// isTemp reports whether the file name is an unfinished write: writeWhole's
+// (fsutil.TempPrefix of the file's name) or wazero's ("....tmp").
+func isTemp(name string) bool {
+	return strings.HasSuffix(name, ".tmp") || strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
 }
 
 func (x *Index) refPath(key [32]byte) string {
@@ -455,7 +461,7 @@ func (x *Index) pruneRefs() error {
 // and removes it when it is over an hour old: its writer crashed (a live
 // one takes milliseconds).
 func (x *Index) removeStaleTemp(p string, d fs.DirEntry) bool {
-	if !strings.HasPrefix(d.Name(), ".tmp-") {
+	if !isTemp(d.Name()) {
 		return false
 	}
 	if info, err := d.Info(); err == nil && x.Now().Sub(info.ModTime()) > time.Hour {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/minihost/minihost/runtime/fsutil"
 )
 
 // kit is an Index on a temp folder with a clock the test moves, and a
@@ -185,7 +187,7 @@ func TestRewriteFilesShareTheBound(t *testing.T) {
 	_, ok = k.x.ReadRewrite(key(2), 100)
 	require.False(t, ok, "no file")
 
-	stale := filepath.Join(k.dir, rewriteDir, ".tmp-crashed")
+	stale := filepath.Join(k.dir, rewriteDir, fsutil.TempPrefix("02"+strings.Repeat("0", 62))+"crashed")
 	require.NoError(t, os.WriteFile(stale, make([]byte, 100), 0o600))
 	require.NoError(t, os.Chtimes(stale, k.now.Add(-2*time.Hour), k.now.Add(-2*time.Hour)))
 	k.compile(2)
