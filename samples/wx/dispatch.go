@@ -99,6 +99,21 @@ func (a *guestApp) decode(ptr uintptr, n uint32, v any) int32 {
 	return resultOK
 }
 
+// decodeFor decodes the payload of an event for its handlers hs. With no
+// handlers it decodes nothing: a payload that no one would read does not
+// fail the event. When ok is false the caller returns code at once:
+// resultOK when there are no handlers, or the code of a payload that
+// breaks the ABI.
+func decodeFor[T, H any](a *guestApp, ptr uintptr, n uint32, hs []H) (v T, code int32, ok bool) {
+	if len(hs) == 0 {
+		return v, resultOK, false
+	}
+	if code = a.decode(ptr, n, &v); code != resultOK {
+		return v, code, false
+	}
+	return v, resultOK, true
+}
+
 func (a *guestApp) onLaunch(ptr uintptr, n uint32) int32 {
 	var o abi.LaunchOptions
 	if c := a.decode(ptr, n, &o); c != resultOK {
@@ -127,11 +142,8 @@ func (a *guestApp) onHide() int32 {
 func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 	switch abi.EventKind(kind) {
 	case abi.EventCustom:
-		if len(a.event) == 0 {
-			return resultOK
-		}
-		var e abi.CustomEvent
-		if c := a.decode(ptr, n, &e); c != resultOK {
+		e, c, ok := decodeFor[abi.CustomEvent](a, ptr, n, a.event)
+		if !ok {
 			return c
 		}
 		for _, f := range a.event {
@@ -151,11 +163,8 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 		delete(a.modals, r.ID)
 		f(r)
 	case abi.EventUpdateCheck:
-		if len(a.updates.check) == 0 {
-			return resultOK
-		}
-		var r abi.UpdateCheck
-		if c := a.decode(ptr, n, &r); c != resultOK {
+		r, c, ok := decodeFor[abi.UpdateCheck](a, ptr, n, a.updates.check)
+		if !ok {
 			return c
 		}
 		if r.HasUpdate == nil {
@@ -187,11 +196,8 @@ func (a *guestApp) onEvent(kind uint32, ptr uintptr, n uint32) int32 {
 			f()
 		}
 	case abi.EventView:
-		if len(a.view) == 0 {
-			return resultOK
-		}
-		var e abi.ViewEvent
-		if c := a.decode(ptr, n, &e); c != resultOK {
+		e, c, ok := decodeFor[abi.ViewEvent](a, ptr, n, a.view)
+		if !ok {
 			return c
 		}
 		for _, f := range a.view {
