@@ -118,15 +118,56 @@ func (f *updFixture) installV1(t *testing.T, dir, appID string) {
 	stop(t, a, h)
 }
 
+// offerV2 installs 1.0.0 and then publishes 2.0.0: the client runs the
+// older version and the server has a newer one, where most update
+// scenarios start.
+func (f *updFixture) offerV2(t *testing.T, dir, appID string) *updater.Release {
+	f.installV1(t, dir, appID)
+	return f.publish(t, dir, "2.0.0")
+}
+
+// nextColdStartOpens closes a and its host h, cold-starts appID again
+// (the app's next launch, in a new process) and checks that it opens
+// version, for the reason why. It returns that launch's decision.
+func (f *updFixture) nextColdStartOpens(t *testing.T, a *host.App, h *host.Host, appID, version, why string) *host.Decision {
+	t.Helper()
+	stop(t, a, h)
+	a, _, _ = f.coldStart(t, appID)
+	d := a.Decision()
+	require.Equal(t, version, d.Opened, why)
+	return d
+}
+
+// checkNow runs the periodic check once, in a host of its own with no
+// app open, and returns its result for the one installed app.
+func (f *updFixture) checkNow(t *testing.T) host.CheckResult {
+	t.Helper()
+	cfg := f.cfg
+	h, _ := newHost(t, f.home, host.Config{Updates: &cfg})
+	res, err := h.CheckNow(t.Context())
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.NoError(t, h.Close(t.Context()))
+	return res[0]
+}
+
+// requireSync checks that a's launch was sync for rule and opened
+// version, and returns its decision.
+func requireSync(t *testing.T, a *host.App, rule, version string) *host.Decision {
+	t.Helper()
+	d := a.Decision()
+	require.Equal(t, "sync", d.Mode, "%+v", d)
+	require.True(t, hasRule(d, rule), "%+v", d)
+	require.Equal(t, version, d.Opened, "%+v", d)
+	return d
+}
+
 func TestUpdateFirstInstall(t *testing.T) {
 	covers(t, "F1", "S1", "U1")
 	f := newUpdFixture(t)
 	f.publish(t, guestUpdater, "1.0.0")
 	a, ev, _ := f.coldStart(t, "test.updater")
-	d := a.Decision()
-	require.Equal(t, "sync", d.Mode)
-	require.True(t, hasRule(d, "F1"), "%+v", d)
-	require.Equal(t, "1.0.0", d.Opened)
+	d := requireSync(t, a, "F1", "1.0.0")
 	require.Equal(t, "ok", d.Download.Result)
 	require.Positive(t, d.Download.Bytes)
 	ev.waitLog(t, "test.updater", "check hasUpdate=false")
@@ -170,11 +211,8 @@ func TestUpdateAsyncThenNextColdStart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1.0.0", st.Versions[len(st.Versions)-1].Version)
 	require.Positive(t, st.Versions[len(st.Versions)-1].Fetches, "fetches counted under the running 1.0.0")
-	stop(t, a, h)
 
-	a, _, _ = f.coldStart(t, "test.updater")
-	d := a.Decision()
-	require.Equal(t, "2.0.0", d.Opened, "the next cold start uses the downloaded version")
+	d := f.nextColdStartOpens(t, a, h, "test.updater", "2.0.0", "the next cold start uses the downloaded version")
 	require.Equal(t, "async", d.Mode, "the download completed: nothing is pending, no blocking check")
 	require.Nil(t, d.Check, "no blocking check")
 	require.Nil(t, d.Download, "prefetched: no download at launch")
@@ -184,8 +222,8 @@ func TestUpdateApplyHotSwap(t *testing.T) {
 	covers(t, "U2", "U4")
 	f := newUpdFixture(t)
 	f.ui = host.AutoAnswer(true) // the counter sample asks to restart; say yes
-	f.installV1(t, sampleCount, "demo.counter")
-	f.publish(t, sampleCount, "2.0.0") // identical wasm bytes: only app.json differs
+	// 2.0.0 has the same wasm bytes as 1.0.0: only app.json differs.
+	f.offerV2(t, sampleCount, "demo.counter")
 
 	a, ev, _ := f.coldStart(t, "demo.counter")
 	ev.waitEvent(t, "demo.counter", host.EventApplyUpdate)
@@ -218,19 +256,13 @@ func TestUpdateApplyNotReady(t *testing.T) {
 func TestUpdatePeriodicThenSync(t *testing.T) {
 	covers(t, "S3", "S6")
 	f := newUpdFixture(t)
-	f.installV1(t, guestUpdater, "test.updater")
-	f.publish(t, guestUpdater, "2.0.0")
+	f.offerV2(t, guestUpdater, "test.updater")
 
-	cfg := f.cfg
-	h, _ := newHost(t, f.home, host.Config{Updates: &cfg})
-	res, err := h.CheckNow(t.Context())
-	require.NoError(t, err)
-	require.Len(t, res, 1)
-	require.True(t, res[0].Checked)
-	require.Equal(t, "2.0.0", res[0].Latest)
-	require.False(t, res[0].Pending, "prefetched: L reached V, nothing is pending")
-	require.NoError(t, res[0].Err)
-	require.NoError(t, h.Close(t.Context()))
+	res := f.checkNow(t)
+	require.True(t, res.Checked)
+	require.Equal(t, "2.0.0", res.Latest)
+	require.False(t, res.Pending, "prefetched: L reached V, nothing is pending")
+	require.NoError(t, res.Err)
 
 	// The prefetched version opens at the next cold start, without a
 	// blocking check.
@@ -246,35 +278,26 @@ func TestUpdatePeriodicSkipsUnusedApps(t *testing.T) {
 	covers(t, "S3")
 	f := newUpdFixture(t)
 	f.installV1(t, guestUpdater, "test.updater")
-	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	f.longUnused()
 	f.kit.ResetRequests()
-	cfg := f.cfg
-	h, _ := newHost(t, f.home, host.Config{Updates: &cfg})
-	res, err := h.CheckNow(t.Context())
-	require.NoError(t, err)
-	require.Len(t, res, 1)
-	require.False(t, res[0].Checked)
+	require.False(t, f.checkNow(t).Checked)
 	require.Empty(t, f.kit.Requests())
 }
 
 func TestUpdateLongUnused(t *testing.T) {
 	covers(t, "S4", "S1")
 	f := newUpdFixture(t)
-	f.installV1(t, guestUpdater, "test.updater")
-	f.publish(t, guestUpdater, "2.0.0")
-	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	f.offerV2(t, guestUpdater, "test.updater")
+	f.longUnused()
 	a, _, _ := f.coldStart(t, "test.updater")
-	d := a.Decision()
-	require.Equal(t, "sync", d.Mode)
-	require.True(t, hasRule(d, "S4"), "%+v", d)
-	require.Equal(t, "2.0.0", d.Opened)
+	requireSync(t, a, "S4", "2.0.0")
 }
 
 func TestUpdateHangingServer(t *testing.T) {
 	covers(t, "S2", "S5")
 	f := newUpdFixture(t)
 	f.installV1(t, guestUpdater, "test.updater")
-	f.kit.Clock.Advance(8 * 24 * time.Hour) // long unused: sync
+	f.longUnused()
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultHang})
 	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
 	began := time.Now()
@@ -290,9 +313,8 @@ func TestUpdateHangingServer(t *testing.T) {
 func TestUpdateSlowDownloadContinuesInBackground(t *testing.T) {
 	covers(t, "S2", "S5")
 	f := newUpdFixture(t)
-	f.installV1(t, guestUpdater, "test.updater")
-	rel := f.publish(t, guestUpdater, "2.0.0")
-	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	rel := f.offerV2(t, guestUpdater, "test.updater")
+	f.longUnused()
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultSlow, Path: "/apps/*/packages/*", BytesPerSecond: rel.Size})
 	f.cfg.Policy.SyncTimeout = 300 * time.Millisecond
 	f.kit.ResetRequests()
@@ -304,18 +326,15 @@ func TestUpdateSlowDownloadContinuesInBackground(t *testing.T) {
 	require.Equal(t, "timeout", d.Download.Result)
 	ev.waitLog(t, "test.updater", "check hasUpdate=true")
 	ev.waitLog(t, "test.updater", "ready") // the download carried on
-	stop(t, a, h)
-	a, _, _ = f.coldStart(t, "test.updater")
-	require.Equal(t, "2.0.0", a.Decision().Opened, "used from the next cold start")
+	f.nextColdStartOpens(t, a, h, "test.updater", "2.0.0", "used from the next cold start")
 }
 
 func TestUpdateMinVersionSync(t *testing.T) {
 	covers(t, "M1", "S1")
 	f := newUpdFixture(t)
-	f.installV1(t, guestUpdater, "test.updater")
-	f.publish(t, guestUpdater, "2.0.0")
+	f.offerV2(t, guestUpdater, "test.updater")
 	f.kit.SetSettings(t, "test.updater", release.Settings{MinVersion: new("2.0.0")})
-	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	f.longUnused()
 	// The first two package downloads fail: the launch stays blocked and retries.
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultStatus, Status: 503, Path: "/apps/*/packages/*", Times: 2})
 	f.cfg.Policy.SyncTimeout = 200 * time.Millisecond
@@ -347,8 +366,7 @@ func TestUpdateMinVersionAsyncPrompt(t *testing.T) {
 	f := newUpdFixture(t)
 	ui := &recordingUI{answer: false, shown: make(chan abi.Modal, 4)}
 	f.ui = ui
-	f.installV1(t, guestUpdater, "test.updater")
-	f.publish(t, guestUpdater, "2.0.0")
+	f.offerV2(t, guestUpdater, "test.updater")
 	f.kit.SetSettings(t, "test.updater", release.Settings{MinVersion: new("2.0.0")})
 
 	a, ev, h := f.coldStart(t, "test.updater")
@@ -362,26 +380,20 @@ func TestUpdateMinVersionAsyncPrompt(t *testing.T) {
 	}
 	require.Contains(t, m.Content, "2.0.0")
 	require.Equal(t, "1.0.0", a.Version())
-	stop(t, a, h)
 
 	// 2.0.0 is installed: the next cold start opens it at once.
-	a, _, _ = f.coldStart(t, "test.updater")
-	require.Equal(t, "async", a.Decision().Mode, "declined, but V is installed: nothing is pending")
-	require.Equal(t, "2.0.0", a.Decision().Opened)
+	d := f.nextColdStartOpens(t, a, h, "test.updater", "2.0.0", "declined, but V is installed")
+	require.Equal(t, "async", d.Mode, "declined, but V is installed: nothing is pending")
 }
 
 func TestUpdatePreferLocal(t *testing.T) {
 	covers(t, "P1", "N1")
 	f := newUpdFixture(t)
-	f.installV1(t, guestUpdater, "test.updater")
-	f.publish(t, guestUpdater, "2.0.0")
+	f.offerV2(t, guestUpdater, "test.updater")
 	f.kit.SetSettings(t, "test.updater", release.Settings{PreferLocal: new("1.0.0")})
-	f.kit.Clock.Advance(8 * 24 * time.Hour)
+	f.longUnused()
 	a, ev, _ := f.coldStart(t, "test.updater")
-	d := a.Decision()
-	require.Equal(t, "sync", d.Mode)
-	require.True(t, hasRule(d, "P1"), "%+v", d)
-	require.Equal(t, "1.0.0", d.Opened)
+	requireSync(t, a, "P1", "1.0.0")
 	ev.waitLog(t, "test.updater", "check hasUpdate=true")
 	ev.waitLog(t, "test.updater", "ready")
 }
@@ -390,8 +402,7 @@ func TestUpdateRevert(t *testing.T) {
 	covers(t, "R1")
 	f := newUpdFixture(t)
 	f.ui = host.AutoAnswer(true)
-	f.installV1(t, guestUpdater, "test.updater")
-	f.publish(t, guestUpdater, "2.0.0")
+	f.offerV2(t, guestUpdater, "test.updater")
 	// Two cold starts: download 2.0.0, then open it.
 	for range 2 {
 		a, ev, h := f.coldStart(t, "test.updater")
@@ -407,16 +418,13 @@ func TestUpdateRevert(t *testing.T) {
 	require.Equal(t, "2.0.0", a.Decision().Opened, "the client does not know yet")
 	ev.waitEvent(t, "test.updater", host.EventApplyUpdate) // prompted restart into 1.0.0, accepted
 	require.Equal(t, "1.0.0", a.Version())
-	stop(t, a, h)
-	a, _, _ = f.coldStart(t, "test.updater")
-	require.Equal(t, "1.0.0", a.Decision().Opened, "a revoked version never opens again")
+	f.nextColdStartOpens(t, a, h, "test.updater", "1.0.0", "a revoked version never opens again")
 }
 
 func TestUpdateFailedDownload(t *testing.T) {
 	covers(t, "U3", "S2")
 	f := newUpdFixture(t)
-	f.installV1(t, guestUpdater, "test.updater")
-	f.publish(t, guestUpdater, "2.0.0")
+	f.offerV2(t, guestUpdater, "test.updater")
 	f.kit.SetFault(updatertest.Fault{Kind: updatertest.FaultCorrupt, Path: "/apps/*/packages/*", After: 100})
 	a, ev, h := f.coldStart(t, "test.updater")
 	stopTimers := advanceTimers(t, f.kit.Clock, nil) // the background retries' backoff
@@ -438,8 +446,7 @@ func TestUpdateFailedDownload(t *testing.T) {
 func TestUpdateLateRegistration(t *testing.T) {
 	covers(t, "U5", "U1", "U2")
 	f := newUpdFixture(t)
-	f.installV1(t, guestLate, "test.lateupdater")
-	f.publish(t, guestLate, "2.0.0")
+	f.offerV2(t, guestLate, "test.lateupdater")
 	a, ev, _ := f.coldStart(t, "test.lateupdater")
 	ev.waitEvent(t, "test.lateupdater", host.EventUpdateReady) // before the guest listens
 	require.NoError(t, a.Emit(t.Context(), "register", nil))
