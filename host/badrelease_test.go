@@ -31,7 +31,6 @@ import (
 // published afterwards reaches the client at the next cold start.
 func TestBadReleaseNeverBricks(t *testing.T) {
 	covers(t, "B1")
-	const app, guest = "test.crashy", "runtime/testdata/guests/crashy"
 	garbage := make([]byte, 4096)
 	for i := range garbage {
 		garbage[i] = byte(rand.Uint32())
@@ -48,14 +47,14 @@ func TestBadReleaseNeverBricks(t *testing.T) {
 		static bool
 	}{
 		{"garbage wasm", func(t *testing.T) string {
-			return packAs(t, app, "2.0.0", append([]byte("\x00asm\x01\x00\x00\x00"), garbage...))
+			return packAs(t, crashyApp, "2.0.0", append([]byte("\x00asm\x01\x00\x00\x00"), garbage...))
 		}, true, true},
 		{"start loop", func(t *testing.T) string {
-			return packAs(t, app, "2.0.0", runtimetest.BuildWasm(t, "runtime/testdata/guests/startloop"))
+			return packAs(t, crashyApp, "2.0.0", runtimetest.BuildWasm(t, "runtime/testdata/guests/startloop"))
 		}, false, false},
-		{"onLaunch crash", func(t *testing.T) string { return runtimetest.BuildPackage(t, guest, "2.0.0") }, false, true},
+		{"onLaunch crash", func(t *testing.T) string { return runtimetest.BuildPackage(t, crashyGuest, "2.0.0") }, false, true},
 		{"onLaunch loop", func(t *testing.T) string {
-			return packAs(t, app, "2.0.0", runtimetest.BuildWasm(t, "runtime/testdata/guests/loopinit"))
+			return packAs(t, crashyApp, "2.0.0", runtimetest.BuildWasm(t, "runtime/testdata/guests/loopinit"))
 		}, false, false},
 	}
 	for _, channel := range []string{"admin API", "static export"} {
@@ -66,15 +65,15 @@ func TestBadReleaseNeverBricks(t *testing.T) {
 			t.Run(channel+"/"+b.name, func(t *testing.T) {
 				t.Parallel()
 				f := newReleaseFixture(t, channel == "static export")
-				f.publish(t, runtimetest.BuildPackage(t, guest, "1.0.0"))
-				a, ev, h := f.coldStart(t, app)
+				f.publish(t, runtimetest.BuildPackage(t, crashyGuest, "1.0.0"))
+				a, ev, h := f.coldStart(t, crashyApp)
 				require.Equal(t, "1.0.0", a.Version(), ev.dump())
 				stop(t, a, h)
 
 				f.clock.Advance(time.Hour) // past the recent window: async cold starts
 				f.publish(t, b.pkg(t))
 				// The cold start that finds 2.0.0 keeps 1.0.0 and downloads it.
-				a, ev, h = f.coldStart(t, app)
+				a, ev, h = f.coldStart(t, crashyApp)
 				require.Equal(t, "1.0.0", a.Version())
 				// Preparing 2.0.0 is its first compile: give it time.
 				ev.waitWithin(t, 3*time.Minute, func(e host.Event) bool {
@@ -87,9 +86,9 @@ func TestBadReleaseNeverBricks(t *testing.T) {
 				starts := 0
 				for starts < 2 {
 					starts++
-					a, ev, h = f.coldStart(t, app)
+					a, ev, h = f.coldStart(t, crashyApp)
 					if a.Version() == "1.0.0" {
-						require.Equal(t, 1, ev.countEvents(app, host.EventRollback, ""), ev.dump())
+						require.Equal(t, 1, ev.countEvents(crashyApp, host.EventRollback, ""), ev.dump())
 						break
 					}
 					stop(t, a, h)
@@ -99,14 +98,14 @@ func TestBadReleaseNeverBricks(t *testing.T) {
 				if b.deterministic {
 					require.Equal(t, 1, starts, "a deterministic failure rolls back in the first cold start")
 				}
-				st, err := f.store(t).Load(app)
+				st, err := f.store(t).Load(crashyApp)
 				require.NoError(t, err)
 				require.Equal(t, []string{"2.0.0"}, st.Bad)
 				stop(t, a, h)
 
 				// A fixed release reaches the client at the next cold start.
-				f.publish(t, runtimetest.BuildPackage(t, guest, "3.0.0"))
-				requireFixArrives(t, f, app, "3.0.0")
+				f.publish(t, runtimetest.BuildPackage(t, crashyGuest, "3.0.0"))
+				requireFixArrives(t, f, crashyApp, "3.0.0")
 				t.Logf("back on 1.0.0 after %d cold start(s) on 2.0.0", starts)
 			})
 		}

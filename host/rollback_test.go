@@ -11,52 +11,57 @@ import (
 	"github.com/minihost/minihost/runtime/mpk"
 )
 
+// The app of the rollback tests: its guest panics in onLaunch in every 2.x
+// version, so a 2.x release is the bad one.
+const (
+	crashyApp   = "test.crashy"
+	crashyGuest = "runtime/testdata/guests/crashy"
+)
+
 // TestCrashLoopRollback: a new version whose onLaunch crashes twice in a
 // row is marked bad, the previous version opens again (with a rollback
 // event saying why), the bad version is not fetched again, and a newer
 // release is taken up as usual.
 func TestCrashLoopRollback(t *testing.T) {
 	covers(t, "B1")
-	const app, guest = "test.crashy", "runtime/testdata/guests/crashy"
 	f := newUpdFixture(t)
-	f.installV1(t, guest, app)
-	f.publish(t, guest, "2.0.0")
+	f.offerV2(t, crashyGuest, crashyApp)
 
 	// Cold start: async, 2.0.0 is prefetched.
-	a, ev, h := f.coldStart(t, app)
-	ev.waitEvent(t, app, host.EventUpdateReady)
+	a, ev, h := f.coldStart(t, crashyApp)
+	ev.waitEvent(t, crashyApp, host.EventUpdateReady)
 	stop(t, a, h)
 
 	// Cold start: 2.0.0 opens and crashes in onLaunch (first crash).
-	a, ev, h = f.coldStart(t, app)
+	a, ev, h = f.coldStart(t, crashyApp)
 	require.Equal(t, "2.0.0", a.Decision().Opened)
 	ev.waitFor(t, func(e host.Event) bool { return e.Event == host.EventError && e.Callback == "onLaunch" })
 	stop(t, a, h)
 
 	// Cold start: second crash in a row: rolled back to 1.0.0.
-	a, ev, h = f.coldStart(t, app)
-	rb := ev.waitEvent(t, app, host.EventRollback)
+	a, ev, h = f.coldStart(t, crashyApp)
+	rb := ev.waitEvent(t, crashyApp, host.EventRollback)
 	require.Equal(t, "2.0.0", rb.Version)
 	require.Contains(t, rb.Message, "2 times in a row")
 	require.Equal(t, "1.0.0", a.Version())
 	require.Contains(t, a.Decision().Rollback, "2.0.0")
-	ev.waitEvent(t, app, host.EventCheckForUpdate)
+	ev.waitEvent(t, crashyApp, host.EventCheckForUpdate)
 	stop(t, a, h)
-	st, err := f.store(t).Load(app)
+	st, err := f.store(t).Load(crashyApp)
 	require.NoError(t, err)
 	require.Equal(t, []string{"2.0.0"}, st.Bad)
 
 	// The bad version is not retried...
 	f.kit.ResetRequests()
-	a, ev, h = f.coldStart(t, app)
+	a, ev, h = f.coldStart(t, crashyApp)
 	require.Equal(t, "1.0.0", a.Decision().Opened)
-	has := ev.waitEvent(t, app, host.EventCheckForUpdate)
+	has := ev.waitEvent(t, crashyApp, host.EventCheckForUpdate)
 	require.False(t, *has.HasUpdate)
 	stop(t, a, h)
 
 	// ...until the server publishes a newer one.
-	f.publish(t, guest, "3.0.0")
-	requireFixArrives(t, f, app, "3.0.0")
+	f.publish(t, crashyGuest, "3.0.0")
+	requireFixArrives(t, f, crashyApp, "3.0.0")
 }
 
 // TestLaunchFailureRollsBackInOneColdStart: a version that cannot launch
@@ -65,9 +70,8 @@ func TestCrashLoopRollback(t *testing.T) {
 // same cold start (rule B1), and a fixed release is taken up next.
 func TestLaunchFailureRollsBackInOneColdStart(t *testing.T) {
 	covers(t, "B1")
-	const app, guest = "test.crashy", "runtime/testdata/guests/crashy"
 	f := newUpdFixture(t)
-	f.installV1(t, guest, app)
+	f.installV1(t, crashyGuest, crashyApp)
 
 	stage := t.TempDir()
 	manifest := `{"appId": "test.crashy", "version": "2.0.0", "abi": 1, "entry": "app.wasm"}`
@@ -78,25 +82,25 @@ func TestLaunchFailureRollsBackInOneColdStart(t *testing.T) {
 	f.kit.Publish(t, pkg, 100)
 
 	// Async cold start: 2.0.0 downloads, and does not compile for applyUpdate.
-	a, ev, h := f.coldStart(t, app)
-	ev.waitEvent(t, app, host.EventUpdateFailed)
+	a, ev, h := f.coldStart(t, crashyApp)
+	ev.waitEvent(t, crashyApp, host.EventUpdateFailed)
 	stop(t, a, h)
 
 	// The next cold start tries 2.0.0 twice, marks it bad, opens 1.0.0.
-	a, ev, h = f.coldStart(t, app)
+	a, ev, h = f.coldStart(t, crashyApp)
 	require.Equal(t, "1.0.0", a.Version(), ev.dump())
 	require.Contains(t, a.Decision().Rollback, "2.0.0")
 	require.Contains(t, a.Decision().Rollback, "cannot launch", "a compile failure is deterministic: marked bad at once, not retried")
-	require.Equal(t, 1, ev.countEvents(app, host.EventRollback, ""))
+	require.Equal(t, 1, ev.countEvents(crashyApp, host.EventRollback, ""))
 	stop(t, a, h)
-	st, err := f.store(t).Load(app)
+	st, err := f.store(t).Load(crashyApp)
 	require.NoError(t, err)
 	require.Equal(t, []string{"2.0.0"}, st.Bad)
 
 	// A fixed release reaches the client at the next cold start: its
 	// check still runs after the rollback, and downloads 3.0.0.
-	f.publish(t, guest, "3.0.0")
-	requireFixArrives(t, f, app, "3.0.0")
+	f.publish(t, crashyGuest, "3.0.0")
+	requireFixArrives(t, f, crashyApp, "3.0.0")
 }
 
 // coldStarter is what the fixtures of the rollback tests share.
