@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -216,43 +217,39 @@ func TestEscapeFilesystem(t *testing.T) {
 	beforeOutside, beforeHome, beforePkg := treeOf(t, outside), treeOf(t, home), treeOf(t, dir)
 
 	const fail = "" // the attempt must fail; anything else is the exact success line
-	tests := []struct {
-		event, path, target string
-		want                string
-	}{
-		// Reading host files, by absolute path and by climbing out.
-		{"readfile", secret, "", fail},
-		{"readfile", bStorage, "", fail},
-		{"readfile", "/etc/passwd", "", fail},
-		{"readfile", "/proc/self/environ", "", fail},
-		{"readfile", "../../../../etc/passwd", "", fail},
-		{"readfile", "/app.json/../../../etc/passwd", "", fail},
-		{"readfile", "../storage/test.b/storage.kv", "", fail},
-		// Listing folders: the root is the package, and ".." stays in it.
-		{"listdir", "/", "", listing},
-		{"listdir", ".", "", listing},
-		{"listdir", "/..", "", listing},
-		{"listdir", "../../..", "", listing},
-		{"listdir", "/etc", "", fail},
-		{"listdir", outside, "", fail},
-		{"listdir", home, "", fail},
-		{"listdir", "/proc", "", fail},
-		// Stat of host paths.
-		{"stat", secret, "", fail},
-		{"stat", bStorage, "", fail},
-		{"stat", "/etc/passwd", "", fail},
-		{"stat", "../../../../etc/passwd", "", fail},
-		{"stat", "/dev/null", "", fail},
-		// Changing anything.
-		{"writefile", "/app.json", "", fail},
-		{"writefile", "/new.txt", "", fail},
-		{"writefile", secret, "", fail},
-		{"mkdir", "/d", "", fail},
-		{"remove", "/app.json", "", fail},
-		{"rename", "/app.json", "/moved.json", fail},
-		{"symlink", "/leak", secret, fail},
-		{"symlink", "/leak", "/etc/passwd", fail},
+	type attempt struct{ event, path, target, want string }
+	// failing is an attempt of event at each path, all of which must fail.
+	failing := func(event string, paths ...string) []attempt {
+		out := make([]attempt, len(paths))
+		for i, p := range paths {
+			out[i] = attempt{event, p, "", fail}
+		}
+		return out
 	}
+	tests := slices.Concat(
+		// Reading host files, by absolute path and by climbing out.
+		failing("readfile", secret, bStorage, "/etc/passwd", "/proc/self/environ", "../../../../etc/passwd",
+			"/app.json/../../../etc/passwd", "../storage/test.b/storage.kv"),
+		// Listing folders: the root is the package, and ".." stays in it.
+		[]attempt{
+			{"listdir", "/", "", listing},
+			{"listdir", ".", "", listing},
+			{"listdir", "/..", "", listing},
+			{"listdir", "../../..", "", listing},
+		},
+		failing("listdir", "/etc", outside, home, "/proc"),
+		// Stat of host paths.
+		failing("stat", secret, bStorage, "/etc/passwd", "../../../../etc/passwd", "/dev/null"),
+		// Changing anything.
+		failing("writefile", "/app.json", "/new.txt", secret),
+		failing("mkdir", "/d"),
+		failing("remove", "/app.json"),
+		[]attempt{
+			{"rename", "/app.json", "/moved.json", fail},
+			{"symlink", "/leak", secret, fail},
+			{"symlink", "/leak", "/etc/passwd", fail},
+		},
+	)
 	for _, tt := range tests {
 		op := map[string]string{"readfile": "read", "listdir": "list", "writefile": "write"}[tt.event]
 		if op == "" {
