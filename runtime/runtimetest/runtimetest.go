@@ -5,9 +5,10 @@
 //
 // Compiling a guest takes seconds, so BuildWasm caches the module on disk,
 // keyed by a hash of everything that goes into it: the guest folder's files,
-// the guest SDK (samples/wx), the module's go.mod and go.sum, and the Go
-// version; BuildPackage caches the package it packs, keyed by the packed
-// files and mpk's sources. The cache lives in test/guests under the cache root (see
+// the guest SDK (samples/wx), the test guests' shared packages
+// (runtime/testdata/guests/internal), the module's go.mod and go.sum, and
+// the Go version; BuildPackage caches the package it packs, keyed by the
+// packed files and mpk's sources. The cache lives in test/guests under the cache root (see
 // runtime.CacheRoot: $MINIHOST_CACHE, else minihost under the user cache
 // folder), beside CacheDir's test/wazero, and is written atomically, so
 // concurrent test binaries share it safely; it is safe to delete at any
@@ -54,6 +55,11 @@ import (
 // sdkDir is the guest SDK's folder, relative to the module root. Its Go
 // files are part of every guest's cache key.
 const sdkDir = "samples/wx"
+
+// guestLibDir holds the packages the test guests share (guestkit), outside
+// any one guest's folder. Its Go files are part of every guest's cache key,
+// as the SDK's are.
+const guestLibDir = "runtime/testdata/guests/internal"
 
 // cacheVersion changes when the way guests are built changes, to retire
 // every cached module at once.
@@ -245,11 +251,13 @@ func cacheKey(tb testing.TB, root, dir string) (string, error) {
 	if err := hashTree(h, "guest/", dir, func(string) bool { return true }); err != nil {
 		return "", err
 	}
-	sdk := filepath.Join(root, filepath.FromSlash(sdkDir))
-	if _, err := os.Stat(sdk); err == nil {
-		isGo := func(name string) bool { return strings.HasSuffix(name, ".go") }
-		if err := hashTree(h, "sdk/", sdk, isGo); err != nil {
-			return "", err
+	isGo := func(name string) bool { return strings.HasSuffix(name, ".go") }
+	for _, lib := range []struct{ prefix, dir string }{{"sdk/", sdkDir}, {"guestlib/", guestLibDir}} {
+		libDir := filepath.Join(root, filepath.FromSlash(lib.dir))
+		if _, err := os.Stat(libDir); err == nil {
+			if err := hashTree(h, lib.prefix, libDir, isGo); err != nil {
+				return "", err
+			}
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -44,18 +44,22 @@
 // Every callback also checks that it was not entered while another one was
 // running (the host must never call into the guest from a host function):
 // a violation logs "REENTERED <callback> inside <callback>".
+//
+// guestkit (runtime/testdata/guests/internal/guestkit), shared with the
+// basic guest, decodes the data (Decode) and answers "storage-set",
+// "storage-get", "readfile", "writefile" (Handle), numbers the modals
+// (ShowModal) and runs the actions loop, sleep, alloc, recurse, spawn,
+// flood and exit (Misbehave).
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	goruntime "runtime"
 	"sort"
 	"strings"
-	"time"
 	"unsafe"
 
+	"github.com/minihost/minihost/runtime/testdata/guests/internal/guestkit"
 	"github.com/minihost/minihost/samples/wx"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
@@ -113,39 +117,12 @@ func enter(cb string) func() {
 	return func() { current = "" }
 }
 
-// args is the union of the events' data fields.
-type args struct {
-	Path     string `json:"path"`
-	Target   string `json:"target"`
-	Key      string `json:"key"`
-	Value    string `json:"value"`
-	Size     int    `json:"size"`
-	Callback string `json:"callback"`
-	Action   string `json:"action"`
-}
-
-var (
-	modals int      // modals shown by this instance
-	hog    [][]byte // what "alloc" keeps
-	block  = make(chan struct{})
-)
-
 func onEvent(name string, data []byte) {
-	var a args
-	if len(data) > 0 && data[0] == '{' {
-		if err := json.Unmarshal(data, &a); err != nil {
-			wx.Logf(abi.LevelError, "%s: bad data: %v", name, err)
-			return
-		}
+	a, ok := guestkit.Decode(name, data)
+	if !ok {
+		return
 	}
 	switch name {
-	case "readfile":
-		b, err := os.ReadFile(a.Path)
-		if err != nil {
-			wx.Logf(abi.LevelInfo, "read %s: %v", a.Path, err)
-			return
-		}
-		wx.Logf(abi.LevelInfo, "read %s: %d bytes", a.Path, len(b))
 	case "listdir":
 		entries, err := os.ReadDir(a.Path)
 		if err != nil {
@@ -165,31 +142,20 @@ func onEvent(name string, data []byte) {
 			return
 		}
 		wx.Logf(abi.LevelInfo, "stat %s: %v %d", a.Path, st.Mode(), st.Size())
-	case "writefile":
-		wx.Logf(abi.LevelInfo, "write %s: %s", a.Path, result(os.WriteFile(a.Path, []byte("minihost"), 0o644)))
 	case "mkdir":
-		wx.Logf(abi.LevelInfo, "mkdir %s: %s", a.Path, result(os.Mkdir(a.Path, 0o755)))
+		wx.Logf(abi.LevelInfo, "mkdir %s: %s", a.Path, guestkit.Result(os.Mkdir(a.Path, 0o755)))
 	case "remove":
-		wx.Logf(abi.LevelInfo, "remove %s: %s", a.Path, result(os.Remove(a.Path)))
+		wx.Logf(abi.LevelInfo, "remove %s: %s", a.Path, guestkit.Result(os.Remove(a.Path)))
 	case "symlink":
-		wx.Logf(abi.LevelInfo, "symlink %s: %s", a.Path, result(os.Symlink(a.Target, a.Path)))
+		wx.Logf(abi.LevelInfo, "symlink %s: %s", a.Path, guestkit.Result(os.Symlink(a.Target, a.Path)))
 	case "rename":
-		wx.Logf(abi.LevelInfo, "rename %s: %s", a.Path, result(os.Rename(a.Path, a.Target)))
+		wx.Logf(abi.LevelInfo, "rename %s: %s", a.Path, guestkit.Result(os.Rename(a.Path, a.Target)))
 	case "env":
 		wx.Logf(abi.LevelInfo, "env: args=%d env=%d", len(os.Args), len(os.Environ()))
-	case "storage-set":
-		wx.Logf(abi.LevelInfo, "set %s: %s", a.Key, result(wx.SetStorage(a.Key, a.Value)))
-	case "storage-get":
-		v, err := wx.GetStorage(a.Key)
-		if err != nil {
-			wx.Logf(abi.LevelInfo, "get %s: %v", a.Key, err)
-			return
-		}
-		wx.Logf(abi.LevelInfo, "get %s: %s", a.Key, v)
 	case "storage-key":
-		wx.Logf(abi.LevelInfo, "setkey %d: %s", a.Size, result(wx.SetStorage(strings.Repeat("k", a.Size), "v")))
+		wx.Logf(abi.LevelInfo, "setkey %d: %s", a.Size, guestkit.Result(wx.SetStorage(strings.Repeat("k", a.Size), "v")))
 	case "storage-value":
-		wx.Logf(abi.LevelInfo, "setvalue %d: %s", a.Size, result(wx.SetStorage("value", strings.Repeat("v", a.Size))))
+		wx.Logf(abi.LevelInfo, "setvalue %d: %s", a.Size, guestkit.Result(wx.SetStorage("value", strings.Repeat("v", a.Size))))
 	case "storage-fill":
 		v := strings.Repeat("f", 64<<10)
 		for i := 0; ; i++ {
@@ -203,7 +169,7 @@ func onEvent(name string, data []byte) {
 	case "modal":
 		showModal()
 	case "arm":
-		wx.Logf(abi.LevelInfo, "armed %s: %s", a.Callback, result(wx.SetStorage("arm:"+a.Callback, a.Action)))
+		wx.Logf(abi.LevelInfo, "armed %s: %s", a.Callback, guestkit.Result(wx.SetStorage("arm:"+a.Callback, a.Action)))
 	case "disarm":
 		info, err := wx.GetStorageInfo()
 		if err != nil {
@@ -219,21 +185,17 @@ func onEvent(name string, data []byte) {
 	case "misbehave":
 		misbehave(a.Action)
 	default:
-		wx.Logf(abi.LevelInfo, "unknown event %s", name)
+		if !guestkit.Handle(name, a) {
+			wx.Logf(abi.LevelInfo, "unknown event %s", name)
+		}
 	}
 }
 
 func showModal() {
-	modals++
-	n := modals
-	err := wx.ShowModal(abi.Modal{Title: "adversary", Content: fmt.Sprint(n)}, func(r abi.ModalResult) {
-		callback("onModal", fmt.Sprintf("modal %d answered confirm=%t", n, r.Confirm))
-	})
-	if err != nil {
-		wx.Logf(abi.LevelInfo, "modal %d: %v", n, err)
-		return
-	}
-	wx.Logf(abi.LevelInfo, "modal %d: shown", n)
+	guestkit.ShowModal(func(n int) abi.Modal { return abi.Modal{Title: "adversary", Content: fmt.Sprint(n)} },
+		func(n int, r abi.ModalResult) {
+			callback("onModal", fmt.Sprintf("modal %d answered confirm=%t", n, r.Confirm))
+		})
 }
 
 // reenter makes n rounds of every wx call from inside one callback: the
@@ -302,36 +264,8 @@ func armed(cb string) {
 func misbehave(action string) {
 	wx.Logf(abi.LevelInfo, "misbehave %s in %s", action, current)
 	switch action {
-	case "loop":
-		//lint:ignore SA5002 spinning without yielding is the point: the host must stop it.
-		for {
-		}
-	case "sleep":
-		time.Sleep(time.Hour)
-		wx.Logf(abi.LevelInfo, "slept")
 	case "panic":
 		panic("adversary panics")
-	case "alloc":
-		for {
-			b := make([]byte, 1<<20)
-			for i := 0; i < len(b); i += 4096 {
-				b[i] = 1
-			}
-			hog = append(hog, b)
-		}
-	case "recurse":
-		wx.Logf(abi.LevelInfo, "recurse %d", recurse(1))
-	case "spawn":
-		for i := 0; ; i++ {
-			go func() { <-block }()
-			if i%1024 == 0 {
-				goruntime.Gosched()
-			}
-		}
-	case "flood":
-		for i := 0; ; i++ {
-			fmt.Printf("flood line %d: the host must bound what a guest writes\n", i)
-		}
 	case "logflood":
 		for i := 0; ; i++ {
 			wx.Logf(abi.LevelInfo, "logflood %d", i)
@@ -341,28 +275,11 @@ func misbehave(action string) {
 		for {
 			rawGetSystemInfo(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf)))
 		}
-	case "exit":
-		os.Exit(3)
 	default:
-		wx.Logf(abi.LevelInfo, "unknown action %s", action)
+		if !guestkit.Misbehave(action) {
+			wx.Logf(abi.LevelInfo, "unknown action %s", action)
+		}
 	}
-}
-
-// recurse never returns: each frame holds a buffer so the stack grows fast.
-func recurse(n int) int {
-	var pad [256]byte
-	pad[n%len(pad)] = byte(n)
-	if n < 0 { // never true; keeps the recursion from looking unconditional
-		return 0
-	}
-	return recurse(n+1) + int(pad[(n+7)%len(pad)])
-}
-
-func result(err error) string {
-	if err != nil {
-		return err.Error()
-	}
-	return "ok"
 }
 
 // main never runs: the host starts the module as a reactor.

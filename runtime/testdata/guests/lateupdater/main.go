@@ -13,9 +13,13 @@
 //	apply: ok|<err>                  custom event "apply": ApplyUpdate
 //	apply: not registered            "apply" before "register" (the host is not called)
 //	unknown event <name>
+//
+// The launch, update manager and "apply: ok|<err>" lines are guestkit's
+// (LogLaunch, LogUpdates, Apply), shared with updater.
 package main
 
 import (
+	"github.com/minihost/minihost/runtime/testdata/guests/internal/guestkit"
 	"github.com/minihost/minihost/samples/wx"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
@@ -24,9 +28,7 @@ import (
 var um *wx.UpdateManager
 
 func init() {
-	wx.OnLaunch(func(o abi.LaunchOptions) {
-		wx.Logf(abi.LevelInfo, "launch version=%s reason=%s", o.Version, o.Reason)
-	})
+	guestkit.LogLaunch()
 	wx.OnEvent(onEvent)
 }
 
@@ -37,21 +39,14 @@ func onEvent(name string, _ []byte) {
 			wx.Logf(abi.LevelInfo, "registered again")
 			return
 		}
-		um = wx.GetUpdateManager()
-		um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf(abi.LevelInfo, "check hasUpdate=%t", hasUpdate) })
-		um.OnUpdateReady(func() { wx.Logf(abi.LevelInfo, "ready") })
-		um.OnUpdateFailed(func() { wx.Logf(abi.LevelInfo, "failed") })
+		um = guestkit.LogUpdates()
 		wx.Logf(abi.LevelInfo, "registered")
 	case "apply":
 		if um == nil {
 			wx.Logf(abi.LevelInfo, "apply: not registered")
 			return
 		}
-		if err := um.ApplyUpdate(); err != nil {
-			wx.Logf(abi.LevelInfo, "apply: %v", err)
-			return
-		}
-		wx.Logf(abi.LevelInfo, "apply: ok")
+		guestkit.Apply(um)
 	default:
 		wx.Logf(abi.LevelInfo, "unknown event %s", name)
 	}

@@ -10,9 +10,13 @@
 //	failed                           OnUpdateFailed
 //	apply: ok|<err>                  custom event "apply": ApplyUpdate
 //	unknown event <name>
+//
+// The launch, update manager and apply lines are guestkit's (LogLaunch,
+// LogUpdates, Apply), shared with lateupdater.
 package main
 
 import (
+	"github.com/minihost/minihost/runtime/testdata/guests/internal/guestkit"
 	"github.com/minihost/minihost/samples/wx"
 	"github.com/minihost/minihost/samples/wx/abi"
 )
@@ -20,25 +24,15 @@ import (
 var um *wx.UpdateManager
 
 func init() {
-	wx.OnLaunch(func(o abi.LaunchOptions) {
-		wx.Logf(abi.LevelInfo, "launch version=%s reason=%s", o.Version, o.Reason)
-	})
+	um = guestkit.LogUpdates() // registers the manager with the host now
+	guestkit.LogLaunch()
 	wx.OnEvent(onEvent)
-
-	um = wx.GetUpdateManager()
-	um.OnCheckForUpdate(func(hasUpdate bool) { wx.Logf(abi.LevelInfo, "check hasUpdate=%t", hasUpdate) })
-	um.OnUpdateReady(func() { wx.Logf(abi.LevelInfo, "ready") })
-	um.OnUpdateFailed(func() { wx.Logf(abi.LevelInfo, "failed") })
 }
 
 func onEvent(name string, _ []byte) {
 	switch name {
 	case "apply":
-		if err := um.ApplyUpdate(); err != nil {
-			wx.Logf(abi.LevelInfo, "apply: %v", err)
-			return
-		}
-		wx.Logf(abi.LevelInfo, "apply: ok")
+		guestkit.Apply(um)
 	default:
 		wx.Logf(abi.LevelInfo, "unknown event %s", name)
 	}
