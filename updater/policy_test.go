@@ -271,19 +271,23 @@ func rolloutClient(t *testing.T, version string) (string, int) {
 	return "", 0
 }
 
+// checkCase is a launch that checks for an update: decide plans it from st
+// and the last known document, then the check returns res.
+type checkCase struct {
+	name string
+	st   LocalState
+	last *Document
+	res  CheckResult
+	want want
+}
+
 func TestDecideSync(t *testing.T) {
 	covers(t, "S1", "S2", "S6", "P1", "M1", "R1", "F1", "L1")
 	staged := func(percent int) func(*Document) {
 		return func(d *Document) { d.Stable, d.RolloutPercent = polRel("1.0.0"), percent }
 	}
 	rc, bucket := rolloutClient(t, "1.1.0")
-	tests := []struct {
-		name string
-		st   LocalState
-		last *Document
-		res  CheckResult
-		want want
-	}{
+	tests := []checkCase{
 		{"check fails: open local", pending("1.0.0", "1.0.0"), polDoc("1.0.0"), failResult,
 			want{Action: actionOpenLocal, Open: "1.0.0", Rules: []string{"S2"}}},
 		{"check fails, nothing installed: blocked", LocalState{}, nil, failResult,
@@ -379,13 +383,7 @@ func TestDecideSyncAfterDownloadFailure(t *testing.T) {
 
 func TestDecideAsync(t *testing.T) {
 	covers(t, "A1", "A2", "M2", "R1", "N1", "S6")
-	tests := []struct {
-		name string
-		st   LocalState
-		last *Document
-		res  CheckResult
-		want want
-	}{
+	tests := []checkCase{
 		{"check fails: keep running", recent("1.0.0", "1.0.0"), nil, failResult,
 			want{Action: actionKeep, Rules: []string{"A1"}}},
 		{"up to date: keep running", recent("1.0.0", "1.0.0"), nil, okResult(polDoc("1.0.0")),

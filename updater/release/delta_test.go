@@ -3,7 +3,6 @@ package release_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,28 +12,6 @@ import (
 	"github.com/minihost/minihost/updater"
 	"github.com/minihost/minihost/updater/release"
 )
-
-// get fetches path from the test server, with Range rng unless empty.
-func (ts *testServer) get(path, rng string) (int, []byte) {
-	ts.t.Helper()
-	req, err := http.NewRequestWithContext(ts.t.Context(), http.MethodGet, ts.hs.URL+"/"+path, nil)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if rng != "" {
-		req.Header.Set("Range", rng)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return resp.StatusCode, body
-}
 
 func froms(rel *updater.Release) []string {
 	var out []string

@@ -154,13 +154,8 @@ func TestServerRevert(t *testing.T) {
 		t.Fatal("Revoked")
 	}
 	// Revoked packages are gone from the public paths.
-	resp, err := ts.hs.Client().Get(ts.hs.URL + "/apps/demo.counter/packages/1.4.0.mpk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Fatalf("revoked package: %d, want 404", resp.StatusCode)
+	if status, _ := ts.get("apps/demo.counter/packages/1.4.0.mpk", ""); status != http.StatusNotFound {
+		t.Fatalf("revoked package: %d, want 404", status)
 	}
 	// A revoked version cannot be a target, nor published again.
 	if _, err := ts.admin.Revert(ctx, "demo.counter", "1.3.0"); !errors.Is(err, release.ErrRuleViolation) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -123,6 +124,28 @@ func (ts *testServer) fetch(c *updater.Client, appID string, since uint64) *upda
 		ts.t.Fatalf("fetch the document of %s: %v", appID, err)
 	}
 	return doc
+}
+
+// get fetches path from the test server, with Range rng unless empty.
+func (ts *testServer) get(path, rng string) (int, []byte) {
+	ts.t.Helper()
+	req, err := http.NewRequestWithContext(ts.t.Context(), http.MethodGet, ts.hs.URL+"/"+path, nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return resp.StatusCode, body
 }
 
 // publish uploads a package over HTTP and fails the test on error.

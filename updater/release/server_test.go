@@ -97,14 +97,9 @@ func TestServerPackageHeaders(t *testing.T) {
 	if resp := get(nil); resp.Header.Get("Content-Type") != "application/zip" {
 		t.Fatalf("Content-Type %q", resp.Header.Get("Content-Type"))
 	}
-	for _, p := range []string{"/apps/demo.counter/packages/9.9.9.mpk", "/apps/demo.counter/packages/1.0.0.zip", "/apps/nope/packages/1.0.0.mpk"} {
-		resp, err := ts.hs.Client().Get(ts.hs.URL + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotFound {
-			t.Errorf("GET %s: %d, want 404", p, resp.StatusCode)
+	for _, p := range []string{"apps/demo.counter/packages/9.9.9.mpk", "apps/demo.counter/packages/1.0.0.zip", "apps/nope/packages/1.0.0.mpk"} {
+		if status, _ := ts.get(p, ""); status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, status)
 		}
 	}
 	// Documents are conditional too.
@@ -169,13 +164,8 @@ func TestServerAdminAuth(t *testing.T) {
 		t.Fatalf("versions after unauthorized publish: %+v", st)
 	}
 	// Public routes need no token.
-	resp, err := ts.hs.Client().Get(ts.hs.URL + "/apps/demo.counter/release.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("public document: %d", resp.StatusCode)
+	if status, _ := ts.get("apps/demo.counter/release.json", ""); status != http.StatusOK {
+		t.Fatalf("public document: %d", status)
 	}
 	if log := logs.String(); strings.Contains(log, testToken) || strings.Contains(log, "second-token-7a2c9e") || !strings.Contains(log, "status=401") {
 		t.Fatalf("log shows a token or lacks the 401s:\n%s", log)
