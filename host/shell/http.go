@@ -72,6 +72,8 @@ func (s *Shell) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/view", s.api(s.action(actionTimeout, s.view)))
 	mux.HandleFunc("POST /api/modal", s.api(s.action(actionTimeout, s.answerModal)))
 	mux.HandleFunc("POST /api/apply", s.api(s.action(openTimeout, s.apply)))
+	mux.HandleFunc("POST /api/show", s.api(s.action(actionTimeout, func(ctx context.Context, r request) error { return s.setVisible(ctx, r.App, true) })))
+	mux.HandleFunc("POST /api/hide", s.api(s.action(actionTimeout, func(ctx context.Context, r request) error { return s.setVisible(ctx, r.App, false) })))
 	return mux
 }
 
@@ -267,6 +269,7 @@ type appView struct {
 	Opening  bool           `json:"opening"`
 	Version  string         `json:"version,omitempty"`
 	Ready    bool           `json:"updateReady"`
+	Hidden   bool           `json:"hidden"` // in the background: onHide was the last of onShow and onHide
 	Decision *host.Decision `json:"decision,omitempty"`
 	Pages    []string       `json:"pages"`
 	Dialogs  []*modal       `json:"dialogs"`
@@ -280,7 +283,7 @@ func (s *Shell) serveState(w http.ResponseWriter, r *http.Request) {
 		v := appView{ID: id, Opening: st.opening, Ready: st.ready, Pages: slices.Clone(st.pages),
 			Dialogs: slices.Clone(st.modals), Events: slices.Clone(st.events)}
 		if st.app != nil {
-			v.Running, v.Version, v.Decision = true, st.app.Version(), st.app.Decision()
+			v.Running, v.Version, v.Decision, v.Hidden = true, st.app.Version(), st.app.Decision(), st.hidden
 		}
 		if !slices.Contains(v.Pages, "index") {
 			v.Pages = append([]string{"index"}, v.Pages...)

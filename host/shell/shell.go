@@ -3,7 +3,10 @@
 // (rendered by the host from its templates and the data the guest set),
 // its decision trace ("why this version opened"), its update events and
 // logs, turns modals into dialogs whose answers go back to the guest, and
-// offers "restart to update" (host.App.ApplyUpdate). Live changes reach
+// offers "restart to update" (host.App.ApplyUpdate). As in WeChat, an app
+// the person leaves (selecting another app, or hiding the shell's browser
+// tab) gets onHide and the one they come back to gets onShow
+// (host.App.Hide and Show), once per change. Live changes reach
 // the browser as server-sent events. `minihost shell` serves it on
 // loopback; an embedding shell can mount it. RATIONALE.md (host/shell)
 // gives the threat model: pages are rendered in a sandbox without script
@@ -83,6 +86,14 @@ type appState struct {
 	pages   []string
 	modals  []*modal
 	ready   bool // an update is ready: offer "restart to update"
+	// hidden: of onShow and onHide, the host last delivered onHide
+	// (EventShow, EventHide), so the app is in the background. It follows
+	// the host's events, not the shell's requests: a cold start and an
+	// applied update deliver onShow, and closing delivers onHide.
+	hidden bool
+	// vis lets one show or hide of the app run at a time, so two requests
+	// cannot both deliver the same transition.
+	vis chan struct{}
 }
 
 // modal is a dialog waiting for the person.
@@ -203,7 +214,7 @@ func (s *Shell) Close(ctx context.Context) error {
 func (s *Shell) state(id string) *appState {
 	st := s.apps[id]
 	if st == nil {
-		st = &appState{}
+		st = &appState{vis: make(chan struct{}, 1)}
 		s.apps[id] = st
 	}
 	return st
@@ -297,6 +308,48 @@ func (s *Shell) dropDialogs(st *appState) {
 	}
 }
 
+// setVisible brings app id to the foreground (App.Show, onShow) or sends
+// it to the background (App.Hide, onHide), as WeChat does when the person
+// comes back to an app or leaves it. A request that would not change the
+// app's state (showing a shown app, hiding a hidden one) delivers nothing.
+func (s *Shell) setVisible(ctx context.Context, id string, visible bool) error {
+	verb := "hide"
+	if visible {
+		verb = "show"
+	}
+	s.mu.Lock()
+	st, ok := s.apps[id]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%s %s: no such app", verb, id)
+	}
+	select {
+	case st.vis <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%s %s: %w", verb, id, ctx.Err())
+	}
+	defer func() { <-st.vis }()
+	s.mu.Lock()
+	a, hidden := st.app, st.hidden
+	s.mu.Unlock()
+	if a == nil {
+		return fmt.Errorf("%s %s: %s is not running", verb, id, id)
+	}
+	if hidden == !visible {
+		return nil // in that state already
+	}
+	var err error
+	if visible {
+		err = a.Show(ctx)
+	} else {
+		err = a.Hide(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", verb, id, err)
+	}
+	return nil
+}
+
 // app returns the running app id, or nil.
 func (s *Shell) app(id string) *host.App {
 	s.mu.Lock()
@@ -325,6 +378,10 @@ func (s *Shell) onEvent(ev host.Event) {
 		st.ready = true
 	case host.EventApplyUpdate:
 		st.ready = false
+	case host.EventShow:
+		st.hidden = false
+	case host.EventHide:
+		st.hidden = true
 	}
 	s.mu.Unlock()
 	s.notify(ev)

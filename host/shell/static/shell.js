@@ -63,7 +63,7 @@ function render() {
     if (a.id === current.app) li.className = 'selected';
     const name = el('a', a.id, 'name');
     name.href = '#' + new URLSearchParams({ app: a.id, page: 'index' });
-    li.append(name, el('span', a.running ? 'v' + a.version : (a.opening ? 'opening…' : '')));
+    li.append(name, el('span', a.running ? 'v' + a.version + (a.hidden ? ' (in background)' : '') : (a.opening ? 'opening…' : '')));
     li.append(button(a.running ? 'Restart' : 'Open', 'open-' + a.id, () => {
       select(a.id, 'index');
       act('open', { app: a.id });
@@ -133,6 +133,26 @@ function wire() {
 
 function send(ev) {
   actions = actions.then(() => act('view', ev));
+}
+
+// setVisible gives a running app WeChat's onShow or onHide: the app the
+// person leaves (selecting another, or hiding this tab) goes to the
+// background, the one they come to comes back. Sent in order with the
+// taps; the shell drops a request that would not change the app's state.
+function setVisible(app, visible) {
+  const a = state.apps.find(x => x.id === app);
+  if (!a || !a.running) return;
+  actions = actions.then(() => act(visible ? 'show' : 'hide', { app }));
+}
+
+function onHashChange() {
+  const prev = current.app;
+  readHash();
+  if (current.app !== prev) {
+    if (prev) setVisible(prev, false);
+    if (document.visibilityState === 'visible') setVisible(current.app, true);
+  }
+  render();
 }
 
 function showDialog() {
@@ -224,6 +244,7 @@ $('dialog-cancel').onclick = () => answer(false);
 $('dialog').addEventListener('cancel', e => { e.preventDefault(); answer(false); });
 $('restart-update').onclick = () => act('apply', { app: current.app });
 $('close-app').onclick = () => act('close', { app: current.app });
-window.addEventListener('hashchange', () => { readHash(); render(); });
+window.addEventListener('hashchange', onHashChange);
+document.addEventListener('visibilitychange', () => setVisible(current.app, document.visibilityState === 'visible'));
 readHash();
 listen();
