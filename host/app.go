@@ -56,8 +56,13 @@ type App struct {
 	upd     updateState // owned by the dispatcher
 	timers  timerSet    // owned by the dispatcher
 	stopped bool        // owned by the dispatcher: shutdown ran
-	view    viewState   // owned by the dispatcher: pages' data (view.go)
-	onSwap  func(version string)
+	// hidden is owned by the dispatcher: the app is in the background (of
+	// onShow and onHide, onHide came last). The host delivers each only
+	// on a change, as WeChat does: a second Show or Hide in a row, or
+	// Close of a hidden app, calls no callback.
+	hidden bool
+	view   viewState // owned by the dispatcher: pages' data (view.go)
+	onSwap func(version string)
 
 	decision  *Decision // set once by Host.Launch before the app is shared
 	updates   bool      // launched with updates: set once, like decision
@@ -127,18 +132,41 @@ func (a *App) Version() string {
 // Done is closed when the app has closed.
 func (a *App) Done() <-chan struct{} { return a.done }
 
-// Show brings the app to the foreground (onShow).
+// Show brings the app to the foreground (onShow, EventShow). An app in
+// the foreground already (as after its launch) gets nothing: onShow and
+// onHide alternate, as in WeChat. A failing onShow still leaves the app
+// in the foreground; the error is returned and reported as EventError.
 func (a *App) Show(ctx context.Context) error {
-	return a.do(ctx, func(ctx context.Context) error {
-		return a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
-	})
+	return a.do(ctx, func(ctx context.Context) error { return a.setHidden(ctx, false) })
 }
 
-// Hide sends the app to the background (onHide).
+// Hide sends the app to the background (onHide, EventHide). A hidden app
+// gets nothing, and Close then delivers no second onHide.
 func (a *App) Hide(ctx context.Context) error {
-	return a.do(ctx, func(ctx context.Context) error {
+	return a.do(ctx, func(ctx context.Context) error { return a.setHidden(ctx, true) })
+}
+
+// setHidden runs on the dispatcher: it delivers onHide or onShow when the
+// app changes state, and nothing when it is in that state already.
+func (a *App) setHidden(ctx context.Context, hidden bool) error {
+	if a.hidden == hidden {
+		if a.cur.mod == nil {
+			return fmt.Errorf("%s: app is %w", a.id, ErrClosed)
+		}
+		return nil
+	}
+	a.hidden = hidden
+	if hidden {
 		return a.callGuest(ctx, "onHide", func(inst *runtime.Instance) error { return inst.OnHide(ctx) }, EventHide)
-	})
+	}
+	return a.show(ctx)
+}
+
+// show delivers onShow: Show, and every start of a version (a launch, an
+// applied update), which brings the app to the foreground.
+func (a *App) show(ctx context.Context) error {
+	a.hidden = false
+	return a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
 }
 
 // Emit delivers a custom event to the guest's OnEvent handler. data must be
@@ -158,7 +186,8 @@ func (a *App) Emit(ctx context.Context, name string, data json.RawMessage) error
 	})
 }
 
-// Close hides the app, closes its instance and sandbox and emits EventExit.
+// Close hides the app (unless it is hidden), closes its instance and
+// sandbox and emits EventExit.
 // It waits for the callback in progress; when ctx ends first, that callback
 // is aborted.
 func (a *App) Close(ctx context.Context) error {
@@ -288,7 +317,7 @@ func (a *App) start(ctx context.Context, ver version, reason string) error {
 		}
 		a.cur.inst = inst
 		a.launchErr = a.launch(ctx, reason)
-		a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
+		a.show(ctx)
 		return nil
 	})
 }
@@ -409,7 +438,7 @@ func (a *App) shutdown(ctx context.Context) {
 	}
 	a.stopped = true
 	if a.cur.inst != nil && ctx.Err() == nil {
-		a.callGuest(ctx, "onHide", func(inst *runtime.Instance) error { return inst.OnHide(ctx) }, EventHide)
+		a.setHidden(ctx, true) // nothing when hidden already
 	}
 	if a.cur.inst != nil {
 		a.cur.inst.Close(ctx)

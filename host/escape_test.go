@@ -481,7 +481,7 @@ func TestEscapeStorage(t *testing.T) {
 	require.True(t, ev.logged("test.b", "get secret: b's secret"), ev.dump())
 	emit(t, b, "storage-info", nil)
 	require.Contains(t, ev.lastLog(t, "test.b", "info: "), `"keys":["secret"]`)
-	require.NoError(t, a.Show(t.Context()), "the app survived every storage attempt")
+	require.NoError(t, a.Hide(t.Context()), "the app survived every storage attempt")
 }
 
 // TestEscapeBadPointers runs the badabi guest, which calls every wx import
@@ -530,7 +530,7 @@ func TestEscapeReentrancy(t *testing.T) {
 		(<-ui.answers)(true)
 	}
 	ev.waitCount(t, "test.adversary", host.EventLog, "reenter modal answered", shown)
-	require.NoError(t, a.Show(t.Context()))
+	require.NoError(t, a.Hide(t.Context()), "the app answers after the modals")
 	require.Zero(t, ev.countEvents("test.adversary", host.EventLog, "REENTERED"), ev.dump())
 	require.Zero(t, ev.countEvents("test.adversary", host.EventError, ""), ev.dump())
 	select {
@@ -573,7 +573,7 @@ func TestEscapeHangingCallbacks(t *testing.T) {
 			defer a.Close(t.Context())
 			failed(t, id, "onLaunch", 1, began)
 			// Every new instance runs it again: the app stays broken, alone.
-			require.Error(t, a.Show(t.Context()))
+			require.Error(t, a.Hide(t.Context()))
 			failed(t, id, "onLaunch", 3, began)
 		})
 	}
@@ -584,8 +584,15 @@ func TestEscapeHangingCallbacks(t *testing.T) {
 		arm, callback string // the arming name, the name EventError gives
 		run           func(t *testing.T) error
 	}{
-		{"onShow", "onShow", func(t *testing.T) error { return a.Show(t.Context()) }},
-		{"onHide", "onHide", func(t *testing.T) error { return a.Hide(t.Context()) }},
+		// onShow and onHide alternate: each comes after the other.
+		{"onShow", "onShow", func(t *testing.T) error {
+			require.NoError(t, a.Hide(t.Context()))
+			return a.Show(t.Context())
+		}},
+		{"onHide", "onHide", func(t *testing.T) error {
+			require.NoError(t, a.Show(t.Context()))
+			return a.Hide(t.Context())
+		}},
 		{"onEvent", "onEvent", func(t *testing.T) error { return a.Emit(t.Context(), "ping", nil) }},
 		// The UI answers from a goroutine of its own and the answer is a
 		// callback of its own: wait until it is queued, or it would run in

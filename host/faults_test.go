@@ -212,7 +212,7 @@ func TestFaultHang(t *testing.T) {
 		require.Equal(t, "async", a.Decision().Mode)
 		require.Equal(t, "1.0.0", a.Decision().Opened, "an async launch does not wait for its check")
 		require.NoError(t, f.kit.WaitForRequests(t.Context(), 1)) // the check is hanging now
-		require.NoError(t, a.Show(t.Context()), "the app answers while its check hangs")
+		require.NoError(t, a.Hide(t.Context()), "the app answers while its check hangs")
 		began := time.Now()
 		stop(t, a, h)
 		require.Less(t, time.Since(began), deadlineSlack, "Close waited for a hanging check")

@@ -160,6 +160,30 @@ func TestLaunchLifecycle(t *testing.T) {
 	require.ErrorIs(t, a.Show(t.Context()), host.ErrClosed)
 }
 
+// TestShowHideAlternate: onShow and onHide alternate, as in WeChat. A
+// launched app is shown, so Show delivers nothing; of concurrent Hides
+// one delivers onHide; a second Hide in a row and Close of a hidden app
+// deliver no second onHide.
+func TestShowHideAlternate(t *testing.T) {
+	h, ev := newHost(t, t.TempDir(), host.Config{})
+	a, err := h.LaunchPackage(t.Context(), runtimetest.BuildPackage(t, "samples/hello", "1.2.3"))
+	require.NoError(t, err)
+	require.NoError(t, a.Show(t.Context()))
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range cap(errs) {
+		wg.Go(func() { errs <- a.Hide(t.Context()) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.NoError(t, a.Hide(t.Context()))
+	require.NoError(t, a.Close(t.Context()))
+	require.Equal(t, []string{"launch", "show", "hide", "exit"}, ev.names("demo.hello"))
+}
+
 func TestStorage(t *testing.T) {
 	home := t.TempDir()
 	dirA, dirB := guestDir(t, "basic", "test.a"), guestDir(t, "basic", "test.b")

@@ -229,7 +229,7 @@ func TestUpdateApplyHotSwap(t *testing.T) {
 	ev.waitEvent(t, "demo.counter", host.EventApplyUpdate)
 	ev.waitLog(t, "demo.counter", "counter v2.0.0: launch #3 (reason update)") // storage carried over
 	require.Equal(t, "2.0.0", a.Version())
-	require.NoError(t, a.Show(t.Context()))
+	require.NoError(t, a.Hide(t.Context()), "the new instance answers")
 	// The swap is recorded by the app's update work, off the dispatcher.
 	require.Eventually(t, func() bool {
 		st, err := f.store(t).Load("demo.counter")

@@ -252,7 +252,7 @@ func (a *App) swap(ctx context.Context) error {
 		a.onSwap(next.ver.v)
 	}
 	a.launch(ctx, abi.ReasonUpdate)
-	a.callGuest(ctx, "onShow", func(inst *runtime.Instance) error { return inst.OnShow(ctx) }, EventShow)
+	a.show(ctx)
 	return nil
 }
 

@@ -87,13 +87,10 @@ type appState struct {
 	modals  []*modal
 	ready   bool // an update is ready: offer "restart to update"
 	// hidden: of onShow and onHide, the host last delivered onHide
-	// (EventShow, EventHide), so the app is in the background. It follows
-	// the host's events, not the shell's requests: a cold start and an
-	// applied update deliver onShow, and closing delivers onHide.
+	// (EventShow, EventHide), so the list shows the app in the background.
+	// It follows the host's events, for display only: the host owns the
+	// state and delivers each callback only on a change.
 	hidden bool
-	// vis lets one show or hide of the app run at a time, so two requests
-	// cannot both deliver the same transition.
-	vis chan struct{}
 }
 
 // modal is a dialog waiting for the person.
@@ -214,7 +211,7 @@ func (s *Shell) Close(ctx context.Context) error {
 func (s *Shell) state(id string) *appState {
 	st := s.apps[id]
 	if st == nil {
-		st = &appState{vis: make(chan struct{}, 1)}
+		st = &appState{}
 		s.apps[id] = st
 	}
 	return st
@@ -310,8 +307,9 @@ func (s *Shell) dropDialogs(st *appState) {
 
 // setVisible brings app id to the foreground (App.Show, onShow) or sends
 // it to the background (App.Hide, onHide), as WeChat does when the person
-// comes back to an app or leaves it. A request that would not change the
-// app's state (showing a shown app, hiding a hidden one) delivers nothing.
+// comes back to an app or leaves it. The host delivers nothing when the
+// app is in that state already, so repeated or racing requests are
+// harmless.
 func (s *Shell) setVisible(ctx context.Context, id string, visible bool) error {
 	verb := "hide"
 	if visible {
@@ -319,24 +317,16 @@ func (s *Shell) setVisible(ctx context.Context, id string, visible bool) error {
 	}
 	s.mu.Lock()
 	st, ok := s.apps[id]
+	var a *host.App
+	if ok {
+		a = st.app
+	}
 	s.mu.Unlock()
-	if !ok {
+	switch {
+	case !ok:
 		return fmt.Errorf("%s %s: no such app", verb, id)
-	}
-	select {
-	case st.vis <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("%s %s: %w", verb, id, ctx.Err())
-	}
-	defer func() { <-st.vis }()
-	s.mu.Lock()
-	a, hidden := st.app, st.hidden
-	s.mu.Unlock()
-	if a == nil {
-		return fmt.Errorf("%s %s: %s is not running", verb, id, id)
-	}
-	if hidden == !visible {
-		return nil // in that state already
+	case a == nil:
+		return fmt.Errorf("%s %s: the app is not running", verb, id)
 	}
 	var err error
 	if visible {
