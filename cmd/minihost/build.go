@@ -31,6 +31,12 @@ func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, version 
 	if code >= 0 {
 		return code
 	}
+	// Before compiling, which takes seconds: a bad -version is a usage error.
+	if version != nil && *version != "" {
+		if _, err := mpk.ParseVersion(*version); err != nil {
+			return usageError(fs, stderr, fmt.Sprintf("-version %q: %v", *version, err))
+		}
+	}
 	if *out == "" {
 		name, err := defaultPackageName(dir, version)
 		if err != nil {
@@ -48,8 +54,9 @@ func writePackage(ctx context.Context, fs *flag.FlagSet, args []string, version 
 
 // defaultPackageName is the package file a build or pack of dir writes
 // without -o: APPID-VERSION.mpk, from dir's manifest (version overriding
-// its version when set), as releases are named. ParseManifest has checked
-// that the app id and version are safe in a file name.
+// its version when set), as releases are named. ParseManifest and
+// writePackage have checked that the app id and version are safe in a file
+// name.
 func defaultPackageName(dir string, version *string) (string, error) {
 	path := filepath.Join(dir, mpk.ManifestName)
 	data, err := os.ReadFile(path)
@@ -62,10 +69,7 @@ func defaultPackageName(dir string, version *string) (string, error) {
 	}
 	v := m.Version
 	if version != nil && *version != "" {
-		if _, err := mpk.ParseVersion(*version); err != nil {
-			return "", fmt.Errorf("-version: %w", err)
-		}
-		v = *version
+		v = *version // checked by writePackage
 	}
 	return m.AppID + "-" + v + mpk.Ext, nil
 }

@@ -137,11 +137,12 @@ func TestBuildCommandErrors(t *testing.T) {
 	checkRefusals(t, out, []refusal{
 		{name: "help", args: []string{"build", "-h"}, code: 0, stderr: []string{"usage: minihost build DIR", "minihost build samples/counter -version 1.1.0 -o counter.mpk"}},
 		{name: "no DIR", args: []string{"build", "-o", out}, code: 2, stderr: []string{"minihost build: missing DIR", "usage:"}},
-		{name: "no -o, bad -version", args: []string{"build", tinyGuest, "-version", "1.1"}, code: 1, stderr: []string{"minihost build: -version: ", `write "1.1.0"`}},
+		{name: "no -o, bad -version", args: []string{"build", tinyGuest, "-version", "1.1"}, code: 2, stderr: []string{`minihost build: -version "1.1": `, `write "1.1.0"`, "usage:"}},
 		{name: "no -o, no app.json", args: []string{"build", t.TempDir()}, code: 1, stderr: []string{"minihost build: ", "app.json", "or name it with -o FILE"}},
 		{name: "two DIRs", args: []string{"build", tinyGuest, tinyGuest, "-o", out}, code: 2, stderr: []string{"want exactly one DIR, got 2 arguments"}},
 		{name: "unknown flag", args: []string{"build", tinyGuest, "-x", "-o", out}, code: 2, stderr: []string{"-x"}},
-		{name: "bad version", args: []string{"build", tinyGuest, "-version", "1.1", "-o", out}, code: 1, stderr: []string{"minihost build: ", `field "version"`, `"1.1"`}},
+		// Refused before compiling: broken would fail to compile.
+		{name: "bad -version", args: []string{"build", broken, "-version", "1.1", "-o", out}, code: 2, stderr: []string{`minihost build: -version "1.1": not in canonical form`, "usage:"}},
 		{name: "compile error", args: []string{"build", broken, "-o", out}, code: 1, stderr: []string{"minihost build: ", broken, "notDefined"}},
 		{name: "missing DIR", args: []string{"build", filepath.Join(broken, "none"), "-o", out}, code: 1, stderr: []string{"minihost build: ", "app.json"}},
 	})

@@ -25,7 +25,7 @@ func TestIntakeBuildRefusesLongVersion(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "x.mpk")
 	says := []string{`field "version"`, "244 bytes exceeds the limit of 64"}
 	checkRefusals(t, out, []refusal{
-		{name: "build -version", args: []string{"build", tinyGuest, "-version", long, "-o", out}, code: 1, stderr: says},
+		{name: "build -version", args: []string{"build", tinyGuest, "-version", long, "-o", out}, code: 2, stderr: []string{"-version \"1.0.0-a", "244 bytes exceeds the limit of 64"}},
 		{name: "build, version in app.json", args: []string{"build", src, "-o", out}, code: 1, stderr: says},
 		{name: "pack, version in app.json", args: []string{"pack", src, "-o", out}, code: 1, stderr: says},
 	})

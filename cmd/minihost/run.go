@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minihost/minihost/host"
@@ -101,6 +102,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	launching, stopLaunch := context.WithCancel(running)
 	defer stopLaunch()
 	var once sync.Once
+	// launchFailed is the last onLaunch failure, until a launch succeeds:
+	// an app that opened with it has no working instance, and nothing in
+	// a run would ever call it again.
+	var launchFailed atomic.Pointer[host.Event]
 	dl := newDownloadProgress(stderr)
 	h, err := host.New(host.Config{
 		Home:        *home,
@@ -113,6 +118,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			// display on stderr only; in JSON every event is a line.
 			if o.json || !dl.show(ev) {
 				o.print(ev)
+			}
+			switch {
+			case ev.Event == host.EventError && ev.Callback == "onLaunch":
+				launchFailed.Store(&ev)
+			case ev.Event == host.EventLaunch:
+				launchFailed.Store(nil)
 			}
 			if stopOn.event != "" && ev.Event == stopOn.event {
 				once.Do(func() {
@@ -162,6 +173,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, baseLibraryHint)
 			}
 		}
+		return 1
+	}
+	if ev := launchFailed.Load(); ev != nil {
+		fmt.Fprintf(stderr, "minihost run: %s %s opened, but its onLaunch failed (%s): nothing runs; fix the app and run it again\n", app.ID(), app.Version(), ev.Reason)
+		closeCtx, c := context.WithTimeout(context.WithoutCancel(ctx), runCloseGrace)
+		defer c()
+		app.Close(closeCtx)
 		return 1
 	}
 	select {

@@ -166,3 +166,27 @@ func TestRunInterruptedWhileBlocked(t *testing.T) {
 	defer out.mu.Unlock()
 	require.Contains(t, out.buf.String(), "[demo.counter] blocked (attempt 1)")
 }
+
+// TestRunEndsWhenOnLaunchFails: a package whose onLaunch crashes opens
+// with no working instance, and nothing in a run would call it again:
+// run says so and exits 1 instead of waiting forever (also with
+// --exit-after show, whose event never comes). A version that launches
+// runs as usual.
+func TestRunEndsWhenOnLaunchFails(t *testing.T) {
+	useTestCompileCache(t)
+	for _, tt := range []struct {
+		name, version string
+		code          int
+		says          string
+	}{
+		{"onLaunch panics", "2.0.0", 1, "test.crashy 2.0.0 opened, but its onLaunch failed (trap): nothing runs"},
+		{"onLaunch works", "1.0.0", 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pkg := runtimetest.BuildPackage(t, "runtime/testdata/guests/crashy", tt.version)
+			code, _, stderr := runBounded(t, 2*time.Minute, "run", "--home", t.TempDir(), "--exit-after", "show", pkg)
+			require.Equal(t, tt.code, code, stderr)
+			require.Contains(t, stderr, tt.says)
+		})
+	}
+}
