@@ -96,3 +96,54 @@ func TestExportCommand(t *testing.T) {
 		t.Fatalf("unknown app: exit %d, %q", code, stderr)
 	}
 }
+
+// TestExportCommandDataFolder: --data must be a release server's data
+// folder, or export fails naming it, exit 1, and writes nothing; a fresh
+// server's folder exports no app and says nothing about expiry.
+func TestExportCommandDataFolder(t *testing.T) {
+	keyFile := relKeygen(t)
+	key, err := release.LoadPrivateKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := t.TempDir()
+	srv, err := release.New(release.Config{DataDir: fresh, Key: key, Validator: release.NoValidation()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data string
+	}{
+		{"missing", filepath.Join(t.TempDir(), "nonexist")},
+		{"empty", t.TempDir()},
+		{"samples", filepath.Join("..", "..", "samples")}, // a folder of something else
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "pub")
+			code, stdout, stderr := relRun(t, "export", "--data", tc.data, "--to", out, "--key", keyFile)
+			if code != 1 || stdout != "" ||
+				!strings.Contains(stderr, tc.data+" is not a release server data folder (") || !strings.HasSuffix(stderr, "): check --data\n") {
+				t.Fatalf("exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatalf("output folder written: %v", err)
+			}
+		})
+	}
+	t.Run("fresh server", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "pub")
+		code, stdout, stderr := relRun(t, "export", "--data", fresh, "--to", out, "--key", keyFile)
+		if code != 0 || !strings.HasPrefix(stdout, "exported 0 apps to "+out) || !strings.Contains(stdout, "no documents written") ||
+			strings.Contains(stdout, "expire") || strings.Contains(stdout, "0001-") {
+			t.Fatalf("exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+		}
+		code, stdout, stderr = relRun(t, "export", "--json", "--data", fresh, "--to", out, "--key", keyFile)
+		if code != 0 || !strings.Contains(stdout, `"apps": []`) || strings.Contains(stdout, "expiresAt") {
+			t.Fatalf("--json: exit %d\nstdout %s\nstderr %q", code, stdout, stderr)
+		}
+	})
+}
