@@ -57,12 +57,16 @@ func TestSettingsRevertVersionsCommandUsage(t *testing.T) {
 	}{
 		{"settings without changes", []string{"settings", "--token", "t", "demo.counter"}, "nothing to change"},
 		{"settings without app", []string{"settings", "--rollout", "5"}, "missing APPID"},
+		// Port 1 on loopback: nothing listens, so a request would fail
+		// with exit 1 instead.
+		{"settings rollout below 0", []string{"settings", "--token", "t", "--server", "http://127.0.0.1:1", "demo.counter", "--rollout", "-1"}, "--rollout -1: want 0 to 100"},
+		{"settings rollout above 100", []string{"settings", "--token", "t", "--server", "http://127.0.0.1:1", "demo.counter", "--min-version", "1.0.0", "--rollout", "101"}, "--rollout 101: want 0 to 100"},
 		{"revert without --to", []string{"revert", "--token", "t", "demo.counter"}, "--to VERSION"},
 		{"versions without app", []string{"versions"}, "missing APPID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := relRun(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.want) {
+			if code != 2 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "usage: minihost "+tc.args[0]) {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
 		})

@@ -41,6 +41,9 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if set == (release.Settings{}) {
 		return usageError(fs, stderr, "nothing to change: give --min-version, --prefer-local or --rollout")
 	}
+	if *rollout < 0 || *rollout > 100 { // as publish checks it, before any request
+		return usageError(fs, stderr, fmt.Sprintf("--rollout %d: want 0 to 100", *rollout))
+	}
 	admin, err := newAdminClient(*server, *token)
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
