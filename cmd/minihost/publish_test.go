@@ -72,3 +72,31 @@ func TestSettingsRevertVersionsCommandUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsHelpClaimsNoDefault: settings changes only the flags given,
+// so its help shows no default for them (a "(default 100)" on --rollout
+// read as if leaving it out released the version fully).
+func TestSettingsHelpClaimsNoDefault(t *testing.T) {
+	code, _, stderr := relRun(t, "settings", "-h")
+	if code != 0 {
+		t.Fatalf("settings -h: exit %d\n%s", code, stderr)
+	}
+	for _, tc := range []struct {
+		name string
+		flag string
+	}{
+		{"min-version", "-min-version string"},
+		{"prefer-local", "-prefer-local string"},
+		{"rollout", "-rollout int"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, after, ok := strings.Cut(stderr, "  "+tc.flag+"\n")
+			if !ok {
+				t.Fatalf("no %q in the help:\n%s", tc.flag, stderr)
+			}
+			if line, _, _ := strings.Cut(after, "\n"); strings.Contains(line, "(default") {
+				t.Fatalf("help of %s claims a default: %q", tc.flag, line)
+			}
+		})
+	}
+}
