@@ -59,14 +59,22 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if out.Apps == nil {
 		out.Apps = []string{}
 	}
-	return printResult(stdout, stderr, "export", *asJSON, out, func(w io.Writer) {
-		if len(out.Apps) == 0 { // a server with no app published yet
-			fmt.Fprintf(w, "exported 0 apps to %s: the data folder holds no published app, no documents written\n", out.To)
-			return
-		}
-		fmt.Fprintf(w, "exported %d apps (%s), %d packages (%d copied) to %s\ndocuments expire at %s: re-export before then\n",
-			len(out.Apps), strings.Join(out.Apps, ", "), out.Packages, out.Copied, out.To, out.ExpiresAt.Format(time.RFC3339))
-	})
+	return printResult(stdout, stderr, "export", *asJSON, out, func(w io.Writer) { printExport(w, out) })
+}
+
+// printExport prints what export wrote, for a person.
+func printExport(w io.Writer, out exportJSON) {
+	if len(out.Apps) == 0 { // a server with no app published yet
+		fmt.Fprintf(w, "exported 0 apps to %s: the data folder holds no published app, no documents written\n", out.To)
+		return
+	}
+	docs := "documents expire"
+	if len(out.Apps) == 1 {
+		docs = "the document expires"
+	}
+	fmt.Fprintf(w, "exported %s (%s), %s (%d copied) to %s\n%s at %s: re-export before then\n",
+		plural(len(out.Apps), "app", "apps"), strings.Join(out.Apps, ", "), plural(out.Packages, "package", "packages"),
+		out.Copied, out.To, docs, out.ExpiresAt.Format(time.RFC3339))
 }
 
 // exportJSON is what "export --json" prints; a script re-exports before
