@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,6 +47,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	res, err := release.Export(ctx, release.ExportConfig{DataDir: *data, OutDir: *to, Key: key, Lifetime: *expires, Apps: apps})
+	if errors.Is(err, release.ErrInvalidArgument) { // --data is not a data folder
+		fmt.Fprintf(stderr, "minihost export: %v: check --data\n", err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "minihost export: %v\n", err)
 		return 1
@@ -54,20 +59,32 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if out.Apps == nil {
 		out.Apps = []string{}
 	}
-	return printResult(stdout, stderr, "export", *asJSON, out, func(w io.Writer) {
-		fmt.Fprintf(w, "exported %d apps (%s), %d packages (%d copied) to %s\ndocuments expire at %s: re-export before then\n",
-			len(out.Apps), strings.Join(out.Apps, ", "), out.Packages, out.Copied, out.To, out.ExpiresAt.Format(time.RFC3339))
-	})
+	return printResult(stdout, stderr, "export", *asJSON, out, func(w io.Writer) { printExport(w, out) })
+}
+
+// printExport prints what export wrote, for a person.
+func printExport(w io.Writer, out exportJSON) {
+	if len(out.Apps) == 0 { // a server with no app published yet
+		fmt.Fprintf(w, "exported 0 apps to %s: the data folder holds no published app, no documents written\n", out.To)
+		return
+	}
+	docs := "documents expire"
+	if len(out.Apps) == 1 {
+		docs = "the document expires"
+	}
+	fmt.Fprintf(w, "exported %s (%s), %s (%d copied) to %s\n%s at %s: re-export before then\n",
+		plural(len(out.Apps), "app", "apps"), strings.Join(out.Apps, ", "), plural(out.Packages, "package", "packages"),
+		out.Copied, out.To, docs, out.ExpiresAt.Format(time.RFC3339))
 }
 
 // exportJSON is what "export --json" prints; a script re-exports before
-// expiresAt.
+// expiresAt, which is absent when no app was exported.
 type exportJSON struct {
 	Apps      []string  `json:"apps"`
 	Packages  int       `json:"packages"`
 	Copied    int       `json:"copied"`
 	To        string    `json:"to"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"` // none when no app was exported
 }
 
 // appList is a repeatable --app flag.

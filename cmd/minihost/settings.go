@@ -21,7 +21,9 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	server, token := adminFlags(fs)
 	minV := fs.String("min-version", "", `minimum available version ("" clears)`)
 	prefer := fs.String("prefer-local", "", `preference-for-local version ("" clears)`)
-	rollout := fs.Int("rollout", 100, "share of clients (0-100) that get the latest version")
+	// No default: only the flags given change (fs.Visit below), so help
+	// must not show one (PrintDefaults leaves out a zero default).
+	rollout := fs.Int("rollout", 0, "share of clients (0-100) that get the latest version; unchanged if not given")
 	asJSON := jsonFlag(fs)
 	appID, code := parseOne(fs, args, stderr, "APPID")
 	if code >= 0 {
@@ -40,6 +42,9 @@ func runSettings(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	})
 	if set == (release.Settings{}) {
 		return usageError(fs, stderr, "nothing to change: give --min-version, --prefer-local or --rollout")
+	}
+	if *rollout < 0 || *rollout > 100 { // as publish checks it, before any request
+		return usageError(fs, stderr, fmt.Sprintf("--rollout %d: want 0 to 100", *rollout))
 	}
 	admin, err := newAdminClient(*server, *token)
 	if err != nil {

@@ -61,6 +61,15 @@ func printStatus(w io.Writer, st *release.AppStatus) {
 			v.PublishedAt.UTC().Format(time.DateTime), v.Fetches, v.Fetches24h, v.Downloads, v.SHA256)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "adoption since %s; %d fetches from clients of no published version\n",
-		st.AdoptionSince.UTC().Format(time.DateTime), st.UnknownFetches)
+	fmt.Fprintf(w, "adoption since %s; %s from clients of no published version\n",
+		st.AdoptionSince.UTC().Format(time.DateTime), plural(st.UnknownFetches, "fetch", "fetches"))
+}
+
+// plural returns n and the noun, one when n is 1 and many otherwise:
+// "1 app", "0 apps", "2 apps".
+func plural[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -58,7 +58,8 @@ type ExportResult struct {
 	// Packages is how many packages the tree holds for them; Copied how
 	// many of those this run wrote (the others were already there, intact).
 	Packages, Copied int
-	// ExpiresAt is when the documents written expire.
+	// ExpiresAt is when the documents written expire; zero when none was
+	// (no app exported).
 	ExpiresAt time.Time
 }
 
@@ -79,6 +80,12 @@ type ExportResult struct {
 // missing), like those inside OutDir, get at least 0755 whatever the
 // umask, since a web server usually runs as another user. Export does not
 // start goroutines; ctx cancels it between files.
+//
+// DataDir must have a release server's layout (the apps folder New
+// creates): for any other folder, missing, empty or an exported tree,
+// Export writes nothing and returns an error wrapping ErrInvalidArgument.
+// A data folder with no published app exports nothing: no app, and a zero
+// ExpiresAt.
 func Export(ctx context.Context, cfg ExportConfig) (*ExportResult, error) {
 	if cfg.DataDir == "" || cfg.OutDir == "" {
 		return nil, errors.New("export releases: data and output folders are required")
@@ -97,6 +104,9 @@ func Export(ctx context.Context, cfg ExportConfig) (*ExportResult, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if err := checkDataDir(cfg.Fs, cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("export releases: %w", err)
 	}
 	ids := cfg.Apps
 	if ids == nil {
@@ -129,6 +139,53 @@ func Export(ctx context.Context, cfg ExportConfig) (*ExportResult, error) {
 		res.Apps = append(res.Apps, id)
 	}
 	return res, nil
+}
+
+// checkDataDir returns an error wrapping ErrInvalidArgument unless dir
+// has the layout a release server gives its data folder: an apps folder
+// (New creates it, so a fresh server's folder has one, maybe empty), whose
+// app folders hold state.json. A folder with no apps folder (missing,
+// empty, or any other folder) and an exported tree (app folders with
+// release.json but no state.json) are refused, rather than exported as
+// nothing.
+func checkDataDir(fsys afero.Fs, dir string) error {
+	fi, err := fsys.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %s is not a release server data folder (no such folder)", ErrInvalidArgument, dir)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%w: %s is not a release server data folder (not a folder)", ErrInvalidArgument, dir)
+	}
+	fi, err = fsys.Stat(filepath.Join(dir, "apps"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %s is not a release server data folder (no apps folder)", ErrInvalidArgument, dir)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%w: %s is not a release server data folder (apps is not a folder)", ErrInvalidArgument, dir)
+	}
+	ids, err := listServerApps(fsys, dir)
+	if err != nil {
+		return err
+	}
+	exported := false
+	for _, id := range ids {
+		if ok, err := afero.Exists(fsys, statePath(dir, id)); err != nil {
+			return err
+		} else if ok {
+			return nil
+		}
+		if ok, _ := afero.Exists(fsys, filepath.Join(dir, filepath.FromSlash(wire.DocumentPath(id)))); ok {
+			exported = true
+		}
+	}
+	if exported {
+		return fmt.Errorf("%w: %s is not a release server data folder (its apps have release.json but no %s: an exported tree?)", ErrInvalidArgument, dir, stateFileName)
+	}
+	return nil
 }
 
 func exportApp(ctx context.Context, cfg ExportConfig, st *serverApp, res *ExportResult) error {

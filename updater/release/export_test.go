@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +131,63 @@ func TestExportDamagedPackage(t *testing.T) {
 	}
 	if _, err := release.Export(t.Context(), release.ExportConfig{DataDir: ts.cfg.DataDir, OutDir: out, Key: testKey(), Apps: []string{"demo.nope"}}); !errors.Is(err, updater.ErrUnknownApp) {
 		t.Fatalf("Export of an unknown app: %v", err)
+	}
+}
+
+// TestExportNotADataFolder: a folder without a release server's layout is
+// refused, naming it, and nothing is written; a fresh server's folder
+// exports nothing, successfully.
+func TestExportNotADataFolder(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.publish("demo.hello", "1.0.0")
+	exported := t.TempDir()
+	if _, err := release.Export(t.Context(), release.ExportConfig{DataDir: ts.cfg.DataDir, OutDir: exported, Key: testKey()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T) string // returns the data folder
+		want string
+	}{
+		{"missing", func(t *testing.T) string { return filepath.Join(t.TempDir(), "nonexist") }, "(no such folder)"},
+		{"a file", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "f")
+			os.WriteFile(p, []byte("x"), 0o644)
+			return p
+		}, "(not a folder)"},
+		{"empty", func(t *testing.T) string { return t.TempDir() }, "(no apps folder)"},
+		{"another folder", func(t *testing.T) string {
+			d := t.TempDir()
+			os.MkdirAll(filepath.Join(d, "hello"), 0o755)
+			os.WriteFile(filepath.Join(d, "hello", "app.json"), []byte("{}"), 0o644)
+			return d
+		}, "(no apps folder)"},
+		{"apps is a file", func(t *testing.T) string {
+			d := t.TempDir()
+			os.WriteFile(filepath.Join(d, "apps"), nil, 0o644)
+			return d
+		}, "(apps is not a folder)"},
+		{"an exported tree", func(*testing.T) string { return exported }, "(its apps have release.json but no state.json: an exported tree?)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := tc.make(t)
+			out := filepath.Join(t.TempDir(), "out")
+			for _, apps := range [][]string{nil, {"demo.hello"}} {
+				res, err := release.Export(t.Context(), release.ExportConfig{DataDir: data, OutDir: out, Key: testKey(), Apps: apps})
+				if !errors.Is(err, release.ErrInvalidArgument) || !strings.Contains(err.Error(), data+" is not a release server data folder "+tc.want) {
+					t.Fatalf("Export(apps %v) = %+v, %v; want ErrInvalidArgument naming %s %s", apps, res, err, data, tc.want)
+				}
+			}
+			if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("output folder written: %v", err)
+			}
+		})
+	}
+
+	fresh := newTestServer(t, nil) // apps folder, no app
+	out := filepath.Join(t.TempDir(), "out")
+	res, err := release.Export(t.Context(), release.ExportConfig{DataDir: fresh.cfg.DataDir, OutDir: out, Key: testKey()})
+	if err != nil || len(res.Apps) != 0 || res.Packages != 0 || !res.ExpiresAt.IsZero() {
+		t.Fatalf("Export of a fresh server = %+v, %v", res, err)
 	}
 }
