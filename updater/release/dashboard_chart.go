@@ -80,9 +80,17 @@ func newDashChart(st *AppStatus, ad *appAdoption) dashChart {
 			}
 			h := max(1, int(n*chartHeight/c.Max))
 			y -= h
-			b.Segs = append(b.Segs, dashSeg{Y: y, H: h, Color: s.Color, Label: fmt.Sprintf("%s: %s, %d fetches", b.Day, s.Version, n)})
+			b.Segs = append(b.Segs, dashSeg{Y: y, H: h, Color: s.Color, Label: fmt.Sprintf("%s: %s, %d %s", b.Day, s.Version, n, fetchWord(n))})
 		}
 		c.Bars = append(c.Bars, b)
 	}
 	return c
+}
+
+// fetchWord is "fetch" or "fetches", for a count of n.
+func fetchWord(n int64) string {
+	if n == 1 {
+		return "fetch"
+	}
+	return "fetches"
 }
