@@ -19,7 +19,8 @@ var (
 	// ErrUnsigned: the envelope has no signed body or no signature.
 	ErrUnsigned = errors.New("release document is unsigned")
 	// ErrBadSignature: the signature does not verify with the given public
-	// key (tampered, or signed by another key).
+	// key (tampered, or signed by another key). The error's text tells
+	// the two apart by the envelope's keyId, and so does Hint.
 	ErrBadSignature = errors.New("release document signature is bad")
 	// ErrWrongApp: a valid document, but for another app than asked for.
 	ErrWrongApp = errors.New("release document is for another app")
@@ -28,6 +29,30 @@ var (
 	// ErrReplay: the document's sequence is below the last one verified.
 	ErrReplay = errors.New("release document is older than one already seen")
 )
+
+// signatureError is the ErrBadSignature VerifyDocument returns, with what
+// the envelope's keyId says of the cause, for Hint. The keyId is not
+// signed, so it is a clue, not proof: an envelope naming another key than
+// the client's was most likely signed by that key (the client holds the
+// wrong public key); one naming the client's own key was most likely
+// altered or corrupted after it was signed (the server signs with the key
+// whose id it writes); one naming no key could be either.
+type signatureError struct {
+	named string // the envelope's keyId, "" when it has none
+	want  string // KeyID of the public key verified with
+}
+
+func (e *signatureError) Error() string {
+	switch e.named {
+	case "":
+		return ErrBadSignature.Error() + ": the envelope names no key id"
+	case e.want:
+		return ErrBadSignature.Error() + ": it names key " + e.want + ", the key this host verifies with, so its signed body was altered or corrupted after signing"
+	}
+	return ErrBadSignature.Error() + ": signed by key " + e.named + ", want key " + e.want
+}
+
+func (e *signatureError) Unwrap() error { return ErrBadSignature }
 
 // KeyID returns the short id of a public key: the hex of the first 8 bytes
 // of sha256(pub). It names a key in envelopes and logs; it is not secret
@@ -101,10 +126,7 @@ func VerifyDocument(envelope []byte, pub ed25519.PublicKey, opts VerifyOptions) 
 		return wrap(ErrUnsigned)
 	}
 	if !ed25519.Verify(pub, env.Signed, env.Signature) {
-		if want := KeyID(pub); env.KeyID != "" && env.KeyID != want {
-			return wrap(fmt.Errorf("%w: signed by key %s, want key %s", ErrBadSignature, env.KeyID, want))
-		}
-		return wrap(ErrBadSignature)
+		return wrap(&signatureError{named: env.KeyID, want: KeyID(pub)})
 	}
 	var doc Document
 	if err := json.Unmarshal(env.Signed, &doc); err != nil {

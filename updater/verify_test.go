@@ -245,3 +245,67 @@ func TestClientRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestBadSignatureHint: the envelope's keyId tells a tampered document
+// from one signed by another key, and Hint names the fix for each. A
+// document whose minVersion was edited after signing, still naming the
+// client's key, was altered on the way: checking --pubkey would be the
+// wrong advice. A document naming another key means the client holds the
+// wrong public key. One naming no key could be either.
+func TestBadSignatureHint(t *testing.T) {
+	key := testKey()
+	pub := key.Public().(ed25519.PublicKey)
+	now := newTestClock().Now()
+	good, err := sign.Document(sigtest.Document(now), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowerMin := func(m map[string]any) {
+		body, _ := base64.StdEncoding.DecodeString(m["signed"].(string))
+		edited := bytes.Replace(body, []byte(`"minVersion":"1.0.0"`), []byte(`"minVersion":"0.0.1"`), 1)
+		if bytes.Equal(edited, body) {
+			t.Fatalf("no minVersion to edit in %s", body)
+		}
+		m["signed"] = base64.StdEncoding.EncodeToString(edited)
+	}
+	byOther, err := sign.Document(sigtest.Document(now), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		env           []byte
+		want, notWant []string
+	}{
+		{"key id matches: altered", editEnvelope(t, good, func(m map[string]any) {
+			if m["keyId"] != updater.KeyID(pub) {
+				t.Fatalf("keyId %v, want the client's %s", m["keyId"], updater.KeyID(pub))
+			}
+			lowerMin(m)
+		}), []string{"altered"}, []string{"--pubkey"}},
+		{"key id differs: check --pubkey", byOther, []string{"check --pubkey"}, []string{"altered"}},
+		{"key id differs on an altered body: check --pubkey", editEnvelope(t, byOther, lowerMin), []string{"check --pubkey"}, []string{"altered"}},
+		{"no key id: either", editEnvelope(t, good, func(m map[string]any) {
+			delete(m, "keyId")
+			lowerMin(m)
+		}), []string{"altered", "--pubkey"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := updater.VerifyDocument(tc.env, pub, updater.VerifyOptions{AppID: "demo.counter", Now: now})
+			if !errors.Is(err, updater.ErrBadSignature) {
+				t.Fatalf("err = %v, want ErrBadSignature", err)
+			}
+			hint := updater.Hint(err)
+			for _, w := range tc.want {
+				if !strings.Contains(hint, w) {
+					t.Errorf("Hint = %q, want it to contain %q (err: %v)", hint, w, err)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(hint, w) {
+					t.Errorf("Hint = %q, want no %q (err: %v)", hint, w, err)
+				}
+			}
+		})
+	}
+}

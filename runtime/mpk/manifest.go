@@ -248,18 +248,38 @@ func (m *Manifest) validate() error {
 	return nil
 }
 
+// appIDRule is the app id rule in words. It is the one app id rule:
+// updater/internal/safename.AppID, which the client, the store, the release
+// server and the admin client check every app id with, checks the same rule
+// with the same message (mpk cannot export it without growing the public
+// API; safename's TestAppIDRuleAgreesWithPackage pins the two together).
+const appIDRule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
+
+// checkAppID checks the app id rule: 1 to maxAppIDLen bytes of a-z, 0-9,
+// '.', '-', '_', the first a letter. Lower case only, so that two ids never
+// name one folder on a case-insensitive file system; a letter first, so
+// that no id is "." or ".." or starts like an option.
 func checkAppID(id string) error {
-	const rule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
 	if len(id) == 0 || len(id) > maxAppIDLen || id[0] < 'a' || id[0] > 'z' {
-		return invalid(fmt.Sprintf("app id %q %s", id, rule), nil)
+		return invalid("app id "+quoteAppID(id)+" "+appIDRule, nil)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return invalid(fmt.Sprintf("app id %q %s", id, rule), nil)
+			return invalid("app id "+quoteAppID(id)+" "+appIDRule, nil)
 		}
 	}
 	return nil
+}
+
+// quoteAppID quotes an app id for a message, shortening one above the
+// limit as quoteVersion does.
+func quoteAppID(s string) string {
+	const keep = 24
+	if len(s) <= maxAppIDLen {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(strings.ToValidUTF8(s[:keep], "")) + "..."
 }
 
 // checkRuntime checks runtime and baseLibrary.

@@ -55,7 +55,9 @@ func TestIntakeServerVersionLimit(t *testing.T) {
 		{"publish 300 bytes", "POST", "/admin/apps/demo.counter/packages", pkg("demo.counter", longVersion(300)), 400, []string{`"version"`, "300 bytes exceeds the limit of 64"}},
 		{"publish 65 bytes", "POST", "/admin/apps/demo.counter/packages", pkg("demo.counter", longVersion(65)), 400, []string{`"version"`, "65 bytes exceeds the limit of 64"}},
 		{"publish a tilde", "POST", "/admin/apps/demo.counter/packages", pkg("demo.counter", "1.0.0-a~b"), 400, []string{`"version"`, "a~b"}},
-		{"publish a 65-byte app id", "POST", "/admin/apps/" + longID + "/packages", pkg(longID, "1.0.0"), 400, []string{`"appId"`, "1 to 64"}},
+		// Refused at the URL, before the upload is read: the server's app
+		// id check is the package's rule.
+		{"publish a 65-byte app id", "POST", "/admin/apps/" + longID + "/packages", pkg(longID, "1.0.0"), 400, []string{"app id", "1 to 64"}},
 		{"minimum version of 300 bytes", "PATCH", "/admin/apps/demo.counter/settings", []byte(`{"minVersion": "` + longVersion(300) + `"}`), 400, []string{"minVersion", "300 bytes exceeds the limit of 64"}},
 		{"revert to 300 bytes", "POST", "/admin/apps/demo.counter/revert", []byte(`{"version": "` + longVersion(300) + `"}`), 400, []string{"300 bytes exceeds the limit of 64"}},
 	}

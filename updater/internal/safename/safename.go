@@ -1,30 +1,50 @@
-// Package safename checks the names the release side turns into URL path
-// segments and file names (app ids, versions, relative package paths), so
-// that none can escape its folder or its base URL.
+// Package safename checks the names the release side and the client turn
+// into URL path segments and file names (app ids, versions, relative
+// package paths), so that none can escape its folder or its base URL. Its
+// app id rule is the package format's (runtime/mpk), the one rule.
 package safename
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
-// MaxAppID is the longest accepted app id in bytes.
-const MaxAppID = 128
+// MaxAppID is the longest accepted app id in bytes (runtime/mpk's
+// maxAppIDLen).
+const MaxAppID = 64
 
-// AppID reports whether id can name an app on a release server: 1 to 128
-// ASCII letters, digits, '.', '_' or '-', starting with a letter or digit.
+// appIDRule is runtime/mpk's appIDRule, word for word.
+const appIDRule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
+
+// AppID reports whether id can name an app: the package format's app id
+// rule (runtime/mpk checks app.json's appId with it, with the same
+// message), 1 to 64 bytes of a-z, 0-9, '.', '-', '_', starting with a
+// letter. Every id it accepts is also a safe path segment and URL
+// segment. The release server, the admin client, the client and the
+// store check every app id with it, so none takes an id no package can
+// carry. TestAppIDRuleAgreesWithPackage pins it to runtime/mpk's rule.
 func AppID(id string) error {
-	if id == "" {
-		return errors.New("app id is empty")
+	ok := len(id) > 0 && len(id) <= MaxAppID && id[0] >= 'a' && id[0] <= 'z'
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
 	}
-	if len(id) > MaxAppID {
-		return fmt.Errorf("app id %.20q... is longer than %d bytes", id, MaxAppID)
-	}
-	if strings.ContainsRune(id, '+') || !Segment(id) || !alnum(id[0]) {
-		return fmt.Errorf("app id %q must be letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+	if !ok {
+		return errors.New("app id " + quoteAppID(id) + " " + appIDRule)
 	}
 	return nil
+}
+
+// quoteAppID quotes id as runtime/mpk's quoteAppID does: one above the
+// limit is cut to its first 24 bytes.
+func quoteAppID(id string) string {
+	const keep = 24
+	if len(id) <= MaxAppID {
+		return strconv.Quote(id)
+	}
+	return strconv.Quote(strings.ToValidUTF8(id[:keep], "")) + "..."
 }
 
 // RelPath reports whether p is a clean relative URL path made of safe
