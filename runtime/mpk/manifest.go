@@ -222,7 +222,7 @@ func decodeStrict(dec *json.Decoder, dst any) error {
 
 // validate checks every field rule; ParseManifest calls it after decoding.
 func (m *Manifest) validate() error {
-	if err := checkAppID(m.AppID); err != nil {
+	if err := CheckAppID(m.AppID); err != nil {
 		return manifestErr("appId", err)
 	}
 	if _, err := ParseVersion(m.Version); err != nil {
@@ -248,18 +248,19 @@ func (m *Manifest) validate() error {
 	return nil
 }
 
-// appIDRule is the app id rule in words. It is the one app id rule:
-// updater/internal/safename.AppID, which the client, the store, the release
-// server and the admin client check every app id with, checks the same rule
-// with the same message (mpk cannot export it without growing the public
-// API; safename's TestAppIDRuleAgreesWithPackage pins the two together).
+// appIDRule is the app id rule in words, CheckAppID's message.
 const appIDRule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
 
-// checkAppID checks the app id rule: 1 to maxAppIDLen bytes of a-z, 0-9,
-// '.', '-', '_', the first a letter. Lower case only, so that two ids never
-// name one folder on a case-insensitive file system; a letter first, so
-// that no id is "." or ".." or starts like an option.
-func checkAppID(id string) error {
+// CheckAppID checks the one app id rule of minihost: 1 to 64 bytes of a-z,
+// 0-9, '.', '-', '_', the first a letter. app.json's appId is checked with
+// it, and so are the ids the client, the store, the release server and the
+// admin client take, so that none takes an id no package can carry. Lower
+// case only, so that two ids never name one folder on a case-insensitive
+// file system; a letter first, so that no id is "." or ".." or starts like
+// an option. Every id it accepts is a safe path and URL segment. The error
+// wraps ErrInvalid and quotes a long id shortened. It is safe for
+// concurrent use.
+func CheckAppID(id string) error {
 	if len(id) == 0 || len(id) > maxAppIDLen || id[0] < 'a' || id[0] > 'z' {
 		return invalid("app id "+quoteAppID(id)+" "+appIDRule, nil)
 	}

@@ -7,44 +7,23 @@ package safename
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/minihost/minihost/runtime/mpk"
 )
 
-// MaxAppID is the longest accepted app id in bytes (runtime/mpk's
-// maxAppIDLen).
-const MaxAppID = 64
-
-// appIDRule is runtime/mpk's appIDRule, word for word.
-const appIDRule = "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter"
-
-// AppID reports whether id can name an app: the package format's app id
-// rule (runtime/mpk checks app.json's appId with it, with the same
-// message), 1 to 64 bytes of a-z, 0-9, '.', '-', '_', starting with a
-// letter. Every id it accepts is also a safe path segment and URL
-// segment. The release server, the admin client, the client and the
-// store check every app id with it, so none takes an id no package can
-// carry. TestAppIDRuleAgreesWithPackage pins it to runtime/mpk's rule.
+// AppID reports whether id can name an app, with runtime/mpk's
+// CheckAppID, the one app id rule (1 to 64 bytes of a-z, 0-9, '.', '-',
+// '_', starting with a letter). Every id it accepts is a safe path and URL
+// segment. The release server, the admin client, the client and the store
+// check every app id with it. The error has CheckAppID's message but does
+// not wrap mpk.ErrInvalid: a bad id in a call or a URL is a bad argument,
+// not a bad package.
 func AppID(id string) error {
-	ok := len(id) > 0 && len(id) <= MaxAppID && id[0] >= 'a' && id[0] <= 'z'
-	for i := 0; ok && i < len(id); i++ {
-		c := id[i]
-		ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
-	}
-	if !ok {
-		return errors.New("app id " + quoteAppID(id) + " " + appIDRule)
+	if err := mpk.CheckAppID(id); err != nil {
+		return errors.New(err.Error())
 	}
 	return nil
-}
-
-// quoteAppID quotes id as runtime/mpk's quoteAppID does: one above the
-// limit is cut to its first 24 bytes.
-func quoteAppID(id string) string {
-	const keep = 24
-	if len(id) <= MaxAppID {
-		return strconv.Quote(id)
-	}
-	return strconv.Quote(strings.ToValidUTF8(id[:keep], "")) + "..."
 }
 
 // RelPath reports whether p is a clean relative URL path made of safe

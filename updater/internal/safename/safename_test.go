@@ -57,6 +57,9 @@ func TestAppID(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "must be 1 to 64 characters of a-z, 0-9, '.', '-', '_', starting with a letter") {
 			t.Errorf("AppID(%.30q) = %v, want the rule in words", tc.id, err)
 		}
+		if errors.Is(err, mpk.ErrInvalid) {
+			t.Errorf("AppID(%.30q) wraps mpk.ErrInvalid: a bad id is a bad argument, not a bad package", tc.id)
+		}
 		if err != nil && len(err.Error()) > 200 {
 			t.Errorf("AppID of %d bytes: message of %d bytes, want the id shortened", len(tc.id), len(err.Error()))
 		}
