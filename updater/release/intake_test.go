@@ -58,6 +58,7 @@ func TestIntakeServerVersionLimit(t *testing.T) {
 		// Refused at the URL, before the upload is read: the server's app
 		// id check is the package's rule.
 		{"publish a 65-byte app id", "POST", "/admin/apps/" + longID + "/packages", pkg(longID, "1.0.0"), 400, []string{"app id", "1 to 64"}},
+		{"publish a 4000-byte app id", "POST", "/admin/apps/" + strings.Repeat("a", 4000) + "/packages", pkg("demo.counter", "1.0.0"), 400, []string{"app id", "1 to 64"}},
 		{"minimum version of 300 bytes", "PATCH", "/admin/apps/demo.counter/settings", []byte(`{"minVersion": "` + longVersion(300) + `"}`), 400, []string{"minVersion", "300 bytes exceeds the limit of 64"}},
 		{"revert to 300 bytes", "POST", "/admin/apps/demo.counter/revert", []byte(`{"version": "` + longVersion(300) + `"}`), 400, []string{"300 bytes exceeds the limit of 64"}},
 	}
@@ -72,6 +73,9 @@ func TestIntakeServerVersionLimit(t *testing.T) {
 				if !strings.Contains(msg, m) {
 					t.Errorf("error %q does not mention %q", msg, m)
 				}
+			}
+			if len(msg) > 400 {
+				t.Errorf("error of %d bytes: a long id or version is quoted shortened", len(msg))
 			}
 			if tt.status == 400 && !slices.Equal(listFiles(t, ts.cfg.DataDir), files) {
 				t.Errorf("a refused request changed the data folder: %v -> %v", files, listFiles(t, ts.cfg.DataDir))

@@ -143,14 +143,16 @@ func (s *Server) Status(ctx context.Context, appID string) (*AppStatus, error) {
 // read outside the app's lock; concurrent publishes of one app are
 // serialized and at most one of equal versions wins.
 func (s *Server) Publish(ctx context.Context, appID string, r io.Reader, percent int) (rel *updater.Release, err error) {
+	// Before the deferred prefix: a bad id is not repeated whole in the
+	// error (the rule's message quotes a long one shortened).
+	if err := safename.AppID(appID); err != nil {
+		return nil, fmt.Errorf("publish: %w: %v", ErrInvalidArgument, err)
+	}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("publish %s: %w", appID, err)
 		}
 	}()
-	if err := safename.AppID(appID); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
-	}
 	if percent < 0 || percent > 100 {
 		return nil, fmt.Errorf("%w: rollout %d is outside 0-100", ErrInvalidArgument, percent)
 	}
