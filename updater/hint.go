@@ -7,11 +7,12 @@ import (
 )
 
 // Hint names the likely fix for a failed check, "" when there is none to
-// suggest: a document signed by another key (the client's public key is not
-// the server's), a document altered after it was signed (its keyId names the
-// client's own key, yet the signature does not verify), an app the server does not know, an expired document (the
-// release server stopped renewing it, or a static export was not
-// refreshed), a replayed one, or a server that cannot be reached. Hosts
+// suggest: a document signed by another key (the client's public key is
+// not the server's), a document altered after it was signed (its keyId
+// names the client's own key, yet the signature does not verify), an app
+// the server does not know, an expired document (the release server
+// stopped renewing it, or a static export was not refreshed), a replayed
+// one, or a server that cannot be reached. Hosts
 // print it beside the error, so that a failure is never silent and names
 // what to change.
 func Hint(err error) string {

@@ -175,22 +175,21 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	code = 0
 	if ev := launchFailed.Load(); ev != nil {
 		fmt.Fprintf(stderr, "minihost run: %s %s opened, but its onLaunch failed (%s): nothing runs; fix the app and run it again\n", app.ID(), app.Version(), ev.Reason)
-		closeCtx, c := context.WithTimeout(context.WithoutCancel(ctx), runCloseGrace)
-		defer c()
-		app.Close(closeCtx)
-		return 1
-	}
-	select {
-	case <-running.Done():
-	case <-stop:
-	case <-app.Done():
+		code = 1
+	} else {
+		select {
+		case <-running.Done():
+		case <-stop:
+		case <-app.Done():
+		}
 	}
 	closeCtx, c3 := context.WithTimeout(context.WithoutCancel(ctx), runCloseGrace)
 	defer c3()
 	app.Close(closeCtx)
-	return 0
+	return code
 }
 
 // runCloseGrace bounds closing an app at the end of a run: long enough for

@@ -149,23 +149,22 @@ func Export(ctx context.Context, cfg ExportConfig) (*ExportResult, error) {
 // release.json but no state.json) are refused, rather than exported as
 // nothing.
 func checkDataDir(fsys afero.Fs, dir string) error {
-	fi, err := fsys.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w: %s is not a release server data folder (no such folder)", ErrInvalidArgument, dir)
-	case err != nil:
-		return err
-	case !fi.IsDir():
-		return fmt.Errorf("%w: %s is not a release server data folder (not a folder)", ErrInvalidArgument, dir)
-	}
-	fi, err = fsys.Stat(filepath.Join(dir, "apps"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w: %s is not a release server data folder (no apps folder)", ErrInvalidArgument, dir)
-	case err != nil:
-		return err
-	case !fi.IsDir():
-		return fmt.Errorf("%w: %s is not a release server data folder (apps is not a folder)", ErrInvalidArgument, dir)
+	for _, want := range []struct{ path, missing, notDir string }{
+		{dir, "no such folder", "not a folder"},
+		{filepath.Join(dir, "apps"), "no apps folder", "apps is not a folder"},
+	} {
+		why := ""
+		switch fi, err := fsys.Stat(want.path); {
+		case errors.Is(err, fs.ErrNotExist):
+			why = want.missing
+		case err != nil:
+			return err
+		case !fi.IsDir():
+			why = want.notDir
+		}
+		if why != "" {
+			return fmt.Errorf("%w: %s is not a release server data folder (%s)", ErrInvalidArgument, dir, why)
+		}
 	}
 	ids, err := listServerApps(fsys, dir)
 	if err != nil {

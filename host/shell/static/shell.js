@@ -138,7 +138,7 @@ function send(ev) {
 // setVisible gives a running app WeChat's onShow or onHide: the app the
 // person leaves (selecting another, or hiding this tab) goes to the
 // background, the one they come to comes back. Sent in order with the
-// taps; the shell drops a request that would not change the app's state.
+// taps; the host ignores a request that would not change the app's state.
 function setVisible(app, visible) {
   const a = state.apps.find(x => x.id === app);
   if (!a || !a.running) return;
