@@ -385,7 +385,7 @@ func TestFaultCorruptPackage(t *testing.T) {
 	require.Equal(t, "failed", d.Download.Result, "%+v", d.Download)
 	require.Contains(t, d.Download.Error, "sha256")
 	ev.waitLog(t, faultApp, "check hasUpdate=true")
-	// DESIGN "Update policy" 4: a download was started, so the cold start
+	// Rules U2 and U3: a download was started, so the cold start
 	// ends with onUpdateReady or onUpdateFailed, also when the sync launch
 	// fell back because the download failed before the timeout.
 	failed := ev.waitEvent(t, faultApp, host.EventUpdateFailed)

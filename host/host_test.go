@@ -184,6 +184,41 @@ func TestShowHideAlternate(t *testing.T) {
 	require.Equal(t, []string{"launch", "show", "hide", "exit"}, ev.names("demo.hello"))
 }
 
+// TestRelaunchIsNotAShow: an instance re-created after a crash gets
+// onLaunch(relaunch) and then the call that re-created it, and no onShow
+// of its own: a relaunch is the host's recovery, not the user bringing the
+// app forward (RATIONALE.md, runtime). A Show that re-creates the instance
+// is delivered once.
+func TestRelaunchIsNotAShow(t *testing.T) {
+	const id = "test.adversary"
+	tests := []struct {
+		name   string
+		hidden bool                        // hidden before the crash
+		next   func(*testing.T, *host.App) // the call that relaunches
+		want   []string                    // its events, from the relaunch on
+	}{
+		{"shown, event", false, func(t *testing.T, a *host.App) { emit(t, a, "ping", nil) }, []string{"launch"}},
+		{"hidden, event", true, func(t *testing.T, a *host.App) { emit(t, a, "ping", nil) }, []string{"launch"}},
+		{"hidden, show", true, func(t *testing.T, a *host.App) { require.NoError(t, a.Show(t.Context())) }, []string{"launch", "show"}},
+		{"shown, hide", false, func(t *testing.T, a *host.App) { require.NoError(t, a.Hide(t.Context())) }, []string{"launch", "hide"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, ev := escHost(t, t.TempDir(), host.Config{})
+			a := launchAs(t, h, ev, "adversary", id)
+			if tt.hidden {
+				require.NoError(t, a.Hide(t.Context()))
+			}
+			require.ErrorIs(t, a.Emit(t.Context(), "misbehave", json.RawMessage(`{"action":"panic"}`)), runtime.ErrTrap)
+			before := len(ev.names(id))
+			tt.next(t, a)
+			got := ev.names(id)[before:]
+			require.Equal(t, tt.want, got, ev.dump())
+			require.Equal(t, abi.ReasonRelaunch, ev.waitCount(t, id, host.EventLaunch, "", 2).Reason)
+		})
+	}
+}
+
 func TestStorage(t *testing.T) {
 	home := t.TempDir()
 	dirA, dirB := guestDir(t, "basic", "test.a"), guestDir(t, "basic", "test.b")

@@ -45,6 +45,7 @@ type launchRun struct {
 
 	app       *App         // owned by the loop
 	attempt   int          // blocked attempt, for progress events
+	ended     error        // why the Launch ended without opening (Unavailable)
 	preparing string       // a version Prepare made ready: retention keeps it
 	opening   *openRequest // the Open the last Start or Handle asked for
 }
@@ -88,6 +89,10 @@ func (r *launchRun) untilOpen(ctx context.Context) (*App, error) {
 			return nil, err
 		}
 		r.machine.Handle(r.h.upd.clock.Now(), ev, r)
+		if r.ended != nil {
+			r.abort(ctx, r.ended)
+			return nil, r.ended
+		}
 	}
 }
 
@@ -339,6 +344,10 @@ func (r *launchRun) Blocked(attempt int, reason, _ string) {
 func (r *launchRun) RolledBack(version, reason string) {
 	r.h.emitFor(r.appID, version, Event{Event: EventRollback, Message: reason})
 }
+
+// Unavailable ends the launch: untilOpen returns err, which wraps
+// updater.ErrUnknownApp.
+func (r *launchRun) Unavailable(err error) { r.ended = err }
 
 // Sleep posts AlarmFired once after has passed on the policy clock
 // (UpdateConfig.Clock, as the periodic checker's timers), so a test's fake

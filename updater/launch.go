@@ -237,6 +237,8 @@ func (l *Launch) checked(now time.Time, res CheckResult) {
 			// fetches the newer version first.
 			out.Action, out.Blocked = actionBlocked, false
 			l.blocked(out)
+		case actionUnavailable:
+			l.unavailable(out, res.Err)
 		default:
 			l.blocked(out)
 		}
@@ -286,9 +288,18 @@ func (l *Launch) syncDecided(res CheckResult, timedOut bool) {
 	case actionDownloadThenOpen:
 		l.phase = phaseSyncDownload
 		l.download(out.Download, "launch-sync")
+	case actionUnavailable:
+		l.unavailable(out, res.Err)
 	default:
 		l.blocked(out)
 	}
+}
+
+// unavailable ends a launch that has nothing to open and nothing to wait
+// for (F2): the server says it has no such app. err is the check's.
+func (l *Launch) unavailable(out outcome, err error) {
+	l.phase = phaseDone
+	l.run.Unavailable(fmt.Errorf("%s: %w", out.Reason, err))
 }
 
 // blocked starts (or continues) a blocked wait: nothing may open until

@@ -55,8 +55,9 @@ type (
 		Attempt             int
 		Reason, Downloading string
 	}
-	cmdRolledBack struct{ Version, Reason string }
-	cmdSleep      struct {
+	cmdRolledBack  struct{ Version, Reason string }
+	cmdUnavailable struct{ Err error }
+	cmdSleep       struct {
 		Alarm Alarm
 		After time.Duration
 	}
@@ -90,6 +91,7 @@ func (r *launchRun) Blocked(attempt int, reason, downloading string) {
 	r.add(cmdBlocked{attempt, reason, downloading})
 }
 func (r *launchRun) RolledBack(version, reason string)      { r.add(cmdRolledBack{version, reason}) }
+func (r *launchRun) Unavailable(err error)                  { r.add(cmdUnavailable{err}) }
 func (r *launchRun) Sleep(alarm Alarm, after time.Duration) { r.add(cmdSleep{alarm, after}) }
 
 func newLaunchRun(t *testing.T, cfg PolicyConfig, st AppState, last *Document) *launchRun {
@@ -268,6 +270,38 @@ func TestLaunchBlockedBackoff(t *testing.T) {
 	require.True(t, r.l.Done())
 	r.feed(Checked{Result: okResult(polDoc("1.0.0"))})
 	require.Empty(t, r.cmds, "a closed launch asks for nothing")
+}
+
+// TestLaunchUnknownAppEnds: a launch with nothing to open whose check
+// finds that the server has no such app ends at once with that error,
+// whether it is the first check or a blocked retry; it does not back off
+// and try again (F2).
+func TestLaunchUnknownAppEnds(t *testing.T) {
+	covers(t, "F2")
+	offline := CheckResult{Err: errors.New("offline"), ClientID: polClient}
+	for _, tc := range []struct {
+		name    string
+		offline int // checks that fail for another reason first
+	}{
+		{"first check", 0},
+		{"after two blocked retries", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newLaunchRun(t, PolicyConfig{}, AppState{AppID: "demo.app"}, nil)
+			for range tc.offline {
+				r.feed(Checked{Result: offline})
+				r.feed(AlarmFired{Alarm: pick[cmdSleep](r).Alarm})
+				require.Equal(t, "blocked", pick[cmdCheck](r).Source)
+			}
+			r.feed(Checked{Result: unknownApp})
+			require.ErrorIs(t, pick[cmdUnavailable](r).Err, ErrUnknownApp)
+			none[cmdSleep](r)
+			require.True(t, r.l.Done())
+			require.Equal(t, "unavailable", r.l.Trace().Action)
+			r.feed(Checked{Result: okResult(polDoc("1.0.0"))})
+			require.Empty(t, r.cmds, "an ended launch asks for nothing")
+		})
+	}
 }
 
 // TestLaunchNotifiesOnce: onCheckForUpdate is asked for exactly once per

@@ -55,6 +55,11 @@ type Runner interface {
 	// RolledBack reports that version was marked bad (rule B1) and the
 	// cold start begins again without it.
 	RolledBack(version, reason string)
+	// Unavailable reports that the launch ended without opening anything
+	// and will ask for nothing more: nothing local may open and the
+	// server has no such app (rule F2); err says so and wraps the check's
+	// error. The Launch is Done: feed it nothing more.
+	Unavailable(err error)
 	// Sleep asks for AlarmFired{Alarm: alarm} after after. A runner may
 	// drop a pending alarm once the Launch is closed.
 	Sleep(alarm Alarm, after time.Duration)
@@ -164,9 +169,9 @@ type Trace struct {
 	// Action, OutcomeRules and OutcomeReason are what the policy made of
 	// the last check: Action names it for people ("open-local",
 	// "download-then-open", "open-local-download-background", "blocked",
-	// "keep", "download-background", "switch-on-restart"; "" before any
-	// check), and OutcomeRules lists the IDs of the rules (see Rules) that
-	// decided, for code that tells the cases apart.
+	// "unavailable", "keep", "download-background", "switch-on-restart";
+	// "" before any check), and OutcomeRules lists the IDs of the rules
+	// (see Rules) that decided, for code that tells the cases apart.
 	Action        string
 	OutcomeRules  []string
 	OutcomeReason string

@@ -30,7 +30,7 @@ import (
 // (Executor.PeriodicDue): out := decidePeriodic(state, result)
 // (Executor.AfterPeriodicCheck).
 
-// decide chooses the launch mode (DESIGN "Update policy" 1) and computes L.
+// decide chooses the launch mode (rules S1, S4, A1, N1) and computes L.
 // last is the last verified release document, kept after it expires (nil
 // if the app was never checked). cfg's zero fields take their defaults.
 //
@@ -119,11 +119,11 @@ func duePeriodicCheck(st LocalState, cfg PolicyConfig, now time.Time) bool {
 	return hasInstalled(st) && !st.LastUsed.IsZero() && now.Sub(st.LastUsed) < cfg.RecentWindow
 }
 
-// decideSync decides a sync launch from its check's result (DESIGN
-// "Update policy" 2). plan comes from decide for the same launch.
+// decideSync decides a sync launch from its check's result. plan comes
+// from decide for the same launch.
 //
-// The check failed: open L if it may open (S2), else blocked, retrying the
-// check. V <= L: open L. V > L with prefer-local P, L >= P and L allowed:
+// The check failed: open L if it may open (S2); else, when the server has
+// no such app, end the launch (F2); else blocked, retrying the check. V <= L: open L. V > L with prefer-local P, L >= P and L allowed:
 // open L now, download V in the background (P1). V > L otherwise: download
 // V within the remaining timeout with L as the fallback if L may open,
 // else blocked until V is installed (F1, M1, R1). L and M are recomputed
@@ -134,6 +134,12 @@ func decideSync(plan launchPlan, st LocalState, res CheckResult) outcome {
 		if plan.LocalOpenable {
 			return outcome{Action: actionOpenLocal, Open: plan.Local, Rules: []string{"S2"},
 				Reason: "check failed: " + errText(res.Err) + "; opening local " + plan.Local}
+		}
+		if errors.Is(res.Err, ErrUnknownApp) {
+			// Waiting cannot help: the server answered, and it has no
+			// release of this app at all (F2).
+			return outcome{Action: actionUnavailable, Rules: []string{"F2"},
+				Reason: "the release server has no such app; " + plan.LocalBlockedReason + ": nothing to open"}
 		}
 		return outcome{Action: actionBlocked, Blocked: true, Rules: []string{plan.blockedRule},
 			Reason: "check failed: " + errText(res.Err) + "; " + plan.LocalBlockedReason + ": retrying"}
@@ -200,7 +206,7 @@ func afterDownloadFailure(out outcome, err error) outcome {
 }
 
 // decideAsync decides what an async launch does with its background check
-// (DESIGN "Update policy" 3). plan comes from decide for the same launch;
+// (rules A1, A2, M2, R1). plan comes from decide for the same launch;
 // plan.Local was opened at once if plan.LocalOpenable. When nothing could
 // open (the last known document revokes every installed version or puts L
 // below its minimum), the launch is blocked and the sync table decides.

@@ -68,6 +68,9 @@ func okResult(d *Document) CheckResult { return CheckResult{Doc: d, ClientID: po
 
 var failResult = CheckResult{Err: fmt.Errorf("fetch document: %w", context.DeadlineExceeded), ClientID: polClient}
 
+// unknownApp is a check the server answered with a 404: it has no such app.
+var unknownApp = CheckResult{Err: fmt.Errorf("fetch document: %w", ErrUnknownApp), ClientID: polClient}
+
 // want is the part of an outcome a case checks; Rules must all be present.
 type want struct {
 	Action                   outcomeAction
@@ -282,7 +285,7 @@ type checkCase struct {
 }
 
 func TestDecideSync(t *testing.T) {
-	covers(t, "S1", "S2", "S6", "P1", "M1", "R1", "F1", "L1")
+	covers(t, "S1", "S2", "S6", "P1", "M1", "R1", "F1", "F2", "L1")
 	staged := func(percent int) func(*Document) {
 		return func(d *Document) { d.Stable, d.RolloutPercent = polRel("1.0.0"), percent }
 	}
@@ -292,6 +295,12 @@ func TestDecideSync(t *testing.T) {
 			want{Action: actionOpenLocal, Open: "1.0.0", Rules: []string{"S2"}}},
 		{"check fails, nothing installed: blocked", LocalState{}, nil, failResult,
 			want{Action: actionBlocked, Blocked: true, Rules: []string{"F1"}}},
+		{"server has no such app, nothing installed: unavailable", LocalState{}, nil, unknownApp,
+			want{Action: actionUnavailable, Rules: []string{"F2"}}},
+		{"server has no such app, local below last known minimum: unavailable", pending("1.0.0", "1.0.0"), polDoc("1.2.0", withMin("1.1.0")), unknownApp,
+			want{Action: actionUnavailable, Rules: []string{"F2"}}},
+		{"server has no such app, local may open: open local", pending("1.0.0", "1.0.0"), polDoc("1.0.0"), unknownApp,
+			want{Action: actionOpenLocal, Open: "1.0.0", Rules: []string{"S2"}}},
 		{"check fails, local below last known minimum: blocked", pending("1.0.0", "1.0.0"), polDoc("1.2.0", withMin("1.1.0")), failResult,
 			want{Action: actionBlocked, Blocked: true, Rules: []string{"M1"}}},
 		{"check fails, every installed version revoked: blocked", pending("1.0.0", "1.0.0"), polDoc("1.1.0", withRevoked("1.0.0")), failResult,

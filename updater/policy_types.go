@@ -101,6 +101,9 @@ const (
 	// the sync timeout, retrying with capped backoff and showing progress,
 	// and open it once installed; without one, retry the check.
 	actionBlocked outcomeAction = "blocked"
+	// actionUnavailable: open nothing and end the launch: nothing local
+	// may open and the server says it has no such app (F2).
+	actionUnavailable outcomeAction = "unavailable"
 	// actionKeep: after an async or periodic check, nothing to do.
 	actionKeep outcomeAction = "keep"
 	// actionDownloadBackground: after an async or periodic check, download

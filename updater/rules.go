@@ -13,7 +13,8 @@ type Rule struct {
 	// Summary says what minihost does, in one line.
 	Summary string
 	// Source quotes the sentence the rule comes from, prefixed by its
-	// document: "seed:" or "DESIGN:".
+	// document: "seed:", "DESIGN:" (the project's original design, whose
+	// choices RATIONALE.md carries) or "RATIONALE:".
 	Source string
 	// CoveredElsewhere names the package and test that check the rule when
 	// it is not testable in this package (update-manager events need a
@@ -75,6 +76,8 @@ var ruleTable = []Rule{
 		Source: "DESIGN: blocked (no version, or L below M or revoked): do not open (...) If L < M or L is revoked, the host itself asks the user to restart"},
 	{ID: "F1", Summary: "first install (no local version): the launch blocks until the package is downloaded, without the sync timeout",
 		Source: "DESIGN: bounded by the sync timeout (except where nothing may open) (...) blocked (no version, ...): do not open; keep retrying"},
+	{ID: "F2", Summary: "nothing local may open and the release server has no such app (404): the launch ends with that error at once; it does not retry",
+		Source: "RATIONALE: a blocked wait is for a release that is on its way; a server that answers it has no such app says none is, and waiting on it would hang a run that names a wrong app for ever"},
 	{ID: "L1", Summary: "L is the highest installed, verified, not revoked version (a prefetched one counts), by the last verified document",
 		Source: "DESIGN: local version L = the highest installed, verified, not revoked version (a prefetched one counts); the last verified release document (...) kept even after it expires"},
 	{ID: "C1", Summary: "client config defaults (5 s, 7 d, 7 d, 6 h) and the long-unused threshold never above the recent window",

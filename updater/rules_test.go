@@ -167,8 +167,8 @@ func TestRuleTable(t *testing.T) {
 		if r.Summary == "" {
 			t.Errorf("rule %s has no Summary", r.ID)
 		}
-		if !strings.HasPrefix(r.Source, "seed: ") && !strings.HasPrefix(r.Source, "DESIGN: ") {
-			t.Errorf("rule %s: Source %q does not start with \"seed: \" or \"DESIGN: \"", r.ID, r.Source)
+		if !strings.HasPrefix(r.Source, "seed: ") && !strings.HasPrefix(r.Source, "DESIGN: ") && !strings.HasPrefix(r.Source, "RATIONALE: ") {
+			t.Errorf("rule %s: Source %q does not start with \"seed: \", \"DESIGN: \" or \"RATIONALE: \"", r.ID, r.Source)
 		}
 		if r.CoveredElsewhere != "" {
 			elsewhere++

@@ -78,3 +78,15 @@ func install(t *testing.T, home string, kit *updatertest.Server) {
 		"--pubkey", updater.EncodePublicKey(kit.PublicKey), "--exit-after", "checkForUpdate", "demo.counter")
 	require.Equal(t, 0, code, stderr)
 }
+
+// TestRunUnknownAppEnds: a run of an app the server has never heard of,
+// with nothing installed, ends at once with exit code 1 and says so (rule
+// F2): it used to retry the 404 with backoff until interrupted.
+func TestRunUnknownAppEnds(t *testing.T) {
+	kit := liveKit(t)
+	code, stdout, stderr := runBounded(t, 60*time.Second, "run", "--home", t.TempDir(), "--server", kit.URL,
+		"--pubkey", updater.EncodePublicKey(kit.PublicKey), "nosuch.app")
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, stderr, "the release server has no such app")
+	require.NotContains(t, stdout, "blocked (attempt", "an unknown app is not a blocked launch")
+}

@@ -65,4 +65,5 @@ func (nopRunner) RecordOpen(string, time.Time)       {}
 func (nopRunner) RecordLaunch(updater.LaunchRecord)  {}
 func (nopRunner) Blocked(int, string, string)        {}
 func (nopRunner) RolledBack(string, string)          {}
+func (nopRunner) Unavailable(error)                  {}
 func (nopRunner) Sleep(updater.Alarm, time.Duration) {}

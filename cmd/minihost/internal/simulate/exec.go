@@ -305,3 +305,7 @@ func (r *runner) RecordLaunch(updater.LaunchRecord) {}
 
 // RolledBack does nothing.
 func (r *runner) RolledBack(string, string) {}
+
+// Unavailable does nothing: the simulated server has every client's app,
+// so no check says otherwise.
+func (r *runner) Unavailable(error) {}
