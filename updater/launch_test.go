@@ -275,7 +275,7 @@ func TestLaunchBlockedBackoff(t *testing.T) {
 // TestLaunchUnknownAppEnds: a launch with nothing to open whose check
 // finds that the server has no such app ends at once with that error,
 // whether it is the first check or a blocked retry; it does not back off
-// and try again (F2).
+// and try again (F2). With a signed document of the app it waits.
 func TestLaunchUnknownAppEnds(t *testing.T) {
 	covers(t, "F2")
 	offline := CheckResult{Err: errors.New("offline"), ClientID: polClient}
@@ -302,6 +302,13 @@ func TestLaunchUnknownAppEnds(t *testing.T) {
 			require.Empty(t, r.cmds, "an ended launch asks for nothing")
 		})
 	}
+	t.Run("a signed document outranks the 404", func(t *testing.T) {
+		r := newLaunchRun(t, PolicyConfig{}, AppState{AppID: "demo.app"}, polDoc("1.0.0"))
+		r.feed(Checked{Result: unknownApp})
+		none[cmdUnavailable](r)
+		require.Equal(t, alarmRetry, pick[cmdSleep](r).Alarm.kind(), "the launch waits for the server to be fixed")
+		require.False(t, r.l.Done())
+	})
 }
 
 // TestLaunchNotifiesOnce: onCheckForUpdate is asked for exactly once per

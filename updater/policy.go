@@ -43,7 +43,7 @@ import (
 // (N1).
 func decide(st LocalState, last *Document, cfg PolicyConfig, now time.Time) launchPlan {
 	cfg = cfg.WithDefaults()
-	p := launchPlan{Local: localVersion(st, last)}
+	p := launchPlan{Local: localVersion(st, last), signed: last != nil}
 	lc := checkLocal(st, last, p.Local)
 	p.LocalOpenable, p.LocalBlockedReason, p.blockedRule = lc.ok, lc.why, lc.rule
 
@@ -123,7 +123,8 @@ func duePeriodicCheck(st LocalState, cfg PolicyConfig, now time.Time) bool {
 // from decide for the same launch.
 //
 // The check failed: open L if it may open (S2); else, when the server has
-// no such app, end the launch (F2); else blocked, retrying the check. V <= L: open L. V > L with prefer-local P, L >= P and L allowed:
+// no such app and no signed document says otherwise, end the launch (F2);
+// else blocked, retrying the check. V <= L: open L. V > L with prefer-local P, L >= P and L allowed:
 // open L now, download V in the background (P1). V > L otherwise: download
 // V within the remaining timeout with L as the fallback if L may open,
 // else blocked until V is installed (F1, M1, R1). L and M are recomputed
@@ -135,9 +136,11 @@ func decideSync(plan launchPlan, st LocalState, res CheckResult) outcome {
 			return outcome{Action: actionOpenLocal, Open: plan.Local, Rules: []string{"S2"},
 				Reason: "check failed: " + errText(res.Err) + "; opening local " + plan.Local}
 		}
-		if errors.Is(res.Err, ErrUnknownApp) {
+		if errors.Is(res.Err, ErrUnknownApp) && !plan.signed {
 			// Waiting cannot help: the server answered, and it has no
-			// release of this app at all (F2).
+			// release of this app at all (F2). A signed document says the
+			// app exists, so a 404 then is a server or CDN to be fixed,
+			// and the launch waits for it.
 			return outcome{Action: actionUnavailable, Rules: []string{"F2"},
 				Reason: "the release server has no such app; " + plan.LocalBlockedReason + ": nothing to open"}
 		}

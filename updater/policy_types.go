@@ -70,6 +70,9 @@ type launchPlan struct {
 	Timeout time.Duration
 
 	blockedRule string // F1, R1 or M1 when Local may not open
+	// signed is true when a verified release document of the app is
+	// known: an unsigned 404 does not outrank it (F2).
+	signed bool
 }
 
 // CheckResult is the result of one update check, as the host hands it to

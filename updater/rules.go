@@ -76,7 +76,7 @@ var ruleTable = []Rule{
 		Source: "DESIGN: blocked (no version, or L below M or revoked): do not open (...) If L < M or L is revoked, the host itself asks the user to restart"},
 	{ID: "F1", Summary: "first install (no local version): the launch blocks until the package is downloaded, without the sync timeout",
 		Source: "DESIGN: bounded by the sync timeout (except where nothing may open) (...) blocked (no version, ...): do not open; keep retrying"},
-	{ID: "F2", Summary: "nothing local may open and the release server has no such app (404): the launch ends with that error at once; it does not retry",
+	{ID: "F2", Summary: "nothing local may open, no signed document of the app is known, and the release server has no such app (404): the launch ends with that error at once; it does not retry",
 		Source: "RATIONALE: a blocked wait is for a release that is on its way; a server that answers it has no such app says none is, and waiting on it would hang a run that names a wrong app for ever"},
 	{ID: "L1", Summary: "L is the highest installed, verified, not revoked version (a prefetched one counts), by the last verified document",
 		Source: "DESIGN: local version L = the highest installed, verified, not revoked version (a prefetched one counts); the last verified release document (...) kept even after it expires"},
