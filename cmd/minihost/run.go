@@ -19,6 +19,7 @@ import (
 	"github.com/minihost/minihost/host"
 	"github.com/minihost/minihost/runtime/mpk"
 	"github.com/minihost/minihost/samples/wx/abi"
+	"github.com/minihost/minihost/updater"
 )
 
 const runSynopsis = `[flags] TARGET
@@ -171,6 +172,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "minihost run: %v\n", err)
 			if errors.Is(err, host.ErrNoBaseLibrary) {
 				fmt.Fprintln(stderr, baseLibraryHint)
+			} else if hint := updater.Hint(err); hint != "" {
+				fmt.Fprintf(stderr, "minihost run: %s\n", hint)
 			}
 		}
 		return 1

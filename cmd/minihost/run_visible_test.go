@@ -88,5 +88,6 @@ func TestRunUnknownAppEnds(t *testing.T) {
 		"--pubkey", updater.EncodePublicKey(kit.PublicKey), "nosuch.app")
 	require.Equal(t, 1, code, stderr)
 	require.Contains(t, stderr, "the release server has no such app")
+	require.Contains(t, stderr, "check the app id and --server", "the last line names the fix too")
 	require.NotContains(t, stdout, "blocked (attempt", "an unknown app is not a blocked launch")
 }
