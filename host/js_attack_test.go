@@ -161,8 +161,11 @@ func TestJSAttackModalFlood(t *testing.T) {
 			onLaunch() { for (let i = 0; i < 200; i++) wx.showModal({title: 'm' + i, fail() { refused++ }}) },
 			onShow() { throw new Error('refused ' + refused) }
 		})`}), "1.0.0")
-	k.ColdStart(ctx, "test.flood")
+	app := k.ColdStart(ctx, "test.flood")
 	ev := k.WaitEvent(ctx, host.EventError)
 	require.Contains(t, ev.Message, "refused 184", "200 modals, a burst of 16")
+	// The host hands each modal to the UI on a goroutine of its own, so
+	// the count is final only once Close has waited for them.
+	require.NoError(t, app.Close(ctx))
 	require.EqualValues(t, 16, ui.shown.Load())
 }

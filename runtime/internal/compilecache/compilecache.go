@@ -459,12 +459,15 @@ func (x *Index) pruneRefs() error {
 
 // removeStaleTemp reports whether d, at p, is a temp file of writeWhole,
 // and removes it when it is over an hour old: its writer crashed (a live
-// one takes milliseconds).
+// one takes milliseconds). The age is by the wall clock, which stamped
+// the file, not by Now, the clock of uses: a test that moves Now days
+// ahead made every live write of another goroutine look stale, and its
+// temp file vanished under it.
 func (x *Index) removeStaleTemp(p string, d fs.DirEntry) bool {
 	if !isTemp(d.Name()) {
 		return false
 	}
-	if info, err := d.Info(); err == nil && x.Now().Sub(info.ModTime()) > time.Hour {
+	if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
 		os.Remove(p)
 	}
 	return true

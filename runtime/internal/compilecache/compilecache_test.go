@@ -189,11 +189,29 @@ func TestRewriteFilesShareTheBound(t *testing.T) {
 
 	stale := filepath.Join(k.dir, rewriteDir, fsutil.TempPrefix("02"+strings.Repeat("0", 62))+"crashed")
 	require.NoError(t, os.WriteFile(stale, make([]byte, 100), 0o600))
-	require.NoError(t, os.Chtimes(stale, k.now.Add(-2*time.Hour), k.now.Add(-2*time.Hour)))
+	crashed := time.Now().Add(-2 * time.Hour) // by the wall clock, as a writer stamps it
+	require.NoError(t, os.Chtimes(stale, crashed, crashed))
 	k.compile(2)
 	k.now = k.now.Add(time.Hour)
 	require.NoError(t, k.x.WriteRewrite(key(2), make([]byte, 10)))
 	require.Equal(t, []string{"01" + strings.Repeat("0", 62), "02" + strings.Repeat("0", 62), "entry1"}, k.files(),
 		"the pinned module's rewrite stays; module 2's older entry went for its rewrite")
 	require.NoFileExists(t, stale)
+}
+
+// TestLiveTempSurvivesAClockAhead: a temp file another writer has just
+// begun is not stale, however far the clock of uses has moved: its age is
+// by the wall clock that stamped it. (Judged by Now, it went while its
+// writer still wrote it, and the writer's chmod failed: a CI flake.)
+func TestLiveTempSurvivesAClockAhead(t *testing.T) {
+	k := newKit(t, 30, 10)
+	k.now = k.now.Add(365 * 24 * time.Hour)
+	for _, dir := range []string{refDir, rewriteDir} {
+		require.NoError(t, os.MkdirAll(filepath.Join(k.dir, dir), 0o700))
+		live := filepath.Join(k.dir, dir, fsutil.TempPrefix("01"+strings.Repeat("0", 62))+"writing")
+		require.NoError(t, os.WriteFile(live, nil, 0o600))
+		k.compile(1)
+		k.compile(2)
+		require.FileExists(t, live, "a write in progress in %s", dir)
+	}
 }
