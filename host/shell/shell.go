@@ -334,7 +334,11 @@ func (s *Shell) setVisible(ctx context.Context, id string, visible bool) error {
 	} else {
 		err = a.Hide(ctx)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, host.ErrClosed):
+		// Closed before watch saw it go: the same answer as after.
+		return fmt.Errorf("%s %s: the app is not running", verb, id)
+	case err != nil:
 		return fmt.Errorf("%s %s: %w", verb, id, err)
 	}
 	return nil
