@@ -142,9 +142,9 @@ var errNoUpdates = fmt.Errorf("updates are not configured (Config.Updates): %w",
 // the policy allows, recording why in App.Decision. A sync launch may block
 // up to the sync timeout, or, when nothing may open (first install, below
 // the minimum version, revoked), until the new version is installed or ctx
-// ends; progress arrives as EventBlocked. When nothing may open and the
-// server has no such app, the launch ends at once with an error wrapping
-// updater.ErrUnknownApp (rule F2).
+// ends; progress arrives as EventBlocked. When nothing may open, no signed
+// document of the app is known and the server has no such app, the launch
+// ends at once with an error wrapping updater.ErrUnknownApp (rule F2).
 //
 // Without Config.Updates it fails with an error wrapping
 // errors.ErrUnsupported.

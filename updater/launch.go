@@ -296,7 +296,8 @@ func (l *Launch) syncDecided(res CheckResult, timedOut bool) {
 }
 
 // unavailable ends a launch that has nothing to open and nothing to wait
-// for (F2): the server says it has no such app. err is the check's.
+// for (F2): the server says it has no such app, and no signed document
+// says otherwise. err is the check's.
 func (l *Launch) unavailable(out outcome, err error) {
 	l.phase = phaseDone
 	l.run.Unavailable(fmt.Errorf("%s: %w", out.Reason, err))

@@ -56,9 +56,10 @@ type Runner interface {
 	// cold start begins again without it.
 	RolledBack(version, reason string)
 	// Unavailable reports that the launch ended without opening anything
-	// and will ask for nothing more: nothing local may open and the
-	// server has no such app (rule F2); err says so and wraps the check's
-	// error. The Launch is Done: feed it nothing more.
+	// and will ask for nothing more: nothing local may open, no signed
+	// document of the app is known, and the server has no such app (rule
+	// F2); err says so and wraps the check's error. The Launch is Done:
+	// feed it nothing more.
 	Unavailable(err error)
 	// Sleep asks for AlarmFired{Alarm: alarm} after after. A runner may
 	// drop a pending alarm once the Launch is closed.
