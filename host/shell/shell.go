@@ -322,21 +322,18 @@ func (s *Shell) setVisible(ctx context.Context, id string, visible bool) error {
 		a = st.app
 	}
 	s.mu.Unlock()
-	switch {
-	case !ok:
+	if !ok {
 		return fmt.Errorf("%s %s: no such app", verb, id)
-	case a == nil:
-		return fmt.Errorf("%s %s: the app is not running", verb, id)
 	}
-	var err error
-	if visible {
+	err := host.ErrClosed // not running; an app that closed before watch saw it go says the same
+	switch {
+	case a != nil && visible:
 		err = a.Show(ctx)
-	} else {
+	case a != nil:
 		err = a.Hide(ctx)
 	}
 	switch {
 	case errors.Is(err, host.ErrClosed):
-		// Closed before watch saw it go: the same answer as after.
 		return fmt.Errorf("%s %s: the app is not running", verb, id)
 	case err != nil:
 		return fmt.Errorf("%s %s: %w", verb, id, err)
