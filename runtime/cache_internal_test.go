@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,13 +34,20 @@ func cacheFiles(t *testing.T, dir string) map[string]int64 {
 // open stays, and the older one goes once its Module is closed.
 func TestCompileCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	dir := t.TempDir()
+	// The clock of uses: the rewrite cache writes (and so reads it) on a
+	// goroutine of its own while the test moves it.
+	var clockMu sync.Mutex
 	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	engine := func(max int64) *Engine {
 		e, err := NewEngine(Config{CacheDir: dir, CacheMaxBytes: max})
 		require.NoError(t, err)
 		t.Cleanup(func() { e.Close(context.Background()) })
 		require.NotNil(t, e.lru, "the cache is on disk")
-		e.lru.Now = func() time.Time { return clock }
+		e.lru.Now = func() time.Time {
+			clockMu.Lock()
+			defer clockMu.Unlock()
+			return clock
+		}
 		return e
 	}
 	// Hand-written ABI modules that differ in their data only: entries
@@ -47,7 +55,9 @@ func TestCompileCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	// seconds under the race detector.
 	compile := func(e *Engine, name string) *Module {
 		t.Helper()
+		clockMu.Lock()
 		clock = clock.Add(time.Hour)
+		clockMu.Unlock()
 		sb := testSandbox(t, e, &fuzzAPI{}, SandboxConfig{})
 		m, err := sb.Compile(t.Context(), abiModule{tableMin: 1, data: []byte(name)}.bytes())
 		require.NoError(t, err)
